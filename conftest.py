@@ -1,0 +1,1 @@
+"""Repository-root conftest: makes `tools` importable from tests."""

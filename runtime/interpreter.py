@@ -1,0 +1,166 @@
+"""The op-list interpreter: runs a serialized lowered program.
+
+It decodes the JSON into calls, checks every function against the allowlist
+and every argument against the types the format allows, and verifies the
+weights file against the hash the op list records. Nothing is looked up by a
+name read from the file except in the allowlist dictionaries.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import mlx.core as mx
+
+from translator.emit.oplist import FORMAT, FORMAT_VERSION
+from translator.emit.weights import sha256_bytes
+from translator.errors import OpListError
+from translator.lowering.execute import DTYPES, run_calls
+from translator.lowering.functions import FUNCTIONS
+from translator.lowering.program import Call, Dim, DType, Ref, Slice, TensorSpec
+
+_SCALARS = (bool, int, float, str, type(None))
+
+
+class OpList:
+    """A loaded, validated op list with its weights."""
+
+    def __init__(self, doc: dict, weights: dict[str, mx.array], label: str = "op list"):
+        self.label = label
+        self.inputs = [TensorSpec(**_spec(t, label)) for t in _get(doc, "inputs", list, label)]
+        self.outputs = [TensorSpec(**_spec(t, label)) for t in _get(doc, "outputs", list, label)]
+        self.calls = [_decode_call(c, i, label) for i, c in enumerate(_get(doc, "calls", list, label))]
+        self.notes = doc.get("notes", {})
+        self.weights = weights
+        self._check_weights(_get(doc, "weights", dict, label))
+        self._check_dataflow()
+
+    def _check_weights(self, declared: dict) -> None:
+        for name, meta in declared.items():
+            if name not in self.weights:
+                raise OpListError(f"{self.label}: weight {name!r} is missing from the weights file")
+            w = self.weights[name]
+            if list(w.shape) != list(meta.get("shape", [])):
+                raise OpListError(f"{self.label}: weight {name!r} has shape {list(w.shape)}, expected {meta.get('shape')}")
+
+    def _check_dataflow(self) -> None:
+        defined = set(self.weights) | {t.name for t in self.inputs}
+        for i, call in enumerate(self.calls):
+            for name in _refs((call.args, call.kwargs)):
+                if name not in defined:
+                    raise OpListError(f"{self.label}: call #{i} ({call.fn}) reads {name!r} before it is defined")
+            defined.update(call.outputs)
+        for t in self.outputs:
+            if t.name not in defined:
+                raise OpListError(f"{self.label}: output {t.name!r} is never computed")
+
+    def __call__(self, *inputs: mx.array) -> tuple[mx.array, ...]:
+        if len(inputs) != len(self.inputs):
+            raise OpListError(f"{self.label}: expected {len(self.inputs)} inputs, got {len(inputs)}")
+        env = dict(self.weights)
+        env.update({spec.name: x for spec, x in zip(self.inputs, inputs)})
+        run_calls(self.calls, env)
+        return tuple(env[t.name] for t in self.outputs)
+
+
+def load_oplist(path: str | Path, weights_path: str | Path | None = None) -> OpList:
+    path = Path(path)
+    label = path.name
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise OpListError(f"{path}: op list file is missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise OpListError(f"{path}: not a readable op list ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != FORMAT_VERSION:
+        raise OpListError(f"{path}: not a {FORMAT} v{FORMAT_VERSION} file")
+    wpath = Path(weights_path) if weights_path else path.with_name(path.name.replace(".oplist.json", ".safetensors"))
+    try:
+        data = wpath.read_bytes()
+    except OSError:
+        raise OpListError(f"{wpath}: weights file is missing or unreadable") from None
+    expected = doc.get("weights_sha256")
+    if expected != sha256_bytes(data):
+        raise OpListError(f"{wpath}: weights file does not match the op list (sha256 differs: edited or replaced)")
+    weights = load_weights_bytes(data, wpath) if doc.get("weights") else {}
+    return OpList(doc, weights, label)
+
+
+def load_weights_bytes(data: bytes, label: Any) -> dict[str, mx.array]:
+    from safetensors.numpy import load as st_load
+
+    try:
+        arrays = st_load(data)
+    except Exception as exc:  # safetensors raises its own untyped errors
+        raise OpListError(f"{label}: corrupt weights file ({exc})") from None
+    return {k: mx.array(v) for k, v in arrays.items()}
+
+
+def _get(doc: dict, key: str, kind: type, label: str):
+    value = doc.get(key)
+    if not isinstance(value, kind):
+        raise OpListError(f"{label}: field {key!r} must be a {kind.__name__}")
+    return value
+
+
+def _spec(t: Any, label: str) -> dict:
+    if not isinstance(t, dict) or not isinstance(t.get("name"), str) or not isinstance(t.get("onnx_name"), str):
+        raise OpListError(f"{label}: malformed input/output entry {t!r}")
+    shape = t.get("shape")
+    return {"name": t["name"], "onnx_name": t["onnx_name"], "dtype": t.get("dtype"), "shape": None if shape is None else tuple(shape)}
+
+
+def _decode_call(c: Any, index: int, label: str) -> Call:
+    if not isinstance(c, dict):
+        raise OpListError(f"{label}: call #{index} is not an object")
+    fn = c.get("fn")
+    if not isinstance(fn, str) or fn not in FUNCTIONS:
+        raise OpListError(f"{label}: call #{index} uses {fn!r}, which is not on the allowlist")
+    args, kwargs, out = c.get("args", []), c.get("kwargs", {}), c.get("out")
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise OpListError(f"{label}: call #{index} ({fn}) has malformed arguments")
+    if not isinstance(out, list) or not out or not all(isinstance(o, str) for o in out):
+        raise OpListError(f"{label}: call #{index} ({fn}) has malformed outputs")
+    if not all(isinstance(k, str) and k.isidentifier() for k in kwargs):
+        raise OpListError(f"{label}: call #{index} ({fn}) has a malformed keyword name")
+    where = f"{label}: call #{index} ({fn})"
+    return Call(
+        fn,
+        tuple(_decode_arg(a, where) for a in args),
+        {k: _decode_arg(v, where) for k, v in kwargs.items()},
+        tuple(out),
+        str(c.get("node", "")),
+        str(c.get("op", "")),
+    )
+
+
+def _decode_arg(v: Any, where: str) -> Any:
+    if isinstance(v, _SCALARS):
+        return v
+    if isinstance(v, list):
+        return [_decode_arg(x, where) for x in v]
+    if isinstance(v, dict) and len(v) == 1:
+        (tag, body), = v.items()
+        if tag == "ref" and isinstance(body, str):
+            return Ref(body)
+        if tag == "dim" and isinstance(body, list) and len(body) == 2 and isinstance(body[0], str) and type(body[1]) is int:
+            return Dim(body[0], body[1])
+        if tag == "dtype" and body in DTYPES:
+            return DType(body)
+        if tag == "slice" and isinstance(body, list) and len(body) == 3 and all(b is None or type(b) is int for b in body):
+            return Slice(*body)
+        if tag == "tuple" and isinstance(body, list):
+            return tuple(_decode_arg(x, where) for x in body)
+        if tag == "dict" and isinstance(body, dict):
+            return {str(k): _decode_arg(x, where) for k, x in body.items()}
+        if tag == "float" and body in ("inf", "-inf", "nan"):
+            return float(body)
+    raise OpListError(f"{where}: argument {str(v)[:80]!r} has a type the op-list format does not allow")
+
+
+def _refs(value: Any) -> list[str]:
+    from translator.lowering.program import refs_in
+
+    return refs_in(value)

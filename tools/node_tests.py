@@ -1,0 +1,171 @@
+"""Run the ONNX specification's node test cases through our translation.
+
+Library used by tools/conformance.py and the test suite; also a quick CLI for
+working on one op:  python tools/node_tests.py --op Relu [--mode oplist]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import re
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import runtime  # noqa: E402,F401  (loads fast BLAS before MLX)
+from runtime.session import InferenceSession  # noqa: E402
+from translator.errors import TranslatorError, UnsupportedFeatureError, UnsupportedOpError  # noqa: E402
+
+MODES = ("module", "oplist")
+
+
+@dataclass
+class CaseResult:
+    name: str
+    op: str
+    status: str  # pass | fail | unsupported | error | crash
+    reason: str = ""
+    outputs: dict[str, list[np.ndarray]] = field(default_factory=dict, repr=False)
+
+
+@functools.lru_cache(maxsize=1)
+def all_cases() -> tuple:
+    import onnx.backend.test.case.node as node_cases
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tuple(node_cases.collect_testcases(None))
+
+
+def case_op(case) -> str:
+    nodes = case.model.graph.node
+    return nodes[0].op_type if len(nodes) == 1 else (nodes[-1].op_type if nodes else "?")
+
+
+def primary_op(case) -> str:
+    """The op a case tests: its single node, or the op named in the test for expanded graphs."""
+    nodes = case.model.graph.node
+    if len(nodes) == 1:
+        return nodes[0].op_type
+    return _op_from_name(case.name) or case_op(case)
+
+
+@functools.lru_cache(maxsize=None)
+def _op_names() -> dict[str, str]:
+    import onnx.defs
+
+    return {re.sub(r"[^a-z0-9]", "", s.name.lower()): s.name for s in onnx.defs.get_all_schemas_with_history()}
+
+
+def _op_from_name(name: str) -> str | None:
+    parts = name[len("test_"):].split("_")
+    names = _op_names()
+    for k in range(len(parts), 0, -1):
+        key = "".join(parts[:k]).lower()
+        if key in names:
+            return names[key]
+    return None
+
+
+def iter_cases(op: str | None = None, name_filter: str | None = None):
+    for case in all_cases():
+        if op is not None and primary_op(case) != op:
+            continue
+        if name_filter is not None and not re.search(name_filter, case.name):
+            continue
+        yield case
+
+
+def _run_mode(case, mode: str, workdir: Path) -> list[list[np.ndarray]]:
+    sess = InferenceSession(case.model, mode=mode, cache_dir=workdir / mode)
+    out_names = [o.name for o in case.model.graph.output]
+    in_names = [i.name for i in sess.get_inputs()]
+    results = []
+    for inputs, _expected in case.data_sets:
+        feed = dict(zip(in_names, inputs))
+        results.append(sess.run(out_names, feed))
+    return results
+
+
+def run_case(case, modes: tuple[str, ...] = MODES) -> CaseResult:
+    op = primary_op(case)
+    for inputs, _ in case.data_sets:
+        if any(not isinstance(a, np.ndarray) or a.dtype.kind in "OSUV" for a in inputs):
+            return CaseResult(case.name, op, "unsupported", "non-tensor or string input (sequence/optional/string)")
+    got: dict[str, list] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in modes:
+            try:
+                got[mode] = _run_mode(case, mode, Path(tmp))
+            except (UnsupportedOpError, UnsupportedFeatureError) as exc:
+                return CaseResult(case.name, op, "unsupported", _short(exc))
+            except TranslatorError as exc:
+                return CaseResult(case.name, op, "error", f"{type(exc).__name__}: {_short(exc)}")
+            except Exception as exc:  # noqa: BLE001  (the report must name every crash)
+                return CaseResult(case.name, op, "crash", f"{type(exc).__name__}: {_short(exc)}")
+    for mode in modes:
+        for ds, ((_, expected), outs) in enumerate(zip(case.data_sets, got[mode])):
+            for i, (want, have) in enumerate(zip(expected, outs)):
+                problem = _compare(np.asarray(want), have, case.rtol, case.atol)
+                if problem:
+                    return CaseResult(case.name, op, "fail", f"{mode} output {i} (data set {ds}): {problem}", got)
+    if len(modes) == 2:
+        a, b = (got[m] for m in modes)
+        for ds, (oa, ob) in enumerate(zip(a, b)):
+            for i, (x, y) in enumerate(zip(oa, ob)):
+                if x.shape != y.shape or not np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"):
+                    return CaseResult(case.name, op, "fail", f"module and oplist differ on output {i}", got)
+    return CaseResult(case.name, op, "pass", "", got)
+
+
+def _compare(want: np.ndarray, have: np.ndarray, rtol: float, atol: float) -> str:
+    if want.dtype.kind in "OSU":
+        return "string output"
+    if have.shape != want.shape:
+        return f"shape {have.shape} != expected {want.shape}"
+    if want.dtype != have.dtype:
+        return f"dtype {have.dtype} != expected {want.dtype}"
+    if want.dtype.kind in "biu":
+        if not np.array_equal(want, have):
+            return f"values differ (max abs diff {np.max(np.abs(want.astype(np.float64) - have.astype(np.float64)))})"
+        return ""
+    try:
+        np.testing.assert_allclose(have, want, rtol=rtol, atol=atol, equal_nan=True)
+    except AssertionError:
+        diff = np.abs(have.astype(np.float64) - want.astype(np.float64))
+        return f"max abs diff {np.nanmax(diff) if diff.size else 0:.3g} (rtol {rtol}, atol {atol})"
+    return ""
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().replace("\n", " ")
+    return text[:300]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--op", help="only cases whose primary op is this (e.g. Conv)")
+    p.add_argument("--name", help="regex on the case name")
+    p.add_argument("--mode", choices=MODES, help="one mode only (default both)")
+    p.add_argument("-v", "--verbose", action="store_true", help="print passing cases too")
+    args = p.parse_args(argv)
+    modes = (args.mode,) if args.mode else MODES
+    counts: dict[str, int] = {}
+    for case in iter_cases(args.op, args.name):
+        r = run_case(case, modes)
+        counts[r.status] = counts.get(r.status, 0) + 1
+        if args.verbose or r.status != "pass":
+            print(f"{r.status:12s} {r.name}  {r.reason}")
+    print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    return 0 if counts.get("pass", 0) == sum(counts.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

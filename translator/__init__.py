@@ -1,0 +1,25 @@
+"""ONNX -> MLX translator: front end, IR, passes, lowering and two back ends."""
+
+# The one import against the arrows: fast BLAS must be loaded before MLX is.
+import runtime.blas as _blas  # noqa: I001
+
+_blas.load_fast_blas()
+
+from .api import MODES, Translation, convert, translate
+from .errors import (
+    InputError,
+    InvalidModelError,
+    LoweringError,
+    ModelLoadError,
+    OpListError,
+    TranslatorError,
+    UnsupportedFeatureError,
+    UnsupportedOpError,
+)
+from .version import __version__
+
+__all__ = [
+    "MODES", "Translation", "convert", "translate", "__version__", "InputError", "InvalidModelError",
+    "LoweringError", "ModelLoadError", "OpListError", "TranslatorError", "UnsupportedFeatureError",
+    "UnsupportedOpError",
+]  # fmt: skip

@@ -1,0 +1,131 @@
+"""The translator's public entry points."""
+
+from __future__ import annotations
+
+import collections
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import onnx
+
+from .emit.module import render_module
+from .emit.oplist import to_json
+from .emit.weights import atomic_write, sha256_bytes, weights_bytes
+from .errors import InvalidModelError, TranslatorError
+from .frontend import ModelSource, build_graph, load_model, prepare_model
+from .lowering import ops as _ops  # noqa: F401  (registers lowerings)
+from .lowering.lower import check_supported, lower_graph
+from .lowering.program import Program
+from .passes import run_passes
+
+MODES = ("module", "oplist")
+
+
+@dataclass
+class Translation:
+    program: Program
+    label: str
+    source_sha256: str
+    op_histogram: dict[str, int]
+    opsets: dict[str, int]
+    seconds: float
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def weights_nbytes(self) -> int:
+        return sum(w.nbytes for w in self.program.weights.values())
+
+
+def _set_input_shapes(model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]], label: str) -> None:
+    inputs = {i.name: i for i in model.graph.input}
+    for name, shape in shapes.items():
+        if name not in inputs:
+            raise InvalidModelError(f"{label}: no graph input named {name!r} (inputs: {sorted(inputs)})")
+        tt = inputs[name].type.tensor_type
+        declared = list(tt.shape.dim)
+        if declared and len(declared) != len(shape):
+            raise InvalidModelError(f"{label}: input {name!r} has rank {len(declared)}, not {len(shape)}")
+        for i, d in enumerate(shape):
+            if declared and declared[i].HasField("dim_value") and declared[i].dim_value != d:
+                raise InvalidModelError(f"{label}: input {name!r} dim {i} is fixed at {declared[i].dim_value}, not {d}")
+        del tt.shape.dim[:]
+        for d in shape:
+            tt.shape.dim.add().dim_value = int(d)
+
+
+def translate(
+    source: ModelSource,
+    *,
+    optimize: bool = True,
+    input_shapes: dict[str, tuple[int, ...]] | None = None,
+) -> Translation:
+    """ONNX model -> lowered Program (after the pass pipeline)."""
+    start = time.perf_counter()
+    loaded = load_model(source)
+    model = loaded.model
+    if input_shapes:
+        model = onnx.ModelProto.FromString(model.SerializeToString())
+        _set_input_shapes(model, input_shapes, loaded.label)
+        loaded.model = model
+    model = prepare_model(loaded)
+    graph = build_graph(model, loaded.label)
+    histogram = dict(collections.Counter(n.op_type for n in graph.nodes).most_common())
+    check_supported(graph, loaded.label)
+    notes = run_passes(graph, optimize=optimize)
+    program = lower_graph(graph, loaded.label)
+    program.notes.update(notes)
+    return Translation(
+        program, loaded.label, loaded.sha256, histogram, dict(graph.opsets), time.perf_counter() - start, notes
+    )
+
+
+def class_name_for(name: str) -> str:
+    parts = re.split(r"[^0-9A-Za-z]+", name)
+    ident = "".join(p[:1].upper() + p[1:] for p in parts if p) or "Model"
+    return ident if not ident[0].isdigit() else "Model" + ident
+
+
+@dataclass
+class Written:
+    paths: list[Path]
+    translation: Translation
+
+
+def write_outputs(translation: Translation, out_dir: str | Path, mode: str, name: str) -> list[Path]:
+    if mode not in MODES:
+        raise TranslatorError(f"unknown mode {mode!r}; use one of {MODES}")
+    out = Path(out_dir)
+    stem = re.sub(r"[^0-9A-Za-z_]", "_", name) or "model"
+    wdata = weights_bytes(translation.program.weights)
+    wsha = sha256_bytes(wdata)
+    wpath = out / f"{stem}.safetensors"
+    atomic_write(wpath, wdata)
+    if mode == "module":
+        src = render_module(
+            translation.program, class_name_for(stem), Path(translation.label).name,
+            translation.source_sha256, wpath.name, wsha,
+        )
+        main = out / f"{stem}.py"
+        atomic_write(main, src)
+    else:
+        main = out / f"{stem}.oplist.json"
+        atomic_write(main, to_json(translation.program, translation.source_sha256, wsha))
+    return [main, wpath]
+
+
+def convert(
+    source: ModelSource,
+    out_dir: str | Path,
+    *,
+    mode: str = "module",
+    name: str | None = None,
+    optimize: bool = True,
+    input_shapes: dict[str, tuple[int, ...]] | None = None,
+) -> Written:
+    """Translate and write the module (or op list) plus weights into `out_dir`."""
+    translation = translate(source, optimize=optimize, input_shapes=input_shapes)
+    if name is None:
+        name = Path(str(source)).stem if isinstance(source, (str, Path)) else "model"
+    return Written(write_outputs(translation, out_dir, mode, name), translation)

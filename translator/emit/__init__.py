@@ -1,0 +1,1 @@
+"""The two back ends: a readable MLX module, and a serialized op list."""

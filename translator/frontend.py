@@ -1,0 +1,231 @@
+"""ONNX front end: load, validate, infer shapes, upgrade old opsets, build the IR."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+from google.protobuf.message import DecodeError
+from onnx import helper, numpy_helper
+
+from .errors import InvalidModelError, ModelLoadError, UnsupportedFeatureError
+from .ir import Graph, Node, Value
+
+ModelSource = str | os.PathLike | bytes | onnx.ModelProto
+
+# Opsets older than this are upgraded with the ONNX version converter when it can.
+MIN_OPSET = 7
+# Refuse to trust declared dims beyond this (no allocation is ever based on them).
+MAX_DECLARED_ELEMENTS = 1 << 40
+
+
+@dataclass
+class LoadedModel:
+    model: onnx.ModelProto
+    label: str  # file name or "<bytes>", used in error messages
+    sha256: str
+    base_dir: Path | None
+
+
+def _check_external_data(model: onnx.ModelProto, base_dir: Path, label: str) -> None:
+    """Reject external-data locations that escape the model's directory."""
+    root = base_dir.resolve()
+    for tensor in onnx.external_data_helper._get_all_tensors(model):
+        if not onnx.external_data_helper.uses_external_data(tensor):
+            continue
+        info = {e.key: e.value for e in tensor.external_data}
+        location = info.get("location", "")
+        target = (root / location).resolve()
+        if os.path.isabs(location) or root not in target.parents:
+            raise ModelLoadError(
+                f"{label}: tensor {tensor.name!r} points its external data outside the "
+                f"model directory ({location!r})"
+            )
+        if not target.is_file():
+            raise ModelLoadError(
+                f"{label}: external data file {location!r} for tensor {tensor.name!r} is missing"
+            )
+
+
+def load_model(source: ModelSource) -> LoadedModel:
+    """Read a path, bytes or ModelProto into a validated ModelProto (external data loaded)."""
+    base_dir: Path | None = None
+    if isinstance(source, onnx.ModelProto):
+        model, label = source, source.graph.name or "<ModelProto>"
+        data = model.SerializeToString()
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        data, label = bytes(source), "<bytes>"
+        model = _parse(data, label)
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        label = str(path)
+        if not path.is_file():
+            raise ModelLoadError(f"{label}: no such model file")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ModelLoadError(f"{label}: cannot read ({exc})") from None
+        model = _parse(data, label)
+        base_dir = path.parent
+    else:
+        raise ModelLoadError(f"cannot load a model from {type(source).__name__}")
+    sha = hashlib.sha256(data).hexdigest()
+    if base_dir is not None and onnx.external_data_helper._get_all_tensors is not None:
+        if any(
+            onnx.external_data_helper.uses_external_data(t)
+            for t in onnx.external_data_helper._get_all_tensors(model)
+        ):
+            _check_external_data(model, base_dir, label)
+            try:
+                onnx.external_data_helper.load_external_data_for_model(model, str(base_dir))
+            except (OSError, ValueError) as exc:
+                raise ModelLoadError(f"{label}: cannot load external data ({exc})") from None
+    return LoadedModel(model, label, sha, base_dir)
+
+
+def _parse(data: bytes, label: str) -> onnx.ModelProto:
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        raise ModelLoadError(f"{label}: not a valid ONNX protobuf ({exc})") from None
+    if not model.HasField("graph") or (not model.graph.node and not model.graph.output):
+        raise ModelLoadError(f"{label}: not an ONNX model (no graph)")
+    return model
+
+
+def prepare_model(loaded: LoadedModel) -> onnx.ModelProto:
+    """Check the model, upgrade old opsets and run shape inference."""
+    model, label = loaded.model, loaded.label
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
+        raise InvalidModelError(f"{label}: ONNX checker rejected the model: {first}") from None
+    except Exception as exc:  # the checker raises a few untyped errors on odd protobufs
+        raise InvalidModelError(f"{label}: ONNX checker failed: {exc}") from None
+    opset = _default_opset(model)
+    if opset < MIN_OPSET:
+        try:
+            model = onnx.version_converter.convert_version(model, 13)
+        except Exception:  # converter coverage is partial; keep the original
+            pass
+    try:
+        model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+    except onnx.shape_inference.InferenceError as exc:
+        msg = str(exc).strip().splitlines()[0]
+        raise InvalidModelError(f"{label}: shapes or dtypes contradict each other: {msg}") from None
+    except Exception:
+        try:  # strict mode fails on ops it cannot infer (e.g. custom domains): be lenient
+            model = onnx.shape_inference.infer_shapes(model, strict_mode=False)
+        except Exception:
+            pass
+    return model
+
+
+def _default_opset(model: onnx.ModelProto) -> int:
+    for imp in model.opset_import:
+        if imp.domain in ("", "ai.onnx"):
+            return imp.version
+    return 1
+
+
+def _type_info(type_proto: onnx.TypeProto) -> tuple[np.dtype | None, tuple | None, str | None]:
+    """(dtype, shape, unsupported-kind) of a TypeProto."""
+    kind = type_proto.WhichOneof("value")
+    if kind != "tensor_type":
+        return None, None, kind or "untyped"
+    tt = type_proto.tensor_type
+    dtype = None
+    if tt.elem_type:
+        try:
+            dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tt.elem_type))
+        except (KeyError, TypeError, ValueError):
+            return None, None, f"dtype {onnx.TensorProto.DataType.Name(tt.elem_type)}"
+        if dtype.kind in "OSU":
+            return None, None, "string tensors"
+    shape = None
+    if tt.HasField("shape"):
+        dims = []
+        for d in tt.shape.dim:
+            which = d.WhichOneof("value")
+            dims.append(d.dim_value if which == "dim_value" else (d.dim_param or None))
+        shape = tuple(dims)
+        if all(isinstance(d, int) for d in shape) and np.prod(shape, dtype=float) > MAX_DECLARED_ELEMENTS:
+            raise InvalidModelError(f"declared shape {shape} is implausibly large")
+    return dtype, shape, None
+
+
+def _attr_value(attr: onnx.AttributeProto):
+    value = helper.get_attribute_value(attr)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, onnx.TensorProto):
+        return numpy_helper.to_array(value)
+    if isinstance(value, list) and value and isinstance(value[0], bytes):
+        return [v.decode("utf-8", errors="replace") for v in value]
+    return value
+
+
+def tensor_to_array(tensor: onnx.TensorProto, label: str) -> np.ndarray:
+    try:
+        return numpy_helper.to_array(tensor)
+    except Exception as exc:
+        raise InvalidModelError(f"{label}: initializer {tensor.name!r} is unreadable ({exc})") from None
+
+
+def build_graph(model: onnx.ModelProto, label: str = "model") -> Graph:
+    """Convert a (checked, shape-inferred) ModelProto into the IR."""
+    opsets = {("" if i.domain == "ai.onnx" else i.domain): i.version for i in model.opset_import}
+    graph = Graph(name=model.graph.name or label, opsets=opsets)
+    g = model.graph
+    for init in g.initializer:
+        arr = tensor_to_array(init, label)
+        graph.add_value(Value(init.name, arr.dtype, tuple(arr.shape), arr))
+    for vi in list(g.input) + list(g.value_info) + list(g.output):
+        dtype, shape, bad = _type_info(vi.type)
+        existing = graph.values.get(vi.name)
+        if existing is not None and existing.const is not None:
+            continue
+        if bad is not None and vi.name in {i.name for i in g.input}:
+            raise UnsupportedFeatureError(f"{label}: input {vi.name!r} has {bad}, which MLX cannot hold")
+        graph.add_value(Value(vi.name, dtype, shape))
+    init_names = {i.name for i in g.initializer}
+    graph.inputs = [i.name for i in g.input if i.name not in init_names]
+    seen_outputs: set[str] = set()
+    for o in g.output:
+        if o.name in seen_outputs:
+            raise InvalidModelError(f"{label}: graph output {o.name!r} is listed twice")
+        seen_outputs.add(o.name)
+    graph.outputs = [o.name for o in g.output]
+    used_names: set[str] = set()
+    for index, n in enumerate(g.node):
+        name = n.name or f"{n.op_type}_{index}"
+        while name in used_names:
+            name = f"{name}_{index}"
+        used_names.add(name)
+        attrs = {a.name: _attr_value(a) for a in n.attribute}
+        graph.add_node(
+            Node(name, n.op_type, n.domain if n.domain != "ai.onnx" else "", list(n.input), list(n.output), attrs),
+            index=index,
+        )
+    _check_references(graph, label)
+    return graph
+
+
+def _check_references(graph: Graph, label: str) -> None:
+    defined = set(graph.inputs) | {v.name for v in graph.values.values() if v.const is not None}
+    for node in graph.topo_order():
+        for inp in node.inputs:
+            if inp and inp not in defined:
+                raise InvalidModelError(
+                    f"{label}: node {node.name!r} ({node.op_type}) reads {inp!r}, which nothing defines"
+                )
+        defined.update(o for o in node.outputs if o)
+    for out in graph.outputs:
+        if out not in defined:
+            raise InvalidModelError(f"{label}: graph output {out!r} is never produced")

@@ -1,0 +1,57 @@
+"""Evaluate lowered calls on MLX arrays (used by constant folding and the interpreter)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlx.core as mx
+
+from ..errors import OpListError
+from .functions import FUNCTIONS
+from .program import Call, Dim, DType, Ref, Slice
+
+DTYPES = {
+    name: getattr(mx, name)
+    for name in (
+        "bool_", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
+        "float16", "bfloat16", "float32", "float64", "complex64",
+    )
+}  # fmt: skip
+
+
+def resolve(value: Any, env: dict[str, mx.array]) -> Any:
+    if isinstance(value, Ref):
+        return env[value.name]
+    if isinstance(value, Dim):
+        return env[value.ref].shape[value.axis]
+    if isinstance(value, DType):
+        return DTYPES[value.name]
+    if isinstance(value, Slice):
+        return slice(value.start, value.stop, value.step)
+    if isinstance(value, tuple):
+        return tuple(resolve(v, env) for v in value)
+    if isinstance(value, list):
+        return [resolve(v, env) for v in value]
+    if isinstance(value, dict):
+        return {k: resolve(v, env) for k, v in value.items()}
+    return value
+
+
+def run_calls(calls: list[Call], env: dict[str, mx.array]) -> dict[str, mx.array]:
+    """Run `calls` in order, binding their outputs in `env` (which is returned)."""
+    for call in calls:
+        fn = FUNCTIONS.get(call.fn)
+        if fn is None:
+            raise OpListError(f"function {call.fn!r} is not on the allowlist")
+        try:
+            args = resolve(call.args, env)
+            kwargs = resolve(call.kwargs, env)
+        except KeyError as exc:
+            raise OpListError(f"call {call.fn} (node {call.node!r}) reads undefined {exc}") from None
+        out = fn(*args, **kwargs)
+        if len(call.outputs) == 1:
+            env[call.outputs[0]] = out
+        else:
+            for name, o in zip(call.outputs, out):
+                env[name] = o
+    return env

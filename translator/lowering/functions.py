@@ -1,0 +1,65 @@
+"""The allowlist: every function a lowered program may call, by name.
+
+The op-list interpreter resolves names only through FUNCTIONS, built here from
+names written in this file, never from names read from a model or op list.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import mlx.core as mx
+
+from .helpers import HELPER_DEPS, HELPERS
+
+MX_NAMES = (
+    "abs", "add", "all", "any", "arange", "arccos", "arccosh", "arcsin", "arcsinh", "arctan",
+    "arctan2", "arctanh", "argmax", "argmin", "argsort", "array", "astype", "bitwise_and",
+    "bitwise_invert", "bitwise_or", "bitwise_xor", "broadcast_to", "ceil", "clip", "concatenate",
+    "conv1d", "conv2d", "conv3d", "conv_general", "conv_transpose1d", "conv_transpose2d",
+    "conv_transpose3d", "cos", "cosh", "cumsum", "cumprod", "cummax", "cummin", "divide", "einsum",
+    "equal", "erf", "exp", "expand_dims", "eye", "flatten", "flip", "floor", "floor_divide",
+    "full", "greater", "greater_equal", "isinf", "isnan", "left_shift", "less", "less_equal",
+    "log", "log1p", "logaddexp", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "moveaxis", "multiply",
+    "negative", "not_equal", "ones", "pad", "power", "prod", "put_along_axis", "reciprocal",
+    "remainder", "repeat", "reshape", "right_shift", "round", "rsqrt", "sigmoid", "sign", "sin",
+    "sinh", "slice", "slice_update", "softmax", "sort", "split", "sqrt", "square", "squeeze",
+    "stack", "std", "subtract", "sum", "swapaxes", "take", "take_along_axis", "tan", "tanh",
+    "tile", "topk", "transpose", "tril", "triu", "var", "where", "zeros",
+)  # fmt: skip
+
+# Pseudo-functions the back ends print as syntax rather than a call.
+SYNTAX = ("getitem",)
+
+
+def _getitem(x, index):
+    return x[index]
+
+
+FUNCTIONS: dict[str, Callable] = {name: getattr(mx, name) for name in MX_NAMES}
+FUNCTIONS["getitem"] = _getitem
+for _name, _fn in HELPERS.items():
+    if _name in FUNCTIONS:
+        raise RuntimeError(f"helper {_name} shadows an MLX function")
+    FUNCTIONS[_name] = _fn
+
+
+def is_helper(name: str) -> bool:
+    return name in HELPERS
+
+
+def helper_closure(names: list[str]) -> list[str]:
+    """Helpers needed by `names`, dependencies first, in a stable order."""
+    out: list[str] = []
+
+    def visit(n: str) -> None:
+        if n in out or n not in HELPERS:
+            return
+        for dep in HELPER_DEPS.get(n, ()):
+            visit(dep)
+        out.append(n)
+
+    for n in sorted(names):
+        visit(n)
+    return out

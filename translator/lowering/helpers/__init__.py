@@ -1,0 +1,33 @@
+"""Helper functions that lowered programs may call besides MLX's own.
+
+A helper is a small, self-contained function of MLX arrays (it may use `mx`,
+`np`, `math` and other helpers). The interpreter calls it from here; the module
+back end inlines its source into the generated file, so generated code needs
+nothing but MLX. Register with `@helper`; the registry is the allowlist.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+HELPERS: dict[str, Callable] = {}
+HELPER_DEPS: dict[str, tuple[str, ...]] = {}
+
+
+def helper(fn: Callable | None = None, *, uses: tuple[str, ...] = ()):
+    """Register `fn` as a helper; `uses` names other helpers it calls."""
+
+    def register(f: Callable) -> Callable:
+        if f.__name__ in HELPERS:
+            raise ValueError(f"helper {f.__name__} registered twice")
+        HELPERS[f.__name__] = f
+        HELPER_DEPS[f.__name__] = tuple(uses)
+        return f
+
+    return register(fn) if fn is not None else register
+
+
+_FAMILIES = ("common", "elementwise", "shape", "indexing", "nn", "reduce", "misc")
+for _family in _FAMILIES:
+    importlib.import_module(f"{__name__}.{_family}")

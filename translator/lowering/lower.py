@@ -1,0 +1,159 @@
+"""Graph -> Program: run each node's lowering once, in topological order."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import LoweringError, TranslatorError, UnsupportedOpError
+from ..ir import Graph, Node
+from .context import LowerCtx, dtype_name
+from .functions import FUNCTIONS
+from .names import NameTable
+from .program import Call, Dim, Program, Ref, TensorSpec, refs_in
+from .registry import find_lowering
+
+
+class ProgramBuilder:
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.names = NameTable(taken=set(FUNCTIONS))
+        self.env: dict[str, Ref] = {}
+        self.weights: dict[str, np.ndarray] = {}
+        self.calls: list[Call] = []
+        self._temps = 0
+
+    def temp(self) -> str:
+        self._temps += 1
+        return f"__t{self._temps}"
+
+    def add_weight(self, arr: np.ndarray, hint: str) -> Ref:
+        name = self.names.new(hint, prefix="w")
+        self.weights[name] = np.ascontiguousarray(arr)
+        return Ref(name)
+
+    def ref_for(self, value_name: str, ctx: LowerCtx) -> Ref:
+        ref = self.env.get(value_name)
+        if ref is not None:
+            return ref
+        value = self.graph.value(value_name)
+        if value.const is None:
+            raise LoweringError(f"value {value_name!r} is read before it is computed")
+        ref = ctx.constant(value.const, hint=value_name)
+        if ref.name.startswith("__t"):
+            # An inline literal: name it after the constant and keep it for reuse.
+            final = self.names.new(value_name, prefix="c")
+            ctx.calls[-1].outputs = (final,)
+            ref = Ref(final)
+        self.env[value_name] = ref
+        return ref
+
+
+def check_supported(graph: Graph, label: str = "model") -> None:
+    """Raise one UnsupportedOpError listing every op without a lowering."""
+    missing: dict[tuple[str, str, int], list[str]] = {}
+    for node in graph.nodes:
+        opset = graph.opset(node.domain)
+        if find_lowering(node.op_type, node.domain, opset) is None:
+            missing.setdefault((node.op_type, node.domain, opset), []).append(node.name)
+    if missing:
+        raise UnsupportedOpError(
+            [(op, dom, opset, names) for (op, dom, opset), names in sorted(missing.items())], label
+        )
+
+
+def lower_node(builder: ProgramBuilder, node: Node) -> list[Call]:
+    fn = find_lowering(node.op_type, node.domain, builder.graph.opset(node.domain))
+    if fn is None:
+        raise UnsupportedOpError([(node.op_type, node.domain, builder.graph.opset(node.domain), [node.name])])
+    ctx = LowerCtx(builder, builder.graph, node)
+    try:
+        result = fn(ctx)
+    except TranslatorError:
+        raise
+    except Exception as exc:  # a lowering bug must still name the node
+        raise LoweringError(
+            f"node {node.name!r} ({node.op_type}) failed to lower: {type(exc).__name__}: {exc}"
+        ) from exc
+    outs = [result] if isinstance(result, Ref) else list(result)
+    renames: dict[str, str] = {}
+    for onnx_name, ref in zip(node.outputs, outs):
+        if not onnx_name or ref is None:
+            continue
+        if ref.name.startswith("__t") and ref.name not in renames:
+            renames[ref.name] = builder.names.new(onnx_name)
+            ref = Ref(renames[ref.name])
+        elif ref.name in renames:
+            ref = Ref(renames[ref.name])
+        builder.env[onnx_name] = ref
+    for call in ctx.calls:  # name the remaining temporaries after what computes them
+        for o in call.outputs:
+            if o.startswith("__t") and o not in renames:
+                renames[o] = builder.names.new(call.fn if call.fn != "getitem" else "item")
+    return [_rename(c, renames) for c in ctx.calls]
+
+
+def _rename(call: Call, renames: dict[str, str]) -> Call:
+    if not renames:
+        return call
+
+    def sub(v):
+        if isinstance(v, Ref):
+            return Ref(renames.get(v.name, v.name))
+        if isinstance(v, tuple):
+            return tuple(sub(x) for x in v)
+        if isinstance(v, list):
+            return [sub(x) for x in v]
+        if isinstance(v, dict):
+            return {k: sub(x) for k, x in v.items()}
+        if isinstance(v, Dim):
+            return Dim(renames.get(v.ref, v.ref), v.axis)
+        return v
+
+    return Call(
+        call.fn,
+        sub(call.args),
+        sub(call.kwargs),
+        tuple(renames.get(o, o) for o in call.outputs),
+        call.node,
+        call.op,
+    )
+
+
+def lower_graph(graph: Graph, label: str = "model") -> Program:
+    check_supported(graph, label)
+    b = ProgramBuilder(graph)
+    inputs = []
+    for name in graph.inputs:
+        v = graph.value(name)
+        ident = b.names.new(name, prefix="x")
+        b.env[name] = Ref(ident)
+        inputs.append(TensorSpec(ident, name, dtype_name(v.dtype) if v.dtype is not None else None, v.shape))
+    for node in graph.topo_order():
+        b.calls.extend(lower_node(b, node))
+    outputs = []
+    for name in graph.outputs:
+        if name not in b.env:
+            v = graph.value(name)
+            if v.const is None:
+                raise LoweringError(f"graph output {name!r} was never computed")
+            b.env[name] = b.add_weight(v.const, name)
+        v = graph.value(name)
+        outputs.append(
+            TensorSpec(b.env[name].name, name, dtype_name(v.dtype) if v.dtype is not None else None, v.shape)
+        )
+    calls = _drop_unused(b.calls, {o.name for o in outputs})
+    used = {n for c in calls for a in (c.args, c.kwargs) for n in refs_in(a)} | {o.name for o in outputs}
+    weights = {k: w for k, w in b.weights.items() if k in used}
+    return Program(inputs, outputs, weights, calls)
+
+
+def _drop_unused(calls: list[Call], live: set[str]) -> list[Call]:
+    live = set(live)
+    kept: list[Call] = []
+    for call in reversed(calls):
+        if any(o in live for o in call.outputs):
+            kept.append(call)
+            live.update(refs_in(call.args))
+            live.update(refs_in(call.kwargs))
+    kept.reverse()
+    return kept

@@ -1,0 +1,46 @@
+"""Turning arbitrary ONNX names into safe, readable Python identifiers."""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+
+RESERVED = (
+    {"mx", "nn", "np", "math", "self", "cls", "Path", "model", "weights_path"}
+    | set(dir(builtins))
+    | {n for n in dir(object)}
+    | {"apply", "children", "eval", "freeze", "leaf_modules", "load_weights", "modules", "named_modules",
+       "parameters", "save_weights", "set_dtype", "state", "train", "trainable_parameters", "training",
+       "unfreeze", "update", "update_modules", "items", "keys", "values", "get", "clear", "copy", "pop"}
+)
+
+
+def sanitize(name: str, prefix: str = "v") -> str:
+    """An ASCII identifier derived from `name`; never a keyword or builtin."""
+    ident = re.sub(r"[^0-9A-Za-z_]", "_", name or "")
+    ident = re.sub(r"_+", "_", ident).strip("_")
+    if not ident:
+        ident = prefix
+    if ident[0].isdigit():
+        ident = f"{prefix}{ident}" if prefix.endswith("_") else f"{prefix}_{ident}"
+    ident = ident[:48].rstrip("_") or prefix
+    if keyword.iskeyword(ident) or keyword.issoftkeyword(ident) or ident in RESERVED:
+        ident += "_"
+    return ident
+
+
+class NameTable:
+    """Hands out unique identifiers."""
+
+    def __init__(self, taken: set[str] | None = None):
+        self.taken: set[str] = set(taken or ())
+
+    def new(self, hint: str, prefix: str = "v") -> str:
+        base = sanitize(hint, prefix)
+        name, i = base, 1
+        while name in self.taken:
+            i += 1
+            name = f"{base}_{i}"
+        self.taken.add(name)
+        return name

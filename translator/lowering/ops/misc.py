@@ -1,0 +1,60 @@
+"""Constants, shape queries and no-op ops."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..context import LowerCtx
+from ..program import Ref
+from ..registry import lowering
+
+
+@lowering(("Identity", "Dropout"))
+def identity(ctx: LowerCtx):
+    # Dropout at inference is the identity; its optional mask output is all True.
+    x = ctx.input(0)
+    if len(ctx.node.outputs) > 1 and ctx.node.outputs[1]:
+        mask = ctx.call("full", ctx.call("getitem", ctx.call("shape_of", x), ()), True)
+        return [x, mask]
+    return x
+
+
+@lowering("Constant")
+def constant(ctx: LowerCtx):
+    attrs = ctx.node.attrs
+    if "value" in attrs:
+        arr = np.asarray(attrs["value"])
+    elif "value_float" in attrs:
+        arr = np.array(attrs["value_float"], np.float32)
+    elif "value_floats" in attrs:
+        arr = np.array(attrs["value_floats"], np.float32)
+    elif "value_int" in attrs:
+        arr = np.array(attrs["value_int"], np.int64)
+    elif "value_ints" in attrs:
+        arr = np.array(attrs["value_ints"], np.int64)
+    else:
+        ctx.fail("Constant with a sparse or string value is not supported")
+    return ctx.constant(arr, "value")
+
+
+@lowering("Shape")
+def shape(ctx: LowerCtx) -> Ref:
+    start = ctx.attr("start", 0)
+    end = ctx.attr("end", None)
+    static = ctx.static_shape(0)
+    if static is not None:
+        return ctx.literal(np.array(static[slice(start, end)], np.int64), np.int64)
+    s = ctx.call("shape_of", ctx.input(0))
+    if start != 0 or end is not None:
+        from ..program import Slice
+
+        s = ctx.call("getitem", s, Slice(start, end))
+    return s
+
+
+@lowering("Size")
+def size(ctx: LowerCtx) -> Ref:
+    static = ctx.static_shape(0)
+    if static is not None:
+        return ctx.literal(np.array(int(np.prod(static)), np.int64), np.int64)
+    return ctx.call("prod", ctx.call("shape_of", ctx.input(0)))

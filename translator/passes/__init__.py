@@ -1,0 +1,28 @@
+"""Graph passes. Each is a small function of a Graph; `run_passes` applies them in order."""
+
+from __future__ import annotations
+
+from ..ir import Graph
+from .bn_fusion import fuse_batchnorm
+from .cleanup import eliminate_dead_code, remove_identities
+from .constant_folding import fold_constants
+
+__all__ = ["run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities"]
+
+
+def run_passes(graph: Graph, optimize: bool = True) -> dict:
+    """Apply the pass pipeline; returns notes (counts of what each pass did).
+
+    With optimize=False only dead-code elimination runs: that unoptimized
+    translation is the reference the optimized one is tested against.
+    """
+    notes: dict = {}
+    if optimize:
+        notes["identities_removed"] = remove_identities(graph)
+        notes["constants_folded"] = fold_constants(graph)
+        fused = fuse_batchnorm(graph)
+        if fused:
+            notes["fused"] = fused
+            notes["constants_folded"] += fold_constants(graph)
+    notes["dead_nodes_removed"] = eliminate_dead_code(graph)
+    return notes
