@@ -27,6 +27,11 @@ MX_NAMES = (
     "sinh", "slice", "slice_update", "softmax", "sort", "split", "sqrt", "square", "squeeze",
     "stack", "std", "subtract", "sum", "swapaxes", "take", "take_along_axis", "tan", "tanh",
     "tile", "topk", "transpose", "tril", "triu", "var", "where", "zeros",
+    "argpartition", "as_strided", "atleast_1d", "broadcast_arrays", "contiguous", "degrees", "diag",
+    "diagonal", "erfinv", "expm1", "full_like", "identity", "inner", "isfinite", "isneginf", "isposinf",
+    "kron", "linspace", "log10", "log2", "logcumsumexp", "meshgrid", "nan_to_num", "ones_like", "outer",
+    "partition", "radians", "roll", "tensordot", "trace", "tri", "unflatten", "zeros_like", "cumulative_sum",
+    "median", "divmod", "trunc", "bitwise_left_shift", "bitwise_right_shift", "conjugate", "real", "imag",
 )  # fmt: skip
 
 # Pseudo-functions the back ends print as syntax rather than a call.
