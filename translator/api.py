@@ -53,6 +53,11 @@ def _set_input_shapes(model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]]
         del tt.shape.dim[:]
         for d in shape:
             tt.shape.dim.add().dim_value = int(d)
+    # Shapes recorded for the declared sizes no longer hold: let inference recompute them.
+    del model.graph.value_info[:]
+    for out in model.graph.output:
+        if out.type.HasField("tensor_type"):
+            out.type.tensor_type.ClearField("shape")
 
 
 def translate(

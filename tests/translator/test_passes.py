@@ -1,0 +1,149 @@
+"""Graph passes: each checked on the IR, and numerically against onnxruntime."""
+
+import numpy as np
+from onnx import helper
+
+from tests.util import assert_matches_ort, make_model
+from translator import translate
+from translator.frontend import build_graph, load_model, prepare_model
+from translator.passes import eliminate_dead_code, fold_constants, fuse_batchnorm, remove_identities
+
+
+def _graph(model):
+    loaded = load_model(model)
+    return build_graph(prepare_model(loaded), loaded.label)
+
+
+def _ops(graph):
+    return sorted(n.op_type for n in graph.nodes)
+
+
+def test_identity_and_dropout_removed():
+    m = make_model(
+        [helper.make_node("Identity", ["x"], ["a"]), helper.make_node("Dropout", ["a"], ["b"]),
+         helper.make_node("Relu", ["b"], ["c"]), helper.make_node("Identity", ["c"], ["y"])],
+        [("x", np.float32, [4])], [("y", np.float32, [4])],
+    )  # fmt: skip
+    g = _graph(m)
+    assert remove_identities(g) == 3
+    assert _ops(g) == ["Relu"]
+    assert g.outputs == ["y"] and g.producer("y").op_type == "Relu"
+    x = np.array([-1, 2, -3, 4], np.float32)
+    assert_matches_ort(m, {"x": x})
+
+
+def test_dead_code_eliminated():
+    m = make_model(
+        [helper.make_node("Relu", ["x"], ["y"]), helper.make_node("Neg", ["x"], ["unused"])],
+        [("x", np.float32, [4])], [("y", np.float32, [4])],
+    )  # fmt: skip
+    g = _graph(m)
+    assert eliminate_dead_code(g) == 1
+    assert _ops(g) == ["Relu"]
+
+
+def test_shape_subgraph_folds_when_input_shape_is_fixed():
+    # Shape -> Gather -> Unsqueeze -> Concat -> Reshape: a flatten written the exporter's way.
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+        helper.make_node("Unsqueeze", ["n", "axes0"], ["n1"]),
+        helper.make_node("Concat", ["n1", "minus1"], ["shape"], axis=0),
+        helper.make_node("Reshape", ["x", "shape"], ["y"]),
+    ]
+    inits = {"zero": np.array(0, np.int64), "axes0": np.array([0], np.int64), "minus1": np.array([-1], np.int64)}
+    m = make_model(nodes, [("x", np.float32, [2, 3, 4])], [("y", np.float32, [2, 12])], inits)
+    g = _graph(m)
+    assert fold_constants(g) == 4
+    assert _ops(g) == ["Reshape"]
+    assert g.value(g.node(g.nodes[0].name).inputs[1]).const.tolist() == [2, -1]
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    assert_matches_ort(m, {"x": x})
+
+
+def test_shape_subgraph_stays_dynamic_when_input_shape_is_not():
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+        helper.make_node("Unsqueeze", ["n", "axes0"], ["n1"]),
+        helper.make_node("Concat", ["n1", "minus1"], ["shape"], axis=0),
+        helper.make_node("Reshape", ["x", "shape"], ["y"]),
+    ]
+    inits = {"zero": np.array(0, np.int64), "axes0": np.array([0], np.int64), "minus1": np.array([-1], np.int64)}
+    m = make_model(nodes, [("x", np.float32, ["N", 3, 4])], [("y", np.float32, ["N", 12])], inits)
+    g = _graph(m)
+    fold_constants(g)
+    assert "Shape" in _ops(g)
+    t = translate(m)
+    assert any(c.fn == "shape_of" for c in t.program.calls)
+
+
+def _conv_bn_model(with_bias: bool):
+    rng = np.random.default_rng(0)
+    c_in, c_out = 3, 4
+    inits = {
+        "w": rng.standard_normal((c_out, c_in, 3, 3)).astype(np.float32),
+        "gamma": rng.uniform(0.5, 1.5, c_out).astype(np.float32),
+        "beta": rng.standard_normal(c_out).astype(np.float32),
+        "mean": rng.standard_normal(c_out).astype(np.float32),
+        "var": rng.uniform(0.5, 2, c_out).astype(np.float32),
+    }
+    conv_inputs = ["x", "w"]
+    if with_bias:
+        inits["b"] = rng.standard_normal(c_out).astype(np.float32)
+        conv_inputs.append("b")
+    nodes = [
+        helper.make_node("Conv", conv_inputs, ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c", "gamma", "beta", "mean", "var"], ["y"], epsilon=1e-3),
+    ]
+    return make_model(nodes, [("x", np.float32, [1, c_in, 8, 8])], [("y", np.float32, [1, c_out, 8, 8])], inits)
+
+
+def test_conv_batchnorm_fused_and_numerically_equal(tmp_path):
+    for with_bias in (False, True):
+        m = _conv_bn_model(with_bias)
+        g = _graph(m)
+        assert fuse_batchnorm(g) == {"Conv+BatchNormalization": 1}
+        assert _ops(g) == ["Conv"]
+        x = np.random.default_rng(1).standard_normal((1, 3, 8, 8)).astype(np.float32)
+        assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-4)
+
+
+def test_gemm_and_matmul_batchnorm_fused(tmp_path):
+    rng = np.random.default_rng(2)
+    bn = {
+        "gamma": rng.uniform(0.5, 1.5, 5).astype(np.float32), "beta": rng.standard_normal(5).astype(np.float32),
+        "mean": rng.standard_normal(5).astype(np.float32), "var": rng.uniform(0.5, 2, 5).astype(np.float32),
+    }  # fmt: skip
+    for op, extra in (("Gemm", {"transB": 1}), ("MatMul", {})):
+        w = rng.standard_normal((5, 6) if op == "Gemm" else (6, 5)).astype(np.float32)
+        nodes = [helper.make_node(op, ["x", "w"], ["h"], **extra),
+                 helper.make_node("BatchNormalization", ["h", "gamma", "beta", "mean", "var"], ["y"])]  # fmt: skip
+        m = make_model(nodes, [("x", np.float32, [2, 6])], [("y", np.float32, [2, 5])], {"w": w, **bn})
+        g = _graph(m)
+        assert fuse_batchnorm(g) == {f"{op}+BatchNormalization": 1}
+        assert _ops(g) == ["Gemm"]
+        x = rng.standard_normal((2, 6)).astype(np.float32)
+        assert_matches_ort(m, {"x": x}, tmp_path / op, atol=1e-4)
+
+
+def test_lone_batchnorm_becomes_scale_and_shift(tmp_path):
+    rng = np.random.default_rng(3)
+    bn = {
+        "gamma": rng.uniform(0.5, 1.5, 3).astype(np.float32), "beta": rng.standard_normal(3).astype(np.float32),
+        "mean": rng.standard_normal(3).astype(np.float32), "var": rng.uniform(0.5, 2, 3).astype(np.float32),
+    }  # fmt: skip
+    nodes = [helper.make_node("Relu", ["x"], ["r"]),
+             helper.make_node("BatchNormalization", ["r", "gamma", "beta", "mean", "var"], ["y"])]  # fmt: skip
+    m = make_model(nodes, [("x", np.float32, [1, 3, 4, 4])], [("y", np.float32, [1, 3, 4, 4])], bn)
+    g = _graph(m)
+    assert fuse_batchnorm(g) == {"BatchNormalization->Mul+Add": 1}
+    assert _ops(g) == ["Add", "Mul", "Relu"]
+    x = rng.standard_normal((1, 3, 4, 4)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5)
+
+
+def test_unoptimized_translation_keeps_nodes():
+    m = _conv_bn_model(True)
+    t = translate(m, optimize=False)
+    assert "constants_folded" not in t.notes

@@ -1,0 +1,179 @@
+"""Command line: convert, inspect and parity-check ONNX models."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .errors import TranslatorError
+
+
+def _shape_arg(text: str) -> tuple[str, tuple[int, ...]]:
+    name, _, dims = text.rpartition("=")
+    if not name or not dims:
+        raise argparse.ArgumentTypeError(f"expected NAME=D1,D2,..., got {text!r}")
+    try:
+        return name, tuple(int(d) for d in dims.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"dims must be integers in {text!r}") from None
+
+
+def _fmt_bytes(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
+        n /= 1024
+    return f"{n} B"
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .api import convert
+
+    shapes = dict(args.input_shape or [])
+    start = time.perf_counter()
+    written = convert(args.model, args.output, mode=args.mode, name=args.name or Path(args.model).stem,
+                      optimize=not args.no_optimize, input_shapes=shapes or None)  # fmt: skip
+    t = written.translation
+    calls = t.program.calls
+    print(f"translated {t.label} (sha256 {t.source_sha256[:16]}...) in {time.perf_counter() - start:.2f} s")
+    print(f"  ONNX nodes : {sum(t.op_histogram.values())} ({len(t.op_histogram)} op types)")
+    print("  ops        : " + ", ".join(f"{k} {v}" for k, v in t.op_histogram.items()))
+    fused = t.notes.get("fused", {})
+    print("  fused      : " + (", ".join(f"{k} x{v}" for k, v in fused.items()) if fused else "none"))
+    print(f"  folded     : {t.notes.get('constants_folded', 0)} constant nodes, "
+          f"{t.notes.get('identities_removed', 0)} identities, {t.notes.get('dead_nodes_removed', 0)} dead nodes")  # fmt: skip
+    print(f"  MLX calls  : {len(calls)} using {len(t.program.functions_used())} functions")
+    print(f"  weights    : {len(t.program.weights)} tensors, {_fmt_bytes(t.weights_nbytes)}")
+    for p in written.paths:
+        print(f"  wrote      : {p}")
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from .frontend import build_graph, load_model, prepare_model
+    from .lowering import ops as _ops  # noqa: F401
+    from .lowering.registry import find_lowering
+
+    loaded = load_model(args.model)
+    graph = build_graph(prepare_model(loaded), loaded.label)
+    print(f"model   : {loaded.label}")
+    print(f"sha256  : {loaded.sha256}")
+    print("opsets  : " + ", ".join(f"{d or 'ai.onnx'} {v}" for d, v in sorted(graph.opsets.items())))
+    for kind, names in (("inputs", graph.inputs), ("outputs", graph.outputs)):
+        print(f"{kind} :")
+        for n in names:
+            v = graph.value(n)
+            print(f"  {n}: {v.dtype} {list(v.shape) if v.shape is not None else '?'}")
+    hist: dict[str, int] = {}
+    missing: dict[str, list[str]] = {}
+    for node in graph.nodes:
+        key = f"{node.domain + '::' if node.domain else ''}{node.op_type}"
+        hist[key] = hist.get(key, 0) + 1
+        if find_lowering(node.op_type, node.domain, graph.opset(node.domain)) is None:
+            missing.setdefault(key, []).append(node.name)
+    print(f"ops ({sum(hist.values())} nodes):")
+    for k, v in sorted(hist.items(), key=lambda kv: -kv[1]):
+        print(f"  {k:28s} {v}")
+    print(f"transposes: {hist.get('Transpose', 0)} in the ONNX graph")
+    if missing:
+        print("unsupported:")
+        for k, names in missing.items():
+            print(f"  {k} at {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}")
+    else:
+        print("unsupported: none")
+    return 0
+
+
+def _random_inputs(sess, rng: np.random.Generator, shapes: dict) -> dict[str, np.ndarray]:
+    feed = {}
+    for arg in sess.get_inputs():
+        shape = shapes.get(arg.name)
+        if shape is None:
+            shape = tuple(d if isinstance(d, int) and d > 0 else (1 if i == 0 else 640) for i, d in enumerate(arg.shape))
+        dtype = arg.dtype or np.dtype(np.float32)
+        if dtype.kind == "f":
+            feed[arg.name] = rng.standard_normal(shape).astype(dtype)
+        elif dtype.kind == "b":
+            feed[arg.name] = rng.random(shape) > 0.5
+        else:
+            feed[arg.name] = rng.integers(0, 8, shape).astype(dtype)
+    return feed
+
+
+def cmd_parity(args: argparse.Namespace) -> int:
+    import onnxruntime as ort
+
+    from runtime.session import InferenceSession
+
+    ref = ort.InferenceSession(str(args.model), providers=["CPUExecutionProvider"])
+    ours = {mode: InferenceSession(args.model, mode=mode) for mode in ("module", "oplist")}
+    names = [i.name for i in ref.get_inputs()]
+    if args.input:
+        arrays = [np.load(p) for p in args.input]
+        if len(arrays) != len(names):
+            raise TranslatorError(f"the model takes {len(names)} inputs {names}; got {len(arrays)} --input files")
+        feed = dict(zip(names, arrays))
+    else:
+        feed = _random_inputs(ours["oplist"], np.random.default_rng(args.seed), dict(args.input_shape or []))
+    for n, a in feed.items():
+        print(f"input {n}: {a.dtype} {list(a.shape)}")
+    expected = ref.run(None, feed)
+    out_names = [o.name for o in ref.get_outputs()]
+    worst = 0.0
+    print(f"{'output':24s} {'mode':7s} {'max abs err':>12s} {'max rel err':>12s}")
+    for mode, sess in ours.items():
+        got = sess.run(out_names, feed)
+        for name, want, have in zip(out_names, expected, got):
+            if want.shape != have.shape:
+                print(f"{name[:24]:24s} {mode:7s} shape {have.shape} != {want.shape}")
+                worst = float("inf")
+                continue
+            diff = np.abs(have.astype(np.float64) - want.astype(np.float64))
+            abs_err = float(diff.max()) if diff.size else 0.0
+            rel_err = float((diff / np.maximum(np.abs(want.astype(np.float64)), 1e-6)).max()) if diff.size else 0.0
+            worst = max(worst, abs_err)
+            print(f"{name[:24]:24s} {mode:7s} {abs_err:12.3e} {rel_err:12.3e}")
+    ok = worst <= args.tol
+    print(f"{'PASS' if ok else 'FAIL'}: max abs error {worst:.3e} (tolerance {args.tol:g})")
+    return 0 if ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m translator", description="Translate ONNX models to MLX.")
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("convert", help="write a generated module or an op list, plus weights")
+    c.add_argument("model")
+    c.add_argument("-o", "--output", required=True, help="output directory")
+    c.add_argument("--mode", choices=("module", "oplist"), default="module")
+    c.add_argument("--name", help="file stem and class name (default: the model's file name)")
+    c.add_argument("--no-optimize", action="store_true", help="skip folding and fusion passes")
+    c.add_argument("--input-shape", action="append", type=_shape_arg, metavar="NAME=D1,D2,...",
+                   help="fix a dynamic input shape (repeatable)")  # fmt: skip
+    c.set_defaults(func=cmd_convert)
+    i = sub.add_parser("inspect", help="op histogram, opsets, inputs/outputs, unsupported ops")
+    i.add_argument("model")
+    i.set_defaults(func=cmd_inspect)
+    r = sub.add_parser("parity", help="compare both back ends with onnxruntime")
+    r.add_argument("model")
+    r.add_argument("--input", action="append", help=".npy file per model input, in order")
+    r.add_argument("--input-shape", action="append", type=_shape_arg, metavar="NAME=D1,D2,...")
+    r.add_argument("--tol", type=float, default=1e-4, help="max abs error allowed (default 1e-4)")
+    r.add_argument("--seed", type=int, default=0)
+    r.set_defaults(func=cmd_parity)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except TranslatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
