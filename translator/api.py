@@ -65,8 +65,14 @@ def translate(
     *,
     optimize: bool = True,
     input_shapes: dict[str, tuple[int, ...]] | None = None,
+    layout: str = "nhwc",
+    nhwc_inputs: bool = False,
 ) -> Translation:
-    """ONNX model -> lowered Program (after the pass pipeline)."""
+    """ONNX model -> lowered Program (after the pass pipeline).
+
+    layout="nhwc" runs the whole-graph channels-last pass (the fast path);
+    "nchw" keeps ONNX's layout. nhwc_inputs takes 4-D inputs already in NHWC.
+    """
     start = time.perf_counter()
     loaded = load_model(source)
     model = loaded.model
@@ -78,7 +84,7 @@ def translate(
     graph = build_graph(model, loaded.label)
     histogram = dict(collections.Counter(n.op_type for n in graph.nodes).most_common())
     check_supported(graph, loaded.label)
-    notes = run_passes(graph, optimize=optimize)
+    notes = run_passes(graph, optimize=optimize, layout=layout, nhwc_inputs=nhwc_inputs)
     program = lower_graph(graph, loaded.label)
     program.notes.update(notes)
     return Translation(
@@ -128,9 +134,10 @@ def convert(
     name: str | None = None,
     optimize: bool = True,
     input_shapes: dict[str, tuple[int, ...]] | None = None,
+    **options,
 ) -> Written:
     """Translate and write the module (or op list) plus weights into `out_dir`."""
-    translation = translate(source, optimize=optimize, input_shapes=input_shapes)
+    translation = translate(source, optimize=optimize, input_shapes=input_shapes, **options)
     if name is None:
         name = Path(str(source)).stem if isinstance(source, (str, Path)) else "model"
     return Written(write_outputs(translation, out_dir, mode, name), translation)

@@ -13,7 +13,8 @@ from .program import Call, Dim, DType, Ref
 if TYPE_CHECKING:
     from .lower import ProgramBuilder
 
-# Constants with at most this many elements are written inline as literals.
+# Integer/bool constants (shapes, indices) up to this size are written inline as literals;
+# float constants inline only when scalar, so biases and weights stay in the weights file.
 INLINE_LIMIT = 16
 
 
@@ -120,7 +121,7 @@ class LowerCtx:
     def constant(self, arr: np.ndarray, hint: str = "const") -> Ref:
         """A constant array: inline if small, else a weight."""
         arr = np.asarray(arr)
-        if arr.size <= INLINE_LIMIT and arr.dtype.kind in "biuf":
+        if (arr.size <= INLINE_LIMIT and arr.dtype.kind in "biu") or (arr.size <= 1 and arr.dtype.kind == "f"):
             return self.literal(arr, arr.dtype)
         return self.builder.add_weight(arr, f"{self.node.name}_{hint}")
 

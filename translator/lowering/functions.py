@@ -13,7 +13,7 @@ import mlx.core as mx
 from .helpers import HELPER_DEPS, HELPERS
 
 MX_NAMES = (
-    "abs", "add", "all", "any", "arange", "arccos", "arccosh", "arcsin", "arcsinh", "arctan",
+    "abs", "add", "addmm", "all", "any", "arange", "arccos", "arccosh", "arcsin", "arcsinh", "arctan",
     "arctan2", "arctanh", "argmax", "argmin", "argsort", "array", "astype", "bitwise_and",
     "bitwise_invert", "bitwise_or", "bitwise_xor", "broadcast_to", "ceil", "clip", "concatenate",
     "conv1d", "conv2d", "conv3d", "conv_general", "conv_transpose1d", "conv_transpose2d",

@@ -21,6 +21,10 @@ class ProgramBuilder:
         self.weights: dict[str, np.ndarray] = {}
         self.calls: list[Call] = []
         self._temps = 0
+        self.strategies: dict[str, int] = {}
+
+    def note_strategy(self, name: str) -> None:
+        self.strategies[name] = self.strategies.get(name, 0) + 1
 
     def temp(self) -> str:
         self._temps += 1
@@ -144,7 +148,8 @@ def lower_graph(graph: Graph, label: str = "model") -> Program:
     calls = _drop_unused(b.calls, {o.name for o in outputs})
     used = {n for c in calls for a in (c.args, c.kwargs) for n in refs_in(a)} | {o.name for o in outputs}
     weights = {k: w for k, w in b.weights.items() if k in used}
-    return Program(inputs, outputs, weights, calls)
+    notes = {"conv_strategies": dict(sorted(b.strategies.items()))} if b.strategies else {}
+    return Program(inputs, outputs, weights, calls, notes)
 
 
 def _drop_unused(calls: list[Call], live: set[str]) -> list[Call]:

@@ -6,11 +6,16 @@ from ..ir import Graph
 from .bn_fusion import fuse_batchnorm
 from .cleanup import eliminate_dead_code, remove_identities
 from .constant_folding import fold_constants
+from .epilogue import fuse_epilogues
+from .layout import assign_nhwc
 
-__all__ = ["run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities"]
+__all__ = [
+    "run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
+    "fuse_epilogues",
+]  # fmt: skip
 
 
-def run_passes(graph: Graph, optimize: bool = True) -> dict:
+def run_passes(graph: Graph, optimize: bool = True, layout: str = "nhwc", nhwc_inputs: bool = False) -> dict:
     """Apply the pass pipeline; returns notes (counts of what each pass did).
 
     With optimize=False only dead-code elimination runs: that unoptimized
@@ -24,5 +29,8 @@ def run_passes(graph: Graph, optimize: bool = True) -> dict:
         if fused:
             notes["fused"] = fused
             notes["constants_folded"] += fold_constants(graph)
+        if layout == "nhwc":
+            notes["layout"] = assign_nhwc(graph, nhwc_inputs=nhwc_inputs)
+            notes["epilogues_fused"] = fuse_epilogues(graph)
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)
     return notes

@@ -13,6 +13,7 @@ FAMILIES = (
     "recurrent",  # RNN, GRU, LSTM
     "quant",  # QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, ...
     "signal",  # DFT, STFT, windows, ...
+    "layout",  # the channels-last ops the layout pass creates (domain mlx.nhwc)
 )
 for _family in FAMILIES:
     importlib.import_module(f"{__name__}.{_family}")

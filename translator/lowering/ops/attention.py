@@ -12,6 +12,7 @@ from ..registry import lowering
 
 _NEG_INF = float("-inf")
 _NATIVE_FLOATS = ("float16", "float32", "float64")
+_ALL3 = (Slice(), Slice(), Slice())  # x[:, :, :, <last>] on a 4-D array
 
 
 def _float_const(ctx: LowerCtx, arr: np.ndarray, dtype: np.dtype, hint: str) -> Ref:
@@ -159,18 +160,27 @@ def attention(ctx: LowerCtx):
 
     sp = ctx.attr("softmax_precision")
     x = scores
+    sdt = dt
     if sp is not None:
         from onnx import helper
 
         sdt = np.dtype(helper.tensor_dtype_to_np_dtype(int(sp)))
         if sdt != dt:
             x = ctx.cast(x, sdt)
-    p = ctx.call("softmax", x, -1, precise=True)
+    xdt = sdt
+    if xdt.name in ("float32", "float64"):
+        p = ctx.call("softmax", x, -1, precise=True)
+    else:
+        # half precision: exp, sum and divide each rounded to the dtype, as the reference does
+        m = ctx.call("max", x, -1, keepdims=True)
+        m = ctx.call("where", ctx.call("isneginf", m), _float_const(ctx, np.zeros((), np.float32), xdt, "zero"), m)
+        e = ctx.call("exp", ctx.call("subtract", x, m))
+        p = ctx.call("divide", e, ctx.call("sum", e, -1, keepdims=True))
     if bias is not None and (ctx.has_input(3) or has_nonpad or static_rows_masked):
         # a query row with no attendable key is a zero row, not NaN
         empty = ctx.call("isneginf", ctx.call("max", bias, -1, keepdims=True))
-        p = ctx.call("where", empty, _float_const(ctx, np.zeros((), np.float32), p_dtype(ctx, x, dt, sp), "zero"), p)
-    if sp is not None:
+        p = ctx.call("where", empty, _float_const(ctx, np.zeros((), np.float32), xdt, "zero"), p)
+    if sdt != dt:
         p = ctx.cast(p, dt)
     if mode == 3:
         qk_out = p
@@ -180,9 +190,217 @@ def attention(ctx: LowerCtx):
     return [y, present_k, present_v, qk_out]
 
 
-def p_dtype(ctx: LowerCtx, x: Ref, dt: np.dtype, sp) -> np.dtype:
+
+@lowering("RotaryEmbedding", since=23)
+def rotary_embedding(ctx: LowerCtx) -> Ref:
+    rank = ctx.rank(0)
+    x = ctx.input(0)
+    if rank == 4:  # (B, H, S, D) -> (B, S, H, D)
+        x = ctx.call("transpose", x, (0, 2, 1, 3))
+    elif rank == 3:
+        heads = ctx.attr("num_heads")
+        if not heads:
+            ctx.fail("3-D input needs num_heads")
+        x = ctx.call("reshape", x, (ctx.dim(0, 0), ctx.dim(0, 1), heads, -1))
+    else:
+        ctx.fail("input must be 3-D or 4-D")
+    if rank == 4:
+        head = _static_dim(ctx, 0, 3, "the head size")
+    else:
+        head = _static_dim(ctx, 0, 2, "the hidden size") // ctx.attr("num_heads")
+    rot = ctx.attr("rotary_embedding_dim", 0) or head
+    half = rot // 2
+    cos, sin = ctx.input(1), ctx.input(2)
+    if ctx.has_input(3):
+        pos = ctx.input(3)
+        cos = ctx.call("take", cos, pos, 0)
+        sin = ctx.call("take", sin, pos, 0)
+    cos = ctx.call("expand_dims", cos, 2)  # (B, S, 1, rot/2)
+    sin = ctx.call("expand_dims", sin, 2)
+    xr = x if rot == head else ctx.call("getitem", x, (*_ALL3, Slice(None, rot)))
+    if ctx.attr("interleaved", 0):
+        x1 = ctx.call("getitem", xr, (*_ALL3, Slice(0, None, 2)))
+        x2 = ctx.call("getitem", xr, (*_ALL3, Slice(1, None, 2)))
+    else:
+        x1 = ctx.call("getitem", xr, (*_ALL3, Slice(None, half)))
+        x2 = ctx.call("getitem", xr, (*_ALL3, Slice(half, None)))
+    real = ctx.call("subtract", ctx.call("multiply", cos, x1), ctx.call("multiply", sin, x2))
+    imag = ctx.call("add", ctx.call("multiply", sin, x1), ctx.call("multiply", cos, x2))
+    if ctx.attr("interleaved", 0):
+        y = ctx.call("flatten", ctx.call("stack", [real, imag], -1), -2, -1)
+    else:
+        y = ctx.call("concatenate", [real, imag], -1)
+    if rot != head:
+        y = ctx.call("concatenate", [y, ctx.call("getitem", x, (*_ALL3, Slice(rot, None)))], -1)
+    if rank == 4:
+        return ctx.call("transpose", y, (0, 2, 1, 3))
+    return ctx.call("reshape", y, (ctx.dim(0, 0), ctx.dim(0, 1), -1))
+
+
+@lowering("SwiGLU", since=1)
+def swiglu(ctx: LowerCtx) -> Ref:
+    a, b = ctx.input(0), ctx.input(1)
+    alpha = float(ctx.attr("alpha", 1.0))
+    g = ctx.call("sigmoid", a if alpha == 1.0 else ctx.call("multiply", a, alpha))
+    return ctx.call("multiply", ctx.call("multiply", a, g), b)
+
+
+def _softmax_dtype(ctx: LowerCtx, dt: np.dtype, default: str) -> np.dtype:
+    sp = ctx.attr("softmax_precision")
     if sp is None:
-        return dt
+        return np.dtype(default)
     from onnx import helper
 
     return np.dtype(helper.tensor_dtype_to_np_dtype(int(sp)))
+
+
+@lowering("FlexAttention", domain="ai.onnx.preview", since=1)
+def flex_attention(ctx: LowerCtx) -> Ref:
+    if ctx.rank(0) != 4 or ctx.rank(1) != 4 or ctx.rank(2) != 4:
+        ctx.fail("Q, K and V must be 4-D")
+    dt = ctx.dtype(0)
+    q, k, v = ctx.input(0), ctx.input(1), ctx.input(2)
+    qh, kvh = _static_dim(ctx, 0, 1, "the query head count"), _static_dim(ctx, 1, 1, "the key head count")
+    head = _static_dim(ctx, 0, 3, "the head size")
+    scale = ctx.attr("scale")
+    if scale is None:
+        scale = 1.0 / math.sqrt(head)
+    s = float(np.sqrt(np.float32(scale)))
+    if qh != kvh:
+        if qh % kvh:
+            ctx.fail(f"query heads {qh} are not a multiple of key heads {kvh}")
+        k = ctx.call("repeat", k, qh // kvh, 1)
+        v = ctx.call("repeat", v, qh // kvh, 1)
+    scores = ctx.call("matmul", ctx.call("multiply", q, s), ctx.call("swapaxes", ctx.call("multiply", k, s), -1, -2))
+    cdt = _softmax_dtype(ctx, dt, "float64" if dt.name == "float64" else "float32")
+    if cdt != dt:
+        scores = ctx.cast(scores, cdt)
+    score_mod, prob_mod = ctx.attr("score_mod"), ctx.attr("prob_mod")
+    if score_mod is not None:
+        scores = _inline_graph(ctx, score_mod, scores, cdt, 0)
+    e = ctx.call("exp", ctx.call("subtract", scores, ctx.call("max", scores, -1, keepdims=True)))
+    probs = ctx.call("divide", e, ctx.call("sum", e, -1, keepdims=True))
+    if prob_mod is not None:
+        probs = _inline_graph(ctx, prob_mod, probs, cdt, 0)
+    if ctx.dtype(2) != cdt:
+        v = ctx.cast(v, cdt)
+    y = ctx.call("matmul", probs, v)
+    return y if cdt == ctx.dtype(2) else ctx.cast(y, ctx.dtype(2))
+
+
+def _inline_graph(ctx: LowerCtx, graph, x: Ref, dtype: np.dtype, src: int) -> Ref:
+    """Lower a one-input, one-output modifier subgraph inline, fed with `x`."""
+    ctx.fail("score_mod/prob_mod subgraphs are not supported yet")
+
+
+@lowering("LinearAttention", since=27)
+def linear_attention(ctx: LowerCtx):
+    rule = ctx.attr("update_rule", "gated_delta")
+    if rule not in ("linear", "gated", "delta", "gated_delta"):
+        ctx.fail(f"unknown update_rule {rule!r}")
+    gating, delta = rule in ("gated", "gated_delta"), rule in ("delta", "gated_delta")
+    if gating != ctx.has_input(4) or delta != ctx.has_input(5):
+        ctx.fail(f"update_rule {rule!r} does not match the decay/beta inputs given")
+    qh, kvh = ctx.attr("q_num_heads"), ctx.attr("kv_num_heads")
+    if not qh or not kvh or qh % kvh:
+        ctx.fail("q_num_heads must be a positive multiple of kv_num_heads")
+    if ctx.rank(0) != 3 or ctx.rank(1) != 3 or ctx.rank(2) != 3:
+        ctx.fail("query, key and value must be 3-D")
+    out_dt = ctx.dtype(0)
+    b = ctx.dim(0, 0)
+    t = _static_dim(ctx, 0, 1, "the sequence length")
+    dk = _static_dim(ctx, 0, 2, "the query hidden size") // qh
+    dv = _static_dim(ctx, 2, 2, "the value hidden size") // kvh
+    g = qh // kvh
+    f32 = np.dtype("float32")
+
+    def heads(i: int, n: int, last: int) -> Ref:  # (B, T, n*last) -> (B, n, T, last) in float32
+        x = ctx.input(i)
+        if ctx.dtype(i) != f32:
+            x = ctx.cast(x, f32)
+        return ctx.call("transpose", ctx.call("reshape", x, (b, t, n, last)), (0, 2, 1, 3))
+
+    q = ctx.call("reshape", heads(0, qh, dk), (b, kvh, g, t, dk))
+    k, v = heads(1, kvh, dk), heads(2, kvh, dv)
+    decay = beta = None
+    if gating:
+        last = _static_dim(ctx, 4, 2, "the decay size")
+        if last not in (kvh, kvh * dk):
+            ctx.fail(f"decay's last dim {last} must be kv_num_heads or kv_num_heads*d_k")
+        decay = ctx.call("exp", heads(4, kvh, last // kvh))  # (B, H, T, 1|dk)
+    if delta:
+        nb = _static_dim(ctx, 5, 2, "the beta size")
+        if nb not in (kvh, 1):
+            ctx.fail(f"beta's last dim {nb} must be kv_num_heads or 1")
+        beta = heads(5, nb, 1)  # (B, H|1, T, 1)
+    if ctx.has_input(3):
+        state = ctx.input(3)
+        state_dt = ctx.dtype(3)
+        if state_dt != f32:
+            state = ctx.cast(state, f32)
+    else:
+        state_dt = out_dt
+        state = ctx.call("zeros", (b, kvh, dk, dv), DType("float32"))
+    scale = ctx.attr("scale", 0.0) or 1.0 / math.sqrt(dk)
+
+    all2 = (Slice(), Slice())
+    outs = []
+    for i in range(t):
+        k_t = ctx.call("getitem", k, (*all2, Slice(i, i + 1)))  # (B, H, 1, dk)
+        v_t = ctx.call("getitem", v, (*all2, Slice(i, i + 1)))  # (B, H, 1, dv)
+        if gating:
+            g_t = ctx.call("getitem", decay, (*all2, i, Slice(), None))  # (B, H, 1|dk, 1)
+            state = ctx.call("multiply", state, g_t)
+        if delta:
+            got = ctx.call("matmul", k_t, state)
+            b_t = ctx.call("getitem", beta, (*all2, Slice(i, i + 1)))
+            v_t = ctx.call("multiply", b_t, ctx.call("subtract", v_t, got))
+        state = ctx.call("add", state, ctx.call("matmul", ctx.call("swapaxes", k_t, -1, -2), v_t))
+        q_t = ctx.call("getitem", q, (*all2, Slice(), i))  # (B, Hkv, G, dk)
+        outs.append(ctx.call("matmul", q_t, ctx.call("expand_dims", state, 2) if False else state))
+    o = ctx.call("stack", outs, 3)  # (B, Hkv, G, T, dv)
+    o = ctx.call("multiply", o, float(scale))
+    o = ctx.call("reshape", ctx.call("transpose", o, (0, 3, 1, 2, 4)), (b, t, qh * dv))
+    if out_dt != f32:
+        o = ctx.cast(o, out_dt)
+    if state_dt != f32:
+        state = ctx.cast(state, state_dt)
+    return [o, state]
+
+
+@lowering("CausalConvWithState", since=27)
+def causal_conv_with_state(ctx: LowerCtx):
+    act = ctx.attr("activation", "none")
+    if act not in ("none", "silu", "swish"):
+        ctx.fail(f"unknown activation {act!r}")
+    if ctx.rank(0) != 3 or ctx.rank(1) != 3:
+        ctx.fail("input and weight must be 3-D")
+    dt = ctx.dtype(0)
+    x, w = ctx.input(0), ctx.input(1)
+    c = _static_dim(ctx, 0, 1, "the channel count")
+    k = _static_dim(ctx, 1, 2, "the kernel size")
+    if ctx.has_input(3):
+        padded = ctx.call("concatenate", [ctx.input(3), x], 2)
+    elif k > 1:
+        padded = ctx.call("pad", x, ((0, 0), (0, 0), (k - 1, 0)))
+    else:
+        padded = x
+    wc = ctx.const(1)
+    if wc is not None:
+        wl = ctx.constant(np.ascontiguousarray(np.transpose(wc, (0, 2, 1))), "weight")
+    else:
+        wl = ctx.call("transpose", w, (0, 2, 1))  # (C, k, 1)
+    y = ctx.call("conv1d", ctx.call("swapaxes", padded, 1, 2), wl, groups=c)  # (B, L, C)
+    if ctx.has_input(2):
+        y = ctx.call("add", y, ctx.input(2))
+    y = ctx.call("swapaxes", y, 1, 2)
+    if act != "none":
+        yf = y if dt.name == "float32" else ctx.cast(y, "float32")
+        y = ctx.call("multiply", yf, ctx.call("sigmoid", yf))
+        if dt.name != "float32":
+            y = ctx.cast(y, dt)
+    if k > 1:
+        present = ctx.call("getitem", padded, (Slice(), Slice(), Slice(-(k - 1), None)))
+    else:
+        present = ctx.call("getitem", padded, (Slice(), Slice(), Slice(0, 0)))
+    return [y, present]

@@ -1,0 +1,252 @@
+"""Lowerings of the channels-last (`mlx.nhwc`) ops the layout pass creates.
+
+Each conv picks a strategy from its shape (see `conv_strategy`): on the MLX CPU
+backend grouped convs run a scalar reference loop and 1x1 convs pay for
+padding and im2col copies, so the cheap forms are spelled out here. A fused
+activation (from the epilogue pass) is applied right after the bias.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..context import LowerCtx
+from ..program import Ref, Slice
+from ..registry import lowering
+
+DOMAIN = "mlx.nhwc"
+STRATEGIES = ("matmul", "depthwise", "shifted_gemm", "conv")
+
+
+def conv_pads(ctx: LowerCtx, in_hw, kernel, strides, dilations) -> list[int] | None:
+    """[top, left, bottom, right] from pads or auto_pad; None if it needs unknown dims."""
+    auto = ctx.attr("auto_pad", "NOTSET")
+    if auto in ("NOTSET", "VALID"):
+        pads = list(ctx.attr("pads", [0, 0, 0, 0])) if auto == "NOTSET" else [0, 0, 0, 0]
+        return [int(p) for p in pads]
+    if any(not isinstance(d, int) for d in in_hw):
+        return None
+    begin, end = [], []
+    for size, k, s, d in zip(in_hw, kernel, strides, dilations):
+        out = math.ceil(size / s)
+        total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+        small, big = total // 2, total - total // 2
+        begin.append(big if auto == "SAME_LOWER" else small)
+        end.append(small if auto == "SAME_LOWER" else big)
+    return begin + end
+
+
+def conv_strategy(w_shape, groups: int, strides, dilations, pads, device: str = "cpu") -> str:
+    """Pick the lowering for an NHWC conv with weight shape (O, kh, kw, I/groups)."""
+    o, kh, kw, i_per_group = w_shape
+    if device != "cpu":
+        return "matmul" if (kh, kw) == (1, 1) and groups == 1 and not any(pads) else "conv"
+    if tuple(dilations) != (1, 1):
+        return "conv" if groups == 1 else "depthwise" if groups == o and i_per_group == 1 else "conv"
+    if groups == 1 and (kh, kw) == (1, 1) and not any(pads):
+        return "matmul"
+    if groups > 1 and groups == o and i_per_group == 1:
+        return "depthwise"
+    if groups == 1 and (kh, kw) == (3, 3) and tuple(strides) == (1, 1):
+        return "shifted_gemm"
+    return "conv"
+
+
+def _pad(ctx: LowerCtx, x: Ref, pads: list[int], extra_bottom: int = 0, value: float = 0.0) -> Ref:
+    top, left, bottom, right = pads
+    if not any(pads) and not extra_bottom:
+        return x
+    widths = [(0, 0), (top, bottom + extra_bottom), (left, right), (0, 0)]
+    return ctx.call("pad", x, widths, constant_values=value)
+
+
+def _window(x: Ref, ctx: LowerCtx, dy: int, dx: int, out_hw, strides) -> Ref:
+    """x[:, dy : dy + sh*Ho : sh, dx : dx + sw*Wo : sw, :] (a strided window of a padded input)."""
+    (ho, wo), (sh, sw) = out_hw, strides
+    rows = Slice(dy, dy + sh * (ho - 1) + 1, sh if sh != 1 else None)
+    cols = Slice(dx, dx + sw * (wo - 1) + 1, sw if sw != 1 else None)
+    return ctx.call("getitem", x, (Slice(), rows, cols))
+
+
+def apply_activation(ctx: LowerCtx, y: Ref, act: list | None, dtype) -> Ref:
+    """The fused epilogue: fast forms (maximum rather than where)."""
+    if not act:
+        return y
+    kind, params = act[0], act[1:]
+    if kind == "Relu":
+        return ctx.call("maximum", y, ctx.scalar(0, dtype))
+    if kind == "LeakyRelu":
+        alpha = float(params[0])
+        if 0 <= alpha <= 1:
+            return ctx.call("maximum", y, ctx.call("multiply", y, ctx.scalar(alpha, dtype)))
+        return ctx.call("where", ctx.call("greater_equal", y, ctx.scalar(0, dtype)), y, ctx.call("multiply", y, ctx.scalar(alpha, dtype)))
+    if kind == "Clip":
+        lo, hi = params
+        return ctx.call("clip", y, lo, hi)
+    if kind == "Sigmoid":
+        return ctx.call("sigmoid", y)
+    if kind == "HardSwish":
+        gate = ctx.call("clip", ctx.call("add", ctx.call("multiply", y, ctx.scalar(1 / 6, dtype)), ctx.scalar(0.5, dtype)), 0.0, 1.0)
+        return ctx.call("multiply", y, gate)
+    if kind == "PRelu":
+        slope = ctx.constant(np.asarray(params[0], dtype=dtype).reshape(-1), "slope")
+        return ctx.call("maximum", y, ctx.call("multiply", y, slope)) if bool(params[1]) else ctx.call(
+            "add", ctx.call("maximum", y, ctx.scalar(0, dtype)), ctx.call("multiply", ctx.call("minimum", y, ctx.scalar(0, dtype)), slope)
+        )
+    ctx.fail(f"unknown fused activation {kind}")
+
+
+@lowering("Conv", domain=DOMAIN)
+def conv_nhwc(ctx: LowerCtx) -> Ref:
+    x, w_arr = ctx.input(0), ctx.const(1)
+    o, kh, kw, ipg = w_arr.shape
+    groups = int(ctx.attr("group", 1))
+    strides = list(ctx.attr("strides", [1, 1]))
+    dilations = list(ctx.attr("dilations", [1, 1]))
+    in_shape = ctx.shape(0)
+    pads = conv_pads(ctx, in_shape[1:3], (kh, kw), strides, dilations)
+    if pads is None:
+        ctx.fail("auto_pad SAME with dynamic spatial dims")
+    bias = ctx.const(2) if ctx.has_input(2) else None
+    strategy = ctx.attr("strategy") or conv_strategy(w_arr.shape, groups, strides, dilations, pads)
+    out_shape = ctx.out_value(0).shape
+    out_hw = tuple(out_shape[1:3]) if out_shape is not None else (None, None)
+    dtype = w_arr.dtype
+    ctx.builder.note_strategy(strategy)
+    if strategy == "matmul":
+        xs = x
+        if strides != [1, 1]:
+            xs = ctx.call("getitem", x, (Slice(), Slice(None, None, strides[0]), Slice(None, None, strides[1])))
+        w2 = ctx.constant(np.ascontiguousarray(w_arr.reshape(o, ipg).T), "w")
+        y = ctx.call("addmm", ctx.constant(bias, "b"), xs, w2) if bias is not None else ctx.call("matmul", xs, w2)
+    elif strategy == "depthwise" and all(isinstance(d, int) for d in out_hw):
+        xp = _pad(ctx, x, pads)
+        taps = np.ascontiguousarray(w_arr.reshape(o, kh, kw).transpose(1, 2, 0))  # (kh, kw, C)
+        y = None
+        for dy in range(kh):
+            for dx in range(kw):
+                win = _window(xp, ctx, dy * dilations[0], dx * dilations[1], out_hw, strides)
+                tap = ctx.constant(taps[dy, dx], f"tap{dy}{dx}")
+                y = ctx.call("multiply", win, tap) if y is None else ctx.call("add", y, ctx.call("multiply", win, tap))
+        if bias is not None:
+            y = ctx.call("add", y, ctx.constant(bias, "b"))
+    elif strategy == "shifted_gemm" and all(isinstance(d, int) for d in (*out_hw, *in_shape[1:])):
+        y = _shifted_gemm(ctx, x, w_arr, bias, pads, in_shape, out_hw)
+    else:
+        y = ctx.call(
+            "conv_general", x, ctx.constant(w_arr, "w"), stride=tuple(strides),
+            padding=([pads[0], pads[1]], [pads[2], pads[3]]), kernel_dilation=tuple(dilations), groups=groups,
+        )  # fmt: skip
+        if bias is not None:
+            y = ctx.call("add", y, ctx.constant(bias, "b"))
+    return apply_activation(ctx, y, ctx.attr("activation"), dtype)
+
+
+def _shifted_gemm(ctx: LowerCtx, x: Ref, w_arr, bias, pads, in_shape, out_hw) -> Ref:
+    """3x3 stride-1 conv as nine GEMMs on shifted windows of the flattened padded input.
+
+    Padding adds one spare row at the bottom so every shifted window of length
+    Ho*Wp stays inside the flattened array; the Wp - Wo garbage columns per row
+    are dropped at the end. Each window is a contiguous slice: no im2col copy.
+    """
+    n, h, w_in, c = in_shape
+    ho, wo = out_hw
+    o = w_arr.shape[0]
+    wp = w_in + pads[1] + pads[3]
+    hp = h + pads[0] + pads[2] + 1
+    xp = _pad(ctx, x, pads, extra_bottom=1)
+    flat = ctx.call("reshape", xp, (-1, hp * wp, c))
+    length = ho * wp
+    acc = ctx.constant(np.broadcast_to(bias if bias is not None else np.zeros(o, w_arr.dtype), (o,)).copy(), "b")
+    for dy in range(3):
+        for dx in range(3):
+            off = dy * wp + dx
+            win = ctx.call("getitem", flat, (Slice(), Slice(off, off + length)))
+            tap = ctx.constant(np.ascontiguousarray(w_arr[:, dy, dx, :].T), f"w{dy}{dx}")
+            acc = ctx.call("addmm", acc, win, tap)
+    y = ctx.call("reshape", acc, (-1, ho, wp, o))
+    if wp != wo:
+        y = ctx.call("getitem", y, (Slice(), Slice(), Slice(None, wo)))
+    return y
+
+
+def _pool_geometry(ctx: LowerCtx):
+    kernel = list(ctx.attr("kernel_shape"))
+    strides = list(ctx.attr("strides", [1, 1]))
+    dilations = list(ctx.attr("dilations", [1, 1]))
+    in_hw = ctx.shape(0)[1:3]
+    pads = conv_pads(ctx, in_hw, kernel, strides, dilations)
+    out_hw = ctx.out_value(0).shape[1:3] if ctx.out_value(0).shape is not None else None
+    if pads is None or out_hw is None or not all(isinstance(d, int) for d in (*in_hw, *out_hw)):
+        ctx.fail("pooling with dynamic spatial dims")
+    # ceil_mode may need extra padding at the end so the last window fits.
+    extra = []
+    for i in range(2):
+        need = (out_hw[i] - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1
+        extra.append(max(need - (in_hw[i] + pads[i] + pads[i + 2]), 0))
+    return kernel, strides, dilations, pads, extra, in_hw, out_hw
+
+
+@lowering("MaxPool", domain=DOMAIN)
+def maxpool_nhwc(ctx: LowerCtx) -> Ref:
+    kernel, strides, dilations, pads, extra, _, out_hw = _pool_geometry(ctx)
+    dtype = ctx.dtype(0)
+    low = -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+    padded = [pads[0], pads[1], pads[2] + extra[0], pads[3] + extra[1]]
+    xp = _pad(ctx, ctx.input(0), padded, value=ctx.scalar(low, dtype))
+    y = None
+    for dy in range(kernel[0]):
+        for dx in range(kernel[1]):
+            win = _window(xp, ctx, dy * dilations[0], dx * dilations[1], out_hw, strides)
+            y = win if y is None else ctx.call("maximum", y, win)
+    return y
+
+
+@lowering("AveragePool", domain=DOMAIN)
+def avgpool_nhwc(ctx: LowerCtx) -> Ref:
+    kernel, strides, dilations, pads, extra, in_hw, out_hw = _pool_geometry(ctx)
+    padded = [pads[0], pads[1], pads[2] + extra[0], pads[3] + extra[1]]
+    xp = _pad(ctx, ctx.input(0), padded)
+    y = None
+    for dy in range(kernel[0]):
+        for dx in range(kernel[1]):
+            win = _window(xp, ctx, dy * dilations[0], dx * dilations[1], out_hw, strides)
+            y = win if y is None else ctx.call("add", y, win)
+    # Divisor per output position: window cells inside the input (plus the pads if counted).
+    inside = np.zeros([in_hw[0] + padded[0] + padded[2], in_hw[1] + padded[1] + padded[3]], np.float64)
+    if ctx.attr("count_include_pad", 0):
+        inside[: in_hw[0] + pads[0] + pads[2], : in_hw[1] + pads[1] + pads[3]] = 1
+    else:
+        inside[pads[0] : pads[0] + in_hw[0], pads[1] : pads[1] + in_hw[1]] = 1
+    counts = np.zeros(out_hw, np.float64)
+    for dy in range(kernel[0]):
+        for dx in range(kernel[1]):
+            r0, c0 = dy * dilations[0], dx * dilations[1]
+            counts += inside[r0 : r0 + strides[0] * (out_hw[0] - 1) + 1 : strides[0], c0 : c0 + strides[1] * (out_hw[1] - 1) + 1 : strides[1]]
+    dtype = ctx.dtype(0)
+    if np.all(counts == counts.flat[0]):
+        return ctx.call("multiply", y, ctx.scalar(1.0 / counts.flat[0], dtype))
+    return ctx.call("multiply", y, ctx.constant((1.0 / counts).astype(dtype)[..., None], "inv_count"))
+
+
+@lowering(("GlobalAveragePool", "GlobalMaxPool"), domain=DOMAIN)
+def global_pool_nhwc(ctx: LowerCtx) -> Ref:
+    fn = "mean" if ctx.node.op_type == "GlobalAveragePool" else "max"
+    return ctx.call(fn, ctx.input(0), axis=(1, 2), keepdims=True)
+
+
+@lowering("Upsample", domain=DOMAIN)
+def upsample_nhwc(ctx: LowerCtx) -> Ref:
+    """Nearest upsampling by integer factors: broadcast each pixel into an fh x fw block."""
+    fh, fw = ctx.attr("factors")
+    x = ctx.input(0)
+    if (fh, fw) == (1, 1):
+        return x
+    n, h, w, c = (ctx.dim(0, i) for i in range(4))
+    if not all(isinstance(d, int) for d in (h, w, c)):
+        return ctx.call("repeat", ctx.call("repeat", x, fh, axis=1), fw, axis=2)
+    y = ctx.call("expand_dims", x, (2, 4))  # (N, H, 1, W, 1, C)
+    y = ctx.call("broadcast_to", y, (n, h, fh, w, fw, c))
+    return ctx.call("reshape", y, (n, h * fh, w * fw, c))

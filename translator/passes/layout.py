@@ -1,0 +1,305 @@
+"""Whole-graph NHWC layout.
+
+MLX convolutions and pools are channels-last; ONNX is channels-first. A naive
+translation transposes around every conv, and each transpose costs about as
+much as the conv at high resolution. This pass
+
+1. rewrites each 2-D Conv / pool / Resize into its `mlx.nhwc` twin, which reads
+   and writes NHWC, with its weight transposed once, offline; wrapped in a pair
+   of Transposes (NCHW->NHWC before, NHWC->NCHW after);
+2. pushes Transposes down through layout-agnostic ops (elementwise, PRelu,
+   Concat, ...) and cancels them where they meet their inverse, like
+   onnxruntime's transpose optimizer;
+3. turns Transposes that only move size-1 dims into Reshapes.
+
+What remains are the transposes the graph's inputs and outputs demand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Graph, Node, Value
+
+NHWC_DOMAIN = "mlx.nhwc"
+TO_NHWC = (0, 2, 3, 1)
+TO_NCHW = (0, 3, 1, 2)
+
+UNARY = {
+    "Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu", "Selu", "Celu", "Softplus",
+    "Softsign", "Exp", "Log", "Abs", "Neg", "Sqrt", "Reciprocal", "Floor", "Ceil", "Round", "Erf", "Mish",
+    "Gelu", "ThresholdedRelu", "Sign", "Sin", "Cos", "Not", "IsNaN", "IsInf", "Cast", "Identity",
+}  # fmt: skip
+BINARY = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "PRelu", "Equal", "Greater", "Less",
+          "And", "Or", "Xor", "Where", "Clip"}  # fmt: skip
+POOLS = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}
+
+
+def _perm(node: Node) -> tuple[int, ...] | None:
+    perm = node.attrs.get("perm")
+    return tuple(int(p) for p in perm) if perm is not None else None
+
+
+def _permute(shape, perm):
+    return None if shape is None else tuple(shape[p] for p in perm)
+
+
+def _inverse(perm):
+    inv = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inv[p] = i
+    return tuple(inv)
+
+
+def _add_transpose(graph: Graph, src: str, dst: str, perm: tuple[int, ...], hint: str) -> Node:
+    v = graph.value(src)
+    if dst not in graph.values:
+        graph.add_value(Value(dst, v.dtype, _permute(v.shape, perm)))
+    return graph.add_node(Node(graph.fresh_name(f"{hint}_transpose"), "Transpose", "", [src], [dst], {"perm": list(perm)}))
+
+
+def _rank4(graph: Graph, name: str) -> bool:
+    s = graph.value(name).shape
+    return s is not None and len(s) == 4
+
+
+def _wrappable(graph: Graph, node: Node) -> bool:
+    if node.domain or not node.inputs or not _rank4(graph, node.inputs[0]):
+        return False
+    if len([o for o in node.outputs if o]) != 1:
+        return False
+    if node.op_type == "Conv":
+        w = graph.value(node.inputs[1]).const
+        bias_ok = len(node.inputs) < 3 or not node.inputs[2] or graph.value(node.inputs[2]).const is not None
+        return w is not None and w.ndim == 4 and bias_ok
+    if node.op_type in POOLS:
+        return node.op_type.startswith("Global") or len(node.attrs.get("kernel_shape", ())) == 2
+    if node.op_type in ("Resize", "Upsample"):
+        return resize_factors(graph, node) is not None
+    return False
+
+
+def resize_factors(graph: Graph, node: Node) -> tuple[int, int] | None:
+    """Integer (fh, fw) if this Resize is a nearest upsampling that repeats pixels, else None.
+
+    With integer factors, asymmetric+floor and the half-pixel modes with
+    round_prefer_* all pick source index floor(i / f).
+    """
+    a = node.attrs
+    if a.get("axes") is not None or a.get("mode", "nearest") != "nearest":
+        return None
+    ctm = a.get("coordinate_transformation_mode", "half_pixel")
+    nearest = a.get("nearest_mode", "round_prefer_floor")
+    ok = (ctm == "asymmetric" and nearest == "floor") or (
+        ctm in ("half_pixel", "pytorch_half_pixel") and nearest in ("round_prefer_floor", "round_prefer_ceil")
+    )
+    if node.op_type == "Upsample" or graph.opset() < 11:
+        ok = True  # opset 10 Resize and Upsample: asymmetric, floor
+    if not ok:
+        return None
+    ins = list(node.inputs)
+    scales = sizes = None
+    if graph.opset() < 11 or node.op_type == "Upsample":
+        scales = graph.value(ins[1]).const if len(ins) > 1 and ins[1] else np.asarray(a.get("scales", []) or [], np.float32)
+    else:
+        if len(ins) > 2 and ins[2]:
+            scales = graph.value(ins[2]).const
+        if len(ins) > 3 and ins[3]:
+            sizes = graph.value(ins[3]).const
+    in_shape = graph.value(ins[0]).static_shape
+    if scales is not None and scales.size == 4:
+        f = np.asarray(scales, np.float64)
+    elif sizes is not None and sizes.size == 4 and in_shape is not None:
+        f = np.asarray(sizes, np.float64) / np.asarray(in_shape, np.float64)
+    else:
+        return None
+    if f[0] != 1 or f[1] != 1 or any(v < 1 or v != int(v) for v in f[2:]):
+        return None
+    return int(f[2]), int(f[3])
+
+
+def _wrap(graph: Graph, node: Node) -> None:
+    """Make `node` an NHWC op between two transposes."""
+    x, y = node.inputs[0], node.outputs[0]
+    x_nhwc = graph.fresh_name(f"{x}_nhwc")
+    y_nhwc = graph.fresh_name(f"{y}_nhwc")
+    graph.remove_node(node)
+    _add_transpose(graph, x, x_nhwc, TO_NHWC, node.name + "_in")
+    inputs = [x_nhwc] + node.inputs[1:]
+    if node.op_type == "Conv":
+        w = graph.value(node.inputs[1]).const
+        w_name = graph.fresh_name(f"{node.inputs[1]}_ohwi")
+        w_ohwi = np.ascontiguousarray(w.transpose(0, 2, 3, 1))
+        graph.add_value(Value(w_name, w_ohwi.dtype, w_ohwi.shape, w_ohwi))
+        inputs[1] = w_name
+    node.outputs = [y_nhwc]
+    if node.op_type in ("Resize", "Upsample"):
+        fh, fw = resize_factors(graph, node)
+        node.op_type, inputs = "Upsample", [x_nhwc]
+        node.attrs = {"factors": [fh, fw]}
+    node.inputs = inputs
+    node.domain = NHWC_DOMAIN
+    yv = graph.value(y)
+    graph.add_value(Value(y_nhwc, yv.dtype, _permute(yv.shape, TO_NHWC)))
+    graph.add_node(node)
+    _add_transpose(graph, y_nhwc, y, TO_NCHW, node.name + "_out")
+
+
+def _transposed_operand(graph: Graph, name: str, perm: tuple[int, ...]) -> str | None:
+    """A value equal to T_perm^-1(name) for broadcasting against T_perm(x), or None."""
+    prod = graph.producer(name)
+    if prod is not None and prod.op_type == "Transpose" and not prod.domain and _perm(prod) == perm:
+        return prod.inputs[0]
+    v = graph.value(name)
+    if v.const is None:
+        return None
+    c = v.const
+    if c.ndim == 0 or c.size == 1:
+        return name
+    if c.ndim > len(perm):
+        return None
+    c4 = c.reshape((1,) * (len(perm) - c.ndim) + c.shape)
+    moved = np.ascontiguousarray(c4.transpose(_inverse(perm)))
+    new = graph.fresh_name(f"{name}_perm")
+    graph.add_value(Value(new, moved.dtype, moved.shape, moved))
+    return new
+
+
+def _push_through(graph: Graph, t: Node, consumer: Node) -> bool:
+    """Move transpose `t` below `consumer` (which reads t's output). True if done."""
+    perm = _perm(t)
+    x, tv = t.inputs[0], t.outputs[0]
+    op = consumer.op_type
+    outs = [o for o in consumer.outputs if o]
+    if consumer.domain or len(outs) != 1 or len(consumer.outputs) != 1:
+        return False
+    if op in UNARY:
+        if consumer.inputs[0] != tv or any(i == tv for i in consumer.inputs[1:]):
+            return False
+        new_inputs = [x] + consumer.inputs[1:]
+    elif op in BINARY or op == "Concat":
+        new_inputs = []
+        for name in consumer.inputs:
+            if not name:
+                new_inputs.append(name)
+                continue
+            if name == tv:
+                new_inputs.append(x)
+                continue
+            if op == "Concat":
+                prod = graph.producer(name)
+                if prod is None or prod.op_type != "Transpose" or prod.domain or _perm(prod) != perm:
+                    return False
+                new_inputs.append(prod.inputs[0])
+                continue
+            moved = _transposed_operand(graph, name, perm)
+            if moved is None:
+                return False
+            new_inputs.append(moved)
+        out_shape = graph.value(outs[0]).shape
+        if out_shape is None or len(out_shape) != len(perm):
+            return False
+    else:
+        return False
+    if op == "Concat":
+        axis = consumer.attrs.get("axis", 0) % len(perm)
+        consumer.attrs = dict(consumer.attrs, axis=perm[axis])
+    y = outs[0]
+    y_pre = graph.fresh_name(f"{y}_pre")
+    yv = graph.value(y)
+    graph.add_value(Value(y_pre, yv.dtype, _permute(yv.shape, _inverse(perm))))
+    graph.remove_node(consumer)
+    consumer.inputs = new_inputs
+    consumer.outputs = [y_pre]
+    graph.add_node(consumer)
+    _add_transpose(graph, y_pre, y, perm, consumer.name)
+    return True
+
+
+def _merge_with_next(graph: Graph, t: Node, nxt: Node) -> None:
+    """t: Transpose(P) feeding nxt: Transpose(P2). Compose or cancel."""
+    p, p2 = _perm(t), _perm(nxt)
+    q = tuple(p[i] for i in p2)
+    if q == tuple(range(len(q))) and nxt.outputs[0] not in graph.outputs:
+        graph.remove_node(nxt)
+        graph.replace_uses(nxt.outputs[0], t.inputs[0])
+    else:
+        graph.set_inputs(nxt, [t.inputs[0]])
+        nxt.attrs = dict(nxt.attrs, perm=list(q))
+
+
+def _simplify(graph: Graph) -> bool:
+    changed = False
+    for t in graph.topo_order():
+        if t.op_type != "Transpose" or t.domain or t.name not in graph.g:
+            continue
+        if _perm(t) is None:
+            continue
+        tv = t.outputs[0]
+        for consumer in list(graph.consumers(tv)):
+            if consumer.name not in graph.g:
+                continue
+            if consumer.op_type == "Transpose" and not consumer.domain and _perm(consumer) is not None:
+                _merge_with_next(graph, t, consumer)
+                changed = True
+            elif _push_through(graph, t, consumer):
+                changed = True
+        if not graph.consumers(tv) and tv not in graph.outputs:
+            graph.remove_node(t)
+            changed = True
+    return changed
+
+
+def _transposes_to_reshapes(graph: Graph) -> int:
+    """Transposes that keep the order of non-1 dims are free reshapes."""
+    count = 0
+    for t in graph.nodes:
+        if t.op_type != "Transpose" or t.domain:
+            continue
+        shape = graph.value(t.inputs[0]).static_shape
+        perm = _perm(t)
+        if shape is None or perm is None:
+            continue
+        moved = [p for p in perm if shape[p] != 1]
+        if moved != sorted(moved):
+            continue
+        out_shape = np.array([shape[p] for p in perm], np.int64)
+        name = graph.fresh_name(f"{t.name}_shape")
+        graph.add_value(Value(name, out_shape.dtype, out_shape.shape, out_shape))
+        graph.remove_node(t)
+        t.op_type, t.attrs = "Reshape", {}
+        t.inputs = [t.inputs[0], name]
+        graph.add_node(t)
+        count += 1
+    return count
+
+
+def count_transposes(graph: Graph) -> int:
+    return sum(1 for n in graph.nodes if n.op_type == "Transpose" and not n.domain)
+
+
+def assign_nhwc(graph: Graph, nhwc_inputs: bool = False) -> dict:
+    """Run the layout pass. With nhwc_inputs, 4-D graph inputs are taken as NHWC."""
+    before = count_transposes(graph)
+    wrapped = 0
+    for node in graph.topo_order():
+        if _wrappable(graph, node):
+            _wrap(graph, node)
+            wrapped += 1
+    if nhwc_inputs and wrapped:
+        for name in list(graph.inputs):
+            v = graph.value(name)
+            if v.shape is None or len(v.shape) != 4:
+                continue
+            # The input keeps its name but is now NHWC; its old readers get a transposed copy.
+            inner = graph.fresh_name(f"{name}_nchw")
+            graph.add_value(Value(inner, v.dtype, v.shape))
+            graph.replace_uses(name, inner)
+            v.shape = _permute(v.shape, TO_NHWC)
+            _add_transpose(graph, name, inner, TO_NCHW, "input")
+    for _ in range(10 * max(len(graph.nodes), 1)):
+        if not _simplify(graph):
+            break
+    reshaped = _transposes_to_reshapes(graph)
+    return {"nhwc_ops": wrapped, "transposes_before": before, "transposes_after": count_transposes(graph),
+            "transposes_as_reshape": reshaped}  # fmt: skip
