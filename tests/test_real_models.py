@@ -6,39 +6,16 @@ embeddings cosine >= 0.99999; SCRFD at several input sizes.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
-from tests.util import IMAGES, MODELS
 from runtime.session import InferenceSession
+from tools.zoo import MODELS, ZOO
 
 ATOL = 1e-4
 
 
-def _photo(size_hw: tuple[int, int], name: str = "uniface_test.jpg") -> np.ndarray:
-    img = cv2.imread(str(IMAGES / name))
-    assert img is not None, f"missing test photo {name}"
-    return cv2.resize(img, (size_hw[1], size_hw[0])).astype(np.float32)
-
-
-def _nchw(img: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(img.transpose(2, 0, 1)[None])
-
-
-# (model file, input builder) following ../shared/models/MANIFEST.md preprocessing.
-CASES = {
-    "retinaface": ("retinaface_mnet025_biubug6.onnx", lambda: _nchw(_photo((640, 640)) - np.array([104, 117, 123], np.float32))),
-    "scrfd_640": ("scrfd_500m_kps.onnx", lambda: _nchw((_photo((640, 640)) - 127.5) / 127.5)),
-    "scrfd_480x640": ("scrfd_500m_kps.onnx", lambda: _nchw((_photo((480, 640)) - 127.5) / 127.5)),
-    "scrfd_320": ("scrfd_500m_kps.onnx", lambda: _nchw((_photo((320, 320)) - 127.5) / 127.5)),
-    "yunet": ("face_detection_yunet_2023mar.onnx", lambda: _nchw(_photo((640, 640)))),
-    "yolov5n": ("yolov5n_0.5_face.onnx", lambda: _nchw(_photo((640, 640))[..., ::-1] / 255.0)),
-    "mobilefacenet": (
-        "mobilefacenet_prelu_128d.onnx",
-        lambda: _nchw((_photo((112, 112), "facerec_aligned_a_01.jpg")[..., ::-1] - 127.5) / 127.5),
-    ),
-}
+CASES = {key: (z.file, z.make_input) for key, z in ZOO.items()}
 
 
 @pytest.fixture(scope="module")

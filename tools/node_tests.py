@@ -49,15 +49,33 @@ def case_op(case) -> str:
     return nodes[0].op_type if len(nodes) == 1 else (nodes[-1].op_type if nodes else "?")
 
 
+_EXPANDED = re.compile(r"_expanded(_ver\d+)?$")
+
+
 def primary_op(case) -> str:
-    """The op a case tests: its single node, or the op named in the test for expanded graphs."""
+    """The op a case tests: its single node, or for an expanded (function-body) graph the op of
+    the case it expands (test_mvn_expanded -> test_mvn -> MeanVarianceNormalization)."""
     nodes = case.model.graph.node
-    if len(nodes) == 1:
+    base = _EXPANDED.sub("", case.name)
+    if base != case.name:
+        op = _base_case_ops().get(base)
+        if op:
+            return op
+    elif len(nodes) == 1:
         return nodes[0].op_type
     return _op_from_name(case.name) or case_op(case)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=1)
+def _base_case_ops() -> dict[str, str]:
+    return {
+        c.name: c.model.graph.node[0].op_type
+        for c in all_cases()
+        if len(c.model.graph.node) == 1 and not _EXPANDED.search(c.name)
+    }
+
+
+@functools.cache
 def _op_names() -> dict[str, str]:
     import onnx.defs
 

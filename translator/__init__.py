@@ -5,8 +5,8 @@ import runtime.blas as _blas  # noqa: I001
 
 _blas.load_fast_blas()
 
-from .api import MODES, Translation, convert, translate
-from .errors import (
+from .api import MODES, Translation, convert, translate  # noqa: E402
+from .errors import (  # noqa: E402
     InputError,
     InvalidModelError,
     LoweringError,
@@ -16,7 +16,7 @@ from .errors import (
     UnsupportedFeatureError,
     UnsupportedOpError,
 )
-from .version import __version__
+from .version import __version__  # noqa: E402
 
 __all__ = [
     "MODES", "Translation", "convert", "translate", "__version__", "InputError", "InvalidModelError",

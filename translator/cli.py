@@ -78,13 +78,22 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print(f"ops ({sum(hist.values())} nodes):")
     for k, v in sorted(hist.items(), key=lambda kv: -kv[1]):
         print(f"  {k:28s} {v}")
-    print(f"transposes: {hist.get('Transpose', 0)} in the ONNX graph")
     if missing:
         print("unsupported:")
         for k, names in missing.items():
             print(f"  {k} at {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}")
     else:
         print("unsupported: none")
+        from .api import translate
+
+        t = translate(loaded.model)
+        lay = t.notes.get("layout", {})
+        print(f"transposes: {lay.get('transposes_before', hist.get('Transpose', 0))} in the ONNX graph, "
+              f"{lay.get('transposes_after', '?')} after the NHWC layout pass "
+              f"({lay.get('nhwc_ops', 0)} ops made channels-last, {lay.get('transposes_as_reshape', 0)} became reshapes)")  # fmt: skip
+        strategies = t.program.notes.get("conv_strategies", {})
+        if strategies:
+            print("conv strategies: " + ", ".join(f"{k} {v}" for k, v in strategies.items()))
     return 0
 
 

@@ -20,7 +20,7 @@ def written(tmp_path):
         [helper.make_node("Add", ["x", "w"], ["a"]), helper.make_node("Relu", ["a"], ["y"])],
         [("x", np.float32, [4, 8])], [("y", np.float32, [4, 8])], {"w": rng.standard_normal((4, 8)).astype(np.float32)},
     )  # fmt: skip
-    w = convert(m, tmp_path, mode="oplist", name="net")
+    convert(m, tmp_path, mode="oplist", name="net")
     convert(m, tmp_path, mode="module", name="net")
     return tmp_path, m
 
@@ -44,7 +44,7 @@ def test_oplist_runs(written):
 def test_function_not_on_allowlist_is_refused(written):
     d, _ = written
     for bad in ("eval", "__import__", "save_safetensors", "os.system"):
-        _edit(d / "net.oplist.json", lambda doc: doc["calls"][0].__setitem__("fn", bad))
+        _edit(d / "net.oplist.json", lambda doc, bad=bad: doc["calls"][0].__setitem__("fn", bad))
         with pytest.raises(OpListError, match="allowlist"):
             load_oplist(d / "net.oplist.json")
 

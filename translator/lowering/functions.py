@@ -6,7 +6,7 @@ names written in this file, never from names read from a model or op list.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import mlx.core as mx
 

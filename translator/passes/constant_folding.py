@@ -37,7 +37,7 @@ def fold_node(graph: Graph, node: Node) -> list[np.ndarray] | None:
     builder = ProgramBuilder(graph)
     env: dict[str, mx.array] = {}
     if node.op_type not in SHAPE_ONLY:
-        for i, name in enumerate(node.inputs):
+        for name in node.inputs:
             if name and name not in builder.env:
                 ident = builder.names.new(name)
                 builder.env[name] = Ref(ident)

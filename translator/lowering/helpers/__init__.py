@@ -9,7 +9,7 @@ nothing but MLX. Register with `@helper`; the registry is the allowlist.
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 HELPERS: dict[str, Callable] = {}
 HELPER_DEPS: dict[str, tuple[str, ...]] = {}

@@ -36,7 +36,7 @@ def reduce_dynamic(x, axes, kind, keepdims=True, noop=False):
             info = np.iinfo(np.array(mx.zeros((), x.dtype)).dtype)
             fill = int(info.max if kind == "min" else info.min)
         else:
-            fill = math.inf if kind == "min" else -math.inf
+            fill = float("inf") if kind == "min" else float("-inf")
         return mx.full(shape, fill, x.dtype)
     fn = {"sum": mx.sum, "mean": mx.mean, "max": mx.max, "min": mx.min, "prod": mx.prod, "logsumexp": mx.logsumexp}
     return fn[kind](x, axis=ax, keepdims=keepdims)

@@ -357,7 +357,7 @@ def linear_attention(ctx: LowerCtx):
             v_t = ctx.call("multiply", b_t, ctx.call("subtract", v_t, got))
         state = ctx.call("add", state, ctx.call("matmul", ctx.call("swapaxes", k_t, -1, -2), v_t))
         q_t = ctx.call("getitem", q, (*all2, Slice(), i))  # (B, Hkv, G, dk)
-        outs.append(ctx.call("matmul", q_t, ctx.call("expand_dims", state, 2) if False else state))
+        outs.append(ctx.call("matmul", q_t, state))
     o = ctx.call("stack", outs, 3)  # (B, Hkv, G, T, dv)
     o = ctx.call("multiply", o, float(scale))
     o = ctx.call("reshape", ctx.call("transpose", o, (0, 3, 1, 2, 4)), (b, t, qh * dv))

@@ -1,0 +1,77 @@
+"""NHWC layout pass, conv strategies and epilogues: parity with onnxruntime and with
+the unoptimized (NCHW, no passes) translation."""
+
+import numpy as np
+import pytest
+from onnx import helper
+
+from tests.util import assert_matches_ort, make_model, run_mlx
+from translator import translate
+from translator.lowering.ops.layout import conv_strategy
+
+C = 8
+
+
+def _net(strides=(2, 2), act="LeakyRelu"):
+    rng = np.random.default_rng(0)
+    inits = {
+        "w1": rng.standard_normal((C, 3, 3, 3)).astype(np.float32) * 0.3, "b1": rng.standard_normal(C).astype(np.float32),
+        "wd": rng.standard_normal((C, 1, 3, 3)).astype(np.float32) * 0.3,
+        "w2": rng.standard_normal((C, C, 1, 1)).astype(np.float32) * 0.3,
+        "w3": rng.standard_normal((C, C, 3, 3)).astype(np.float32) * 0.3,
+        "slope": rng.uniform(0, 0.5, (C, 1, 1)).astype(np.float32), "scales": np.array([1, 1, 2, 2], np.float32),
+    }  # fmt: skip
+    act_node = helper.make_node(act, ["c1"], ["r1"], **({"alpha": 0.1} if act == "LeakyRelu" else {}))
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], strides=list(strides)),
+        act_node,
+        helper.make_node("Conv", ["r1", "wd"], ["c2"], pads=[1, 1, 1, 1], group=C),
+        helper.make_node("Relu", ["c2"], ["r2"]),
+        helper.make_node("Conv", ["r2", "w2"], ["c3"]),
+        helper.make_node("PRelu", ["c3", "slope"], ["p3"]),
+        helper.make_node("Conv", ["p3", "w3"], ["c4"], pads=[1, 1, 1, 1]),
+        helper.make_node("Add", ["c4", "r1"], ["a4"]),
+        helper.make_node("MaxPool", ["a4"], ["m4"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Resize", ["m4", "", "scales"], ["u4"], mode="nearest"),
+        helper.make_node("Transpose", ["u4"], ["y"], perm=[0, 2, 3, 1]),
+    ]
+    h = 32 // strides[0]
+    return make_model(nodes, [("x", np.float32, [1, 3, 32, 32])], [("y", np.float32, [1, h, h, C])], inits, opset=13)
+
+
+@pytest.mark.parametrize("act", ["LeakyRelu", "Relu", "Sigmoid", "HardSwish"])
+def test_layout_network_matches_onnxruntime_and_unoptimized(act, tmp_path):
+    m = _net(act=act)
+    t = translate(m)
+    assert t.notes["layout"]["nhwc_ops"] == 6
+    # Only the input's transpose remains: the output transpose cancelled against the last NHWC op.
+    assert t.notes["layout"]["transposes_after"] <= 1
+    assert t.notes["epilogues_fused"] >= 2
+    assert set(t.program.notes["conv_strategies"]) == {"conv", "depthwise", "matmul", "shifted_gemm"}
+    x = np.random.default_rng(1).standard_normal((1, 3, 32, 32)).astype(np.float32)
+    fast = assert_matches_ort(m, {"x": x}, tmp_path / "fast", atol=1e-4)
+    slow = run_mlx(m, {"x": x}, "oplist", tmp_path / "slow", optimize=False)
+    np.testing.assert_allclose(fast[0], slow[0], atol=1e-4, rtol=1e-4)
+
+
+def test_nchw_layout_option_keeps_transposes_out(tmp_path):
+    m = _net()
+    t = translate(m, layout="nchw")
+    assert "layout" not in t.notes
+    assert not any(c.fn == "addmm" for c in t.program.calls)
+
+
+def test_batch_of_two(tmp_path):
+    m = _net(strides=(1, 1))
+    m.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 2
+    m.graph.output[0].type.tensor_type.shape.dim[0].dim_value = 2
+    x = np.random.default_rng(2).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-4)
+
+
+def test_strategy_choice():
+    assert conv_strategy((16, 1, 1, 8), 1, [1, 1], [1, 1], [0, 0, 0, 0]) == "matmul"
+    assert conv_strategy((16, 3, 3, 1), 16, [2, 2], [1, 1], [1, 1, 1, 1]) == "depthwise"
+    assert conv_strategy((16, 3, 3, 8), 1, [1, 1], [1, 1], [1, 1, 1, 1]) == "shifted_gemm"
+    assert conv_strategy((16, 3, 3, 8), 1, [2, 2], [1, 1], [1, 1, 1, 1]) == "conv"
+    assert conv_strategy((16, 3, 3, 8), 1, [1, 1], [1, 1], [1, 1, 1, 1], device="gpu") == "conv"

@@ -1,0 +1,208 @@
+"""Latency of translated models against onnxruntime and onnx2mlx, in one process.
+
+For each zoo model: build every engine, warm up, then alternate single runs
+(A B C D A B C D ...) so drift hits all engines alike; report the median and
+the p10-p90 spread. Peak RSS is measured per engine in a fresh subprocess
+(RSS is per process). Writes docs/benchmarks.md and docs/benchmarks.png.
+Speed is a benchmark, never a test: nothing here gates CI.
+
+    python tools/bench.py [--runs 30] [--models retinaface,scrfd_640]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import mlx.core as mx  # noqa: E402
+import numpy as np  # noqa: E402
+
+import runtime  # noqa: E402  (fast BLAS before MLX, for every MLX engine here)
+from tools.zoo import ZOO  # noqa: E402
+from translator.api import translate  # noqa: E402
+from translator.version import __version__  # noqa: E402
+
+ENGINES = ("onnxruntime", "module", "oplist", "onnx2mlx")
+DEFAULT_MODELS = ("retinaface", "scrfd_640", "yunet", "yolov5n", "mobilefacenet")
+
+
+def build(engine: str, path: Path, x: np.ndarray, workdir: Path):
+    """A zero-argument callable running one inference (inputs converted, outputs materialized)."""
+    if engine == "onnxruntime":
+        import onnxruntime as ort
+
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        return lambda: sess.run(None, {name: x})
+    if engine in ("module", "oplist"):
+        from runtime.session import InferenceSession
+
+        sess = InferenceSession(path, mode=engine, cache_dir=workdir / engine)
+        name = sess.get_inputs()[0].name
+        sess.run(None, {name: x})
+        return lambda: sess.run(None, {name: x})
+    if engine == "onnx2mlx":
+        import onnx
+        import onnx2mlx
+
+        fn = onnx2mlx.convert_to_mlx(onnx.load(str(path)))
+
+        def run():
+            out = fn(mx.array(x))
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            mx.eval(*outs)
+            return [np.array(o) for o in outs]
+
+        return run
+    raise ValueError(engine)
+
+
+def measure(models: list[str], runs: int, warmup: int) -> dict:
+    results = {}
+    for key in models:
+        z = ZOO[key]
+        x = z.make_input()
+        t0 = time.perf_counter()
+        translate(z.path, input_shapes=None)
+        convert_s = time.perf_counter() - t0
+        engines, errors = {}, {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for e in ENGINES:
+                try:
+                    engines[e] = build(e, z.path, x, Path(tmp))
+                    for _ in range(warmup):
+                        engines[e]()
+                except Exception as exc:  # a competitor failing is a result, not a crash
+                    errors[e] = f"{type(exc).__name__}: {str(exc)[:120]}"
+            times: dict[str, list[float]] = {e: [] for e in engines}
+            order = list(engines)
+            for r in range(runs):
+                for e in order[r % len(order):] + order[: r % len(order)]:
+                    t = time.perf_counter()
+                    engines[e]()
+                    times[e].append((time.perf_counter() - t) * 1000)
+        stats = {}
+        for e, ts in times.items():
+            q = np.percentile(ts, [10, 50, 90])
+            stats[e] = {"median_ms": float(q[1]), "p10_ms": float(q[0]), "p90_ms": float(q[2])}
+        results[key] = {"label": z.label, "convert_s": convert_s, "stats": stats, "errors": errors}
+        print(f"{z.label}: " + ", ".join(f"{e} {s['median_ms']:.1f} ms" for e, s in stats.items()), flush=True)
+    return results
+
+
+def peak_rss(model: str, engine: str) -> float | None:
+    """Peak RSS (MiB) of a fresh process that builds `engine` and runs it 5 times."""
+    proc = subprocess.run([sys.executable, __file__, "--rss", model, engine], capture_output=True, text=True, timeout=600)
+    try:
+        return float(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+
+
+def _rss_child(model: str, engine: str) -> None:
+    z = ZOO[model]
+    with tempfile.TemporaryDirectory() as tmp:
+        fn = build(engine, z.path, z.make_input(), Path(tmp))
+        for _ in range(5):
+            fn()
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def write_report(results: dict, rss: dict, runs: int, out_md: Path, out_png: Path) -> str:
+    blas = runtime.active_blas()
+    lines = [
+        "# Benchmarks",
+        "",
+        f"`python tools/bench.py` (translator {__version__}, MLX {mx.__version__}, {platform.machine()}, "
+        f"{mx.default_device()}, BLAS: {blas.name}, {runs} alternating runs per engine after warm-up, one process).",
+        "Times are medians with the p10-p90 spread; ratios use medians. Peak RSS is measured in a fresh process per engine.",
+        "This is a benchmark, not a test: the machine is shared, so re-run before drawing fine conclusions.",
+        "",
+        "| model | onnxruntime ms | module ms | oplist ms | onnx2mlx ms | ours/ort (module) | ours/ort (oplist) | oplist/module | onnx2mlx/ours | convert s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results.values():
+        s = r["stats"]
+
+        def cell(e, s=s):
+            if e not in s:
+                return "failed"
+            return f"{s[e]['median_ms']:.1f} ({s[e]['p10_ms']:.1f}-{s[e]['p90_ms']:.1f})"
+
+        def ratio(a, b, s=s):
+            return f"{s[a]['median_ms'] / s[b]['median_ms']:.2f}" if a in s and b in s else "-"
+
+        lines.append(
+            f"| {r['label']} | {cell('onnxruntime')} | {cell('module')} | {cell('oplist')} | {cell('onnx2mlx')} | "
+            f"{ratio('module', 'onnxruntime')} | {ratio('oplist', 'onnxruntime')} | {ratio('oplist', 'module')} | "
+            f"{ratio('onnx2mlx', 'module')} | {r['convert_s']:.2f} |"
+        )
+    if rss:
+        lines += ["", "## Peak RSS (MiB, fresh process per engine)", "", "| model | " + " | ".join(ENGINES) + " |",
+                  "|---|" + "---|" * len(ENGINES)]  # fmt: skip
+        for key, per in rss.items():
+            lines.append(f"| {results[key]['label']} | " + " | ".join(f"{per.get(e) or 0:.0f}" for e in ENGINES) + " |")
+    errs = [(results[k]["label"], e, msg) for k in results for e, msg in results[k]["errors"].items()]
+    if errs:
+        lines += ["", "## Engines that failed", ""] + [f"- {label}, {e}: {msg}" for label, e, msg in errs]
+    lines += ["", f"![latency chart]({out_png.name})", ""]
+    text = "\n".join(lines)
+    out_md.write_text(text)
+    _chart(results, out_png)
+    return text
+
+
+def _chart(results: dict, out_png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [r["label"] for r in results.values()]
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    width = 0.2
+    for i, e in enumerate(ENGINES):
+        vals = [r["stats"].get(e, {}).get("median_ms", 0) for r in results.values()]
+        ax.bar(np.arange(len(labels)) + (i - 1.5) * width, vals, width, label=e)
+    ax.set_xticks(np.arange(len(labels)), labels, rotation=15, ha="right", fontsize=8)
+    ax.set_ylabel("median latency (ms, lower is better)")
+    ax.set_yscale("log")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--runs", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--models", default=",".join(DEFAULT_MODELS))
+    p.add_argument("--no-rss", action="store_true")
+    p.add_argument("--rss", nargs=2, metavar=("MODEL", "ENGINE"), help=argparse.SUPPRESS)
+    p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    args = p.parse_args(argv)
+    if args.rss:
+        _rss_child(*args.rss)
+        return 0
+    models = [m for m in args.models.split(",") if m]
+    results = measure(models, args.runs, args.warmup)
+    rss = {} if args.no_rss else {m: {e: peak_rss(m, e) for e in ENGINES} for m in models}
+    out = Path(args.out)
+    text = write_report(results, rss, args.runs, out, out.with_suffix(".png"))
+    print(text)
+    (out.with_suffix(".json")).write_text(json.dumps({"results": results, "rss": rss}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
