@@ -27,9 +27,13 @@ class CompiledModel:
     mode: str
     notes: dict
 
+    def __post_init__(self) -> None:
+        if self.notes.get("compile"):  # chosen per model by `translate(tune=True)`
+            self.fn = mx.compile(self.fn)
+
     def __call__(self, *inputs: mx.array) -> tuple[mx.array, ...]:
         out = self.fn(*inputs)
-        return out if isinstance(out, tuple) else (out,)
+        return tuple(out) if isinstance(out, (tuple, list)) else (out,)
 
 
 def _specs(entries) -> list[TensorSpec]:
@@ -73,7 +77,7 @@ def load_module_model(path: str | Path, weights_path: str | Path | None = None) 
         model = module.load_model(wpath)
     except (ValueError, RuntimeError) as exc:
         raise OpListError(f"{wpath}: weights do not fit {path.name}: {exc}") from None
-    return CompiledModel(model, _specs(module.INPUTS), _specs(module.OUTPUTS), "module", {})
+    return CompiledModel(model, _specs(module.INPUTS), _specs(module.OUTPUTS), "module", dict(getattr(module, "NOTES", {})))
 
 
 def load_oplist_model(path: str | Path, weights_path: str | Path | None = None) -> CompiledModel:

@@ -83,7 +83,7 @@ def _op_names() -> dict[str, str]:
 
 
 def _op_from_name(name: str) -> str | None:
-    parts = name[len("test_"):].split("_")
+    parts = name[len("test_") :].split("_")
     names = _op_names()
     for k in range(len(parts), 0, -1):
         key = "".join(parts[:k]).lower()
@@ -136,7 +136,7 @@ def run_case(case, modes: tuple[str, ...] = MODES) -> CaseResult:
                     return CaseResult(case.name, op, "fail", f"{mode} output {i} (data set {ds}): {problem}", got)
     if len(modes) == 2:
         a, b = (got[m] for m in modes)
-        for ds, (oa, ob) in enumerate(zip(a, b)):
+        for oa, ob in zip(a, b):
             for i, (x, y) in enumerate(zip(oa, ob)):
                 if x.shape != y.shape or not np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"):
                     return CaseResult(case.name, op, "fail", f"module and oplist differ on output {i}", got)

@@ -67,11 +67,13 @@ def translate(
     input_shapes: dict[str, tuple[int, ...]] | None = None,
     layout: str = "nhwc",
     nhwc_inputs: bool = False,
+    tune: bool = False,
 ) -> Translation:
     """ONNX model -> lowered Program (after the pass pipeline).
 
     layout="nhwc" runs the whole-graph channels-last pass (the fast path);
     "nchw" keeps ONNX's layout. nhwc_inputs takes 4-D inputs already in NHWC.
+    tune=True times conv strategies and mx.compile on this machine (static shapes only).
     """
     start = time.perf_counter()
     loaded = load_model(source)
@@ -85,8 +87,18 @@ def translate(
     histogram = dict(collections.Counter(n.op_type for n in graph.nodes).most_common())
     check_supported(graph, loaded.label)
     notes = run_passes(graph, optimize=optimize, layout=layout, nhwc_inputs=nhwc_inputs)
+    if tune:
+        from .tune import tune_convs
+
+        notes["tuned_convs"] = len(tune_convs(graph))
     program = lower_graph(graph, loaded.label)
     program.notes.update(notes)
+    if tune:
+        from .tune import random_feed, tune_compile
+
+        feed = random_feed(program)
+        if feed is not None:
+            program.notes.update(tune_compile(program, feed))
     return Translation(
         program, loaded.label, loaded.sha256, histogram, dict(graph.opsets), time.perf_counter() - start, notes
     )

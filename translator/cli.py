@@ -36,7 +36,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     shapes = dict(args.input_shape or [])
     start = time.perf_counter()
     written = convert(args.model, args.output, mode=args.mode, name=args.name or Path(args.model).stem,
-                      optimize=not args.no_optimize, input_shapes=shapes or None)  # fmt: skip
+                      optimize=not args.no_optimize, input_shapes=shapes or None, tune=args.tune,
+                      layout=args.layout, nhwc_inputs=args.nhwc_input)  # fmt: skip
     t = written.translation
     calls = t.program.calls
     print(f"translated {t.label} (sha256 {t.source_sha256[:16]}...) in {time.perf_counter() - start:.2f} s")
@@ -47,6 +48,15 @@ def cmd_convert(args: argparse.Namespace) -> int:
     print(f"  folded     : {t.notes.get('constants_folded', 0)} constant nodes, "
           f"{t.notes.get('identities_removed', 0)} identities, {t.notes.get('dead_nodes_removed', 0)} dead nodes")  # fmt: skip
     print(f"  MLX calls  : {len(calls)} using {len(t.program.functions_used())} functions")
+    lay = t.notes.get("layout")
+    if lay:
+        print(f"  layout     : NHWC, {lay['nhwc_ops']} channels-last ops, transposes {lay['transposes_before']} -> "
+              f"{lay['transposes_after']}, {t.notes.get('epilogues_fused', 0)} activations fused")  # fmt: skip
+    if t.program.notes.get("conv_strategies"):
+        print("  convs      : " + ", ".join(f"{k} {v}" for k, v in t.program.notes["conv_strategies"].items()))
+    if "compile" in t.program.notes:
+        print(f"  mx.compile : {'on' if t.program.notes['compile'] else 'off'} (plain {t.program.notes['plain_ms']} ms, "
+              f"compiled {t.program.notes['compiled_ms']} ms)")  # fmt: skip
     print(f"  weights    : {len(t.program.weights)} tensors, {_fmt_bytes(t.weights_nbytes)}")
     for p in written.paths:
         print(f"  wrote      : {p}")
@@ -162,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-optimize", action="store_true", help="skip folding and fusion passes")
     c.add_argument("--input-shape", action="append", type=_shape_arg, metavar="NAME=D1,D2,...",
                    help="fix a dynamic input shape (repeatable)")  # fmt: skip
+    c.add_argument("--tune", action="store_true", help="time conv strategies and mx.compile on this machine")
+    c.add_argument("--layout", choices=("nhwc", "nchw"), default="nhwc", help="internal layout (default nhwc)")
+    c.add_argument("--nhwc-input", action="store_true", help="take 4-D inputs as NHWC (what cv2 gives)")
     c.set_defaults(func=cmd_convert)
     i = sub.add_parser("inspect", help="op histogram, opsets, inputs/outputs, unsupported ops")
     i.add_argument("model")

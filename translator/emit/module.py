@@ -93,6 +93,19 @@ def _comment(c: Call) -> str:
     return f"# {sanitize(c.op, 'op')}: {label}" if c.op else ""
 
 
+def _literal(value: Any) -> str:
+    """repr() of plain data only (dicts, lists, str, numbers, bool, None): a safe Python literal."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(str(k))}: {_literal(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if value is None or isinstance(value, (bool, int, str)):
+        return repr(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else "None"
+    return repr(str(value))
+
+
 def helper_source(name: str) -> str:
     src = textwrap.dedent(inspect.getsource(HELPERS[name]))
     return "\n".join(line for line in src.splitlines() if not line.startswith("@helper"))
@@ -124,7 +137,6 @@ def render_module(
         {"name": k, "shape": tuple(int(d) for d in w.shape), "dtype": "bool_" if w.dtype == bool else w.dtype.name}
         for k, w in program.weights.items()
     ]
-    notes = [f"{k}: {v}" for k, v in sorted(program.notes.items()) if isinstance(v, (str, int, float))]
     label = re.sub(r"[^0-9A-Za-z_./:\- ]", "?", source_label)[:120]
     return _ENV.get_template("module.py.j2").render(
         version=__version__,
@@ -132,7 +144,7 @@ def render_module(
         source_sha256=source_sha256,
         weights_file=weights_file,
         weights_sha256=weights_sha256,
-        notes=[re.sub(r"[^0-9A-Za-z_./:,=()\- ]", "?", n)[:200] for n in notes],
+        notes_literal=_literal(program.notes),
         uses_math=printer.uses_math,
         helpers=helpers,
         class_name=class_name,

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 INLINE_LIMIT = 16
 
 
+def is_inline(arr: np.ndarray) -> bool:
+    return (arr.size <= INLINE_LIMIT and arr.dtype.kind in "biu") or (arr.size <= 1 and arr.dtype.kind == "f")
+
+
 def dtype_name(dtype: np.dtype | type | str) -> str:
     name = np.dtype(dtype).name
     return "bool_" if name == "bool" else name
@@ -121,7 +125,7 @@ class LowerCtx:
     def constant(self, arr: np.ndarray, hint: str = "const") -> Ref:
         """A constant array: inline if small, else a weight."""
         arr = np.asarray(arr)
-        if (arr.size <= INLINE_LIMIT and arr.dtype.kind in "biu") or (arr.size <= 1 and arr.dtype.kind == "f"):
+        if is_inline(arr):
             return self.literal(arr, arr.dtype)
         return self.builder.add_weight(arr, f"{self.node.name}_{hint}")
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import LoweringError, TranslatorError, UnsupportedOpError
 from ..ir import Graph, Node
-from .context import LowerCtx, dtype_name
+from .context import LowerCtx, dtype_name, is_inline
 from .functions import FUNCTIONS
 from .names import NameTable
 from .program import Call, Dim, Program, Ref, TensorSpec, refs_in
@@ -42,12 +42,15 @@ class ProgramBuilder:
         value = self.graph.value(value_name)
         if value.const is None:
             raise LoweringError(f"value {value_name!r} is read before it is computed")
-        ref = ctx.constant(value.const, hint=value_name)
-        if ref.name.startswith("__t"):
+        arr = value.const
+        if is_inline(arr):
             # An inline literal: name it after the constant and keep it for reuse.
+            ref = ctx.literal(arr, arr.dtype)
             final = self.names.new(value_name, prefix="c")
             ctx.calls[-1].outputs = (final,)
             ref = Ref(final)
+        else:
+            ref = self.add_weight(arr, value_name)
         self.env[value_name] = ref
         return ref
 

@@ -7,6 +7,7 @@ import mlx.core as mx
 import numpy as np
 
 from . import helper
+from .common import to_ints
 
 
 @helper

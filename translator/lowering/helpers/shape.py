@@ -13,6 +13,7 @@ import mlx.core as mx
 import numpy as np
 
 from . import helper
+from .common import to_ints
 
 
 @helper

@@ -1,0 +1,80 @@
+"""RetinaFace (MobileNet/ResNet backbones, 3 heads: loc, softmaxed conf, 5 landmarks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from runtime.face import detectors as post
+from runtime.face.preprocess import resize_top_left, to_nchw
+from runtime.face.priors import retinaface_priors
+
+from ..constants import RetinaFaceWeights
+from .base import BaseDetector, as_wh
+
+BGR_MEAN = np.array([104, 117, 123], dtype=np.float32)
+
+
+class RetinaFace(BaseDetector):
+    """RetinaFace detector; inputs are BGR minus (104, 117, 123), resized into a top-left canvas."""
+
+    default_model = RetinaFaceWeights.MNET_V2
+    defaults = {
+        "conf_thresh": 0.5,
+        "nms_thresh": 0.4,
+        "pre_nms_topk": 5000,
+        "post_nms_topk": 750,
+        "dynamic_size": False,
+        "input_size": (640, 640),
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.input_size = as_wh(self.input_size)
+        self._priors: dict[tuple[int, int], np.ndarray] = {}
+        w, h = self.input_size
+        self._open(None if self.dynamic_size else {"__first__": (1, 3, h, w)})
+
+    def _open(self, input_shapes=None) -> None:
+        from runtime.models import read_signature
+
+        path = self.model_path
+        if path is None:
+            from ..model_store import verify_model_weights
+
+            path = self.model_path_resolved = verify_model_weights(self.model_name)
+        inputs, _ = read_signature(path)
+        declared = inputs[0].shape
+        fixed = len(declared) == 4 and declared[2] and declared[3]
+        if fixed:
+            if self.dynamic_size:
+                raise ValueError(f"{path}: this RetinaFace file has a fixed {declared[3]}x{declared[2]} input; dynamic_size=True needs a dynamic export")
+            if (declared[3], declared[2]) != self.input_size:
+                raise ValueError(f"{path}: this file takes {declared[3]}x{declared[2]} inputs, not input_size={self.input_size}")
+            shapes = None
+        else:
+            shapes = None if input_shapes is None else {inputs[0].name: input_shapes["__first__"]}
+        self.model_path = path
+        super()._open(shapes)
+
+    def priors(self, height: int, width: int) -> np.ndarray:
+        """Priors for an input of (height, width), cached per size."""
+        key = (height, width)
+        if key not in self._priors:
+            self._priors[key] = retinaface_priors(key)
+        return self._priors[key]
+
+    def preprocess(self, image: np.ndarray) -> np.ndarray:
+        return to_nchw(np.float32(image) - BGR_MEAN)
+
+    def _forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.dynamic_size:
+            canvas, factor = image, 1.0
+        else:
+            canvas, factor = resize_top_left(image, self.input_size)
+        h, w = canvas.shape[:2]
+        outputs = self.session.run(self.preprocess(canvas))
+        return post.retinaface(
+            outputs, self.priors(h, w), (w, h), factor, self.conf_thresh, self.nms_thresh, self.pre_nms_topk, self.post_nms_topk
+        )
