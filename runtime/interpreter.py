@@ -17,7 +17,7 @@ import mlx.core as mx
 from translator.emit.oplist import FORMAT, FORMAT_VERSION
 from translator.emit.weights import sha256_bytes
 from translator.errors import OpListError
-from translator.lowering.execute import DTYPES, run_calls
+from translator.lowering.execute import DTYPES, run_calls, to_mx
 from translator.lowering.functions import FUNCTIONS
 from translator.lowering.program import Call, Dim, DType, Ref, Slice, TensorSpec
 
@@ -95,7 +95,7 @@ def load_weights_bytes(data: bytes, label: Any) -> dict[str, mx.array]:
         arrays = st_load(data)
     except Exception as exc:  # safetensors raises its own untyped errors
         raise OpListError(f"{label}: corrupt weights file ({exc})") from None
-    return {k: mx.array(v) for k, v in arrays.items()}
+    return {k: to_mx(v) for k, v in arrays.items()}
 
 
 def _get(doc: dict, key: str, kind: type, label: str):

@@ -7,6 +7,7 @@ and the backends can be compared output for output.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -43,8 +44,14 @@ def _infos(values) -> list[TensorInfo]:
 
 
 def read_signature(path: str | os.PathLike) -> tuple[list[TensorInfo], list[TensorInfo]]:
-    """(inputs, outputs) of an ONNX file, initializers excluded from the inputs."""
-    model = onnx.load(str(path), load_external_data=False)
+    """(inputs, outputs) of an ONNX file, initializers excluded from the inputs (memoized per file version)."""
+    st = os.stat(path)
+    return _read_signature(os.path.realpath(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_signature(path: str, mtime_ns: int, size: int) -> tuple[list[TensorInfo], list[TensorInfo]]:
+    model = onnx.load(path, load_external_data=False)
     init = {i.name for i in model.graph.initializer}
     return _infos([i for i in model.graph.input if i.name not in init]), _infos(model.graph.output)
 

@@ -19,6 +19,7 @@ import onnx
 from translator.api import MODES, convert
 from translator.errors import InputError, TranslatorError
 from translator.frontend import ModelSource, load_model
+from translator.lowering.execute import to_mx, to_numpy
 
 from .loader import CompiledModel, load_module_model, load_oplist_model
 
@@ -72,17 +73,25 @@ class InferenceSession:
         mode: str = "oplist",
         optimize: bool = True,
         cache_dir: str | Path | None = None,
+        nhwc_inputs: bool = False,
+        tune: bool = False,
     ):
         if mode not in MODES:
             raise TranslatorError(f"unknown mode {mode!r}; use one of {MODES}")
         self.mode = mode
         self.optimize = optimize
+        self.nhwc_inputs = nhwc_inputs
+        self.tune = tune
         loaded = load_model(path_or_model)
         self._source = loaded.model
         self._label = loaded.label
         self._sha = loaded.sha256
         init = {i.name for i in loaded.model.graph.initializer}
         self._inputs = _node_args([i for i in loaded.model.graph.input if i.name not in init])
+        if nhwc_inputs:  # 4-D inputs are fed channels-last (what cv2 gives)
+            for arg in self._inputs:
+                if len(arg.shape) == 4:
+                    arg.shape = [arg.shape[0], arg.shape[2], arg.shape[3], arg.shape[1]]
         self._outputs = _node_args(loaded.model.graph.output)
         self._tmp = None
         if cache_dir is None:
@@ -108,7 +117,7 @@ class InferenceSession:
         arrays = self._check_feed(input_feed)
         shapes = tuple(tuple(a.shape) for a in arrays) if self.dynamic else None
         model = self._compiled(shapes)
-        outs = model(*[mx.array(a) for a in arrays])
+        outs = model(*[to_mx(a) for a in arrays])
         mx.eval(*outs)
         by_name = {spec.onnx_name: out for spec, out in zip(model.outputs, outs)}
         names = list(output_names) if output_names else [o.name for o in self._outputs]
@@ -116,7 +125,7 @@ class InferenceSession:
         for name in names:
             if name not in by_name:
                 raise InputError(f"{self._label}: no output named {name!r} (outputs: {[o.name for o in self._outputs]})")
-            result.append(_to_numpy(by_name[name], self._output_dtype(name)))
+            result.append(to_numpy(by_name[name], self._output_dtype(name)))
         return result
 
     # -- internals --------------------------------------------------------
@@ -143,7 +152,7 @@ class InferenceSession:
             for i, (want, got) in enumerate(zip(arg.shape, a.shape)):
                 if isinstance(want, int) and want != got:
                     raise InputError(f"{self._label}: input {arg.name!r} dim {i} must be {want}, got shape {a.shape}")
-            arrays.append(np.ascontiguousarray(a))
+            arrays.append(np.require(a, requirements="C"))
         return arrays
 
     def _compiled(self, shapes: tuple | None) -> CompiledModel:
@@ -153,20 +162,15 @@ class InferenceSession:
         input_shapes = None
         name = "model"
         if shapes is not None:
-            input_shapes = {arg.name: s for arg, s in zip(self._inputs, shapes)}
+            input_shapes = {arg.name: _nchw(s) if self.nhwc_inputs else s for arg, s in zip(self._inputs, shapes)}
             name = "model_" + "_".join("x".join(map(str, s)) for s in shapes)
-        written = convert(self._source, self._dir, mode=self.mode, name=name, optimize=self.optimize, input_shapes=input_shapes)
+        written = convert(self._source, self._dir, mode=self.mode, name=name, optimize=self.optimize,
+                          input_shapes=input_shapes, nhwc_inputs=self.nhwc_inputs, tune=self.tune)  # fmt: skip
         main = written.paths[0]
         model = load_module_model(main) if self.mode == "module" else load_oplist_model(main)
         self._models[shapes] = model
         return model
 
 
-def _to_numpy(x: mx.array, dtype: np.dtype | None) -> np.ndarray:
-    if x.dtype == mx.bfloat16:
-        arr = np.array(x.astype(mx.float32))
-    else:
-        arr = np.array(x, copy=False) if x.dtype != mx.bool_ else np.array(x)
-    if dtype is not None and arr.dtype != dtype and dtype.kind != "V":
-        arr = arr.astype(dtype)
-    return arr
+def _nchw(shape: tuple) -> tuple:
+    return (shape[0], shape[3], shape[1], shape[2]) if len(shape) == 4 else shape

@@ -276,7 +276,7 @@ def to_json(records: list[Record], meta: dict) -> dict:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ").strip()
+    return re.sub(r"\s+", " ", text).replace("|", "\\|").strip()
 
 
 def _unsupported_kind(r: Record) -> str:
@@ -323,7 +323,8 @@ def to_markdown(records: list[Record], meta: dict) -> str:
         "",
         f"Run: {meta.get('generated', '?')}, onnx {meta.get('versions', {}).get('onnx', '?')}, "
         f"mlx {meta.get('versions', {}).get('mlx', '?')}, {meta.get('platform', '?')}, "
-        f"{meta.get('jobs', '?')} workers, {meta.get('seconds', 0):.0f} s.",
+        f"{meta.get('jobs', '?')} workers, {meta.get('seconds', 0):.0f} s"
+        + (" (a partial rerun merged into the previous report)." if meta.get("partial_rerun") else "."),
         "",
         "## Summary",
         "",
@@ -429,9 +430,10 @@ def main(argv: list[str] | None = None) -> int:
 
     run = run_cases(cases, jobs=args.jobs, timeout=args.timeout, progress=progress)
     records = run.records
-    subset = bool(args.op or args.name)
+    merged_into = None
     jpath = args.out / "conformance.json"
-    if subset and not args.fresh and jpath.exists():
+    if (args.op or args.name) and not args.fresh and jpath.exists():
+        merged_into = str(jpath)
         old, _ = load_records(jpath)
         new = {r.name: r for r in records}
         merged = [new.pop(r.name, r) for r in old]
@@ -443,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         "jobs": args.jobs,
         "timeout": args.timeout,
         "seconds": round(run.seconds, 1),
-        "partial_rerun": subset and not args.fresh,
+        "partial_rerun": merged_into is not None,
     }
     mpath, jpath = write_report(records, args.out, meta)
     c = counts(records)

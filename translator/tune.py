@@ -15,9 +15,9 @@ import mlx.core as mx
 import numpy as np
 
 from .ir import Graph, Node
-from .lowering.execute import run_calls
+from .lowering.execute import run_calls, to_mx
 from .lowering.lower import ProgramBuilder, lower_node
-from .lowering.ops.layout import DOMAIN, conv_pads
+from .lowering.ops.layout import DOMAIN
 from .lowering.program import Program, Ref
 
 
@@ -68,7 +68,7 @@ def tune_convs(graph: Graph) -> dict[str, str]:
             builder = ProgramBuilder(graph)
             builder.env[node.inputs[0]] = Ref("x")
             calls = lower_node(builder, node)
-            env0 = {"x": x} | {k: mx.array(v) for k, v in builder.weights.items()}
+            env0 = {"x": x} | {k: to_mx(v) for k, v in builder.weights.items()}
             out = builder.env[node.outputs[0]].name
 
             def run(calls=calls, env0=env0, out=out):
@@ -83,7 +83,7 @@ def tune_convs(graph: Graph) -> dict[str, str]:
 
 def tune_compile(program: Program, feed: list[mx.array]) -> dict:
     """Time the program with and without mx.compile; returns the notes to record."""
-    weights = {k: mx.array(v) for k, v in program.weights.items()}
+    weights = {k: to_mx(v) for k, v in program.weights.items()}
     outs = [o.name for o in program.outputs]
 
     def forward(*xs):

@@ -5,40 +5,46 @@ from __future__ import annotations
 import os
 from enum import Enum
 
-from runtime.models import ModelRunner, open_model
+from runtime.models import ModelRunner, TensorInfo, open_model, read_signature
 
 from .backend import Backend, resolve_backend
 from .model_store import cache_dir, verify_model_weights
 
 
+def resolve_weights(model_name: Enum | None, model_path: str | os.PathLike | None) -> str:
+    """`model_path` if given (must exist), else the cached or downloaded file for `model_name`."""
+    if model_path is not None:
+        if not os.path.isfile(model_path):
+            raise FileNotFoundError(f"model_path does not exist: {model_path}")
+        return os.fspath(model_path)
+    return verify_model_weights(model_name)
+
+
+def signature(path: str) -> tuple[list[TensorInfo], list[TensorInfo]]:
+    return read_signature(path)
+
+
 def create_runner(
-    model_name: Enum | None,
-    model_path: str | os.PathLike | None,
+    path: str,
     *,
     backend: Backend | str | None = None,
     mode: str = "oplist",
     input_shapes: dict[str, tuple[int, ...]] | None = None,
 ) -> ModelRunner:
-    """Runner for `model_path` if given, else for the cached/downloaded weights of `model_name`.
+    """Runner for the ONNX file at `path` on the requested (or automatic) backend.
 
-    An automatically chosen MLX backend falls back to onnxruntime (with a
-    warning) when the model cannot be translated yet; an explicitly chosen
-    one raises instead.
+    Translations are cached under `<UNIFACE_CACHE_DIR>/mlx`. An automatically
+    chosen MLX backend falls back to onnxruntime (with a warning) when the
+    model cannot be translated yet; an explicitly chosen one raises instead.
     """
-    path = os.fspath(model_path) if model_path is not None else verify_model_weights(model_name)
     chosen, explicit = resolve_backend(backend)
     return open_model(
         path, chosen.value, mode=mode, cache_dir=cache_dir() / "mlx", input_shapes=input_shapes, fallback=not explicit
     )
 
 
-def static_hw(runner: ModelRunner, default: tuple[int, int]) -> tuple[int, int]:
-    """(height, width) declared by the model's first input, or `default` where dynamic."""
-    shape = runner.inputs[0].shape
-    h = shape[2] if len(shape) == 4 and shape[2] else default[0]
-    w = shape[3] if len(shape) == 4 and shape[3] else default[1]
-    return int(h), int(w)
-
-
-def single_input_shapes(runner_inputs_name: str, hw: tuple[int, int], channels: int = 3) -> dict[str, tuple[int, ...]]:
-    return {runner_inputs_name: (1, channels, hw[0], hw[1])}
+def fixed_hw(info: TensorInfo) -> tuple[int | None, int | None]:
+    """(height, width) of an NCHW input; None where the dim is dynamic."""
+    if len(info.shape) != 4:
+        return None, None
+    return info.shape[2], info.shape[3]

@@ -37,7 +37,7 @@ def distance2bbox(points: np.ndarray, distance: np.ndarray) -> np.ndarray:
 def distance2kps(points: np.ndarray, distance: np.ndarray) -> np.ndarray:
     """SCRFD keypoint offsets `[N, 2k]` from anchor centres -> points `[N, 2k]` (no clamping)."""
     k = distance.shape[1] // 2
-    return (distance.reshape(-1, k, 2) + points[:, None, :]).reshape(distance.shape[0], -1)
+    return (distance.reshape(-1, k, 2) + points[:, None, :]).reshape(distance.shape[0], 2 * k)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

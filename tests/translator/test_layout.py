@@ -36,7 +36,7 @@ def _net(strides=(2, 2), act="LeakyRelu"):
         helper.make_node("Transpose", ["u4"], ["y"], perm=[0, 2, 3, 1]),
     ]
     h = 32 // strides[0]
-    return make_model(nodes, [("x", np.float32, [1, 3, 32, 32])], [("y", np.float32, [1, h, h, C])], inits, opset=13)
+    return make_model(nodes, [("x", np.float32, [1, 3, 32, 32])], [("y", np.float32, [1, h, h, C])], inits, opset=14)
 
 
 @pytest.mark.parametrize("act", ["LeakyRelu", "Relu", "Sigmoid", "HardSwish"])
@@ -75,3 +75,19 @@ def test_strategy_choice():
     assert conv_strategy((16, 3, 3, 8), 1, [1, 1], [1, 1], [1, 1, 1, 1]) == "shifted_gemm"
     assert conv_strategy((16, 3, 3, 8), 1, [2, 2], [1, 1], [1, 1, 1, 1]) == "conv"
     assert conv_strategy((16, 3, 3, 8), 1, [1, 1], [1, 1], [1, 1, 1, 1], device="gpu") == "conv"
+
+
+def test_nhwc_inputs_take_channels_last(tmp_path):
+    from runtime.session import InferenceSession
+    from tests.util import run_ort
+
+    m = _net()
+    x = np.random.default_rng(3).standard_normal((1, 3, 32, 32)).astype(np.float32)
+    want = run_ort(m, {"x": x})[0]
+    t = translate(m, nhwc_inputs=True)
+    assert t.notes["layout"]["transposes_after"] == 0
+    for mode in ("module", "oplist"):
+        sess = InferenceSession(m, mode=mode, nhwc_inputs=True, cache_dir=tmp_path / mode)
+        assert sess.get_inputs()[0].shape == [1, 32, 32, 3]
+        got = sess.run(None, {"x": np.ascontiguousarray(x.transpose(0, 2, 3, 1))})[0]
+        np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4)

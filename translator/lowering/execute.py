@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import mlx.core as mx
+import numpy as np
 
 from ..errors import OpListError
 from .functions import FUNCTIONS
@@ -17,6 +18,25 @@ DTYPES = {
         "float16", "bfloat16", "float32", "float64", "complex64",
     )
 }  # fmt: skip
+
+
+def to_mx(a) -> mx.array:
+    """numpy -> MLX keeping the dtype (mx.array alone turns float64 into float32)."""
+    a = np.asarray(a)
+    if a.dtype == np.float64:
+        return mx.array(a, dtype=mx.float64)
+    return mx.array(a)
+
+
+def to_numpy(x: mx.array, dtype: np.dtype | None = None) -> np.ndarray:
+    """MLX -> numpy; bfloat16 goes through float32 (numpy has no native bfloat16)."""
+    if x.dtype == mx.bfloat16:
+        arr = np.array(x.astype(mx.float32))
+        return arr.astype(dtype) if dtype is not None else arr
+    arr = np.array(x)
+    if dtype is not None and arr.dtype != dtype:
+        arr = arr.astype(dtype)
+    return arr
 
 
 def resolve(value: Any, env: dict[str, mx.array]) -> Any:

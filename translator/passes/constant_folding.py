@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import TranslatorError
 from ..ir import Graph, Node
-from ..lowering.execute import run_calls
+from ..lowering.execute import run_calls, to_mx, to_numpy
 from ..lowering.lower import ProgramBuilder, lower_node
 from ..lowering.program import Ref
 from ..lowering.registry import find_lowering
@@ -41,10 +41,10 @@ def fold_node(graph: Graph, node: Node) -> list[np.ndarray] | None:
             if name and name not in builder.env:
                 ident = builder.names.new(name)
                 builder.env[name] = Ref(ident)
-                env[ident] = mx.array(graph.value(name).const)
+                env[ident] = to_mx(graph.value(name).const)
     try:
         calls = lower_node(builder, node)
-        env.update({k: mx.array(w) for k, w in builder.weights.items()})
+        env.update({k: to_mx(w) for k, w in builder.weights.items()})
         run_calls(calls, env)
         outs = []
         for name in node.outputs:
@@ -56,7 +56,7 @@ def fold_node(graph: Graph, node: Node) -> list[np.ndarray] | None:
                 return None
             if arr.size > MAX_FOLDED_ELEMENTS:
                 return None
-            outs.append(np.array(arr))
+            outs.append(to_numpy(arr, graph.value(name).dtype))
         return outs
     except (TranslatorError, ValueError, TypeError, RuntimeError, KeyError):
         return None

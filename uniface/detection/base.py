@@ -11,7 +11,7 @@ import numpy as np
 from runtime.face import detectors as post
 from runtime.face.preprocess import ensure_bgr
 
-from .._runner import create_runner
+from .._runner import create_runner, fixed_hw, resolve_weights, signature
 
 _ALIASES = {"confidence_threshold": "conf_thresh", "nms_threshold": "nms_thresh"}
 
@@ -41,19 +41,23 @@ class BaseDetector:
         for key, value in options.items():
             setattr(self, key, value)
         self.model_name = model_name if model_name is not None else self.default_model
-        self.model_path = model_path
+        self.model_path = resolve_weights(self.model_name, model_path)
+        self.inputs, self.outputs = signature(self.model_path)
         self.mode = mode
         self._backend_request = backend
         self.session = None
 
     def _open(self, input_shapes: dict[str, tuple[int, ...]] | None = None) -> None:
-        self.session = create_runner(
-            self.model_name if self.model_path is None else None,
-            self.model_path,
-            backend=self._backend_request,
-            mode=self.mode,
-            input_shapes=input_shapes,
-        )
+        self.session = create_runner(self.model_path, backend=self._backend_request, mode=self.mode, input_shapes=input_shapes)
+
+    def _fixed_input(self, size_wh: tuple[int, int]) -> dict[str, tuple[int, ...]] | None:
+        """Check `size_wh` against a static model input; the concrete shape for a dynamic one."""
+        h, w = fixed_hw(self.inputs[0])
+        if h and w:
+            if (w, h) != tuple(size_wh):
+                raise ValueError(f"{self.model_path}: this model takes {w}x{h} inputs, not input_size={tuple(size_wh)}")
+            return None
+        return {self.inputs[0].name: (1, 3, size_wh[1], size_wh[0])}
 
     @property
     def backend(self) -> str:
@@ -77,7 +81,7 @@ class BaseDetector:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        name = self.model_path or getattr(self.model_name, "name", self.model_name)
+        name = os.path.basename(self.model_path)
         return f"{type(self).__name__}(model={name!s}, backend={self.session.backend if self.session else None})"
 
 

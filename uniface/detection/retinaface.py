@@ -10,6 +10,7 @@ from runtime.face import detectors as post
 from runtime.face.preprocess import resize_top_left, to_nchw
 from runtime.face.priors import retinaface_priors
 
+from .._runner import fixed_hw
 from ..constants import RetinaFaceWeights
 from .base import BaseDetector, as_wh
 
@@ -17,7 +18,11 @@ BGR_MEAN = np.array([104, 117, 123], dtype=np.float32)
 
 
 class RetinaFace(BaseDetector):
-    """RetinaFace detector; inputs are BGR minus (104, 117, 123), resized into a top-left canvas."""
+    """RetinaFace detector: BGR minus (104, 117, 123), resized into a top-left canvas of `input_size`.
+
+    `dynamic_size=True` feeds the image at its own size (needs a model with
+    dynamic height/width; each new size is translated once on MLX).
+    """
 
     default_model = RetinaFaceWeights.MNET_V2
     defaults = {
@@ -33,30 +38,13 @@ class RetinaFace(BaseDetector):
         super().__init__(**kwargs)
         self.input_size = as_wh(self.input_size)
         self._priors: dict[tuple[int, int], np.ndarray] = {}
-        w, h = self.input_size
-        self._open(None if self.dynamic_size else {"__first__": (1, 3, h, w)})
-
-    def _open(self, input_shapes=None) -> None:
-        from runtime.models import read_signature
-
-        path = self.model_path
-        if path is None:
-            from ..model_store import verify_model_weights
-
-            path = self.model_path_resolved = verify_model_weights(self.model_name)
-        inputs, _ = read_signature(path)
-        declared = inputs[0].shape
-        fixed = len(declared) == 4 and declared[2] and declared[3]
-        if fixed:
-            if self.dynamic_size:
-                raise ValueError(f"{path}: this RetinaFace file has a fixed {declared[3]}x{declared[2]} input; dynamic_size=True needs a dynamic export")
-            if (declared[3], declared[2]) != self.input_size:
-                raise ValueError(f"{path}: this file takes {declared[3]}x{declared[2]} inputs, not input_size={self.input_size}")
-            shapes = None
+        if self.dynamic_size:
+            h, w = fixed_hw(self.inputs[0])
+            if h and w:
+                raise ValueError(f"{self.model_path}: fixed {w}x{h} input; dynamic_size=True needs a dynamic export")
+            self._open(None)
         else:
-            shapes = None if input_shapes is None else {inputs[0].name: input_shapes["__first__"]}
-        self.model_path = path
-        super()._open(shapes)
+            self._open(self._fixed_input(self.input_size))
 
     def priors(self, height: int, width: int) -> np.ndarray:
         """Priors for an input of (height, width), cached per size."""

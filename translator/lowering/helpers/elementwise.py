@@ -44,6 +44,12 @@ def c_fmod(a, b):
 
 
 @helper
-def bit_view(x, dtype):
-    """ONNX BitCast between types of the same width: reinterpret the bytes."""
+def bit_view(x, src_dtype, dtype):
+    """ONNX BitCast between types of the same width: reinterpret the bytes.
+
+    `x` is first made `src_dtype` (its declared type) so that an array that reached us in
+    another type (e.g. float64 fed as float32) is not reinterpreted at the wrong width.
+    """
+    if x.dtype != src_dtype:
+        x = x.astype(src_dtype)
     return mx.view(x, dtype)

@@ -2,17 +2,17 @@
 
 Each helper is self-contained (mx, np, math and other helpers only): the module
 back end inlines its source. Spatial axes are passed explicitly so a layout pass
-can reuse the pooling helpers on channels-last tensors.
+can reuse the pooling helpers on channels-last tensors. Helpers use `np` rather
+than `math` (generated modules import numpy whenever they inline a helper).
 """
 
 from __future__ import annotations
-
-import math
 
 import mlx.core as mx
 import numpy as np
 
 from . import helper
+from .common import to_ints
 
 # ----------------------------------------------------------------------------
 # Pooling
@@ -58,7 +58,7 @@ def pool_fill(dtype, kind):
     if kind != "max":
         return 0
     if mx.issubdtype(dtype, mx.floating):
-        return -math.inf
+        return -float(np.inf)
     if dtype == mx.bool_:
         return False
     return int(np.iinfo(np.dtype(str(dtype).split(".")[-1])).min)
@@ -271,12 +271,12 @@ def resize_axis_map(
     ratio = x - base
     s = min(scale, 1.0) if antialias else 1.0
     if mode == "linear":
-        start = int(math.floor(-1 / s) + 1) if antialias else 0
+        start = int(np.floor(-1 / s) + 1) if antialias else 0
         offs = np.arange(start, 2 - start, dtype=np.float64)
         coeffs = np.clip(1 - np.abs((offs[None, :] - ratio[:, None]) * s), 0, 1)
     elif mode == "cubic":
         a = float(cubic_a)
-        start = int(math.floor(-2 / s) + 1) if antialias else -1
+        start = int(np.floor(-2 / s) + 1) if antialias else -1
         offs = np.arange(start, 2 - start, dtype=np.float64)
         t = np.abs((offs[None, :] - ratio[:, None]) * s)
         t2, t3 = t * t, t * t * t
@@ -375,7 +375,7 @@ def resize_nd(
     y = x
     for a in range(r):
         box = (roi_full[a], roi_full[r + a])
-        if full[a] == shape[a] and math.isclose(sc[a], 1.0) and (ctm != "tf_crop_and_resize" or box == (0.0, 1.0)):
+        if full[a] == shape[a] and bool(np.isclose(sc[a], 1.0)) and (ctm != "tf_crop_and_resize" or box == (0.0, 1.0)):
             continue
         idx, coeffs, extrap = resize_axis_map(
             shape[a], full[a], sc[a], mode, ctm, nearest_mode, cubic_a, exclude_outside, antialias, box
@@ -575,7 +575,7 @@ def roi_align(x, rois, batch_indices, mode="avg", out_h=1, out_w=1, sampling_rat
     usable = mx.array(used.reshape(nr, 1, out_h, out_w, ns))
     if mode == "max":
         m = mx.max(prod, axis=-1)
-        m = mx.where(usable, m, -math.inf)
+        m = mx.where(usable, m, -float(np.inf))
         out = mx.max(m, axis=-1)
     else:
         s = mx.sum(mx.where(mx.expand_dims(usable, -1), prod, 0.0), axis=(-1, -2))

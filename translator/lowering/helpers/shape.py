@@ -7,8 +7,6 @@ does at translation time when those inputs are constant.
 
 from __future__ import annotations
 
-import math  # noqa: F401
-
 import mlx.core as mx
 import numpy as np
 
@@ -166,7 +164,7 @@ def range_rt(start, limit, delta):
         n = max(-(-(lim - s) // d), 0)
         return (mx.arange(n, dtype=mx.int64) * d + s).astype(dtype)
     s, lim, d = (float(v.astype(mx.float64).item()) for v in (start, limit, delta))
-    n = max(int(math.ceil((lim - s) / d)), 0)
+    n = max(int(np.ceil((lim - s) / d)), 0)
     return (mx.arange(n, dtype=mx.float64) * d + s).astype(dtype)
 
 
@@ -197,3 +195,13 @@ def col2im_rt(x, image_shape, block_shape, dilations, pads, strides):
     out = mx.transpose(out, (1, 2, 0)).reshape([n, c] + padded)
     crop = tuple([slice(None), slice(None)] + [slice(pad[i], pad[i] + image[i]) for i in range(nd)])
     return out[crop]
+
+
+@helper
+def flatten_rt(x, axis=1):
+    """ONNX Flatten for an input whose rank is only known at run time."""
+    axis = axis % (x.ndim + 1) if axis < 0 else axis
+    lead = 1
+    for d in x.shape[:axis]:
+        lead *= d
+    return x.reshape(lead, -1) if lead else x.reshape(0, int(np.prod(x.shape[axis:])))

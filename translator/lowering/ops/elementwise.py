@@ -343,7 +343,7 @@ def bit_cast(ctx: LowerCtx) -> Ref:
         ctx.fail(f"BitCast from {src} to {name} changes the bit width")
     if src == name:
         return ctx.input(0)
-    return ctx.call("bit_view", ctx.input(0), DType(name))
+    return ctx.call("bit_view", ctx.input(0), DType(src), DType(name))
 
 
 # -- clipping and activations -------------------------------------------------
@@ -390,13 +390,15 @@ def leaky_relu(ctx: LowerCtx) -> Ref:
 @lowering("PRelu")
 def prelu(ctx: LowerCtx) -> Ref:
     x, slope = ctx.input(0), ctx.input(1)
-    scaled = ctx.call("multiply", x, slope)
     s = ctx.const(1)
-    if s is not None and s.size and bool(np.all(s <= 1)):
-        return ctx.call("maximum", x, scaled)
-    if s is not None and s.size and bool(np.all(s > 1)):
-        return ctx.call("minimum", x, scaled)
-    return ctx.call("where", ctx.call("less", x, ctx.scalar(0, ctx.dtype(0))), scaled, x)
+    # As for LeakyRelu: max(x, s*x) when every slope <= 1, min(x, s*x) when every slope > 1.
+    if s is not None and s.size and (bool(np.all(s <= 1)) or bool(np.all(s > 1))):
+        fn = "maximum" if bool(np.all(s <= 1)) else "minimum"
+        return ctx.call(fn, x, ctx.call("multiply", x, slope))
+    # Mixed or run-time slopes: relu(x) + slope * min(x, 0) (cheaper than where() on the CPU).
+    zero = ctx.scalar(0, ctx.dtype(0))
+    neg = ctx.call("multiply", ctx.call("minimum", x, zero), slope)
+    return ctx.call("add", ctx.call("maximum", x, zero), neg)
 
 
 def _neg_expm1(ctx: LowerCtx, x: Ref, alpha: float, inner_scale: float = 1.0) -> Ref:
@@ -511,16 +513,17 @@ def shrink(ctx: LowerCtx) -> Ref:
     x = ctx.input(0)
     dt = ctx.dtype(0)
     lambd, bias = ctx.attr("lambd", 0.5), ctx.attr("bias", 0.0)
-    if dt.kind in "iu" and (lambd != int(lambd) or bias != int(bias)):
-        # Keep the comparison exact for integer inputs with fractional parameters.
-        below = ctx.call("less", ctx.cast(x, np.float64), -float(lambd))
-        above = ctx.call("greater", ctx.cast(x, np.float64), float(lambd))
+    fractional = dt.kind in "iu" and (lambd != int(lambd) or bias != int(bias))
+    if fractional:  # integer input with fractional parameters: compute exactly, then truncate
+        x, work = ctx.cast(x, np.float64), np.dtype(np.float64)
     else:
-        below = ctx.call("less", x, ctx.scalar(-lambd, dt))
-        above = ctx.call("greater", x, ctx.scalar(lambd, dt))
-    zero = ctx.scalar(0, dt)
-    upper = ctx.call("where", above, ctx.call("subtract", x, ctx.scalar(bias, dt)), zero)
-    return ctx.call("where", below, ctx.call("add", x, ctx.scalar(bias, dt)), upper)
+        work = dt
+    below = ctx.call("less", x, ctx.scalar(-lambd, work))
+    above = ctx.call("greater", x, ctx.scalar(lambd, work))
+    zero = ctx.scalar(0, work)
+    upper = ctx.call("where", above, ctx.call("subtract", x, ctx.scalar(bias, work)), zero)
+    out = ctx.call("where", below, ctx.call("add", x, ctx.scalar(bias, work)), upper)
+    return ctx.cast(out, dt) if fractional else out
 
 
 @lowering("Binarizer", domain="ai.onnx.ml")

@@ -11,14 +11,29 @@ from __future__ import annotations
 import numpy as np
 
 from ..context import LowerCtx
-from ..program import DType, Ref, Slice
+from ..program import Dim, DType, Ref, Slice
 from ..registry import lowering
 
 
-def _axis(ctx: LowerCtx, axis: int, rank: int) -> int:
+def _axis(ctx: LowerCtx, axis: int, rank: int | None) -> int:
+    """A normalized axis (left as given when the rank is only known at run time)."""
+    if rank is None:
+        return axis
     if not -rank <= axis < rank:
         ctx.fail(f"axis {axis} is out of range for rank {rank}")
     return axis % rank
+
+
+def _rank(ctx: LowerCtx, i: int = 0) -> int | None:
+    shape = ctx.shape(i)
+    return None if shape is None else len(shape)
+
+
+def _dim(ctx: LowerCtx, i: int, axis: int):
+    """A dim of input i: int, run-time Dim, or None when the rank is unknown and axis < 0."""
+    if ctx.shape(i) is None:
+        return Dim(ctx.input(i).name, axis) if axis >= 0 else None
+    return ctx.dim(i, axis)
 
 
 def _index_const(ctx: LowerCtx, i: int, dim) -> np.ndarray | None:
@@ -38,12 +53,12 @@ def _index_const(ctx: LowerCtx, i: int, dim) -> np.ndarray | None:
 @lowering("Gather")
 def gather(ctx: LowerCtx) -> Ref:
     x = ctx.input(0)
-    rank = ctx.rank(0)
+    rank = _rank(ctx)
     axis = _axis(ctx, ctx.attr("axis", 0), rank)
-    idx = _index_const(ctx, 1, ctx.dim(0, axis))
-    if idx is not None and idx.ndim == 0 and idx >= 0:
+    idx = _index_const(ctx, 1, _dim(ctx, 0, axis))
+    if idx is not None and idx.ndim == 0 and idx >= 0 and axis >= 0:
         # a scalar index: plain indexing, e.g. shape[2] or x[:, 0]
-        return ctx.call("getitem", x, tuple([Slice()] * axis + [int(idx)]))
+        return ctx.call("getitem", x, int(idx) if axis == 0 else tuple([Slice()] * axis + [int(idx)]))
     ind = ctx.input(1) if idx is None else ctx.constant(idx, "indices")
     return ctx.call("take", x, ind, axis=axis)
 
@@ -51,9 +66,9 @@ def gather(ctx: LowerCtx) -> Ref:
 @lowering("GatherElements", since=11)
 def gather_elements(ctx: LowerCtx) -> Ref:
     x = ctx.input(0)
-    rank = ctx.rank(0)
+    rank = _rank(ctx)
     axis = _axis(ctx, ctx.attr("axis", 0), rank)
-    idx = _index_const(ctx, 1, ctx.dim(0, axis))
+    idx = _index_const(ctx, 1, _dim(ctx, 0, axis))
     ind = ctx.input(1) if idx is None else ctx.constant(idx, "indices")
     # ONNX lets indices be smaller than data off the axis; take_along_axis needs them to match
     xs, ids = ctx.shape(0), ctx.shape(1)
@@ -79,14 +94,14 @@ def _scatter_elements(ctx: LowerCtx, reduction: str) -> Ref:
     if reduction not in ("none", "add", "mul", "max", "min"):
         ctx.fail(f"reduction {reduction!r} is not supported")
     x, upd = ctx.input(0), ctx.input(2)
-    rank = ctx.rank(0)
+    rank = _rank(ctx)
     axis = _axis(ctx, ctx.attr("axis", 0), rank)
     xs, ids = ctx.shape(0), ctx.shape(1)
     same = xs is not None and ids is not None and all(
         d == axis or (a == b and a is not None) for d, (a, b) in enumerate(zip(xs, ids))
     )
     if reduction == "none" and same:
-        idx = _index_const(ctx, 1, ctx.dim(0, axis))
+        idx = _index_const(ctx, 1, _dim(ctx, 0, axis))
         ind = ctx.input(1) if idx is None else ctx.constant(idx, "indices")
         return ctx.call("put_along_axis", x, ind, upd, axis=axis)
     return ctx.call("scatter_elements", x, ctx.input(1), upd, axis, reduction)
@@ -116,7 +131,7 @@ def tensor_scatter(ctx: LowerCtx) -> Ref:
     if mode not in ("linear", "circular"):
         ctx.fail(f"mode {mode!r} is not supported")
     axis = int(ctx.attr("axis", -2))
-    if axis % ctx.rank(0) == 0:
+    if axis == 0 or (_rank(ctx) is not None and axis % ctx.rank(0) == 0):
         ctx.fail("TensorScatter axis cannot be the batch axis")
     wi = ctx.input(2) if ctx.has_input(2) else None
     return ctx.call("tensor_scatter", ctx.input(0), ctx.input(1), wi, axis, mode == "circular")
@@ -129,7 +144,7 @@ def compress(ctx: LowerCtx) -> Ref:
     axis = ctx.attr("axis")
     cond = ctx.const(1)
     if axis is not None:
-        axis = _axis(ctx, axis, ctx.rank(0))
+        axis = _axis(ctx, axis, _rank(ctx))
     if cond is None:
         return ctx.call("compress_rt", x, ctx.input(1), axis)
     if axis is None:
@@ -138,7 +153,7 @@ def compress(ctx: LowerCtx) -> Ref:
         static = ctx.static_shape(0)
         dim = int(np.prod(static)) if static is not None else None
     else:
-        dim = ctx.dim(0, axis)
+        dim = _dim(ctx, 0, axis)
     cond = np.asarray(cond).astype(bool).reshape(-1)
     if isinstance(dim, int):
         cond = cond[:dim]
@@ -148,11 +163,16 @@ def compress(ctx: LowerCtx) -> Ref:
 
 @lowering("OneHot", since=9)
 def one_hot(ctx: LowerCtx) -> Ref:
-    rank = ctx.rank(0)
+    rank = _rank(ctx)
     axis = ctx.attr("axis", -1)
-    if not -rank - 1 <= axis <= rank:
+    if rank is None:
+        if axis != -1:
+            ctx.fail("OneHot with an axis needs indices of known rank")
+        rank = axis = 0  # the new axis is the last one
+    elif not -rank - 1 <= axis <= rank:
         ctx.fail(f"axis {axis} is out of range for rank {rank}")
-    axis = axis % (rank + 1)
+    else:
+        axis = axis % (rank + 1)
     idx = ctx.input(0)
     if ctx.dtype(0) != np.int64:
         idx = ctx.cast(idx, np.int64)
@@ -165,7 +185,7 @@ def one_hot(ctx: LowerCtx) -> Ref:
     hot = ctx.call("arange", depth, dtype=DType("int64"))
     if axis < rank:
         hot = ctx.call("reshape", hot, [-1] + [1] * (rank - axis))
-    mask = ctx.call("equal", ctx.call("expand_dims", idx, axis), hot)
+    mask = ctx.call("equal", ctx.call("expand_dims", idx, axis if _rank(ctx) is not None else -1), hot)
     values = ctx.input(2)
     off = ctx.call("getitem", values, 0)
     on = ctx.call("getitem", values, 1)
@@ -175,10 +195,11 @@ def one_hot(ctx: LowerCtx) -> Ref:
 # -- TopK ------------------------------------------------------------------------
 def _topk(ctx: LowerCtx, k: int | None, largest: int) -> list[Ref]:
     x = ctx.input(0)
-    rank = ctx.rank(0)
+    rank = _rank(ctx)
     axis = _axis(ctx, ctx.attr("axis", -1), rank)
-    if k is None:
-        return ctx.call_n("topk_rt", 2, x, ctx.input(1), axis, largest)
+    if k is None or rank is None:
+        kk = ctx.input(1) if k is None else [k]
+        return ctx.call_n("topk_rt", 2, x, kk, axis, largest)
     if k < 0:
         ctx.fail(f"k = {k} is negative")
     n = ctx.dim(0, axis)
@@ -217,7 +238,7 @@ def nonzero(ctx: LowerCtx) -> Ref:
 def unique(ctx: LowerCtx) -> list[Ref]:
     axis = ctx.attr("axis")
     if axis is not None:
-        axis = _axis(ctx, axis, ctx.rank(0))
+        axis = _axis(ctx, axis, _rank(ctx))
     return ctx.call_n("unique_rt", 4, ctx.input(0), axis, int(ctx.attr("sorted", 1)))
 
 

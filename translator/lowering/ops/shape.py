@@ -33,6 +33,19 @@ def _axis(ctx: LowerCtx, axis: int, rank: int) -> int:
     return axis % rank
 
 
+def _rank(ctx: LowerCtx, i: int = 0) -> int | None:
+    """The rank of input i, or None when it is only known at run time."""
+    shape = ctx.shape(i)
+    return None if shape is None else len(shape)
+
+
+def _dim(ctx: LowerCtx, i: int, axis: int) -> int | Dim:
+    """ctx.dim, also for inputs of unknown rank (then axis must be >= 0)."""
+    if ctx.shape(i) is None:
+        return Dim(ctx.input(i).name, axis)
+    return ctx.dim(i, axis)
+
+
 def _index(parts: list) -> tuple:
     """An index tuple without trailing full slices (x[:, 1:3] rather than x[:, 1:3, :])."""
     parts = list(parts)
@@ -60,13 +73,13 @@ def _np_dtype(ctx: LowerCtx, onnx_type: int) -> np.dtype:
 # -- Reshape / Flatten / Transpose -----------------------------------------
 def _reshape_const(ctx: LowerCtx, shape: list[int], allowzero: int) -> Ref:
     x = ctx.input(0)
-    rank = ctx.rank(0) if ctx.shape(0) is not None else None
+    rank = _rank(ctx)
     dims: list = []
     for i, d in enumerate(shape):
         if d == 0 and not allowzero:
-            if rank is None or i >= rank:
+            if rank is not None and i >= rank:
                 ctx.fail("Reshape copies a dim (0) beyond the input rank")
-            dims.append(ctx.dim(0, i))
+            dims.append(_dim(ctx, 0, i))
         else:
             dims.append(int(d))
     static = ctx.static_shape(0)
@@ -92,8 +105,14 @@ def reshape(ctx: LowerCtx) -> Ref:
 @lowering("Flatten")
 def flatten(ctx: LowerCtx) -> Ref:
     x = ctx.input(0)
-    rank = ctx.rank(0)
+    rank = _rank(ctx)
     axis = ctx.attr("axis", 1)
+    if rank is None:
+        if axis == 0:
+            return ctx.call("reshape", x, [1, -1])
+        if axis == 1:
+            return ctx.call("reshape", x, [Dim(x.name, 0), -1])
+        return ctx.call("flatten_rt", x, axis)
     if not -rank <= axis <= rank:
         ctx.fail(f"axis {axis} is out of range for rank {rank}")
     axis = axis + rank if axis < 0 else axis
@@ -110,8 +129,10 @@ def flatten(ctx: LowerCtx) -> Ref:
 
 @lowering("Transpose")
 def transpose(ctx: LowerCtx) -> Ref:
-    rank = ctx.rank(0)
+    rank = _rank(ctx)
     perm = ctx.attr("perm")
+    if rank is None:
+        return ctx.call("transpose", ctx.input(0), *([] if perm is None else [list(perm)]))
     perm = list(range(rank))[::-1] if perm is None else [int(p) % rank for p in perm]
     if perm == list(range(rank)):
         return ctx.input(0)
@@ -127,7 +148,9 @@ def _squeeze(ctx: LowerCtx, axes: list[int] | None) -> Ref:
             axes = [i for i, d in enumerate(shape) if d == 1]
         else:
             return ctx.call("squeeze", x)
-    rank = ctx.rank(0)
+    rank = _rank(ctx)
+    if rank is None:
+        return ctx.call("squeeze_rt", x, axes)
     axes = sorted({_axis(ctx, a, rank) for a in axes})
     if not axes:
         return x
@@ -151,13 +174,17 @@ def squeeze(ctx: LowerCtx) -> Ref:
 
 
 def _unsqueeze(ctx: LowerCtx, axes: list[int]) -> Ref:
+    if _rank(ctx) is None:
+        if any(a < 0 for a in axes):
+            return ctx.call("unsqueeze_rt", ctx.input(0), axes)
+        return ctx.call("expand_dims", ctx.input(0), sorted(axes))
     out_rank = ctx.rank(0) + len(axes)
     axes = sorted(_axis(ctx, a, out_rank) for a in axes)
     if len(set(axes)) != len(axes):
         ctx.fail(f"repeated axes {axes}")
     if not axes:
         return ctx.input(0)
-    return ctx.call("expand_dims", ctx.input(0), axes)
+    return ctx.call("expand_dims", ctx.input(0), axes[0] if len(axes) == 1 else axes)
 
 
 @lowering("Unsqueeze")
@@ -179,12 +206,13 @@ def concat(ctx: LowerCtx) -> Ref:
     inputs = [i for i in range(len(ctx.node.inputs)) if ctx.has_input(i)]
     if not inputs:
         ctx.fail("Concat without inputs")
-    rank = ctx.rank(inputs[0])
+    rank = next((r for r in map(lambda i: _rank(ctx, i), inputs) if r is not None), None)
     default = 1 if ctx.opset < 4 else None
     axis = ctx.attr("axis", default)
     if axis is None:
         ctx.fail("Concat needs an axis")
-    axis = _axis(ctx, axis, rank)
+    if rank is not None:
+        axis = _axis(ctx, axis, rank)
     if len(inputs) == 1:
         return ctx.input(inputs[0])
     return ctx.call("concatenate", [ctx.input(i) for i in inputs], axis=axis)
@@ -193,9 +221,16 @@ def concat(ctx: LowerCtx) -> Ref:
 @lowering("Split")
 def split(ctx: LowerCtx):
     x = ctx.input(0)
-    rank = ctx.rank(0)
-    axis = _axis(ctx, ctx.attr("axis", 0), rank)
+    rank = _rank(ctx)
     num = len(ctx.node.outputs)
+    if rank is None:
+        split = ctx.attr("split")
+        if split is None and ctx.has_input(1):
+            split = ctx.input(1)
+        elif split is None and ctx.opset < 18:
+            return ctx.call_n("split", num, x, num, axis=ctx.attr("axis", 0))
+        return ctx.call_n("split_rt", num, x, ctx.attr("axis", 0), num, split)
+    axis = _axis(ctx, ctx.attr("axis", 0), rank)
     sizes = ctx.attr("split")
     sizes = None if sizes is None else [int(s) for s in sizes]
     if sizes is None and ctx.has_input(1):
@@ -231,7 +266,9 @@ def split(ctx: LowerCtx):
 def _slice_const(ctx: LowerCtx, starts, ends, axes, steps) -> Ref | None:
     """Plain indexing for constant slice parameters; None when a run-time helper is needed."""
     x = ctx.input(0)
-    rank = ctx.rank(0)
+    rank = _rank(ctx)
+    if rank is None:
+        return None
     if axes is None:
         axes = list(range(len(starts)))
     if steps is None:
@@ -279,8 +316,7 @@ def slice_v1(ctx: LowerCtx) -> Ref:
     axes = None if axes is None else [int(a) for a in axes]
     out = _slice_const(ctx, starts, ends, axes, None)
     if out is None:
-        kw = {} if axes is None else {"axes": axes}
-        return ctx.call("slice_rt", ctx.input(0), starts, ends, **kw)
+        return ctx.call("slice_rt", ctx.input(0), starts, ends, axes)
     return out
 
 
@@ -292,7 +328,7 @@ def slice_(ctx: LowerCtx) -> Ref:
         out = _slice_const(ctx, *vals)
         if out is not None:
             return out
-    args = [ctx.input(i) if ctx.has_input(i) else None for i in range(1, 5)]
+    args = [(ctx.input(i) if v is None else v) if ctx.has_input(i) else None for i, v in enumerate(vals, 1)]
     while args and args[-1] is None:
         args.pop()
     return ctx.call("slice_rt", ctx.input(0), *args)
@@ -337,7 +373,7 @@ def tile(ctx: LowerCtx) -> Ref:
     reps = _const_ints(ctx, 1)
     if reps is None:
         return ctx.call("tile_rt", ctx.input(0), ctx.input(1))
-    if len(reps) != ctx.rank(0):
+    if _rank(ctx) not in (None, len(reps)):
         ctx.fail(f"{len(reps)} repeats for rank {ctx.rank(0)}")
     if all(r == 1 for r in reps):
         return ctx.input(0)
@@ -350,15 +386,15 @@ def _pad(ctx: LowerCtx, pads: list[int] | None, mode: str, value, axes: list[int
     x = ctx.input(0)
     if mode not in ("constant", "reflect", "edge", "wrap"):
         ctx.fail(f"pad mode {mode!r} is not supported")
-    rank = ctx.rank(0)
     shape = ctx.shape(0)
-    if pads is None or axes is False or not _all_int(shape):
+    if pads is None or axes is False or shape is None or not _all_int(shape):
         args = [x, ctx.input(1) if pads is None else pads, mode, value]
         if axes is False:
             args.append(ctx.input(3))
         elif axes is not None:
             args.append(axes)
         return ctx.call("pad_rt", *args)
+    rank = len(shape)
     ax = list(range(rank)) if axes is None else [_axis(ctx, a, rank) for a in axes]
     if len(pads) != 2 * len(ax):
         ctx.fail(f"{len(pads)} pads for {len(ax)} axes")
@@ -428,11 +464,13 @@ def pad(ctx: LowerCtx) -> Ref:
 @lowering("CenterCropPad", since=18)
 def center_crop_pad(ctx: LowerCtx) -> Ref:
     x = ctx.input(0)
-    rank = ctx.rank(0)
+    shape = ctx.shape(0)
     axes = ctx.attr("axes")
+    if shape is None:
+        return ctx.call("center_crop_pad_rt", x, ctx.input(1), None if axes is None else list(axes))
+    rank = len(shape)
     axes = list(range(rank)) if axes is None else [_axis(ctx, a, rank) for a in axes]
     target = _const_ints(ctx, 1)
-    shape = ctx.shape(0)
     if target is None or not all(isinstance(shape[a], int) for a in axes):
         return ctx.call("center_crop_pad_rt", x, ctx.input(1), axes)
     if len(target) != len(axes):
@@ -470,11 +508,11 @@ def constant_of_shape(ctx: LowerCtx) -> Ref:
 
 @lowering("EyeLike", since=9)
 def eye_like(ctx: LowerCtx) -> Ref:
-    if ctx.rank(0) != 2:
+    if _rank(ctx) not in (None, 2):
         ctx.fail("EyeLike needs a 2-D input")
     dtype = ctx.attr("dtype")
     dtype = ctx.dtype(0) if dtype is None else _np_dtype(ctx, dtype)
-    n, m = ctx.dim(0, 0), ctx.dim(0, 1)
+    n, m = _dim(ctx, 0, 0), _dim(ctx, 0, 1)
     return ctx.call("eye", n, m, k=int(ctx.attr("k", 0)), dtype=DType(dtype_name(dtype)))
 
 
@@ -499,7 +537,7 @@ def range_(ctx: LowerCtx) -> Ref:
 @lowering("Trilu", since=14)
 def trilu(ctx: LowerCtx) -> Ref:
     x = ctx.input(0)
-    if ctx.rank(0) < 2:
+    if _rank(ctx) is not None and ctx.rank(0) < 2:
         ctx.fail("Trilu needs rank >= 2")
     upper = int(ctx.attr("upper", 1))
     k: int | Ref = 0
@@ -513,7 +551,7 @@ def trilu(ctx: LowerCtx) -> Ref:
 @lowering("DepthToSpace")
 def depth_to_space(ctx: LowerCtx) -> Ref:
     x = ctx.input(0)
-    if ctx.rank(0) != 4:
+    if _rank(ctx) not in (None, 4):
         ctx.fail("DepthToSpace needs a 4-D input")
     bs = int(ctx.attr("blocksize"))
     mode = ctx.attr("mode", "DCR") if ctx.opset >= 11 else "DCR"
@@ -532,7 +570,7 @@ def depth_to_space(ctx: LowerCtx) -> Ref:
 @lowering("SpaceToDepth")
 def space_to_depth(ctx: LowerCtx) -> Ref:
     x = ctx.input(0)
-    if ctx.rank(0) != 4:
+    if _rank(ctx) not in (None, 4):
         ctx.fail("SpaceToDepth needs a 4-D input")
     bs = int(ctx.attr("blocksize"))
     mode = ctx.attr("mode", "DCR")
@@ -561,4 +599,3 @@ def col2im(ctx: LowerCtx) -> Ref:
     return ctx.call("col2im_rt", ctx.input(0), img, blk, dil, pads, strides)
 
 
-__all__ = ["Dim"]

@@ -1,0 +1,41 @@
+"""SCRFD (insightface): 2 anchors per location, distance-encoded boxes and keypoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from runtime.face import detectors as post
+from runtime.face.preprocess import resize_top_left, to_nchw
+
+from ..constants import SCRFDWeights
+from .base import BaseDetector, as_wh
+
+
+class SCRFD(BaseDetector):
+    """SCRFD detector: BGR, `(x - 127.5) / 127.5`, resized into a top-left canvas of `input_size`."""
+
+    default_model = SCRFDWeights.SCRFD_10G_KPS
+    defaults = {
+        "conf_thresh": 0.5,
+        "nms_thresh": 0.4,
+        "input_size": (640, 640),
+    }
+    strides = (8, 16, 32)
+    num_anchors = 2
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.input_size = as_wh(self.input_size)
+        if len(self.outputs) != 9:
+            raise ValueError(f"{self.model_path}: expected SCRFD's 9 outputs (score/bbox/kps x 3 strides), got {len(self.outputs)}")
+        self._open(self._fixed_input(self.input_size))
+
+    def preprocess(self, image: np.ndarray) -> np.ndarray:
+        return to_nchw((np.float32(image) - 127.5) / 127.5)
+
+    def _forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        canvas, factor = resize_top_left(image, self.input_size)
+        outputs = self.session.run(self.preprocess(canvas))
+        return post.scrfd(outputs, canvas.shape[:2], factor, self.conf_thresh, self.nms_thresh, self.strides, self.num_anchors)

@@ -1,0 +1,60 @@
+"""YOLOv5-Face: decoded `[1, N, 16]` exports, or raw per-stride heads decoded here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from runtime.face import decode
+from runtime.face import detectors as post
+from runtime.face.preprocess import letterbox_center, to_nchw
+
+from ..constants import YOLOv5FaceWeights
+from .base import BaseDetector
+
+
+class YOLOv5Face(BaseDetector):
+    """YOLOv5-Face detector: RGB `/ 255`, centred letterbox padded with 114.
+
+    Works with uniface's decoded exports (one `[1, 25200, 16]` output) and with
+    exports that stop at the raw `[1, 3, H, W, 16]` heads (sigmoid and the
+    grid/anchor decoding are then applied here, as the reference Detect layer does).
+    """
+
+    default_model = YOLOv5FaceWeights.YOLOV5S
+    defaults = {
+        "conf_thresh": 0.6,
+        "nms_thresh": 0.5,
+        "input_size": 640,
+        "max_det": 750,
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(self.input_size, int):
+            w, h = self.input_size
+            if w != h:
+                raise ValueError(f"YOLOv5Face needs a square input_size, got {self.input_size}")
+            self.input_size = int(w)
+        self.raw_heads = len(self.outputs) == 3 and all(len(o.shape) == 5 for o in self.outputs)
+        if not self.raw_heads and len(self.outputs) != 1:
+            raise ValueError(f"{self.model_path}: expected one decoded output or three raw stride heads, got {len(self.outputs)} outputs")
+        self._open(self._fixed_input((self.input_size, self.input_size)))
+
+    def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
+        canvas, scale, pad = letterbox_center(image, self.input_size)
+        rgb = canvas[:, :, ::-1].astype(np.float32) / 255.0
+        return to_nchw(rgb), scale, pad
+
+    def _decoded(self, outputs: list[np.ndarray]) -> np.ndarray:
+        if not self.raw_heads:
+            return outputs[0]
+        heads = sorted(outputs, key=lambda o: -o.shape[2])  # stride 8 (largest grid) first
+        strides = tuple(self.input_size // h.shape[2] for h in heads)
+        return decode.yolov5_face_heads(heads, strides)
+
+    def _forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        tensor, scale, pad = self.preprocess(image)
+        decoded = self._decoded(self.session.run(tensor))
+        return post.yolov5_face(decoded, scale, pad, self.conf_thresh, self.nms_thresh, self.max_det)

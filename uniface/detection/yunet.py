@@ -1,0 +1,47 @@
+"""YuNet (OpenCV Zoo): decoded exactly as OpenCV's FaceDetectorYN does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from runtime.face import detectors as post
+from runtime.face.preprocess import pad_to_multiple, resize_top_left, to_nchw
+
+from ..constants import YuNetWeights
+from .base import BaseDetector, as_wh
+
+
+class YuNet(BaseDetector):
+    """YuNet detector: BGR, no normalization; the image is fit into `input_size` (top-left, aspect kept)."""
+
+    default_model = YuNetWeights.DEFAULT
+    defaults = {
+        "conf_thresh": 0.9,
+        "nms_thresh": 0.3,
+        "input_size": (640, 640),
+        "top_k": 5000,
+    }
+    strides = (8, 16, 32)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.input_size = as_wh(self.input_size)
+        names = {o.name for o in self.outputs}
+        missing = [f"{k}_{s}" for k in ("cls", "obj", "bbox", "kps") for s in self.strides if f"{k}_{s}" not in names]
+        if missing:
+            raise ValueError(f"{self.model_path}: not a YuNet export (missing outputs {missing})")
+        w, h = self.input_size
+        self._pad_wh = (((w - 1) // 32 + 1) * 32, ((h - 1) // 32 + 1) * 32)
+        self._open(self._fixed_input(self._pad_wh))
+
+    def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+        padded, pad_wh = pad_to_multiple(image, 32)
+        return to_nchw(np.float32(padded)), pad_wh
+
+    def _forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        canvas, factor = resize_top_left(image, self.input_size)
+        tensor, pad_wh = self.preprocess(canvas)
+        outputs = self.session.run_named(tensor)
+        return post.yunet(outputs, pad_wh, factor, self.conf_thresh, self.nms_thresh, self.top_k, self.strides)

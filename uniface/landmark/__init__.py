@@ -1,0 +1,5 @@
+"""Dense facial landmarks."""
+
+from .models import Landmark106
+
+__all__ = ["Landmark106"]
