@@ -75,9 +75,13 @@ def download(
                     done += len(chunk)
                     if progress:
                         progress(done, total)
+        except urllib.error.HTTPError as exc:
+            raise DownloadError(f"could not download {dest.name} from {url}: HTTP {exc.code} {exc.reason}. {_manual_hint(url, dest, sha256)}") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
-            raise DownloadError(f"could not download {dest.name} from {url}: {reason}. Offline? {_manual_hint(url, dest, sha256)}") from exc
+            raise DownloadError(
+                f"could not download {dest.name} from {url} ({reason}); no network? To work offline, {_manual_hint(url, dest, sha256)}"
+            ) from exc
         actual = h.hexdigest()
         if sha256 and actual != sha256.lower():
             raise ChecksumError(

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import onnx
+from onnx import numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -101,12 +103,36 @@ def iter_cases(op: str | None = None, name_filter: str | None = None):
         yield case
 
 
-def _run_mode(case, mode: str, workdir: Path) -> list[list[np.ndarray]]:
+def _normalize(value):
+    """A data-set entry as numpy: TensorProto and numpy scalars become arrays; other kinds are kept."""
+    if isinstance(value, onnx.TensorProto):
+        return numpy_helper.to_array(value)
+    if isinstance(value, np.generic):
+        return np.asarray(value)
+    return value
+
+
+def _unholdable(value) -> str | None:
+    """Why MLX cannot hold this data-set value, or None if it can."""
+    if not isinstance(value, np.ndarray):
+        return f"non-tensor value ({type(value).__name__}: a sequence, optional or map)"
+    if value.dtype.kind in "OSU":
+        return "string tensor"
+    if value.dtype.kind == "V" and value.dtype.name != "bfloat16":
+        return f"dtype {value.dtype.name}, which MLX has no type for"
+    return None
+
+
+def _data_sets(case) -> list[tuple[list, list]]:
+    return [([_normalize(a) for a in inputs], [_normalize(b) for b in expected]) for inputs, expected in case.data_sets]
+
+
+def _run_mode(case, mode: str, workdir: Path, data_sets: list | None = None) -> list[list[np.ndarray]]:
     sess = InferenceSession(case.model, mode=mode, cache_dir=workdir / mode)
     out_names = [o.name for o in case.model.graph.output]
     in_names = [i.name for i in sess.get_inputs()]
     results = []
-    for inputs, _expected in case.data_sets:
+    for inputs, _expected in data_sets if data_sets is not None else _data_sets(case):
         feed = dict(zip(in_names, inputs))
         results.append(sess.run(out_names, feed))
     return results
@@ -114,14 +140,18 @@ def _run_mode(case, mode: str, workdir: Path) -> list[list[np.ndarray]]:
 
 def run_case(case, modes: tuple[str, ...] = MODES) -> CaseResult:
     op = primary_op(case)
-    for inputs, _ in case.data_sets:
-        if any(not isinstance(a, np.ndarray) or a.dtype.kind in "OSUV" for a in inputs):
-            return CaseResult(case.name, op, "unsupported", "non-tensor or string input (sequence/optional/string)")
+    data_sets = _data_sets(case)
+    for inputs, expected in data_sets:
+        for kind, values in (("input", inputs), ("output", expected)):
+            for i, value in enumerate(values):
+                why = _unholdable(value)
+                if why:
+                    return CaseResult(case.name, op, "unsupported", f"{kind} {i}: {why}")
     got: dict[str, list] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for mode in modes:
             try:
-                got[mode] = _run_mode(case, mode, Path(tmp))
+                got[mode] = _run_mode(case, mode, Path(tmp), data_sets)
             except (UnsupportedOpError, UnsupportedFeatureError) as exc:
                 return CaseResult(case.name, op, "unsupported", _short(exc))
             except TranslatorError as exc:
@@ -129,7 +159,9 @@ def run_case(case, modes: tuple[str, ...] = MODES) -> CaseResult:
             except Exception as exc:  # noqa: BLE001  (the report must name every crash)
                 return CaseResult(case.name, op, "crash", f"{type(exc).__name__}: {_short(exc)}")
     for mode in modes:
-        for ds, ((_, expected), outs) in enumerate(zip(case.data_sets, got[mode])):
+        for ds, ((_, expected), outs) in enumerate(zip(data_sets, got[mode])):
+            if len(outs) != len(expected):
+                return CaseResult(case.name, op, "fail", f"{mode}: {len(outs)} outputs, expected {len(expected)}", got)
             for i, (want, have) in enumerate(zip(expected, outs)):
                 problem = _compare(np.asarray(want), have, case.rtol, case.atol)
                 if problem:
@@ -138,9 +170,18 @@ def run_case(case, modes: tuple[str, ...] = MODES) -> CaseResult:
         a, b = (got[m] for m in modes)
         for oa, ob in zip(a, b):
             for i, (x, y) in enumerate(zip(oa, ob)):
-                if x.shape != y.shape or not np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"):
+                if not same_array(x, y):
                     return CaseResult(case.name, op, "fail", f"module and oplist differ on output {i}", got)
     return CaseResult(case.name, op, "pass", "", got)
+
+
+def same_array(x: np.ndarray, y: np.ndarray) -> bool:
+    """Bit-for-bit equality of two outputs (same shape and dtype; NaNs in the same places match)."""
+    if x.shape != y.shape or x.dtype != y.dtype:
+        return False
+    if x.dtype.kind == "V":  # bfloat16 and other ml_dtypes: compare the bits
+        return x.tobytes() == y.tobytes()
+    return bool(np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"))
 
 
 def _compare(want: np.ndarray, have: np.ndarray, rtol: float, atol: float) -> str:
@@ -154,6 +195,8 @@ def _compare(want: np.ndarray, have: np.ndarray, rtol: float, atol: float) -> st
         if not np.array_equal(want, have):
             return f"values differ (max abs diff {np.max(np.abs(want.astype(np.float64) - have.astype(np.float64)))})"
         return ""
+    if want.dtype.name == "bfloat16":  # as onnx's own runner does: two bfloat16 ulps, compared in float32
+        want, have, rtol = want.astype(np.float32), have.astype(np.float32), max(rtol, 2**-6)
     try:
         np.testing.assert_allclose(have, want, rtol=rtol, atol=atol, equal_nan=True)
     except AssertionError:

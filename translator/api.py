@@ -56,8 +56,9 @@ def _set_input_shapes(model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]]
     # Shapes recorded for the declared sizes no longer hold: let inference recompute them.
     del model.graph.value_info[:]
     for out in model.graph.output:
-        if out.type.HasField("tensor_type"):
-            out.type.tensor_type.ClearField("shape")
+        if out.type.HasField("tensor_type") and out.type.tensor_type.HasField("shape"):
+            for d in out.type.tensor_type.shape.dim:
+                d.Clear()  # keep the rank, forget the sizes
 
 
 def translate(

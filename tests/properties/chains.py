@@ -125,7 +125,8 @@ def _step(draw, ch: Chain) -> None:
         axis = 1 if rank >= 2 else 0
         cands = [t for t, s in ch.tensors[:-1] if len(s) == rank and all(a == b for i, (a, b) in enumerate(zip(s, shape)) if i != axis)]
         if cands and draw(st.booleans()):
-            other, oshape = next((t, s) for t, s in ch.tensors if t == draw(st.sampled_from(cands)))
+            other = draw(st.sampled_from(cands))
+            oshape = dict(ch.tensors)[other]
         else:
             oshape = list(shape)
             oshape[axis] = draw(st.integers(1, 3))

@@ -95,19 +95,19 @@ def dft_last(re, im, n, mode):
         re = mx.pad(re, widths)
         im = None if im is None else mx.pad(im, widths)
     cols = n if mode in ("fwd", "inv", "irfft") else n // 2 + 1
-    rows = mx.arange(m, dtype=mx.int64)[:, None]
-    ang = ((rows * mx.arange(cols, dtype=mx.int64)[None, :]) % n).astype(mx.float64) * (2.0 * np.pi / n)
-    cos, sin = mx.cos(ang), mx.sin(ang)
+    # the cos/sin table in numpy float64 (MLX's float64 cos/sin run at float32 precision)
+    ang = (np.arange(m)[:, None] * np.arange(cols)[None, :] % n) * (2.0 * np.pi / n)
+    cos, sin = np.cos(ang), np.sin(ang)
     if mode == "irfft":
-        w = np.full((m, 1), 2.0)
-        w[0] = 1.0
+        w = np.full((m, 1), 2.0 / n)
+        w[0] = 1.0 / n
         if n % 2 == 0:
-            w[-1] = 1.0
-        w = mx.array(w / n)
-        out = re @ (cos * w)
+            w[-1] = 1.0 / n
+        out = re @ mx.array(cos * w, dtype=mx.float64)
         if im is not None:
-            out = out - im @ (sin * w)
+            out = out - im @ mx.array(sin * w, dtype=mx.float64)
         return out, None
+    cos, sin = mx.array(cos, dtype=mx.float64), mx.array(sin, dtype=mx.float64)
     sign = 1.0 if mode == "inv" else -1.0
     yre, yim = re @ cos, (re @ sin) * sign
     if im is not None:

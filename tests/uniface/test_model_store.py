@@ -1,0 +1,108 @@
+"""Facade weights handling and backend selection (no real network: a local HTTP server)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+
+import pytest
+
+import uniface
+from runtime.download import ChecksumError, DownloadError
+from uniface import SCRFD, SCRFDWeights
+from uniface.backend import Backend, get_backend, resolve_backend, set_backend
+from uniface.constants import MODEL_REGISTRY, ModelInfo
+
+from ..runtime.test_download import closed_port_url, serve
+from .conftest import MODELS, need_shared
+
+
+@pytest.fixture
+def registry_slot(monkeypatch):
+    """Point the SCRFD_500M slot at a URL of the test's choosing."""
+
+    def point(url: str, sha: str) -> None:
+        monkeypatch.setitem(MODEL_REGISTRY, SCRFDWeights.SCRFD_500M_KPS, ModelInfo("scrfd_500m_kps.onnx", url, sha))
+
+    return point
+
+
+def test_first_use_downloads_into_cache_then_reuses(tmp_path, monkeypatch, registry_slot):
+    need_shared()
+    cache = tmp_path / "models"
+    monkeypatch.setenv("UNIFACE_CACHE_DIR", str(cache))
+    server_dir = tmp_path / "srv"
+    server_dir.mkdir()
+    shutil.copyfile(MODELS / "scrfd_500m_kps.onnx", server_dir / "scrfd_500m_kps.onnx")
+    sha = hashlib.sha256((server_dir / "scrfd_500m_kps.onnx").read_bytes()).hexdigest()
+    with serve(server_dir) as base:
+        registry_slot(f"{base}/scrfd_500m_kps.onnx", sha)
+        det = SCRFD(model_name=SCRFDWeights.SCRFD_500M_KPS, backend="onnx")
+    assert det.model_path == str(cache / "scrfd_500m_kps.onnx")
+    registry_slot(closed_port_url("scrfd_500m_kps.onnx"), sha)  # offline now: the cached copy is used
+    assert SCRFD(model_name=SCRFDWeights.SCRFD_500M_KPS, backend="onnx").model_path == det.model_path
+
+
+def test_checksum_mismatch_raises_and_leaves_nothing(tmp_path, monkeypatch, registry_slot):
+    need_shared()
+    cache = tmp_path / "models"
+    monkeypatch.setenv("UNIFACE_CACHE_DIR", str(cache))
+    with serve(MODELS) as base:
+        registry_slot(f"{base}/scrfd_500m_kps.onnx", "f" * 64)
+        with pytest.raises(ChecksumError, match="f" * 64):
+            SCRFD(model_name=SCRFDWeights.SCRFD_500M_KPS, backend="onnx")
+    assert list(cache.iterdir()) == []
+
+
+def test_offline_error_names_the_file_and_folder(tmp_path, monkeypatch, registry_slot):
+    monkeypatch.setenv("UNIFACE_CACHE_DIR", str(tmp_path / "models"))
+    registry_slot(closed_port_url("scrfd_500m_kps.onnx"), "a" * 64)
+    with pytest.raises(DownloadError, match="place it at .*scrfd_500m_kps.onnx"):
+        SCRFD(model_name=SCRFDWeights.SCRFD_500M_KPS, backend="onnx")
+
+
+def test_model_path_skips_the_cache(tmp_path, monkeypatch):
+    need_shared()
+    monkeypatch.setenv("UNIFACE_CACHE_DIR", str(tmp_path / "never-created"))
+    det = SCRFD(model_path=MODELS / "scrfd_500m_kps.onnx", backend="onnx")
+    assert det.backend == "onnx" and not (tmp_path / "never-created").exists()
+    with pytest.raises(FileNotFoundError):
+        SCRFD(model_path=tmp_path / "nope.onnx")
+
+
+def test_emotion_slot_without_onnx_upstream_explains(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNIFACE_CACHE_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="affecnet7.onnx"):
+        uniface.Emotion()
+
+
+def test_backend_precedence(monkeypatch):
+    monkeypatch.delenv("UNIFACE_BACKEND", raising=False)
+    try:
+        assert get_backend() in (Backend.MLX, Backend.ONNX)
+        assert resolve_backend()[1] is False
+        monkeypatch.setenv("UNIFACE_BACKEND", "onnx")  # read at call time, not import
+        assert resolve_backend() == (Backend.ONNX, True)
+        set_backend("mlx")
+        assert get_backend() is Backend.MLX
+        assert resolve_backend("onnx") == (Backend.ONNX, True)
+        with pytest.raises(ValueError):
+            set_backend("tpu")
+    finally:
+        set_backend(None)
+    assert get_backend() is Backend.ONNX
+    assert f"{Backend.MLX}" == "Backend.MLX"
+
+
+def test_env_backend_applies_at_construction(monkeypatch):
+    need_shared()
+    monkeypatch.setenv("UNIFACE_BACKEND", "onnx")
+    assert SCRFD(model_path=MODELS / "scrfd_500m_kps.onnx").backend == "onnx"
+
+
+def test_unknown_keyword_is_rejected():
+    need_shared()
+    with pytest.raises(TypeError, match="conf_tresh"):
+        SCRFD(model_path=MODELS / "scrfd_500m_kps.onnx", backend="onnx", conf_tresh=0.3)
+    det = SCRFD(model_path=MODELS / "scrfd_500m_kps.onnx", backend="onnx", confidence_threshold=0.3)
+    assert det.conf_thresh == 0.3
