@@ -16,11 +16,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import onnx
-
 from translator.api import convert
 from translator.errors import TranslatorError
 from translator.version import __version__ as TRANSLATOR_VERSION
+
+import onnx
 
 from .loader import CompiledModel, load_module_model, load_oplist_model
 
@@ -75,7 +75,9 @@ def _with_input_shapes(onnx_path: str | os.PathLike, input_shapes: dict[str, tup
             raise TranslatorError(f"{onnx_path}: input {name!r} has rank {len(dims)}, not {len(shape)}")
         for dim, value in zip(dims, shape):
             if dim.HasField("dim_value") and dim.dim_value != value:
-                raise TranslatorError(f"{onnx_path}: input {name!r} is fixed at {[d.dim_value for d in dims]}, not {list(shape)}")
+                raise TranslatorError(
+                    f"{onnx_path}: input {name!r} is fixed at {[d.dim_value for d in dims]}, not {list(shape)}"
+                )
             dim.dim_value = int(value)
     del model.graph.value_info[:]
     for out in model.graph.output:

@@ -76,7 +76,9 @@ def download(
                     if progress:
                         progress(done, total)
         except urllib.error.HTTPError as exc:
-            raise DownloadError(f"could not download {dest.name} from {url}: HTTP {exc.code} {exc.reason}. {_manual_hint(url, dest, sha256)}") from exc
+            raise DownloadError(
+                f"could not download {dest.name} from {url}: HTTP {exc.code} {exc.reason}. {_manual_hint(url, dest, sha256)}"
+            ) from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise DownloadError(

@@ -12,14 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-import mlx.core as mx
-
 from translator.emit.oplist import FORMAT, FORMAT_VERSION
 from translator.emit.weights import sha256_bytes
 from translator.errors import OpListError
 from translator.lowering.execute import DTYPES, run_calls, to_mx
 from translator.lowering.functions import FUNCTIONS
 from translator.lowering.program import Call, Dim, DType, Ref, Slice, TensorSpec
+
+import mlx.core as mx
 
 _SCALARS = (bool, int, float, str, type(None))
 

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import mlx.core as mx
-
 from translator.errors import OpListError
 from translator.lowering.program import TensorSpec
+
+import mlx.core as mx
 
 from .interpreter import load_oplist
 

@@ -153,7 +153,9 @@ class MlxRunner(ModelRunner):
         if model is None:
             from .cache import load_or_translate
 
-            model, fresh = load_or_translate(self.path, self.sha256, self.cache_dir, mode=self.mode, input_shapes=shapes)
+            model, fresh = load_or_translate(
+                self.path, self.sha256, self.cache_dir, mode=self.mode, input_shapes=shapes
+            )
             self.translated_now |= fresh
             self._models[key] = model
         return model
@@ -166,7 +168,9 @@ class MlxRunner(ModelRunner):
         args = []
         for spec in model.inputs:
             if spec.onnx_name not in feed:
-                raise KeyError(f"{self.path.name}: missing input {spec.onnx_name!r}; the model takes {[i.name for i in self.inputs]}")
+                raise KeyError(
+                    f"{self.path.name}: missing input {spec.onnx_name!r}; the model takes {[i.name for i in self.inputs]}"
+                )
             args.append(mx.array(feed[spec.onnx_name]))
         outs = model(*args)
         mx.eval(*outs)

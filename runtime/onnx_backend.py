@@ -23,13 +23,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from translator.api import MODES
+from translator.errors import InputError, InvalidModelError, TranslatorError, UnsupportedFeatureError
+
 import mlx.core as mx
 import numpy as np
 import onnx
 from onnx.backend.base import Backend, BackendRep, namedtupledict
-
-from translator.api import MODES
-from translator.errors import InputError, InvalidModelError, TranslatorError, UnsupportedFeatureError
 
 from .session import InferenceSession
 

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import mlx.core as mx
-import numpy as np
-import onnx
-
 from translator.api import MODES, convert
 from translator.errors import InputError, TranslatorError
 from translator.frontend import ModelSource, load_model
 from translator.lowering.execute import to_mx, to_numpy
+
+import mlx.core as mx
+import numpy as np
+import onnx
 
 from .loader import CompiledModel, load_module_model, load_oplist_model
 

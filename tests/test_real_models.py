@@ -6,10 +6,11 @@ embeddings cosine >= 0.99999; SCRFD at several input sizes.
 
 from __future__ import annotations
 
+from runtime.session import InferenceSession
+
 import numpy as np
 import pytest
 
-from runtime.session import InferenceSession
 from tools.zoo import MODELS, ZOO
 
 ATOL = 1e-4

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import runtime  # noqa: F401  (fast BLAS before MLX)
+from runtime.session import InferenceSession
+
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
-
-import runtime  # noqa: F401  (fast BLAS before MLX)
-from runtime.session import InferenceSession
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MODELS = SHARED / "models"

@@ -24,13 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import runtime  # noqa: E402  (fast BLAS before MLX, for every MLX engine here)
+from translator.api import translate  # noqa: E402
+from translator.version import __version__  # noqa: E402
+
 import mlx.core as mx  # noqa: E402
 import numpy as np  # noqa: E402
 
-import runtime  # noqa: E402  (fast BLAS before MLX, for every MLX engine here)
 from tools.zoo import ZOO  # noqa: E402
-from translator.api import translate  # noqa: E402
-from translator.version import __version__  # noqa: E402
 
 ENGINES = ("onnxruntime", "module", "oplist", "onnx2mlx")
 DEFAULT_MODELS = ("retinaface", "scrfd_640", "yunet", "yolov5n", "mobilefacenet")

@@ -330,8 +330,8 @@ def to_markdown(records: list[Record], meta: dict) -> str:
     lines += [
         f"| **total** | **{total}** | |",
         "",
-        f"Unsupported: {unsup.get('no lowering', 0)} for want of a lowering, {unsup.get('feature', 0)} for types "
-        "or features MLX cannot express.",
+        f"Unsupported: {unsup.get('no lowering', 0)} for want of a lowering, {unsup.get('feature', 0)} for types, "
+        "values or op features the translator does not (or MLX cannot) express.",
         "",
         f"Module and oplist outputs are bit-identical in **{identical}** of the {both} cases where both modes ran "
         "to completion.",
@@ -408,7 +408,15 @@ def main(argv: list[str] | None = None) -> int:
         "--fresh", action="store_true", help="with --op/--name: write only the selected cases instead of merging"
     )
     p.add_argument("-v", "--verbose", action="store_true", help="print every case, not only non-passing ones")
+    p.add_argument("--render", action="store_true", help="only rewrite conformance.md from the existing .json")
     args = p.parse_args(argv)
+
+    if args.render:
+        records, doc = load_records(args.out / "conformance.json")
+        meta = {k: v for k, v in doc.items() if k not in ("total", "counts", "identical", "both_modes_ran", "cases")}
+        mpath, _ = write_report(records, args.out, meta)
+        print(f"wrote {mpath}")
+        return 0
 
     cases = select_cases(args.op, args.name)
     if not cases:

@@ -63,7 +63,15 @@ class GraphBuilder:
         return out
 
     def conv(
-        self, x: str, cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, bias: bool = False, pad: int | None = None
+        self,
+        x: str,
+        cin: int,
+        cout: int,
+        k: int = 3,
+        stride: int = 1,
+        groups: int = 1,
+        bias: bool = False,
+        pad: int | None = None,
     ) -> str:
         fan_in = cin // groups * k * k
         w = self.rng.normal(0.0, np.sqrt(2.0 / fan_in), (cout, cin // groups, k, k))
@@ -71,7 +79,15 @@ class GraphBuilder:
         if bias:
             inputs.append(self.const(self.rng.normal(0.0, 0.01, cout)))
         pad = k // 2 if pad is None else pad
-        return self.op("Conv", inputs, kernel_shape=[k, k], strides=[stride, stride], pads=[pad] * 4, group=groups, dilations=[1, 1])
+        return self.op(
+            "Conv",
+            inputs,
+            kernel_shape=[k, k],
+            strides=[stride, stride],
+            pads=[pad] * 4,
+            group=groups,
+            dilations=[1, 1],
+        )
 
     def bn(self, x: str, c: int, gain: float = 1.0) -> str:
         r = self.rng
@@ -84,7 +100,9 @@ class GraphBuilder:
 
     def gemm(self, x: str, cin: int, cout: int) -> str:
         w = self.rng.normal(0.0, np.sqrt(1.0 / cin), (cout, cin))
-        return self.op("Gemm", [x, self.const(w), self.const(self.rng.normal(0, 0.01, cout))], alpha=1.0, beta=1.0, transB=1)
+        return self.op(
+            "Gemm", [x, self.const(w), self.const(self.rng.normal(0, 0.01, cout))], alpha=1.0, beta=1.0, transB=1
+        )
 
     def model(self, name: str, x_name: str, x_shape: list, y: str, y_name: str, y_shape: list) -> onnx.ModelProto:
         self.nodes.append(helper.make_node("Identity", [y], [y_name], name=y_name + "_out"))
@@ -95,7 +113,9 @@ class GraphBuilder:
             [helper.make_tensor_value_info(y_name, TensorProto.FLOAT, y_shape)],
             self.inits,
         )
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="mlx-uniface-standins")
+        model = helper.make_model(
+            graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="mlx-uniface-standins"
+        )
         model.ir_version = 7
         onnx.checker.check_model(model)
         return model
@@ -190,7 +210,9 @@ def sphere20(seed: int = 3, units: tuple[int, ...] = (1, 2, 4, 1)) -> onnx.Model
     return g.model("sphere20_standin", "input", ["None", 3, 112, 112], y, "output", ["None", 512])
 
 
-def _small_cnn(g: GraphBuilder, x: str, widths: tuple[int, ...], act: Callable[[GraphBuilder, str, int], str]) -> tuple[str, int]:
+def _small_cnn(
+    g: GraphBuilder, x: str, widths: tuple[int, ...], act: Callable[[GraphBuilder, str, int], str]
+) -> tuple[str, int]:
     """Conv/BN/act stem, then per width a depthwise 3x3 (stride 2) + pointwise 1x1 pair."""
     x = act(g, g.bn(g.conv(x, 3, widths[0], 3, 2), widths[0]), widths[0])
     cin = widths[0]
@@ -260,7 +282,9 @@ def write(out_dir: str | Path, names: list[str] | None = None) -> dict[str, Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write random-weight stand-in ONNX models for missing uniface zoo files.")
+    parser = argparse.ArgumentParser(
+        description="Write random-weight stand-in ONNX models for missing uniface zoo files."
+    )
     parser.add_argument("out_dir")
     parser.add_argument("--only", nargs="*", choices=sorted(STANDINS), help="file names to write (default: all)")
     args = parser.parse_args(argv)

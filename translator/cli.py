@@ -124,9 +124,9 @@ def _random_inputs(sess, rng: np.random.Generator, shapes: dict) -> dict[str, np
 
 
 def cmd_parity(args: argparse.Namespace) -> int:
-    import onnxruntime as ort
-
     from runtime.session import InferenceSession
+
+    import onnxruntime as ort
 
     ref = ort.InferenceSession(str(args.model), providers=["CPUExecutionProvider"])
     ours = {mode: InferenceSession(args.model, mode=mode) for mode in ("module", "oplist")}

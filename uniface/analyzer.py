@@ -47,4 +47,6 @@ class FaceAnalyzer:
     __call__ = analyze
 
     def __repr__(self) -> str:
-        return f"FaceAnalyzer(detector={self.detector!r}, recognizer={self.recognizer!r}, age_gender={self.age_gender!r})"
+        return (
+            f"FaceAnalyzer(detector={self.detector!r}, recognizer={self.recognizer!r}, age_gender={self.age_gender!r})"
+        )

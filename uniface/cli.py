@@ -164,7 +164,11 @@ def build_recognizer(args):
     from .recognition import ArcFace, MobileFace, SphereFace
 
     cls = {"arcface": ArcFace, "mobileface": MobileFace, "sphereface": SphereFace}[args.recognizer]
-    return cls(model_path=args.recognizer_path, backend=args.backend) if args.recognizer_path else cls(backend=args.backend)
+    return (
+        cls(model_path=args.recognizer_path, backend=args.backend)
+        if args.recognizer_path
+        else cls(backend=args.backend)
+    )
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -216,7 +220,12 @@ def cmd_detect(args) -> int:
     if args.json:
         (out / "detections.json").write_text(json.dumps(results, indent=1))
         print(json.dumps({"backend": detector.backend, "images": results}, indent=1))
-    print(report.summary() + f"\nannotated images in {out}/" + (f", JSON in {out / 'detections.json'}" if args.json else ""), file=sys.stderr)
+    print(
+        report.summary()
+        + f"\nannotated images in {out}/"
+        + (f", JSON in {out / 'detections.json'}" if args.json else ""),
+        file=sys.stderr,
+    )
     return 1 if report.unreadable else 0
 
 
@@ -268,7 +277,11 @@ def cmd_analyze(args) -> int:
     age_gender = None
     if not args.no_age_gender:
         try:
-            age_gender = AgeGender(model_path=args.age_gender_path, backend=args.backend) if args.age_gender_path else AgeGender(backend=args.backend)
+            age_gender = (
+                AgeGender(model_path=args.age_gender_path, backend=args.backend)
+                if args.age_gender_path
+                else AgeGender(backend=args.backend)
+            )
         except (OSError, ValueError) as exc:
             report.notes.append(f"age/gender skipped: {exc}")
     analyzer = FaceAnalyzer(detector, recognizer, age_gender)
@@ -306,9 +319,13 @@ def cmd_analyze(args) -> int:
 
 def _common(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("detector")
-    g.add_argument("--model", help="detector family (retinaface, scrfd, yolov5face, yunet) or weights name (e.g. scrfd_500m)")
+    g.add_argument(
+        "--model", help="detector family (retinaface, scrfd, yolov5face, yunet) or weights name (e.g. scrfd_500m)"
+    )
     g.add_argument("--model-path", help="local ONNX detector file (family guessed from its outputs, or --detector)")
-    g.add_argument("--detector", choices=["retinaface", "scrfd", "yolov5face", "yunet"], help="detector family for --model-path")
+    g.add_argument(
+        "--detector", choices=["retinaface", "scrfd", "yolov5face", "yunet"], help="detector family for --model-path"
+    )
     g.add_argument("--conf", type=float, help="confidence threshold (default: the detector's own)")
     p.add_argument("--backend", choices=["mlx", "onnx"], help="force a backend (default: UNIFACE_BACKEND, else MLX)")
     p.add_argument("-v", "--verbose", action="store_true", help="log model loading and backend choice")
@@ -320,7 +337,9 @@ def _recognizer_opts(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="uniface", description="Face detection, verification and analysis (MLX or onnxruntime).")
+    parser = argparse.ArgumentParser(
+        prog="uniface", description="Face detection, verification and analysis (MLX or onnxruntime)."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("detect", help="detect faces; write annotated images (and JSON)")
@@ -334,7 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="are two images the same person?")
     p.add_argument("image_a")
     p.add_argument("image_b")
-    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help=f"cosine similarity threshold (default {DEFAULT_THRESHOLD})")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help=f"cosine similarity threshold (default {DEFAULT_THRESHOLD})",
+    )
     _common(p)
     _recognizer_opts(p)
     p.set_defaults(func=cmd_verify)

@@ -119,8 +119,16 @@ MODEL_REGISTRY: dict[Enum, ModelInfo] = {
 
 # Upstream TorchScript files for the emotion slots (not runnable here; kept for reference).
 UPSTREAM_TORCHSCRIPT = {
-    DDAMFNWeights.AFFECNET7: ModelInfo("affecnet7.script", _UNIFACE + "affecnet7.script", "10535bf8b6afe8e9d6ae26cea6c3add9a93036e9addb6adebfd4a972171d015d"),
-    DDAMFNWeights.AFFECNET8: ModelInfo("affecnet8.script", _UNIFACE + "affecnet8.script", "8c66963bc71db42796a14dfcbfcd181b268b65a3fc16e87147d6a3a3d7e0f487"),
+    DDAMFNWeights.AFFECNET7: ModelInfo(
+        "affecnet7.script",
+        _UNIFACE + "affecnet7.script",
+        "10535bf8b6afe8e9d6ae26cea6c3add9a93036e9addb6adebfd4a972171d015d",
+    ),
+    DDAMFNWeights.AFFECNET8: ModelInfo(
+        "affecnet8.script",
+        _UNIFACE + "affecnet8.script",
+        "8c66963bc71db42796a14dfcbfcd181b268b65a3fc16e87147d6a3a3d7e0f487",
+    ),
 }
 
 MODEL_URLS = {k: v.url for k, v in MODEL_REGISTRY.items()}

@@ -54,7 +54,9 @@ def verify_model_weights(model_name: Enum, root: str | os.PathLike | None = None
     folder = Path(root).expanduser() if root else cache_dir()
     legacy = f"{model_name.value}{Path(info.filename).suffix}"
     if info.url is None and not (folder / info.filename).is_file() and not (folder / legacy).is_file():
-        raise FileNotFoundError(f"{model_name!r}: {info.note}. Expected at {folder / info.filename}, or pass model_path=")
+        raise FileNotFoundError(
+            f"{model_name!r}: {info.note}. Expected at {folder / info.filename}, or pass model_path="
+        )
     path = fetch(info.filename, info.url, info.sha256, folder, aliases=(legacy,), progress=_progress(info.filename))
     log.debug("weights for %s: %s", model_name, path)
     return str(path)

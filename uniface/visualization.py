@@ -31,7 +31,10 @@ def draw_detections(
     works too. Faces below `vis_threshold` are skipped.
     """
     if scores is not None:
-        items = [{"bbox": b, "confidence": s, "landmarks": None if landmarks is None else landmarks[i]} for i, (b, s) in enumerate(zip(faces, scores))]
+        items = [
+            {"bbox": b, "confidence": s, "landmarks": None if landmarks is None else landmarks[i]}
+            for i, (b, s) in enumerate(zip(faces, scores))
+        ]
     else:
         items = list(faces)
     thickness = max(1, round(max(image.shape[:2]) / 400))

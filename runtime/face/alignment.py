@@ -73,14 +73,18 @@ def estimate_norm(landmarks: np.ndarray, image_size: int = 112) -> tuple[np.ndar
     return t[:2, :], np.linalg.inv(t)[:2, :]
 
 
-def face_alignment(image: np.ndarray, landmarks: np.ndarray, image_size: int | tuple[int, int] = 112) -> tuple[np.ndarray, np.ndarray]:
+def face_alignment(
+    image: np.ndarray, landmarks: np.ndarray, image_size: int | tuple[int, int] = 112
+) -> tuple[np.ndarray, np.ndarray]:
     """Warp the face to the ArcFace template; returns (aligned crop, inverse 2x3 matrix)."""
     matrix, inverse = estimate_norm(landmarks, image_size)
     out_size = image_size if isinstance(image_size, tuple) else (image_size, image_size)
     return cv2.warpAffine(image, matrix, out_size, borderValue=0.0), inverse
 
 
-def bbox_center_matrix(center: tuple[float, float], output_size: int, scale: float, rotation: float = 0.0) -> np.ndarray:
+def bbox_center_matrix(
+    center: tuple[float, float], output_size: int, scale: float, rotation: float = 0.0
+) -> np.ndarray:
     """2x3 matrix: scale about the origin, move `center` to the origin, rotate (degrees), re-centre.
 
     The insightface crop for the attribute and 106-landmark models.

@@ -9,7 +9,9 @@ import numpy as np
 from .priors import RETINAFACE_VARIANCES, YOLOV5_FACE_ANCHORS, YOLOV5_FACE_STRIDES, cell_grid
 
 
-def retinaface_boxes(loc: np.ndarray, priors: np.ndarray, variances: Sequence[float] = RETINAFACE_VARIANCES) -> np.ndarray:
+def retinaface_boxes(
+    loc: np.ndarray, priors: np.ndarray, variances: Sequence[float] = RETINAFACE_VARIANCES
+) -> np.ndarray:
     """SSD-style offsets -> normalized `[x1, y1, x2, y2]` (undoes the training-time encoding)."""
     centers = priors[:, :2] + loc[:, :2] * variances[0] * priors[:, 2:]
     sizes = priors[:, 2:] * np.exp(loc[:, 2:] * variances[1])
@@ -19,7 +21,9 @@ def retinaface_boxes(loc: np.ndarray, priors: np.ndarray, variances: Sequence[fl
     return boxes
 
 
-def retinaface_landmarks(pred: np.ndarray, priors: np.ndarray, variances: Sequence[float] = RETINAFACE_VARIANCES) -> np.ndarray:
+def retinaface_landmarks(
+    pred: np.ndarray, priors: np.ndarray, variances: Sequence[float] = RETINAFACE_VARIANCES
+) -> np.ndarray:
     """Landmark offsets `[N, 10]` -> normalized points `[N, 10]`."""
     pts = priors[:, None, :2] + pred.reshape(-1, 5, 2) * variances[0] * priors[:, None, 2:]
     return pts.reshape(pred.shape[0], -1)

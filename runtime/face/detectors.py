@@ -148,6 +148,10 @@ def select_top(
 def to_dicts(dets: np.ndarray, lms: np.ndarray) -> list[dict]:
     """Rows -> uniface's detection dicts `{'bbox', 'confidence', 'landmarks'}`."""
     return [
-        {"bbox": dets[i, :4].astype(np.float32), "confidence": float(dets[i, 4]), "landmarks": lms[i].astype(np.float32)}
+        {
+            "bbox": dets[i, :4].astype(np.float32),
+            "confidence": float(dets[i, 4]),
+            "landmarks": lms[i].astype(np.float32),
+        }
         for i in range(dets.shape[0])
     ]

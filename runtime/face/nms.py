@@ -33,7 +33,9 @@ def nms(dets: np.ndarray, threshold: float, *, plus_one: bool = True) -> list[in
     return keep
 
 
-def nms_int_rects(boxes_xywh: np.ndarray, scores: np.ndarray, score_thresh: float, nms_thresh: float, top_k: int) -> list[int]:
+def nms_int_rects(
+    boxes_xywh: np.ndarray, scores: np.ndarray, score_thresh: float, nms_thresh: float, top_k: int
+) -> list[int]:
     """OpenCV `dnn::NMSBoxes` on integer rectangles, as `FaceDetectorYN` calls it.
 
     The boxes are truncated to ints first (C++ `int(float)` truncates toward
@@ -43,5 +45,7 @@ def nms_int_rects(boxes_xywh: np.ndarray, scores: np.ndarray, score_thresh: floa
     if boxes_xywh.shape[0] == 0:
         return []
     rects = np.trunc(boxes_xywh).astype(np.int64).tolist()
-    idx = cv2.dnn.NMSBoxes(rects, scores.astype(np.float32).tolist(), float(score_thresh), float(nms_thresh), top_k=int(top_k))
+    idx = cv2.dnn.NMSBoxes(
+        rects, scores.astype(np.float32).tolist(), float(score_thresh), float(nms_thresh), top_k=int(top_k)
+    )
     return [int(i) for i in np.asarray(idx).reshape(-1)]

@@ -71,7 +71,9 @@ def letterbox_center(image: np.ndarray, size: int, pad_value: int = 114) -> tupl
     new_h, new_w = int(h * scale), int(w * scale)
     canvas = np.full((size, size, 3), pad_value, dtype=np.uint8)
     pad_h, pad_w = (size - new_h) // 2, (size - new_w) // 2
-    canvas[pad_h : pad_h + new_h, pad_w : pad_w + new_w] = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    canvas[pad_h : pad_h + new_h, pad_w : pad_w + new_w] = cv2.resize(
+        image, (new_w, new_h), interpolation=cv2.INTER_LINEAR
+    )
     return canvas, scale, (pad_w, pad_h)
 
 
@@ -80,7 +82,9 @@ def to_nchw(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32)
 
 
-def blob(image: np.ndarray, size: tuple[int, int], mean: float = 127.5, std: float = 127.5, swap_rb: bool = True) -> np.ndarray:
+def blob(
+    image: np.ndarray, size: tuple[int, int], mean: float = 127.5, std: float = 127.5, swap_rb: bool = True
+) -> np.ndarray:
     """`cv2.dnn.blobFromImage(image, 1/std, size, (mean,)*3, swapRB)`: the recognizers' input."""
     out = cv2.dnn.blobFromImage(image, 1.0 / std, size, (mean, mean, mean), swapRB=swap_rb)
     return np.ascontiguousarray(out, dtype=np.float32)

@@ -34,7 +34,9 @@ def retinaface_priors(
     levels = []
     for sizes, step in zip(min_sizes, steps):
         rows, cols = math.ceil(height / step), math.ceil(width / step)
-        cy, cx = np.meshgrid((np.arange(rows) + 0.5) * step / height, (np.arange(cols) + 0.5) * step / width, indexing="ij")
+        cy, cx = np.meshgrid(
+            (np.arange(rows) + 0.5) * step / height, (np.arange(cols) + 0.5) * step / width, indexing="ij"
+        )
         level = np.empty((rows * cols, len(sizes), 4), dtype=np.float64)
         level[:, :, 0] = cx.reshape(-1, 1)
         level[:, :, 1] = cy.reshape(-1, 1)

@@ -133,9 +133,9 @@ def compile_backends(model: onnx.ModelProto, optimize: bool = True, **translate_
     }
 
 
-def run_backends(model: onnx.ModelProto, feed: dict, optimize: bool = True, **translate_kw) -> dict[str, list]:
+def run_backends(model: onnx.ModelProto, feed: dict, optimize: bool = True, built=None, **translate_kw) -> dict[str, list]:
     """mode -> list of numpy outputs in graph-output order."""
-    built = compile_backends(model, optimize=optimize, **translate_kw)
+    built = built or compile_backends(model, optimize=optimize, **translate_kw)
     names = [o.name for o in model.graph.output]
     results = {}
     for mode in MODES:
@@ -180,9 +180,18 @@ def assert_close(got: np.ndarray, want: np.ndarray, what: str, tol: tuple[float,
 
 
 def check_case(case: Case, optimize: bool = True) -> None:
-    """onnxruntime is the oracle: both modes match it, and each other exactly."""
+    """onnxruntime is the oracle: both modes match it, and each other exactly.
+
+    The generated module source also passes the codegen safety checks
+    (tests/hostile/codegen_check.py), so every op's lowering is checked against
+    the call allowlist too.
+    """
+    from tests.hostile.codegen_check import check_generated_source
+
     want = run_ort(case.model, case.feed)
-    got = run_backends(case.model, case.feed, optimize=optimize)
+    built = compile_backends(case.model, optimize=optimize)
+    check_generated_source(built["source"])
+    got = run_backends(case.model, case.feed, optimize=optimize, built=built)
     for mode in MODES:
         assert len(got[mode]) == len(want), f"{mode}: {len(got[mode])} outputs, onnxruntime {len(want)}"
         for i, (g, w) in enumerate(zip(got[mode], want)):

@@ -142,6 +142,18 @@ def test_second_construction_reuses_translation(tmp_path):
     np.testing.assert_allclose(second.run(x)[0], OnnxRunner(path).run(x)[0], rtol=1e-5, atol=1e-5)
 
 
+def test_module_mode_is_cached_separately(tmp_path):
+    from runtime.models import MlxRunner
+
+    path = tiny_model(tmp_path / "tiny.onnx")
+    cache = tmp_path / "translations"
+    oplist = MlxRunner(path, cache_dir=cache, input_shapes={"x": (1, 3, 8, 8)})
+    module = MlxRunner(path, cache_dir=cache, mode="module", input_shapes={"x": (1, 3, 8, 8)})
+    assert module.translated_now and sorted(p.name.rsplit("-", 2)[1] for p in cache.iterdir()) == ["module", "oplist"]
+    x = np.ones((1, 3, 8, 8), np.float32)
+    np.testing.assert_allclose(module.run(x)[0], oplist.run(x)[0], rtol=1e-6)
+
+
 def test_damaged_entry_is_rebuilt(tmp_path):
     from runtime.models import MlxRunner
 

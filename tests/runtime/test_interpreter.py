@@ -2,15 +2,16 @@
 
 import json
 
+from runtime.interpreter import load_oplist
+from runtime.loader import load_module_model
+from runtime.session import InferenceSession
+from translator import OpListError, convert
+
 import numpy as np
 import pytest
 from onnx import helper
 
-from runtime.interpreter import load_oplist
-from runtime.loader import load_module_model
-from runtime.session import InferenceSession
 from tests.util import make_model
-from translator import OpListError, convert
 
 
 @pytest.fixture

@@ -1,13 +1,14 @@
 """Front end: loading, validation, typed errors, external data."""
 
+from translator import InvalidModelError, ModelLoadError, UnsupportedOpError, translate
+from translator.frontend import build_graph, load_model, prepare_model
+
 import numpy as np
 import onnx
 import pytest
 from onnx import helper, numpy_helper
 
 from tests.util import make_model
-from translator import InvalidModelError, ModelLoadError, UnsupportedOpError, translate
-from translator.frontend import build_graph, load_model, prepare_model
 
 
 def _relu_model():

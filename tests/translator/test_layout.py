@@ -1,13 +1,14 @@
 """NHWC layout pass, conv strategies and epilogues: parity with onnxruntime and with
 the unoptimized (NCHW, no passes) translation."""
 
+from translator import translate
+from translator.lowering.ops.layout import conv_strategy
+
 import numpy as np
 import pytest
 from onnx import helper
 
 from tests.util import assert_matches_ort, make_model, run_mlx
-from translator import translate
-from translator.lowering.ops.layout import conv_strategy
 
 C = 8
 
@@ -79,6 +80,7 @@ def test_strategy_choice():
 
 def test_nhwc_inputs_take_channels_last(tmp_path):
     from runtime.session import InferenceSession
+
     from tests.util import run_ort
 
     m = _net()

@@ -1,12 +1,13 @@
 """Graph passes: each checked on the IR, and numerically against onnxruntime."""
 
+from translator import translate
+from translator.frontend import build_graph, load_model, prepare_model
+from translator.passes import eliminate_dead_code, fold_constants, fuse_batchnorm, remove_identities
+
 import numpy as np
 from onnx import helper
 
 from tests.util import assert_matches_ort, make_model
-from translator import translate
-from translator.frontend import build_graph, load_model, prepare_model
-from translator.passes import eliminate_dead_code, fold_constants, fuse_batchnorm, remove_identities
 
 
 def _graph(model):

@@ -41,15 +41,31 @@ def test_detect_folder(batch, tmp_path, capsys):
     assert "broken.jpg: unreadable" in captured.err
     assert "no face: tight_crop.jpg" in captured.err
     assert "gray.png: grayscale" in captured.err and "alpha.png: had an alpha channel" in captured.err
-    assert sorted(p.name for p in out.iterdir()) == ["alpha.jpg", "detections.json", "gray.jpg", "rob.jpg", "tight_crop.jpg"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "alpha.jpg",
+        "detections.json",
+        "gray.jpg",
+        "rob.jpg",
+        "tight_crop.jpg",
+    ]
 
 
 def test_verify(capsys):
     need_shared()
-    common = ["--model-path", SCRFD_FILE, "--recognizer-path", str(MODELS / "mobilefacenet_prelu_128d.onnx"), "--backend", "onnx"]
+    common = [
+        "--model-path",
+        SCRFD_FILE,
+        "--recognizer-path",
+        str(MODELS / "mobilefacenet_prelu_128d.onnx"),
+        "--backend",
+        "onnx",
+    ]
     assert main(["verify", str(IMAGES / "lfw_Rob_Lowe_0001.jpg"), str(IMAGES / "lfw_Rob_Lowe_0002.jpg"), *common]) == 0
     assert "verdict: same person (threshold 0.35)" in capsys.readouterr().out
-    assert main(["verify", str(IMAGES / "lfw_Rob_Lowe_0001.jpg"), str(IMAGES / "lfw_Nathalie_Baye_0002.jpg"), *common]) == 0
+    assert (
+        main(["verify", str(IMAGES / "lfw_Rob_Lowe_0001.jpg"), str(IMAGES / "lfw_Nathalie_Baye_0002.jpg"), *common])
+        == 0
+    )
     assert "verdict: different people" in capsys.readouterr().out
     assert main(["verify", str(IMAGES / "lfw_Rob_Lowe_0001.jpg"), "/nonexistent.jpg", *common]) == 1
 

@@ -70,7 +70,9 @@ def test_faces_are_found_on_group_photo():
             x1, y1, x2, y2 = f["bbox"]
             assert x2 > x1 and y2 > y1
             # the 5 landmarks sit inside (or very near) their box
-            assert (f["landmarks"][:, 0] > x1 - 0.2 * (x2 - x1)).all() and (f["landmarks"][:, 0] < x2 + 0.2 * (x2 - x1)).all()
+            assert (f["landmarks"][:, 0] > x1 - 0.2 * (x2 - x1)).all() and (
+                f["landmarks"][:, 0] < x2 + 0.2 * (x2 - x1)
+            ).all()
 
 
 def test_max_num_keeps_largest():
@@ -80,7 +82,9 @@ def test_max_num_keeps_largest():
     every = det.detect(image)
     top = det.detect(image, max_num=3)
     areas = sorted(((f["bbox"][2] - f["bbox"][0]) * (f["bbox"][3] - f["bbox"][1]) for f in every), reverse=True)
-    assert [round(float((f["bbox"][2] - f["bbox"][0]) * (f["bbox"][3] - f["bbox"][1])), 3) for f in top] == [round(float(a), 3) for a in areas[:3]]
+    assert [round(float((f["bbox"][2] - f["bbox"][0]) * (f["bbox"][3] - f["bbox"][1])), 3) for f in top] == [
+        round(float(a), 3) for a in areas[:3]
+    ]
 
 
 def test_yunet_matches_opencv_face_detector_yn():

@@ -106,3 +106,18 @@ def test_unknown_keyword_is_rejected():
         SCRFD(model_path=MODELS / "scrfd_500m_kps.onnx", backend="onnx", conf_tresh=0.3)
     det = SCRFD(model_path=MODELS / "scrfd_500m_kps.onnx", backend="onnx", confidence_threshold=0.3)
     assert det.conf_thresh == 0.3
+
+
+def test_second_construction_does_not_translate_again(tmp_path, monkeypatch):
+    need_shared()
+    from translator.errors import TranslatorError
+
+    monkeypatch.setenv("UNIFACE_CACHE_DIR", str(tmp_path))
+    try:
+        first = SCRFD(model_path=MODELS / "scrfd_500m_kps.onnx", backend="mlx")
+    except TranslatorError as exc:
+        pytest.skip(f"MLX translation not available yet: {exc}")
+    second = SCRFD(model_path=MODELS / "scrfd_500m_kps.onnx", backend="mlx")
+    assert first.session.translated_now and not second.session.translated_now
+    entries = list((tmp_path / "mlx").iterdir())
+    assert len(entries) == 1 and entries[0].name.startswith("scrfd_500m_kps-5e4447f50245bbd7-t")

@@ -25,7 +25,14 @@ class Emotion(OnnxModel):
 
     default_model = DDAMFNWeights.AFFECNET7
 
-    def __init__(self, model_weights: Enum | None = None, *, model_name: Enum | None = None, model_path: str | os.PathLike | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        model_weights: Enum | None = None,
+        *,
+        model_name: Enum | None = None,
+        model_path: str | os.PathLike | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(model_name or model_weights, model_path=model_path, **kwargs)
         classes = self.outputs[0].shape[-1]
         if classes not in (7, 8):

@@ -14,7 +14,17 @@ from .yunet import YuNet
 
 DETECTORS = {"retinaface": RetinaFace, "scrfd": SCRFD, "yolov5face": YOLOv5Face, "yunet": YuNet}
 
-__all__ = ["BaseDetector", "DETECTORS", "RetinaFace", "SCRFD", "YOLOv5Face", "YuNet", "create_detector", "detect_faces", "list_available_detectors"]
+__all__ = [
+    "BaseDetector",
+    "DETECTORS",
+    "RetinaFace",
+    "SCRFD",
+    "YOLOv5Face",
+    "YuNet",
+    "create_detector",
+    "detect_faces",
+    "list_available_detectors",
+]
 
 
 def list_available_detectors() -> list[str]:

@@ -37,7 +37,9 @@ class BaseDetector:
         options = {**self.defaults, **kwargs}
         unknown = sorted(set(options) - set(self.defaults))
         if unknown:
-            raise TypeError(f"{type(self).__name__}: unexpected keyword(s) {unknown}; accepted: {sorted(self.defaults)}")
+            raise TypeError(
+                f"{type(self).__name__}: unexpected keyword(s) {unknown}; accepted: {sorted(self.defaults)}"
+            )
         for key, value in options.items():
             setattr(self, key, value)
         self.model_name = model_name if model_name is not None else self.default_model
@@ -48,7 +50,9 @@ class BaseDetector:
         self.session = None
 
     def _open(self, input_shapes: dict[str, tuple[int, ...]] | None = None) -> None:
-        self.session = create_runner(self.model_path, backend=self._backend_request, mode=self.mode, input_shapes=input_shapes)
+        self.session = create_runner(
+            self.model_path, backend=self._backend_request, mode=self.mode, input_shapes=input_shapes
+        )
 
     def _fixed_input(self, size_wh: tuple[int, int]) -> dict[str, tuple[int, ...]] | None:
         """Check `size_wh` against a static model input; the concrete shape for a dynamic one."""
@@ -64,7 +68,9 @@ class BaseDetector:
         """The backend actually running this model ('mlx' or 'onnx')."""
         return self.session.backend
 
-    def detect(self, image: np.ndarray, max_num: int = 0, metric: str = "max", center_weight: float = 2.0) -> list[dict]:
+    def detect(
+        self, image: np.ndarray, max_num: int = 0, metric: str = "max", center_weight: float = 2.0
+    ) -> list[dict]:
         """Faces in a BGR image as dicts `{'bbox': (4,) x1y1x2y2, 'confidence': float, 'landmarks': (5, 2)}`.
 
         `max_num > 0` keeps that many faces: the largest (`metric='max'`) or

@@ -64,5 +64,12 @@ class RetinaFace(BaseDetector):
         h, w = canvas.shape[:2]
         outputs = self.session.run(self.preprocess(canvas))
         return post.retinaface(
-            outputs, self.priors(h, w), (w, h), factor, self.conf_thresh, self.nms_thresh, self.pre_nms_topk, self.post_nms_topk
+            outputs,
+            self.priors(h, w),
+            (w, h),
+            factor,
+            self.conf_thresh,
+            self.nms_thresh,
+            self.pre_nms_topk,
+            self.post_nms_topk,
         )

@@ -29,7 +29,9 @@ class SCRFD(BaseDetector):
         super().__init__(**kwargs)
         self.input_size = as_wh(self.input_size)
         if len(self.outputs) != 9:
-            raise ValueError(f"{self.model_path}: expected SCRFD's 9 outputs (score/bbox/kps x 3 strides), got {len(self.outputs)}")
+            raise ValueError(
+                f"{self.model_path}: expected SCRFD's 9 outputs (score/bbox/kps x 3 strides), got {len(self.outputs)}"
+            )
         self._open(self._fixed_input(self.input_size))
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
@@ -38,4 +40,6 @@ class SCRFD(BaseDetector):
     def _forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         canvas, factor = resize_top_left(image, self.input_size)
         outputs = self.session.run(self.preprocess(canvas))
-        return post.scrfd(outputs, canvas.shape[:2], factor, self.conf_thresh, self.nms_thresh, self.strides, self.num_anchors)
+        return post.scrfd(
+            outputs, canvas.shape[:2], factor, self.conf_thresh, self.nms_thresh, self.strides, self.num_anchors
+        )

@@ -39,7 +39,9 @@ class YOLOv5Face(BaseDetector):
             self.input_size = int(w)
         self.raw_heads = len(self.outputs) == 3 and all(len(o.shape) == 5 for o in self.outputs)
         if not self.raw_heads and len(self.outputs) != 1:
-            raise ValueError(f"{self.model_path}: expected one decoded output or three raw stride heads, got {len(self.outputs)} outputs")
+            raise ValueError(
+                f"{self.model_path}: expected one decoded output or three raw stride heads, got {len(self.outputs)} outputs"
+            )
         self._open(self._fixed_input((self.input_size, self.input_size)))
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:

@@ -122,14 +122,26 @@ def dft_last(re, im, n, mode):
 def dft_apply(x, length=None, axis=-2, inverse=False, onesided=False):
     """ONNX DFT on a (..., 1|2) real/complex-pair tensor along `axis`."""
     axis = int(scalar_value(axis)) % x.ndim
-    re = mx.moveaxis(x[..., 0], axis, -1).astype(mx.float64)
-    im = mx.moveaxis(x[..., 1], axis, -1).astype(mx.float64) if x.shape[-1] == 2 else None
+    re = mx.moveaxis(x[..., 0], axis, -1)
+    im = mx.moveaxis(x[..., 1], axis, -1) if x.shape[-1] == 2 else None
+    if im is None:
+        re = re.astype(mx.float64)
     if length is None:
         n = 2 * (x.shape[axis] - 1) if (inverse and onesided) else x.shape[axis]
     else:
         n = int(scalar_value(length))
     mode = ("irfft" if onesided else "inv") if inverse else ("fwd_half" if onesided else "fwd")
-    yre, yim = dft_last(re, im, n, mode)
+    if im is None:  # real input: float64 DFT, as numpy computes it
+        yre, yim = dft_last(re, im, n, mode)
+    else:  # complex input: single-precision FFT (pocketfft, like numpy on complex64)
+        sig = re.astype(mx.complex64) + 1j * im.astype(mx.complex64)
+        if mode == "irfft":
+            yre, yim = mx.fft.irfft(sig, n=n, axis=-1), None
+        else:
+            y = mx.fft.ifft(sig, n=n, axis=-1) if mode == "inv" else mx.fft.fft(sig, n=n, axis=-1)
+            if mode == "fwd_half":
+                y = y[..., : n // 2 + 1]
+            yre, yim = mx.real(y), mx.imag(y)
     if yim is None:
         out = mx.expand_dims(yre, -1)
     else:

@@ -224,31 +224,38 @@ def resize_axis_map(
     Returns (idx, coeffs, extrapolated): idx int64 (out, taps) clamped into the input,
     coeffs float64 (out, taps), extrapolated a bool (out,) mask or None.
     """
-    scale = float(scale)
-    y = np.arange(out_size, dtype=np.float64)
-    out_f = scale * in_size
+    # Coordinates are computed in float32, like onnxruntime (ties in nearest rounding
+    # then agree with it), with the formulas of the ONNX reference implementation.
+    f = np.float32
+    s = f(scale)
+    half, one = f(0.5), f(1)
+    y = np.arange(out_size, dtype=f)
+    out_f = s * f(in_size)
+    if abs(float(out_f) - out_size) <= 1e-6 * max(out_size, 1):
+        out_f = f(out_size)  # sizes given: scale * in is the output length
     extrap = None
     if ctm == "align_corners":
-        x = np.zeros(out_size) if out_f == 1 else y * (in_size - 1) / (out_f - 1)
+        x = np.zeros(out_size, f) if out_f == 1 else y * f(in_size - 1) / (out_f - one)
     elif ctm == "asymmetric":
-        x = y / scale
+        x = y / s
     elif ctm == "tf_crop_and_resize":
-        r0, r1 = float(roi[0]), float(roi[1])
+        r0, r1 = f(roi[0]), f(roi[1])
         if out_f == 1:
-            x = np.full(out_size, (r1 - r0) * (in_size - 1) / 2)
+            x = np.full(out_size, (r1 - r0) * f(in_size - 1) / f(2), f)
         else:
-            x = y * (r1 - r0) * (in_size - 1) / (out_f - 1)
-        x = x + r0 * (in_size - 1)
+            x = y * (r1 - r0) * f(in_size - 1) / (out_f - one)
+        x = x + r0 * f(in_size - 1)
         extrap = (x < 0) | (x > in_size - 1)
     elif ctm == "pytorch_half_pixel":
-        x = np.full(out_size, -0.5) if out_f == 1 else (y + 0.5) / scale - 0.5
+        x = np.full(out_size, -half, f) if out_f == 1 else (y + half) / s - half
     elif ctm == "half_pixel":
-        x = (y + 0.5) / scale - 0.5
+        x = (y + half) / s - half
     elif ctm == "half_pixel_symmetric":
-        offset = in_size / 2 * (1 - out_size / out_f)
-        x = offset + (y + 0.5) / scale - 0.5
+        offset = f(in_size) / f(2) * (one - f(out_size) / out_f)
+        x = offset + (y + half) / s - half
     else:
         raise ValueError(f"unknown coordinate_transformation_mode {ctm!r}")
+    x = x.astype(np.float64)
 
     if mode == "nearest":
         if nearest_mode == "round_prefer_floor":
@@ -260,7 +267,7 @@ def resize_axis_map(
         elif nearest_mode == "ceil":
             i = np.ceil(x)
         elif nearest_mode == "simple":  # Resize-10 / Upsample
-            i = np.ceil(x) if scale < 1 else np.floor(x)
+            i = np.ceil(x) if float(scale) < 1 else np.floor(x)
         else:
             raise ValueError(f"unknown nearest_mode {nearest_mode!r}")
         idx = np.clip(i, 0, in_size - 1).astype(np.int64)[:, None]
@@ -269,7 +276,7 @@ def resize_axis_map(
     # The window starts left of x; ratio in (0, 1] (1 when x is an integer).
     base = np.ceil(x) - 1
     ratio = x - base
-    s = min(scale, 1.0) if antialias else 1.0
+    s = min(float(scale), 1.0) if antialias else 1.0
     if mode == "linear":
         start = int(np.floor(-1 / s) + 1) if antialias else 0
         offs = np.arange(start, 2 - start, dtype=np.float64)

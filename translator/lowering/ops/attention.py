@@ -404,3 +404,15 @@ def causal_conv_with_state(ctx: LowerCtx):
     else:
         present = ctx.call("getitem", padded, (Slice(), Slice(), Slice(0, 0)))
     return [y, present]
+
+
+# -- detection ops ------------------------------------------------------------
+
+
+@lowering("NonMaxSuppression", since=10)
+def non_max_suppression(ctx: LowerCtx) -> Ref:
+    # Greedy NMS has a data-dependent output size: a helper runs it at run time.
+    args = [ctx.input(i) if ctx.has_input(i) else None for i in range(2, 5)]
+    return ctx.call(
+        "nms_select", ctx.input(0), ctx.input(1), *args, int(ctx.attr("center_point_box", 0))
+    )

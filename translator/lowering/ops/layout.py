@@ -62,14 +62,6 @@ def _pad(ctx: LowerCtx, x: Ref, pads: list[int], extra_bottom: int = 0, value: f
     return ctx.call("pad", x, widths, constant_values=value)
 
 
-def _window(x: Ref, ctx: LowerCtx, dy: int, dx: int, out_hw, strides) -> Ref:
-    """x[:, dy : dy + sh*Ho : sh, dx : dx + sw*Wo : sw, :] (a strided window of a padded input)."""
-    (ho, wo), (sh, sw) = out_hw, strides
-    rows = Slice(dy, dy + sh * (ho - 1) + 1, sh if sh != 1 else None)
-    cols = Slice(dx, dx + sw * (wo - 1) + 1, sw if sw != 1 else None)
-    return ctx.call("getitem", x, (Slice(), rows, cols))
-
-
 def apply_activation(ctx: LowerCtx, y: Ref, act: list | None, dtype) -> Ref:
     """The fused epilogue: fast forms (maximum rather than where)."""
     if not act:
@@ -122,14 +114,8 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
         w2 = ctx.constant(np.ascontiguousarray(w_arr.reshape(o, ipg).T), "w")
         y = ctx.call("addmm", ctx.constant(bias, "b"), xs, w2) if bias is not None else ctx.call("matmul", xs, w2)
     elif strategy == "depthwise" and all(isinstance(d, int) for d in out_hw):
-        xp = _pad(ctx, x, pads)
-        taps = np.ascontiguousarray(w_arr.reshape(o, kh, kw).transpose(1, 2, 0))  # (kh, kw, C)
-        y = None
-        for dy in range(kh):
-            for dx in range(kw):
-                win = _window(xp, ctx, dy * dilations[0], dx * dilations[1], out_hw, strides)
-                tap = ctx.constant(taps[dy, dx], f"tap{dy}{dx}")
-                y = ctx.call("multiply", win, tap) if y is None else ctx.call("add", y, ctx.call("multiply", win, tap))
+        taps = ctx.constant(np.ascontiguousarray(w_arr.reshape(o, kh, kw).transpose(1, 2, 0)), "taps")  # (kh, kw, C)
+        y = ctx.call("depthwise_conv", _pad(ctx, x, pads), taps, tuple(strides), tuple(dilations), tuple(out_hw))
         if bias is not None:
             y = ctx.call("add", y, ctx.constant(bias, "b"))
     elif strategy == "shifted_gemm" and all(isinstance(d, int) for d in (*out_hw, *in_shape[1:])):
@@ -145,31 +131,10 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
 
 
 def _shifted_gemm(ctx: LowerCtx, x: Ref, w_arr, bias, pads, in_shape, out_hw) -> Ref:
-    """3x3 stride-1 conv as nine GEMMs on shifted windows of the flattened padded input.
-
-    Padding adds one spare row at the bottom so every shifted window of length
-    Ho*Wp stays inside the flattened array; the Wp - Wo garbage columns per row
-    are dropped at the end. Each window is a contiguous slice: no im2col copy.
-    """
-    n, h, w_in, c = in_shape
-    ho, wo = out_hw
     o = w_arr.shape[0]
-    wp = w_in + pads[1] + pads[3]
-    hp = h + pads[0] + pads[2] + 1
-    xp = _pad(ctx, x, pads, extra_bottom=1)
-    flat = ctx.call("reshape", xp, (-1, hp * wp, c))
-    length = ho * wp
-    acc = ctx.constant(np.broadcast_to(bias if bias is not None else np.zeros(o, w_arr.dtype), (o,)).copy(), "b")
-    for dy in range(3):
-        for dx in range(3):
-            off = dy * wp + dx
-            win = ctx.call("getitem", flat, (Slice(), Slice(off, off + length)))
-            tap = ctx.constant(np.ascontiguousarray(w_arr[:, dy, dx, :].T), f"w{dy}{dx}")
-            acc = ctx.call("addmm", acc, win, tap)
-    y = ctx.call("reshape", acc, (-1, ho, wp, o))
-    if wp != wo:
-        y = ctx.call("getitem", y, (Slice(), Slice(), Slice(None, wo)))
-    return y
+    weights = ctx.constant(np.ascontiguousarray(w_arr.transpose(1, 2, 3, 0)), "w")  # (3, 3, C, O)
+    b = ctx.constant(bias if bias is not None else np.zeros(o, w_arr.dtype), "b")
+    return ctx.call("shifted_gemm_conv3x3", _pad(ctx, x, pads, extra_bottom=1), weights, b, tuple(out_hw))
 
 
 def _pool_geometry(ctx: LowerCtx):
@@ -196,12 +161,7 @@ def maxpool_nhwc(ctx: LowerCtx) -> Ref:
     low = -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
     padded = [pads[0], pads[1], pads[2] + extra[0], pads[3] + extra[1]]
     xp = _pad(ctx, ctx.input(0), padded, value=ctx.scalar(low, dtype))
-    y = None
-    for dy in range(kernel[0]):
-        for dx in range(kernel[1]):
-            win = _window(xp, ctx, dy * dilations[0], dx * dilations[1], out_hw, strides)
-            y = win if y is None else ctx.call("maximum", y, win)
-    return y
+    return ctx.call("max_pool", xp, tuple(kernel), tuple(strides), tuple(dilations), tuple(out_hw))
 
 
 @lowering("AveragePool", domain=DOMAIN)
@@ -209,11 +169,7 @@ def avgpool_nhwc(ctx: LowerCtx) -> Ref:
     kernel, strides, dilations, pads, extra, in_hw, out_hw = _pool_geometry(ctx)
     padded = [pads[0], pads[1], pads[2] + extra[0], pads[3] + extra[1]]
     xp = _pad(ctx, ctx.input(0), padded)
-    y = None
-    for dy in range(kernel[0]):
-        for dx in range(kernel[1]):
-            win = _window(xp, ctx, dy * dilations[0], dx * dilations[1], out_hw, strides)
-            y = win if y is None else ctx.call("add", y, win)
+    y = ctx.call("sum_pool", xp, tuple(kernel), tuple(strides), tuple(dilations), tuple(out_hw))
     # Divisor per output position: window cells inside the input (plus the pads if counted).
     inside = np.zeros([in_hw[0] + padded[0] + padded[2], in_hw[1] + padded[1] + padded[3]], np.float64)
     if ctx.attr("count_include_pad", 0):

@@ -248,15 +248,23 @@ def _int_conv(ctx: LowerCtx, x_zp_idx: int, w_idx: int, w_zp_idx: int):
     ft = _exact_float(k_terms)
     xzc, xzr = _zero_point(ctx, x_zp_idx)
     wzc, wzr = _zero_point(ctx, w_zp_idx)
-    if wzr is not None:
-        ctx.fail("a run-time weight zero point is not supported")
     x = ctx.cast(ctx.input(0), ft)
     if xzc is not None and np.any(xzc != 0):
         x = ctx.call("subtract", x, ctx.scalar(float(np.asarray(xzc).reshape(-1)[0]), ft))
     elif xzr is not None:
         x = ctx.call("subtract", x, ctx.cast(xzr, ft))
-    wzp = wzc if wzc is not None and np.any(wzc != 0) else None
-    w_cl = _weight_cl(ctx, w_idx, nsp, dtype=ft, zero_point=wzp)
+    if wzr is not None:
+        # run-time zero point: subtract before the channels-last transpose
+        w = ctx.cast(ctx.input(w_idx), ft)
+        zp = ctx.cast(wzr, ft)
+        zshape = ctx.shape(w_zp_idx)
+        if zshape is None or len(zshape) == 1:
+            zp = ctx.call("reshape", zp, [-1] + [1] * (nsp + 1))
+        w = ctx.call("subtract", w, zp)
+        w_cl = ctx.call("transpose", w, (0, *range(2, nsp + 2), 1))
+    else:
+        wzp = wzc if wzc is not None and np.any(wzc != 0) else None
+        w_cl = _weight_cl(ctx, w_idx, nsp, dtype=ft, zero_point=wzp)
     in_sp = _spatial_static(ctx, 0, nsp)
     strides, dilations, lo, hi = _conv_geometry(ctx, nsp, kernel, in_sp)
     x_cl = ctx.call("transpose", x, _to_cl(nsp))

@@ -1,0 +1,153 @@
+"""Failures hypothesis found, shrunk, and kept as plain tests with the concrete model.
+
+Open bugs are xfail(strict=True): the fix turns them into XPASS, which fails the
+run until the mark (and the matching entry of known_bugs.KNOWN_BUGS, which keeps
+the property tests from tripping over the same bug) is removed. Fixed bugs stay
+here as ordinary tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from runtime.session import InferenceSession
+from tests.properties.harness import Case, check_case, run_backends, run_ort
+from tests.properties.known_bugs import KNOWN_BUGS
+from tests.properties.strategies import build, node
+
+I64_MAX = np.iinfo(np.int64).max
+
+
+def test_known_bugs_point_to_regression_tests():
+    names = {name for name in globals() if name.startswith("test_")}
+    for bug, (_, test) in KNOWN_BUGS.items():
+        assert test in names, f"known bug {bug} names a missing regression test {test}"
+
+
+# -- open bugs ------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="translator/lowering/ops/layout.py _pool_geometry takes the NHWC pool's output size from ONNX "
+    "shape inference, which before opset 22 keeps a ceil_mode window that starts in the right padding "
+    "(and applies ceil_mode under auto_pad); onnxruntime drops it. The extra row is -inf (MaxPool) or "
+    "NaN (AveragePool, 1/0 count).",
+)
+@pytest.mark.parametrize(
+    "op,attrs,opset",
+    [
+        ("MaxPool", dict(ceil_mode=1, kernel_shape=[1, 1], strides=[2, 1]), 11),
+        ("AveragePool", dict(ceil_mode=1, kernel_shape=[1, 1], strides=[2, 1]), 11),
+        ("MaxPool", dict(auto_pad="VALID", ceil_mode=1, kernel_shape=[1, 1], strides=[2, 1]), 19),
+        ("AveragePool", dict(auto_pad="SAME_UPPER", ceil_mode=1, kernel_shape=[1, 4], strides=[2, 3]), 21),
+    ],
+)
+def test_nhwc_pool_ceil_mode_output_size(op, attrs, opset):
+    x = np.arange(1 * 2 * 8 * 4, dtype=np.float32).reshape(1, 2, 8, 4) / 10
+    check_case(build([node(op, ["x"], **attrs)], {"x": x}, opset=opset))
+
+
+def test_pool_ceil_mode_output_size_nchw_is_right():
+    """The NCHW helper (pool_geometry) gets the same cases right: only the NHWC twin is wrong."""
+    x = np.arange(8, dtype=np.float32).reshape(1, 1, 2, 4)
+    case = build([node("MaxPool", ["x"], ceil_mode=1, kernel_shape=[1, 1], strides=[2, 1])], {"x": x}, opset=11)
+    (want,) = run_ort(case.model, case.feed)
+    got = run_backends(case.model, case.feed, layout="nchw")
+    for mode in ("module", "oplist"):
+        np.testing.assert_array_equal(got[mode][0], want)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="translator/lowering/lower.py ProgramBuilder.add_weight stores np.ascontiguousarray(arr), which "
+    "turns a 0-d folded constant into shape (1,) (translator/emit/weights.py weights_bytes does the same): "
+    "a constant-folded rank-0 graph output (Size, ConstantOfShape of []) comes back as shape (1,).",
+)
+@pytest.mark.parametrize("which", ["Size", "ConstantOfShape"])
+def test_folded_scalar_output_keeps_rank_0(which):
+    x = np.array(0.5, np.float32)
+    if which == "Size":
+        case = build([node("Size", ["x"])], {"x": x}, opset=13)
+    else:
+        case = build([node("Shape", ["x"], ["s"]), node("ConstantOfShape", ["s"])], {"x": x}, opset=13)
+    check_case(case)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="translator/lowering/helpers/nn.py resize_axis_map (align_corners branch, ~line 232) maps "
+    "y * (in - 1) / (scale * in - 1) with the unrounded scale*in; onnxruntime divides by the integer output "
+    "length - 1 (the ONNX spec's length_resized). Differs whenever in*scale is fractional "
+    "(onnx.reference agrees with the current code, onnxruntime does not).",
+)
+def test_resize_align_corners_uses_output_length():
+    x = np.array([[[[0.82177013, -1.3812797, -2.754159, -2.900834]]]], np.float32)
+    inits = {"roi": np.array([], np.float32), "scales": np.array([1, 1, 1, 0.6], np.float32)}
+    case = build([node("Resize", ["x", "roi", "scales"], mode="linear", coordinate_transformation_mode="align_corners")], {"x": x}, inits, opset=11)
+    check_case(case)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Resize (linear) to a zero-size output (scales 0.5 on a dim of 1) raises a raw MLX ValueError "
+    "([broadcast_shapes] ... cannot be broadcast) at run time from the resize helpers in "
+    "translator/lowering/helpers/nn.py; onnxruntime returns an empty tensor.",
+)
+def test_resize_to_empty_output():
+    x = np.array([[[[0.82177013, -1.3812797]]]], np.float32)
+    inits = {"roi": np.array([], np.float32), "scales": np.array([1, 1, 0.5, 0.5], np.float32)}
+    check_case(build([node("Resize", ["x", "roi", "scales"], mode="linear")], {"x": x}, inits, opset=11))
+
+
+# -- fixed bugs (kept) -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["module", "oplist"])
+def test_session_keeps_0d_inputs_0d(mode):
+    """runtime/session.py used np.ascontiguousarray on inputs, which makes 0-d arrays shape (1,)."""
+    case = build([node("Relu", ["x"])], {"x": np.array(-1.5, np.float32)})
+    out = InferenceSession(case.model, mode=mode).run(None, case.feed)[0]
+    assert out.shape == ()
+    assert out == 0
+
+
+def test_resize_cubic_single_column():
+    """Resize cubic with a width of 1 raised a raw broadcast error from MLX."""
+    x = np.linspace(0, 1, 12, dtype=np.float32).reshape(1, 2, 6, 1)
+    inits = {"roi": np.array([], np.float32), "scales": np.array([1, 1, 2, 2], np.float32)}
+    check_case(build([node("Resize", ["x", "roi", "scales"], mode="cubic", cubic_coeff_a=-0.75)], {"x": x}, inits, opset=11))
+
+
+def test_max_pool_3d_lowering_runs():
+    """A 3-D MaxPool once hit a NameError (math) in the generated pool helper."""
+    x = np.linspace(-1, 1, 10, dtype=np.float32).reshape(2, 1, 1, 5, 1)
+    case = build([node("MaxPool", ["x"], kernel_shape=[4, 4, 1], pads=[2, 3, 0, 1, 2, 0], strides=[3, 2, 2])], {"x": x}, opset=8)
+    check_case(case)
+
+
+# -- onnxruntime deviations the strategies avoid (documented, not bugs of ours) ---------------------
+
+
+def _reference(case: Case):
+    from onnx.reference import ReferenceEvaluator
+
+    return ReferenceEvaluator(case.model).run(None, case.feed)
+
+
+def test_slice_negative_step_int64_max_end_follows_spec():
+    """ends=INT64_MAX with step -1: the spec clamps to dim-1 (empty); onnxruntime returns the element."""
+    inits = {"s": np.array([I64_MAX]), "e": np.array([I64_MAX]), "st": np.array([-1])}
+    case = build([node("Slice", ["x", "s", "e", "", "st"])], {"x": np.array([0.8], np.float32)}, inits, opset=10)
+    (want,) = _reference(case)
+    for mode, outs in run_backends(case.model, case.feed).items():
+        assert outs[0].shape == want.shape == (0,), mode
+
+
+def test_mean_variance_normalization_constant_input_follows_spec():
+    """Zero variance: the spec's function adds 1e-9 to the std (result 0); onnxruntime gives NaN."""
+    case = build([node("MeanVarianceNormalization", ["x"], axes=[0, 2, 3])], {"x": np.full((1, 1, 1, 1), 0.8, np.float32)}, opset=13)
+    (want,) = _reference(case)
+    for mode, outs in run_backends(case.model, case.feed).items():
+        np.testing.assert_allclose(outs[0], want, atol=1e-6, err_msg=mode)
