@@ -20,8 +20,6 @@ from translator.api import convert
 from translator.errors import TranslatorError
 from translator.version import __version__ as TRANSLATOR_VERSION
 
-import onnx
-
 from .loader import CompiledModel, load_module_model, load_oplist_model
 
 MAIN_FILE = {"oplist": "model.oplist.json", "module": "model.py"}
@@ -59,33 +57,6 @@ def _valid(entry: Path, meta: dict) -> bool:
         return False
 
 
-def _with_input_shapes(onnx_path: str | os.PathLike, input_shapes: dict[str, tuple[int, ...]]) -> onnx.ModelProto:
-    """The model with its dynamic input dims fixed; recorded inner/output dims become unknown.
-
-    Output entries keep a (dim-less-valued) shape field, which the ONNX
-    checker requires for older IR versions; shape inference refills them.
-    """
-    model = onnx.load(str(onnx_path))
-    inputs = {i.name: i for i in model.graph.input}
-    for name, shape in input_shapes.items():
-        if name not in inputs:
-            raise TranslatorError(f"{onnx_path}: no graph input named {name!r}")
-        dims = inputs[name].type.tensor_type.shape.dim
-        if len(dims) != len(shape):
-            raise TranslatorError(f"{onnx_path}: input {name!r} has rank {len(dims)}, not {len(shape)}")
-        for dim, value in zip(dims, shape):
-            if dim.HasField("dim_value") and dim.dim_value != value:
-                raise TranslatorError(
-                    f"{onnx_path}: input {name!r} is fixed at {[d.dim_value for d in dims]}, not {list(shape)}"
-                )
-            dim.dim_value = int(value)
-    del model.graph.value_info[:]
-    for out in model.graph.output:
-        for dim in out.type.tensor_type.shape.dim:
-            dim.Clear()
-    return model
-
-
 def load_or_translate(
     onnx_path: str | os.PathLike,
     sha256: str,
@@ -111,8 +82,7 @@ def load_or_translate(
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", suffix=".tmp", dir=root))
     try:
-        source = _with_input_shapes(onnx_path, input_shapes) if input_shapes else str(onnx_path)
-        convert(source, tmp, mode=mode, name="model")
+        convert(str(onnx_path), tmp, mode=mode, name="model", input_shapes=input_shapes)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         try:
             os.rename(tmp, entry)

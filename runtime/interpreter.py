@@ -8,6 +8,7 @@ name read from the file except in the allowlist dictionaries.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from translator.emit.oplist import FORMAT, FORMAT_VERSION
 from translator.emit.weights import sha256_bytes
 from translator.errors import OpListError
-from translator.lowering.execute import DTYPES, run_calls, to_mx
+from translator.lowering.execute import DTYPES, run_calls
 from translator.lowering.functions import FUNCTIONS
 from translator.lowering.program import Call, Dim, DType, Ref, Slice, TensorSpec
 
@@ -89,13 +90,11 @@ def load_oplist(path: str | Path, weights_path: str | Path | None = None) -> OpL
 
 
 def load_weights_bytes(data: bytes, label: Any) -> dict[str, mx.array]:
-    from safetensors.numpy import load as st_load
-
+    """Decode a .safetensors blob with MLX itself (numpy's reader has no bfloat16)."""
     try:
-        arrays = st_load(data)
-    except Exception as exc:  # safetensors raises its own untyped errors
+        return dict(mx.load(io.BytesIO(data), format="safetensors"))
+    except Exception as exc:  # MLX raises untyped errors on corrupt files
         raise OpListError(f"{label}: corrupt weights file ({exc})") from None
-    return {k: to_mx(v) for k, v in arrays.items()}
 
 
 def _get(doc: dict, key: str, kind: type, label: str):

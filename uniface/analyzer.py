@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
-
 from runtime.face.preprocess import ensure_bgr
+
+import numpy as np
 
 from .face import Face
 

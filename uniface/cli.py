@@ -19,10 +19,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runtime.face.preprocess import ensure_bgr
+
 import cv2
 import numpy as np
-
-from runtime.face.preprocess import ensure_bgr
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 DEFAULT_THRESHOLD = 0.35  # cosine similarity; ArcFace-family models typically separate identities around 0.3-0.4

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import numpy as np
-
 from runtime.face.embedding import cosine_similarity
+
+import numpy as np
 
 
 @dataclass

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from runtime.face.alignment import bbox_center_alignment, estimate_norm, face_alignment, transform_points_2d
 from runtime.face.embedding import cosine_similarity
+
+import numpy as np
 
 __all__ = ["bbox_center_alignment", "compute_similarity", "estimate_norm", "face_alignment", "transform_points_2d"]
 

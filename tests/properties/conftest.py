@@ -5,6 +5,8 @@
   (tools/deep_properties.py does, and prints the counts).
 - "dev": like ci but random and with the example database, for local bug hunting.
 
+PROPERTIES_MAX_EXAMPLES=N overrides the profile's examples per test (time-boxed deep runs).
+
 Tests scale their own example counts from the active profile with `scaled()`.
 """
 
@@ -26,6 +28,9 @@ PROFILES = {
     "dev": dict(max_examples=25, **_COMMON),
     "deep": dict(max_examples=2000, database=None, **_COMMON),
 }
+if os.environ.get("PROPERTIES_MAX_EXAMPLES"):
+    for _kw in PROFILES.values():
+        _kw["max_examples"] = int(os.environ["PROPERTIES_MAX_EXAMPLES"])
 for _name, _kw in PROFILES.items():
     settings.register_profile(_name, **_kw)
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")

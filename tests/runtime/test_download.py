@@ -11,12 +11,12 @@ import socket
 import threading
 from pathlib import Path
 
+from runtime.download import ChecksumError, DownloadError, download, fetch, sha256_file
+
 import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
-
-from runtime.download import ChecksumError, DownloadError, download, fetch, sha256_file
 
 
 @contextlib.contextmanager

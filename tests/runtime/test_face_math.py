@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-import pytest
-
 from runtime.face import decode, detectors
 from runtime.face.alignment import ARCFACE_TEMPLATE, bbox_center_matrix, estimate_norm, transform_points_2d, umeyama
 from runtime.face.nms import nms
 from runtime.face.preprocess import ensure_bgr, letterbox_center, resize_top_left
 from runtime.face.priors import anchor_centers, retinaface_priors
+
+import numpy as np
+import pytest
 
 
 def loop_priors(h: int, w: int) -> np.ndarray:

@@ -4,12 +4,6 @@ from __future__ import annotations
 
 import unittest
 
-import numpy as np
-import onnx
-import onnxruntime as ort
-import pytest
-from onnx import TensorProto, helper, numpy_helper
-
 import runtime.onnx_backend as backend
 from translator.errors import (
     InputError,
@@ -19,6 +13,12 @@ from translator.errors import (
     UnsupportedFeatureError,
     UnsupportedOpError,
 )
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
 
 MODES = ("oplist", "module")
 RNG = np.random.default_rng(0)
@@ -108,10 +108,6 @@ def test_outputs_are_a_namedtupledict(mode):
     assert out.x_shape.dtype == np.int64
 
 
-@pytest.mark.xfail(
-    raises=InvalidModelError,
-    reason="translator.api._set_input_shapes clears the graph outputs' shape field, which the ONNX checker requires",
-)
 @pytest.mark.parametrize("mode", MODES)
 def test_dynamic_batch_is_retranslated_per_shape(mode):
     model = _small_model(batch="N")

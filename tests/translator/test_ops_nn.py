@@ -68,7 +68,13 @@ def test_conv_runtime_weight_1d_and_3d_grouped(tmp_path):
         [("y1", np.float32, [1, 6, 6]), ("y3", np.float32, [1, 4, 4, 4, 4])],
         opset=17,
     )
-    feed = {"x1": _rand(1, 4, 11), "w1": _rand(6, 2, 3), "x3": _rand(1, 4, 5, 4, 3), "w3": _rand(4, 2, 3, 2, 2), "b3": _rand(4)}
+    feed = {
+        "x1": _rand(1, 4, 11),
+        "w1": _rand(6, 2, 3),
+        "x3": _rand(1, 4, 5, 4, 3),
+        "w3": _rand(4, 2, 3, 2, 2),
+        "b3": _rand(4),
+    }
     assert_matches_ort(m, feed, tmp_path, atol=1e-4, optimize=False)
 
 
@@ -173,7 +179,12 @@ def test_global_pools_and_lppool(tmp_path):
 @pytest.mark.parametrize("opset", [11, 13])
 def test_resize_nearest_scales_constant(opset, optimize, tmp_path):
     node = helper.make_node(
-        "Resize", ["x", "roi", "s"], ["y"], mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"
+        "Resize",
+        ["x", "roi", "s"],
+        ["y"],
+        mode="nearest",
+        coordinate_transformation_mode="asymmetric",
+        nearest_mode="floor",
     )
     inits = {"roi": np.zeros(0, np.float32), "s": np.array([1, 1, 2, 2], np.float32)}
     m = _model([node], [("x", np.float32, [1, 3, 5, 4])], [1, 3, 10, 8], inits, opset=opset)
@@ -190,7 +201,9 @@ def test_resize_from_constant_sizes(mode, tmp_path):
 @pytest.mark.parametrize("mode", ["nearest", "linear"])
 def test_resize_from_runtime_sizes(mode, tmp_path):
     # sizes is a graph input, so the map is computed at run time by the resize_nd helper
-    node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode=mode, coordinate_transformation_mode="align_corners")
+    node = helper.make_node(
+        "Resize", ["x", "", "", "sizes"], ["y"], mode=mode, coordinate_transformation_mode="align_corners"
+    )
     m = make_model(
         [node],
         [("x", np.float32, [1, 2, 5, 6]), ("sizes", np.int64, [4])],
@@ -229,10 +242,14 @@ def test_resize_sizes_from_shape_subgraph_dynamic_input(tmp_path):
 def test_resize10_and_upsample_legacy_semantics(mode, tmp_path):
     x = _rand(1, 2, 5, 6)
     r10 = helper.make_node("Resize", ["x", "s"], ["y"], mode=mode)
-    m = _model([r10], [("x", np.float32, [1, 2, 5, 6])], [1, 2, 3, 13], {"s": np.array([1, 1, 0.6, 2.2], np.float32)}, opset=10)
+    m = _model(
+        [r10], [("x", np.float32, [1, 2, 5, 6])], [1, 2, 3, 13], {"s": np.array([1, 1, 0.6, 2.2], np.float32)}, opset=10
+    )
     assert_matches_ort(m, {"x": x}, tmp_path / "r10", atol=1e-5, optimize=False)
     up = helper.make_node("Upsample", ["x", "s"], ["y"], mode=mode)
-    m = _model([up], [("x", np.float32, [1, 2, 5, 6])], [1, 2, 10, 9], {"s": np.array([1, 1, 2, 1.5], np.float32)}, opset=9)
+    m = _model(
+        [up], [("x", np.float32, [1, 2, 5, 6])], [1, 2, 10, 9], {"s": np.array([1, 1, 2, 1.5], np.float32)}, opset=9
+    )
     assert_matches_ort(m, {"x": x}, tmp_path / "up", atol=1e-5, optimize=False)
 
 
@@ -269,9 +286,7 @@ def test_matmul_integer_and_qlinear_matmul_const_weights(tmp_path):
     b = RNG.integers(-128, 127, (7, 4), dtype=np.int8)
     nodes = [
         helper.make_node("MatMulInteger", ["a", "b", "azp", "bzp"], ["y"]),
-        helper.make_node(
-            "QLinearMatMul", ["a", "as", "azp", "b", "bs", "bzp", "ys", "yzp"], ["q"]
-        ),
+        helper.make_node("QLinearMatMul", ["a", "as", "azp", "b", "bs", "bzp", "ys", "yzp"], ["q"]),
     ]
     inits = {
         "b": b,

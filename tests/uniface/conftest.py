@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from translator.errors import TranslatorError
+
+import pytest
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 MODELS = SHARED / "models"

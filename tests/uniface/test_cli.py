@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 
+from uniface.cli import guess_detector_family, main
+
 import cv2
 import pytest
-
-from uniface.cli import guess_detector_family, main
 
 from .conftest import IMAGES, MODELS, need_shared
 

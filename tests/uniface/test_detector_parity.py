@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 
+from uniface import SCRFD, RetinaFace, YOLOv5Face, YuNet
+
 import cv2
 import numpy as np
 import pytest
-
-from uniface import SCRFD, RetinaFace, YOLOv5Face, YuNet
 
 from .conftest import MODELS, build_pair, need_shared, real_images
 
@@ -109,3 +109,20 @@ def test_yunet_matches_opencv_face_detector_yn():
             ref_boxes = np.concatenate([ref[:, :2], ref[:, :2] + ref[:, 2:4]], axis=1)
             np.testing.assert_allclose(boxes, ref_boxes, atol=1e-3)
             np.testing.assert_allclose([f["confidence"] for f in ours], ref[:, 14], atol=1e-5)
+
+
+def test_yolov5_decoded_export_path_matches_raw_heads():
+    """uniface's YOLOv5-Face files end in one decoded [1, 25200, 16] output; that path gives the same faces."""
+    need_shared()
+    from runtime.face import decode
+
+    det = YOLOv5Face(model_path=MODELS / "yolov5n_0.5_face.onnx", backend="onnx")
+    image = cv2.imread(str(real_images()[0].parent / "uniface_test.jpg"))
+    expected = det.detect(image)
+    run = det.session.run
+    det.session.run = lambda feed: [decode.yolov5_face_heads(sorted(run(feed), key=lambda o: -o.shape[2]))[None]]
+    det.raw_heads = False
+    got = det.detect(image)
+    assert len(got) == len(expected) > 10
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g["bbox"], e["bbox"], rtol=1e-6)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import shutil
 
-import pytest
-
 import uniface
 from runtime.download import ChecksumError, DownloadError
 from uniface import SCRFD, SCRFDWeights
 from uniface.backend import Backend, get_backend, resolve_backend, set_backend
 from uniface.constants import MODEL_REGISTRY, ModelInfo
+
+import pytest
 
 from ..runtime.test_download import closed_port_url, serve
 from .conftest import MODELS, need_shared

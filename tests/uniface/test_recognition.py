@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 import itertools
 
+from uniface import SCRFD, ArcFace, compute_similarity, face_alignment
+
 import cv2
 import numpy as np
 import pytest
-
-from uniface import SCRFD, ArcFace, compute_similarity, face_alignment
 
 from .conftest import IMAGES, MODELS, build_pair, need_shared
 

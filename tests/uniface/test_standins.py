@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from uniface import AgeGender, ArcFace, Emotion, Landmark106, RetinaFace, SphereFace, compute_similarity
+
 import cv2
 import numpy as np
 import pytest
-
-from uniface import AgeGender, ArcFace, Emotion, Landmark106, RetinaFace, SphereFace, compute_similarity
 
 from .conftest import IMAGES, MODELS, build_pair, need_shared
 

@@ -12,7 +12,7 @@ from safetensors.numpy import save as st_save
 
 
 def weights_bytes(weights: dict[str, np.ndarray]) -> bytes:
-    return st_save({k: np.ascontiguousarray(v) for k, v in sorted(weights.items())}) if weights else st_save({})
+    return st_save({k: np.require(v, requirements="C") for k, v in sorted(weights.items())})
 
 
 def sha256_bytes(data: bytes) -> str:

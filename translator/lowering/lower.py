@@ -32,7 +32,7 @@ class ProgramBuilder:
 
     def add_weight(self, arr: np.ndarray, hint: str) -> Ref:
         name = self.names.new(hint, prefix="w")
-        self.weights[name] = np.ascontiguousarray(arr)
+        self.weights[name] = np.require(arr, requirements="C")  # keeps 0-d arrays 0-d
         return Ref(name)
 
     def ref_for(self, value_name: str, ctx: LowerCtx) -> Ref:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..ir import Graph
+from ..reinfer import reinfer_shapes
 from .bn_fusion import fuse_batchnorm
 from .cleanup import eliminate_dead_code, remove_identities
 from .constant_folding import fold_constants
@@ -25,6 +26,8 @@ def run_passes(graph: Graph, optimize: bool = True, layout: str = "nhwc", nhwc_i
     if optimize:
         notes["identities_removed"] = remove_identities(graph)
         notes["constants_folded"] = fold_constants(graph)
+        if notes["constants_folded"]:
+            notes["shapes_reinferred"] = reinfer_shapes(graph)
         fused = fuse_batchnorm(graph)
         if fused:
             notes["fused"] = fused

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from runtime.face.alignment import bbox_center_alignment
 from runtime.face.preprocess import blob, ensure_bgr
+
+import numpy as np
 
 from .._model import OnnxModel
 from ..constants import AgeGenderWeights

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from enum import Enum
 
-import cv2
-import numpy as np
-
 from runtime.face.alignment import face_alignment
 from runtime.face.preprocess import ensure_bgr, to_nchw
+
+import cv2
+import numpy as np
 
 from .._model import OnnxModel
 from ..constants import DDAMFNWeights

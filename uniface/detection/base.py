@@ -6,10 +6,10 @@ import os
 from enum import Enum
 from typing import Any
 
-import numpy as np
-
 from runtime.face import detectors as post
 from runtime.face.preprocess import ensure_bgr
+
+import numpy as np
 
 from .._runner import create_runner, fixed_hw, resolve_weights, signature
 

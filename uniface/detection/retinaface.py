@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from runtime.face import detectors as post
 from runtime.face.preprocess import resize_top_left, to_nchw
 from runtime.face.priors import retinaface_priors
+
+import numpy as np
 
 from .._runner import fixed_hw
 from ..constants import RetinaFaceWeights

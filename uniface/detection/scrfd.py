@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from runtime.face import detectors as post
 from runtime.face.preprocess import resize_top_left, to_nchw
+
+import numpy as np
 
 from ..constants import SCRFDWeights
 from .base import BaseDetector, as_wh

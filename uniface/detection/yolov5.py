@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from runtime.face import decode
 from runtime.face import detectors as post
 from runtime.face.preprocess import letterbox_center, to_nchw
+
+import numpy as np
 
 from ..constants import YOLOv5FaceWeights
 from .base import BaseDetector

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
-
 from runtime.face.alignment import bbox_center_alignment, transform_points_2d
 from runtime.face.preprocess import blob, ensure_bgr
+
+import cv2
+import numpy as np
 
 from .._model import OnnxModel
 from ..constants import LandmarkWeights

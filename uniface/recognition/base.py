@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
-
 from runtime.face.alignment import face_alignment
 from runtime.face.embedding import l2_normalize
 from runtime.face.preprocess import blob, ensure_bgr
+
+import cv2
+import numpy as np
 
 from .._model import OnnxModel
 

@@ -26,4 +26,9 @@ def reshape_to(x, shape, allowzero=0):
     dims = to_ints(shape)
     if not allowzero:
         dims = [x.shape[i] if d == 0 else d for i, d in enumerate(dims)]
+    if -1 in dims:  # resolve -1 here: MLX cannot infer it for empty tensors
+        known = 1
+        for d in dims:
+            known *= d if d != -1 else 1
+        dims[dims.index(-1)] = x.size // known if known else 0
     return mx.reshape(x, dims)

@@ -90,27 +90,34 @@ def pool_nd(
         widths[a] = (lo[i], hi[i] + extra[i])
     if any(w != (0, 0) for w in widths):
         y = mx.pad(y, widths, constant_values=pool_fill(x.dtype, kind))
-    for i, a in enumerate(axes):
-        k, s, d, o = kernel[i], strides[i], dilations[i], outs[i]
-        if k == 1 and s == 1 and y.shape[a] == o:
-            continue
-        lead = (slice(None),) * a
-        if d == 1 and k == s:
-            # Non-overlapping windows: one reshape and a reduction.
-            y = y[lead + (slice(0, o * k),)]
-            y = y.reshape(y.shape[:a] + (o, k) + y.shape[a + 1 :])
-            y = mx.max(y, axis=a + 1) if kind == "max" else mx.sum(y, axis=a + 1)
-            continue
+
+    def combine(acc, part):
+        if acc is None:
+            return part
+        return mx.maximum(acc, part) if kind == "max" else acc + part
+
+    def window(i, j):
+        return slice(j * dilations[i], j * dilations[i] + (outs[i] - 1) * strides[i] + 1, strides[i])
+
+    if int(np.prod(kernel)) <= 4:
+        # Small windows: one strided slice per kernel offset (fewest passes over memory).
         acc = None
-        for j in range(k):
-            part = y[lead + (slice(j * d, j * d + (o - 1) * s + 1, s),)]
-            if acc is None:
-                acc = part
-            elif kind == "max":
-                acc = mx.maximum(acc, part)
-            else:
-                acc = acc + part
+        for off in np.ndindex(*kernel):
+            index = [slice(None)] * y.ndim
+            for i, a in enumerate(axes):
+                index[a] = window(i, off[i])
+            acc = combine(acc, y[tuple(index)])
         y = acc
+    else:
+        # Larger windows: separable, one axis at a time.
+        for i, a in enumerate(axes):
+            if kernel[i] == 1 and strides[i] == 1 and y.shape[a] == outs[i]:
+                continue
+            lead = (slice(None),) * a
+            acc = None
+            for j in range(kernel[i]):
+                acc = combine(acc, y[lead + (window(i, j),)])
+            y = acc
     if kind == "avg":
         counts = None
         for i, a in enumerate(axes):
@@ -133,7 +140,9 @@ def pool_nd(
 
 
 @helper(uses=("pool_geometry", "pool_fill"))
-def maxpool_with_indices(x, kernel, strides, dilations, pads_lo, pads_hi, ceil_mode=False, storage_order=0, auto_pad="NOTSET"):
+def maxpool_with_indices(
+    x, kernel, strides, dilations, pads_lo, pads_hi, ceil_mode=False, storage_order=0, auto_pad="NOTSET"
+):
     """ONNX MaxPool with its Indices output (flat NC... indices into the unpadded input)."""
     nd = x.ndim - 2
     sp = list(x.shape[2:])
@@ -520,7 +529,9 @@ def affine_grid(theta, size, align_corners=0):
 
 
 @helper
-def roi_align(x, rois, batch_indices, mode="avg", out_h=1, out_w=1, sampling_ratio=0, spatial_scale=1.0, half_pixel=True):
+def roi_align(
+    x, rois, batch_indices, mode="avg", out_h=1, out_w=1, sampling_ratio=0, spatial_scale=1.0, half_pixel=True
+):
     """ONNX RoiAlign (avg or max) with bilinear sampling; sample grids are built with numpy."""
     n, c, h, w = x.shape
     r_np = np.array(rois.astype(mx.float32)).astype(np.float64).reshape(-1, 4)
@@ -592,7 +603,9 @@ def roi_align(x, rois, batch_indices, mode="avg", out_h=1, out_w=1, sampling_rat
 
 
 @helper
-def deform_conv2d(x, w, offset, bias=None, mask=None, strides=(1, 1), pads=(0, 0), dilations=(1, 1), group=1, offset_group=1):
+def deform_conv2d(
+    x, w, offset, bias=None, mask=None, strides=(1, 1), pads=(0, 0), dilations=(1, 1), group=1, offset_group=1
+):
     """ONNX DeformConv (2-D): bilinear sampling at offset kernel taps, then a grouped matmul."""
     n, ic, ih, iw = x.shape
     oc, icg, kh, kw = w.shape
@@ -600,8 +613,12 @@ def deform_conv2d(x, w, offset, bias=None, mask=None, strides=(1, 1), pads=(0, 0
     G = offset_group
     dt = x.dtype
     off = offset.reshape(n, G, kh, kw, 2, oh, ow).astype(dt)
-    bh = (np.arange(kh) * dilations[0]).reshape(1, 1, kh, 1, 1, 1) + (np.arange(oh) * strides[0] - pads[0]).reshape(1, 1, 1, 1, oh, 1)
-    bw = (np.arange(kw) * dilations[1]).reshape(1, 1, 1, kw, 1, 1) + (np.arange(ow) * strides[1] - pads[1]).reshape(1, 1, 1, 1, 1, ow)
+    bh = (np.arange(kh) * dilations[0]).reshape(1, 1, kh, 1, 1, 1) + (np.arange(oh) * strides[0] - pads[0]).reshape(
+        1, 1, 1, 1, oh, 1
+    )
+    bw = (np.arange(kw) * dilations[1]).reshape(1, 1, 1, kw, 1, 1) + (np.arange(ow) * strides[1] - pads[1]).reshape(
+        1, 1, 1, 1, 1, ow
+    )
     hh = off[:, :, :, :, 0] + mx.array(bh.astype(np.float32)).astype(dt)
     ww = off[:, :, :, :, 1] + mx.array(bw.astype(np.float32)).astype(dt)
     h0, w0 = mx.floor(hh), mx.floor(ww)

@@ -201,7 +201,5 @@ def col2im_rt(x, image_shape, block_shape, dilations, pads, strides):
 def flatten_rt(x, axis=1):
     """ONNX Flatten for an input whose rank is only known at run time."""
     axis = axis % (x.ndim + 1) if axis < 0 else axis
-    lead = 1
-    for d in x.shape[:axis]:
-        lead *= d
-    return x.reshape(lead, -1) if lead else x.reshape(0, int(np.prod(x.shape[axis:])))
+    lead = int(np.prod(x.shape[:axis], dtype=np.int64))
+    return x.reshape(lead, int(np.prod(x.shape[axis:], dtype=np.int64)))

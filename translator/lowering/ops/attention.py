@@ -167,19 +167,18 @@ def attention(ctx: LowerCtx):
         sdt = np.dtype(helper.tensor_dtype_to_np_dtype(int(sp)))
         if sdt != dt:
             x = ctx.cast(x, sdt)
-    xdt = sdt
-    if xdt.name in ("float32", "float64"):
+    if sdt.name in ("float32", "float64"):
         p = ctx.call("softmax", x, -1, precise=True)
     else:
         # half precision: exp, sum and divide each rounded to the dtype, as the reference does
         m = ctx.call("max", x, -1, keepdims=True)
-        m = ctx.call("where", ctx.call("isneginf", m), _float_const(ctx, np.zeros((), np.float32), xdt, "zero"), m)
+        m = ctx.call("where", ctx.call("isneginf", m), _float_const(ctx, np.zeros((), np.float32), sdt, "zero"), m)
         e = ctx.call("exp", ctx.call("subtract", x, m))
         p = ctx.call("divide", e, ctx.call("sum", e, -1, keepdims=True))
     if bias is not None and (ctx.has_input(3) or has_nonpad or static_rows_masked):
         # a query row with no attendable key is a zero row, not NaN
         empty = ctx.call("isneginf", ctx.call("max", bias, -1, keepdims=True))
-        p = ctx.call("where", empty, _float_const(ctx, np.zeros((), np.float32), xdt, "zero"), p)
+        p = ctx.call("where", empty, _float_const(ctx, np.zeros((), np.float32), sdt, "zero"), p)
     if sdt != dt:
         p = ctx.cast(p, dt)
     if mode == 3:
@@ -188,7 +187,6 @@ def attention(ctx: LowerCtx):
     if rank == 3:
         y = ctx.call("reshape", ctx.call("transpose", y, (0, 2, 1, 3)), (ctx.dim(0, 0), sq, -1))
     return [y, present_k, present_v, qk_out]
-
 
 
 @lowering("RotaryEmbedding", since=23)
@@ -276,21 +274,64 @@ def flex_attention(ctx: LowerCtx) -> Ref:
     if cdt != dt:
         scores = ctx.cast(scores, cdt)
     score_mod, prob_mod = ctx.attr("score_mod"), ctx.attr("prob_mod")
+    shape = (_static_dim(ctx, 0, 0, "the batch size"), qh, _static_dim(ctx, 0, 2, "the query length"))
+    shape += (_static_dim(ctx, 1, 2, "the key length"),)
     if score_mod is not None:
-        scores = _inline_graph(ctx, score_mod, scores, cdt, 0)
+        scores = _inline_graph(ctx, score_mod, scores, cdt, shape)
     e = ctx.call("exp", ctx.call("subtract", scores, ctx.call("max", scores, -1, keepdims=True)))
     probs = ctx.call("divide", e, ctx.call("sum", e, -1, keepdims=True))
     if prob_mod is not None:
-        probs = _inline_graph(ctx, prob_mod, probs, cdt, 0)
+        probs = _inline_graph(ctx, prob_mod, probs, cdt, shape)
     if ctx.dtype(2) != cdt:
         v = ctx.cast(v, cdt)
     y = ctx.call("matmul", probs, v)
     return y if cdt == ctx.dtype(2) else ctx.cast(y, ctx.dtype(2))
 
 
-def _inline_graph(ctx: LowerCtx, graph, x: Ref, dtype: np.dtype, src: int) -> Ref:
-    """Lower a one-input, one-output modifier subgraph inline, fed with `x`."""
-    ctx.fail("score_mod/prob_mod subgraphs are not supported yet")
+def _inline_graph(ctx: LowerCtx, gproto, x: Ref, dtype: np.dtype, shape: tuple[int, ...]) -> Ref:
+    """Lower a one-input, one-output modifier subgraph inline, fed with `x`.
+
+    The subgraph gets the concrete input type, shape inference and constant
+    folding, then each of its nodes is lowered into this node's call list
+    (sharing the outer program's names, weights and temporaries).
+    """
+    import onnx
+
+    from ...errors import TranslatorError
+    from ...frontend import build_graph
+    from ...passes import fold_constants
+    from ..lower import ProgramBuilder, lower_node
+
+    if not hasattr(gproto, "node") or len(gproto.input) != 1 or len(gproto.output) != 1:
+        ctx.fail("a modifier subgraph must have exactly one input and one output")
+    g = onnx.GraphProto()
+    g.CopyFrom(gproto)
+    elem = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    g.input[0].type.CopyFrom(onnx.helper.make_tensor_type_proto(elem, list(shape)))
+    g.output[0].type.tensor_type.ClearField("shape")
+    opsets = [onnx.helper.make_opsetid(d, v) for d, v in ctx.graph.opsets.items()]
+    model = onnx.helper.make_model(g, opset_imports=opsets)
+    try:
+        model = onnx.shape_inference.infer_shapes(model, data_prop=True)
+        sub = build_graph(model, f"{ctx.node.name}/{gproto.name}")
+    except TranslatorError as exc:
+        ctx.fail(f"cannot read subgraph {gproto.name!r}: {exc}")
+    except Exception as exc:  # noqa: BLE001  (shape inference raises untyped errors)
+        ctx.fail(f"cannot read subgraph {gproto.name!r}: {type(exc).__name__}: {exc}")
+    fold_constants(sub)
+    builder = ProgramBuilder(sub)
+    outer = ctx.builder
+    builder.names, builder.weights, builder.temp = outer.names, outer.weights, outer.temp
+    builder.env[g.input[0].name] = x
+    for node in sub.topo_order():
+        ctx.calls.extend(lower_node(builder, node))
+    out = g.output[0].name
+    if out in builder.env:
+        return builder.env[out]
+    value = sub.value(out)
+    if value.const is None:
+        ctx.fail(f"subgraph {gproto.name!r} never computes its output")
+    return ctx.constant(value.const, "mod")
 
 
 @lowering("LinearAttention", since=27)
@@ -413,6 +454,4 @@ def causal_conv_with_state(ctx: LowerCtx):
 def non_max_suppression(ctx: LowerCtx) -> Ref:
     # Greedy NMS has a data-dependent output size: a helper runs it at run time.
     args = [ctx.input(i) if ctx.has_input(i) else None for i in range(2, 5)]
-    return ctx.call(
-        "nms_select", ctx.input(0), ctx.input(1), *args, int(ctx.attr("center_point_box", 0))
-    )
+    return ctx.call("nms_select", ctx.input(0), ctx.input(1), *args, int(ctx.attr("center_point_box", 0)))

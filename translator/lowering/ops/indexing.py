@@ -97,8 +97,10 @@ def _scatter_elements(ctx: LowerCtx, reduction: str) -> Ref:
     rank = _rank(ctx)
     axis = _axis(ctx, ctx.attr("axis", 0), rank)
     xs, ids = ctx.shape(0), ctx.shape(1)
-    same = xs is not None and ids is not None and all(
-        d == axis or (a == b and a is not None) for d, (a, b) in enumerate(zip(xs, ids))
+    same = (
+        xs is not None
+        and ids is not None
+        and all(d == axis or (a == b and a is not None) for d, (a, b) in enumerate(zip(xs, ids)))
     )
     if reduction == "none" and same:
         idx = _index_const(ctx, 1, _dim(ctx, 0, axis))

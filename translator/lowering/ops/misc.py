@@ -11,12 +11,28 @@ from ..registry import lowering
 
 @lowering(("Identity", "Dropout"))
 def identity(ctx: LowerCtx):
-    # Dropout at inference is the identity; its optional mask output is all True.
+    """Identity, and Dropout at inference (its optional mask output is all True)."""
     x = ctx.input(0)
+    if ctx.node.op_type == "Dropout" and _dropout_training(ctx):
+        ctx.fail("Dropout in training mode draws random masks; only inference is supported")
     if len(ctx.node.outputs) > 1 and ctx.node.outputs[1]:
-        mask = ctx.call("full", ctx.call("getitem", ctx.call("shape_of", x), ()), True)
-        return [x, mask]
+        shape = [ctx.dim(0, i) for i in range(ctx.rank(0))]
+        return [x, ctx.call("full", shape, True)]
     return x
+
+
+def _dropout_training(ctx: LowerCtx) -> bool:
+    if ctx.opset < 7:
+        return not ctx.attr("is_test", 0)
+    if not ctx.has_input(2):
+        return False
+    ratio = ctx.const(1) if ctx.has_input(1) else np.array(0.5)
+    if ratio is not None and float(ratio) == 0.0:
+        return False  # nothing is dropped, whatever the mode
+    mode = ctx.const(2)
+    if mode is None:
+        ctx.fail("Dropout with a run-time training_mode input")
+    return bool(mode)
 
 
 @lowering("Constant")

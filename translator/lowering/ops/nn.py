@@ -44,16 +44,6 @@ def _spatial_static(ctx: LowerCtx, i: int, nsp: int) -> list[int] | None:
     return list(sp) if all(isinstance(d, int) for d in sp) else None
 
 
-def _const_or_none(ctx: LowerCtx, i: int) -> np.ndarray | None:
-    """The constant value of optional input i, None if absent (or an empty tensor)."""
-    if not ctx.has_input(i):
-        return None
-    v = ctx.const(i)
-    if v is None:
-        return None
-    return None if v.size == 0 else v
-
-
 def _is_empty_input(ctx: LowerCtx, i: int) -> bool:
     if not ctx.has_input(i):
         return True
@@ -62,13 +52,6 @@ def _is_empty_input(ctx: LowerCtx, i: int) -> bool:
         return v.size == 0
     shape = ctx.shape(i)
     return shape is not None and any(d == 0 for d in shape)
-
-
-def _bshape(rank: int, axis: int, n: int) -> list[int]:
-    """A shape broadcasting a length-n vector along `axis` of a rank-`rank` tensor."""
-    s = [1] * rank
-    s[axis] = n
-    return s
 
 
 def _per_channel(ctx: LowerCtx, i: int, rank: int, dtype=None) -> Ref:
@@ -695,7 +678,9 @@ def batch_norm(ctx: LowerCtx):
         var = ctx.call("var", x, axis=axes, keepdims=True)
         scale = _per_channel(ctx, 1, rank)
         bias = _per_channel(ctx, 2, rank)
-        norm = ctx.call("multiply", ctx.call("subtract", x, mean), ctx.call("rsqrt", ctx.call("add", var, ctx.scalar(eps, dt))))
+        norm = ctx.call(
+            "multiply", ctx.call("subtract", x, mean), ctx.call("rsqrt", ctx.call("add", var, ctx.scalar(eps, dt)))
+        )
         y = ctx.call("add", ctx.call("multiply", norm, scale), bias)
         momentum = float(ctx.attr("momentum", 0.9))
         results: list = [y]
@@ -728,7 +713,11 @@ def instance_norm(ctx: LowerCtx) -> Ref:
     axes = tuple(range(2, rank))
     mean = ctx.call("mean", x, axis=axes, keepdims=True)
     var = ctx.call("var", x, axis=axes, keepdims=True)
-    norm = ctx.call("multiply", ctx.call("subtract", x, mean), ctx.call("rsqrt", ctx.call("add", var, ctx.scalar(eps, ctx.dtype(0)))))
+    norm = ctx.call(
+        "multiply",
+        ctx.call("subtract", x, mean),
+        ctx.call("rsqrt", ctx.call("add", var, ctx.scalar(eps, ctx.dtype(0)))),
+    )
     y = ctx.call("multiply", norm, _per_channel(ctx, 1, rank))
     return ctx.call("add", y, _per_channel(ctx, 2, rank))
 
@@ -746,7 +735,9 @@ def _group_norm(ctx: LowerCtx, per_channel: bool) -> Ref:
     g = ctx.call("reshape", xs, lead)
     mean = ctx.call("mean", g, axis=-1, keepdims=True)
     var = ctx.call("var", g, axis=-1, keepdims=True)
-    norm = ctx.call("multiply", ctx.call("subtract", g, mean), ctx.call("rsqrt", ctx.call("add", var, ctx.scalar(eps, ct))))
+    norm = ctx.call(
+        "multiply", ctx.call("subtract", g, mean), ctx.call("rsqrt", ctx.call("add", var, ctx.scalar(eps, ct)))
+    )
     shape = ctx.shape(0)
     full = [ctx.dim(0, i) for i in range(rank)] if shape is not None else None
     if not per_channel:
@@ -802,6 +793,15 @@ def lrn(ctx: LowerCtx) -> Ref:
 # ----------------------------------------------------------------------------
 
 
+def _repeat_factor(idx: np.ndarray, n_in: int) -> int | None:
+    """r if a one-tap index map is `repeat(arange(n_in), r)`, else None."""
+    out, taps = idx.shape
+    if taps != 1 or n_in == 0 or out % n_in:
+        return None
+    r = out // n_in
+    return r if np.array_equal(idx[:, 0], np.arange(out) // r) else None
+
+
 def _resize_static(
     ctx: LowerCtx,
     x: Ref,
@@ -824,16 +824,13 @@ def _resize_static(
         for i, a in enumerate(ax):
             roi_full[a], roi_full[rank + a] = float(rv[i]), float(rv[n + i])
     mode, ctm = opts["mode"], opts["ctm"]
-    cur = list(in_shape)
-    ft = dt if dt.kind == "f" else np.dtype(np.float32)
-    y = x
-    converted = False
+    maps = {}
     for a in range(rank):
         box = (roi_full[a], roi_full[rank + a])
-        if full[a] == cur[a] and math.isclose(sc[a], 1.0) and (ctm != "tf_crop_and_resize" or box == (0.0, 1.0)):
+        if full[a] == in_shape[a] and math.isclose(sc[a], 1.0) and (ctm != "tf_crop_and_resize" or box == (0.0, 1.0)):
             continue
-        idx, coeffs, extrap = nnh.resize_axis_map(
-            cur[a],
+        maps[a] = nnh.resize_axis_map(
+            in_shape[a],
             full[a],
             sc[a],
             mode,
@@ -844,16 +841,30 @@ def _resize_static(
             opts["antialias"],
             box,
         )
+    repeats = {a: _repeat_factor(m[0], in_shape[a]) for a, m in maps.items()}
+    if maps and all(r is not None for r in repeats.values()) and all(m[2] is None for m in maps.values()):
+        # Integer nearest upsampling: one broadcast of an interleaved view (faster than repeats).
+        if all(r == 1 for r in repeats.values()):
+            return x
+        inter, wide = [], []
+        for a in range(rank):
+            r = repeats.get(a, 1)
+            inter += [in_shape[a], 1] if r > 1 else [in_shape[a]]
+            wide += [in_shape[a], r] if r > 1 else [in_shape[a]]
+        y = ctx.call("broadcast_to", ctx.call("reshape", x, inter), wide)
+        return ctx.call("reshape", y, [in_shape[a] * repeats.get(a, 1) for a in range(rank)])
+    cur = list(in_shape)
+    ft = dt if dt.kind == "f" else np.dtype(np.float32)
+    y = x
+    converted = False
+    for a, (idx, coeffs, extrap) in maps.items():
         out, taps = idx.shape
         if taps == 1:
-            col = idx[:, 0]
-            n_in = cur[a]
-            if out == n_in and np.array_equal(col, np.arange(out)):
-                pass
-            elif n_in and out % n_in == 0 and np.array_equal(col, np.arange(out) // (out // n_in)):
-                y = ctx.call("repeat", y, out // n_in, axis=a)
-            else:
-                y = ctx.call("take", y, ctx.constant(col.astype(np.int32), "index"), axis=a)
+            r = repeats[a]
+            if r is not None and r > 1:
+                y = ctx.call("repeat", y, r, axis=a)
+            elif r is None:
+                y = ctx.call("take", y, ctx.constant(idx[:, 0].astype(np.int32), "index"), axis=a)
         else:
             if not converted and ft != dt:
                 y = ctx.cast(y, ft)
@@ -910,7 +921,9 @@ def _resize(ctx: LowerCtx, x: Ref, scales_i: int | None, sizes_i: int | None, ro
         extrapolation_value=opts["extrapolation_value"],
         keep_aspect_ratio_policy=opts["keep_aspect_ratio_policy"],
     )
-    spec = ctx.input(idx) if val is None else _ints(val) if use_sizes else [float(v) for v in np.asarray(val).reshape(-1)]
+    spec = (
+        ctx.input(idx) if val is None else _ints(val) if use_sizes else [float(v) for v in np.asarray(val).reshape(-1)]
+    )
     roi_arg = None
     if roi_i is not None and opts["ctm"] == "tf_crop_and_resize" and not _is_empty_input(ctx, roi_i):
         roi_arg = ctx.input(roi_i) if roi is None else [float(v) for v in np.asarray(roi).reshape(-1)]
@@ -1019,4 +1032,3 @@ def roi_align(ctx: LowerCtx) -> Ref:
         float(ctx.attr("spatial_scale", 1.0)),
         half_pixel,
     )
-

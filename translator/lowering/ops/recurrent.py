@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..context import LowerCtx
-from ..program import Ref, Slice
+from ..context import LowerCtx, dtype_name
+from ..program import DType, Ref, Slice
 from ..registry import lowering
 
 _DEFAULT_ACTS = {"RNN": ["Tanh"], "GRU": ["Sigmoid", "Tanh"], "LSTM": ["Sigmoid", "Tanh", "Tanh"]}
@@ -69,12 +69,15 @@ def _activations(ctx: LowerCtx, kind: str, dirs: int) -> list[list[_Act]]:
         names = list(names) * 2
     if len(names) != per * dirs:
         ctx.fail(f"expected {per * dirs} activations, got {len(names)}")
+    # alphas/betas are consumed in order by the activations that take them (as onnxruntime does)
     alphas = list(ctx.attr("activation_alpha") or [])
     betas = list(ctx.attr("activation_beta") or [])
-    acts = [
-        _Act(n, alphas[i] if i < len(alphas) else None, betas[i] if i < len(betas) else None)
-        for i, n in enumerate(names)
-    ]
+    acts = []
+    for n in names:
+        d = _ACT_DEFAULTS.get(n.lower(), (None, None))
+        alpha = alphas.pop(0) if d[0] is not None and alphas else None
+        beta = betas.pop(0) if d[1] is not None and betas else None
+        acts.append(_Act(n, alpha, beta))
     for a in acts:
         if a.name not in ("tanh", "sigmoid", "relu", "softsign", "softplus") and a.name not in _ACT_DEFAULTS:
             ctx.fail(f"unknown activation {a.name!r}")
@@ -143,18 +146,12 @@ class _Seq:
         """(T, B, 1) time index that reverses each sequence within its own length."""
         ctx = self.ctx
         t = ctx.constant(np.arange(self.steps, dtype=np.int64).reshape(-1, 1, 1), "t")
-        lens = ctx.call("expand_dims", ctx.call("astype", self.lens, _int64()), 0)  # (1, B, 1)
+        lens = ctx.call("expand_dims", ctx.call("astype", self.lens, DType("int64")), 0)  # (1, B, 1)
         rev = ctx.call("subtract", ctx.call("subtract", lens, 1), t)
         return ctx.call("where", ctx.call("less", t, lens), rev, t)
 
     def valid(self, t: int) -> Ref:
         return self.ctx.call("less", t, self.lens)  # (B, 1)
-
-
-def _int64():
-    from ..program import DType
-
-    return DType("int64")
 
 
 def _run(ctx: LowerCtx, kind: str):
@@ -185,7 +182,7 @@ def _run(ctx: LowerCtx, kind: str):
         if ctx.has_input(i):
             s = ctx.input(i)
             return ctx.call("getitem", s, (Slice(), d) if layout else d)
-        return ctx.call("zeros", (batch, hidden), ctx_dtype(dt))
+        return ctx.call("zeros", (batch, hidden), DType(dtype_name(dt)))
 
     def clipped(v: Ref) -> Ref:
         return v if clip is None else ctx.call("clip", v, -float(clip), float(clip))
@@ -207,7 +204,8 @@ def _run(ctx: LowerCtx, kind: str):
         if kind == "GRU":
             lbr = int(ctx.attr("linear_before_reset", 0))
             # z and r take both biases up front; the h gate's biases are placed per the variant
-            in_bias = _add(ctx, wb, None if rb is None else ctx.call("concatenate", [_vec(ctx, rb, 0, 2 * hidden), ctx.call("zeros_like", _vec(ctx, rb, 0, hidden))]))
+            rb_zr = None if rb is None else ctx.call("pad", _vec(ctx, rb, 0, 2 * hidden), [(0, hidden)])
+            in_bias = _add(ctx, wb, rb_zr)
             rb_h = _vec(ctx, rb, 2 * hidden, 3 * hidden)
             r_zr = _cols(ctx, r_t, 0, 2 * hidden)
             r_h = _cols(ctx, r_t, 2 * hidden, 3 * hidden)
@@ -280,13 +278,6 @@ def _run(ctx: LowerCtx, kind: str):
     if kind == "LSTM":
         results.append(ctx.call("stack", cs, axis))
     return results
-
-
-def ctx_dtype(dt):
-    from ..context import dtype_name
-    from ..program import DType
-
-    return DType(dtype_name(dt))
 
 
 @lowering("RNN", since=7)

@@ -7,8 +7,6 @@ known at run time the lowering calls a helper from helpers/shape.py instead.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from onnx import helper as onnx_helper
 
@@ -85,6 +83,12 @@ def _reshape_const(ctx: LowerCtx, shape: list[int], allowzero: int) -> Ref:
     static = ctx.static_shape(0)
     if static is not None and list(static) == dims:
         return x
+    if static is not None and 0 in static and -1 in dims and _all_int(dims):
+        # MLX cannot infer -1 for an empty array: resolve it from the other dims
+        known = int(np.prod([d for d in dims if d != -1], dtype=np.int64))
+        if known == 0:
+            ctx.fail("Reshape of an empty tensor with -1 and a 0 dim is ambiguous")
+        dims = [0 if d == -1 else d for d in dims]
     return ctx.call("reshape", x, dims)
 
 
@@ -118,6 +122,8 @@ def flatten(ctx: LowerCtx) -> Ref:
     axis = axis + rank if axis < 0 else axis
     shape = ctx.shape(0)
     head, tail = shape[:axis], shape[axis:]
+    if _all_int(shape):
+        return ctx.call("reshape", x, [int(np.prod(head, dtype=np.int64)), int(np.prod(tail, dtype=np.int64))])
     if _all_int(head):
         return ctx.call("reshape", x, [int(np.prod(head, dtype=np.int64)), -1])
     if _all_int(tail):
@@ -154,7 +160,7 @@ def _squeeze(ctx: LowerCtx, axes: list[int] | None) -> Ref:
     axes = sorted({_axis(ctx, a, rank) for a in axes})
     if not axes:
         return x
-    return ctx.call("squeeze", x, axes)
+    return ctx.call("squeeze", x, axes[0] if len(axes) == 1 else axes)
 
 
 @lowering("Squeeze")
@@ -206,7 +212,7 @@ def concat(ctx: LowerCtx) -> Ref:
     inputs = [i for i in range(len(ctx.node.inputs)) if ctx.has_input(i)]
     if not inputs:
         ctx.fail("Concat without inputs")
-    rank = next((r for r in map(lambda i: _rank(ctx, i), inputs) if r is not None), None)
+    rank = next((r for r in (_rank(ctx, i) for i in inputs) if r is not None), None)
     default = 1 if ctx.opset < 4 else None
     axis = ctx.attr("axis", default)
     if axis is None:
@@ -254,9 +260,10 @@ def split(ctx: LowerCtx):
     for size in sizes:
         parts = [Slice()] * rank
         end = begin + size
-        parts[axis] = Slice(begin or None, None if isinstance(dim, int) and end == dim else end)
         if size == 0:
             parts[axis] = Slice(begin, end)
+        else:
+            parts[axis] = Slice(begin or None, None if isinstance(dim, int) and end == dim else end)
         outs.append(_getitem(ctx, x, parts) if num > 1 else x)
         begin = end
     return outs
@@ -438,7 +445,7 @@ def _pad_value(ctx: LowerCtx, i: int):
 
 @lowering("Pad")
 def pad_v1(ctx: LowerCtx) -> Ref:
-    pads = [int(p) for p in ctx.attr("paddings" if ctx.opset < 2 else "pads", [])]
+    pads = [int(p) for p in ctx.attr("paddings", [])]
     value = ctx.scalar(ctx.attr("value", 0.0), ctx.dtype(0))
     return _pad(ctx, pads, ctx.attr("mode", "constant"), value, None)
 
@@ -526,9 +533,7 @@ def range_(ctx: LowerCtx) -> Ref:
     if delta == 0:
         ctx.fail("Range with delta 0")
     if dtype.kind == "f":
-        n = max(int(math.ceil((limit - start) / delta)), 0)
-        arr = np.arange(n, dtype=np.float64) * delta + start
-        return ctx.constant(arr.astype(dtype), "range")
+        return ctx.call("arange", float(start), float(limit), float(delta), dtype=DType(dtype_name(dtype)))
     n = max(-(-(int(limit) - int(start)) // int(delta)), 0)
     stop = int(start) + n * int(delta)
     return ctx.call("arange", int(start), stop, int(delta), dtype=DType(dtype_name(dtype)))
@@ -586,16 +591,11 @@ def space_to_depth(ctx: LowerCtx) -> Ref:
 # -- Col2Im ------------------------------------------------------------------
 @lowering("Col2Im", since=18)
 def col2im(ctx: LowerCtx) -> Ref:
+    # image_shape and block_shape are usually run-time inputs: the helper reads them on the host
     image = _const_ints(ctx, 1)
     block = _const_ints(ctx, 2)
-    nd = len(image) if image is not None else (ctx.shape(1) or [None])[0]
-    if not isinstance(nd, int):
-        ctx.fail("Col2Im needs image_shape of known length")
-    dil = [int(v) for v in ctx.attr("dilations", [1] * nd)]
-    pads = [int(v) for v in ctx.attr("pads", [0] * (2 * nd))]
-    strides = [int(v) for v in ctx.attr("strides", [1] * nd)]
+    attrs = [ctx.attr(name) for name in ("dilations", "pads", "strides")]
+    attrs = [None if a is None else [int(v) for v in a] for a in attrs]
     img = image if image is not None else ctx.input(1)
     blk = block if block is not None else ctx.input(2)
-    return ctx.call("col2im_rt", ctx.input(0), img, blk, dil, pads, strides)
-
-
+    return ctx.call("col2im_rt", ctx.input(0), img, blk, *attrs)
