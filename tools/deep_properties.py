@@ -72,7 +72,11 @@ def summarize(stats: dict, junit: dict, returncode: int, seconds: float, profile
         "seconds": round(seconds, 1),
         "ops_covered": len(single),
         "examples_total": sum(per_op),
-        "examples_per_op": {"min": per_op[0] if per_op else 0, "median": statistics.median(per_op) if per_op else 0, "max": per_op[-1] if per_op else 0},
+        "examples_per_op": {
+            "min": per_op[0] if per_op else 0,
+            "median": statistics.median(per_op) if per_op else 0,
+            "max": per_op[-1] if per_op else 0,
+        },
         "examples_by_op": dict(sorted(single.items())),
         "ort_rejected": dict(stats.get("ort_rejected", {})),
         "known_bug_skips": dict(stats.get("known_bug", {})),
@@ -93,7 +97,9 @@ def summarize(stats: dict, junit: dict, returncode: int, seconds: float, profile
 def print_report(s: dict) -> None:
     print(f"\nprofile {s['profile']}: {s['tests']} tests in {s['seconds']} s")
     e = s["examples_per_op"]
-    print(f"ops covered: {s['ops_covered']}; examples {s['examples_total']} (per op min {e['min']}, median {e['median']}, max {e['max']})")
+    print(
+        f"ops covered: {s['ops_covered']}; examples {s['examples_total']} (per op min {e['min']}, median {e['median']}, max {e['max']})"
+    )
     for op, n in s["examples_by_op"].items():
         print(f"  {op:28s} {n}")
     print(f"chains: {s['chains']} (lengths {s['chain_lengths']})")
@@ -125,7 +131,17 @@ def main(argv: list[str] | None = None) -> int:
         env = dict(os.environ, HYPOTHESIS_PROFILE=args.profile, PROPERTIES_STATS_DIR=str(tmp / "stats"))
         if args.examples:
             env["PROPERTIES_MAX_EXAMPLES"] = str(args.examples)
-        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore", f"--junitxml={tmp / 'junit.xml'}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "ignore",
+            f"--junitxml={tmp / 'junit.xml'}",
+        ]
         if args.jobs > 1:
             cmd += ["-n", str(args.jobs), "--dist", "loadgroup"]
         if args.keyword:
@@ -137,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - start
         tail = [ln for ln in proc.stdout.splitlines() if ln.strip() and "onnxruntime:" not in ln][-15:]
         print("\n".join(tail))
-        summary = summarize(_merge_stats(tmp / "stats"), _junit(tmp / "junit.xml"), proc.returncode, seconds, args.profile)
+        summary = summarize(
+            _merge_stats(tmp / "stats"), _junit(tmp / "junit.xml"), proc.returncode, seconds, args.profile
+        )
     print_report(summary)
     if args.json:
         args.json.write_text(json.dumps(summary, indent=1) + "\n")

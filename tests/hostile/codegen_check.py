@@ -55,7 +55,12 @@ def _check_toplevel(tree: ast.Module) -> set[str]:
     """Importing runs nothing but imports, literal bindings and def/class statements. Returns defined names."""
     defined: set[str] = set()
     for i, stmt in enumerate(tree.body):
-        if isinstance(stmt, ast.Expr) and i == 0 and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
+        if (
+            isinstance(stmt, ast.Expr)
+            and i == 0
+            and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str)
+        ):
             continue
         if isinstance(stmt, ast.Import):
             for a in stmt.names:
@@ -63,12 +68,18 @@ def _check_toplevel(tree: ast.Module) -> set[str]:
             continue
         if isinstance(stmt, ast.ImportFrom):
             for a in stmt.names:
-                assert (stmt.module, a.name) in IMPORTS and a.asname is None, f"{_where(stmt)}: from {stmt.module} import {a.name}"
+                assert (stmt.module, a.name) in IMPORTS and a.asname is None, (
+                    f"{_where(stmt)}: from {stmt.module} import {a.name}"
+                )
             continue
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            assert all(isinstance(t, ast.Name) for t in targets), f"{_where(stmt)}: module-level assignment to a non-name"
-            assert stmt.value is not None and _literal(stmt.value), f"{_where(stmt)}: module-level value is not a literal"
+            assert all(isinstance(t, ast.Name) for t in targets), (
+                f"{_where(stmt)}: module-level assignment to a non-name"
+            )
+            assert stmt.value is not None and _literal(stmt.value), (
+                f"{_where(stmt)}: module-level value is not a literal"
+            )
             defined.update(t.id for t in targets)
             continue
         if isinstance(stmt, ast.FunctionDef):
@@ -78,12 +89,16 @@ def _check_toplevel(tree: ast.Module) -> set[str]:
             defined.add(stmt.name)
             continue
         if isinstance(stmt, ast.ClassDef):
-            assert not stmt.decorator_list and not stmt.keywords, f"{_where(stmt)}: class {stmt.name} decorators/keywords"
+            assert not stmt.decorator_list and not stmt.keywords, (
+                f"{_where(stmt)}: class {stmt.name} decorators/keywords"
+            )
             assert [ast.unparse(b) for b in stmt.bases] == ["nn.Module"], f"{_where(stmt)}: class {stmt.name} bases"
             for j, item in enumerate(stmt.body):
                 if j == 0 and isinstance(item, ast.Expr) and isinstance(item.value, ast.Constant):
                     continue
-                assert isinstance(item, ast.FunctionDef) and not item.decorator_list, f"{_where(item)}: class body statement"
+                assert isinstance(item, ast.FunctionDef) and not item.decorator_list, (
+                    f"{_where(item)}: class body statement"
+                )
                 for d in item.args.defaults:
                     assert _literal(d), f"{_where(item)}: default argument is not a literal"
             defined.add(stmt.name)

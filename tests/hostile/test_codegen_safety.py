@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import ast
 
+from runtime.loader import load_module_model
+from runtime.session import InferenceSession
+from translator import TranslatorError, convert
+from translator.emit.module import helper_source
+from translator.lowering.functions import HELPERS
+
 import numpy as np
 import onnx
 import pytest
 from onnx import helper, numpy_helper
 
-from runtime.loader import load_module_model
-from runtime.session import InferenceSession
 from tests.hostile.codegen_check import check_generated_source
 from tests.properties.harness import assert_close, run_ort
-from translator import TranslatorError, convert
-from translator.emit.module import helper_source
-from translator.lowering.functions import HELPERS
 
 PAYLOADS = [
     'a"b',
@@ -111,7 +112,9 @@ def _hostile_model(payloads: list[str], sentinel: str) -> tuple[onnx.ModelProto,
         nodes.append(helper.make_node("Relu", [a], [y], name=f"{base}\x01relu", doc_string=raw))
         feed[x] = rng.standard_normal(shape).astype(np.float32)
     graph = helper.make_graph(nodes, names[9], inputs, outputs, inits, doc_string=names[10])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name=names[11], doc_string=names[12])
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)], producer_name=names[11], doc_string=names[12]
+    )
     model.ir_version = 10
     onnx.helper.set_model_props(model, {p: p for p in names[:20]})
     return model, feed
@@ -156,7 +159,7 @@ def test_collisions_after_sanitizing_stay_distinct(tmp_path):
     inputs = [helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, [3]) for n in names]
     nodes = [helper.make_node("Sum", names, ["s"], name="")]
     outputs = [helper.make_tensor_value_info("s", onnx.TensorProto.FLOAT, [3])]
-    for i, n in enumerate(names):
+    for n in names:
         nodes.append(helper.make_node("Mul", [n, "s"], [f"{n}:out"], name=n))
         outputs.append(helper.make_tensor_value_info(f"{n}:out", onnx.TensorProto.FLOAT, [3]))
     graph = helper.make_graph(nodes, "-", inputs, outputs)
@@ -207,7 +210,7 @@ def test_weights_named_like_unreserved_module_attributes(tmp_path, name):
 def test_hostile_class_names(tmp_path):
     """convert(name=...) becomes a file stem and a class name: both sanitized."""
     model, feed = _weights_model(["w"])
-    for i, name in enumerate(["x\"; import os #", "../../etc/passwd", "名前", "a\nb", "", "1net", "class", "self"]):
+    for i, name in enumerate(['x"; import os #', "../../etc/passwd", "名前", "a\nb", "", "1net", "class", "self"]):
         written = convert(model, tmp_path / str(i), mode="module", name=name)
         assert written.paths[0].parent == tmp_path / str(i)
         check_generated_source(written.paths[0].read_text(encoding="utf-8"))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import threading
 
+from runtime.session import InferenceSession
+
 import numpy as np
 import pytest
 
-from runtime.session import InferenceSession
 from tests.properties.harness import assert_close, run_ort
 from tests.properties.strategies import build, node
 

@@ -16,6 +16,11 @@ import json
 import signal
 from collections.abc import Iterator
 
+from runtime.interpreter import OpList
+from translator import TranslatorError, translate
+from translator.emit.module import render_module
+from translator.emit.oplist import to_json
+
 import numpy as np
 import onnx
 import pytest
@@ -24,14 +29,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from onnx import helper
 
-from runtime.interpreter import OpList
 from tests.hostile.codegen_check import check_generated_source
 from tests.properties import stats
 from tests.properties.conftest import scaled
 from tests.util import make_model
-from translator import TranslatorError, translate
-from translator.emit.module import render_module
-from translator.emit.oplist import to_json
 
 FUZZ_TIMEOUT = 30
 
@@ -48,9 +49,16 @@ def _seed_models() -> list[onnx.ModelProto]:
                 helper.make_node("LeakyRelu", ["n"], ["r"], alpha=0.1),
                 helper.make_node("MaxPool", ["r"], ["y"], kernel_shape=[2, 2], strides=[2, 2]),
             ],
-            [("x", f32, [1, 3, 8, 8])], [("y", f32, [1, 4, 2, 2])],
-            {"w": rng.standard_normal((4, 3, 3, 3)).astype(f32), "b": np.zeros(4, f32), "s": np.ones(4, f32),
-             "bb": np.zeros(4, f32), "m": np.zeros(4, f32), "v": np.ones(4, f32)},
+            [("x", f32, [1, 3, 8, 8])],
+            [("y", f32, [1, 4, 2, 2])],
+            {
+                "w": rng.standard_normal((4, 3, 3, 3)).astype(f32),
+                "b": np.zeros(4, f32),
+                "s": np.ones(4, f32),
+                "bb": np.zeros(4, f32),
+                "m": np.zeros(4, f32),
+                "v": np.ones(4, f32),
+            },
             opset=13,
         ),  # fmt: skip
         make_model(
@@ -61,9 +69,14 @@ def _seed_models() -> list[onnx.ModelProto]:
                 helper.make_node("Softmax", ["c"], ["y"], axis=1),
                 helper.make_node("Slice", ["c", "st", "en", "ax"], ["z"]),
             ],
-            [("x", f32, [2, 3, 4])], [("y", f32, [12, 4]), ("z", f32, [12, 2])],
-            {"shape": np.array([2, -1], np.int64), "st": np.array([1], np.int64), "en": np.array([3], np.int64),
-             "ax": np.array([1], np.int64)},
+            [("x", f32, [2, 3, 4])],
+            [("y", f32, [12, 4]), ("z", f32, [12, 2])],
+            {
+                "shape": np.array([2, -1], np.int64),
+                "st": np.array([1], np.int64),
+                "en": np.array([3], np.int64),
+                "ax": np.array([1], np.int64),
+            },
             opset=13,
         ),  # fmt: skip
         make_model(
@@ -72,8 +85,10 @@ def _seed_models() -> list[onnx.ModelProto]:
                 helper.make_node("Gather", ["g", "i"], ["h"], axis=1),
                 helper.make_node("Resize", ["h4", "", "sc"], ["y"], mode="nearest"),
                 helper.make_node("Unsqueeze", ["h", "ax"], ["h4"]),
-            ][:2] + [helper.make_node("Sigmoid", ["h"], ["y"])],
-            [("x", f32, [2, 5])], [("y", f32, [2, 3])],
+            ][:2]
+            + [helper.make_node("Sigmoid", ["h"], ["y"])],
+            [("x", f32, [2, 5])],
+            [("y", f32, [2, 3])],
             {"w": rng.standard_normal((4, 5)).astype(f32), "b": np.zeros(4, f32), "i": np.array([0, -1, 2], np.int64)},
             opset=13,
         ),  # fmt: skip
@@ -83,7 +98,8 @@ def _seed_models() -> list[onnx.ModelProto]:
                 helper.make_node("Pad", ["r", "p"], ["p2"], mode="reflect"),
                 helper.make_node("ReduceMean", ["p2"], ["y"], axes=[2, 3], keepdims=1),
             ],
-            [("x", f32, [1, 2, 3, 3])], [("y", f32, [1, 2, 1, 1])],
+            [("x", f32, [1, 2, 3, 3])],
+            [("y", f32, [1, 2, 1, 1])],
             {"sc": np.array([1, 1, 2, 2], f32), "p": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64)},
             opset=13,
         ),  # fmt: skip
@@ -93,7 +109,19 @@ def _seed_models() -> list[onnx.ModelProto]:
 
 SEEDS = [m.SerializeToString() for m in _seed_models()]
 HOSTILE_INTS = [0, 1, -1, 2, 7, 255, 2**31 - 1, -(2**31), 2**62, -(2**62)]
-HOSTILE_STRINGS = ["", "x", "y", "w", "\x00", "a" * 300, "../../etc/passwd", "ai.onnx", "com.microsoft", "Relu", "é\n\"'"]
+HOSTILE_STRINGS = [
+    "",
+    "x",
+    "y",
+    "w",
+    "\x00",
+    "a" * 300,
+    "../../etc/passwd",
+    "ai.onnx",
+    "com.microsoft",
+    "Relu",
+    "é\n\"'",
+]
 
 
 def _repeated(fd) -> bool:
@@ -144,8 +172,24 @@ def _mutate_field(model: onnx.ModelProto, draw) -> str:
     elif fd.type == FieldDescriptor.TYPE_ENUM:
         _set_scalar(msg, fd, index, draw(st.sampled_from([v.number for v in fd.enum_type.values])))
     else:
-        unsigned = fd.type in (FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED32, FieldDescriptor.TYPE_FIXED64)
-        bits = 32 if fd.type in (FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_FIXED32, FieldDescriptor.TYPE_SFIXED32) else 64
+        unsigned = fd.type in (
+            FieldDescriptor.TYPE_UINT32,
+            FieldDescriptor.TYPE_UINT64,
+            FieldDescriptor.TYPE_FIXED32,
+            FieldDescriptor.TYPE_FIXED64,
+        )
+        bits = (
+            32
+            if fd.type
+            in (
+                FieldDescriptor.TYPE_INT32,
+                FieldDescriptor.TYPE_UINT32,
+                FieldDescriptor.TYPE_SINT32,
+                FieldDescriptor.TYPE_FIXED32,
+                FieldDescriptor.TYPE_SFIXED32,
+            )
+            else 64
+        )
         v = draw(st.sampled_from(HOSTILE_INTS))
         lo, hi = (0, 2**bits - 1) if unsigned else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
         _set_scalar(msg, fd, index, min(max(v, lo), hi))
@@ -189,9 +233,9 @@ class _Hang(Exception):
 # Each matcher sees the exception and the last traceback frame inside translator/. Matching examples are
 # counted as "known_bug:<test>" instead of failing, so CI stays green until the fix (then delete the entry).
 FUZZ_KNOWN_BUGS = {
-    "test_batchnorm_params_of_wrong_shape_opset13": lambda exc, frame: isinstance(exc, ValueError)
-    and frame.filename.endswith("bn_fusion.py")
-    and frame.name == "_bn_params",
+    "test_batchnorm_params_of_wrong_shape_opset13": lambda exc, frame: (
+        isinstance(exc, ValueError) and frame.filename.endswith("bn_fusion.py") and frame.name == "_bn_params"
+    ),
     "test_invalid_utf8_names": lambda exc, frame: isinstance(exc, TypeError) and "bytes" in str(exc),
 }
 

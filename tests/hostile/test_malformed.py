@@ -17,19 +17,22 @@ from __future__ import annotations
 import json
 import os
 
+from runtime.interpreter import load_oplist
+from translator import InvalidModelError, ModelLoadError, OpListError, TranslatorError, convert, translate
+from translator.errors import UnsupportedFeatureError
+
 import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from runtime.interpreter import load_oplist
 from tests.util import make_model
-from translator import InvalidModelError, ModelLoadError, OpListError, TranslatorError, convert, translate
-from translator.errors import UnsupportedFeatureError
 
 
 def _relu(shape=(2, 3)):
-    return make_model([helper.make_node("Relu", ["x"], ["y"])], [("x", np.float32, list(shape))], [("y", np.float32, list(shape))])
+    return make_model(
+        [helper.make_node("Relu", ["x"], ["y"])], [("x", np.float32, list(shape))], [("y", np.float32, list(shape))]
+    )
 
 
 def _add(init=None, shape=(2, 3)):
@@ -102,7 +105,9 @@ def test_two_producers_of_one_value():
 
 
 def test_missing_initializer():
-    m = make_model([helper.make_node("Add", ["x", "w"], ["y"])], [("x", np.float32, [2, 3])], [("y", np.float32, [2, 3])])
+    m = make_model(
+        [helper.make_node("Add", ["x", "w"], ["y"])], [("x", np.float32, [2, 3])], [("y", np.float32, [2, 3])]
+    )
     with pytest.raises(InvalidModelError, match="'w'"):
         translate(m)
 
@@ -175,7 +180,9 @@ def test_huge_declared_input_dims():
 
 
 def test_huge_initializer_dims_without_data():
-    m = make_model([helper.make_node("Add", ["x", "w"], ["y"])], [("x", np.float32, [1])], [("y", np.float32, [2**31, 2**31])])
+    m = make_model(
+        [helper.make_node("Add", ["x", "w"], ["y"])], [("x", np.float32, [1])], [("y", np.float32, [2**31, 2**31])]
+    )
     t = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[2**31, 2**31])
     m.graph.initializer.append(t)
     with pytest.raises(InvalidModelError):
@@ -195,7 +202,12 @@ def test_huge_initializer_dims_without_data():
 def test_huge_constant_results_are_not_materialized(op, inputs, inits):
     """A few bytes of model asking for terabytes: a typed refusal, or a lazy run-time op, never an allocation."""
     feeds = [("x", np.float32, [1, 1, 2, 2])] if "x" in inputs else []
-    m = make_model([helper.make_node(op, inputs, ["y"])], feeds, [("y", np.float32, ["a", "b", "c", "d"][: 4 if op in ("Resize", "Pad") else (2 if op == "Tile" else 3)])], inits)
+    m = make_model(
+        [helper.make_node(op, inputs, ["y"])],
+        feeds,
+        [("y", np.float32, ["a", "b", "c", "d"][: 4 if op in ("Resize", "Pad") else (2 if op == "Tile" else 3)])],
+        inits,
+    )
     if op == "Tile":
         m.graph.input[0].type.tensor_type.shape.dim.pop()
         m.graph.input[0].type.tensor_type.shape.dim.pop()
@@ -295,7 +307,9 @@ def _external_model(tmp_path):
     m = _add(shape=(64, 64))
     d = tmp_path / "model"
     d.mkdir()
-    onnx.save(m, d / "m.onnx", save_as_external_data=True, all_tensors_to_one_file=True, location="w.bin", size_threshold=0)
+    onnx.save(
+        m, d / "m.onnx", save_as_external_data=True, all_tensors_to_one_file=True, location="w.bin", size_threshold=0
+    )
     return d
 
 
@@ -351,7 +365,12 @@ def test_external_data_from_bytes_is_not_resolved(tmp_path):
 
 @pytest.fixture
 def oplist(tmp_path):
-    m = make_model([helper.make_node("ReduceSum", ["x"], ["y"], keepdims=1)], [("x", np.float32, [4, 8])], [("y", np.float32, [1, 1])], opset=11)
+    m = make_model(
+        [helper.make_node("ReduceSum", ["x"], ["y"], keepdims=1)],
+        [("x", np.float32, [4, 8])],
+        [("y", np.float32, [1, 1])],
+        opset=11,
+    )
     convert(m, tmp_path, mode="oplist", name="net")
     path = tmp_path / "net.oplist.json"
     return path, json.loads(path.read_text())
@@ -372,7 +391,9 @@ def _run(path):
     return outs
 
 
-@pytest.mark.parametrize("fn", ["", "Add", "add ", "mx.add", "__getattribute__", "FUNCTIONS", "load", "save", "array.__class__"])
+@pytest.mark.parametrize(
+    "fn", ["", "Add", "add ", "mx.add", "__getattribute__", "FUNCTIONS", "load", "save", "array.__class__"]
+)
 def test_oplist_function_names_off_the_allowlist(oplist, fn):
     path, doc = oplist
     _write(path, doc, lambda d: d["calls"][0].__setitem__("fn", fn))

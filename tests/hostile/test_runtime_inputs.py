@@ -10,16 +10,17 @@ onnxruntime propagates them through Relu, MaxPool, Softmax, Conv, Add and friend
 
 from __future__ import annotations
 
+import runtime  # noqa: F401  (fast BLAS before MLX)
+from runtime.loader import load_module_model, load_oplist_model
+from runtime.session import InferenceSession
+from translator import InputError, convert
+
+import mlx.core as mx
 import numpy as np
 import pytest
 
-import runtime  # noqa: F401  (fast BLAS before MLX)
-import mlx.core as mx  # noqa: I001
-from runtime.loader import load_module_model, load_oplist_model
-from runtime.session import InferenceSession
 from tests.properties.harness import assert_close, run_backends, run_ort
 from tests.properties.strategies import build, node
-from translator import InputError, convert
 
 MODES = ("module", "oplist")
 
@@ -159,25 +160,61 @@ NONFINITE_CASES = {
     "Relu": lambda: build([node("Relu", ["x"])], {"x": _special((2, 3, 4, 5))}),
     "LeakyRelu": lambda: build([node("LeakyRelu", ["x"], alpha=0.1)], {"x": _special((2, 3, 4, 5))}),
     "Sigmoid": lambda: build([node("Sigmoid", ["x"])], {"x": _special((2, 3, 4, 5))}),
-    "Clip": lambda: build([node("Clip", ["x", "lo", "hi"])], {"x": _special((2, 3, 4, 5))}, {"lo": np.array(-1, np.float32), "hi": np.array(1, np.float32)}),
+    "Clip": lambda: build(
+        [node("Clip", ["x", "lo", "hi"])],
+        {"x": _special((2, 3, 4, 5))},
+        {"lo": np.array(-1, np.float32), "hi": np.array(1, np.float32)},
+    ),
     "Add": lambda: build([node("Add", ["x", "z"])], {"x": _special((2, 3, 4, 5)), "z": _special((3, 1, 5), 1)}),
     "Mul": lambda: build([node("Mul", ["x", "z"])], {"x": _special((2, 3, 4, 5)), "z": _special((3, 1, 5), 1)}),
-    "MaxPool": lambda: build([node("MaxPool", ["x"], kernel_shape=[2, 2], strides=[2, 2])], {"x": _special((1, 3, 6, 6))}),
-    "MaxPool_padded": lambda: build([node("MaxPool", ["x"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])], {"x": _special((1, 3, 6, 6))}),
-    "AveragePool": lambda: build([node("AveragePool", ["x"], kernel_shape=[2, 2], strides=[2, 2])], {"x": _special((1, 3, 6, 6))}),
+    "MaxPool": lambda: build(
+        [node("MaxPool", ["x"], kernel_shape=[2, 2], strides=[2, 2])], {"x": _special((1, 3, 6, 6))}
+    ),
+    "MaxPool_padded": lambda: build(
+        [node("MaxPool", ["x"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])], {"x": _special((1, 3, 6, 6))}
+    ),
+    "AveragePool": lambda: build(
+        [node("AveragePool", ["x"], kernel_shape=[2, 2], strides=[2, 2])], {"x": _special((1, 3, 6, 6))}
+    ),
     "GlobalAveragePool": lambda: build([node("GlobalAveragePool", ["x"])], {"x": _special((1, 3, 6, 6))}),
     "Softmax": lambda: build([node("Softmax", ["x"], axis=-1)], {"x": _special((3, 4, 6))}),
     "Softmax_axis1": lambda: build([node("Softmax", ["x"], axis=1)], {"x": _special((2, 5, 3, 3))}),
-    "Conv": lambda: build([node("Conv", ["x", "w"], pads=[1, 1, 1, 1])], {"x": _special((1, 3, 6, 6))}, {"w": np.random.default_rng(5).standard_normal((4, 3, 3, 3)).astype(np.float32)}),
-    "Conv_depthwise": lambda: build([node("Conv", ["x", "w"], pads=[1, 1, 1, 1], group=3)], {"x": _special((1, 3, 6, 6))}, {"w": np.random.default_rng(5).standard_normal((3, 1, 3, 3)).astype(np.float32)}),
-    "Conv_pointwise": lambda: build([node("Conv", ["x", "w"])], {"x": _special((1, 3, 6, 6))}, {"w": np.random.default_rng(5).standard_normal((4, 3, 1, 1)).astype(np.float32)}),
-    "Gemm": lambda: build([node("Gemm", ["x", "w"], transB=1)], {"x": _special((4, 6))}, {"w": np.random.default_rng(6).standard_normal((3, 6)).astype(np.float32)}),
+    "Conv": lambda: build(
+        [node("Conv", ["x", "w"], pads=[1, 1, 1, 1])],
+        {"x": _special((1, 3, 6, 6))},
+        {"w": np.random.default_rng(5).standard_normal((4, 3, 3, 3)).astype(np.float32)},
+    ),
+    "Conv_depthwise": lambda: build(
+        [node("Conv", ["x", "w"], pads=[1, 1, 1, 1], group=3)],
+        {"x": _special((1, 3, 6, 6))},
+        {"w": np.random.default_rng(5).standard_normal((3, 1, 3, 3)).astype(np.float32)},
+    ),
+    "Conv_pointwise": lambda: build(
+        [node("Conv", ["x", "w"])],
+        {"x": _special((1, 3, 6, 6))},
+        {"w": np.random.default_rng(5).standard_normal((4, 3, 1, 1)).astype(np.float32)},
+    ),
+    "Gemm": lambda: build(
+        [node("Gemm", ["x", "w"], transB=1)],
+        {"x": _special((4, 6))},
+        {"w": np.random.default_rng(6).standard_normal((3, 6)).astype(np.float32)},
+    ),
     "ReduceMean": lambda: build([node("ReduceMean", ["x"], axes=[1])], {"x": _special((3, 4, 5))}, opset=13),
     "BatchNormalization": lambda: build(
-        [node("BatchNormalization", ["x", "s", "b", "m", "v"])], {"x": _special((1, 3, 4, 4))},
-        {"s": np.ones(3, np.float32), "b": np.zeros(3, np.float32), "m": np.zeros(3, np.float32), "v": np.ones(3, np.float32)},
+        [node("BatchNormalization", ["x", "s", "b", "m", "v"])],
+        {"x": _special((1, 3, 4, 4))},
+        {
+            "s": np.ones(3, np.float32),
+            "b": np.zeros(3, np.float32),
+            "m": np.zeros(3, np.float32),
+            "v": np.ones(3, np.float32),
+        },
     ),  # fmt: skip
-    "Resize": lambda: build([node("Resize", ["x", "", "s"], mode="linear")], {"x": _special((1, 2, 3, 3))}, {"s": np.array([1, 1, 2, 2], np.float32)}),
+    "Resize": lambda: build(
+        [node("Resize", ["x", "", "s"], mode="linear")],
+        {"x": _special((1, 2, 3, 3))},
+        {"s": np.array([1, 1, 2, 2], np.float32)},
+    ),
     "Max": lambda: build([node("Max", ["x", "z"])], {"x": _special((3, 4)), "z": _special((3, 4), 2)}),
 }
 
@@ -215,4 +252,3 @@ def test_nonfinite_through_the_session(conv_model):
     for mode in MODES:
         (got,) = InferenceSession(conv_model, mode=mode).run(None, {"x": x})
         assert_close(got, want, mode)
-

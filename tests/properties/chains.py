@@ -90,7 +90,16 @@ def _step(draw, ch: Chain) -> None:
         ins = [x, wname]
         if draw(st.booleans()):
             ins.append(ch.const("b", values(rng, (cout,), F32, -0.5, 0.5)))
-        ch.add("Conv", ins, (n, cout, oh, ow), pads=[p] * 4, strides=[s, s], dilations=[d, d] if d > 1 else None, group=group if group > 1 else None, kernel_shape=[k, k])
+        ch.add(
+            "Conv",
+            ins,
+            (n, cout, oh, ow),
+            pads=[p] * 4,
+            strides=[s, s],
+            dilations=[d, d] if d > 1 else None,
+            group=group if group > 1 else None,
+            kernel_shape=[k, k],
+        )
     elif op == "BatchNormalization":
         c = shape[1] if rank >= 2 else shape[0]
         params = [
@@ -110,7 +119,9 @@ def _step(draw, ch: Chain) -> None:
         ch.add(op, [x, ch.const("slope", values(rng, slope_shape, F32, 0, 0.5))], shape)
     elif op in ("Add", "Mul"):
         same = [t for t, s in ch.tensors[:-1] if s == shape]
-        choice = draw(st.sampled_from(("tensor", "channel", "scalar", "full") if same else ("channel", "scalar", "full")))
+        choice = draw(
+            st.sampled_from(("tensor", "channel", "scalar", "full") if same else ("channel", "scalar", "full"))
+        )
         if choice == "tensor":
             other = draw(st.sampled_from(same))
         elif choice == "channel" and rank >= 2:
@@ -123,7 +134,11 @@ def _step(draw, ch: Chain) -> None:
         ch.add(op, ins, shape)
     elif op == "Concat":
         axis = 1 if rank >= 2 else 0
-        cands = [t for t, s in ch.tensors[:-1] if len(s) == rank and all(a == b for i, (a, b) in enumerate(zip(s, shape)) if i != axis)]
+        cands = [
+            t
+            for t, s in ch.tensors[:-1]
+            if len(s) == rank and all(a == b for i, (a, b) in enumerate(zip(s, shape)) if i != axis)
+        ]
         if cands and draw(st.booleans()):
             other = draw(st.sampled_from(cands))
             oshape = dict(ch.tensors)[other]
@@ -146,7 +161,9 @@ def _step(draw, ch: Chain) -> None:
         if mode == "nearest" and draw(st.booleans()):
             attrs.update(coordinate_transformation_mode="asymmetric", nearest_mode="floor")
         elif mode == "linear":
-            attrs["coordinate_transformation_mode"] = draw(st.sampled_from(("half_pixel", "align_corners", "asymmetric")))
+            attrs["coordinate_transformation_mode"] = draw(
+                st.sampled_from(("half_pixel", "align_corners", "asymmetric"))
+            )
         f = draw(st.sampled_from((2, 2, 1.5, 0.5)))
         oh, ow = int(math.floor(h * f)), int(math.floor(w * f))
         if oh < 1 or ow < 1:
@@ -237,4 +254,6 @@ def chain_case(draw) -> Case:
     if inner and draw(st.booleans()):
         outputs.append(draw(st.sampled_from(inner)))
     feed = {"x": values(rng, shape, F32, -2, 2)}
-    return build(ch.nodes, feed, ch.inits, outputs=outputs, opset=draw(st.sampled_from((11, 13, 17))), label="->".join(ch.ops))
+    return build(
+        ch.nodes, feed, ch.inits, outputs=outputs, opset=draw(st.sampled_from((11, 13, 17))), label="->".join(ch.ops)
+    )

@@ -13,17 +13,17 @@ import json
 import types
 from dataclasses import dataclass, field
 
-import numpy as np
-import onnx
-
 import runtime  # noqa: F401  (fast BLAS before MLX)
-import mlx.core as mx  # noqa: I001  (after runtime on purpose)
 from runtime.interpreter import OpList, load_weights_bytes
 from translator import translate
 from translator.emit.module import render_module
 from translator.emit.oplist import to_json
 from translator.emit.weights import sha256_bytes, weights_bytes
 from translator.lowering.execute import to_mx, to_numpy
+
+import mlx.core as mx
+import numpy as np
+import onnx
 
 MODES = ("module", "oplist")
 
@@ -133,7 +133,9 @@ def compile_backends(model: onnx.ModelProto, optimize: bool = True, **translate_
     }
 
 
-def run_backends(model: onnx.ModelProto, feed: dict, optimize: bool = True, built=None, **translate_kw) -> dict[str, list]:
+def run_backends(
+    model: onnx.ModelProto, feed: dict, optimize: bool = True, built=None, **translate_kw
+) -> dict[str, list]:
     """mode -> list of numpy outputs in graph-output order."""
     built = built or compile_backends(model, optimize=optimize, **translate_kw)
     names = [o.name for o in model.graph.output]
@@ -197,4 +199,6 @@ def check_case(case: Case, optimize: bool = True) -> None:
         for i, (g, w) in enumerate(zip(got[mode], want)):
             assert_close(g, w, f"{case.label} [{mode}, output {i}]", case.tol)
     for i, (a, b) in enumerate(zip(got["module"], got["oplist"])):
-        assert np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"), f"{case.label}: module and oplist differ (output {i})"
+        assert np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"), (
+            f"{case.label}: module and oplist differ (output {i})"
+        )

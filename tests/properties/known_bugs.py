@@ -9,6 +9,7 @@ its entry here and the xfail mark there.
 
 from __future__ import annotations
 
+import numpy as np
 from onnx import helper
 
 from .harness import Case
@@ -69,13 +70,6 @@ def nhwc_pool_ceil_shape(case: Case) -> bool:
     return False
 
 
-def folded_scalar_output(case: Case) -> bool:
-    """A 0-d graph output that constant folding computes (Size, ConstantOfShape of a 0-d shape)."""
-    ops = {n.op_type for n in case.model.graph.node}
-    scalar_out = any(len(o.type.tensor_type.shape.dim) == 0 for o in case.model.graph.output)
-    return scalar_out and bool(ops & {"Size", "ConstantOfShape", "Range"})
-
-
 def _init(case: Case, name: str):
     from onnx import numpy_helper
 
@@ -85,16 +79,25 @@ def _init(case: Case, name: str):
     return None
 
 
-def resize_fractional_align_corners(case: Case) -> bool:
-    """Resize align_corners from scales whose in*scale is not a whole number."""
+def resize_output_length(case: Case) -> bool:
+    """Resize whose coordinate mapping needs the integer output length: align_corners / tf_crop_and_resize
+    from scales with a fractional in*scale, or pytorch_half_pixel with an output length of 1."""
     shapes = _shapes(case)
     for n in case.model.graph.node:
-        if n.op_type != "Resize" or _attrs(n).get("coordinate_transformation_mode") != "align_corners":
+        if n.op_type != "Resize":
+            continue
+        ctm = _attrs(n).get("coordinate_transformation_mode", "half_pixel")
+        x, y = shapes.get(n.input[0]), shapes.get(n.output[0])
+        if ctm == "pytorch_half_pixel" and x is not None and y is not None:
+            if any(b == 1 and a != 1 for a, b in zip(x, y)):
+                return True
+        if ctm not in ("align_corners", "tf_crop_and_resize"):
             continue
         scales = _init(case, n.input[2]) if len(n.input) > 2 and n.input[2] else None
-        x = shapes.get(n.input[0])
         if scales is not None and scales.size and x is not None:
-            if any(abs(d * s - round(d * s)) > 1e-6 for d, s in zip(x, scales.tolist())):
+            axes = _attrs(n).get("axes")
+            dims = [x[a] for a in axes] if axes else list(x)
+            if any(abs(d * s - round(d * s)) > 1e-6 for d, s in zip(dims, scales.tolist())):
                 return True
     return False
 
@@ -105,11 +108,16 @@ def resize_empty_output(case: Case) -> bool:
     return any(n.op_type == "Resize" and 0 in (shapes.get(n.output[0]) or ()) for n in case.model.graph.node)
 
 
+def float64_weights(case: Case) -> bool:
+    """A float64 initializer big enough to be stored as a weight (not an inline literal)."""
+    return any(t.data_type == 11 and np.prod(t.dims) > 1 for t in case.model.graph.initializer)
+
+
 # name -> (predicate, regression test in test_regressions.py)
 KNOWN_BUGS: dict[str, tuple] = {
     "nhwc_pool_ceil_shape": (nhwc_pool_ceil_shape, "test_nhwc_pool_ceil_mode_output_size"),
-    "folded_scalar_output": (folded_scalar_output, "test_folded_scalar_output_keeps_rank_0"),
-    "resize_fractional_align_corners": (resize_fractional_align_corners, "test_resize_align_corners_uses_output_length"),
+    "float64_weights": (float64_weights, "test_float64_weights_load"),
+    "resize_output_length": (resize_output_length, "test_resize_coordinates_use_output_length"),
     "resize_empty_output": (resize_empty_output, "test_resize_to_empty_output"),
 }
 

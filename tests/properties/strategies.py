@@ -489,7 +489,11 @@ def cast_case(draw):
         x = np.round(x).astype(src)  # exact integers and zeros survive every cast
     op = draw(st.sampled_from(("Cast", "Cast", "CastLike")))
     if op == "Cast":
-        return build([node("Cast", ["x"], to=helper.np_dtype_to_tensor_dtype(dst))], {"x": x}, opset=draw(st.sampled_from((13, 19))))
+        return build(
+            [node("Cast", ["x"], to=helper.np_dtype_to_tensor_dtype(dst))],
+            {"x": x},
+            opset=draw(st.sampled_from((13, 19))),
+        )
     return build([node("CastLike", ["x", "t"])], {"x": x}, {"t": np.zeros((1,), dst)}, opset=15, label="CastLike")
 
 
@@ -567,13 +571,17 @@ def squeeze_case(draw, op):
     if op == "Squeeze":
         shape = tuple(draw(st.sampled_from((1, 1, 2, 3))) for _ in range(draw(st.integers(1, 4))))
         ones = [i for i, d in enumerate(shape) if d == 1]
-        axes = [a - len(shape) if draw(st.booleans()) else a for a in draw(st.sets(st.sampled_from(ones))) ] if ones else []
+        axes = (
+            [a - len(shape) if draw(st.booleans()) else a for a in draw(st.sets(st.sampled_from(ones)))] if ones else []
+        )
         if ones and not axes and draw(st.booleans()):
             axes = None  # squeeze every size-1 dim
     else:
         shape = draw(shape_st(0, 3))
         out_rank = len(shape) + draw(st.integers(1, 2))
-        axes = sorted(draw(st.sets(st.integers(0, out_rank - 1), min_size=out_rank - len(shape), max_size=out_rank - len(shape))))
+        axes = sorted(
+            draw(st.sets(st.integers(0, out_rank - 1), min_size=out_rank - len(shape), max_size=out_rank - len(shape)))
+        )
         axes = [a - out_rank if draw(st.booleans()) else a for a in axes]
     feed, inits = {"x": values(rng, shape, F32)}, {}
     if opset < 13:
@@ -599,7 +607,7 @@ def expand_case(draw):
         if j >= 0 and xs[j] != 1 and draw(st.booleans()):
             target[i] = 1
     if draw(st.booleans()) and len(target) > len(xs):
-        target = target[len(target) - len(xs):]
+        target = target[len(target) - len(xs) :]
     inits = {"shape": np.array(target, np.int64)}
     return build([node("Expand", ["x", "shape"])], {"x": values(rng, xs, F32)}, inits, opset=13)
 
@@ -718,7 +726,10 @@ def slice_case(draw):
     dtype = draw(st.sampled_from((np.float32, np.int64)))
     feed = {"x": values(rng, shape, dtype)}
     if opset < 10:
-        clip = [int(np.clip(v, -(2**31), 2**31 - 1)) for v in starts], [int(np.clip(v, -(2**31), 2**31 - 1)) for v in ends]
+        clip = (
+            [int(np.clip(v, -(2**31), 2**31 - 1)) for v in starts],
+            [int(np.clip(v, -(2**31), 2**31 - 1)) for v in ends],
+        )
         return build([node("Slice", ["x"], starts=clip[0], ends=clip[1], axes=neg_axes)], feed, opset=opset)
     idx = draw(st.sampled_from((np.int64, np.int32)))
     if idx == np.int32:
@@ -761,7 +772,9 @@ def gather_case(draw):
     dtype = draw(st.sampled_from((np.float32, np.int64)))
     feed, inits = {"x": values(rng, shape, dtype)}, {}
     as_input_or_init(draw, "i", idx, feed, inits)
-    return build([node("Gather", ["x", "i"], axis=axis if axis or draw(st.booleans()) else None)], feed, inits, opset=13)
+    return build(
+        [node("Gather", ["x", "i"], axis=axis if axis or draw(st.booleans()) else None)], feed, inits, opset=13
+    )
 
 
 @st.composite
@@ -790,7 +803,9 @@ def gather_elements_case(draw, op):
     upd = values(rng, tuple(ishape), F32)
     attrs = {"axis": axis, "reduction": reduction if reduction != "none" or draw(st.booleans()) else None}
     opset = 18 if reduction in ("max", "min") else draw(st.sampled_from((16, 18)))
-    return build([node(op, ["x", "i", "u"], **attrs)], {"x": values(rng, shape, F32), "u": upd}, {"i": idx}, opset=opset)
+    return build(
+        [node(op, ["x", "i", "u"], **attrs)], {"x": values(rng, shape, F32), "u": upd}, {"i": idx}, opset=opset
+    )
 
 
 @st.composite
@@ -802,7 +817,9 @@ def gather_nd_case(draw, op):
     lead = list(shape[:batch]) + draw(st.lists(st.integers(1, 3), max_size=2))
     if op == "GatherND":
         idx = np.stack([rng.integers(-d, d, lead) for d in shape[batch : batch + k]], axis=-1).astype(np.int64)
-        return build([node(op, ["x", "i"], batch_dims=batch or None)], {"x": values(rng, shape, F32)}, {"i": idx}, opset=13)
+        return build(
+            [node(op, ["x", "i"], batch_dims=batch or None)], {"x": values(rng, shape, F32)}, {"i": idx}, opset=13
+        )
     # ScatterND: distinct index tuples (duplicates are undefined without reduction).
     space = list(itertools.product(*[range(d) for d in shape[:k]]))
     count = draw(st.integers(1, min(4, len(space))))
@@ -811,7 +828,12 @@ def gather_nd_case(draw, op):
     upd = values(rng, (count, *shape[k:]), F32)
     reduction = draw(st.sampled_from((None, "add", "mul")))
     opset = 18 if reduction else 13
-    return build([node(op, ["x", "i", "u"], reduction=reduction)], {"x": values(rng, shape, F32), "u": upd}, {"i": idx}, opset=opset)
+    return build(
+        [node(op, ["x", "i", "u"], reduction=reduction)],
+        {"x": values(rng, shape, F32), "u": upd},
+        {"i": idx},
+        opset=opset,
+    )
 
 
 @st.composite
@@ -819,7 +841,7 @@ def resize_case(draw):
     rng = rng_from(draw)
     opset = draw(st.sampled_from((11, 13, 18, 19)))
     mode = draw(st.sampled_from(("nearest", "nearest", "linear", "linear", "cubic")))
-    ctms = ["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel"]
+    ctms = ["half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel", "tf_crop_and_resize"]
     if opset >= 19:
         ctms.append("half_pixel_symmetric")
     ctm = draw(st.sampled_from(ctms))
@@ -831,15 +853,39 @@ def resize_case(draw):
     if mode == "cubic":
         attrs["cubic_coeff_a"] = draw(st.sampled_from((-0.75, -0.5)))
         attrs["exclude_outside"] = draw(st.sampled_from((0, 1)))
-    # Opset 11 wants roi and scales present (empty) even when sizes are given.
-    inits = {"roi": np.array([], F32)} if opset < 13 else {}
-    ins = ["x", "roi" if opset < 13 else ""]
+    # Opset 18: resize only the spatial axes (axes attribute), antialiased downscaling.
+    axes = list(range(2, rank)) if opset >= 18 and draw(st.booleans()) else None
+    if axes is not None:
+        attrs["axes"] = axes if draw(st.booleans()) else [a - rank for a in axes]
+    if opset >= 18 and mode != "nearest" and draw(st.integers(0, 3)) == 0:
+        attrs["antialias"] = 1
+    full = list(range(rank)) if axes is None else list(range(2, rank))
+    inits: dict = {}
+    roi_name = ""
+    if ctm == "tf_crop_and_resize":
+        lo = [0.0 if a < 2 else float(draw(st.sampled_from((0.0, 0.1, 0.25)))) for a in full]
+        hi = [1.0 if a < 2 else float(draw(st.sampled_from((1.0, 0.9, 0.6, 1.2)))) for a in full]
+        inits["roi"] = np.array(lo + hi, F32)
+        roi_name = "roi"
+        attrs["extrapolation_value"] = float(draw(st.sampled_from((0.0, -1.0))))
+    elif opset < 13:
+        inits["roi"] = np.array([], F32)  # opset 11 wants roi and scales present, even empty
+        roi_name = "roi"
+    ins = ["x", roi_name]
     if draw(st.booleans()):
-        fac = [1.0, 1.0] + [draw(st.sampled_from((0.5, 0.6, 1.0, 1.5, 2.0, 2.0, 3.0))) for _ in range(rank - 2)]
+        fac = [1.0 if a < 2 else float(draw(st.sampled_from((0.5, 0.6, 1.0, 1.5, 2.0, 2.0, 3.0)))) for a in full]
         inits["scales"] = np.array(fac, F32)
         ins.append("scales")
     else:
-        sizes = list(shape[:2]) + [draw(st.integers(1, 2 * d + 2)) for d in shape[2:]]
+        sizes = [shape[a] if a < 2 else draw(st.integers(1, 2 * shape[a] + 2)) for a in full]
+        if opset >= 18 and len(sizes) > 1 and draw(st.booleans()):
+            attrs["keep_aspect_ratio_policy"] = draw(st.sampled_from(("not_larger", "not_smaller")))
+            if axes is None:  # the policy needs the non-spatial dims left alone: resize the spatial axes only
+                attrs["axes"] = list(range(2, rank))
+                sizes = sizes[2:]
+                if roi_name == "roi" and ctm == "tf_crop_and_resize":
+                    k = len(full)
+                    inits["roi"] = np.concatenate([inits["roi"][2:k], inits["roi"][k + 2 :]])
         inits["sizes"] = np.array(sizes, np.int64)
         if opset < 13:
             inits["scales"] = np.array([], F32)
@@ -902,7 +948,11 @@ def arg_case(draw, op):
     shape = draw(shape_st(1, 4, 1, 5))
     axis = draw(st.integers(-len(shape), len(shape) - 1))
     x = np.round(values(rng, shape, F32, -2, 2))  # ties
-    attrs = {"axis": axis, "keepdims": draw(st.sampled_from((None, 0, 1))), "select_last_index": draw(st.sampled_from((None, 0, 1)))}
+    attrs = {
+        "axis": axis,
+        "keepdims": draw(st.sampled_from((None, 0, 1))),
+        "select_last_index": draw(st.sampled_from((None, 0, 1))),
+    }
     return build([node(op, ["x"], **attrs)], {"x": x.astype(F32)}, opset=13)
 
 
@@ -915,7 +965,11 @@ def softmax_case(draw, op):
     x = values(rng, shape, F32, -8, 8)
     if op == "Hardmax":
         x = np.round(x / 4).astype(F32)  # ties: the first index wins
-    return build([node(op, ["x"], axis=axis if axis != (-1 if opset >= 13 else 1) or draw(st.booleans()) else None)], {"x": x}, opset=opset)
+    return build(
+        [node(op, ["x"], axis=axis if axis != (-1 if opset >= 13 else 1) or draw(st.booleans()) else None)],
+        {"x": x},
+        opset=opset,
+    )
 
 
 @st.composite
@@ -938,7 +992,13 @@ def topk_case(draw):
     x = rng.permutation(np.prod(shape)).reshape(shape).astype(F32)  # distinct values: no tie order to argue about
     k = draw(st.integers(1, n))
     attrs = {"axis": axis, "largest": draw(st.sampled_from((None, 0, 1))), "sorted": draw(st.sampled_from((None, 1)))}
-    return build([node("TopK", ["x", "k"], ["v", "i"], **attrs)], {"x": x}, {"k": np.array([k], np.int64)}, outputs=["v", "i"], opset=11)
+    return build(
+        [node("TopK", ["x", "k"], ["v", "i"], **attrs)],
+        {"x": x},
+        {"k": np.array([k], np.int64)},
+        outputs=["v", "i"],
+        opset=11,
+    )
 
 
 # -- matrix ops and normalizations ---------------------------------------------------------------------
@@ -994,7 +1054,12 @@ def batchnorm_case(draw):
         for k in ("m", "v"):
             feed[k] = inits.pop(k)
     eps = draw(st.sampled_from((None, 1e-5, 1e-3, 0.1)))
-    return build([node("BatchNormalization", ["x", "s", "b", "m", "v"], epsilon=eps)], feed, inits, opset=draw(st.sampled_from((9, 14, 15))))
+    return build(
+        [node("BatchNormalization", ["x", "s", "b", "m", "v"], epsilon=eps)],
+        feed,
+        inits,
+        opset=draw(st.sampled_from((9, 14, 15))),
+    )
 
 
 @st.composite
@@ -1003,7 +1068,13 @@ def instance_norm_case(draw):
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 4))) + draw(shape_st(1, 2, 1, 5))
     c = shape[1]
     inits = {"s": values(rng, (c,), F32), "b": values(rng, (c,), F32)}
-    return build([node("InstanceNormalization", ["x", "s", "b"], epsilon=draw(st.sampled_from((None, 1e-3))))], {"x": values(rng, shape, F32)}, inits, opset=6, tol=(1e-3, 1e-3))
+    return build(
+        [node("InstanceNormalization", ["x", "s", "b"], epsilon=draw(st.sampled_from((None, 1e-3))))],
+        {"x": values(rng, shape, F32)},
+        inits,
+        opset=6,
+        tol=(1e-3, 1e-3),
+    )
 
 
 @st.composite
@@ -1017,7 +1088,13 @@ def layer_norm_case(draw):
     if draw(st.booleans()):
         inits["b"] = values(rng, norm_shape, F32)
         ins.append("b")
-    return build([node("LayerNormalization", ins, axis=axis, epsilon=draw(st.sampled_from((None, 1e-3))))], {"x": values(rng, shape, F32)}, inits, opset=17, tol=(1e-3, 1e-3))
+    return build(
+        [node("LayerNormalization", ins, axis=axis, epsilon=draw(st.sampled_from((None, 1e-3))))],
+        {"x": values(rng, shape, F32)},
+        inits,
+        opset=17,
+        tol=(1e-3, 1e-3),
+    )
 
 
 @st.composite
@@ -1027,14 +1104,25 @@ def group_norm_case(draw):
     c = groups * draw(st.integers(1, 2))
     shape = (draw(st.integers(1, 2)), c) + draw(shape_st(1, 2, 1, 4))
     inits = {"s": values(rng, (c,), F32), "b": values(rng, (c,), F32)}
-    return build([node("GroupNormalization", ["x", "s", "b"], num_groups=groups)], {"x": values(rng, shape, F32)}, inits, opset=21, tol=(1e-3, 1e-3))
+    return build(
+        [node("GroupNormalization", ["x", "s", "b"], num_groups=groups)],
+        {"x": values(rng, shape, F32)},
+        inits,
+        opset=21,
+        tol=(1e-3, 1e-3),
+    )
 
 
 @st.composite
 def lrn_case(draw):
     rng = rng_from(draw)
     shape = (1, draw(st.integers(1, 6)), draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    attrs = dict(size=draw(st.sampled_from((1, 3, 5))), alpha=float(draw(st.sampled_from((1e-4, 0.1)))), beta=float(draw(st.sampled_from((0.75, 0.5)))), bias=float(draw(st.sampled_from((1.0, 2.0)))))
+    attrs = dict(
+        size=draw(st.sampled_from((1, 3, 5))),
+        alpha=float(draw(st.sampled_from((1e-4, 0.1)))),
+        beta=float(draw(st.sampled_from((0.75, 0.5)))),
+        bias=float(draw(st.sampled_from((1.0, 2.0)))),
+    )
     return build([node("LRN", ["x"], **attrs)], {"x": values(rng, shape, F32)}, opset=13)
 
 
@@ -1055,7 +1143,12 @@ def mvn_case(draw):
         # onnxruntime divides by a zero std (NaN); the spec's function adds 1e-9 (0, as we do).
         shape[axes[-1]] = 2
     shape = tuple(shape)
-    return build([node("MeanVarianceNormalization", ["x"], axes=axes)], {"x": values(rng, shape, F32)}, opset=13, tol=(1e-3, 1e-3))
+    return build(
+        [node("MeanVarianceNormalization", ["x"], axes=axes)],
+        {"x": values(rng, shape, F32)},
+        opset=13,
+        tol=(1e-3, 1e-3),
+    )
 
 
 # -- misc -------------------------------------------------------------------------------------------------
@@ -1112,18 +1205,35 @@ def shape_case(draw, op):
     opset = 13
     if op == "Shape" and draw(st.booleans()):
         opset = 15
-        attrs = {"start": draw(st.integers(-len(shape) - 1, len(shape))), "end": draw(st.one_of(st.none(), st.integers(-len(shape) - 1, len(shape) + 1)))}
+        attrs = {
+            "start": draw(st.integers(-len(shape) - 1, len(shape))),
+            "end": draw(st.one_of(st.none(), st.integers(-len(shape) - 1, len(shape) + 1))),
+        }
     return build([node(op, ["x"], **attrs)], {"x": values(rng, shape, F32)}, opset=opset)
 
 
 @st.composite
 def eye_like_case(draw):
     shape = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
-    attrs = {"k": draw(st.integers(-5, 5)), "dtype": draw(st.sampled_from((None, onnx.TensorProto.INT64, onnx.TensorProto.FLOAT)))}
+    attrs = {
+        "k": draw(st.integers(-5, 5)),
+        "dtype": draw(st.sampled_from((None, onnx.TensorProto.INT64, onnx.TensorProto.FLOAT))),
+    }
     return build([node("EyeLike", ["x"], **attrs)], {"x": np.zeros(shape, F32)}, opset=9)
 
 
-EINSUMS = ("ij,jk->ik", "bij,bjk->bik", "ij->ji", "ii->i", "ij->", "i,i->", "i,j->ij", "bhqd,bhkd->bhqk", "...ij,...jk->...ik", "ij,ij->ij")
+EINSUMS = (
+    "ij,jk->ik",
+    "bij,bjk->bik",
+    "ij->ji",
+    "ii->i",
+    "ij->",
+    "i,i->",
+    "i,j->ij",
+    "bhqd,bhkd->bhqk",
+    "...ij,...jk->...ik",
+    "ij,ij->ij",
+)
 
 
 @st.composite
@@ -1316,7 +1426,12 @@ def quantize_case(draw, op):
     scale = values(rng, qshape, F32, 0.01, 0.5)
     zp = values(rng, qshape, qtype, 0 if qtype == np.uint8 else -20, 20)
     if op == "QuantizeLinear":
-        return build([node(op, ["x", "s", "z"], axis=axis)], {"x": values(rng, shape, F32, -5, 5)}, {"s": scale, "z": zp}, opset=13)
+        return build(
+            [node(op, ["x", "s", "z"], axis=axis)],
+            {"x": values(rng, shape, F32, -5, 5)},
+            {"s": scale, "z": zp},
+            opset=13,
+        )
     q = values(rng, shape, qtype, 0 if qtype == np.uint8 else -128, 127)
     return build([node(op, ["q", "s", "z"], axis=axis)], {"q": q}, {"s": scale, "z": zp}, opset=13)
 
@@ -1325,7 +1440,13 @@ def quantize_case(draw, op):
 def dynamic_quantize_case(draw):
     rng = rng_from(draw)
     x = values(rng, draw(shape_st(1, 3, 1, 5)), F32, -4, 4)
-    return build([node("DynamicQuantizeLinear", ["x"], ["y", "s", "z"])], {"x": x}, outputs=["y", "s", "z"], opset=11, tol=(1e-6, 1e-6))
+    return build(
+        [node("DynamicQuantizeLinear", ["x"], ["y", "s", "z"])],
+        {"x": x},
+        outputs=["y", "s", "z"],
+        opset=11,
+        tol=(1e-6, 1e-6),
+    )
 
 
 @st.composite
@@ -1334,7 +1455,11 @@ def matmul_integer_case(draw):
     m, k, n = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
     a = values(rng, (m, k), np.uint8, 0, 255)
     b = values(rng, (k, n), np.int8, -128, 127)
-    inits = {"b": b, "az": np.array(draw(st.integers(0, 255)), np.uint8), "bz": np.array(draw(st.integers(-128, 127)), np.int8)}
+    inits = {
+        "b": b,
+        "az": np.array(draw(st.integers(0, 255)), np.uint8),
+        "bz": np.array(draw(st.integers(-128, 127)), np.int8),
+    }
     return build([node("MatMulInteger", ["a", "b", "az", "bz"])], {"a": a}, inits, opset=10)
 
 
@@ -1351,7 +1476,9 @@ def center_crop_pad_case(draw):
     rng = rng_from(draw)
     shape = draw(shape_st(1, 3, 1, 6))
     target = [draw(st.integers(1, 8)) for _ in shape]
-    return build([node("CenterCropPad", ["x", "s"])], {"x": values(rng, shape, F32)}, {"s": np.array(target, np.int64)}, opset=18)
+    return build(
+        [node("CenterCropPad", ["x", "s"])], {"x": values(rng, shape, F32)}, {"s": np.array(target, np.int64)}, opset=18
+    )
 
 
 @st.composite
@@ -1365,7 +1492,12 @@ def grid_sample_case(draw):
         align_corners=draw(st.sampled_from((0, 1))),
     )
     grid = values(rng, (n, oh, ow, 2), F32, -1.2, 1.2)
-    return build([node("GridSample", ["x", "g"], **attrs)], {"x": values(rng, (n, c, h, w), F32), "g": grid}, opset=20, tol=(1e-3, 1e-3))
+    return build(
+        [node("GridSample", ["x", "g"], **attrs)],
+        {"x": values(rng, (n, c, h, w), F32), "g": grid},
+        opset=20,
+        tol=(1e-3, 1e-3),
+    )
 
 
 @st.composite
@@ -1382,7 +1514,13 @@ def roi_align_case(draw):
         coordinate_transformation_mode=draw(st.sampled_from(("half_pixel", "output_half_pixel"))),
     )  # fmt: skip
     inits = {"r": rois, "b": np.zeros(k, np.int64)}
-    return build([node("RoiAlign", ["x", "r", "b"], **attrs)], {"x": values(rng, (1, c, h, w), F32)}, inits, opset=16, tol=(1e-3, 1e-3))
+    return build(
+        [node("RoiAlign", ["x", "r", "b"], **attrs)],
+        {"x": values(rng, (1, c, h, w), F32)},
+        inits,
+        opset=16,
+        tol=(1e-3, 1e-3),
+    )
 
 
 @st.composite
@@ -1403,7 +1541,13 @@ def rms_norm_case(draw):
     shape = draw(shape_st(1, 4, 1, 5))
     axis = draw(st.integers(-len(shape), len(shape) - 1))
     inits = {"s": values(rng, shape[axis:], F32)}
-    return build([node("RMSNormalization", ["x", "s"], axis=axis)], {"x": values(rng, shape, F32)}, inits, opset=23, tol=(1e-3, 1e-3))
+    return build(
+        [node("RMSNormalization", ["x", "s"], axis=axis)],
+        {"x": values(rng, shape, F32)},
+        inits,
+        opset=23,
+        tol=(1e-3, 1e-3),
+    )
 
 
 SINGLE_OPS.update({

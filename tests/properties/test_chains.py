@@ -8,10 +8,11 @@ runtime.session.InferenceSession(m, mode=..., optimize=False).
 
 from __future__ import annotations
 
+from runtime.session import InferenceSession
+
 import numpy as np
 from hypothesis import given, reject
 
-from runtime.session import InferenceSession
 from tests.properties import stats
 from tests.properties.chains import chain_case
 from tests.properties.conftest import scaled

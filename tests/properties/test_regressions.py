@@ -8,10 +8,11 @@ here as ordinary tests.
 
 from __future__ import annotations
 
+from runtime.session import InferenceSession
+
 import numpy as np
 import pytest
 
-from runtime.session import InferenceSession
 from tests.properties.harness import Case, check_case, run_backends, run_ort
 from tests.properties.known_bugs import KNOWN_BUGS
 from tests.properties.strategies import build, node
@@ -65,31 +66,25 @@ def test_pool_ceil_mode_output_size_nchw_is_right():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="translator/lowering/lower.py ProgramBuilder.add_weight stores np.ascontiguousarray(arr), which "
-    "turns a 0-d folded constant into shape (1,) (translator/emit/weights.py weights_bytes does the same): "
-    "a constant-folded rank-0 graph output (Size, ConstantOfShape of []) comes back as shape (1,).",
+    reason="translator/lowering/helpers/nn.py resize_axis_map uses the unrounded out_f = scale * in where "
+    "onnxruntime (and the spec's length_resized) use the integer output length: align_corners and "
+    "tf_crop_and_resize divide by out_f - 1, pytorch_half_pixel tests out_f == 1 (and then maps to -0.5, the "
+    "spec says 0). Differs whenever in*scale is fractional (W=4, scale 0.6) or the output length is 1 "
+    "(onnx.reference agrees with the current code on the first two, onnxruntime does not).",
 )
-@pytest.mark.parametrize("which", ["Size", "ConstantOfShape"])
-def test_folded_scalar_output_keeps_rank_0(which):
-    x = np.array(0.5, np.float32)
-    if which == "Size":
-        case = build([node("Size", ["x"])], {"x": x}, opset=13)
-    else:
-        case = build([node("Shape", ["x"], ["s"]), node("ConstantOfShape", ["s"])], {"x": x}, opset=13)
-    check_case(case)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="translator/lowering/helpers/nn.py resize_axis_map (align_corners branch, ~line 232) maps "
-    "y * (in - 1) / (scale * in - 1) with the unrounded scale*in; onnxruntime divides by the integer output "
-    "length - 1 (the ONNX spec's length_resized). Differs whenever in*scale is fractional "
-    "(onnx.reference agrees with the current code, onnxruntime does not).",
-)
-def test_resize_align_corners_uses_output_length():
+@pytest.mark.parametrize(
+    "ctm,mode,scale",
+    [("align_corners", "linear", 0.6), ("tf_crop_and_resize", "linear", 0.6), ("pytorch_half_pixel", "linear", 0.3),
+     ("pytorch_half_pixel", "cubic", 0.25)],
+)  # fmt: skip
+def test_resize_coordinates_use_output_length(ctm, mode, scale):
     x = np.array([[[[0.82177013, -1.3812797, -2.754159, -2.900834]]]], np.float32)
-    inits = {"roi": np.array([], np.float32), "scales": np.array([1, 1, 1, 0.6], np.float32)}
-    case = build([node("Resize", ["x", "roi", "scales"], mode="linear", coordinate_transformation_mode="align_corners")], {"x": x}, inits, opset=11)
+    inits = {"scales": np.array([1, 1, 1, scale], np.float32)}
+    ins = ["x", "", "scales"]
+    if ctm == "tf_crop_and_resize":
+        inits["roi"] = np.array([0, 0, 0, 0, 1, 1, 1, 1], np.float32)
+        ins[1] = "roi"
+    case = build([node("Resize", ins, mode=mode, coordinate_transformation_mode=ctm)], {"x": x}, inits, opset=13)
     check_case(case)
 
 
@@ -118,7 +113,9 @@ def test_batchnorm_params_of_wrong_shape_opset13(scale_shape):
 
     f32 = np.float32
     inits = {"s": np.ones(scale_shape, f32), "b": np.zeros(4, f32), "m": np.zeros(4, f32), "v": np.ones(4, f32)}
-    model = build([node("BatchNormalization", ["x", "s", "b", "m", "v"])], {"x": np.zeros((1, 4, 2, 2), f32)}, inits, opset=13).model
+    model = build(
+        [node("BatchNormalization", ["x", "s", "b", "m", "v"])], {"x": np.zeros((1, 4, 2, 2), f32)}, inits, opset=13
+    ).model
     with pytest.raises(InvalidModelError):
         translate(model)
 
@@ -161,11 +158,38 @@ def test_invalid_utf8_names(tag):
 )
 def test_affine_grid_align_corners_size_1():
     t = np.array([[[-0.668, -0.363, -0.0498], [-0.404, 0.577, -0.419]]], np.float32)
-    case = build([node("AffineGrid", ["t", "s"], align_corners=1)], {"t": t}, {"s": np.array([1, 1, 1, 3], np.int64)}, opset=20)
+    case = build(
+        [node("AffineGrid", ["t", "s"], align_corners=1)], {"t": t}, {"s": np.array([1, 1, 1, 3], np.int64)}, opset=20
+    )
     check_case(case)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="runtime/interpreter.py load_weights_bytes (and the generated load_model -> mx.load) read weights "
+    "with mx.load since 402737f; MLX's safetensors reader has no F64, so any model with a float64 "
+    "initializer stored as a weight fails to load in both modes ('[safetensor] unsupported dtype F64').",
+)
+@pytest.mark.parametrize("mode", ["module", "oplist"])
+def test_float64_weights_load(mode):
+    case = build([node("Mul", ["a", "b"])], {"a": np.ones(2)}, {"b": np.array([2.0, 3.0])})
+    out = InferenceSession(case.model, mode=mode).run(None, case.feed)[0]
+    np.testing.assert_array_equal(out, [2.0, 3.0])
+    assert out.dtype == np.float64
+
+
 # -- fixed bugs (kept) -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["Size", "ConstantOfShape"])
+def test_folded_scalar_output_keeps_rank_0(which):
+    """Fixed: ProgramBuilder.add_weight / weights_bytes used np.ascontiguousarray (0-d -> shape (1,))."""
+    x = np.array(0.5, np.float32)
+    if which == "Size":
+        case = build([node("Size", ["x"])], {"x": x}, opset=13)
+    else:
+        case = build([node("Shape", ["x"], ["s"]), node("ConstantOfShape", ["s"])], {"x": x}, opset=13)
+    check_case(case)
 
 
 @pytest.mark.parametrize("mode", ["module", "oplist"])
@@ -181,13 +205,17 @@ def test_resize_cubic_single_column():
     """Resize cubic with a width of 1 raised a raw broadcast error from MLX."""
     x = np.linspace(0, 1, 12, dtype=np.float32).reshape(1, 2, 6, 1)
     inits = {"roi": np.array([], np.float32), "scales": np.array([1, 1, 2, 2], np.float32)}
-    check_case(build([node("Resize", ["x", "roi", "scales"], mode="cubic", cubic_coeff_a=-0.75)], {"x": x}, inits, opset=11))
+    check_case(
+        build([node("Resize", ["x", "roi", "scales"], mode="cubic", cubic_coeff_a=-0.75)], {"x": x}, inits, opset=11)
+    )
 
 
 def test_max_pool_3d_lowering_runs():
     """A 3-D MaxPool once hit a NameError (math) in the generated pool helper."""
     x = np.linspace(-1, 1, 10, dtype=np.float32).reshape(2, 1, 1, 5, 1)
-    case = build([node("MaxPool", ["x"], kernel_shape=[4, 4, 1], pads=[2, 3, 0, 1, 2, 0], strides=[3, 2, 2])], {"x": x}, opset=8)
+    case = build(
+        [node("MaxPool", ["x"], kernel_shape=[4, 4, 1], pads=[2, 3, 0, 1, 2, 0], strides=[3, 2, 2])], {"x": x}, opset=8
+    )
     check_case(case)
 
 
@@ -211,7 +239,11 @@ def test_slice_negative_step_int64_max_end_follows_spec():
 
 def test_mean_variance_normalization_constant_input_follows_spec():
     """Zero variance: the spec's function adds 1e-9 to the std (result 0); onnxruntime gives NaN."""
-    case = build([node("MeanVarianceNormalization", ["x"], axes=[0, 2, 3])], {"x": np.full((1, 1, 1, 1), 0.8, np.float32)}, opset=13)
+    case = build(
+        [node("MeanVarianceNormalization", ["x"], axes=[0, 2, 3])],
+        {"x": np.full((1, 1, 1, 1), 0.8, np.float32)},
+        opset=13,
+    )
     (want,) = _reference(case)
     for mode, outs in run_backends(case.model, case.feed).items():
         np.testing.assert_allclose(outs[0], want, atol=1e-6, err_msg=mode)

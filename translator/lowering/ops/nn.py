@@ -224,9 +224,9 @@ def _zero_point(ctx: LowerCtx, i: int):
 
 def _int_conv(ctx: LowerCtx, x_zp_idx: int, w_idx: int, w_zp_idx: int):
     """Integer conv accumulation (exact, in float) as channels-last float; and its dtype."""
-    nsp = _conv_nsp(ctx) if w_idx == 1 else len(ctx.shape(w_idx)) - 2
-    kernel = _kernel(ctx, nsp, w_idx)
     ws = ctx.shape(w_idx)
+    nsp = len(ws) - 2 if ws is not None else ctx.rank(0) - 2
+    kernel = _kernel(ctx, nsp, w_idx)
     k_terms = int(np.prod([d if isinstance(d, int) else 1 << 16 for d in ws[1:]])) if ws else 1 << 30
     ft = _exact_float(k_terms)
     xzc, xzr = _zero_point(ctx, x_zp_idx)
@@ -632,14 +632,16 @@ def qlinear_matmul(ctx: LowerCtx) -> Ref:
         # The reference multiplies in the scales' own float type.
         sdt = np.asarray(consts[0]).dtype
         a_s, b_s, y_s = (np.asarray(c).astype(sdt) for c in consts)
+        if a_s.size > 1:
+            a_s = a_s.reshape(-1, 1)  # per-row scale of A
         s = (a_s * b_s / y_s).astype(np.float64)
         scale = ctx.scalar(float(s.reshape(-1)[0]), ft) if s.size == 1 else ctx.constant(s.astype(ft), "scale")
     else:
-        scale = ctx.call(
-            "divide",
-            ctx.call("multiply", _scale_ref(ctx, 1, ft), _scale_ref(ctx, 4, ft)),
-            _scale_ref(ctx, 6, ft),
-        )
+        a_s = _scale_ref(ctx, 1, ft)
+        shape = ctx.shape(1)
+        if shape is None or (len(shape) == 1 and shape[0] != 1):
+            a_s = ctx.call("reshape", a_s, [-1, 1])  # per-row scale of A
+        scale = ctx.call("divide", ctx.call("multiply", a_s, _scale_ref(ctx, 4, ft)), _scale_ref(ctx, 6, ft))
     out_dtype = ctx.dtype(7) if ctx.has_input(7) else ctx.dtype(0)
     return _requantize(ctx, acc, ft, scale, 7, out_dtype)
 
