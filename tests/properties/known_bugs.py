@@ -9,6 +9,8 @@ its entry here and the xfail mark there.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from onnx import helper
 
@@ -79,9 +81,32 @@ def _init(case: Case, name: str):
     return None
 
 
+def _resize_scales(case: Case, n, shapes) -> tuple[list, list] | None:
+    """(resized input dims, effective scales) of a Resize node, as onnxruntime computes them."""
+    a = _attrs(n)
+    x = shapes.get(n.input[0])
+    if x is None:
+        return None
+    axes = a.get("axes")
+    dims = [x[i] for i in axes] if axes else list(x)
+    scales = _init(case, n.input[2]) if len(n.input) > 2 and n.input[2] else None
+    if scales is not None and scales.size:
+        return dims, scales.tolist()
+    sizes = _init(case, n.input[3]) if len(n.input) > 3 and n.input[3] else None
+    if sizes is None:
+        return None
+    ratios = [s / d for s, d in zip(sizes.tolist(), dims)]
+    policy = a.get("keep_aspect_ratio_policy", "stretch")
+    if policy == "not_larger":
+        return dims, [min(ratios)] * len(dims)
+    if policy == "not_smaller":
+        return dims, [max(ratios)] * len(dims)
+    return dims, ratios
+
+
 def resize_output_length(case: Case) -> bool:
     """Resize whose coordinate mapping needs the integer output length: align_corners / tf_crop_and_resize
-    from scales with a fractional in*scale, or pytorch_half_pixel with an output length of 1."""
+    with a fractional in*scale, or pytorch_half_pixel with an output length of 1."""
     shapes = _shapes(case)
     for n in case.model.graph.node:
         if n.op_type != "Resize":
@@ -91,21 +116,29 @@ def resize_output_length(case: Case) -> bool:
         if ctm == "pytorch_half_pixel" and x is not None and y is not None:
             if any(b == 1 and a != 1 for a, b in zip(x, y)):
                 return True
-        if ctm not in ("align_corners", "tf_crop_and_resize"):
+        plan = _resize_scales(case, n, shapes)
+        if plan is None:
             continue
-        scales = _init(case, n.input[2]) if len(n.input) > 2 and n.input[2] else None
-        if scales is not None and scales.size and x is not None:
-            axes = _attrs(n).get("axes")
-            dims = [x[a] for a in axes] if axes else list(x)
-            if any(abs(d * s - round(d * s)) > 1e-6 for d, s in zip(dims, scales.tolist())):
+        if ctm == "pytorch_half_pixel" and any(0.5 <= d * s < 1.5 and d != 1 for d, s in zip(*plan)):
+            return True
+        if ctm in ("align_corners", "tf_crop_and_resize"):
+            if any(abs(d * s - round(d * s)) > 1e-6 for d, s in zip(*plan)):
                 return True
     return False
 
 
 def resize_empty_output(case: Case) -> bool:
-    """A Resize whose output has a zero-size dim."""
+    """A Resize whose output has a zero-size dim (scales, or sizes under keep_aspect_ratio_policy)."""
     shapes = _shapes(case)
-    return any(n.op_type == "Resize" and 0 in (shapes.get(n.output[0]) or ()) for n in case.model.graph.node)
+    for n in case.model.graph.node:
+        if n.op_type != "Resize":
+            continue
+        if 0 in (shapes.get(n.output[0]) or ()):
+            return True
+        plan = _resize_scales(case, n, shapes)
+        if plan is not None and any(math.floor(d * s + 0.5) == 0 or math.floor(d * s) == 0 for d, s in zip(*plan)):
+            return True
+    return False
 
 
 def float64_weights(case: Case) -> bool:

@@ -880,8 +880,10 @@ def resize_case(draw):
         sizes = [shape[a] if a < 2 else draw(st.integers(1, 2 * shape[a] + 2)) for a in full]
         if opset >= 18 and len(sizes) > 1 and draw(st.booleans()):
             attrs["keep_aspect_ratio_policy"] = draw(st.sampled_from(("not_larger", "not_smaller")))
-            if axes is None:  # the policy needs the non-spatial dims left alone: resize the spatial axes only
-                attrs["axes"] = list(range(2, rank))
+            # The policy needs the non-spatial dims left alone: resize the spatial axes only. onnxruntime
+            # ignores the policy with negative axes (keeps the input size): positive axes only.
+            attrs["axes"] = list(range(2, rank))
+            if axes is None:
                 sizes = sizes[2:]
                 if roi_name == "roi" and ctm == "tf_crop_and_resize":
                     k = len(full)
@@ -890,6 +892,18 @@ def resize_case(draw):
         if opset < 13:
             inits["scales"] = np.array([], F32)
         ins += ["scales" if opset < 13 else "", "sizes"]
+    if ctm == "tf_crop_and_resize" and "roi" in inits:
+        # onnxruntime skips every axis whose size does not change, whatever the roi says there (onnx.reference
+        # and we crop it): use the identity roi on those axes.
+        case = build([node("Resize", ins, **attrs)], {"x": np.zeros(shape, F32)}, inits, opset=opset)
+        out = [d.dim_value for d in case.model.graph.output[0].type.tensor_type.shape.dim]
+        roi_axes = [a % rank for a in attrs.get("axes") or range(rank)]
+        k = inits["roi"].size // 2
+        roi = inits["roi"].copy()
+        for j, a in enumerate(roi_axes[:k]):
+            if out and out[a] == shape[a]:
+                roi[j], roi[j + k] = 0.0, 1.0
+        inits["roi"] = roi
     return build([node("Resize", ins, **attrs)], {"x": values(rng, shape, F32)}, inits, opset=opset)
 
 
