@@ -83,6 +83,7 @@ def summarize(stats: dict, junit: dict, returncode: int, seconds: float, profile
         "chains": sum(stats.get("chain", {}).values()),
         "chain_ops": dict(sorted(stats.get("chain_op", {}).items())),
         "chain_lengths": dict(sorted(stats.get("chain_length", {}).items())),
+        "chain_passes": dict(sorted(stats.get("chain_pass", {}).items())),
         "malformed_models": sum(stats.get("fuzz", {}).values()),
         "fuzz_outcomes": fuzz_outcomes,
         "fuzz_mutations": dict(stats.get("fuzz_kind", {})),
@@ -104,6 +105,7 @@ def print_report(s: dict) -> None:
         print(f"  {op:28s} {n}")
     print(f"chains: {s['chains']} (lengths {s['chain_lengths']})")
     print(f"  ops in chains: {s['chain_ops']}")
+    print(f"  passes that fired: {s['chain_passes']}")
     print(f"malformed models tried: {s['malformed_models']}; outcomes {s['fuzz_outcomes']}")
     print(f"  mutations: {s['fuzz_mutations']}")
     if s["ort_rejected"]:

@@ -68,7 +68,7 @@ def _step(draw, ch: Chain) -> None:
     rank = len(shape)
     rng = ch.rng
     ops = [op for op in CHAIN_OPS if not (rank != 4 and op in FOUR_D_ONLY) and not (rank != 2 and op in TWO_D_ONLY)]
-    op = draw(st.sampled_from(ops))
+    op = draw(st.sampled_from(ops + ["Conv"] * (rank == 4)))  # convs are what face models are made of
     if op == "Conv":
         n, c, h, w = shape
         kind = draw(st.sampled_from(("dense", "dense", "pointwise", "depthwise", "grouped")))
@@ -76,7 +76,7 @@ def _step(draw, ch: Chain) -> None:
         cout = group * draw(st.integers(1, 2)) if kind == "depthwise" else draw(st.integers(1, 8))
         if group > 1 and cout % group:
             cout = group * max(1, cout // group)
-        k = 1 if kind == "pointwise" else draw(st.sampled_from((1, 3, 3, 5)))
+        k = 1 if kind == "pointwise" else draw(st.sampled_from((1, 3, 3, 3, 5)))
         k = min(k, h, w) if k > 1 else 1
         s = draw(st.sampled_from((1, 1, 2)))
         d = draw(st.sampled_from((1, 1, 1, 2))) if k == 3 and h >= 5 and w >= 5 else 1

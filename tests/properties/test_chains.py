@@ -16,8 +16,21 @@ from hypothesis import given, reject
 from tests.properties import stats
 from tests.properties.chains import chain_case
 from tests.properties.conftest import scaled
-from tests.properties.harness import MODES, OrtRejected, assert_close, run_backends, run_ort
+from tests.properties.harness import MODES, OrtRejected, assert_close, compile_backends, run_backends, run_ort
 from tests.properties.known_bugs import known_bug
+
+
+def _record_passes(notes: dict) -> None:
+    """Which optimizing passes fired on this chain (for tools/deep_properties.py)."""
+    layout = notes.get("layout") or {}
+    if isinstance(layout, dict) and layout.get("nhwc_ops"):
+        stats.record("chain_pass", "nhwc_layout")
+    if notes.get("fused"):
+        stats.record("chain_pass", "bn_fusion")
+    if notes.get("epilogues_fused"):
+        stats.record("chain_pass", "epilogue_fusion")
+    for strategy in notes.get("conv_strategies") or {}:
+        stats.record("chain_pass", f"conv:{strategy}")
 
 
 def check_chain(case) -> None:
@@ -26,7 +39,9 @@ def check_chain(case) -> None:
     except OrtRejected:
         stats.record("ort_rejected", "chain")
         reject()
-    optimized = run_backends(case.model, case.feed)
+    built = compile_backends(case.model)
+    optimized = run_backends(case.model, case.feed, built=built)
+    _record_passes(built["translation"].program.notes)
     for mode in MODES:
         for i, (g, w) in enumerate(zip(optimized[mode], want)):
             assert_close(g, w, f"{case.label} [optimized {mode}, output {i}] vs onnxruntime", case.tol)

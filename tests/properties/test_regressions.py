@@ -94,10 +94,17 @@ def test_resize_coordinates_use_output_length(ctm, mode, scale):
     "([broadcast_shapes] ... cannot be broadcast) at run time from the resize helpers in "
     "translator/lowering/helpers/nn.py; onnxruntime returns an empty tensor.",
 )
-def test_resize_to_empty_output():
-    x = np.array([[[[0.82177013, -1.3812797]]]], np.float32)
-    inits = {"roi": np.array([], np.float32), "scales": np.array([1, 1, 0.5, 0.5], np.float32)}
-    check_case(build([node("Resize", ["x", "roi", "scales"], mode="linear")], {"x": x}, inits, opset=11))
+@pytest.mark.parametrize("how", ["scales", "keep_aspect_ratio"])
+def test_resize_to_empty_output(how):
+    if how == "scales":
+        x = np.array([[[[0.82177013, -1.3812797]]]], np.float32)
+        inits = {"roi": np.array([], np.float32), "scales": np.array([1, 1, 0.5, 0.5], np.float32)}
+        case = build([node("Resize", ["x", "roi", "scales"], mode="linear")], {"x": x}, inits, opset=11)
+    else:  # not_larger: scale min(1/1, 1/3) -> H = round(1/3) = 0
+        x = np.array([[[[0.82177013, -1.3812797, -2.754159]]]], np.float32)
+        attrs = dict(axes=[2, 3], keep_aspect_ratio_policy="not_larger", mode="nearest")
+        case = build([node("Resize", ["x", "", "", "sizes"], **attrs)], {"x": x}, {"sizes": np.array([1, 1])}, opset=18)
+    check_case(case)
 
 
 @pytest.mark.xfail(

@@ -112,7 +112,9 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
         if strides != [1, 1]:
             xs = ctx.call("getitem", x, (Slice(), Slice(None, None, strides[0]), Slice(None, None, strides[1])))
         w2 = ctx.constant(np.ascontiguousarray(w_arr.reshape(o, ipg).T), "w")
-        y = ctx.call("addmm", ctx.constant(bias, "b"), xs, w2) if bias is not None else ctx.call("matmul", xs, w2)
+        y = ctx.call("matmul", xs, w2)  # measured: faster than mx.addmm on the MLX CPU
+        if bias is not None:
+            y = ctx.call("add", y, ctx.constant(bias, "b"))
     elif strategy == "depthwise" and all(isinstance(d, int) for d in out_hw):
         taps = ctx.constant(np.ascontiguousarray(w_arr.reshape(o, kh, kw).transpose(1, 2, 0)), "taps")  # (kh, kw, C)
         y = ctx.call("depthwise_conv", _pad(ctx, x, pads), taps, tuple(strides), tuple(dilations), tuple(out_hw))
