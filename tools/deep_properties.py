@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-j", "--jobs", type=int, default=1, help="pytest-xdist workers")
     ap.add_argument("-k", dest="keyword", help="pytest -k expression")
     ap.add_argument("--json", type=Path, help="write the summary here")
+    ap.add_argument("--log", type=Path, help="keep pytest's full output here")
     ap.add_argument("targets", nargs="*", default=TARGETS)
     args = ap.parse_args(argv)
 
@@ -151,13 +152,19 @@ def main(argv: list[str] | None = None) -> int:
         cmd += args.targets
         print("running:", " ".join(cmd), flush=True)
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # Stream pytest's progress; keep the whole log for the failure details (--log).
+        log = tmp / "pytest.log"
+        with log.open("w") as fh:
+            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for line in proc.stdout:
+                fh.write(line)
+                if "onnxruntime:" not in line and line.strip():
+                    print(line.rstrip()[:300], flush=True)
+            returncode = proc.wait()
         seconds = time.perf_counter() - start
-        tail = [ln for ln in proc.stdout.splitlines() if ln.strip() and "onnxruntime:" not in ln][-15:]
-        print("\n".join(tail))
-        summary = summarize(
-            _merge_stats(tmp / "stats"), _junit(tmp / "junit.xml"), proc.returncode, seconds, args.profile
-        )
+        if args.log:
+            args.log.write_text(log.read_text())
+        summary = summarize(_merge_stats(tmp / "stats"), _junit(tmp / "junit.xml"), returncode, seconds, args.profile)
     print_report(summary)
     if args.json:
         args.json.write_text(json.dumps(summary, indent=1) + "\n")

@@ -111,12 +111,13 @@ def _hostile_model(payloads: list[str], sentinel: str) -> tuple[onnx.ModelProto,
         nodes.append(helper.make_node("Add", [x, w], [a], name=base if i % 2 else "", doc_string=raw))
         nodes.append(helper.make_node("Relu", [a], [y], name=f"{base}\x01relu", doc_string=raw))
         feed[x] = rng.standard_normal(shape).astype(np.float32)
-    graph = helper.make_graph(nodes, names[9], inputs, outputs, inits, doc_string=names[10])
+    # The code payloads come last (see the callers): they also name the graph and fill the doc strings.
+    graph = helper.make_graph(nodes, names[-4], inputs, outputs, inits, doc_string=names[-3])
     model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", 17)], producer_name=names[11], doc_string=names[12]
+        graph, opset_imports=[helper.make_opsetid("", 17)], producer_name=names[-2], doc_string=names[-1]
     )
     model.ir_version = 10
-    onnx.helper.set_model_props(model, {p: p for p in names[:20]})
+    onnx.helper.set_model_props(model, {p: p for p in names})
     return model, feed
 
 

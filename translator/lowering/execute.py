@@ -23,6 +23,10 @@ DTYPES = {
 def to_mx(a) -> mx.array:
     """numpy -> MLX keeping the dtype (mx.array alone turns float64 into float32)."""
     a = np.asarray(a)
+    if a.size == 0:  # MLX can hang evaluating reductions of empty arrays made from numpy buffers
+        dtype = DTYPES.get("bool_" if a.dtype == np.bool_ else a.dtype.name)
+        if dtype is not None:
+            return mx.zeros(a.shape, dtype=dtype)
     if a.dtype == np.float64:
         return mx.array(a, dtype=mx.float64)
     return mx.array(a)

@@ -6,8 +6,6 @@ run-time tensor) or where MLX has a fused kernel outside the `mx.` namespace.
 
 from __future__ import annotations
 
-import math  # noqa: F401
-
 import mlx.core as mx
 import numpy as np
 
@@ -20,7 +18,7 @@ def reduce_dynamic(x, axes, kind, keepdims=True, noop=False):
 
     kind: sum, mean, max, min, prod or logsumexp. Empty axes reduce everything,
     or return x unchanged when noop (noop_with_empty_axes). Reducing an empty
-    set gives the reduction's identity (-inf for max and logsumexp).
+    set gives the reduction's identity (0 for sum, -inf for max and logsumexp).
     """
     rank = x.ndim
     ax = sorted({int(a) % max(rank, 1) for a in np.array(axes).reshape(-1)})
@@ -28,9 +26,12 @@ def reduce_dynamic(x, axes, kind, keepdims=True, noop=False):
         if noop:
             return x
         ax = list(range(rank))
-    if kind in ("max", "min", "logsumexp") and any(x.shape[a] == 0 for a in ax):
+    if x.size == 0:
+        # Built directly: MLX can hang reducing an empty array that came from numpy.
         shape = [1 if i in ax else d for i, d in enumerate(x.shape) if keepdims or i not in ax]
-        if x.dtype == mx.bool_:
+        if kind in ("sum", "prod", "mean"):
+            fill = {"sum": 0, "prod": 1, "mean": float("nan")}[kind]
+        elif x.dtype == mx.bool_:
             fill = kind == "min"
         elif mx.issubdtype(x.dtype, mx.integer):
             info = np.iinfo(np.array(mx.zeros((), x.dtype)).dtype)

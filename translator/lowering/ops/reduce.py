@@ -71,6 +71,8 @@ _CHANGES_INT = {"sum", "mean", "prod", "logsumexp", "sqrt", "log"}
 
 
 def _empty_fill(kind: str, dtype: np.dtype):
+    if kind in ("sum", "prod", "mean"):
+        return {"sum": 0, "prod": 1, "mean": math.nan}[kind]
     if dtype.kind == "b":
         return kind == "min"
     if dtype.kind in "iu":
@@ -106,14 +108,19 @@ def _reduce(ctx: LowerCtx, axes_from_input: bool) -> Ref:
     elif axes is not None:
         axes = _norm_axes(ctx, axes) if axes else None  # None: reduce everything
 
-    # Reducing an empty set with max/min/logsumexp: MLX raises, ONNX gives the identity.
+    # An empty input: the result is the reduction's identity (max/min/logsumexp would
+    # raise in MLX, and reducing an empty array from numpy can hang it).
     static = ctx.static_shape(0)
-    if kind in ("max", "min", "logsumexp") and dynamic is None and static is not None:
+    if kind is not None and dynamic is None and static is not None and 0 in static:
         red = list(range(len(static))) if axes is None else axes
-        if any(static[a] == 0 for a in red):
-            out_shape = tuple(1 if i in red else d for i, d in enumerate(static) if keepdims or i not in red)
-            fill = _empty_fill(kind, dtype)
-            return ctx.call("full", out_shape, fill, DType(_dtype_of(ctx, 0)))
+        out_shape = tuple(1 if i in red else d for i, d in enumerate(static) if keepdims or i not in red)
+        fill = _empty_fill(kind, dtype)
+        y = ctx.call("full", out_shape, fill, DType(_dtype_of(ctx, 0)))
+        if post is not None:
+            y = ctx.call(post, y)
+            if dtype.kind in "iub" and post in _CHANGES_INT:
+                y = _astype(ctx, y, _dtype_of(ctx, 0))
+        return y
 
     y = x
     int_input = dtype.kind in "iub"
