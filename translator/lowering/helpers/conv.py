@@ -46,29 +46,3 @@ def shifted_gemm_conv3x3(x, weights, bias, out_hw):
             y = y + flat[:, off : off + length] @ weights[i, j]
     y = mx.reshape(y, (n, ho, wp, -1))
     return y[:, :, :wo] if wp != wo else y
-
-
-@helper
-def max_pool(x, kernel, stride, dilation, out_hw):
-    """Max over the windows of a padded NHWC `x` (padding value -inf)."""
-    (sh, sw), (dh, dw), (ho, wo) = stride, dilation, out_hw
-    y = None
-    for i in range(kernel[0]):
-        for j in range(kernel[1]):
-            r, c = i * dh, j * dw
-            win = x[:, r : r + sh * (ho - 1) + 1 : sh, c : c + sw * (wo - 1) + 1 : sw]
-            y = win if y is None else mx.maximum(y, win)
-    return y
-
-
-@helper
-def sum_pool(x, kernel, stride, dilation, out_hw):
-    """Sum over the windows of a zero-padded NHWC `x` (AveragePool divides after)."""
-    (sh, sw), (dh, dw), (ho, wo) = stride, dilation, out_hw
-    y = None
-    for i in range(kernel[0]):
-        for j in range(kernel[1]):
-            r, c = i * dh, j * dw
-            win = x[:, r : r + sh * (ho - 1) + 1 : sh, c : c + sw * (wo - 1) + 1 : sw]
-            y = win if y is None else y + win
-    return y

@@ -15,6 +15,7 @@ import numpy as np
 from ..context import LowerCtx
 from ..program import Ref, Slice
 from ..registry import lowering
+from .nn import lower_pool
 
 DOMAIN = "mlx.nhwc"
 STRATEGIES = ("matmul", "depthwise", "shifted_gemm", "conv")
@@ -139,54 +140,14 @@ def _shifted_gemm(ctx: LowerCtx, x: Ref, w_arr, bias, pads, in_shape, out_hw) ->
     return ctx.call("shifted_gemm_conv3x3", _pad(ctx, x, pads, extra_bottom=1), weights, b, tuple(out_hw))
 
 
-def _pool_geometry(ctx: LowerCtx):
-    kernel = list(ctx.attr("kernel_shape"))
-    strides = list(ctx.attr("strides", [1, 1]))
-    dilations = list(ctx.attr("dilations", [1, 1]))
-    in_hw = ctx.shape(0)[1:3]
-    pads = conv_pads(ctx, in_hw, kernel, strides, dilations)
-    out_hw = ctx.out_value(0).shape[1:3] if ctx.out_value(0).shape is not None else None
-    if pads is None or out_hw is None or not all(isinstance(d, int) for d in (*in_hw, *out_hw)):
-        ctx.fail("pooling with dynamic spatial dims")
-    # ceil_mode may need extra padding at the end so the last window fits.
-    extra = []
-    for i in range(2):
-        need = (out_hw[i] - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1
-        extra.append(max(need - (in_hw[i] + pads[i] + pads[i + 2]), 0))
-    return kernel, strides, dilations, pads, extra, in_hw, out_hw
-
-
 @lowering("MaxPool", domain=DOMAIN)
 def maxpool_nhwc(ctx: LowerCtx) -> Ref:
-    kernel, strides, dilations, pads, extra, _, out_hw = _pool_geometry(ctx)
-    dtype = ctx.dtype(0)
-    low = -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
-    padded = [pads[0], pads[1], pads[2] + extra[0], pads[3] + extra[1]]
-    xp = _pad(ctx, ctx.input(0), padded, value=ctx.scalar(low, dtype))
-    return ctx.call("max_pool", xp, tuple(kernel), tuple(strides), tuple(dilations), tuple(out_hw))
+    return lower_pool(ctx, "max", channels_last=True)
 
 
 @lowering("AveragePool", domain=DOMAIN)
 def avgpool_nhwc(ctx: LowerCtx) -> Ref:
-    kernel, strides, dilations, pads, extra, in_hw, out_hw = _pool_geometry(ctx)
-    padded = [pads[0], pads[1], pads[2] + extra[0], pads[3] + extra[1]]
-    xp = _pad(ctx, ctx.input(0), padded)
-    y = ctx.call("sum_pool", xp, tuple(kernel), tuple(strides), tuple(dilations), tuple(out_hw))
-    # Divisor per output position: window cells inside the input (plus the pads if counted).
-    inside = np.zeros([in_hw[0] + padded[0] + padded[2], in_hw[1] + padded[1] + padded[3]], np.float64)
-    if ctx.attr("count_include_pad", 0):
-        inside[: in_hw[0] + pads[0] + pads[2], : in_hw[1] + pads[1] + pads[3]] = 1
-    else:
-        inside[pads[0] : pads[0] + in_hw[0], pads[1] : pads[1] + in_hw[1]] = 1
-    counts = np.zeros(out_hw, np.float64)
-    for dy in range(kernel[0]):
-        for dx in range(kernel[1]):
-            r0, c0 = dy * dilations[0], dx * dilations[1]
-            counts += inside[r0 : r0 + strides[0] * (out_hw[0] - 1) + 1 : strides[0], c0 : c0 + strides[1] * (out_hw[1] - 1) + 1 : strides[1]]
-    dtype = ctx.dtype(0)
-    if np.all(counts == counts.flat[0]):
-        return ctx.call("multiply", y, ctx.scalar(1.0 / counts.flat[0], dtype))
-    return ctx.call("multiply", y, ctx.constant((1.0 / counts).astype(dtype)[..., None], "inv_count"))
+    return lower_pool(ctx, "avg", channels_last=True)
 
 
 @lowering(("GlobalAveragePool", "GlobalMaxPool"), domain=DOMAIN)

@@ -422,7 +422,8 @@ def deform_conv(ctx: LowerCtx) -> Ref:
 # ----------------------------------------------------------------------------
 
 
-def _pool(ctx: LowerCtx, kind: str):
+def lower_pool(ctx: LowerCtx, kind: str, channels_last: bool = False):
+    """MaxPool/AveragePool/LpPool; channels_last for the layout pass's NHWC twins."""
     nsp = ctx.rank(0) - 2
     kernel = _ints(ctx.attr("kernel_shape"))
     strides = _ints(ctx.attr("strides", [1] * nsp))
@@ -455,23 +456,23 @@ def _pool(ctx: LowerCtx, kind: str):
         kwargs["p"] = float(ctx.attr("p", 2))
     if auto_pad != "NOTSET":
         kwargs["auto_pad"] = auto_pad
-    axes = list(range(2, nsp + 2))
+    axes = list(range(1, nsp + 1)) if channels_last else list(range(2, nsp + 2))
     return ctx.call("pool_nd", x, kind, axes, kernel, strides, dilations, pads[:nsp], pads[nsp:], **kwargs)
 
 
 @lowering("MaxPool")
 def max_pool(ctx: LowerCtx):
-    return _pool(ctx, "max")
+    return lower_pool(ctx, "max")
 
 
 @lowering("AveragePool")
 def average_pool(ctx: LowerCtx):
-    return _pool(ctx, "avg")
+    return lower_pool(ctx, "avg")
 
 
 @lowering("LpPool")
 def lp_pool(ctx: LowerCtx):
-    return _pool(ctx, "lp")
+    return lower_pool(ctx, "lp")
 
 
 def _spatial_axes(ctx: LowerCtx) -> tuple[int, ...]:
