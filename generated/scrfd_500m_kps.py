@@ -348,101 +348,116 @@ class Scrfd500mKps(nn.Module):
         add_3 = mx.add(conv_general_3, self.Conv_3_b)
         v_291_pre = mx.maximum(add_3, 0.0)
         # Conv: Conv_6
-        addmm_2 = mx.addmm(self.Conv_6_b, v_291_pre, self.Conv_6_w)
-        v_294_pre = mx.maximum(addmm_2, 0.0)
+        matmul_2 = mx.matmul(v_291_pre, self.Conv_6_w)
+        add_4 = mx.add(matmul_2, self.Conv_6_b)
+        v_294_pre = mx.maximum(add_4, 0.0)
         # Conv: Conv_9
         conv_general_4 = mx.conv_general(v_294_pre, self.Conv_9_w, stride=(2, 2), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=16)
-        add_4 = mx.add(conv_general_4, self.Conv_9_b)
-        v_297_pre = mx.maximum(add_4, 0.0)
+        add_5 = mx.add(conv_general_4, self.Conv_9_b)
+        v_297_pre = mx.maximum(add_5, 0.0)
         # Conv: Conv_12
-        addmm_3 = mx.addmm(self.Conv_12_b, v_297_pre, self.Conv_12_w)
-        v_300_pre = mx.maximum(addmm_3, 0.0)
+        matmul_3 = mx.matmul(v_297_pre, self.Conv_12_w)
+        add_6 = mx.add(matmul_3, self.Conv_12_b)
+        v_300_pre = mx.maximum(add_6, 0.0)
         # Conv: Conv_15
         conv_general_5 = mx.conv_general(v_300_pre, self.Conv_15_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=40)
-        add_5 = mx.add(conv_general_5, self.Conv_15_b)
-        v_303_pre = mx.maximum(add_5, 0.0)
+        add_7 = mx.add(conv_general_5, self.Conv_15_b)
+        v_303_pre = mx.maximum(add_7, 0.0)
         # Conv: Conv_18
-        addmm_4 = mx.addmm(self.Conv_18_b, v_303_pre, self.Conv_18_w)
-        v_306_pre = mx.maximum(addmm_4, 0.0)
+        matmul_4 = mx.matmul(v_303_pre, self.Conv_18_w)
+        add_8 = mx.add(matmul_4, self.Conv_18_b)
+        v_306_pre = mx.maximum(add_8, 0.0)
         # Conv: Conv_21
         conv_general_6 = mx.conv_general(v_306_pre, self.Conv_21_w, stride=(2, 2), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=40)
-        add_6 = mx.add(conv_general_6, self.Conv_21_b)
-        v_309_pre = mx.maximum(add_6, 0.0)
+        add_9 = mx.add(conv_general_6, self.Conv_21_b)
+        v_309_pre = mx.maximum(add_9, 0.0)
         # Conv: Conv_24
-        addmm_5 = mx.addmm(self.Conv_24_b, v_309_pre, self.Conv_24_w)
-        v_312_pre = mx.maximum(addmm_5, 0.0)
+        matmul_5 = mx.matmul(v_309_pre, self.Conv_24_w)
+        add_10 = mx.add(matmul_5, self.Conv_24_b)
+        v_312_pre = mx.maximum(add_10, 0.0)
         # Conv: Conv_27
         conv_general_7 = mx.conv_general(v_312_pre, self.Conv_27_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=72)
-        add_7 = mx.add(conv_general_7, self.Conv_27_b)
-        v_315_pre = mx.maximum(add_7, 0.0)
+        add_11 = mx.add(conv_general_7, self.Conv_27_b)
+        v_315_pre = mx.maximum(add_11, 0.0)
         # Conv: Conv_30
-        addmm_6 = mx.addmm(self.Conv_30_b, v_315_pre, self.Conv_30_w)
-        v_318_pre = mx.maximum(addmm_6, 0.0)
+        matmul_6 = mx.matmul(v_315_pre, self.Conv_30_w)
+        add_12 = mx.add(matmul_6, self.Conv_30_b)
+        v_318_pre = mx.maximum(add_12, 0.0)
         # Conv: Conv_33
         conv_general_8 = mx.conv_general(v_318_pre, self.Conv_33_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=72)
-        add_8 = mx.add(conv_general_8, self.Conv_33_b)
-        v_321_pre = mx.maximum(add_8, 0.0)
+        add_13 = mx.add(conv_general_8, self.Conv_33_b)
+        v_321_pre = mx.maximum(add_13, 0.0)
         # Conv: Conv_36
-        addmm_7 = mx.addmm(self.Conv_36_b, v_321_pre, self.Conv_36_w)
-        v_324_pre = mx.maximum(addmm_7, 0.0)
+        matmul_7 = mx.matmul(v_321_pre, self.Conv_36_w)
+        add_14 = mx.add(matmul_7, self.Conv_36_b)
+        v_324_pre = mx.maximum(add_14, 0.0)
         # Conv: Conv_39
         conv_general_9 = mx.conv_general(v_324_pre, self.Conv_39_w, stride=(2, 2), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=72)
-        add_9 = mx.add(conv_general_9, self.Conv_39_b)
-        v_327_pre = mx.maximum(add_9, 0.0)
+        add_15 = mx.add(conv_general_9, self.Conv_39_b)
+        v_327_pre = mx.maximum(add_15, 0.0)
         # Conv: Conv_42
-        addmm_8 = mx.addmm(self.Conv_42_b, v_327_pre, self.Conv_42_w)
-        v_330_pre = mx.maximum(addmm_8, 0.0)
+        matmul_8 = mx.matmul(v_327_pre, self.Conv_42_w)
+        add_16 = mx.add(matmul_8, self.Conv_42_b)
+        v_330_pre = mx.maximum(add_16, 0.0)
         # Conv: Conv_45
         conv_general_10 = mx.conv_general(v_330_pre, self.Conv_45_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=152)
-        add_10 = mx.add(conv_general_10, self.Conv_45_b)
-        v_333_pre = mx.maximum(add_10, 0.0)
+        add_17 = mx.add(conv_general_10, self.Conv_45_b)
+        v_333_pre = mx.maximum(add_17, 0.0)
         # Conv: Conv_48
-        addmm_9 = mx.addmm(self.Conv_48_b, v_333_pre, self.Conv_48_w)
-        v_336_pre = mx.maximum(addmm_9, 0.0)
+        matmul_9 = mx.matmul(v_333_pre, self.Conv_48_w)
+        add_18 = mx.add(matmul_9, self.Conv_48_b)
+        v_336_pre = mx.maximum(add_18, 0.0)
         # Conv: Conv_51
         conv_general_11 = mx.conv_general(v_336_pre, self.Conv_51_w, stride=(2, 2), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=152)
-        add_11 = mx.add(conv_general_11, self.Conv_51_b)
-        v_339_pre = mx.maximum(add_11, 0.0)
+        add_19 = mx.add(conv_general_11, self.Conv_51_b)
+        v_339_pre = mx.maximum(add_19, 0.0)
         # Conv: Conv_54
-        addmm_10 = mx.addmm(self.Conv_54_b, v_339_pre, self.Conv_54_w)
-        v_342_pre = mx.maximum(addmm_10, 0.0)
+        matmul_10 = mx.matmul(v_339_pre, self.Conv_54_w)
+        add_20 = mx.add(matmul_10, self.Conv_54_b)
+        v_342_pre = mx.maximum(add_20, 0.0)
         # Conv: Conv_57
         conv_general_12 = mx.conv_general(v_342_pre, self.Conv_57_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=288)
-        add_12 = mx.add(conv_general_12, self.Conv_57_b)
-        v_345_pre = mx.maximum(add_12, 0.0)
+        add_21 = mx.add(conv_general_12, self.Conv_57_b)
+        v_345_pre = mx.maximum(add_21, 0.0)
         # Conv: Conv_60
-        addmm_11 = mx.addmm(self.Conv_60_b, v_345_pre, self.Conv_60_w)
-        v_348_pre = mx.maximum(addmm_11, 0.0)
+        matmul_11 = mx.matmul(v_345_pre, self.Conv_60_w)
+        add_22 = mx.add(matmul_11, self.Conv_60_b)
+        v_348_pre = mx.maximum(add_22, 0.0)
         # Conv: Conv_63
         conv_general_13 = mx.conv_general(v_348_pre, self.Conv_63_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=288)
-        add_13 = mx.add(conv_general_13, self.Conv_63_b)
-        v_351_pre = mx.maximum(add_13, 0.0)
+        add_23 = mx.add(conv_general_13, self.Conv_63_b)
+        v_351_pre = mx.maximum(add_23, 0.0)
         # Conv: Conv_66
-        addmm_12 = mx.addmm(self.Conv_66_b, v_351_pre, self.Conv_66_w)
-        v_354_pre = mx.maximum(addmm_12, 0.0)
+        matmul_12 = mx.matmul(v_351_pre, self.Conv_66_w)
+        add_24 = mx.add(matmul_12, self.Conv_66_b)
+        v_354_pre = mx.maximum(add_24, 0.0)
         # Conv: Conv_69
         conv_general_14 = mx.conv_general(v_354_pre, self.Conv_69_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=288)
-        add_14 = mx.add(conv_general_14, self.Conv_69_b)
-        v_357_pre = mx.maximum(add_14, 0.0)
+        add_25 = mx.add(conv_general_14, self.Conv_69_b)
+        v_357_pre = mx.maximum(add_25, 0.0)
         # Conv: Conv_72
-        addmm_13 = mx.addmm(self.Conv_72_b, v_357_pre, self.Conv_72_w)
-        v_360_pre = mx.maximum(addmm_13, 0.0)
+        matmul_13 = mx.matmul(v_357_pre, self.Conv_72_w)
+        add_26 = mx.add(matmul_13, self.Conv_72_b)
+        v_360_pre = mx.maximum(add_26, 0.0)
         # Conv: Conv_75
         conv_general_15 = mx.conv_general(v_360_pre, self.Conv_75_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=288)
-        add_15 = mx.add(conv_general_15, self.Conv_75_b)
-        v_363_pre = mx.maximum(add_15, 0.0)
+        add_27 = mx.add(conv_general_15, self.Conv_75_b)
+        v_363_pre = mx.maximum(add_27, 0.0)
         # Conv: Conv_78
-        addmm_14 = mx.addmm(self.Conv_78_b, v_363_pre, self.Conv_78_w)
-        v_366_pre = mx.maximum(addmm_14, 0.0)
+        matmul_14 = mx.matmul(v_363_pre, self.Conv_78_w)
+        add_28 = mx.add(matmul_14, self.Conv_78_b)
+        v_366_pre = mx.maximum(add_28, 0.0)
         # Conv: Conv_81
         conv_general_16 = mx.conv_general(v_366_pre, self.Conv_81_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=288)
-        add_16 = mx.add(conv_general_16, self.Conv_81_b)
-        v_369_pre = mx.maximum(add_16, 0.0)
+        add_29 = mx.add(conv_general_16, self.Conv_81_b)
+        v_369_pre = mx.maximum(add_29, 0.0)
         # Conv: Conv_84
-        addmm_15 = mx.addmm(self.Conv_84_b, v_369_pre, self.Conv_84_w)
-        v_372_pre = mx.maximum(addmm_15, 0.0)
+        matmul_15 = mx.matmul(v_369_pre, self.Conv_84_w)
+        add_30 = mx.add(matmul_15, self.Conv_84_b)
+        v_372_pre = mx.maximum(add_30, 0.0)
         # Conv: Conv_87
-        v_373_nhwc = mx.addmm(self.Conv_87_b, v_324_pre, self.Conv_87_w)
+        matmul_16 = mx.matmul(v_324_pre, self.Conv_87_w)
+        v_373_nhwc = mx.add(matmul_16, self.Conv_87_b)
         # Transpose: Conv_87_out_transpose
         v_373 = mx.transpose(v_373_nhwc, [0, 3, 1, 2])
         # Shape: Shape_110
@@ -458,7 +473,8 @@ class Scrfd500mKps(nn.Module):
         # Unsqueeze: Unsqueeze_117
         v_403 = mx.expand_dims(v_401, 0)
         # Conv: Conv_88
-        v_374_nhwc = mx.addmm(self.Conv_88_b, v_336_pre, self.Conv_88_w)
+        matmul_17 = mx.matmul(v_336_pre, self.Conv_88_w)
+        v_374_nhwc = mx.add(matmul_17, self.Conv_88_b)
         # Transpose: Conv_88_out_transpose
         v_374 = mx.transpose(v_374_nhwc, [0, 3, 1, 2])
         # Shape: Shape_90
@@ -474,7 +490,8 @@ class Scrfd500mKps(nn.Module):
         # Unsqueeze: Unsqueeze_97
         v_383 = mx.expand_dims(v_381, 0)
         # Conv: Conv_89
-        v_375_nhwc = mx.addmm(self.Conv_89_b, v_372_pre, self.Conv_89_w)
+        matmul_18 = mx.matmul(v_372_pre, self.Conv_89_w)
+        v_375_nhwc = mx.add(matmul_18, self.Conv_89_b)
         # Transpose: Conv_89_out_transpose
         v_375 = mx.transpose(v_375_nhwc, [0, 3, 1, 2])
         # Shape: Shape_100
@@ -515,18 +532,20 @@ class Scrfd500mKps(nn.Module):
         v_419_nhwc = mx.add(conv_general_20, self.Conv_133_b)
         # Conv: Conv_139
         conv_general_21 = mx.conv_general(v_416_nhwc, self.Conv_139_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=16)
-        add_17 = mx.add(conv_general_21, self.Conv_139_b)
-        v_427_pre = mx.maximum(add_17, 0.0)
+        add_31 = mx.add(conv_general_21, self.Conv_139_b)
+        v_427_pre = mx.maximum(add_31, 0.0)
         # Conv: Conv_142
-        addmm_16 = mx.addmm(self.Conv_142_b, v_427_pre, self.Conv_142_w)
-        v_430_pre = mx.maximum(addmm_16, 0.0)
+        matmul_19 = mx.matmul(v_427_pre, self.Conv_142_w)
+        add_32 = mx.add(matmul_19, self.Conv_142_b)
+        v_430_pre = mx.maximum(add_32, 0.0)
         # Conv: Conv_145
         conv_general_22 = mx.conv_general(v_430_pre, self.Conv_145_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=64)
-        add_18 = mx.add(conv_general_22, self.Conv_145_b)
-        v_433_pre = mx.maximum(add_18, 0.0)
+        add_33 = mx.add(conv_general_22, self.Conv_145_b)
+        v_433_pre = mx.maximum(add_33, 0.0)
         # Conv: Conv_148
-        addmm_17 = mx.addmm(self.Conv_148_b, v_433_pre, self.Conv_148_w)
-        v_436_pre = mx.maximum(addmm_17, 0.0)
+        matmul_20 = mx.matmul(v_433_pre, self.Conv_148_w)
+        add_34 = mx.add(matmul_20, self.Conv_148_b)
+        v_436_pre = mx.maximum(add_34, 0.0)
         # Conv: Conv_151
         conv_general_23 = mx.conv_general(v_436_pre, self.Conv_151_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=1)
         v_437_nhwc = mx.add(conv_general_23, self.Conv_151_b)
@@ -560,18 +579,20 @@ class Scrfd500mKps(nn.Module):
         v_423_nhwc = mx.add(conv_general_27, self.Conv_137_b)
         # Conv: Conv_164
         conv_general_28 = mx.conv_general(v_423_nhwc, self.Conv_164_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=16)
-        add_19 = mx.add(conv_general_28, self.Conv_164_b)
-        v_452_pre = mx.maximum(add_19, 0.0)
+        add_35 = mx.add(conv_general_28, self.Conv_164_b)
+        v_452_pre = mx.maximum(add_35, 0.0)
         # Conv: Conv_167
-        addmm_18 = mx.addmm(self.Conv_167_b, v_452_pre, self.Conv_167_w)
-        v_455_pre = mx.maximum(addmm_18, 0.0)
+        matmul_21 = mx.matmul(v_452_pre, self.Conv_167_w)
+        add_36 = mx.add(matmul_21, self.Conv_167_b)
+        v_455_pre = mx.maximum(add_36, 0.0)
         # Conv: Conv_170
         conv_general_29 = mx.conv_general(v_455_pre, self.Conv_170_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=64)
-        add_20 = mx.add(conv_general_29, self.Conv_170_b)
-        v_458_pre = mx.maximum(add_20, 0.0)
+        add_37 = mx.add(conv_general_29, self.Conv_170_b)
+        v_458_pre = mx.maximum(add_37, 0.0)
         # Conv: Conv_173
-        addmm_19 = mx.addmm(self.Conv_173_b, v_458_pre, self.Conv_173_w)
-        v_461_pre = mx.maximum(addmm_19, 0.0)
+        matmul_22 = mx.matmul(v_458_pre, self.Conv_173_w)
+        add_38 = mx.add(matmul_22, self.Conv_173_b)
+        v_461_pre = mx.maximum(add_38, 0.0)
         # Conv: Conv_176
         conv_general_30 = mx.conv_general(v_461_pre, self.Conv_176_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=1)
         v_462_nhwc = mx.add(conv_general_30, self.Conv_176_b)
@@ -602,18 +623,20 @@ class Scrfd500mKps(nn.Module):
         v_424_nhwc = mx.add(conv_general_33, self.Conv_138_b)
         # Conv: Conv_189
         conv_general_34 = mx.conv_general(v_424_nhwc, self.Conv_189_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=16)
-        add_21 = mx.add(conv_general_34, self.Conv_189_b)
-        v_477_pre = mx.maximum(add_21, 0.0)
+        add_39 = mx.add(conv_general_34, self.Conv_189_b)
+        v_477_pre = mx.maximum(add_39, 0.0)
         # Conv: Conv_192
-        addmm_20 = mx.addmm(self.Conv_192_b, v_477_pre, self.Conv_192_w)
-        v_480_pre = mx.maximum(addmm_20, 0.0)
+        matmul_23 = mx.matmul(v_477_pre, self.Conv_192_w)
+        add_40 = mx.add(matmul_23, self.Conv_192_b)
+        v_480_pre = mx.maximum(add_40, 0.0)
         # Conv: Conv_195
         conv_general_35 = mx.conv_general(v_480_pre, self.Conv_195_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=64)
-        add_22 = mx.add(conv_general_35, self.Conv_195_b)
-        v_483_pre = mx.maximum(add_22, 0.0)
+        add_41 = mx.add(conv_general_35, self.Conv_195_b)
+        v_483_pre = mx.maximum(add_41, 0.0)
         # Conv: Conv_198
-        addmm_21 = mx.addmm(self.Conv_198_b, v_483_pre, self.Conv_198_w)
-        v_486_pre = mx.maximum(addmm_21, 0.0)
+        matmul_24 = mx.matmul(v_483_pre, self.Conv_198_w)
+        add_42 = mx.add(matmul_24, self.Conv_198_b)
+        v_486_pre = mx.maximum(add_42, 0.0)
         # Conv: Conv_201
         conv_general_36 = mx.conv_general(v_486_pre, self.Conv_201_w, stride=(1, 1), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=1)
         v_487_nhwc = mx.add(conv_general_36, self.Conv_201_b)

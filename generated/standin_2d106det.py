@@ -88,39 +88,43 @@ class Standin2d106det(nn.Module):
         multiply_3 = mx.multiply(add_3, self.conv_15_slope)
         prelu_22_pre = mx.maximum(add_3, multiply_3)
         # Conv: conv_24
-        addmm_2 = mx.addmm(self.conv_24_b, prelu_22_pre, self.conv_24_w)
-        multiply_4 = mx.multiply(addmm_2, self.conv_24_slope)
-        prelu_31_pre = mx.maximum(addmm_2, multiply_4)
+        matmul_2 = mx.matmul(prelu_22_pre, self.conv_24_w)
+        add_4 = mx.add(matmul_2, self.conv_24_b)
+        multiply_4 = mx.multiply(add_4, self.conv_24_slope)
+        prelu_31_pre = mx.maximum(add_4, multiply_4)
         # Conv: conv_33
         pad_3 = mx.pad(prelu_31_pre, [(0, 0), (1, 1), (1, 1), (0, 0)], constant_values=0.0)
         depthwise_conv_3 = depthwise_conv(pad_3, self.conv_33_taps, (2, 2), (1, 1), (24, 24))
-        add_4 = mx.add(depthwise_conv_3, self.conv_33_b)
-        multiply_5 = mx.multiply(add_4, self.conv_33_slope)
-        prelu_40_pre = mx.maximum(add_4, multiply_5)
+        add_5 = mx.add(depthwise_conv_3, self.conv_33_b)
+        multiply_5 = mx.multiply(add_5, self.conv_33_slope)
+        prelu_40_pre = mx.maximum(add_5, multiply_5)
         # Conv: conv_42
-        addmm_3 = mx.addmm(self.conv_42_b, prelu_40_pre, self.conv_42_w)
-        multiply_6 = mx.multiply(addmm_3, self.conv_42_slope)
-        prelu_49_pre = mx.maximum(addmm_3, multiply_6)
+        matmul_3 = mx.matmul(prelu_40_pre, self.conv_42_w)
+        add_6 = mx.add(matmul_3, self.conv_42_b)
+        multiply_6 = mx.multiply(add_6, self.conv_42_slope)
+        prelu_49_pre = mx.maximum(add_6, multiply_6)
         # Conv: conv_51
         pad_4 = mx.pad(prelu_49_pre, [(0, 0), (1, 1), (1, 1), (0, 0)], constant_values=0.0)
         depthwise_conv_4 = depthwise_conv(pad_4, self.conv_51_taps, (2, 2), (1, 1), (12, 12))
-        add_5 = mx.add(depthwise_conv_4, self.conv_51_b)
-        multiply_7 = mx.multiply(add_5, self.conv_51_slope)
-        prelu_58_pre = mx.maximum(add_5, multiply_7)
+        add_7 = mx.add(depthwise_conv_4, self.conv_51_b)
+        multiply_7 = mx.multiply(add_7, self.conv_51_slope)
+        prelu_58_pre = mx.maximum(add_7, multiply_7)
         # Conv: conv_60
-        addmm_4 = mx.addmm(self.conv_60_b, prelu_58_pre, self.conv_60_w)
-        multiply_8 = mx.multiply(addmm_4, self.conv_60_slope)
-        prelu_67_pre = mx.maximum(addmm_4, multiply_8)
+        matmul_4 = mx.matmul(prelu_58_pre, self.conv_60_w)
+        add_8 = mx.add(matmul_4, self.conv_60_b)
+        multiply_8 = mx.multiply(add_8, self.conv_60_slope)
+        prelu_67_pre = mx.maximum(add_8, multiply_8)
         # Conv: conv_69
         pad_5 = mx.pad(prelu_67_pre, [(0, 0), (1, 1), (1, 1), (0, 0)], constant_values=0.0)
         depthwise_conv_5 = depthwise_conv(pad_5, self.conv_69_taps, (2, 2), (1, 1), (6, 6))
-        add_6 = mx.add(depthwise_conv_5, self.conv_69_b)
-        multiply_9 = mx.multiply(add_6, self.conv_69_slope)
-        prelu_76_pre = mx.maximum(add_6, multiply_9)
+        add_9 = mx.add(depthwise_conv_5, self.conv_69_b)
+        multiply_9 = mx.multiply(add_9, self.conv_69_slope)
+        prelu_76_pre = mx.maximum(add_9, multiply_9)
         # Conv: conv_78
-        addmm_5 = mx.addmm(self.conv_78_b, prelu_76_pre, self.conv_78_w)
-        multiply_10 = mx.multiply(addmm_5, self.conv_78_slope)
-        prelu_85_pre = mx.maximum(addmm_5, multiply_10)
+        matmul_5 = mx.matmul(prelu_76_pre, self.conv_78_w)
+        add_10 = mx.add(matmul_5, self.conv_78_b)
+        multiply_10 = mx.multiply(add_10, self.conv_78_slope)
+        prelu_85_pre = mx.maximum(add_10, multiply_10)
         # GlobalAveragePool: globalaveragepool_86
         globalaveragepool_86_nhwc = mx.mean(prelu_85_pre, axis=(1, 2), keepdims=True)
         # Reshape: globalaveragepool_86_out_transpose
@@ -128,8 +132,8 @@ class Standin2d106det(nn.Module):
         # Flatten: flatten_87
         flatten_87 = mx.reshape(globalaveragepool_86, [1, 128])
         # Gemm: gemm_90
-        matmul_2 = mx.matmul(flatten_87, self.gemm_90_weight_t)
-        gemm_90 = mx.add(matmul_2, self.w_89)
+        matmul_6 = mx.matmul(flatten_87, self.gemm_90_weight_t)
+        gemm_90 = mx.add(matmul_6, self.w_89)
         # Tanh: tanh_91
         fc1 = mx.tanh(gemm_90)
         return fc1

@@ -73,24 +73,27 @@ class StandinGenderage(nn.Module):
         add_3 = mx.add(depthwise_conv_2, self.conv_14_b)
         relu_20_pre = mx.maximum(add_3, 0.0)
         # Conv: conv_22
-        addmm_2 = mx.addmm(self.conv_22_b, relu_20_pre, self.conv_22_w)
-        relu_28_pre = mx.maximum(addmm_2, 0.0)
+        matmul_2 = mx.matmul(relu_20_pre, self.conv_22_w)
+        add_4 = mx.add(matmul_2, self.conv_22_b)
+        relu_28_pre = mx.maximum(add_4, 0.0)
         # Conv: conv_30
         pad_3 = mx.pad(relu_28_pre, [(0, 0), (1, 1), (1, 1), (0, 0)], constant_values=0.0)
         depthwise_conv_3 = depthwise_conv(pad_3, self.conv_30_taps, (2, 2), (1, 1), (12, 12))
-        add_4 = mx.add(depthwise_conv_3, self.conv_30_b)
-        relu_36_pre = mx.maximum(add_4, 0.0)
+        add_5 = mx.add(depthwise_conv_3, self.conv_30_b)
+        relu_36_pre = mx.maximum(add_5, 0.0)
         # Conv: conv_38
-        addmm_3 = mx.addmm(self.conv_38_b, relu_36_pre, self.conv_38_w)
-        relu_44_pre = mx.maximum(addmm_3, 0.0)
+        matmul_3 = mx.matmul(relu_36_pre, self.conv_38_w)
+        add_6 = mx.add(matmul_3, self.conv_38_b)
+        relu_44_pre = mx.maximum(add_6, 0.0)
         # Conv: conv_46
         pad_4 = mx.pad(relu_44_pre, [(0, 0), (1, 1), (1, 1), (0, 0)], constant_values=0.0)
         depthwise_conv_4 = depthwise_conv(pad_4, self.conv_46_taps, (2, 2), (1, 1), (6, 6))
-        add_5 = mx.add(depthwise_conv_4, self.conv_46_b)
-        relu_52_pre = mx.maximum(add_5, 0.0)
+        add_7 = mx.add(depthwise_conv_4, self.conv_46_b)
+        relu_52_pre = mx.maximum(add_7, 0.0)
         # Conv: conv_54
-        addmm_4 = mx.addmm(self.conv_54_b, relu_52_pre, self.conv_54_w)
-        relu_60_pre = mx.maximum(addmm_4, 0.0)
+        matmul_4 = mx.matmul(relu_52_pre, self.conv_54_w)
+        add_8 = mx.add(matmul_4, self.conv_54_b)
+        relu_60_pre = mx.maximum(add_8, 0.0)
         # GlobalAveragePool: globalaveragepool_61
         globalaveragepool_61_nhwc = mx.mean(relu_60_pre, axis=(1, 2), keepdims=True)
         # Reshape: globalaveragepool_61_out_transpose
@@ -98,8 +101,8 @@ class StandinGenderage(nn.Module):
         # Flatten: flatten_62
         flatten_62 = mx.reshape(globalaveragepool_61, [1, 128])
         # Gemm: gemm_65
-        matmul_2 = mx.matmul(flatten_62, self.gemm_65_weight_t)
-        fc1 = mx.add(matmul_2, self.w_64)
+        matmul_5 = mx.matmul(flatten_62, self.gemm_65_weight_t)
+        fc1 = mx.add(matmul_5, self.w_64)
         return fc1
 
 

@@ -35,7 +35,8 @@ def shifted_gemm_conv3x3(x, weights, bias, out_hw):
     for i in range(3):
         for j in range(3):
             off = i * wp + j
-            y = mx.addmm(y, flat[:, off : off + length], weights[i, j])
+            # matmul + add: measured ~100x faster than chaining mx.addmm on the MLX CPU
+            y = y + flat[:, off : off + length] @ weights[i, j]
     y = mx.reshape(y, (n, ho, wp, -1))
     return y[:, :, :wo] if wp != wo else y
 

@@ -35,7 +35,8 @@ def shifted_gemm_conv3x3(x, weights, bias, out_hw):
     for i in range(3):
         for j in range(3):
             off = i * wp + j
-            y = mx.addmm(y, flat[:, off : off + length], weights[i, j])
+            # matmul + add: measured ~100x faster than chaining mx.addmm on the MLX CPU
+            y = y + flat[:, off : off + length] @ weights[i, j]
     y = mx.reshape(y, (n, ho, wp, -1))
     return y[:, :, :wo] if wp != wo else y
 
@@ -113,7 +114,8 @@ class StandinW600kR50(nn.Module):
         prelu_9_pre = mx.maximum(shifted_gemm_conv3x3_2, multiply_2)
         # Conv: conv_32
         item = prelu_9_pre[:, ::2, ::2]
-        batchnormalization_37_nhwc = mx.addmm(self.conv_32_b, item, self.conv_32_w)
+        matmul_2 = mx.matmul(item, self.conv_32_w)
+        batchnormalization_37_nhwc = mx.add(matmul_2, self.conv_32_b)
         # Mul: batchnormalization_14_mul
         batchnormalization_14_scaled_pre = mx.multiply(prelu_9_pre, self.batchnormalization_14_scale_perm)
         # Add: batchnormalization_14_add
@@ -130,7 +132,8 @@ class StandinW600kR50(nn.Module):
         add_38_pre = mx.add(batchnormalization_30_nhwc, batchnormalization_37_nhwc)
         # Conv: conv_61
         item_2 = add_38_pre[:, ::2, ::2]
-        batchnormalization_66_nhwc = mx.addmm(self.conv_61_b, item_2, self.conv_61_w)
+        matmul_3 = mx.matmul(item_2, self.conv_61_w)
+        batchnormalization_66_nhwc = mx.add(matmul_3, self.conv_61_b)
         # Mul: batchnormalization_43_mul
         batchnormalization_43_scaled_pre = mx.multiply(add_38_pre, self.batchnormalization_43_scale_perm)
         # Add: batchnormalization_43_add
@@ -161,7 +164,8 @@ class StandinW600kR50(nn.Module):
         add_89_pre = mx.add(batchnormalization_88_nhwc, add_67_pre)
         # Conv: conv_112
         item_3 = add_89_pre[:, ::2, ::2]
-        batchnormalization_117_nhwc = mx.addmm(self.conv_112_b, item_3, self.conv_112_w)
+        matmul_4 = mx.matmul(item_3, self.conv_112_w)
+        batchnormalization_117_nhwc = mx.add(matmul_4, self.conv_112_b)
         # Mul: batchnormalization_94_mul
         batchnormalization_94_scaled_pre = mx.multiply(add_89_pre, self.batchnormalization_94_scale_perm)
         # Add: batchnormalization_94_add
@@ -192,7 +196,8 @@ class StandinW600kR50(nn.Module):
         add_140_pre = mx.add(batchnormalization_139_nhwc, add_118_pre)
         # Conv: conv_163
         item_4 = add_140_pre[:, ::2, ::2]
-        batchnormalization_168_nhwc = mx.addmm(self.conv_163_b, item_4, self.conv_163_w)
+        matmul_5 = mx.matmul(item_4, self.conv_163_w)
+        batchnormalization_168_nhwc = mx.add(matmul_5, self.conv_163_b)
         # Mul: batchnormalization_145_mul
         batchnormalization_145_scaled_pre = mx.multiply(add_140_pre, self.batchnormalization_145_scale_perm)
         # Add: batchnormalization_145_add
@@ -216,8 +221,8 @@ class StandinW600kR50(nn.Module):
         # Flatten: flatten_175
         flatten_175 = mx.reshape(batchnormalization_174, [-1, 25088])
         # Gemm: gemm_178
-        matmul_2 = mx.matmul(flatten_175, self.gemm_178_weight_t)
-        embedding = mx.add(matmul_2, self.gemm_178_c_bn)
+        matmul_6 = mx.matmul(flatten_175, self.gemm_178_weight_t)
+        embedding = mx.add(matmul_6, self.gemm_178_c_bn)
         return embedding
 
 

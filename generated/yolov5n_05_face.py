@@ -32,16 +32,121 @@ def depthwise_conv(x, taps, stride=(1, 1), dilation=(1, 1), out_hw=None):
     return y
 
 
-def max_pool(x, kernel, stride, dilation, out_hw):
-    """Max over the windows of a padded NHWC `x` (padding value -inf)."""
-    (sh, sw), (dh, dw), (ho, wo) = stride, dilation, out_hw
-    y = None
-    for i in range(kernel[0]):
-        for j in range(kernel[1]):
-            r, c = i * dh, j * dw
-            win = x[:, r : r + sh * (ho - 1) + 1 : sh, c : c + sw * (wo - 1) + 1 : sw]
-            y = win if y is None else mx.maximum(y, win)
-    return y
+def pool_geometry(in_sizes, kernel, strides, dilations, pads_lo, pads_hi, ceil_mode=False, auto_pad="NOTSET"):
+    """(pads_lo, pads_hi, out_sizes, extra_hi) of an ONNX pool over the given spatial sizes.
+
+    extra_hi is the padding needed past pads_hi for ceil_mode windows (never counted
+    as padding by AveragePool).
+    """
+    nd = len(in_sizes)
+    lo, hi = [int(v) for v in pads_lo], [int(v) for v in pads_hi]
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        for i in range(nd):
+            out = -(-in_sizes[i] // strides[i])
+            total = max(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - in_sizes[i])
+            small = total // 2
+            lo[i], hi[i] = (small, total - small) if auto_pad == "SAME_UPPER" else (total - small, small)
+    elif auto_pad == "VALID":
+        lo, hi = [0] * nd, [0] * nd
+    outs, extra = [], []
+    for i in range(nd):
+        span = (kernel[i] - 1) * dilations[i] + 1
+        num = in_sizes[i] + lo[i] + hi[i] - span
+        if ceil_mode:
+            o = -(-num // strides[i]) + 1
+            if (o - 1) * strides[i] >= in_sizes[i] + lo[i]:
+                o -= 1  # the last window must start inside the input or its left padding
+        else:
+            o = num // strides[i] + 1
+        o = max(o, 0)
+        outs.append(o)
+        extra.append(max(0, (o - 1) * strides[i] + span - (in_sizes[i] + lo[i] + hi[i])))
+    return lo, hi, outs, extra
+
+
+def pool_fill(dtype, kind):
+    """The padding value of a pool: the dtype's lowest value for max, else 0."""
+    if kind != "max":
+        return 0
+    if mx.issubdtype(dtype, mx.floating):
+        return -float(np.inf)
+    if dtype == mx.bool_:
+        return False
+    return int(np.iinfo(np.dtype(str(dtype).split(".")[-1])).min)
+
+
+def pool_nd(
+    x,
+    kind,
+    axes,
+    kernel,
+    strides,
+    dilations,
+    pads_lo,
+    pads_hi,
+    ceil_mode=False,
+    count_include_pad=False,
+    p=2.0,
+    auto_pad="NOTSET",
+):
+    """ONNX MaxPool / AveragePool / LpPool (kind "max" | "avg" | "lp" | "sum") over `axes`."""
+    in_sizes = [x.shape[a] for a in axes]
+    lo, hi, outs, extra = pool_geometry(in_sizes, kernel, strides, dilations, pads_lo, pads_hi, ceil_mode, auto_pad)
+    y = x
+    if kind == "lp":
+        y = mx.square(x) if p == 2 else mx.power(mx.abs(x), p)
+    widths = [(0, 0)] * x.ndim
+    for i, a in enumerate(axes):
+        widths[a] = (lo[i], hi[i] + extra[i])
+    if any(w != (0, 0) for w in widths):
+        y = mx.pad(y, widths, constant_values=pool_fill(x.dtype, kind))
+
+    def combine(acc, part):
+        if acc is None:
+            return part
+        return mx.maximum(acc, part) if kind == "max" else acc + part
+
+    def window(i, j):
+        return slice(j * dilations[i], j * dilations[i] + (outs[i] - 1) * strides[i] + 1, strides[i])
+
+    if int(np.prod(kernel)) <= 4:
+        # Small windows: one strided slice per kernel offset (fewest passes over memory).
+        acc = None
+        for off in np.ndindex(*kernel):
+            index = [slice(None)] * y.ndim
+            for i, a in enumerate(axes):
+                index[a] = window(i, off[i])
+            acc = combine(acc, y[tuple(index)])
+        y = acc
+    else:
+        # Larger windows: separable, one axis at a time.
+        for i, a in enumerate(axes):
+            if kernel[i] == 1 and strides[i] == 1 and y.shape[a] == outs[i]:
+                continue
+            lead = (slice(None),) * a
+            acc = None
+            for j in range(kernel[i]):
+                acc = combine(acc, y[lead + (window(i, j),)])
+            y = acc
+    if kind == "avg":
+        counts = None
+        for i, a in enumerate(axes):
+            pos = np.arange(outs[i])[:, None] * strides[i] - lo[i] + np.arange(kernel[i])[None, :] * dilations[i]
+            if count_include_pad:
+                valid = (pos >= -lo[i]) & (pos < in_sizes[i] + hi[i])
+            else:
+                valid = (pos >= 0) & (pos < in_sizes[i])
+            shape = [1] * x.ndim
+            shape[a] = outs[i]
+            c = valid.sum(axis=1).reshape(shape)
+            counts = c if counts is None else counts * c
+        if counts is not None and counts.size and np.all(counts == counts.flat[0]):
+            y = y / float(counts.flat[0]) if counts.flat[0] != 1 else y
+        elif counts is not None:
+            y = y / mx.array(np.maximum(counts, 1).astype(np.float32)).astype(y.dtype)
+    elif kind == "lp":
+        y = mx.sqrt(y) if p == 2 else mx.power(y, 1.0 / p)
+    return y.astype(x.dtype)
 
 
 def shifted_gemm_conv3x3(x, weights, bias, out_hw):
@@ -60,7 +165,8 @@ def shifted_gemm_conv3x3(x, weights, bias, out_hw):
     for i in range(3):
         for j in range(3):
             off = i * wp + j
-            y = mx.addmm(y, flat[:, off : off + length], weights[i, j])
+            # matmul + add: measured ~100x faster than chaining mx.addmm on the MLX CPU
+            y = y + flat[:, off : off + length] @ weights[i, j]
     y = mx.reshape(y, (n, ho, wp, -1))
     return y[:, :, :wo] if wp != wo else y
 
@@ -252,9 +358,10 @@ class Yolov5n05Face(nn.Module):
         # Mul: Mul_2
         v_391_pre = mx.multiply(v_389_nhwc, v_390_pre)
         # Conv: Conv_3
-        v_392_nhwc = mx.addmm(self.Conv_3_b, v_391_pre, self.Conv_3_w)
+        matmul_2 = mx.matmul(v_391_pre, self.Conv_3_w)
+        v_392_nhwc = mx.add(matmul_2, self.Conv_3_b)
         # MaxPool: MaxPool_9
-        v_398_nhwc = max_pool(v_391_pre, (2, 2), (2, 2), (1, 1), (160, 160))
+        v_398_nhwc = pool_nd(v_391_pre, 'max', [1, 2], [2, 2], [2, 2], [1, 1], [0, 0], [0, 0], ceil_mode=True)
         # Sigmoid: Sigmoid_4
         v_393_pre = mx.sigmoid(v_392_nhwc)
         # Mul: Mul_5
@@ -269,7 +376,8 @@ class Yolov5n05Face(nn.Module):
         # Concat: Concat_10
         v_399_pre = mx.concatenate([v_397_pre, v_398_nhwc], axis=3)
         # Conv: Conv_11
-        v_400_nhwc = mx.addmm(self.Conv_11_b, v_399_pre, self.Conv_11_w)
+        matmul_3 = mx.matmul(v_399_pre, self.Conv_11_w)
+        v_400_nhwc = mx.add(matmul_3, self.Conv_11_b)
         # Sigmoid: Sigmoid_12
         v_401_pre = mx.sigmoid(v_400_nhwc)
         # Mul: Mul_13
@@ -279,9 +387,11 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_2 = depthwise_conv(pad_2, self.Conv_14_taps, (2, 2), (1, 1), (80, 80))
         v_1009_nhwc = mx.add(depthwise_conv_2, self.Conv_14_b)
         # Conv: Conv_15
-        v_1012_nhwc = mx.addmm(self.Conv_15_b, v_1009_nhwc, self.Conv_15_w)
+        matmul_4 = mx.matmul(v_1009_nhwc, self.Conv_15_w)
+        v_1012_nhwc = mx.add(matmul_4, self.Conv_15_b)
         # Conv: Conv_18
-        v_1015_nhwc = mx.addmm(self.Conv_18_b, v_402_pre, self.Conv_18_w)
+        matmul_5 = mx.matmul(v_402_pre, self.Conv_18_w)
+        v_1015_nhwc = mx.add(matmul_5, self.Conv_18_b)
         # Sigmoid: Sigmoid_16
         v_407_pre = mx.sigmoid(v_1012_nhwc)
         # Mul: Mul_17
@@ -295,7 +405,8 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_3 = depthwise_conv(pad_3, self.Conv_21_taps, (2, 2), (1, 1), (80, 80))
         v_1018_nhwc = mx.add(depthwise_conv_3, self.Conv_21_b)
         # Conv: Conv_22
-        v_1021_nhwc = mx.addmm(self.Conv_22_b, v_1018_nhwc, self.Conv_22_w)
+        matmul_6 = mx.matmul(v_1018_nhwc, self.Conv_22_w)
+        v_1021_nhwc = mx.add(matmul_6, self.Conv_22_b)
         # Sigmoid: Sigmoid_23
         v_417_pre = mx.sigmoid(v_1021_nhwc)
         # Mul: Mul_24
@@ -317,7 +428,8 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_45_in_transpose
         v_438_nhwc = mx.transpose(v_438, [0, 2, 3, 1])
         # Conv: Conv_45
-        v_1024_nhwc = mx.addmm(self.Conv_45_b, v_438_nhwc, self.Conv_45_w)
+        matmul_7 = mx.matmul(v_438_nhwc, self.Conv_45_w)
+        v_1024_nhwc = mx.add(matmul_7, self.Conv_45_b)
         # Sigmoid: Sigmoid_46
         v_441_pre = mx.sigmoid(v_1024_nhwc)
         # Mul: Mul_47
@@ -327,7 +439,8 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_4 = depthwise_conv(pad_4, self.Conv_48_taps, (1, 1), (1, 1), (80, 80))
         v_1027_nhwc = mx.add(depthwise_conv_4, self.Conv_48_b)
         # Conv: Conv_49
-        v_1030_nhwc = mx.addmm(self.Conv_49_b, v_1027_nhwc, self.Conv_49_w)
+        matmul_8 = mx.matmul(v_1027_nhwc, self.Conv_49_w)
+        v_1030_nhwc = mx.add(matmul_8, self.Conv_49_b)
         # Sigmoid: Sigmoid_50
         v_447_pre = mx.sigmoid(v_1030_nhwc)
         # Mul: Mul_51
@@ -349,7 +462,8 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_72_in_transpose
         v_468_nhwc = mx.transpose(v_468, [0, 2, 3, 1])
         # Conv: Conv_72
-        v_1033_nhwc = mx.addmm(self.Conv_72_b, v_468_nhwc, self.Conv_72_w)
+        matmul_9 = mx.matmul(v_468_nhwc, self.Conv_72_w)
+        v_1033_nhwc = mx.add(matmul_9, self.Conv_72_b)
         # Sigmoid: Sigmoid_73
         v_471_pre = mx.sigmoid(v_1033_nhwc)
         # Mul: Mul_74
@@ -359,7 +473,8 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_5 = depthwise_conv(pad_5, self.Conv_75_taps, (1, 1), (1, 1), (80, 80))
         v_1036_nhwc = mx.add(depthwise_conv_5, self.Conv_75_b)
         # Conv: Conv_76
-        v_1039_nhwc = mx.addmm(self.Conv_76_b, v_1036_nhwc, self.Conv_76_w)
+        matmul_10 = mx.matmul(v_1036_nhwc, self.Conv_76_w)
+        v_1039_nhwc = mx.add(matmul_10, self.Conv_76_b)
         # Sigmoid: Sigmoid_77
         v_477_pre = mx.sigmoid(v_1039_nhwc)
         # Mul: Mul_78
@@ -381,7 +496,8 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_99_in_transpose
         v_498_nhwc = mx.transpose(v_498, [0, 2, 3, 1])
         # Conv: Conv_99
-        v_1042_nhwc = mx.addmm(self.Conv_99_b, v_498_nhwc, self.Conv_99_w)
+        matmul_11 = mx.matmul(v_498_nhwc, self.Conv_99_w)
+        v_1042_nhwc = mx.add(matmul_11, self.Conv_99_b)
         # Sigmoid: Sigmoid_100
         v_501_pre = mx.sigmoid(v_1042_nhwc)
         # Mul: Mul_101
@@ -391,7 +507,8 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_6 = depthwise_conv(pad_6, self.Conv_102_taps, (1, 1), (1, 1), (80, 80))
         v_1045_nhwc = mx.add(depthwise_conv_6, self.Conv_102_b)
         # Conv: Conv_103
-        v_1048_nhwc = mx.addmm(self.Conv_103_b, v_1045_nhwc, self.Conv_103_w)
+        matmul_12 = mx.matmul(v_1045_nhwc, self.Conv_103_w)
+        v_1048_nhwc = mx.add(matmul_12, self.Conv_103_b)
         # Sigmoid: Sigmoid_104
         v_507_pre = mx.sigmoid(v_1048_nhwc)
         # Mul: Mul_105
@@ -413,11 +530,13 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_7 = depthwise_conv(pad_7, self.Conv_112_taps, (2, 2), (1, 1), (40, 40))
         v_1051_nhwc = mx.add(depthwise_conv_7, self.Conv_112_b)
         # Conv: Conv_113
-        v_1054_nhwc = mx.addmm(self.Conv_113_b, v_1051_nhwc, self.Conv_113_w)
+        matmul_13 = mx.matmul(v_1051_nhwc, self.Conv_113_w)
+        v_1054_nhwc = mx.add(matmul_13, self.Conv_113_b)
         # Transpose: Conv_116_in_transpose
         v_514_nhwc_1 = mx.transpose(v_514, [0, 2, 3, 1])
         # Conv: Conv_116
-        v_1057_nhwc = mx.addmm(self.Conv_116_b, v_514_nhwc_1, self.Conv_116_w)
+        matmul_14 = mx.matmul(v_514_nhwc_1, self.Conv_116_w)
+        v_1057_nhwc = mx.add(matmul_14, self.Conv_116_b)
         # Sigmoid: Sigmoid_114
         v_519_pre = mx.sigmoid(v_1054_nhwc)
         # Mul: Mul_115
@@ -431,7 +550,8 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_8 = depthwise_conv(pad_8, self.Conv_119_taps, (2, 2), (1, 1), (40, 40))
         v_1060_nhwc = mx.add(depthwise_conv_8, self.Conv_119_b)
         # Conv: Conv_120
-        v_1063_nhwc = mx.addmm(self.Conv_120_b, v_1060_nhwc, self.Conv_120_w)
+        matmul_15 = mx.matmul(v_1060_nhwc, self.Conv_120_w)
+        v_1063_nhwc = mx.add(matmul_15, self.Conv_120_b)
         # Sigmoid: Sigmoid_121
         v_529_pre = mx.sigmoid(v_1063_nhwc)
         # Mul: Mul_122
@@ -453,7 +573,8 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_143_in_transpose
         v_550_nhwc = mx.transpose(v_550, [0, 2, 3, 1])
         # Conv: Conv_143
-        v_1066_nhwc = mx.addmm(self.Conv_143_b, v_550_nhwc, self.Conv_143_w)
+        matmul_16 = mx.matmul(v_550_nhwc, self.Conv_143_w)
+        v_1066_nhwc = mx.add(matmul_16, self.Conv_143_b)
         # Sigmoid: Sigmoid_144
         v_553_pre = mx.sigmoid(v_1066_nhwc)
         # Mul: Mul_145
@@ -463,7 +584,8 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_9 = depthwise_conv(pad_9, self.Conv_146_taps, (1, 1), (1, 1), (40, 40))
         v_1069_nhwc = mx.add(depthwise_conv_9, self.Conv_146_b)
         # Conv: Conv_147
-        v_1072_nhwc = mx.addmm(self.Conv_147_b, v_1069_nhwc, self.Conv_147_w)
+        matmul_17 = mx.matmul(v_1069_nhwc, self.Conv_147_w)
+        v_1072_nhwc = mx.add(matmul_17, self.Conv_147_b)
         # Sigmoid: Sigmoid_148
         v_559_pre = mx.sigmoid(v_1072_nhwc)
         # Mul: Mul_149
@@ -485,7 +607,8 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_170_in_transpose
         v_580_nhwc = mx.transpose(v_580, [0, 2, 3, 1])
         # Conv: Conv_170
-        v_1075_nhwc = mx.addmm(self.Conv_170_b, v_580_nhwc, self.Conv_170_w)
+        matmul_18 = mx.matmul(v_580_nhwc, self.Conv_170_w)
+        v_1075_nhwc = mx.add(matmul_18, self.Conv_170_b)
         # Sigmoid: Sigmoid_171
         v_583_pre = mx.sigmoid(v_1075_nhwc)
         # Mul: Mul_172
@@ -495,7 +618,8 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_10 = depthwise_conv(pad_10, self.Conv_173_taps, (1, 1), (1, 1), (40, 40))
         v_1078_nhwc = mx.add(depthwise_conv_10, self.Conv_173_b)
         # Conv: Conv_174
-        v_1081_nhwc = mx.addmm(self.Conv_174_b, v_1078_nhwc, self.Conv_174_w)
+        matmul_19 = mx.matmul(v_1078_nhwc, self.Conv_174_w)
+        v_1081_nhwc = mx.add(matmul_19, self.Conv_174_b)
         # Sigmoid: Sigmoid_175
         v_589_pre = mx.sigmoid(v_1081_nhwc)
         # Mul: Mul_176
@@ -517,7 +641,8 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_197_in_transpose
         v_610_nhwc = mx.transpose(v_610, [0, 2, 3, 1])
         # Conv: Conv_197
-        v_1084_nhwc = mx.addmm(self.Conv_197_b, v_610_nhwc, self.Conv_197_w)
+        matmul_20 = mx.matmul(v_610_nhwc, self.Conv_197_w)
+        v_1084_nhwc = mx.add(matmul_20, self.Conv_197_b)
         # Sigmoid: Sigmoid_198
         v_613_pre = mx.sigmoid(v_1084_nhwc)
         # Mul: Mul_199
@@ -527,7 +652,8 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_11 = depthwise_conv(pad_11, self.Conv_200_taps, (1, 1), (1, 1), (40, 40))
         v_1087_nhwc = mx.add(depthwise_conv_11, self.Conv_200_b)
         # Conv: Conv_201
-        v_1090_nhwc = mx.addmm(self.Conv_201_b, v_1087_nhwc, self.Conv_201_w)
+        matmul_21 = mx.matmul(v_1087_nhwc, self.Conv_201_w)
+        v_1090_nhwc = mx.add(matmul_21, self.Conv_201_b)
         # Sigmoid: Sigmoid_202
         v_619_pre = mx.sigmoid(v_1090_nhwc)
         # Mul: Mul_203
@@ -549,7 +675,8 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_224_in_transpose
         v_640_nhwc = mx.transpose(v_640, [0, 2, 3, 1])
         # Conv: Conv_224
-        v_1093_nhwc = mx.addmm(self.Conv_224_b, v_640_nhwc, self.Conv_224_w)
+        matmul_22 = mx.matmul(v_640_nhwc, self.Conv_224_w)
+        v_1093_nhwc = mx.add(matmul_22, self.Conv_224_b)
         # Sigmoid: Sigmoid_225
         v_643_pre = mx.sigmoid(v_1093_nhwc)
         # Mul: Mul_226
@@ -559,7 +686,8 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_12 = depthwise_conv(pad_12, self.Conv_227_taps, (1, 1), (1, 1), (40, 40))
         v_1096_nhwc = mx.add(depthwise_conv_12, self.Conv_227_b)
         # Conv: Conv_228
-        v_1099_nhwc = mx.addmm(self.Conv_228_b, v_1096_nhwc, self.Conv_228_w)
+        matmul_23 = mx.matmul(v_1096_nhwc, self.Conv_228_w)
+        v_1099_nhwc = mx.add(matmul_23, self.Conv_228_b)
         # Sigmoid: Sigmoid_229
         v_649_pre = mx.sigmoid(v_1099_nhwc)
         # Mul: Mul_230
@@ -581,7 +709,8 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_251_in_transpose
         v_670_nhwc = mx.transpose(v_670, [0, 2, 3, 1])
         # Conv: Conv_251
-        v_1102_nhwc = mx.addmm(self.Conv_251_b, v_670_nhwc, self.Conv_251_w)
+        matmul_24 = mx.matmul(v_670_nhwc, self.Conv_251_w)
+        v_1102_nhwc = mx.add(matmul_24, self.Conv_251_b)
         # Sigmoid: Sigmoid_252
         v_673_pre = mx.sigmoid(v_1102_nhwc)
         # Mul: Mul_253
@@ -591,7 +720,8 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_13 = depthwise_conv(pad_13, self.Conv_254_taps, (1, 1), (1, 1), (40, 40))
         v_1105_nhwc = mx.add(depthwise_conv_13, self.Conv_254_b)
         # Conv: Conv_255
-        v_1108_nhwc = mx.addmm(self.Conv_255_b, v_1105_nhwc, self.Conv_255_w)
+        matmul_25 = mx.matmul(v_1105_nhwc, self.Conv_255_w)
+        v_1108_nhwc = mx.add(matmul_25, self.Conv_255_b)
         # Sigmoid: Sigmoid_256
         v_679_pre = mx.sigmoid(v_1108_nhwc)
         # Mul: Mul_257
@@ -613,7 +743,8 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_278_in_transpose
         v_700_nhwc = mx.transpose(v_700, [0, 2, 3, 1])
         # Conv: Conv_278
-        v_1111_nhwc = mx.addmm(self.Conv_278_b, v_700_nhwc, self.Conv_278_w)
+        matmul_26 = mx.matmul(v_700_nhwc, self.Conv_278_w)
+        v_1111_nhwc = mx.add(matmul_26, self.Conv_278_b)
         # Sigmoid: Sigmoid_279
         v_703_pre = mx.sigmoid(v_1111_nhwc)
         # Mul: Mul_280
@@ -623,7 +754,8 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_14 = depthwise_conv(pad_14, self.Conv_281_taps, (1, 1), (1, 1), (40, 40))
         v_1114_nhwc = mx.add(depthwise_conv_14, self.Conv_281_b)
         # Conv: Conv_282
-        v_1117_nhwc = mx.addmm(self.Conv_282_b, v_1114_nhwc, self.Conv_282_w)
+        matmul_27 = mx.matmul(v_1114_nhwc, self.Conv_282_w)
+        v_1117_nhwc = mx.add(matmul_27, self.Conv_282_b)
         # Sigmoid: Sigmoid_283
         v_709_pre = mx.sigmoid(v_1117_nhwc)
         # Mul: Mul_284
@@ -645,7 +777,8 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_305_in_transpose
         v_730_nhwc = mx.transpose(v_730, [0, 2, 3, 1])
         # Conv: Conv_305
-        v_1120_nhwc = mx.addmm(self.Conv_305_b, v_730_nhwc, self.Conv_305_w)
+        matmul_28 = mx.matmul(v_730_nhwc, self.Conv_305_w)
+        v_1120_nhwc = mx.add(matmul_28, self.Conv_305_b)
         # Sigmoid: Sigmoid_306
         v_733_pre = mx.sigmoid(v_1120_nhwc)
         # Mul: Mul_307
@@ -655,7 +788,8 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_15 = depthwise_conv(pad_15, self.Conv_308_taps, (1, 1), (1, 1), (40, 40))
         v_1123_nhwc = mx.add(depthwise_conv_15, self.Conv_308_b)
         # Conv: Conv_309
-        v_1126_nhwc = mx.addmm(self.Conv_309_b, v_1123_nhwc, self.Conv_309_w)
+        matmul_29 = mx.matmul(v_1123_nhwc, self.Conv_309_w)
+        v_1126_nhwc = mx.add(matmul_29, self.Conv_309_b)
         # Sigmoid: Sigmoid_310
         v_739_pre = mx.sigmoid(v_1126_nhwc)
         # Mul: Mul_311
@@ -677,11 +811,13 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_16 = depthwise_conv(pad_16, self.Conv_318_taps, (2, 2), (1, 1), (20, 20))
         v_1129_nhwc = mx.add(depthwise_conv_16, self.Conv_318_b)
         # Conv: Conv_319
-        v_1132_nhwc = mx.addmm(self.Conv_319_b, v_1129_nhwc, self.Conv_319_w)
+        matmul_30 = mx.matmul(v_1129_nhwc, self.Conv_319_w)
+        v_1132_nhwc = mx.add(matmul_30, self.Conv_319_b)
         # Transpose: Conv_322_in_transpose
         v_746_nhwc_1 = mx.transpose(v_746, [0, 2, 3, 1])
         # Conv: Conv_322
-        v_1135_nhwc = mx.addmm(self.Conv_322_b, v_746_nhwc_1, self.Conv_322_w)
+        matmul_31 = mx.matmul(v_746_nhwc_1, self.Conv_322_w)
+        v_1135_nhwc = mx.add(matmul_31, self.Conv_322_b)
         # Sigmoid: Sigmoid_320
         v_751_pre = mx.sigmoid(v_1132_nhwc)
         # Mul: Mul_321
@@ -695,7 +831,8 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_17 = depthwise_conv(pad_17, self.Conv_325_taps, (2, 2), (1, 1), (20, 20))
         v_1138_nhwc = mx.add(depthwise_conv_17, self.Conv_325_b)
         # Conv: Conv_326
-        v_1141_nhwc = mx.addmm(self.Conv_326_b, v_1138_nhwc, self.Conv_326_w)
+        matmul_32 = mx.matmul(v_1138_nhwc, self.Conv_326_w)
+        v_1141_nhwc = mx.add(matmul_32, self.Conv_326_b)
         # Sigmoid: Sigmoid_327
         v_761_pre = mx.sigmoid(v_1141_nhwc)
         # Mul: Mul_328
@@ -717,7 +854,8 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_349_in_transpose
         v_782_nhwc = mx.transpose(v_782, [0, 2, 3, 1])
         # Conv: Conv_349
-        v_1144_nhwc = mx.addmm(self.Conv_349_b, v_782_nhwc, self.Conv_349_w)
+        matmul_33 = mx.matmul(v_782_nhwc, self.Conv_349_w)
+        v_1144_nhwc = mx.add(matmul_33, self.Conv_349_b)
         # Sigmoid: Sigmoid_350
         v_785_pre = mx.sigmoid(v_1144_nhwc)
         # Mul: Mul_351
@@ -727,7 +865,8 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_18 = depthwise_conv(pad_18, self.Conv_352_taps, (1, 1), (1, 1), (20, 20))
         v_1147_nhwc = mx.add(depthwise_conv_18, self.Conv_352_b)
         # Conv: Conv_353
-        v_1150_nhwc = mx.addmm(self.Conv_353_b, v_1147_nhwc, self.Conv_353_w)
+        matmul_34 = mx.matmul(v_1147_nhwc, self.Conv_353_w)
+        v_1150_nhwc = mx.add(matmul_34, self.Conv_353_b)
         # Sigmoid: Sigmoid_354
         v_791_pre = mx.sigmoid(v_1150_nhwc)
         # Mul: Mul_355
@@ -749,7 +888,8 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_376_in_transpose
         v_812_nhwc = mx.transpose(v_812, [0, 2, 3, 1])
         # Conv: Conv_376
-        v_1153_nhwc = mx.addmm(self.Conv_376_b, v_812_nhwc, self.Conv_376_w)
+        matmul_35 = mx.matmul(v_812_nhwc, self.Conv_376_w)
+        v_1153_nhwc = mx.add(matmul_35, self.Conv_376_b)
         # Sigmoid: Sigmoid_377
         v_815_pre = mx.sigmoid(v_1153_nhwc)
         # Mul: Mul_378
@@ -759,7 +899,8 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_19 = depthwise_conv(pad_19, self.Conv_379_taps, (1, 1), (1, 1), (20, 20))
         v_1156_nhwc = mx.add(depthwise_conv_19, self.Conv_379_b)
         # Conv: Conv_380
-        v_1159_nhwc = mx.addmm(self.Conv_380_b, v_1156_nhwc, self.Conv_380_w)
+        matmul_36 = mx.matmul(v_1156_nhwc, self.Conv_380_w)
+        v_1159_nhwc = mx.add(matmul_36, self.Conv_380_b)
         # Sigmoid: Sigmoid_381
         v_821_pre = mx.sigmoid(v_1159_nhwc)
         # Mul: Mul_382
@@ -781,7 +922,8 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_403_in_transpose
         v_842_nhwc = mx.transpose(v_842, [0, 2, 3, 1])
         # Conv: Conv_403
-        v_1162_nhwc = mx.addmm(self.Conv_403_b, v_842_nhwc, self.Conv_403_w)
+        matmul_37 = mx.matmul(v_842_nhwc, self.Conv_403_w)
+        v_1162_nhwc = mx.add(matmul_37, self.Conv_403_b)
         # Sigmoid: Sigmoid_404
         v_845_pre = mx.sigmoid(v_1162_nhwc)
         # Mul: Mul_405
@@ -791,7 +933,8 @@ class Yolov5n05Face(nn.Module):
         depthwise_conv_20 = depthwise_conv(pad_20, self.Conv_406_taps, (1, 1), (1, 1), (20, 20))
         v_1165_nhwc = mx.add(depthwise_conv_20, self.Conv_406_b)
         # Conv: Conv_407
-        v_1168_nhwc = mx.addmm(self.Conv_407_b, v_1165_nhwc, self.Conv_407_w)
+        matmul_38 = mx.matmul(v_1165_nhwc, self.Conv_407_w)
+        v_1168_nhwc = mx.add(matmul_38, self.Conv_407_b)
         # Sigmoid: Sigmoid_408
         v_851_pre = mx.sigmoid(v_1168_nhwc)
         # Mul: Mul_409
@@ -809,7 +952,8 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_416_in_transpose
         v_858_nhwc = mx.transpose(v_858, [0, 2, 3, 1])
         # Conv: Conv_416
-        v_859_nhwc = mx.addmm(self.Conv_416_b, v_858_nhwc, self.Conv_416_w)
+        matmul_39 = mx.matmul(v_858_nhwc, self.Conv_416_w)
+        v_859_nhwc = mx.add(matmul_39, self.Conv_416_b)
         # Sigmoid: Sigmoid_417
         v_860_pre = mx.sigmoid(v_859_nhwc)
         # Mul: Mul_418
@@ -825,17 +969,20 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_422_in_transpose
         v_867_nhwc = mx.transpose(v_867, [0, 2, 3, 1])
         # Conv: Conv_422
-        v_868_nhwc = mx.addmm(self.Conv_422_b, v_867_nhwc, self.Conv_422_w)
+        matmul_40 = mx.matmul(v_867_nhwc, self.Conv_422_w)
+        v_868_nhwc = mx.add(matmul_40, self.Conv_422_b)
         # Transpose: Conv_431_in_transpose
         v_867_nhwc_1 = mx.transpose(v_867, [0, 2, 3, 1])
         # Conv: Conv_431
-        v_877_nhwc = mx.addmm(self.Conv_431_b, v_867_nhwc_1, self.Conv_431_w)
+        matmul_41 = mx.matmul(v_867_nhwc_1, self.Conv_431_w)
+        v_877_nhwc = mx.add(matmul_41, self.Conv_431_b)
         # Sigmoid: Sigmoid_423
         v_869_pre = mx.sigmoid(v_868_nhwc)
         # Mul: Mul_424
         v_870_pre = mx.multiply(v_868_nhwc, v_869_pre)
         # Conv: Conv_425
-        v_871_nhwc = mx.addmm(self.Conv_425_b, v_870_pre, self.Conv_425_w)
+        matmul_42 = mx.matmul(v_870_pre, self.Conv_425_w)
+        v_871_nhwc = mx.add(matmul_42, self.Conv_425_b)
         # Sigmoid: Sigmoid_426
         v_872_pre = mx.sigmoid(v_871_nhwc)
         # Mul: Mul_427
@@ -854,13 +1001,15 @@ class Yolov5n05Face(nn.Module):
         # Concat: Concat_434
         v_880_pre = mx.concatenate([v_876_pre, v_879_pre], axis=3)
         # Conv: Conv_435
-        v_881_nhwc = mx.addmm(self.Conv_435_b, v_880_pre, self.Conv_435_w)
+        matmul_43 = mx.matmul(v_880_pre, self.Conv_435_w)
+        v_881_nhwc = mx.add(matmul_43, self.Conv_435_b)
         # Sigmoid: Sigmoid_436
         v_882_pre = mx.sigmoid(v_881_nhwc)
         # Mul: Mul_437
         v_883_pre = mx.multiply(v_881_nhwc, v_882_pre)
         # Conv: Conv_438
-        v_884_nhwc = mx.addmm(self.Conv_438_b, v_883_pre, self.Conv_438_w)
+        matmul_44 = mx.matmul(v_883_pre, self.Conv_438_w)
+        v_884_nhwc = mx.add(matmul_44, self.Conv_438_b)
         # Sigmoid: Sigmoid_439
         v_885_pre = mx.sigmoid(v_884_nhwc)
         # Mul: Mul_440
@@ -876,17 +1025,20 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_444_in_transpose
         v_892_nhwc = mx.transpose(v_892, [0, 2, 3, 1])
         # Conv: Conv_444
-        v_893_nhwc = mx.addmm(self.Conv_444_b, v_892_nhwc, self.Conv_444_w)
+        matmul_45 = mx.matmul(v_892_nhwc, self.Conv_444_w)
+        v_893_nhwc = mx.add(matmul_45, self.Conv_444_b)
         # Transpose: Conv_453_in_transpose
         v_892_nhwc_1 = mx.transpose(v_892, [0, 2, 3, 1])
         # Conv: Conv_453
-        v_902_nhwc = mx.addmm(self.Conv_453_b, v_892_nhwc_1, self.Conv_453_w)
+        matmul_46 = mx.matmul(v_892_nhwc_1, self.Conv_453_w)
+        v_902_nhwc = mx.add(matmul_46, self.Conv_453_b)
         # Sigmoid: Sigmoid_445
         v_894_pre = mx.sigmoid(v_893_nhwc)
         # Mul: Mul_446
         v_895_pre = mx.multiply(v_893_nhwc, v_894_pre)
         # Conv: Conv_447
-        v_896_nhwc = mx.addmm(self.Conv_447_b, v_895_pre, self.Conv_447_w)
+        matmul_47 = mx.matmul(v_895_pre, self.Conv_447_w)
+        v_896_nhwc = mx.add(matmul_47, self.Conv_447_b)
         # Sigmoid: Sigmoid_448
         v_897_pre = mx.sigmoid(v_896_nhwc)
         # Mul: Mul_449
@@ -905,7 +1057,8 @@ class Yolov5n05Face(nn.Module):
         # Concat: Concat_456
         v_905_pre = mx.concatenate([v_901_pre, v_904_pre], axis=3)
         # Conv: Conv_457
-        v_906_nhwc = mx.addmm(self.Conv_457_b, v_905_pre, self.Conv_457_w)
+        matmul_48 = mx.matmul(v_905_pre, self.Conv_457_w)
+        v_906_nhwc = mx.add(matmul_48, self.Conv_457_b)
         # Sigmoid: Sigmoid_458
         v_907_pre = mx.sigmoid(v_906_nhwc)
         # Mul: Mul_459
@@ -914,7 +1067,8 @@ class Yolov5n05Face(nn.Module):
         conv_general_4 = mx.conv_general(v_908_pre, self.Conv_460_w, stride=(2, 2), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=1)
         v_909_nhwc = mx.add(conv_general_4, self.Conv_460_b)
         # Conv: Conv_500
-        v_949_nhwc = mx.addmm(self.Conv_500_b, v_908_pre, self.Conv_500_w)
+        matmul_49 = mx.matmul(v_908_pre, self.Conv_500_w)
+        v_949_nhwc = mx.add(matmul_49, self.Conv_500_b)
         # Transpose: Conv_500_out_transpose
         v_949 = mx.transpose(v_949_nhwc, [0, 3, 1, 2])
         # Reshape: Reshape_514
@@ -928,15 +1082,18 @@ class Yolov5n05Face(nn.Module):
         # Concat: Concat_463
         v_912_pre = mx.concatenate([v_911_pre, v_886_pre], axis=3)
         # Conv: Conv_464
-        v_913_nhwc = mx.addmm(self.Conv_464_b, v_912_pre, self.Conv_464_w)
+        matmul_50 = mx.matmul(v_912_pre, self.Conv_464_w)
+        v_913_nhwc = mx.add(matmul_50, self.Conv_464_b)
         # Conv: Conv_473
-        v_922_nhwc = mx.addmm(self.Conv_473_b, v_912_pre, self.Conv_473_w)
+        matmul_51 = mx.matmul(v_912_pre, self.Conv_473_w)
+        v_922_nhwc = mx.add(matmul_51, self.Conv_473_b)
         # Sigmoid: Sigmoid_465
         v_914_pre = mx.sigmoid(v_913_nhwc)
         # Mul: Mul_466
         v_915_pre = mx.multiply(v_913_nhwc, v_914_pre)
         # Conv: Conv_467
-        v_916_nhwc = mx.addmm(self.Conv_467_b, v_915_pre, self.Conv_467_w)
+        matmul_52 = mx.matmul(v_915_pre, self.Conv_467_w)
+        v_916_nhwc = mx.add(matmul_52, self.Conv_467_b)
         # Sigmoid: Sigmoid_468
         v_917_pre = mx.sigmoid(v_916_nhwc)
         # Mul: Mul_469
@@ -955,7 +1112,8 @@ class Yolov5n05Face(nn.Module):
         # Concat: Concat_476
         v_925_pre = mx.concatenate([v_921_pre, v_924_pre], axis=3)
         # Conv: Conv_477
-        v_926_nhwc = mx.addmm(self.Conv_477_b, v_925_pre, self.Conv_477_w)
+        matmul_53 = mx.matmul(v_925_pre, self.Conv_477_w)
+        v_926_nhwc = mx.add(matmul_53, self.Conv_477_b)
         # Sigmoid: Sigmoid_478
         v_927_pre = mx.sigmoid(v_926_nhwc)
         # Mul: Mul_479
@@ -964,7 +1122,8 @@ class Yolov5n05Face(nn.Module):
         conv_general_5 = mx.conv_general(v_928_pre, self.Conv_480_w, stride=(2, 2), padding=([1, 1], [1, 1]), kernel_dilation=(1, 1), groups=1)
         v_929_nhwc = mx.add(conv_general_5, self.Conv_480_b)
         # Conv: Conv_516
-        v_969_nhwc = mx.addmm(self.Conv_516_b, v_928_pre, self.Conv_516_w)
+        matmul_54 = mx.matmul(v_928_pre, self.Conv_516_w)
+        v_969_nhwc = mx.add(matmul_54, self.Conv_516_b)
         # Transpose: Conv_516_out_transpose
         v_969 = mx.transpose(v_969_nhwc, [0, 3, 1, 2])
         # Reshape: Reshape_530
@@ -978,15 +1137,18 @@ class Yolov5n05Face(nn.Module):
         # Concat: Concat_483
         v_932_pre = mx.concatenate([v_931_pre, v_861_pre], axis=3)
         # Conv: Conv_484
-        v_933_nhwc = mx.addmm(self.Conv_484_b, v_932_pre, self.Conv_484_w)
+        matmul_55 = mx.matmul(v_932_pre, self.Conv_484_w)
+        v_933_nhwc = mx.add(matmul_55, self.Conv_484_b)
         # Conv: Conv_493
-        v_942_nhwc = mx.addmm(self.Conv_493_b, v_932_pre, self.Conv_493_w)
+        matmul_56 = mx.matmul(v_932_pre, self.Conv_493_w)
+        v_942_nhwc = mx.add(matmul_56, self.Conv_493_b)
         # Sigmoid: Sigmoid_485
         v_934_pre = mx.sigmoid(v_933_nhwc)
         # Mul: Mul_486
         v_935_pre = mx.multiply(v_933_nhwc, v_934_pre)
         # Conv: Conv_487
-        v_936_nhwc = mx.addmm(self.Conv_487_b, v_935_pre, self.Conv_487_w)
+        matmul_57 = mx.matmul(v_935_pre, self.Conv_487_w)
+        v_936_nhwc = mx.add(matmul_57, self.Conv_487_b)
         # Sigmoid: Sigmoid_488
         v_937_pre = mx.sigmoid(v_936_nhwc)
         # Mul: Mul_489
@@ -1005,13 +1167,15 @@ class Yolov5n05Face(nn.Module):
         # Concat: Concat_496
         v_945_pre = mx.concatenate([v_941_pre, v_944_pre], axis=3)
         # Conv: Conv_497
-        v_946_nhwc = mx.addmm(self.Conv_497_b, v_945_pre, self.Conv_497_w)
+        matmul_58 = mx.matmul(v_945_pre, self.Conv_497_w)
+        v_946_nhwc = mx.add(matmul_58, self.Conv_497_b)
         # Sigmoid: Sigmoid_498
         v_947_pre = mx.sigmoid(v_946_nhwc)
         # Mul: Mul_499
         v_948_pre = mx.multiply(v_946_nhwc, v_947_pre)
         # Conv: Conv_532
-        v_989_nhwc = mx.addmm(self.Conv_532_b, v_948_pre, self.Conv_532_w)
+        matmul_59 = mx.matmul(v_948_pre, self.Conv_532_w)
+        v_989_nhwc = mx.add(matmul_59, self.Conv_532_b)
         # Transpose: Conv_532_out_transpose
         v_989 = mx.transpose(v_989_nhwc, [0, 3, 1, 2])
         # Reshape: Reshape_546

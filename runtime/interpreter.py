@@ -73,7 +73,7 @@ def load_oplist(path: str | Path, weights_path: str | Path | None = None) -> OpL
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise OpListError(f"{path}: op list file is missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise OpListError(f"{path}: not a readable op list ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != FORMAT_VERSION:
         raise OpListError(f"{path}: not a {FORMAT} v{FORMAT_VERSION} file")
@@ -108,6 +108,8 @@ def _spec(t: Any, label: str) -> dict:
     if not isinstance(t, dict) or not isinstance(t.get("name"), str) or not isinstance(t.get("onnx_name"), str):
         raise OpListError(f"{label}: malformed input/output entry {t!r}")
     shape = t.get("shape")
+    if shape is not None and (not isinstance(shape, list) or not all(d is None or isinstance(d, (int, str)) for d in shape)):
+        raise OpListError(f"{label}: input/output {t['name']!r} has a malformed shape {shape!r}")
     return {"name": t["name"], "onnx_name": t["onnx_name"], "dtype": t.get("dtype"), "shape": None if shape is None else tuple(shape)}
 
 

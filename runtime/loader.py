@@ -75,7 +75,8 @@ def load_module_model(path: str | Path, weights_path: str | Path | None = None) 
         raise OpListError(f"{wpath}: weights file does not match {path.name} (sha256 differs: edited or replaced)")
     try:
         model = module.load_model(wpath)
-    except (ValueError, RuntimeError) as exc:
+        mx.eval(model.parameters())  # materialize now: lazy loads are bound to this thread's stream
+    except (ValueError, RuntimeError, AttributeError) as exc:
         raise OpListError(f"{wpath}: weights do not fit {path.name}: {exc}") from None
     return CompiledModel(model, _specs(module.INPUTS), _specs(module.OUTPUTS), "module", dict(getattr(module, "NOTES", {})))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import keyword
 import re
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from .errors import InvalidModelError, TranslatorError
 from .frontend import ModelSource, build_graph, load_model, prepare_model
 from .lowering import ops as _ops  # noqa: F401  (registers lowerings)
 from .lowering.lower import check_supported, lower_graph
+from .lowering.names import RESERVED
 from .lowering.program import Program
 from .passes import run_passes
 
@@ -106,9 +108,14 @@ def translate(
 
 
 def class_name_for(name: str) -> str:
+    """A CamelCase class name that cannot clash with keywords or the module's own names."""
     parts = re.split(r"[^0-9A-Za-z]+", name)
     ident = "".join(p[:1].upper() + p[1:] for p in parts if p) or "Model"
-    return ident if not ident[0].isdigit() else "Model" + ident
+    if ident[0].isdigit():
+        ident = "Model" + ident
+    if keyword.iskeyword(ident) or ident in RESERVED or ident.isupper():
+        ident += "Model"
+    return ident
 
 
 @dataclass

@@ -109,6 +109,10 @@ def prepare_model(loaded: LoadedModel) -> onnx.ModelProto:
     except Exception as exc:  # the checker raises a few untyped errors on odd protobufs
         raise InvalidModelError(f"{label}: ONNX checker failed: {exc}") from None
     opset = _default_opset(model)
+    if opset > onnx.defs.onnx_opset_version():
+        raise InvalidModelError(
+            f"{label}: opset {opset} is newer than this onnx package knows ({onnx.defs.onnx_opset_version()})"
+        )
     if opset < MIN_OPSET:
         try:
             model = onnx.version_converter.convert_version(model, 13)
@@ -159,6 +163,8 @@ def _type_info(type_proto: onnx.TypeProto) -> tuple[np.dtype | None, tuple | Non
             which = d.WhichOneof("value")
             dims.append(d.dim_value if which == "dim_value" else (d.dim_param or None))
         shape = tuple(dims)
+        if any(isinstance(d, int) and d < 0 for d in shape):
+            raise InvalidModelError(f"declared shape {shape} has a negative dim")
         if all(isinstance(d, int) for d in shape) and np.prod(shape, dtype=float) > MAX_DECLARED_ELEMENTS:
             raise InvalidModelError(f"declared shape {shape} is implausibly large")
     return dtype, shape, None
@@ -218,7 +224,43 @@ def build_graph(model: onnx.ModelProto, label: str = "model") -> Graph:
             index=index,
         )
     _check_references(graph, label)
+    _check_type_constraints(graph, label)
     return graph
+
+
+def _check_type_constraints(graph: Graph, label: str) -> None:
+    """Inputs that an op's schema binds to one type variable must share a dtype.
+
+    ONNX shape inference does not check this (Add(float32, int64) passes it),
+    and MLX would silently promote where onnxruntime refuses the model.
+    """
+    for node in graph.nodes:
+        try:
+            schema = onnx.defs.get_schema(node.op_type, graph.opset(node.domain), node.domain)
+        except Exception:  # unknown op or domain: reported as unsupported elsewhere
+            continue
+        formal = list(schema.inputs)
+        if not formal:
+            continue
+        seen: dict[str, tuple[str, np.dtype]] = {}
+        for i, name in enumerate(node.inputs):
+            if not name:
+                continue
+            param = formal[min(i, len(formal) - 1)]
+            if i >= len(formal) and param.option != onnx.defs.OpSchema.FormalParameterOption.Variadic:
+                continue
+            dtype = graph.value(name).dtype if name in graph.values else None
+            if dtype is None:
+                continue
+            if not param.is_homogeneous and param.option == onnx.defs.OpSchema.FormalParameterOption.Variadic:
+                continue
+            other = seen.get(param.type_str)
+            if other is not None and other[1] != dtype:
+                raise InvalidModelError(
+                    f"{label}: node {node.name!r} ({node.op_type}) mixes {other[1]} ({other[0]!r}) and "
+                    f"{dtype} ({name!r}) for type {param.type_str}"
+                )
+            seen.setdefault(param.type_str, (name, dtype))
 
 
 def _check_references(graph: Graph, label: str) -> None:

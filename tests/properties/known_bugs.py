@@ -72,6 +72,29 @@ def nhwc_pool_ceil_shape(case: Case) -> bool:
     return False
 
 
+def pool_window_all_padding(case: Case) -> bool:
+    """A MaxPool/AveragePool output window (dilated) that holds no input element, only padding."""
+    shapes = _shapes(case)
+    for n in case.model.graph.node:
+        if n.op_type not in ("MaxPool", "AveragePool"):
+            continue
+        a = _attrs(n)
+        x = shapes.get(n.input[0])
+        if x is None or a.get("auto_pad", "NOTSET") != "NOTSET":
+            continue
+        nd = len(x) - 2
+        k, s = a["kernel_shape"], a.get("strides", [1] * nd)
+        d, p = a.get("dilations", [1] * nd), a.get("pads", [0] * (2 * nd))
+        for i in range(nd):
+            size = x[2 + i]
+            out = ort_pool_out(size, k[i], s[i], d[i], p[i], p[i + nd], bool(a.get("ceil_mode")), "NOTSET")
+            for o in range(max(out, 0)):
+                pos = [o * s[i] - p[i] + j * d[i] for j in range(k[i])]
+                if not any(0 <= q < size for q in pos):
+                    return True
+    return False
+
+
 def _init(case: Case, name: str):
     from onnx import numpy_helper
 
@@ -148,7 +171,8 @@ def float64_weights(case: Case) -> bool:
 
 # name -> (predicate, regression test in test_regressions.py)
 KNOWN_BUGS: dict[str, tuple] = {
-    "nhwc_pool_ceil_shape": (nhwc_pool_ceil_shape, "test_nhwc_pool_ceil_mode_output_size"),
+    "pool_window_all_padding": (pool_window_all_padding, "test_pool_window_entirely_in_padding"),
+    "nhwc_pool_ceil_shape": (nhwc_pool_ceil_shape, "test_nhwc_pool_ceil_mode_size_1_dims"),
     "float64_weights": (float64_weights, "test_float64_weights_load"),
     "resize_output_length": (resize_output_length, "test_resize_coordinates_use_output_length"),
     "resize_empty_output": (resize_empty_output, "test_resize_to_empty_output"),

@@ -72,7 +72,12 @@ def run_calls(calls: list[Call], env: dict[str, mx.array]) -> dict[str, mx.array
             kwargs = resolve(call.kwargs, env)
         except KeyError as exc:
             raise OpListError(f"call {call.fn} (node {call.node!r}) reads undefined {exc}") from None
-        out = fn(*args, **kwargs)
+        except (IndexError, TypeError) as exc:
+            raise OpListError(f"call {call.fn} (node {call.node!r}) has a malformed argument: {exc}") from None
+        try:
+            out = fn(*args, **kwargs)
+        except (TypeError, ValueError, IndexError, KeyError) as exc:
+            raise OpListError(f"call {call.fn} (node {call.node!r}) failed: {type(exc).__name__}: {exc}") from None
         if len(call.outputs) == 1:
             env[call.outputs[0]] = out
         else:

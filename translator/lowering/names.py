@@ -6,13 +6,14 @@ import builtins
 import keyword
 import re
 
+import mlx.nn as nn
+
 RESERVED = (
     {"mx", "nn", "np", "math", "self", "cls", "Path", "model", "weights_path"}
     | set(dir(builtins))
     | {n for n in dir(object)}
-    | {"apply", "children", "eval", "freeze", "leaf_modules", "load_weights", "modules", "named_modules",
-       "parameters", "save_weights", "set_dtype", "state", "train", "trainable_parameters", "training",
-       "unfreeze", "update", "update_modules", "items", "keys", "values", "get", "clear", "copy", "pop"}
+    | set(dir(nn.Module))  # weights become attributes of an nn.Module: never shadow its members
+    | {"INPUTS", "OUTPUTS", "NOTES", "SOURCE_SHA256", "WEIGHTS_SHA256", "load_model"}
 )
 
 

@@ -52,8 +52,9 @@ def fuse_batchnorm(graph: Graph) -> dict[str, int]:
         x = bn.inputs[0]
         prod = graph.producer(x)
         dtype = graph.value(x).dtype or np.dtype(np.float32)
+        op_type = prod.op_type if prod is not None else ""
         if prod is not None and _sole_consumer(graph, x) is bn and _fuse_into(graph, prod, scale, shift, dtype):
-            counts[f"{prod.op_type}+BatchNormalization"] += 1
+            counts[f"{op_type}+BatchNormalization"] += 1
             _replace_bn(graph, bn, prod)
             continue
         rank = len(graph.value(x).shape or ()) or None
