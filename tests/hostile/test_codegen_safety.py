@@ -196,14 +196,9 @@ def test_weights_named_like_module_attributes(tmp_path):
         _check_outputs(model, feed, InferenceSession(model, mode=mode, cache_dir=tmp_path / mode).run(None, feed))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="translator/lowering/names.py RESERVED lists only some mlx.nn.Module attributes: an initializer "
-    "named setdefault / is_module / fromkeys / popitem / apply_to_modules / filter_and_map becomes "
-    "`self.<name>`, which reads the inherited method, and loading fails with a raw AttributeError.",
-)
 @pytest.mark.parametrize("name", MODULE_ATTRS_UNRESERVED)
 def test_weights_named_like_unreserved_module_attributes(tmp_path, name):
+    """Was a bug: names.py RESERVED missed these mlx.nn.Module attributes (raw AttributeError at load)."""
     model, feed = _weights_model([name])
     _check_outputs(model, feed, InferenceSession(model, mode="module", cache_dir=tmp_path).run(None, feed))
 
@@ -219,14 +214,9 @@ def test_hostile_class_names(tmp_path):
         assert out.outputs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="translator/api.py class_name_for capitalizes the name's parts: 'none'/'true'/'false' become the "
-    "keywords None/True/False (the module does not parse), 'path' becomes Path (shadows pathlib.Path used "
-    "by load_model), 'inputs'/'outputs'/'notes' become INPUTS/OUTPUTS/NOTES-like globals the loader reads.",
-)
 @pytest.mark.parametrize("name", ["none", "true", "false", "path", "INPUTS", "OUTPUTS"])
 def test_class_names_that_collide(tmp_path, name):
+    """Was a bug: class_name_for made keywords (None/True/False) or shadowed Path/INPUTS/OUTPUTS."""
     model, feed = _weights_model(["w"])
     written = convert(model, tmp_path, mode="module", name=name)
     compiled = load_module_model(written.paths[0])

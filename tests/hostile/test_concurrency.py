@@ -84,18 +84,12 @@ def test_shared_session_threads_match_single_thread(mode, tmp_path):
     assert not mismatches
 
 
-_STREAM_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="runtime/loader.py load_module_model (via the generated load_model -> model.load_weights) leaves the "
-    "weights as lazy arrays bound to the loading thread's MLX stream; the first run from another thread fails "
-    "with a raw RuntimeError 'There is no Stream(cpu, 0) in current thread'. An mx.eval(model.parameters()) "
-    "after loading fixes it. The op-list loader builds its weights with mx.array(numpy) and is not affected.",
-)
-
-
-@pytest.mark.parametrize("mode", [pytest.param("module", marks=_STREAM_BUG), "oplist"])
+@pytest.mark.parametrize("mode", MODES)
 def test_first_use_from_worker_threads(mode, tmp_path):
-    """Create the session in one thread, run it first from others (a thread pool serving requests)."""
+    """Create the session in one thread, run it first from others (a thread pool serving requests).
+
+    Was a bug in module mode: the weights stayed lazy on the loading thread's MLX stream, and the first run
+    from another thread raised 'There is no Stream(cpu, 0) in current thread'."""
     model = _net()
     sess = InferenceSession(model, mode=mode, cache_dir=tmp_path)
     x = np.random.default_rng(5).standard_normal((1, 3, 8, 8)).astype(np.float32)

@@ -140,13 +140,8 @@ def test_declared_output_dtype_contradicts_inference():
         translate(m)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="translator/frontend.py prepare_model: onnx shape inference (strict) does not check that Add's "
-    "two inputs share one type T, and nothing else does: Add(float32, int64) translates (MLX promotes), "
-    "onnxruntime refuses the model.",
-)
 def test_operand_dtypes_contradict():
+    """Was a bug: Add(float32, int64) translated (onnx shape inference does not check the shared type T)."""
     m = _add({"w": np.ones((2, 3), np.int64)})
     with pytest.raises(InvalidModelError):
         translate(m)
@@ -161,12 +156,8 @@ def test_initializer_data_shorter_than_dims():
         translate(m)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="translator/frontend.py _type_info accepts negative dim_value (e.g. [-5, 3]); the model translates "
-    "and every run then fails the input check. A negative declared dim should be InvalidModelError.",
-)
 def test_negative_declared_dim():
+    """Was a bug: a negative declared dim ([-5, 3]) translated."""
     with pytest.raises(InvalidModelError):
         translate(_relu((-5, 3)))
 
@@ -271,12 +262,8 @@ def test_bad_versions_and_fields(edit, match):
         translate(m)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="translator/frontend.py prepare_model accepts a default-domain opset newer than the installed onnx "
-    "knows (e.g. 999) and lowers it with today's semantics; onnxruntime refuses it. Expected a typed error.",
-)
 def test_opset_from_the_future():
+    """Was a bug: a default-domain opset of 999 translated with today's semantics."""
     m = _relu()
     m.opset_import[0].version = 999
     with pytest.raises(TranslatorError):
@@ -470,15 +457,9 @@ WRONG_TYPED_VALUES = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="translator/lowering/execute.py run_calls calls the MLX function unguarded (and resolve() indexes "
-    "Dim axes unchecked): an op list whose argument values have a type the format allows but the function "
-    "does not (a str axis, an unknown keyword, a Dim past the rank) fails with MLX's raw TypeError / "
-    "IndexError at run time instead of OpListError.",
-)
 @pytest.mark.parametrize("where,key,value", WRONG_TYPED_VALUES)
 def test_oplist_wrong_typed_values_are_typed_errors(oplist, where, key, value):
+    """Was a bug: these reached MLX and failed with its raw TypeError / IndexError."""
     path, doc = oplist
 
     def edit(d):
@@ -492,24 +473,16 @@ def test_oplist_wrong_typed_values_are_typed_errors(oplist, where, key, value):
         _run(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime/interpreter.py _spec does tuple(shape) unchecked: an input or output entry whose shape "
-    "is a number raises a raw TypeError at load.",
-)
 def test_oplist_input_shape_not_a_list(oplist):
+    """Was a bug: tuple(shape) on a number raised a raw TypeError at load."""
     path, doc = oplist
     _write(path, doc, lambda d: d["inputs"][0].__setitem__("shape", 5))
     with pytest.raises(OpListError):
         load_oplist(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime/interpreter.py load_oplist catches JSONDecodeError but not RecursionError: a deeply "
-    "nested op list (50k brackets) escapes as a raw RecursionError.",
-)
 def test_oplist_deep_nesting(oplist):
+    """Was a bug: a deeply nested op list escaped as a raw RecursionError."""
     path, doc = oplist
     text = json.dumps(doc)
     path.write_text(text.replace('"args": [', '"args": [' + "[" * 50000 + "]" * 50000 + ",", 1))
