@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import mlx.core as mx
 import numpy as np
 
 from ..context import LowerCtx
@@ -37,6 +38,11 @@ def conv_pads(ctx: LowerCtx, in_hw, kernel, strides, dilations) -> list[int] | N
         begin.append(big if auto == "SAME_LOWER" else small)
         end.append(small if auto == "SAME_LOWER" else big)
     return begin + end
+
+
+def target_device() -> str:
+    """"cpu" or "gpu": MLX's default device at translation time (the GPU on Apple silicon)."""
+    return "cpu" if mx.default_device().type == mx.DeviceType.cpu else "gpu"
 
 
 def conv_strategy(w_shape, groups: int, strides, dilations, pads, device: str = "cpu") -> str:
@@ -103,7 +109,7 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
     if pads is None:
         ctx.fail("auto_pad SAME with dynamic spatial dims")
     bias = ctx.const(2) if ctx.has_input(2) else None
-    strategy = ctx.attr("strategy") or conv_strategy(w_arr.shape, groups, strides, dilations, pads)
+    strategy = ctx.attr("strategy") or conv_strategy(w_arr.shape, groups, strides, dilations, pads, target_device())
     out_shape = ctx.out_value(0).shape
     out_hw = tuple(out_shape[1:3]) if out_shape is not None else (None, None)
     dtype = w_arr.dtype
