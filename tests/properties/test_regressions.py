@@ -118,20 +118,30 @@ def test_resize_to_empty_output(how):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="translator/passes/bn_fusion.py _bn_params (lines 19-20) assumes BatchNormalization's scale/bias/"
-    "mean/var are 1-D of size C; before opset 14 onnx shape inference does not check them, so a malformed BN "
-    "reaches the pass and numpy's broadcast ValueError escapes translate() (found by the front-end fuzzer: "
-    "a mutated input name pointed BN's scale at the Conv weight).",
+    reason="translator/passes/bn_fusion.py assumes BatchNormalization's scale/bias/mean/var are 1-D of size C "
+    "(_bn_params, line 19) and that the Conv it folds into has a bias of size C_out (_fuse_into, line 87); "
+    "before opset 14 onnx shape inference checks neither, so a malformed model reaches the pass and numpy's "
+    "broadcast ValueError escapes translate() (found by the front-end fuzzer: a mutated input name pointed BN's "
+    "scale at the Conv weight; a mutated dim emptied the Conv bias).",
 )
-@pytest.mark.parametrize("scale_shape", [(4, 3, 3, 3), (2,)])
-def test_batchnorm_params_of_wrong_shape_opset13(scale_shape):
+@pytest.mark.parametrize("where", ["bn_scale_4d", "bn_scale_short", "conv_bias_empty", "conv_bias_short"])
+def test_batchnorm_params_of_wrong_shape_opset13(where):
     from translator import InvalidModelError, translate
 
     f32 = np.float32
-    inits = {"s": np.ones(scale_shape, f32), "b": np.zeros(4, f32), "m": np.zeros(4, f32), "v": np.ones(4, f32)}
-    model = build(
-        [node("BatchNormalization", ["x", "s", "b", "m", "v"])], {"x": np.zeros((1, 4, 2, 2), f32)}, inits, opset=13
-    ).model
+    inits = {"s": np.ones(4, f32), "b": np.zeros(4, f32), "m": np.zeros(4, f32), "v": np.ones(4, f32)}
+    nodes = [node("BatchNormalization", ["x", "s", "b", "m", "v"])]
+    feed = {"x": np.zeros((1, 4, 2, 2), f32)}
+    if where == "bn_scale_4d":
+        inits["s"] = np.ones((4, 3, 3, 3), f32)
+    elif where == "bn_scale_short":
+        inits["s"] = np.ones(2, f32)
+    else:
+        inits.update(w=np.ones((4, 3, 3, 3), f32), cb=np.zeros(0 if where == "conv_bias_empty" else 2, f32))
+        conv = node("Conv", ["x", "w", "cb"], ["c"], pads=[1, 1, 1, 1])
+        nodes = [conv, node("BatchNormalization", ["c", "s", "b", "m", "v"])]
+        feed = {"x": np.zeros((1, 3, 2, 2), f32)}
+    model = build(nodes, feed, inits, opset=13).model
     with pytest.raises(InvalidModelError):
         translate(model)
 
