@@ -16,8 +16,12 @@ def ensure_bgr(image: np.ndarray) -> np.ndarray:
     Why: uniface models expect OpenCV's BGR uint8 layout; grayscale scans and
     PNGs with alpha are common inputs and should work rather than crash.
     """
+    if image is None:
+        raise ImageFormatError("got None instead of an image (cv2.imread returns None for a missing or unreadable file)")
     if not isinstance(image, np.ndarray):
         raise ImageFormatError(f"expected a numpy image array, got {type(image).__name__}")
+    if image.size == 0:
+        raise ImageFormatError(f"the image is empty (shape {image.shape})")
     if image.dtype != np.uint8:
         if image.dtype == np.uint16:
             image = (image // 257).astype(np.uint8)
