@@ -44,7 +44,9 @@ class OpList:
                 raise OpListError(f"{self.label}: weight {name!r} is missing from the weights file")
             w = self.weights[name]
             if list(w.shape) != list(meta.get("shape", [])):
-                raise OpListError(f"{self.label}: weight {name!r} has shape {list(w.shape)}, expected {meta.get('shape')}")
+                raise OpListError(
+                    f"{self.label}: weight {name!r} has shape {list(w.shape)}, expected {meta.get('shape')}"
+                )
 
     def _check_dataflow(self) -> None:
         defined = set(self.weights) | {t.name for t in self.inputs}
@@ -108,9 +110,16 @@ def _spec(t: Any, label: str) -> dict:
     if not isinstance(t, dict) or not isinstance(t.get("name"), str) or not isinstance(t.get("onnx_name"), str):
         raise OpListError(f"{label}: malformed input/output entry {t!r}")
     shape = t.get("shape")
-    if shape is not None and (not isinstance(shape, list) or not all(d is None or isinstance(d, (int, str)) for d in shape)):
+    if shape is not None and (
+        not isinstance(shape, list) or not all(d is None or isinstance(d, (int, str)) for d in shape)
+    ):
         raise OpListError(f"{label}: input/output {t['name']!r} has a malformed shape {shape!r}")
-    return {"name": t["name"], "onnx_name": t["onnx_name"], "dtype": t.get("dtype"), "shape": None if shape is None else tuple(shape)}
+    return {
+        "name": t["name"],
+        "onnx_name": t["onnx_name"],
+        "dtype": t.get("dtype"),
+        "shape": None if shape is None else tuple(shape),
+    }
 
 
 def _decode_call(c: Any, index: int, label: str) -> Call:
@@ -143,14 +152,25 @@ def _decode_arg(v: Any, where: str) -> Any:
     if isinstance(v, list):
         return [_decode_arg(x, where) for x in v]
     if isinstance(v, dict) and len(v) == 1:
-        (tag, body), = v.items()
+        ((tag, body),) = v.items()
         if tag == "ref" and isinstance(body, str):
             return Ref(body)
-        if tag == "dim" and isinstance(body, list) and len(body) == 2 and isinstance(body[0], str) and type(body[1]) is int:
+        if (
+            tag == "dim"
+            and isinstance(body, list)
+            and len(body) == 2
+            and isinstance(body[0], str)
+            and type(body[1]) is int
+        ):
             return Dim(body[0], body[1])
         if tag == "dtype" and body in DTYPES:
             return DType(body)
-        if tag == "slice" and isinstance(body, list) and len(body) == 3 and all(b is None or type(b) is int for b in body):
+        if (
+            tag == "slice"
+            and isinstance(body, list)
+            and len(body) == 3
+            and all(b is None or type(b) is int for b in body)
+        ):
             return Slice(*body)
         if tag == "tuple" and isinstance(body, list):
             return tuple(_decode_arg(x, where) for x in body)

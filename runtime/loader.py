@@ -78,7 +78,9 @@ def load_module_model(path: str | Path, weights_path: str | Path | None = None) 
         mx.eval(model.parameters())  # materialize now: lazy loads are bound to this thread's stream
     except (ValueError, RuntimeError, AttributeError) as exc:
         raise OpListError(f"{wpath}: weights do not fit {path.name}: {exc}") from None
-    return CompiledModel(model, _specs(module.INPUTS), _specs(module.OUTPUTS), "module", dict(getattr(module, "NOTES", {})))
+    return CompiledModel(
+        model, _specs(module.INPUTS), _specs(module.OUTPUTS), "module", dict(getattr(module, "NOTES", {}))
+    )
 
 
 def load_oplist_model(path: str | Path, weights_path: str | Path | None = None) -> CompiledModel:

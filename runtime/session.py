@@ -53,7 +53,11 @@ def _node_args(values) -> list[NodeArg]:
             except (KeyError, TypeError, ValueError):
                 dtype = None
         shape = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tt.shape.dim]
-        out.append(NodeArg(vi.name, shape, _ONNX_TYPE_NAMES.get(dtype.name if dtype is not None else "", "tensor(unknown)"), dtype))
+        out.append(
+            NodeArg(
+                vi.name, shape, _ONNX_TYPE_NAMES.get(dtype.name if dtype is not None else "", "tensor(unknown)"), dtype
+            )
+        )
     return out
 
 
@@ -113,7 +117,9 @@ class InferenceSession:
     def get_providers(self) -> list[str]:
         return ["MLXExecutionProvider"]
 
-    def run(self, output_names: Sequence[str] | None, input_feed: dict[str, Any], run_options: Any = None) -> list[np.ndarray]:
+    def run(
+        self, output_names: Sequence[str] | None, input_feed: dict[str, Any], run_options: Any = None
+    ) -> list[np.ndarray]:
         arrays = self._check_feed(input_feed)
         shapes = tuple(tuple(a.shape) for a in arrays) if self.dynamic else None
         model = self._compiled(shapes)
@@ -124,7 +130,9 @@ class InferenceSession:
         result = []
         for name in names:
             if name not in by_name:
-                raise InputError(f"{self._label}: no output named {name!r} (outputs: {[o.name for o in self._outputs]})")
+                raise InputError(
+                    f"{self._label}: no output named {name!r} (outputs: {[o.name for o in self._outputs]})"
+                )
             result.append(to_numpy(by_name[name], self._output_dtype(name)))
         return result
 
@@ -148,7 +156,9 @@ class InferenceSession:
             if arg.dtype is not None and a.dtype != arg.dtype:
                 raise InputError(f"{self._label}: input {arg.name!r} must be {arg.type}, got {a.dtype}")
             if len(arg.shape) != a.ndim:
-                raise InputError(f"{self._label}: input {arg.name!r} must have rank {len(arg.shape)} {arg.shape}, got shape {a.shape}")
+                raise InputError(
+                    f"{self._label}: input {arg.name!r} must have rank {len(arg.shape)} {arg.shape}, got shape {a.shape}"
+                )
             for i, (want, got) in enumerate(zip(arg.shape, a.shape)):
                 if isinstance(want, int) and want != got:
                     raise InputError(f"{self._label}: input {arg.name!r} dim {i} must be {want}, got shape {a.shape}")

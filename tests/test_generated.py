@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
 from runtime.cache import load_or_translate
 from runtime.generated import find_generated
 from runtime.loader import load_module_model
 from translator.api import translate
 from translator.emit.weights import sha256_bytes, weights_bytes
 from translator.frontend import load_model
+
+import numpy as np
+import pytest
 
 from tools import regenerate
 from tools.zoo import ZOO

@@ -23,9 +23,7 @@ def tensor_info(name: str, dtype, shape) -> onnx.ValueInfoProto:
 def make_model(nodes, inputs, outputs, initializers=None, opset: int = 17, name: str = "test") -> onnx.ModelProto:
     """inputs/outputs: lists of (name, dtype, shape); initializers: dict name -> array."""
     inits = [numpy_helper.from_array(np.asarray(v), k) for k, v in (initializers or {}).items()]
-    graph = helper.make_graph(
-        nodes, name, [tensor_info(*i) for i in inputs], [tensor_info(*o) for o in outputs], inits
-    )
+    graph = helper.make_graph(nodes, name, [tensor_info(*i) for i in inputs], [tensor_info(*o) for o in outputs], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = min(model.ir_version, 10)
     return model

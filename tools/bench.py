@@ -89,7 +89,7 @@ def measure(models: list[str], runs: int, warmup: int) -> dict:
             times: dict[str, list[float]] = {e: [] for e in engines}
             order = list(engines)
             for r in range(runs):
-                for e in order[r % len(order):] + order[: r % len(order)]:
+                for e in order[r % len(order) :] + order[: r % len(order)]:
                     t = time.perf_counter()
                     engines[e]()
                     times[e].append((time.perf_counter() - t) * 1000)
@@ -104,7 +104,9 @@ def measure(models: list[str], runs: int, warmup: int) -> dict:
 
 def peak_rss(model: str, engine: str) -> float | None:
     """Peak RSS (MiB) of a fresh process that builds `engine` and runs it 5 times."""
-    proc = subprocess.run([sys.executable, __file__, "--rss", model, engine], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--rss", model, engine], capture_output=True, text=True, timeout=600
+    )
     try:
         return float(proc.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):

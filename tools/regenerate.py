@@ -37,7 +37,9 @@ def _standins() -> dict[str, object]:
     """generated module name -> ModelProto, from tools/standins.py when it exists."""
     from tools import standins
 
-    return {f"standin_{Path(name).stem.replace('.', '_')}": build() for name, build in sorted(standins.STANDINS.items())}
+    return {
+        f"standin_{Path(name).stem.replace('.', '_')}": build() for name, build in sorted(standins.STANDINS.items())
+    }
 
 
 def sources() -> dict[str, object]:
@@ -78,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"STALE generated/{name}: no source model produces it")
             bad += 1
         elif fresh[name] != committed[name]:
-            diff = difflib.unified_diff(committed[name].splitlines(), fresh[name].splitlines(), "committed", "fresh", lineterm="", n=1)
+            diff = difflib.unified_diff(
+                committed[name].splitlines(), fresh[name].splitlines(), "committed", "fresh", lineterm="", n=1
+            )
             print(f"DIFFERS generated/{name}:\n" + "\n".join(list(diff)[:20]))
             bad += 1
         else:

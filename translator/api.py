@@ -135,8 +135,12 @@ def write_outputs(translation: Translation, out_dir: str | Path, mode: str, name
     atomic_write(wpath, wdata)
     if mode == "module":
         src = render_module(
-            translation.program, class_name_for(stem), Path(translation.label).name,
-            translation.source_sha256, wpath.name, wsha,
+            translation.program,
+            class_name_for(stem),
+            Path(translation.label).name,
+            translation.source_sha256,
+            wpath.name,
+            wsha,
         )
         main = out / f"{stem}.py"
         atomic_write(main, src)

@@ -112,7 +112,9 @@ def _random_inputs(sess, rng: np.random.Generator, shapes: dict) -> dict[str, np
     for arg in sess.get_inputs():
         shape = shapes.get(arg.name)
         if shape is None:
-            shape = tuple(d if isinstance(d, int) and d > 0 else (1 if i == 0 else 640) for i, d in enumerate(arg.shape))
+            shape = tuple(
+                d if isinstance(d, int) and d > 0 else (1 if i == 0 else 640) for i, d in enumerate(arg.shape)
+            )
         dtype = arg.dtype or np.dtype(np.float32)
         if dtype.kind == "f":
             feed[arg.name] = rng.standard_normal(shape).astype(dtype)

@@ -42,13 +42,10 @@ def _check_external_data(model: onnx.ModelProto, base_dir: Path, label: str) -> 
         target = (root / location).resolve()
         if os.path.isabs(location) or root not in target.parents:
             raise ModelLoadError(
-                f"{label}: tensor {tensor.name!r} points its external data outside the "
-                f"model directory ({location!r})"
+                f"{label}: tensor {tensor.name!r} points its external data outside the model directory ({location!r})"
             )
         if not target.is_file():
-            raise ModelLoadError(
-                f"{label}: external data file {location!r} for tensor {tensor.name!r} is missing"
-            )
+            raise ModelLoadError(f"{label}: external data file {location!r} for tensor {tensor.name!r} is missing")
 
 
 def load_model(source: ModelSource) -> LoadedModel:
@@ -76,8 +73,7 @@ def load_model(source: ModelSource) -> LoadedModel:
     sha = hashlib.sha256(data).hexdigest()
     if base_dir is not None and onnx.external_data_helper._get_all_tensors is not None:
         if any(
-            onnx.external_data_helper.uses_external_data(t)
-            for t in onnx.external_data_helper._get_all_tensors(model)
+            onnx.external_data_helper.uses_external_data(t) for t in onnx.external_data_helper._get_all_tensors(model)
         ):
             _check_external_data(model, base_dir, label)
             try:

@@ -94,9 +94,7 @@ class Graph:
             order = list(nx.lexicographical_topological_sort(self.g, key=self._order_key))
         except nx.NetworkXUnfeasible:
             cycle = nx.find_cycle(self.g)
-            raise InvalidModelError(
-                f"graph {self.name!r} has a cycle through nodes {[e[0] for e in cycle]}"
-            ) from None
+            raise InvalidModelError(f"graph {self.name!r} has a cycle through nodes {[e[0] for e in cycle]}") from None
         return [self.node(n) for n in order]
 
     def _order_key(self, name: str) -> str:
@@ -112,9 +110,7 @@ class Graph:
             raise InvalidModelError(f"duplicate node name {node.name!r}")
         for out in node.outputs:
             if out and out in self._producer:
-                raise InvalidModelError(
-                    f"value {out!r} is produced by both {self._producer[out]!r} and {node.name!r}"
-                )
+                raise InvalidModelError(f"value {out!r} is produced by both {self._producer[out]!r} and {node.name!r}")
         if index is None:
             index = max((d["index"] for _, d in self.g.nodes(data=True)), default=-1) + 1
         self.g.add_node(node.name, node=node, index=index)

@@ -26,7 +26,11 @@ def to_model(graph: Graph) -> onnx.ModelProto:
         nodes.append(helper.make_node(n.op_type, n.inputs, n.outputs, name=n.name, domain=n.domain or None, **attrs))
     inits = [numpy_helper.from_array(v.const, name) for name, v in graph.values.items() if v.const is not None]
     g = helper.make_graph(
-        nodes, graph.name, [_value_info(graph, i) for i in graph.inputs], [_value_info(graph, o) for o in graph.outputs], inits
+        nodes,
+        graph.name,
+        [_value_info(graph, i) for i in graph.inputs],
+        [_value_info(graph, o) for o in graph.outputs],
+        inits,
     )
     return helper.make_model(g, opset_imports=[helper.make_opsetid(d, v) for d, v in graph.opsets.items()])
 

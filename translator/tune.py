@@ -29,7 +29,12 @@ def _applicable(node: Node, graph: Graph) -> list[str]:
     dil = tuple(node.attrs.get("dilations", [1, 1]))
     pads = node.attrs.get("pads", [0, 0, 0, 0])
     out = ["conv"]
-    if groups == 1 and (kh, kw) == (1, 1) and not any(pads) and node.attrs.get("auto_pad", "NOTSET") in ("NOTSET", "VALID"):
+    if (
+        groups == 1
+        and (kh, kw) == (1, 1)
+        and not any(pads)
+        and node.attrs.get("auto_pad", "NOTSET") in ("NOTSET", "VALID")
+    ):
         out.append("matmul")
     if groups > 1 and groups == o and ipg == 1:
         out.append("depthwise")

@@ -17,7 +17,9 @@ def ensure_bgr(image: np.ndarray) -> np.ndarray:
     PNGs with alpha are common inputs and should work rather than crash.
     """
     if image is None:
-        raise ImageFormatError("got None instead of an image (cv2.imread returns None for a missing or unreadable file)")
+        raise ImageFormatError(
+            "got None instead of an image (cv2.imread returns None for a missing or unreadable file)"
+        )
     if not isinstance(image, np.ndarray):
         raise ImageFormatError(f"expected a numpy image array, got {type(image).__name__}")
     if image.size == 0:

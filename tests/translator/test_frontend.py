@@ -12,7 +12,9 @@ from tests.util import make_model
 
 
 def _relu_model():
-    return make_model([helper.make_node("Relu", ["x"], ["y"])], [("x", np.float32, [2, 3])], [("y", np.float32, [2, 3])])
+    return make_model(
+        [helper.make_node("Relu", ["x"], ["y"])], [("x", np.float32, [2, 3])], [("y", np.float32, [2, 3])]
+    )
 
 
 def test_accepts_path_bytes_and_proto(tmp_path):
@@ -55,7 +57,11 @@ def test_dangling_input_and_cycle_are_typed():
     with pytest.raises(InvalidModelError):
         translate(g)
     cyc = make_model(
-        [helper.make_node("Add", ["x", "b"], ["a"]), helper.make_node("Relu", ["a"], ["b"]), helper.make_node("Relu", ["a"], ["y"])],
+        [
+            helper.make_node("Add", ["x", "b"], ["a"]),
+            helper.make_node("Relu", ["a"], ["b"]),
+            helper.make_node("Relu", ["a"], ["y"]),
+        ],
         [("x", np.float32, [2])],
         [("y", np.float32, [2])],
     )
@@ -65,7 +71,11 @@ def test_dangling_input_and_cycle_are_typed():
 
 
 def test_symbolic_dims_are_kept():
-    m = make_model([helper.make_node("Relu", ["x"], ["y"])], [("x", np.float32, ["N", 3, None])], [("y", np.float32, ["N", 3, None])])
+    m = make_model(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        [("x", np.float32, ["N", 3, None])],
+        [("y", np.float32, ["N", 3, None])],
+    )
     loaded = load_model(m)
     g = build_graph(prepare_model(loaded), loaded.label)
     assert g.value("x").shape == ("N", 3, None)
@@ -74,11 +84,15 @@ def test_symbolic_dims_are_kept():
 
 def test_external_data_escaping_directory_is_rejected(tmp_path):
     w = numpy_helper.from_array(np.ones((64, 64), np.float32), "w")
-    m = make_model([helper.make_node("Add", ["x", "w"], ["y"])], [("x", np.float32, [64, 64])], [("y", np.float32, [64, 64])])
+    m = make_model(
+        [helper.make_node("Add", ["x", "w"], ["y"])], [("x", np.float32, [64, 64])], [("y", np.float32, [64, 64])]
+    )
     m.graph.initializer.append(w)
     d = tmp_path / "model"
     d.mkdir()
-    onnx.save(m, d / "m.onnx", save_as_external_data=True, all_tensors_to_one_file=True, location="w.bin", size_threshold=0)
+    onnx.save(
+        m, d / "m.onnx", save_as_external_data=True, all_tensors_to_one_file=True, location="w.bin", size_threshold=0
+    )
     # A legitimate external-data model loads.
     t = translate(d / "m.onnx")
     assert t.program.weights

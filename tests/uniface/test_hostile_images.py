@@ -29,7 +29,10 @@ def _boxes(faces):
     return np.array([f["bbox"] for f in faces])
 
 
-@pytest.mark.parametrize("bad", [None, np.zeros((0, 0, 3), np.uint8), np.zeros((5, 5, 2), np.uint8), np.zeros((2, 2, 2, 3), np.uint8), "photo.jpg"])
+@pytest.mark.parametrize(
+    "bad",
+    [None, np.zeros((0, 0, 3), np.uint8), np.zeros((5, 5, 2), np.uint8), np.zeros((2, 2, 2, 3), np.uint8), "photo.jpg"],
+)
 def test_unusable_inputs_are_refused_clearly(detector, bad):
     with pytest.raises(ImageFormatError) as err:
         detector.detect(bad)

@@ -75,7 +75,9 @@ class _Printer:
                 parts.append(self.arg(item))
         if not parts:
             return "()"
-        return ", ".join(parts) + ("," if len(parts) == 1 and not isinstance(items[0], Slice) and isinstance(v, tuple) else "")
+        return ", ".join(parts) + (
+            "," if len(parts) == 1 and not isinstance(items[0], Slice) and isinstance(v, tuple) else ""
+        )
 
     def call(self, c: Call) -> str:
         if c.fn == "getitem":
@@ -148,7 +150,9 @@ def render_module(
         uses_math=printer.uses_math,
         helpers=helpers,
         class_name=class_name,
-        docstring=f"Translated from {label}; inputs {[i.onnx_name for i in program.inputs]!r}.".replace('"', "'").replace("\\", "/"),
+        docstring=f"Translated from {label}; inputs {[i.onnx_name for i in program.inputs]!r}.".replace(
+            '"', "'"
+        ).replace("\\", "/"),
         weights=weights,
         input_names=[i.name for i in program.inputs],
         body=body,

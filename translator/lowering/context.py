@@ -133,9 +133,7 @@ class LowerCtx:
         return self.call("astype", x, DType(dtype_name(dtype)))
 
     def fail(self, message: str):
-        raise UnsupportedFeatureError(
-            f"node {self.node.name!r} ({self.node.op_type}, opset {self.opset}): {message}"
-        )
+        raise UnsupportedFeatureError(f"node {self.node.name!r} ({self.node.op_type}, opset {self.opset}): {message}")
 
 
 def _to_literal(arr: np.ndarray) -> Any:

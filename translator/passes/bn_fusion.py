@@ -41,7 +41,12 @@ def _replace_bn(graph: Graph, bn: Node, producer: Node) -> None:
 
 def fuse_batchnorm(graph: Graph) -> dict[str, int]:
     """Returns counts of fused patterns by name."""
-    counts = {"Conv+BatchNormalization": 0, "Gemm+BatchNormalization": 0, "MatMul+BatchNormalization": 0, "BatchNormalization->Mul+Add": 0}
+    counts = {
+        "Conv+BatchNormalization": 0,
+        "Gemm+BatchNormalization": 0,
+        "MatMul+BatchNormalization": 0,
+        "BatchNormalization->Mul+Add": 0,
+    }
     for bn in graph.topo_order():
         if bn.op_type != "BatchNormalization" or bn.domain or bn.name not in graph.g:
             continue
@@ -85,8 +90,14 @@ def _fuse_into(graph: Graph, prod: Node, scale: np.ndarray, shift: np.ndarray, d
             return False
         w2 = w.astype(np.float64) * scale.reshape((-1,) + (1,) * (w.ndim - 1))
         b2 = b.astype(np.float64) * scale + shift
-        graph.set_inputs(prod, [prod.inputs[0], _const_value(graph, f"{prod.name}_w_bn", w2.astype(w.dtype)),
-                       _const_value(graph, f"{prod.name}_b_bn", b2.astype(w.dtype))])
+        graph.set_inputs(
+            prod,
+            [
+                prod.inputs[0],
+                _const_value(graph, f"{prod.name}_w_bn", w2.astype(w.dtype)),
+                _const_value(graph, f"{prod.name}_b_bn", b2.astype(w.dtype)),
+            ],
+        )
         return True
     if prod.op_type == "Gemm":
         b = graph.value(prod.inputs[1]).const
@@ -104,8 +115,14 @@ def _fuse_into(graph: Graph, prod: Node, scale: np.ndarray, shift: np.ndarray, d
         b2 = b.astype(np.float64) * (scale[:, None] if trans_b else scale[None, :])
         c2 = beta * c * scale + shift
         prod.attrs = dict(prod.attrs, beta=1.0, alpha=alpha)
-        graph.set_inputs(prod, [prod.inputs[0], _const_value(graph, f"{prod.name}_b_bn", b2.astype(b.dtype)),
-                       _const_value(graph, f"{prod.name}_c_bn", c2.astype(b.dtype))])
+        graph.set_inputs(
+            prod,
+            [
+                prod.inputs[0],
+                _const_value(graph, f"{prod.name}_b_bn", b2.astype(b.dtype)),
+                _const_value(graph, f"{prod.name}_c_bn", c2.astype(b.dtype)),
+            ],
+        )
         return True
     if prod.op_type == "MatMul":
         w = graph.value(prod.inputs[1]).const
@@ -115,7 +132,13 @@ def _fuse_into(graph: Graph, prod: Node, scale: np.ndarray, shift: np.ndarray, d
         # x @ W then BN over axis 1 == Gemm(x, W * scale, shift)
         prod.op_type = "Gemm"
         prod.attrs = {}
-        graph.set_inputs(prod, [prod.inputs[0], _const_value(graph, f"{prod.name}_w_bn", (w * scale[None, :]).astype(w.dtype)),
-                       _const_value(graph, f"{prod.name}_b_bn", shift.astype(w.dtype))])
+        graph.set_inputs(
+            prod,
+            [
+                prod.inputs[0],
+                _const_value(graph, f"{prod.name}_w_bn", (w * scale[None, :]).astype(w.dtype)),
+                _const_value(graph, f"{prod.name}_b_bn", shift.astype(w.dtype)),
+            ],
+        )
         return True
     return False

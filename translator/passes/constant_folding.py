@@ -13,7 +13,14 @@ from ..lowering.program import Ref
 from ..lowering.registry import find_lowering
 
 # Ops whose result is not a function of their inputs.
-NONDETERMINISTIC = {"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli"}
+NONDETERMINISTIC = {
+    "RandomNormal",
+    "RandomNormalLike",
+    "RandomUniform",
+    "RandomUniformLike",
+    "Multinomial",
+    "Bernoulli",
+}
 # Ops foldable from static input shapes alone.
 SHAPE_ONLY = {"Shape", "Size"}
 # Never materialize folded constants larger than this many elements.

@@ -51,7 +51,12 @@ def fuse_epilogues(graph: Graph) -> int:
         if len(users) != 1 or y in graph.outputs:
             continue
         act = users[0]
-        if act.domain or act.op_type not in ACTIVATIONS or act.inputs[0] != y or len([o for o in act.outputs if o]) != 1:
+        if (
+            act.domain
+            or act.op_type not in ACTIVATIONS
+            or act.inputs[0] != y
+            or len([o for o in act.outputs if o]) != 1
+        ):
             continue
         channels = graph.value(conv.inputs[1]).const.shape[0]
         spec = _activation(graph, act, channels)

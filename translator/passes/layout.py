@@ -55,7 +55,9 @@ def _add_transpose(graph: Graph, src: str, dst: str, perm: tuple[int, ...], hint
     v = graph.value(src)
     if dst not in graph.values:
         graph.add_value(Value(dst, v.dtype, _permute(v.shape, perm)))
-    return graph.add_node(Node(graph.fresh_name(f"{hint}_transpose"), "Transpose", "", [src], [dst], {"perm": list(perm)}))
+    return graph.add_node(
+        Node(graph.fresh_name(f"{hint}_transpose"), "Transpose", "", [src], [dst], {"perm": list(perm)})
+    )
 
 
 def _rank4(graph: Graph, name: str) -> bool:
@@ -100,7 +102,9 @@ def resize_factors(graph: Graph, node: Node) -> tuple[int, int] | None:
     ins = list(node.inputs)
     scales = sizes = None
     if graph.opset() < 11 or node.op_type == "Upsample":
-        scales = graph.value(ins[1]).const if len(ins) > 1 and ins[1] else np.asarray(a.get("scales", []) or [], np.float32)
+        scales = (
+            graph.value(ins[1]).const if len(ins) > 1 and ins[1] else np.asarray(a.get("scales", []) or [], np.float32)
+        )
     else:
         if len(ins) > 2 and ins[2]:
             scales = graph.value(ins[2]).const

@@ -41,7 +41,7 @@ def conv_pads(ctx: LowerCtx, in_hw, kernel, strides, dilations) -> list[int] | N
 
 
 def target_device() -> str:
-    """"cpu" or "gpu": MLX's default device at translation time (the GPU on Apple silicon)."""
+    """ "cpu" or "gpu": MLX's default device at translation time (the GPU on Apple silicon)."""
     return "cpu" if mx.default_device().type == mx.DeviceType.cpu else "gpu"
 
 
@@ -80,19 +80,32 @@ def apply_activation(ctx: LowerCtx, y: Ref, act: list | None, dtype) -> Ref:
         alpha = float(params[0])
         if 0 <= alpha <= 1:
             return ctx.call("maximum", y, ctx.call("multiply", y, ctx.scalar(alpha, dtype)))
-        return ctx.call("where", ctx.call("greater_equal", y, ctx.scalar(0, dtype)), y, ctx.call("multiply", y, ctx.scalar(alpha, dtype)))
+        return ctx.call(
+            "where",
+            ctx.call("greater_equal", y, ctx.scalar(0, dtype)),
+            y,
+            ctx.call("multiply", y, ctx.scalar(alpha, dtype)),
+        )
     if kind == "Clip":
         lo, hi = params
         return ctx.call("clip", y, lo, hi)
     if kind == "Sigmoid":
         return ctx.call("sigmoid", y)
     if kind == "HardSwish":
-        gate = ctx.call("clip", ctx.call("add", ctx.call("multiply", y, ctx.scalar(1 / 6, dtype)), ctx.scalar(0.5, dtype)), 0.0, 1.0)
+        gate = ctx.call(
+            "clip", ctx.call("add", ctx.call("multiply", y, ctx.scalar(1 / 6, dtype)), ctx.scalar(0.5, dtype)), 0.0, 1.0
+        )
         return ctx.call("multiply", y, gate)
     if kind == "PRelu":
         slope = ctx.constant(np.asarray(params[0], dtype=dtype).reshape(-1), "slope")
-        return ctx.call("maximum", y, ctx.call("multiply", y, slope)) if bool(params[1]) else ctx.call(
-            "add", ctx.call("maximum", y, ctx.scalar(0, dtype)), ctx.call("multiply", ctx.call("minimum", y, ctx.scalar(0, dtype)), slope)
+        return (
+            ctx.call("maximum", y, ctx.call("multiply", y, slope))
+            if bool(params[1])
+            else ctx.call(
+                "add",
+                ctx.call("maximum", y, ctx.scalar(0, dtype)),
+                ctx.call("multiply", ctx.call("minimum", y, ctx.scalar(0, dtype)), slope),
+            )
         )
     ctx.fail(f"unknown fused activation {kind}")
 
