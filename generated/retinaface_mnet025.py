@@ -485,10 +485,17 @@ class RetinafaceMnet025(nn.Module):
         return (output0, output1, output2)
 
 
-def load_model(weights_path: str | Path | None = None) -> RetinafaceMnet025:
-    """Build the model and load its weights (by default the file next to this one)."""
+def load_model(weights_path: str | Path | None = None, weights: dict | None = None) -> RetinafaceMnet025:
+    """Build the model and load its weights (by default the file next to this one).
+
+    `weights` (name -> mx.array) takes precedence over the file: mx.load cannot
+    read float64 safetensors, so the runtime decodes the file itself.
+    """
     model = RetinafaceMnet025()
-    path = Path(weights_path) if weights_path else Path(__file__).with_name("retinaface_mnet025.safetensors")
-    model.load_weights(str(path))
+    if weights is not None:
+        model.load_weights(list(weights.items()))
+    else:
+        path = Path(weights_path) if weights_path else Path(__file__).with_name("retinaface_mnet025.safetensors")
+        model.load_weights(str(path))
     model.eval()
     return model

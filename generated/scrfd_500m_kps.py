@@ -663,10 +663,17 @@ class Scrfd500mKps(nn.Module):
         return (v_443, v_468, v_493, v_446, v_471, v_496, v_449, v_474, v_499)
 
 
-def load_model(weights_path: str | Path | None = None) -> Scrfd500mKps:
-    """Build the model and load its weights (by default the file next to this one)."""
+def load_model(weights_path: str | Path | None = None, weights: dict | None = None) -> Scrfd500mKps:
+    """Build the model and load its weights (by default the file next to this one).
+
+    `weights` (name -> mx.array) takes precedence over the file: mx.load cannot
+    read float64 safetensors, so the runtime decodes the file itself.
+    """
     model = Scrfd500mKps()
-    path = Path(weights_path) if weights_path else Path(__file__).with_name("scrfd_500m_kps.safetensors")
-    model.load_weights(str(path))
+    if weights is not None:
+        model.load_weights(list(weights.items()))
+    else:
+        path = Path(weights_path) if weights_path else Path(__file__).with_name("scrfd_500m_kps.safetensors")
+        model.load_weights(str(path))
     model.eval()
     return model

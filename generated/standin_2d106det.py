@@ -139,10 +139,17 @@ class Standin2d106det(nn.Module):
         return fc1
 
 
-def load_model(weights_path: str | Path | None = None) -> Standin2d106det:
-    """Build the model and load its weights (by default the file next to this one)."""
+def load_model(weights_path: str | Path | None = None, weights: dict | None = None) -> Standin2d106det:
+    """Build the model and load its weights (by default the file next to this one).
+
+    `weights` (name -> mx.array) takes precedence over the file: mx.load cannot
+    read float64 safetensors, so the runtime decodes the file itself.
+    """
     model = Standin2d106det()
-    path = Path(weights_path) if weights_path else Path(__file__).with_name("standin_2d106det.safetensors")
-    model.load_weights(str(path))
+    if weights is not None:
+        model.load_weights(list(weights.items()))
+    else:
+        path = Path(weights_path) if weights_path else Path(__file__).with_name("standin_2d106det.safetensors")
+        model.load_weights(str(path))
     model.eval()
     return model

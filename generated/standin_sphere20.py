@@ -270,10 +270,17 @@ class StandinSphere20(nn.Module):
         return output
 
 
-def load_model(weights_path: str | Path | None = None) -> StandinSphere20:
-    """Build the model and load its weights (by default the file next to this one)."""
+def load_model(weights_path: str | Path | None = None, weights: dict | None = None) -> StandinSphere20:
+    """Build the model and load its weights (by default the file next to this one).
+
+    `weights` (name -> mx.array) takes precedence over the file: mx.load cannot
+    read float64 safetensors, so the runtime decodes the file itself.
+    """
     model = StandinSphere20()
-    path = Path(weights_path) if weights_path else Path(__file__).with_name("standin_sphere20.safetensors")
-    model.load_weights(str(path))
+    if weights is not None:
+        model.load_weights(list(weights.items()))
+    else:
+        path = Path(weights_path) if weights_path else Path(__file__).with_name("standin_sphere20.safetensors")
+        model.load_weights(str(path))
     model.eval()
     return model

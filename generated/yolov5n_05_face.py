@@ -1185,10 +1185,17 @@ class Yolov5n05Face(nn.Module):
         return (stride_8, stride_16, stride_32)
 
 
-def load_model(weights_path: str | Path | None = None) -> Yolov5n05Face:
-    """Build the model and load its weights (by default the file next to this one)."""
+def load_model(weights_path: str | Path | None = None, weights: dict | None = None) -> Yolov5n05Face:
+    """Build the model and load its weights (by default the file next to this one).
+
+    `weights` (name -> mx.array) takes precedence over the file: mx.load cannot
+    read float64 safetensors, so the runtime decodes the file itself.
+    """
     model = Yolov5n05Face()
-    path = Path(weights_path) if weights_path else Path(__file__).with_name("yolov5n_05_face.safetensors")
-    model.load_weights(str(path))
+    if weights is not None:
+        model.load_weights(list(weights.items()))
+    else:
+        path = Path(weights_path) if weights_path else Path(__file__).with_name("yolov5n_05_face.safetensors")
+        model.load_weights(str(path))
     model.eval()
     return model

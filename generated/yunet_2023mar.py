@@ -539,10 +539,17 @@ class Yunet2023mar(nn.Module):
         return (cls_8, cls_16, cls_32, obj_8, obj_16, obj_32, bbox_8, bbox_16, bbox_32, kps_8, kps_16, kps_32)
 
 
-def load_model(weights_path: str | Path | None = None) -> Yunet2023mar:
-    """Build the model and load its weights (by default the file next to this one)."""
+def load_model(weights_path: str | Path | None = None, weights: dict | None = None) -> Yunet2023mar:
+    """Build the model and load its weights (by default the file next to this one).
+
+    `weights` (name -> mx.array) takes precedence over the file: mx.load cannot
+    read float64 safetensors, so the runtime decodes the file itself.
+    """
     model = Yunet2023mar()
-    path = Path(weights_path) if weights_path else Path(__file__).with_name("yunet_2023mar.safetensors")
-    model.load_weights(str(path))
+    if weights is not None:
+        model.load_weights(list(weights.items()))
+    else:
+        path = Path(weights_path) if weights_path else Path(__file__).with_name("yunet_2023mar.safetensors")
+        model.load_weights(str(path))
     model.eval()
     return model

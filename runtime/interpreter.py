@@ -16,7 +16,7 @@ from typing import Any
 from translator.emit.oplist import FORMAT, FORMAT_VERSION
 from translator.emit.weights import sha256_bytes
 from translator.errors import OpListError
-from translator.lowering.execute import DTYPES, run_calls
+from translator.lowering.execute import DTYPES, run_calls, to_mx
 from translator.lowering.functions import FUNCTIONS
 from translator.lowering.program import Call, Dim, DType, Ref, Slice, TensorSpec
 
@@ -92,10 +92,16 @@ def load_oplist(path: str | Path, weights_path: str | Path | None = None) -> OpL
 
 
 def load_weights_bytes(data: bytes, label: Any) -> dict[str, mx.array]:
-    """Decode a .safetensors blob with MLX itself (numpy's reader has no bfloat16)."""
+    """Decode a .safetensors blob: numpy's reader (float64 included), MLX's for bfloat16."""
+    from safetensors.numpy import load as st_load
+
+    try:
+        return {k: to_mx(v) for k, v in st_load(data).items()}
+    except Exception:  # numpy has no bfloat16: MLX reads it (but not float64)
+        pass
     try:
         return dict(mx.load(io.BytesIO(data), format="safetensors"))
-    except Exception as exc:  # MLX raises untyped errors on corrupt files
+    except Exception as exc:  # both readers raise untyped errors on corrupt files
         raise OpListError(f"{label}: corrupt weights file ({exc})") from None
 
 

@@ -14,7 +14,7 @@ from translator.lowering.program import TensorSpec
 
 import mlx.core as mx
 
-from .interpreter import load_oplist
+from .interpreter import load_oplist, load_weights_bytes
 
 
 @dataclass
@@ -74,7 +74,7 @@ def load_module_model(path: str | Path, weights_path: str | Path | None = None) 
     if hashlib.sha256(data).hexdigest() != module.WEIGHTS_SHA256:
         raise OpListError(f"{wpath}: weights file does not match {path.name} (sha256 differs: edited or replaced)")
     try:
-        model = module.load_model(wpath)
+        model = module.load_model(weights=load_weights_bytes(data, wpath))
         mx.eval(model.parameters())  # materialize now: lazy loads are bound to this thread's stream
     except (ValueError, RuntimeError, AttributeError) as exc:
         raise OpListError(f"{wpath}: weights do not fit {path.name}: {exc}") from None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from onnx import helper
 
 from .harness import Case
@@ -164,16 +163,10 @@ def resize_empty_output(case: Case) -> bool:
     return False
 
 
-def float64_weights(case: Case) -> bool:
-    """A float64 initializer big enough to be stored as a weight (not an inline literal)."""
-    return any(t.data_type == 11 and np.prod(t.dims) > 1 for t in case.model.graph.initializer)
-
-
 # name -> (predicate, regression test in test_regressions.py)
 KNOWN_BUGS: dict[str, tuple] = {
     "pool_window_all_padding": (pool_window_all_padding, "test_pool_window_entirely_in_padding"),
     "nhwc_pool_ceil_shape": (nhwc_pool_ceil_shape, "test_nhwc_pool_ceil_mode_size_1_dims"),
-    "float64_weights": (float64_weights, "test_float64_weights_load"),
     "resize_output_length": (resize_output_length, "test_resize_coordinates_use_output_length"),
     "resize_empty_output": (resize_empty_output, "test_resize_to_empty_output"),
 }

@@ -190,14 +190,9 @@ def test_affine_grid_align_corners_size_1():
     check_case(case)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime/interpreter.py load_weights_bytes (and the generated load_model -> mx.load) read weights "
-    "with mx.load since 402737f; MLX's safetensors reader has no F64, so any model with a float64 "
-    "initializer stored as a weight fails to load in both modes ('[safetensor] unsupported dtype F64').",
-)
 @pytest.mark.parametrize("mode", ["module", "oplist"])
 def test_float64_weights_load(mode):
+    """Fixed: weights are decoded by numpy's safetensors reader (MLX's has no F64), MLX's only for bf16."""
     case = build([node("Mul", ["a", "b"])], {"a": np.ones(2)}, {"b": np.array([2.0, 3.0])})
     out = InferenceSession(case.model, mode=mode).run(None, case.feed)[0]
     np.testing.assert_array_equal(out, [2.0, 3.0])
