@@ -22,7 +22,7 @@ class OnnxModel:
         *,
         model_path: str | os.PathLike | None = None,
         backend: str | None = None,
-        mode: str = "oplist",
+        mode: str = "module",
         input_size: tuple[int, int] | None = None,
     ) -> None:
         self.model_name = model_name if model_name is not None else self.default_model

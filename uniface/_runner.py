@@ -28,7 +28,7 @@ def create_runner(
     path: str,
     *,
     backend: Backend | str | None = None,
-    mode: str = "oplist",
+    mode: str = "module",
     input_shapes: dict[str, tuple[int, ...]] | None = None,
 ) -> ModelRunner:
     """Runner for the ONNX file at `path` on the requested (or automatic) backend.

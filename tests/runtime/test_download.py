@@ -147,7 +147,7 @@ def test_module_mode_is_cached_separately(tmp_path):
 
     path = tiny_model(tmp_path / "tiny.onnx")
     cache = tmp_path / "translations"
-    oplist = MlxRunner(path, cache_dir=cache, input_shapes={"x": (1, 3, 8, 8)})
+    oplist = MlxRunner(path, cache_dir=cache, mode="oplist", input_shapes={"x": (1, 3, 8, 8)})
     module = MlxRunner(path, cache_dir=cache, mode="module", input_shapes={"x": (1, 3, 8, 8)})
     assert module.translated_now and sorted(p.name.rsplit("-", 2)[1] for p in cache.iterdir()) == ["module", "oplist"]
     x = np.ones((1, 3, 8, 8), np.float32)

@@ -28,7 +28,7 @@ class BaseDetector:
         model_name: Enum | None = None,
         model_path: str | os.PathLike | None = None,
         backend: str | None = None,
-        mode: str = "oplist",
+        mode: str = "module",
         **kwargs: Any,
     ) -> None:
         for old, new in _ALIASES.items():
