@@ -221,6 +221,7 @@ def build_graph(model: onnx.ModelProto, label: str = "model") -> Graph:
         )
     _check_references(graph, label)
     _check_type_constraints(graph, label)
+    _check_parameter_shapes(graph, label)
     return graph
 
 
@@ -257,6 +258,36 @@ def _check_type_constraints(graph: Graph, label: str) -> None:
                     f"{dtype} ({name!r}) for type {param.type_str}"
                 )
             seen.setdefault(param.type_str, (name, dtype))
+
+
+def _check_parameter_shapes(graph: Graph, label: str) -> None:
+    """Per-channel parameters must have one value per channel.
+
+    Before opset 14 ONNX shape inference checks neither Conv's bias nor
+    BatchNormalization's scale/bias/mean/var, and the fusion pass relies on them.
+    """
+    for node in graph.nodes:
+        if node.domain:
+            continue
+        consts = [graph.value(i).const if i and i in graph.values else None for i in node.inputs]
+        if node.op_type == "Conv" and len(consts) > 2 and consts[1] is not None and consts[2] is not None:
+            if consts[2].shape != (consts[1].shape[0],):
+                raise InvalidModelError(
+                    f"{label}: node {node.name!r} (Conv) has a bias of shape {consts[2].shape}; "
+                    f"its weight has {consts[1].shape[0]} output channels"
+                )
+        if node.op_type == "BatchNormalization" and len(node.inputs) >= 5:
+            x_shape = graph.value(node.inputs[0]).shape if node.inputs[0] in graph.values else None
+            channels = x_shape[1] if x_shape is not None and len(x_shape) > 1 and isinstance(x_shape[1], int) else None
+            params = [c for c in consts[1:5] if c is not None]
+            lengths = {c.shape for c in params}
+            if any(len(shape) != 1 for shape in lengths) or len(lengths) > 1 or (
+                channels is not None and lengths and lengths != {(channels,)}
+            ):
+                raise InvalidModelError(
+                    f"{label}: node {node.name!r} (BatchNormalization) has per-channel parameters of shapes "
+                    f"{sorted(lengths)}; expected ({channels if channels is not None else 'C'},)"
+                )
 
 
 def _check_references(graph: Graph, label: str) -> None:

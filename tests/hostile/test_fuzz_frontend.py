@@ -233,9 +233,6 @@ class _Hang(Exception):
 # Each matcher sees the exception and the last traceback frame inside translator/. Matching examples are
 # counted as "known_bug:<test>" instead of failing, so CI stays green until the fix (then delete the entry).
 FUZZ_KNOWN_BUGS = {
-    "test_batchnorm_params_of_wrong_shape_opset13": lambda exc, frame: (
-        isinstance(exc, ValueError) and frame.filename.endswith("bn_fusion.py")
-    ),
     "test_invalid_utf8_names": lambda exc, frame: isinstance(exc, TypeError) and "bytes" in str(exc),
 }
 

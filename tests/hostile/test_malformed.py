@@ -147,13 +147,6 @@ def test_operand_dtypes_contradict():
         translate(m)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A Conv bias whose length is not C_out (onnx shape inference does not check it) translates; the run "
-    "then fails inside the conv helper: module mode with MLX's raw ValueError '[broadcast_shapes] Shapes (2) and "
-    "(1,8,4) cannot be broadcast', op-list mode with an OpListError naming the helper. Expected InvalidModelError "
-    "from the front end (translator/frontend.py) or the Conv lowering (translator/lowering/ops/nn.py).",
-)
 @pytest.mark.parametrize("length", [0, 2])
 def test_conv_bias_of_wrong_length(length):
     m = make_model(

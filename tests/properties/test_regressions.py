@@ -116,14 +116,6 @@ def test_resize_to_empty_output(how):
     check_case(case)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="translator/passes/bn_fusion.py assumes BatchNormalization's scale/bias/mean/var are 1-D of size C "
-    "(_bn_params, line 19) and that the Conv it folds into has a bias of size C_out (_fuse_into, line 87); "
-    "before opset 14 onnx shape inference checks neither, so a malformed model reaches the pass and numpy's "
-    "broadcast ValueError escapes translate() (found by the front-end fuzzer: a mutated input name pointed BN's "
-    "scale at the Conv weight; a mutated dim emptied the Conv bias).",
-)
 @pytest.mark.parametrize("where", ["bn_scale_4d", "bn_scale_short", "conv_bias_empty", "conv_bias_short"])
 def test_batchnorm_params_of_wrong_shape_opset13(where):
     from translator import InvalidModelError, translate
