@@ -184,8 +184,22 @@ def tensor_to_array(tensor: onnx.TensorProto, label: str) -> np.ndarray:
         raise InvalidModelError(f"{label}: initializer {tensor.name!r} is unreadable ({exc})") from None
 
 
+def _check_names_are_text(model: onnx.ModelProto, label: str) -> None:
+    """Invalid UTF-8 in a string field parses as bytes (proto2): refuse it before it is used as a name."""
+    g = model.graph
+    names = [g.name]
+    for n in g.node:
+        names += [n.name, n.op_type, n.domain, *n.input, *n.output, *(a.name for a in n.attribute)]
+    names += [t.name for t in g.initializer]
+    names += [v.name for v in (*g.input, *g.output, *g.value_info)]
+    for name in names:
+        if not isinstance(name, str):
+            raise InvalidModelError(f"{label}: a name in the graph is not valid UTF-8 text ({name!r:.60})")
+
+
 def build_graph(model: onnx.ModelProto, label: str = "model") -> Graph:
     """Convert a (checked, shape-inferred) ModelProto into the IR."""
+    _check_names_are_text(model, label)
     opsets = {("" if i.domain == "ai.onnx" else i.domain): i.version for i in model.opset_import}
     graph = Graph(name=model.graph.name or label, opsets=opsets)
     g = model.graph

@@ -232,9 +232,7 @@ class _Hang(Exception):
 # Open bugs the fuzzer keeps finding -> the xfail regression test in tests/properties/test_regressions.py.
 # Each matcher sees the exception and the last traceback frame inside translator/. Matching examples are
 # counted as "known_bug:<test>" instead of failing, so CI stays green until the fix (then delete the entry).
-FUZZ_KNOWN_BUGS = {
-    "test_invalid_utf8_names": lambda exc, frame: isinstance(exc, TypeError) and "bytes" in str(exc),
-}
+FUZZ_KNOWN_BUGS = {}
 
 
 def _known(exc: BaseException) -> str | None:

@@ -150,13 +150,6 @@ def _invalid_utf8(tag: bytes) -> bytes:
     return data.replace(tag, tag[:1] + b"\xef" + tag[2:])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="translator/frontend.py build_graph copies node, input and output names as protobuf gives them; "
-    "ONNX is proto2, so a string field holding invalid UTF-8 parses as bytes, and a bytes name reaches "
-    "names.py sanitize / passes/layout.py _wrap as a raw TypeError (found by the front-end fuzzer: one bit "
-    "flip in a node name). Expected ModelLoadError/InvalidModelError.",
-)
 @pytest.mark.parametrize("tag", [b"NNNN", b"XXXX", b"YYYY"], ids=["node_name", "input_name", "output_name"])
 def test_invalid_utf8_names(tag):
     from translator import TranslatorError, translate
