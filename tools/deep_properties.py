@@ -33,6 +33,21 @@ TARGETS = [
 ]
 
 
+def _memory_cap(gb: float):
+    """Cap each test process's address space: a model-sized allocation then fails with MemoryError (which the
+    tests report) instead of waking the OOM killer, which takes an xdist worker down and can hang the run."""
+    if not gb or sys.platform != "linux":
+        return None
+
+    def apply():
+        import resource
+
+        limit = int(gb * (1 << 30))
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
+
+
 def _merge_stats(folder: Path) -> dict[str, collections.Counter]:
     merged: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for f in sorted(folder.glob("stats-*.json")):
@@ -126,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-k", dest="keyword", help="pytest -k expression")
     ap.add_argument("--json", type=Path, help="write the summary here")
     ap.add_argument("--log", type=Path, help="keep pytest's full output here")
+    ap.add_argument("--mem-limit-gb", type=float, default=8.0, help="address-space cap per test process (0: none)")
     ap.add_argument("targets", nargs="*", default=TARGETS)
     args = ap.parse_args(argv)
 
@@ -155,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         # Stream pytest's progress; keep the whole log for the failure details (--log).
         log = tmp / "pytest.log"
         with log.open("w") as fh:
-            proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            proc = subprocess.Popen(
+                cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                preexec_fn=_memory_cap(args.mem_limit_gb),
+            )  # fmt: skip
             for line in proc.stdout:
                 fh.write(line)
                 if "onnxruntime:" not in line and line.strip():
