@@ -79,6 +79,7 @@ class InferenceSession:
         cache_dir: str | Path | None = None,
         nhwc_inputs: bool = False,
         tune: bool = False,
+        native: bool | None = None,
     ):
         if mode not in MODES:
             raise TranslatorError(f"unknown mode {mode!r}; use one of {MODES}")
@@ -86,6 +87,7 @@ class InferenceSession:
         self.optimize = optimize
         self.nhwc_inputs = nhwc_inputs
         self.tune = tune
+        self.native = native
         loaded = load_model(path_or_model)
         self._source = loaded.model
         self._label = loaded.label
@@ -175,7 +177,8 @@ class InferenceSession:
             input_shapes = {arg.name: _nchw(s) if self.nhwc_inputs else s for arg, s in zip(self._inputs, shapes)}
             name = "model_" + "_".join("x".join(map(str, s)) for s in shapes)
         written = convert(self._source, self._dir, mode=self.mode, name=name, optimize=self.optimize,
-                          input_shapes=input_shapes, nhwc_inputs=self.nhwc_inputs, tune=self.tune)  # fmt: skip
+                          input_shapes=input_shapes, nhwc_inputs=self.nhwc_inputs, tune=self.tune,
+                          native=self.native)  # fmt: skip
         main = written.paths[0]
         model = load_module_model(main) if self.mode == "module" else load_oplist_model(main)
         self._models[shapes] = model

@@ -63,6 +63,22 @@ def _set_input_shapes(model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]]
                 d.Clear()  # keep the rank, forget the sizes
 
 
+def resolve_native(native: bool | None) -> bool:
+    """Whether to emit native kernel calls (see translate); warns once if they cannot run here."""
+    from runtime import native as kernels
+
+    from .lowering.ops.layout import target_device
+
+    if native is False:
+        return False
+    if target_device() != "cpu":
+        return bool(native)  # the GPU keeps MLX's own ops unless asked
+    if not kernels.available():
+        kernels.warn_if_unavailable()
+        return bool(native)
+    return True
+
+
 def translate(
     source: ModelSource,
     *,
@@ -71,12 +87,17 @@ def translate(
     layout: str = "nhwc",
     nhwc_inputs: bool = False,
     tune: bool = False,
+    native: bool | None = None,
 ) -> Translation:
     """ONNX model -> lowered Program (after the pass pipeline).
 
     layout="nhwc" runs the whole-graph channels-last pass (the fast path);
     "nchw" keeps ONNX's layout. nhwc_inputs takes 4-D inputs already in NHWC.
     tune=True times conv strategies and mx.compile on this machine (static shapes only).
+    native: hand convs to runtime.native's C++ kernels. None (default) does so when
+    the extension is importable and MLX's default device is the CPU (on the GPU,
+    MLX's own Metal ops stay); True always records them (they fall back to MLX ops
+    where the extension is missing); False never.
     """
     start = time.perf_counter()
     loaded = load_model(source)
@@ -89,7 +110,8 @@ def translate(
     graph = build_graph(model, loaded.label)
     histogram = dict(collections.Counter(n.op_type for n in graph.nodes).most_common())
     check_supported(graph, loaded.label)
-    notes = run_passes(graph, optimize=optimize, layout=layout, nhwc_inputs=nhwc_inputs)
+    use_native = resolve_native(native) and optimize and layout == "nhwc"
+    notes = run_passes(graph, optimize=optimize, layout=layout, nhwc_inputs=nhwc_inputs, native=use_native)
     if tune:
         from .tune import tune_convs
 

@@ -37,7 +37,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     written = convert(args.model, args.output, mode=args.mode, name=args.name or Path(args.model).stem,
                       optimize=not args.no_optimize, input_shapes=shapes or None, tune=args.tune,
-                      layout=args.layout, nhwc_inputs=args.nhwc_input)  # fmt: skip
+                      layout=args.layout, nhwc_inputs=args.nhwc_input,
+                      native={"auto": None, "on": True, "off": False}[args.native])  # fmt: skip
     t = written.translation
     calls = t.program.calls
     print(f"translated {t.label} (sha256 {t.source_sha256[:16]}...) in {time.perf_counter() - start:.2f} s")
@@ -177,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--tune", action="store_true", help="time conv strategies and mx.compile on this machine")
     c.add_argument("--layout", choices=("nhwc", "nchw"), default="nhwc", help="internal layout (default nhwc)")
     c.add_argument("--nhwc-input", action="store_true", help="take 4-D inputs as NHWC (what cv2 gives)")
+    c.add_argument("--native", choices=("auto", "on", "off"), default="auto",
+                   help="native C++ conv kernels: auto = when built and the target is the CPU (default)")  # fmt: skip
     c.set_defaults(func=cmd_convert)
     i = sub.add_parser("inspect", help="op histogram, opsets, inputs/outputs, unsupported ops")
     i.add_argument("model")

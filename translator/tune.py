@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import time
 
+from runtime import native
+
 import mlx.core as mx
 import numpy as np
 
 from .ir import Graph, Node
 from .lowering.execute import run_calls, to_mx
 from .lowering.lower import ProgramBuilder, lower_node
-from .lowering.ops.layout import DOMAIN
+from .lowering.ops.layout import DOMAIN, native_kind
 from .lowering.program import Program, Ref
 
 
@@ -40,6 +42,8 @@ def _applicable(node: Node, graph: Graph) -> list[str]:
         out.append("depthwise")
     if groups == 1 and (kh, kw) == (3, 3) and strides == (1, 1) and dil == (1, 1):
         out.append("shifted_gemm")
+    if node.attrs.get("strategy") == "native" or (native.available() and native_kind(w.shape, groups, dil, w.dtype)):
+        out.append("native")
     return out
 
 
@@ -66,14 +70,22 @@ def tune_convs(graph: Graph) -> dict[str, str]:
         candidates = _applicable(node, graph)
         if len(candidates) < 2:
             continue
-        x = mx.array(rng.standard_normal(shape).astype(np.float32))
+        feeds = {"x": mx.array(rng.standard_normal(shape).astype(np.float32))}
+        residual = node.inputs[3] if len(node.inputs) > 3 and node.inputs[3] else None
+        if residual is not None:  # a folded residual Add: fed like the input
+            res_shape = graph.value(residual).static_shape
+            if res_shape is None:
+                continue
+            feeds["r"] = mx.array(rng.standard_normal(res_shape).astype(np.float32))
         timings = {}
         for strategy in candidates:
             node.attrs["strategy"] = strategy
             builder = ProgramBuilder(graph)
             builder.env[node.inputs[0]] = Ref("x")
+            if residual is not None:
+                builder.env[residual] = Ref("r")
             calls = lower_node(builder, node)
-            env0 = {"x": x} | {k: to_mx(v) for k, v in builder.weights.items()}
+            env0 = dict(feeds) | {k: to_mx(v) for k, v in builder.weights.items()}
             out = builder.env[node.outputs[0]].name
 
             def run(calls=calls, env0=env0, out=out):

@@ -12,10 +12,12 @@ import re
 
 # Modules whose attributes may be called (mx.conv2d, np.arange, math.floor, nn.Module ...).
 MODULES = {"mx", "nn", "np", "math"}
+# runtime.native: only the kernel wrappers on the interpreter's allowlist (translator/lowering/functions.py).
+NATIVE_CALLS = {"conv2d"}
 # The only imports a generated module may have.
 IMPORTS = {
     ("__future__", "annotations"), ("math", None), ("pathlib", "Path"), ("mlx.core", "mx"), ("mlx.nn", "nn"),
-    ("numpy", "np"),
+    ("numpy", "np"), ("runtime", "native"),
 }  # fmt: skip
 # Builtins (and Path) that may be called by name.
 BUILTINS = {
@@ -163,6 +165,8 @@ class _CallChecker:
                 root = root.value
             if isinstance(root, ast.Name) and root.id in MODULES:
                 return True
+            if isinstance(root, ast.Name) and root.id == "native" and f.value is root:
+                return f.attr in NATIVE_CALLS
             return f.attr in METHODS
         if isinstance(f, ast.Subscript):  # {"add": at.add, ...}[kind] or a name bound to such a dict
             return self.callable_ok(f.value)

@@ -40,17 +40,22 @@ def _net(strides=(2, 2), act="LeakyRelu"):
     return make_model(nodes, [("x", np.float32, [1, 3, 32, 32])], [("y", np.float32, [1, h, h, C])], inits, opset=14)
 
 
+@pytest.mark.parametrize("native", [False, True], ids=["mlx", "native"])
 @pytest.mark.parametrize("act", ["LeakyRelu", "Relu", "Sigmoid", "HardSwish"])
-def test_layout_network_matches_onnxruntime_and_unoptimized(act, tmp_path):
+def test_layout_network_matches_onnxruntime_and_unoptimized(act, native, tmp_path):
     m = _net(act=act)
-    t = translate(m)
+    t = translate(m, native=native)
     assert t.notes["layout"]["nhwc_ops"] == 6
     # Only the input's transpose remains: the output transpose cancelled against the last NHWC op.
     assert t.notes["layout"]["transposes_after"] <= 1
-    assert t.notes["epilogues_fused"] >= 2
-    assert set(t.program.notes["conv_strategies"]) == {"conv", "depthwise", "matmul", "shifted_gemm"}
+    if native:  # every conv goes native; the residual Add folds into the last one as well
+        assert t.notes["epilogues_fused"] == 4
+        assert t.program.notes["conv_strategies"] == {"native dense": 3, "native depthwise": 1}
+    else:
+        assert t.notes["epilogues_fused"] == 3
+        assert set(t.program.notes["conv_strategies"]) == {"conv", "depthwise", "matmul", "shifted_gemm"}
     x = np.random.default_rng(1).standard_normal((1, 3, 32, 32)).astype(np.float32)
-    fast = assert_matches_ort(m, {"x": x}, tmp_path / "fast", atol=1e-4)
+    fast = assert_matches_ort(m, {"x": x}, tmp_path / "fast", atol=1e-4, native=native)
     slow = run_mlx(m, {"x": x}, "oplist", tmp_path / "slow", optimize=False)
     np.testing.assert_allclose(fast[0], slow[0], atol=1e-4, rtol=1e-4)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import jinja2
 
-from ..lowering.functions import FUNCTIONS, HELPERS, helper_closure, is_helper
+from ..lowering.functions import FUNCTIONS, HELPERS, helper_closure, is_native, printed_name
 from ..lowering.names import sanitize
 from ..lowering.program import Call, Dim, DType, Program, Ref, Slice
 from ..version import __version__
@@ -83,7 +83,7 @@ class _Printer:
         if c.fn == "getitem":
             expr = f"{self.arg(c.args[0])}[{self.index(c.args[1])}]"
         else:
-            fn = c.fn if is_helper(c.fn) else f"mx.{c.fn}"
+            fn = printed_name(c.fn)
             args = [self.arg(a) for a in c.args] + [f"{k}={self.arg(v)}" for k, v in c.kwargs.items()]
             expr = f"{fn}({', '.join(args)})"
         outs = ", ".join(c.outputs)
@@ -148,6 +148,7 @@ def render_module(
         weights_sha256=weights_sha256,
         notes_literal=_literal(program.notes),
         uses_math=printer.uses_math,
+        uses_native=any(is_native(c.fn) for c in program.calls),
         helpers=helpers,
         class_name=class_name,
         docstring=f"Translated from {label}; inputs {[i.onnx_name for i in program.inputs]!r}.".replace(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from runtime import native
+
 import mlx.core as mx
 
 from .helpers import HELPER_DEPS, HELPERS
@@ -34,6 +36,10 @@ MX_NAMES = (
     "median", "divmod", "trunc", "bitwise_left_shift", "bitwise_right_shift", "conjugate", "real", "imag",
 )  # fmt: skip
 
+# The native kernels (runtime/native): printed as `native.<name>`, called through
+# runtime.native's wrappers (which fall back to MLX ops when the extension is absent).
+NATIVE_FUNCTIONS: dict[str, Callable] = {"native_conv2d": native.conv2d}
+
 # Pseudo-functions the back ends print as syntax rather than a call.
 SYNTAX = ("getitem",)
 
@@ -44,6 +50,7 @@ def _getitem(x, index):
 
 FUNCTIONS: dict[str, Callable] = {name: getattr(mx, name) for name in MX_NAMES}
 FUNCTIONS["getitem"] = _getitem
+FUNCTIONS.update(NATIVE_FUNCTIONS)
 for _name, _fn in HELPERS.items():
     if _name in FUNCTIONS:
         raise RuntimeError(f"helper {_name} shadows an MLX function")
@@ -52,6 +59,19 @@ for _name, _fn in HELPERS.items():
 
 def is_helper(name: str) -> bool:
     return name in HELPERS
+
+
+def is_native(name: str) -> bool:
+    return name in NATIVE_FUNCTIONS
+
+
+def printed_name(name: str) -> str:
+    """How generated code spells a call: mx.<fn>, a helper's bare name, or native.<fn>."""
+    if is_helper(name):
+        return name
+    if is_native(name):
+        return "native." + name.removeprefix("native_")
+    return f"mx.{name}"
 
 
 def helper_closure(names: list[str]) -> list[str]:

@@ -9,18 +9,22 @@ from .cleanup import eliminate_dead_code, remove_identities
 from .constant_folding import fold_constants
 from .epilogue import fuse_epilogues
 from .layout import assign_nhwc
+from .native import assign_native
 
 __all__ = [
     "run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
-    "fuse_epilogues",
+    "fuse_epilogues", "assign_native",
 ]  # fmt: skip
 
 
-def run_passes(graph: Graph, optimize: bool = True, layout: str = "nhwc", nhwc_inputs: bool = False) -> dict:
+def run_passes(
+    graph: Graph, optimize: bool = True, layout: str = "nhwc", nhwc_inputs: bool = False, native: bool = False
+) -> dict:
     """Apply the pass pipeline; returns notes (counts of what each pass did).
 
     With optimize=False only dead-code elimination runs: that unoptimized
     translation is the reference the optimized one is tested against.
+    native=True hands the NHWC convs runtime.native covers to its kernels.
     """
     notes: dict = {}
     if optimize:
@@ -34,6 +38,8 @@ def run_passes(graph: Graph, optimize: bool = True, layout: str = "nhwc", nhwc_i
             notes["constants_folded"] += fold_constants(graph)
         if layout == "nhwc":
             notes["layout"] = assign_nhwc(graph, nhwc_inputs=nhwc_inputs)
-            notes["epilogues_fused"] = fuse_epilogues(graph)
+            if native:
+                notes["native_convs"] = assign_native(graph)
+            notes["epilogues_fused"] = fuse_epilogues(graph, residuals=native)
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)
     return notes

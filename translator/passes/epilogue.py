@@ -1,4 +1,8 @@
-"""Fold an activation into the NHWC conv before it (bias and activation in one lowered expression)."""
+"""Fold the elementwise tail of an NHWC conv into it: a residual Add (native convs) and an activation.
+
+conv -> Add(other) -> activation becomes one conv node with `other` as a fourth
+input and attrs["activation"]; the native kernels apply both before the store.
+"""
 
 from __future__ import annotations
 
@@ -40,12 +44,48 @@ def _activation(graph: Graph, act: Node, channels: int) -> list | None:
     return None
 
 
-def fuse_epilogues(graph: Graph) -> int:
-    """Returns the number of activations folded into convs."""
+def _absorb(graph: Graph, conv: Node, tail: Node) -> None:
+    """Remove `tail` (the conv's only consumer) and give its output to the conv."""
+    y = conv.outputs[0]
+    dtype = graph.value(y).dtype
+    graph.remove_node(tail)
+    graph.rename_output(conv, y, tail.outputs[0])
+    graph.values[tail.outputs[0]].shape = graph.values[y].shape
+    if graph.values[tail.outputs[0]].dtype is None:
+        graph.values[tail.outputs[0]].dtype = dtype
+
+
+def _fuse_residual(graph: Graph, conv: Node) -> bool:
+    """conv -> Add(y, other) with `other` of the output's exact shape: `other` becomes input 3."""
+    y = conv.outputs[0]
+    users = graph.consumers(y)
+    if len(users) != 1 or y in graph.outputs or len(conv.inputs) > 3:
+        return False
+    add = users[0]
+    if add.domain or add.op_type != "Add" or len(add.inputs) != 2 or add.inputs.count(y) != 1:
+        return False
+    other = add.inputs[1] if add.inputs[0] == y else add.inputs[0]
+    out_shape, other_value = graph.value(y).static_shape, graph.value(other)
+    if out_shape is None or other_value.static_shape != out_shape or other_value.dtype != graph.value(y).dtype:
+        return False
+    inputs = list(conv.inputs) + [""] * (3 - len(conv.inputs))
+    _absorb(graph, conv, add)
+    graph.set_inputs(conv, inputs + [other])
+    return True
+
+
+def fuse_epilogues(graph: Graph, residuals: bool = False) -> int:
+    """Returns the number of tails (residual Adds and activations) folded into convs.
+
+    residuals=True folds Adds into convs with the native strategy (the only
+    lowering where that saves a pass over memory).
+    """
     fused = 0
     for conv in graph.topo_order():
         if conv.domain != NHWC_DOMAIN or conv.op_type != "Conv" or conv.attrs.get("activation"):
             continue
+        if residuals and conv.attrs.get("strategy") == "native" and _fuse_residual(graph, conv):
+            fused += 1
         y = conv.outputs[0]
         users = graph.consumers(y)
         if len(users) != 1 or y in graph.outputs:
@@ -62,12 +102,7 @@ def fuse_epilogues(graph: Graph) -> int:
         spec = _activation(graph, act, channels)
         if spec is None:
             continue
-        dtype = graph.value(y).dtype
-        graph.remove_node(act)
-        graph.rename_output(conv, y, act.outputs[0])
-        graph.values[act.outputs[0]].shape = graph.values[y].shape
-        if graph.values[act.outputs[0]].dtype is None:
-            graph.values[act.outputs[0]].dtype = dtype
+        _absorb(graph, conv, act)
         conv.attrs = dict(conv.attrs, activation=spec)
         fused += 1
     return fused

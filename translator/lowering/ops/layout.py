@@ -19,7 +19,23 @@ from ..registry import lowering
 from .nn import lower_pool
 
 DOMAIN = "mlx.nhwc"
-STRATEGIES = ("matmul", "depthwise", "shifted_gemm", "conv")
+STRATEGIES = ("matmul", "depthwise", "shifted_gemm", "conv", "native")
+
+# Fused activation (epilogue spec) -> runtime.native.conv2d's activation name.
+_NATIVE_ACTS = {"Relu": "relu", "LeakyRelu": "leaky_relu", "Clip": "clip", "Sigmoid": "sigmoid",
+                "HardSwish": "hard_swish", "PRelu": "prelu"}  # fmt: skip
+
+
+def native_kind(w_shape, groups: int, dilations, dtype) -> str | None:
+    """"depthwise" / "dense" if runtime.native's kernels cover this NHWC conv, else None."""
+    o, kh, kw, i_per_group = w_shape
+    if np.dtype(dtype) != np.float32 or tuple(dilations) != (1, 1) or not (1 <= kh <= 8):
+        return None
+    if groups == 1:
+        return "dense"
+    if groups == o and i_per_group == 1:
+        return "depthwise"
+    return None
 
 
 def conv_pads(ctx: LowerCtx, in_hw, kernel, strides, dilations) -> list[int] | None:
@@ -126,7 +142,13 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
     out_shape = ctx.out_value(0).shape
     out_hw = tuple(out_shape[1:3]) if out_shape is not None else (None, None)
     dtype = w_arr.dtype
-    ctx.builder.note_strategy(strategy)
+    residual = ctx.input(3) if ctx.has_input(3) else None  # an Add folded in by the epilogue pass
+    kind = native_kind(w_arr.shape, groups, dilations, dtype) if strategy == "native" else None
+    if strategy == "native" and kind is None:
+        strategy = conv_strategy(w_arr.shape, groups, strides, dilations, pads, target_device())
+    ctx.builder.note_strategy(f"native {kind}" if kind else strategy)
+    if kind is not None:
+        return _native_conv(ctx, x, w_arr, bias, kind, strides, pads, residual)
     if strategy == "matmul":
         xs = x
         if strides != [1, 1]:
@@ -149,7 +171,33 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
         )  # fmt: skip
         if bias is not None:
             y = ctx.call("add", y, ctx.constant(bias, "b"))
+    if residual is not None:
+        y = ctx.call("add", y, residual)
     return apply_activation(ctx, y, ctx.attr("activation"), dtype)
+
+
+def _native_conv(ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, residual: Ref | None) -> Ref:
+    """One runtime.native.conv2d call: conv, bias, residual and activation in one pass."""
+    o, kh, kw, ipg = w_arr.shape
+    if kind == "depthwise":
+        w = ctx.constant(np.ascontiguousarray(w_arr.reshape(o, kh, kw).transpose(1, 2, 0)), "w")  # (kh, kw, C)
+    else:
+        w = ctx.constant(np.ascontiguousarray(w_arr.transpose(1, 2, 3, 0)), "w")  # HWIO
+    kwargs: dict = {"depthwise": kind == "depthwise", "strides": tuple(int(s) for s in strides),
+                    "pads": tuple(int(p) for p in pads)}  # fmt: skip
+    act = ctx.attr("activation")
+    if act:
+        kwargs["activation"] = _NATIVE_ACTS[act[0]]
+        if act[0] == "LeakyRelu":
+            kwargs["alpha"] = float(act[1])
+        elif act[0] == "Clip":
+            kwargs["alpha"], kwargs["beta"] = float(act[1]), float(act[2])
+        elif act[0] == "PRelu":
+            kwargs["slope"] = ctx.constant(np.asarray(act[1], dtype=w_arr.dtype).reshape(-1), "slope")
+    if residual is not None:
+        kwargs["residual"] = residual
+    b = ctx.constant(bias, "b") if bias is not None else None
+    return ctx.call("native_conv2d", x, w, b, **kwargs)
 
 
 def _shifted_gemm(ctx: LowerCtx, x: Ref, w_arr, bias, pads, in_shape, out_hw) -> Ref:

@@ -1,0 +1,145 @@
+"""Native CPU conv kernels: an MLX C++ extension (`_kernels`), with a pure-MLX fallback.
+
+`conv2d` is what translated programs call for the convs the translator hands
+to native kernels: an NHWC conv with bias, an optional residual and an
+activation fused before the store. It runs the C++ primitive when the
+extension imported and the work is on the CPU; otherwise (no extension, a
+GPU stream, a dtype other than float32) it computes the same thing with MLX's
+own ops, so a program that records native kernels runs everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import mlx.core as mx  # loads libmlx first: the extension links against it and never bundles a copy
+
+ACTIVATIONS = {None: 0, "relu": 1, "leaky_relu": 2, "clip": 3, "sigmoid": 4, "hard_swish": 5, "prelu": 6}
+
+_ext = None
+UNAVAILABLE_REASON: str | None = None
+_warned = False
+
+
+def _load() -> None:
+    global _ext, UNAVAILABLE_REASON
+    if os.environ.get("MLX_UNIFACE_NATIVE", "1") == "0":
+        UNAVAILABLE_REASON = "disabled by MLX_UNIFACE_NATIVE=0"
+        return
+    try:
+        from . import _kernels
+    except ImportError as exc:
+        UNAVAILABLE_REASON = f"the extension did not import ({exc}); reinstall with `pip install -e .` to build it"
+        return
+    if _kernels.MLX_VERSION != mx.__version__:
+        # libmlx's C++ layout is unversioned: a primitive built against another release can crash.
+        UNAVAILABLE_REASON = (
+            f"the extension was built against mlx {_kernels.MLX_VERSION} but mlx {mx.__version__} is installed; "
+            "reinstall mlx-uniface to rebuild it"
+        )
+        return
+    _ext = _kernels
+
+
+_load()
+
+
+def available() -> bool:
+    """True when the C++ kernels imported and match the installed MLX."""
+    return _ext is not None
+
+
+def warn_if_unavailable() -> None:
+    """One warning per process when translation wanted native kernels and cannot have them."""
+    global _warned
+    if _ext is None and not _warned:
+        _warned = True
+        warnings.warn(
+            f"mlx-uniface native CPU kernels unavailable: {UNAVAILABLE_REASON}. Using the pure-MLX lowering "
+            "(correct, slower).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def isa() -> str | None:
+    """The instruction set the kernels run with ("avx2", "neon", "baseline"), or None."""
+    return _ext.isa() if _ext is not None else None
+
+
+def num_threads() -> int:
+    return _ext.num_threads() if _ext is not None else 1
+
+
+def set_num_threads(n: int) -> None:
+    """Threads in the kernels' pool (default: the cores, or MLX_UNIFACE_NUM_THREADS)."""
+    if _ext is not None:
+        _ext.set_num_threads(int(n))
+
+
+def _on_cpu(x: mx.array) -> bool:
+    return mx.default_device().type == mx.DeviceType.cpu
+
+
+def conv2d(
+    x: mx.array,
+    w: mx.array,
+    bias: mx.array | None = None,
+    *,
+    depthwise: bool = False,
+    strides: tuple[int, int] = (1, 1),
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+    activation: str | None = None,
+    alpha: float = 0.0,
+    beta: float = 0.0,
+    slope: mx.array | None = None,
+    residual: mx.array | None = None,
+) -> mx.array:
+    """activation(conv(x, w) + bias + residual) for NHWC `x`.
+
+    w is (kh, kw, C) for a depthwise conv and (kh, kw, C_in, C_out) otherwise;
+    pads are (top, left, bottom, right). activation is one of ACTIVATIONS:
+    leaky_relu uses alpha, clip clamps to [alpha, beta], prelu uses `slope`
+    (one value per output channel).
+    """
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"native.conv2d: unknown activation {activation!r}")
+    if _ext is not None and x.dtype == mx.float32 and _on_cpu(x):
+        return _ext.conv2d(
+            x, w, bias, residual, slope, depthwise=depthwise, strides=list(strides), pads=list(pads),
+            act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta),
+        )  # fmt: skip
+    return reference_conv2d(
+        x, w, bias, depthwise=depthwise, strides=strides, pads=pads, activation=activation, alpha=alpha, beta=beta,
+        slope=slope, residual=residual,
+    )  # fmt: skip
+
+
+def reference_conv2d(x, w, bias=None, *, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation=None,
+                     alpha=0.0, beta=0.0, slope=None, residual=None) -> mx.array:  # fmt: skip
+    """The same computation with MLX's own ops (the fallback, and MLX's Metal path on the GPU)."""
+    top, left, bottom, right = pads
+    if any(pads):
+        x = mx.pad(x, [(0, 0), (top, bottom), (left, right), (0, 0)])
+    if depthwise:
+        y = mx.conv2d(x, mx.expand_dims(mx.transpose(w, (2, 0, 1)), -1), stride=tuple(strides), groups=w.shape[2])
+    else:
+        y = mx.conv2d(x, mx.transpose(w, (3, 0, 1, 2)), stride=tuple(strides))
+    if bias is not None:
+        y = y + mx.reshape(bias, (-1,))
+    if residual is not None:
+        y = y + residual
+    if activation == "relu":
+        y = mx.maximum(y, 0)
+    elif activation == "leaky_relu":
+        y = mx.where(y >= 0, y, y * alpha)
+    elif activation == "clip":
+        y = mx.clip(y, alpha, beta)
+    elif activation == "sigmoid":
+        y = mx.sigmoid(y)
+    elif activation == "hard_swish":
+        y = y * mx.clip(y / 6 + 0.5, 0, 1)
+    elif activation == "prelu":
+        y = mx.where(y >= 0, y, y * mx.reshape(slope, (-1,)))
+    return y

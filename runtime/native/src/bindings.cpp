@@ -1,0 +1,29 @@
+// Python bindings: runtime.native._kernels (NB_DOMAIN mlx, so mx.array crosses as MLX's own type).
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/variant.h>
+#include <nanobind/stl/vector.h>
+
+#include "conv_primitive.h"
+#include "kernels.h"
+#include "mlx/version.h"
+#include "threadpool.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+NB_MODULE(_kernels, m) {
+  m.doc() = "Native NHWC conv kernels for MLX on the CPU (mlx-uniface).";
+  m.attr("MLX_VERSION") = std::to_string(MLX_VERSION_MAJOR) + "." + std::to_string(MLX_VERSION_MINOR) + "." +
+                          std::to_string(MLX_VERSION_PATCH);
+  m.def("isa", [] { return std::string(mlxu::best_kernels().isa); }, "The instruction set the kernels run with.");
+  m.def("num_threads", [] { return mlxu::ThreadPool::instance().num_threads(); });
+  m.def("set_num_threads", [](int n) { mlxu::ThreadPool::instance().set_num_threads(n); }, "n"_a);
+  m.def("spin_us", [] { return mlxu::ThreadPool::instance().spin_us(); });
+  m.def("set_spin_us", [](int us) { mlxu::ThreadPool::instance().set_spin_us(us < 0 ? 0 : us); }, "us"_a);
+  m.def("conv2d", &mlxu::native_conv2d, "x"_a, "w"_a, "bias"_a.none(), "residual"_a.none(), "slope"_a.none(),
+        nb::kw_only(), "depthwise"_a, "strides"_a, "pads"_a, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f,
+        "stream"_a = nb::none(),
+        "Fused NHWC conv: act(conv(x, w) + bias + residual). Depthwise w: (kh, kw, C); dense w: HWIO.");
+}

@@ -1,0 +1,131 @@
+#include "conv_primitive.h"
+
+#include <sstream>
+#include <stdexcept>
+
+#include "mlx/allocator.h"
+#include "mlx/backend/cpu/encoder.h"
+#include "mlx/ops.h"
+
+namespace mlxu {
+
+namespace {
+
+[[noreturn]] void refuse(const std::string& what) { throw std::invalid_argument("native_conv2d: " + what); }
+
+std::string shape_str(const mx::Shape& s) {
+  std::ostringstream o;
+  o << "(";
+  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
+  o << (s.size() == 1 ? ",)" : ")");
+  return o.str();
+}
+
+int out_size(int in, int k, int s, int before, int after) { return (in + before + after - k) / s + 1; }
+
+mx::Shape conv_output_shape(const mx::Shape& x, const mx::Shape& w, const ConvParams& p) {
+  const int kh = w[0], kw = w[1];
+  const int c_out = p.kind == ConvKind::Depthwise ? w[2] : w[3];
+  return {x[0], out_size(x[1], kh, p.sh, p.pt, p.pb), out_size(x[2], kw, p.sw, p.pl, p.pr), c_out};
+}
+
+}  // namespace
+
+std::vector<mx::Shape> NativeConv::output_shapes(const std::vector<mx::array>& inputs) {
+  return {conv_output_shape(inputs[0].shape(), inputs[1].shape(), p_)};
+}
+
+bool NativeConv::is_equivalent(const mx::Primitive& other) const {
+  const auto* o = dynamic_cast<const NativeConv*>(&other);
+  return o && o->p_ == p_;
+}
+
+void NativeConv::eval_gpu(const std::vector<mx::array>&, mx::array&) {
+  throw std::runtime_error("native conv kernels run on the CPU only; use MLX's own conv on the GPU");
+}
+
+void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) {
+  for (const auto& a : inputs)
+    if (!a.flags().row_contiguous) throw std::runtime_error("native conv: input not row-contiguous");
+  out.set_data(mx::allocator::malloc(out.nbytes()));
+  auto& encoder = mx::cpu::get_command_encoder(stream());
+  for (const auto& a : inputs) encoder.set_input_array(a);
+  encoder.set_output_array(out);
+
+  std::vector<mx::array> held;
+  for (const auto& a : inputs) held.push_back(mx::array::unsafe_weak_copy(a));
+  encoder.dispatch([held = std::move(held), out = mx::array::unsafe_weak_copy(out), p = p_]() mutable {
+    const auto& x = held[0];
+    const auto& w = held[1];
+    ConvShape s{};
+    s.n = x.shape(0), s.h = x.shape(1), s.w = x.shape(2), s.c_in = x.shape(3);
+    s.ho = out.shape(1), s.wo = out.shape(2), s.c_out = out.shape(3);
+    s.kh = w.shape(0), s.kw = w.shape(1);
+    s.sh = p.sh, s.sw = p.sw, s.pt = p.pt, s.pl = p.pl, s.pb = p.pb, s.pr = p.pr;
+    Epilogue e;
+    size_t next = 2;
+    if (p.has_bias) e.bias = held[next++].data<float>();
+    if (p.has_residual) e.residual = held[next++].data<float>();
+    if (p.has_slope) e.slope = held[next++].data<float>();
+    e.act = p.act, e.alpha = p.alpha, e.beta = p.beta;
+    if (out.size() == 0) return;
+    const KernelTable& k = best_kernels();
+    if (p.kind == ConvKind::Depthwise)
+      k.depthwise(s, x.data<float>(), w.data<float>(), e, out.data<float>());
+    else
+      k.dense(s, x.data<float>(), w.data<float>(), e, out.data<float>());
+  });
+}
+
+mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
+                        const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
+                        bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,
+                        float beta, mx::StreamOrDevice s) {
+  if (x.ndim() != 4) refuse("x must be NHWC (4-D), got shape " + shape_str(x.shape()));
+  if (strides.size() != 2 || strides[0] < 1 || strides[1] < 1) refuse("strides must be two positive ints");
+  if (pads.size() != 4) refuse("pads must be [top, left, bottom, right]");
+  for (int v : pads)
+    if (v < 0) refuse("pads must be non-negative");
+  if (act < 0 || act > static_cast<int>(Act::PRelu)) refuse("unknown activation code " + std::to_string(act));
+  const int c_in = x.shape(3);
+  if (depthwise) {
+    if (w.ndim() != 3 || w.shape(2) != c_in)
+      refuse("depthwise weight must be (kh, kw, C) with C = " + std::to_string(c_in) + ", got " + shape_str(w.shape()));
+  } else if (w.ndim() != 4 || w.shape(2) != c_in) {
+    refuse("dense weight must be (kh, kw, C_in, C_out) with C_in = " + std::to_string(c_in) + ", got " +
+           shape_str(w.shape()));
+  }
+  if (w.shape(0) < 1 || w.shape(1) < 1 || w.shape(0) > 8) refuse("kernel height must be 1..8, got " + shape_str(w.shape()));
+  ConvParams p{depthwise ? ConvKind::Depthwise : ConvKind::Dense,
+               strides[0], strides[1], pads[0], pads[1], pads[2], pads[3],
+               static_cast<Act>(act), alpha, beta,
+               bias.has_value(), residual.has_value(), slope.has_value()};
+  const mx::Shape out_shape = conv_output_shape(x.shape(), w.shape(), p);
+  if (out_shape[1] < 1 || out_shape[2] < 1) refuse("the kernel does not fit the padded input " + shape_str(x.shape()));
+  const int c_out = out_shape[3];
+  if (p.act == Act::PRelu && !slope) refuse("PRelu needs a slope");
+  auto stream = mx::to_stream(s);
+  std::vector<mx::array> inputs;
+  auto add = [&](const mx::array& a, const char* what) {
+    if (a.dtype() != mx::float32) refuse(std::string(what) + " must be float32");
+    inputs.push_back(mx::contiguous(a, false, stream));
+  };
+  add(x, "x");
+  add(w, "w");
+  if (bias) {
+    if (bias->size() != static_cast<size_t>(c_out)) refuse("bias must have C_out = " + std::to_string(c_out) + " values");
+    add(mx::reshape(*bias, {c_out}, stream), "bias");
+  }
+  if (residual) {
+    if (residual->shape() != out_shape)
+      refuse("residual must have the output's shape " + shape_str(out_shape) + ", got " + shape_str(residual->shape()));
+    add(*residual, "residual");
+  }
+  if (slope) {
+    if (slope->size() != static_cast<size_t>(c_out)) refuse("slope must have C_out = " + std::to_string(c_out) + " values");
+    add(mx::reshape(*slope, {c_out}, stream), "slope");
+  }
+  return mx::array(out_shape, mx::float32, std::make_shared<NativeConv>(stream, p), std::move(inputs));
+}
+
+}  // namespace mlxu

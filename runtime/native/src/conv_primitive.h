@@ -1,0 +1,51 @@
+// NativeConv: an MLX primitive running the native NHWC conv kernels on the CPU.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "kernels.h"
+#include "mlx/array.h"
+#include "mlx/primitives.h"
+#include "mlx/utils.h"
+
+namespace mlxu {
+
+namespace mx = mlx::core;
+
+enum class ConvKind : int { Depthwise = 0, Dense = 1 };
+
+struct ConvParams {
+  ConvKind kind;
+  int sh, sw;
+  int pt, pl, pb, pr;
+  Act act;
+  float alpha, beta;
+  bool has_bias, has_residual, has_slope;
+  bool operator==(const ConvParams&) const = default;
+};
+
+class NativeConv : public mx::UnaryPrimitive {
+ public:
+  NativeConv(mx::Stream stream, ConvParams p) : mx::UnaryPrimitive(stream), p_(p) {}
+
+  void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override;
+  void eval_gpu(const std::vector<mx::array>& inputs, mx::array& out) override;
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override;
+  bool is_equivalent(const mx::Primitive& other) const override;
+  const char* name() const override { return p_.kind == ConvKind::Depthwise ? "NativeDepthwiseConv" : "NativeDenseConv"; }
+
+  const ConvParams& params() const { return p_; }
+
+ private:
+  ConvParams p_;
+};
+
+// x: [N,H,W,C_in] float32. Depthwise w: [kh,kw,C]; dense w: [kh,kw,C_in,C_out] (HWIO).
+// bias / slope: [C_out]; residual: the output's shape. Inputs need not be contiguous.
+mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
+                        const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
+                        bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,
+                        float beta, mx::StreamOrDevice s = {});
+
+}  // namespace mlxu

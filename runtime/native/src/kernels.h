@@ -1,0 +1,48 @@
+// The native conv kernels: NHWC float32, bias + optional residual + activation fused before the store.
+#pragma once
+
+#include <cstdint>
+
+namespace mlxu {
+
+enum class Act : int { None = 0, Relu = 1, LeakyRelu = 2, Clip = 3, Sigmoid = 4, HardSwish = 5, PRelu = 6 };
+
+// y = act(conv(x) + bias + residual); slope is PRelu's per-channel slope.
+struct Epilogue {
+  const float* bias = nullptr;      // [C_out] or null
+  const float* residual = nullptr;  // same shape as the output, or null
+  const float* slope = nullptr;     // [C_out] (PRelu) or null
+  Act act = Act::None;
+  float alpha = 0.f;  // LeakyRelu slope; Clip lower bound
+  float beta = 0.f;   // Clip upper bound
+};
+
+struct ConvShape {
+  int n, h, w, c_in;       // input, NHWC
+  int ho, wo, c_out;       // output, NHWC
+  int kh, kw;              // kernel
+  int sh, sw;              // strides
+  int pt, pl, pb, pr;      // pads: top, left, bottom, right
+};
+
+// One table per instruction set; the dispatcher picks one at run time.
+struct KernelTable {
+  const char* isa;
+  // x: [n,h,w,c]; w: [kh,kw,c]; out: [n,ho,wo,c]
+  void (*depthwise)(const ConvShape&, const float* x, const float* w, const Epilogue&, float* out);
+  // x: [n,h,w,c_in]; w: [kh,kw,c_in,c_out] (HWIO; 1x1 is [c_in,c_out]); out: [n,ho,wo,c_out]
+  void (*dense)(const ConvShape&, const float* x, const float* w, const Epilogue&, float* out);
+};
+
+const KernelTable& kernels_baseline();
+#if defined(__x86_64__) || defined(_M_X64)
+const KernelTable& kernels_avx2();
+#endif
+#if defined(__aarch64__)
+const KernelTable& kernels_neon();
+#endif
+
+// The best table this CPU can run (MLX_UNIFACE_ISA=baseline forces the portable one).
+const KernelTable& best_kernels();
+
+}  // namespace mlxu

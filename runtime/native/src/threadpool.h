@@ -1,0 +1,58 @@
+// One pool for every kernel. The calling thread (MLX's stream thread) works too.
+//
+// Workers spin for a short while after a job (a conv network issues kernels
+// back to back) and then sleep on a condition variable, so an idle pool costs
+// nothing and a spinning pool does not fight BLAS's threads for long.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace mlxu {
+
+class ThreadPool {
+ public:
+  // Work items [begin, end) of a job; called concurrently from several threads.
+  using Body = std::function<void(int64_t begin, int64_t end)>;
+
+  static ThreadPool& instance();
+
+  // Runs body over [0, n) in chunks of `grain` items, claimed dynamically.
+  void parallel_for(int64_t n, int64_t grain, const Body& body);
+
+  int num_threads() const { return num_threads_; }
+  void set_num_threads(int n);
+  int spin_us() const { return spin_us_; }
+  void set_spin_us(int us) { spin_us_ = us; }
+
+  ~ThreadPool();
+
+ private:
+  ThreadPool();
+  void start(int n);
+  void stop();
+  void worker_loop(uint64_t seen);
+  void run_chunks();
+
+  int num_threads_ = 1;
+  int spin_us_ = 0;
+  std::vector<std::thread> workers_;
+  std::mutex submit_mutex_;  // one job at a time (several MLX streams may submit)
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> quit_{false};
+
+  // the current job
+  const Body* body_ = nullptr;
+  int64_t n_ = 0, grain_ = 1;
+  std::atomic<int64_t> next_{0};
+};
+
+}  // namespace mlxu

@@ -1,0 +1,21 @@
+"""Hand the NHWC convs that runtime.native's C++ kernels cover to them (strategy "native")."""
+
+from __future__ import annotations
+
+from ..ir import Graph
+from ..lowering.ops.layout import native_kind
+from .layout import NHWC_DOMAIN
+
+
+def assign_native(graph: Graph) -> int:
+    """Returns the number of convs marked; convs with a strategy already chosen keep it."""
+    marked = 0
+    for node in graph.topo_order():
+        if node.domain != NHWC_DOMAIN or node.op_type != "Conv" or node.attrs.get("strategy"):
+            continue
+        w = graph.value(node.inputs[1]).const
+        groups = int(node.attrs.get("group", 1))
+        if w is not None and native_kind(w.shape, groups, node.attrs.get("dilations", [1, 1]), w.dtype):
+            node.attrs["strategy"] = "native"
+            marked += 1
+    return marked
