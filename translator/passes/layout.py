@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Node, Value
+from ..lowering.helpers import nn as nnh
 
 NHWC_DOMAIN = "mlx.nhwc"
 TO_NHWC = (0, 2, 3, 1)
@@ -254,11 +255,93 @@ def _simplify(graph: Graph) -> bool:
     return changed
 
 
+def _const_input(graph: Graph, node: Node, i: int) -> np.ndarray | None:
+    if len(node.inputs) <= i or not node.inputs[i]:
+        return None
+    return graph.value(node.inputs[i]).const
+
+
+def _runtime_out_shape(graph: Graph, node: Node) -> tuple | None:
+    """The output shape a pool or Resize computes at run time (onnxruntime's rule), None if unknown."""
+    x = graph.value(node.inputs[0]).static_shape
+    if x is None:
+        return None
+    a = node.attrs
+    if node.op_type in ("MaxPool", "AveragePool", "LpPool"):
+        axes = [1, 2] if node.domain == NHWC_DOMAIN else list(range(2, len(x)))
+        nd = len(axes)
+        kernel = [int(k) for k in a.get("kernel_shape", ())]
+        if len(kernel) != nd:
+            return None
+        pads = [int(p) for p in a.get("pads", [0] * (2 * nd))]
+        _, _, outs, _ = nnh.pool_geometry(
+            [x[i] for i in axes],
+            kernel,
+            [int(v) for v in a.get("strides", [1] * nd)],
+            [int(v) for v in a.get("dilations", [1] * nd)],
+            pads[:nd],
+            pads[nd:],
+            bool(a.get("ceil_mode", 0)),
+            a.get("auto_pad", "NOTSET") or "NOTSET",
+        )
+        out = list(x)
+        for i, o in zip(axes, outs):
+            out[i] = o
+        return tuple(out)
+    # Resize / Upsample (standard domain): the sizes the lowering computes (resize_plan).
+    legacy = node.op_type == "Upsample" or graph.opset() < 11
+    if node.op_type == "Upsample" and graph.opset() < 9:
+        scales = np.asarray(a.get("scales", []), np.float32)
+        sizes = None
+    else:
+        scales = _const_input(graph, node, 1 if legacy else 2)
+        sizes = None if legacy else _const_input(graph, node, 3)
+    if sizes is not None and sizes.size:
+        scales = None
+    elif scales is None or not scales.size:
+        return None
+    axes = a.get("axes")
+    _, full = nnh.resize_plan(list(x), scales, sizes, axes, a.get("keep_aspect_ratio_policy", "stretch"))
+    return tuple(full)
+
+
+def _untrusted_shapes(graph: Graph) -> set[str]:
+    """Values whose static shape (from ONNX shape inference) may not be the run-time one.
+
+    Before opset 22, ONNX infers a ceil_mode pool's output keeping a last window that starts in the right
+    padding (onnxruntime, and the lowering, drop it), and it sizes a Resize by scales in float64 where
+    onnxruntime uses float32. Such outputs, and everything computed from them, are not trusted.
+    """
+    seeds = []
+    for n in graph.nodes:
+        if n.op_type not in ("MaxPool", "AveragePool", "LpPool", "Resize", "Upsample") or not n.outputs:
+            continue
+        if n.domain not in ("", NHWC_DOMAIN) or (n.domain and n.op_type == "Upsample"):
+            continue
+        y = graph.value(n.outputs[0]).static_shape
+        if y is not None and _runtime_out_shape(graph, n) != y:
+            seeds.append(n)
+    untrusted: set[str] = set()
+    todo = list(seeds)
+    while todo:
+        n = todo.pop()
+        for o in n.outputs:
+            if o and o not in untrusted:
+                untrusted.add(o)
+                todo.extend(graph.consumers(o))
+    return untrusted
+
+
 def _transposes_to_reshapes(graph: Graph) -> int:
-    """Transposes that keep the order of non-1 dims are free reshapes."""
+    """Transposes that keep the order of non-1 dims are free reshapes.
+
+    The Reshape's target comes from the inferred shape, so values whose inferred shape may be wrong
+    (`_untrusted_shapes`) keep their Transpose.
+    """
     count = 0
+    untrusted = _untrusted_shapes(graph)
     for t in graph.nodes:
-        if t.op_type != "Transpose" or t.domain:
+        if t.op_type != "Transpose" or t.domain or t.inputs[0] in untrusted:
             continue
         shape = graph.value(t.inputs[0]).static_shape
         perm = _perm(t)

@@ -27,7 +27,7 @@ _NATIVE_ACTS = {"Relu": "relu", "LeakyRelu": "leaky_relu", "Clip": "clip", "Sigm
 
 
 def native_kind(w_shape, groups: int, dilations, dtype) -> str | None:
-    """"depthwise" / "dense" if runtime.native's kernels cover this NHWC conv, else None."""
+    """ "depthwise" / "dense" if runtime.native's kernels cover this NHWC conv, else None."""
     o, kh, kw, i_per_group = w_shape
     if np.dtype(dtype) != np.float32 or tuple(dilations) != (1, 1) or not (1 <= kh <= 8):
         return None

@@ -1,0 +1,204 @@
+"""The native conv kernels (runtime/native) against onnxruntime, over generated shapes.
+
+Each example builds the same conv as an ONNX graph (Conv + bias, optional
+residual Add, activation) and runs it in onnxruntime on the NCHW input; the
+kernel runs on the NHWC input, contiguous or as a strided view, eagerly or
+inside mx.compile (shapeless too). Channel counts deliberately include ones
+that are not multiples of 8 (the kernels' vector width).
+"""
+
+from __future__ import annotations
+
+import os
+
+from runtime import native
+
+import mlx.core as mx
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from onnx import helper
+
+from tests.properties.conftest import scaled
+from tests.util import make_model, run_ort
+
+pytestmark = pytest.mark.skipif(
+    not native.available() and not os.environ.get("CI"),
+    reason=f"native kernels not built here: {native.UNAVAILABLE_REASON}",
+)
+
+ACTS = [None, "relu", "leaky_relu", "clip", "sigmoid", "hard_swish", "prelu"]
+
+
+def test_extension_is_built_in_ci():
+    """CI builds the extension from a clean clone: the kernel tests below must run there, never skip."""
+    assert native.available(), native.UNAVAILABLE_REASON
+    assert native.isa() in ("avx2", "neon", "baseline")
+
+
+@st.composite
+def conv_cases(draw, depthwise: bool):
+    k = draw(st.sampled_from([1, 3, 5] if not depthwise else [3, 5]))
+    if not depthwise and k == 1:
+        k = draw(st.sampled_from([1, 1, 2, 7]))
+    stride = draw(st.sampled_from([1, 2]))
+    pads = [draw(st.integers(0, k - 1)) for _ in range(4)]
+    c_in = draw(st.integers(1, 40))
+    c_out = c_in if depthwise else draw(st.integers(1, 40))
+    n = draw(st.integers(1, 2))
+    h = draw(st.integers(max(1, k - pads[0] - pads[2]), 19))
+    w = draw(st.integers(max(1, k - pads[1] - pads[3]), 19))
+    return {
+        "depthwise": depthwise, "k": k, "stride": stride, "pads": pads, "n": n, "h": h, "w": w, "c_in": c_in,
+        "c_out": c_out, "act": draw(st.sampled_from(ACTS)), "bias": draw(st.booleans()),
+        "residual": draw(st.booleans()), "view": draw(st.sampled_from(["contiguous", "transposed", "sliced"])),
+        "run": draw(st.sampled_from(["eager", "compile", "shapeless"])), "seed": draw(st.integers(0, 2**16)),
+    }  # fmt: skip
+
+
+def _onnx_reference(case, x_nchw, w_oihw, bias, residual_nchw, slope, alpha, beta):
+    nodes = [helper.make_node(
+        "Conv", ["x", "w"] + (["b"] if bias is not None else []), ["c"],
+        group=case["c_in"] if case["depthwise"] else 1, strides=[case["stride"]] * 2,
+        pads=[case["pads"][0], case["pads"][1], case["pads"][2], case["pads"][3]],
+    )]  # fmt: skip
+    inits = {"w": w_oihw} | ({"b": bias} if bias is not None else {})
+    feed = {"x": x_nchw}
+    last = "c"
+    inputs = [("x", np.float32, list(x_nchw.shape))]
+    if residual_nchw is not None:
+        nodes.append(helper.make_node("Add", ["c", "r"], ["a"]))
+        feed["r"] = residual_nchw
+        inputs.append(("r", np.float32, list(residual_nchw.shape)))
+        last = "a"
+    act = case["act"]
+    if act is not None:
+        op = {"relu": "Relu", "leaky_relu": "LeakyRelu", "clip": "Clip", "sigmoid": "Sigmoid",
+              "hard_swish": "HardSwish", "prelu": "PRelu"}[act]  # fmt: skip
+        extra, attrs = [], {}
+        if act == "leaky_relu":
+            attrs["alpha"] = alpha
+        if act == "clip":
+            inits |= {"lo": np.float32(alpha), "hi": np.float32(beta)}
+            extra = ["lo", "hi"]
+        if act == "prelu":
+            inits["slope"] = slope.reshape(-1, 1, 1)
+            extra = ["slope"]
+        nodes.append(helper.make_node(op, [last, *extra], ["y"], **attrs))
+    else:
+        nodes.append(helper.make_node("Identity", [last], ["y"]))
+    model = make_model(nodes, inputs, [("y", np.float32, None)], inits, opset=14)
+    return run_ort(model, feed)[0]
+
+
+def _view(a: np.ndarray, how: str) -> mx.array:
+    """The same values as `a`, as a contiguous MLX array or as a non-contiguous view."""
+    if how == "transposed":  # NHWC values held in an NCHW buffer
+        return mx.transpose(mx.array(np.ascontiguousarray(a.transpose(0, 3, 1, 2))), (0, 2, 3, 1))
+    if how == "sliced":  # every other element of a wider buffer
+        wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), np.float32)
+        wide[..., ::2] = a
+        return mx.array(wide)[..., ::2]
+    return mx.array(a)
+
+
+def check(case):
+    rng = np.random.default_rng(case["seed"])
+    n, h, w, ci, co, k = case["n"], case["h"], case["w"], case["c_in"], case["c_out"], case["k"]
+    x = rng.standard_normal((n, h, w, ci)).astype(np.float32)
+    if case["depthwise"]:
+        w_oihw = (rng.standard_normal((ci, 1, k, k)) * 0.5).astype(np.float32)
+        w_native = np.ascontiguousarray(w_oihw[:, 0].transpose(1, 2, 0))  # (kh, kw, C)
+    else:
+        w_oihw = (rng.standard_normal((co, ci, k, k)) / np.sqrt(ci * k * k)).astype(np.float32)
+        w_native = np.ascontiguousarray(w_oihw.transpose(2, 3, 1, 0))  # HWIO
+    bias = rng.standard_normal(co).astype(np.float32) if case["bias"] else None
+    slope = rng.uniform(-0.5, 1.5, co).astype(np.float32)
+    alpha, beta = (-0.4, 0.7) if case["act"] == "clip" else (0.13, 0.0)
+    pt, pl, pb, pr = case["pads"]
+    s = case["stride"]
+    ho, wo = (h + pt + pb - k) // s + 1, (w + pl + pr - k) // s + 1
+    residual = rng.standard_normal((n, ho, wo, co)).astype(np.float32) if case["residual"] else None
+    want = _onnx_reference(
+        case, np.ascontiguousarray(x.transpose(0, 3, 1, 2)), w_oihw, bias,
+        None if residual is None else np.ascontiguousarray(residual.transpose(0, 3, 1, 2)), slope, alpha, beta,
+    ).transpose(0, 2, 3, 1)  # fmt: skip
+
+    def conv(xa, ra):
+        return native.conv2d(
+            xa, mx.array(w_native), None if bias is None else mx.array(bias), depthwise=case["depthwise"],
+            strides=(s, s), pads=(pt, pl, pb, pr), activation=case["act"], alpha=alpha, beta=beta,
+            slope=mx.array(slope) if case["act"] == "prelu" else None, residual=ra,
+        )  # fmt: skip
+
+    xa = _view(x, case["view"])
+    ra = None if residual is None else _view(residual, case["view"])
+    if case["run"] == "eager":
+        fn = conv
+    else:
+        fn = mx.compile(conv, shapeless=case["run"] == "shapeless")
+    got = np.array(fn(xa, ra))
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, atol=2e-5, rtol=2e-5)
+
+
+@scaled(2)
+@given(case=conv_cases(depthwise=True))
+def test_depthwise_matches_onnxruntime(case):
+    check(case)
+
+
+@scaled(2)
+@given(case=conv_cases(depthwise=False))
+def test_dense_matches_onnxruntime(case):
+    check(case)
+
+
+@pytest.mark.parametrize(
+    "depthwise,k,stride,c",
+    [(True, 3, 1, 64), (True, 3, 2, 32), (True, 5, 2, 24), (False, 1, 1, 64), (False, 3, 2, 3), (False, 3, 1, 48)],
+)
+def test_face_model_shapes(depthwise, k, stride, c):
+    """Shapes from the real models (MobileNet blocks, the C_in=3 stem), larger than the generated ones."""
+    case = {"depthwise": depthwise, "k": k, "stride": stride, "pads": [k // 2] * 4, "n": 1, "h": 56, "w": 72,
+            "c_in": c, "c_out": c if depthwise else 80, "act": "leaky_relu", "bias": True, "residual": False,
+            "view": "contiguous", "run": "eager", "seed": 1}  # fmt: skip
+    check(case)
+
+
+def test_thread_counts_agree():
+    """One thread and the whole pool produce the same bits (each output is computed by one thread)."""
+    rng = np.random.default_rng(3)
+    x = mx.array(rng.standard_normal((2, 33, 47, 24)).astype(np.float32))
+    w = mx.array(rng.standard_normal((3, 3, 24, 40)).astype(np.float32))
+    before = native.num_threads()
+    try:
+        native.set_num_threads(1)
+        one = np.array(native.conv2d(x, w, pads=(1, 1, 1, 1), activation="relu"))
+        native.set_num_threads(max(2, before))
+        many = np.array(native.conv2d(x, w, pads=(1, 1, 1, 1), activation="relu"))
+    finally:
+        native.set_num_threads(before)
+    np.testing.assert_array_equal(one, many)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"x": (1, 8, 8), "w": (3, 3, 4, 4)}, "NHWC"),
+        ({"x": (1, 8, 8, 4), "w": (3, 3, 5, 4)}, "C_in = 4"),
+        ({"x": (1, 8, 8, 4), "w": (3, 3, 5), "depthwise": True}, "C = 4"),
+        ({"x": (1, 2, 2, 4), "w": (3, 3, 4, 4)}, "does not fit"),
+        ({"x": (1, 8, 8, 4), "w": (3, 3, 4, 4), "bias": (5,)}, "bias"),
+        ({"x": (1, 8, 8, 4), "w": (3, 3, 4, 4), "residual": (1, 8, 8, 4)}, "residual"),
+    ],
+)
+def test_bad_arguments_are_refused(kwargs, match):
+    """A typed ValueError naming what is wrong, at graph-building time (never a crash in the kernel)."""
+    args = {k: mx.zeros(v) for k, v in kwargs.items() if k in ("x", "w", "bias", "residual")}
+    with pytest.raises(ValueError, match=match):
+        native._ext.conv2d(
+            args["x"], args["w"], args.get("bias"), args.get("residual"), None,
+            depthwise=kwargs.get("depthwise", False), strides=[1, 1], pads=[0, 0, 0, 0],
+        )  # fmt: skip
