@@ -9,6 +9,7 @@ that are not multiples of 8 (the kernels' vector width).
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from runtime import native
@@ -29,12 +30,23 @@ pytestmark = pytest.mark.skipif(
 )
 
 ACTS = [None, "relu", "leaky_relu", "clip", "sigmoid", "hard_swish", "prelu"]
+ISAS = native._ext.available_isas() if native.available() else []
+
+
+@contextlib.contextmanager
+def use_isa(name: str):
+    best = native.isa()
+    assert native._ext.set_isa(name), name
+    try:
+        yield
+    finally:
+        native._ext.set_isa(best)
 
 
 def test_extension_is_built_in_ci():
     """CI builds the extension from a clean clone: the kernel tests below must run there, never skip."""
     assert native.available(), native.UNAVAILABLE_REASON
-    assert native.isa() in ("avx2", "neon", "baseline")
+    assert native.isa() in ("avx512", "avx2", "neon", "baseline")
 
 
 @st.composite
@@ -134,13 +146,12 @@ def check(case):
 
     xa = _view(x, case["view"])
     ra = None if residual is None else _view(residual, case["view"])
-    if case["run"] == "eager":
-        fn = conv
-    else:
-        fn = mx.compile(conv, shapeless=case["run"] == "shapeless")
-    got = np.array(fn(xa, ra))
-    assert got.shape == want.shape
-    np.testing.assert_allclose(got, want, atol=2e-5, rtol=2e-5)
+    for isa in ISAS:  # every instruction set this CPU runs (AVX-512, AVX2, baseline on x86; NEON on arm64)
+        with use_isa(isa):
+            fn = conv if case["run"] == "eager" else mx.compile(conv, shapeless=case["run"] == "shapeless")
+            got = np.array(fn(xa, ra))
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, atol=2e-5, rtol=2e-5, err_msg=isa)
 
 
 @scaled(2)

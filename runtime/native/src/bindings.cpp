@@ -18,6 +18,8 @@ NB_MODULE(_kernels, m) {
   m.attr("MLX_VERSION") = std::to_string(MLX_VERSION_MAJOR) + "." + std::to_string(MLX_VERSION_MINOR) + "." +
                           std::to_string(MLX_VERSION_PATCH);
   m.def("isa", [] { return std::string(mlxu::best_kernels().isa); }, "The instruction set the kernels run with.");
+  m.def("available_isas", &mlxu::available_isas, "Instruction sets this CPU runs, best first.");
+  m.def("set_isa", &mlxu::set_isa, "name"_a, "Use this instruction set's kernels (False if the CPU lacks it).");
   m.def("num_threads", [] { return mlxu::ThreadPool::instance().num_threads(); });
   m.def("set_num_threads", [](int n) { mlxu::ThreadPool::instance().set_num_threads(n); }, "n"_a);
   m.def("spin_us", [] { return mlxu::ThreadPool::instance().spin_us(); });

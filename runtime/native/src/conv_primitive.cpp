@@ -44,9 +44,21 @@ void NativeConv::eval_gpu(const std::vector<mx::array>&, mx::array&) {
   throw std::runtime_error("native conv kernels run on the CPU only; use MLX's own conv on the GPU");
 }
 
+namespace {
+
+// Copies a strided (view, transposed, broadcast) float array into dense row-major order.
+void gather(const float* src, const mx::Shape& shape, const mx::Strides& strides, size_t dim, float*& dst) {
+  if (dim + 1 == shape.size()) {
+    const int64_t st = strides[dim];
+    for (int i = 0; i < shape[dim]; ++i) *dst++ = src[i * st];
+    return;
+  }
+  for (int i = 0; i < shape[dim]; ++i) gather(src + i * strides[dim], shape, strides, dim + 1, dst);
+}
+
+}  // namespace
+
 void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) {
-  for (const auto& a : inputs)
-    if (!a.flags().row_contiguous) throw std::runtime_error("native conv: input not row-contiguous");
   out.set_data(mx::allocator::malloc(out.nbytes()));
   auto& encoder = mx::cpu::get_command_encoder(stream());
   for (const auto& a : inputs) encoder.set_input_array(a);
@@ -55,6 +67,20 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
   std::vector<mx::array> held;
   for (const auto& a : inputs) held.push_back(mx::array::unsafe_weak_copy(a));
   encoder.dispatch([held = std::move(held), out = mx::array::unsafe_weak_copy(out), p = p_]() mutable {
+    // Views (transposes, slices, broadcasts) are read through a dense copy; the kernels want row-major.
+    std::vector<std::vector<float>> dense(held.size());
+    std::vector<const float*> ptr(held.size());
+    for (size_t i = 0; i < held.size(); ++i) {
+      const auto& a = held[i];
+      if (a.flags().row_contiguous || a.size() == 0) {
+        ptr[i] = a.data<float>();
+      } else {
+        dense[i].resize(a.size());
+        float* dst = dense[i].data();
+        gather(a.data<float>(), a.shape(), a.strides(), 0, dst);
+        ptr[i] = dense[i].data();
+      }
+    }
     const auto& x = held[0];
     const auto& w = held[1];
     ConvShape s{};
@@ -64,16 +90,16 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     s.sh = p.sh, s.sw = p.sw, s.pt = p.pt, s.pl = p.pl, s.pb = p.pb, s.pr = p.pr;
     Epilogue e;
     size_t next = 2;
-    if (p.has_bias) e.bias = held[next++].data<float>();
-    if (p.has_residual) e.residual = held[next++].data<float>();
-    if (p.has_slope) e.slope = held[next++].data<float>();
+    if (p.has_bias) e.bias = ptr[next++];
+    if (p.has_residual) e.residual = ptr[next++];
+    if (p.has_slope) e.slope = ptr[next++];
     e.act = p.act, e.alpha = p.alpha, e.beta = p.beta;
     if (out.size() == 0) return;
     const KernelTable& k = best_kernels();
     if (p.kind == ConvKind::Depthwise)
-      k.depthwise(s, x.data<float>(), w.data<float>(), e, out.data<float>());
+      k.depthwise(s, ptr[0], ptr[1], e, out.data<float>());
     else
-      k.dense(s, x.data<float>(), w.data<float>(), e, out.data<float>());
+      k.dense(s, ptr[0], ptr[1], e, out.data<float>());
   });
 }
 
@@ -108,13 +134,13 @@ mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optio
   std::vector<mx::array> inputs;
   auto add = [&](const mx::array& a, const char* what) {
     if (a.dtype() != mx::float32) refuse(std::string(what) + " must be float32");
-    inputs.push_back(mx::contiguous(a, false, stream));
+    inputs.push_back(a);  // any strides: eval_cpu copies views to dense order itself (no extra graph node)
   };
   add(x, "x");
   add(w, "w");
   if (bias) {
     if (bias->size() != static_cast<size_t>(c_out)) refuse("bias must have C_out = " + std::to_string(c_out) + " values");
-    add(mx::reshape(*bias, {c_out}, stream), "bias");
+    add(bias->ndim() == 1 ? *bias : mx::reshape(*bias, {c_out}, stream), "bias");
   }
   if (residual) {
     if (residual->shape() != out_shape)
@@ -123,7 +149,7 @@ mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optio
   }
   if (slope) {
     if (slope->size() != static_cast<size_t>(c_out)) refuse("slope must have C_out = " + std::to_string(c_out) + " values");
-    add(mx::reshape(*slope, {c_out}, stream), "slope");
+    add(slope->ndim() == 1 ? *slope : mx::reshape(*slope, {c_out}, stream), "slope");
   }
   return mx::array(out_shape, mx::float32, std::make_shared<NativeConv>(stream, p), std::move(inputs));
 }

@@ -1,25 +1,58 @@
-// Picks the kernel table once, from what the CPU reports (not what the compiler assumed).
+// Picks the kernel table from what the CPU reports at run time (not what the compiler assumed):
+// an AVX2 or AVX-512 binary would crash on a CPU without them.
+#include <atomic>
 #include <cstdlib>
-#include <cstring>
 
 #include "kernels.h"
 
 namespace mlxu {
 
-const KernelTable& best_kernels() {
-  static const KernelTable& chosen = [&]() -> const KernelTable& {
-    const char* forced = std::getenv("MLX_UNIFACE_ISA");
-    if (forced && std::strcmp(forced, "baseline") == 0) return kernels_baseline();
+namespace {
+
+std::vector<const KernelTable*> runnable() {
+  std::vector<const KernelTable*> out;
 #if defined(__x86_64__) || defined(_M_X64)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return kernels_avx2();
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) out.push_back(&kernels_avx512());
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out.push_back(&kernels_avx2());
 #endif
 #if defined(__aarch64__)
-    return kernels_neon();
+  out.push_back(&kernels_neon());
 #endif
-    return kernels_baseline();
-  }();
-  return chosen;
+  out.push_back(&kernels_baseline());
+  return out;
+}
+
+const KernelTable* find(const std::string& name) {
+  for (const KernelTable* t : runnable())
+    if (name == t->isa) return t;
+  return nullptr;
+}
+
+std::atomic<const KernelTable*> current{nullptr};
+
+}  // namespace
+
+const KernelTable& best_kernels() {
+  const KernelTable* t = current.load(std::memory_order_acquire);
+  if (t) return *t;
+  const char* forced = std::getenv("MLX_UNIFACE_ISA");
+  t = forced ? find(forced) : nullptr;
+  if (!t) t = runnable().front();
+  current.store(t, std::memory_order_release);
+  return *t;
+}
+
+std::vector<std::string> available_isas() {
+  std::vector<std::string> names;
+  for (const KernelTable* t : runnable()) names.emplace_back(t->isa);
+  return names;
+}
+
+bool set_isa(const std::string& name) {
+  const KernelTable* t = find(name);
+  if (t) current.store(t, std::memory_order_release);
+  return t != nullptr;
 }
 
 }  // namespace mlxu

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace mlxu {
 
@@ -37,12 +39,16 @@ struct KernelTable {
 const KernelTable& kernels_baseline();
 #if defined(__x86_64__) || defined(_M_X64)
 const KernelTable& kernels_avx2();
+const KernelTable& kernels_avx512();
 #endif
 #if defined(__aarch64__)
 const KernelTable& kernels_neon();
 #endif
 
-// The best table this CPU can run (MLX_UNIFACE_ISA=baseline forces the portable one).
+// The table in use: the best this CPU can run, unless MLX_UNIFACE_ISA or set_isa chose another.
 const KernelTable& best_kernels();
+// Instruction sets this CPU can run, best first; set_isa picks one of them (false if not runnable here).
+std::vector<std::string> available_isas();
+bool set_isa(const std::string& name);
 
 }  // namespace mlxu

@@ -14,24 +14,26 @@
 namespace mlxu {
 namespace MLXU_NS {
 
+constexpr int kL = Vec::N;  // lanes per vector: channels per step
+
 // ---- epilogue --------------------------------------------------------------------------------
 
-inline Vec8 activate(Vec8 v, const Epilogue& e, const float* slope8, int valid) {
+inline Vec activate(Vec v, const Epilogue& e, const float* slope_at, int valid) {
   switch (e.act) {
     case Act::None:
       return v;
     case Act::Relu:
-      return vmax(v, Vec8::zero());
+      return vmax(v, Vec::zero());
     case Act::LeakyRelu:
-      return select_nonneg(v, v * Vec8::splat(e.alpha));
+      return select_nonneg(v, v * Vec::splat(e.alpha));
     case Act::Clip:
-      return vmin(vmax(v, Vec8::splat(e.alpha)), Vec8::splat(e.beta));
+      return vmin(vmax(v, Vec::splat(e.alpha)), Vec::splat(e.beta));
     case Act::Sigmoid:
-      return vdiv(Vec8::splat(1.f), Vec8::splat(1.f) + vexp(Vec8::zero() - v));
+      return vdiv(Vec::splat(1.f), Vec::splat(1.f) + vexp(Vec::zero() - v));
     case Act::HardSwish:
-      return v * vmin(vmax(fma(v, Vec8::splat(1.f / 6.f), Vec8::splat(0.5f)), Vec8::zero()), Vec8::splat(1.f));
+      return v * vmin(vmax(fma(v, Vec::splat(1.f / 6.f), Vec::splat(0.5f)), Vec::zero()), Vec::splat(1.f));
     case Act::PRelu: {
-      Vec8 s = valid == 8 ? Vec8::load(slope8) : load_partial(slope8, valid);
+      Vec s = valid == kL ? Vec::load(slope_at) : load_partial(slope_at, valid);
       return select_nonneg(v, v * s);
     }
   }
@@ -39,21 +41,21 @@ inline Vec8 activate(Vec8 v, const Epilogue& e, const float* slope8, int valid) 
 }
 
 // acc holds conv + bias for `valid` channels starting at channel c of output element `at`.
-inline void finish_store(Vec8 acc, const Epilogue& e, int64_t at, int c, int valid, float* out) {
+inline void finish_store(Vec acc, const Epilogue& e, int64_t at, int c, int valid, float* out) {
   if (e.residual) {
     const float* r = e.residual + at + c;
-    acc = acc + (valid == 8 ? Vec8::load(r) : load_partial(r, valid));
+    acc = acc + (valid == kL ? Vec::load(r) : load_partial(r, valid));
   }
   acc = activate(acc, e, e.slope ? e.slope + c : nullptr, valid);
-  if (valid == 8)
+  if (valid == kL)
     acc.store(out + at + c);
   else
     store_partial(acc, out + at + c, valid);
 }
 
-inline Vec8 load_bias(const Epilogue& e, int c, int valid) {
-  if (!e.bias) return Vec8::zero();
-  return valid == 8 ? Vec8::load(e.bias + c) : load_partial(e.bias + c, valid);
+inline Vec load_bias(const Epilogue& e, int c, int valid) {
+  if (!e.bias) return Vec::zero();
+  return valid == kL ? Vec::load(e.bias + c) : load_partial(e.bias + c, valid);
 }
 
 // ---- depthwise -------------------------------------------------------------------------------
@@ -75,9 +77,9 @@ inline void depthwise_row(const ConvShape& s, const float* x, const float* w, co
 
   auto border_pixel = [&](int ox) {
     const int ix0 = ox * s.sw - s.pl;
-    for (int c = 0; c < C; c += 8) {
-      const int valid = std::min(8, C - c);
-      Vec8 acc = load_bias(e, c, valid);
+    for (int c = 0; c < C; c += kL) {
+      const int valid = std::min(kL, C - c);
+      Vec acc = load_bias(e, c, valid);
       for (int ky = ky_lo; ky < ky_hi; ++ky) {
         const float* row = img + static_cast<int64_t>(iy0 + ky) * s.w * C;
         for (int kx = 0; kx < s.kw; ++kx) {
@@ -85,8 +87,8 @@ inline void depthwise_row(const ConvShape& s, const float* x, const float* w, co
           if (ix < 0 || ix >= s.w) continue;
           const float* px = row + static_cast<int64_t>(ix) * C + c;
           const float* wt = w + (ky * s.kw + kx) * C + c;
-          if (valid == 8)
-            acc = fma(Vec8::load(px), Vec8::load(wt), acc);
+          if (valid == kL)
+            acc = fma(Vec::load(px), Vec::load(wt), acc);
           else
             acc = fma(load_partial(px, valid), load_partial(wt, valid), acc);
         }
@@ -101,30 +103,30 @@ inline void depthwise_row(const ConvShape& s, const float* x, const float* w, co
   for (; ox + 4 <= ox_in_hi; ox += 4) {
     const int ix0 = ox * s.sw - s.pl;
     int c = 0;
-    for (; c + 8 <= C; c += 8) {
-      Vec8 b = load_bias(e, c, 8);
-      Vec8 a0 = b, a1 = b, a2 = b, a3 = b;
+    for (; c + kL <= C; c += kL) {
+      Vec b = load_bias(e, c, kL);
+      Vec a0 = b, a1 = b, a2 = b, a3 = b;
       for (int ky = ky_lo; ky < ky_hi; ++ky) {
         const float* p = img + (static_cast<int64_t>(iy0 + ky) * s.w + ix0) * C + c;
         const float* wt = w + ky * s.kw * C + c;
         for (int kx = 0; kx < s.kw; ++kx, p += C, wt += C) {
-          Vec8 wv = Vec8::load(wt);
-          a0 = fma(Vec8::load(p), wv, a0);
-          a1 = fma(Vec8::load(p + step), wv, a1);
-          a2 = fma(Vec8::load(p + 2 * step), wv, a2);
-          a3 = fma(Vec8::load(p + 3 * step), wv, a3);
+          Vec wv = Vec::load(wt);
+          a0 = fma(Vec::load(p), wv, a0);
+          a1 = fma(Vec::load(p + step), wv, a1);
+          a2 = fma(Vec::load(p + 2 * step), wv, a2);
+          a3 = fma(Vec::load(p + 3 * step), wv, a3);
         }
       }
       const int64_t at = out_row + static_cast<int64_t>(ox) * C;
-      finish_store(a0, e, at, c, 8, out);
-      finish_store(a1, e, at + C, c, 8, out);
-      finish_store(a2, e, at + 2 * C, c, 8, out);
-      finish_store(a3, e, at + 3 * C, c, 8, out);
+      finish_store(a0, e, at, c, kL, out);
+      finish_store(a1, e, at + C, c, kL, out);
+      finish_store(a2, e, at + 2 * C, c, kL, out);
+      finish_store(a3, e, at + 3 * C, c, kL, out);
     }
     if (c < C) {
       for (int j = 0; j < 4; ++j) {
         const int valid = C - c;
-        Vec8 acc = load_bias(e, c, valid);
+        Vec acc = load_bias(e, c, valid);
         for (int ky = ky_lo; ky < ky_hi; ++ky) {
           const float* p = img + (static_cast<int64_t>(iy0 + ky) * s.w + ix0) * C + j * step + c;
           for (int kx = 0; kx < s.kw; ++kx)
@@ -152,31 +154,29 @@ void depthwise(const ConvShape& s, const float* x, const float* w, const Epilogu
 // floats (NHWC keeps a window row contiguous), so A is read in place through
 // per-pixel segment pointers; pixels whose window crosses the border get a
 // zero-padded copy of their window. B is the HWIO weight, [K, C_out] row-major,
-// read a 16-column panel at a time (the last, narrower panel is copied padded).
+// read an NR-column panel at a time (the last, narrower panel is copied padded).
 
-constexpr int MR = 6;
+#ifndef MLXU_MR
+#define MLXU_MR 6
+#endif
+constexpr int MR = MLXU_MR;  // output pixels per micro-tile
+constexpr int NR = 2 * kL;   // output channels per panel
 
-template <int NV>  // NV vectors of 8 output channels
+template <int NV>  // NV vectors of kL output channels
 inline void micro_kernel(const float* const* seg, int nseg, int seg_len, const float* b, int64_t ldb,
-                         Vec8 (&acc)[MR][2]) {
+                         Vec (&acc)[MR][2]) {
   for (int sgi = 0; sgi < nseg; ++sgi) {
-    const float* a0 = seg[0 * nseg + sgi];
-    const float* a1 = seg[1 * nseg + sgi];
-    const float* a2 = seg[2 * nseg + sgi];
-    const float* a3 = seg[3 * nseg + sgi];
-    const float* a4 = seg[4 * nseg + sgi];
-    const float* a5 = seg[5 * nseg + sgi];
+    const float* a[MR];
+    for (int i = 0; i < MR; ++i) a[i] = seg[i * nseg + sgi];
     const float* bk = b + static_cast<int64_t>(sgi) * seg_len * ldb;
     for (int k = 0; k < seg_len; ++k, bk += ldb) {
-      Vec8 b0 = Vec8::load(bk);
-      Vec8 b1 = NV == 2 ? Vec8::load(bk + 8) : b0;
-      Vec8 v;
-#define MLXU_ROW(i)                                       \
-  v = Vec8::splat(a##i[k]);                               \
-  acc[i][0] = fma(v, b0, acc[i][0]);                      \
-  if (NV == 2) acc[i][1] = fma(v, b1, acc[i][1]);
-      MLXU_ROW(0) MLXU_ROW(1) MLXU_ROW(2) MLXU_ROW(3) MLXU_ROW(4) MLXU_ROW(5)
-#undef MLXU_ROW
+      const Vec b0 = Vec::load(bk);
+      const Vec b1 = NV == 2 ? Vec::load(bk + kL) : b0;
+      for (int i = 0; i < MR; ++i) {
+        const Vec v = Vec::splat(a[i][k]);
+        acc[i][0] = fma(v, b0, acc[i][0]);
+        if (NV == 2) acc[i][1] = fma(v, b1, acc[i][1]);
+      }
     }
   }
 }
@@ -189,7 +189,8 @@ struct DenseJob {
   float* out;
   int64_t K;
   int nseg, seg_len;
-  std::vector<float> tail;  // the last panel, zero-padded to 16 columns: [K, 16]
+  bool pointwise;           // 1x1, stride 1, no padding: pixel m's row is x + m * C_in
+  std::vector<float> tail;  // the last panel, zero-padded to NR columns: [K, NR]
   int tail_col = -1;        // first column of the padded tail panel (-1: none)
 };
 
@@ -197,6 +198,10 @@ struct DenseJob {
 inline void pixel_segments(const DenseJob& j, int64_t m0, int64_t M, const float** seg, float* scratch) {
   const ConvShape& s = *j.s;
   const int C = s.c_in;
+  if (j.pointwise) {
+    for (int i = 0; i < MR; ++i) seg[i] = j.x + std::min(m0 + i, M - 1) * C;
+    return;
+  }
   const int64_t win = static_cast<int64_t>(s.kh) * s.kw * C;
   for (int i = 0; i < MR; ++i) {
     const int64_t m = std::min(m0 + i, M - 1);
@@ -232,43 +237,44 @@ inline void dense_tiles(const DenseJob& j, int64_t t0, int64_t t1, std::vector<f
   const int64_t M = static_cast<int64_t>(s.n) * s.ho * s.wo;
   const int Co = s.c_out;
   const int64_t win = static_cast<int64_t>(s.kh) * s.kw * s.c_in;
-  scratch.resize(static_cast<size_t>(MR * win));
+  if (!j.pointwise) scratch.resize(static_cast<size_t>(MR * win));
   const float* seg[MR * 8];
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t m0 = t * MR;
     const int rows = static_cast<int>(std::min<int64_t>(MR, M - m0));
     pixel_segments(j, m0, M, seg, scratch.data());
-    for (int col = 0; col < Co; col += 16) {
-      const int width = std::min(16, Co - col);
+    for (int col = 0; col < Co; col += NR) {
+      const int width = std::min(NR, Co - col);
       const bool padded = col == j.tail_col;
       const float* b = padded ? j.tail.data() : j.w + col;
-      const int64_t ldb = padded ? 16 : Co;
-      Vec8 acc[MR][2];
-      const Vec8 b0 = load_bias(*j.e, col, std::min(8, width));
-      const Vec8 b1 = width > 8 ? load_bias(*j.e, col + 8, width - 8) : Vec8::zero();
+      const int64_t ldb = padded ? NR : Co;
+      Vec acc[MR][2];
+      const Vec b0 = load_bias(*j.e, col, std::min(kL, width));
+      const Vec b1 = width > kL ? load_bias(*j.e, col + kL, width - kL) : Vec::zero();
       for (int i = 0; i < MR; ++i) acc[i][0] = b0, acc[i][1] = b1;
-      if (width > 8)
+      if (width > kL)
         micro_kernel<2>(seg, j.nseg, j.seg_len, b, ldb, acc);
       else
         micro_kernel<1>(seg, j.nseg, j.seg_len, b, ldb, acc);
       for (int i = 0; i < rows; ++i) {
         const int64_t at = (m0 + i) * Co;
-        finish_store(acc[i][0], *j.e, at, col, std::min(8, width), j.out);
-        if (width > 8) finish_store(acc[i][1], *j.e, at, col + 8, width - 8, j.out);
+        finish_store(acc[i][0], *j.e, at, col, std::min(kL, width), j.out);
+        if (width > kL) finish_store(acc[i][1], *j.e, at, col + kL, width - kL, j.out);
       }
     }
   }
 }
 
 void dense(const ConvShape& s, const float* x, const float* w, const Epilogue& e, float* out) {
-  DenseJob j{&s, x, w, &e, out, static_cast<int64_t>(s.kh) * s.kw * s.c_in, s.kh, s.kw * s.c_in, {}, -1};
-  if (s.c_out % 16 != 0) {
-    // Full 16-column panels read W in place; the narrower last one is copied zero-padded.
-    j.tail_col = s.c_out / 16 * 16;
+  const bool pointwise = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && !(s.pt | s.pl | s.pb | s.pr);
+  DenseJob j{&s, x, w, &e, out, static_cast<int64_t>(s.kh) * s.kw * s.c_in, s.kh, s.kw * s.c_in, pointwise, {}, -1};
+  if (s.c_out % NR != 0) {
+    // Full panels read W in place; the narrower last one is copied zero-padded.
+    j.tail_col = s.c_out / NR * NR;
     const int width = s.c_out - j.tail_col;
-    j.tail.assign(static_cast<size_t>(j.K) * 16, 0.f);
+    j.tail.assign(static_cast<size_t>(j.K) * NR, 0.f);
     for (int64_t k = 0; k < j.K; ++k)
-      std::memcpy(j.tail.data() + k * 16, w + k * s.c_out + j.tail_col, sizeof(float) * width);
+      std::memcpy(j.tail.data() + k * NR, w + k * s.c_out + j.tail_col, sizeof(float) * width);
   }
   const int64_t M = static_cast<int64_t>(s.n) * s.ho * s.wo;
   const int64_t tiles = (M + MR - 1) / MR;

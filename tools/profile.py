@@ -1,0 +1,188 @@
+"""Per-layer-category profile of a model: ours (native kernels or pure MLX) against onnxruntime.
+
+Categories: stem (a conv reading the 3-channel image), depthwise, pointwise
+(1x1), dense kxk, and other (everything that is not a conv). For ours, each
+lowered call is run and evaluated on its own and timed (so the sum is a little
+above the end-to-end time: one sync per call); for onnxruntime, its own
+profiler's per-node times are used. Conv categories also report achieved
+GFLOP/s (2 * MACs / time), next to the machine's sgemm peak measured here.
+Speed is a benchmark, never a test.
+
+    python tools/profile.py [--models retinaface,scrfd_640,mobilefacenet] [--runs 10] [--native auto|on|off]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import runtime  # noqa: E402  (fast BLAS before MLX)
+from runtime import native  # noqa: E402
+from translator.api import translate  # noqa: E402
+from translator.lowering.execute import resolve, to_mx  # noqa: E402
+from translator.lowering.functions import FUNCTIONS  # noqa: E402
+
+import mlx.core as mx  # noqa: E402
+import numpy as np  # noqa: E402
+
+from tools.zoo import ZOO  # noqa: E402
+
+CATEGORIES = ("stem", "depthwise", "pointwise", "dense kxk", "other")
+
+
+def conv_category(c_in: int, groups: int, c_out: int, kh: int, kw: int) -> str:
+    if groups > 1 and groups == c_in:
+        return "depthwise"
+    if c_in == 3 and groups == 1:
+        return "stem"
+    if (kh, kw) == (1, 1):
+        return "pointwise"
+    return "dense kxk"
+
+
+def _native_call_info(call, env) -> tuple[str, float] | None:
+    """(category, MACs) of a native_conv2d call, from its evaluated operands."""
+    x, w = resolve(call.args[0], env), resolve(call.args[1], env)
+    n, h, wd, c_in = x.shape
+    kh, kw = w.shape[0], w.shape[1]
+    depthwise = call.kwargs.get("depthwise", False)
+    c_out = c_in if depthwise else w.shape[3]
+    return conv_category(c_in, c_in if depthwise else 1, c_out, kh, kw), kh * kw * (1 if depthwise else c_in)
+
+
+def profile_ours(path: Path, x: np.ndarray, runs: int, native_opt) -> dict:
+    """Median time per category over `runs` passes; each call evaluated and timed alone."""
+    t = translate(path, native=native_opt)
+    program = t.program
+    weights = {k: to_mx(v) for k, v in program.weights.items()}
+    feed = {program.inputs[0].name: mx.array(x)}
+    per_run = []
+    macs = collections.Counter()
+    for r in range(runs + 1):  # the first pass warms up
+        env = dict(weights) | feed
+        times = collections.Counter()
+        for call in program.calls:
+            fn = FUNCTIONS[call.fn]
+            args, kwargs = resolve(call.args, env), resolve(call.kwargs, env)
+            start = time.perf_counter()
+            out = fn(*args, **kwargs)
+            mx.eval(out)
+            elapsed = time.perf_counter() - start
+            outs = [out] if len(call.outputs) == 1 else list(out)
+            env.update(zip(call.outputs, outs))
+            category = "other"
+            if call.fn == "native_conv2d":
+                category, per_pixel = _native_call_info(call, env)
+                if r == 0:
+                    o = outs[0]
+                    macs[category] += float(np.prod(o.shape)) * per_pixel
+            times[category] += elapsed
+        if r:
+            per_run.append(times)
+    return {
+        "ms": {c: 1000 * float(np.median([t[c] for t in per_run])) for c in CATEGORIES},
+        "gmacs": {c: macs[c] / 1e9 for c in CATEGORIES},
+        "strategies": program.notes.get("conv_strategies", {}),
+    }
+
+
+def _ort_category(args: dict) -> str:
+    """Category of one onnxruntime kernel from its op and operand shapes (its graph is rewritten: NCHWc, fusions)."""
+    if args.get("op_name") not in ("Conv", "FusedConv"):
+        return "other"
+    shapes = [next(iter(d.values())) for d in args.get("input_type_shape", [])]
+    if len(shapes) < 2 or len(shapes[1]) != 4:
+        return "other"
+    c_in = shapes[0][1]
+    o, i_per_group, kh, kw = shapes[1]
+    groups = c_in // i_per_group if i_per_group else 1
+    return conv_category(c_in, groups, o, kh, kw)
+
+
+def profile_ort(path: Path, x: np.ndarray, runs: int) -> dict:
+    import onnxruntime as ort
+
+    with tempfile.TemporaryDirectory() as tmp:
+        so = ort.SessionOptions()
+        so.enable_profiling = True
+        so.profile_file_prefix = os.path.join(tmp, "ort")
+        sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        for _ in range(runs + 1):
+            sess.run(None, {name: x})
+        trace = json.loads(Path(sess.end_profiling()).read_text())
+    per_run: list[collections.Counter] = []
+    current = None
+    for ev in trace:
+        if ev.get("cat") == "Session" and ev.get("name") == "model_run":
+            current = collections.Counter()
+            per_run.append(current)
+        if ev.get("cat") != "Node" or not ev.get("name", "").endswith("_kernel_time"):
+            continue
+        category = _ort_category(ev.get("args", {}))
+        if current is not None:
+            current[category] += ev["dur"] / 1000.0
+    # model_run events close after their nodes: attribute by order, skipping the warm-up run
+    runs_ms = per_run[1:] if len(per_run) > 1 else per_run
+    return {"ms": {c: float(np.median([r[c] for r in runs_ms])) for c in CATEGORIES}}
+
+
+def sgemm_peak() -> dict:
+    """GFLOP/s of a 1024^3 float32 matmul through MLX (the fast BLAS), best of 5."""
+    a = mx.random.normal((1024, 1024))
+    mx.eval(a)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        mx.eval(a @ a)
+        best = min(best, time.perf_counter() - start)
+    return {"gflops": 2 * 1024**3 / best / 1e9}
+
+
+def _gflops(gmac: float, ms: float) -> str:
+    return f"{2 * gmac / ms * 1000:.0f}" if gmac and ms > 0 else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", default="retinaface,scrfd_640,mobilefacenet")
+    p.add_argument("--runs", type=int, default=10)
+    p.add_argument("--native", choices=("auto", "on", "off"), default="auto")
+    p.add_argument("--json", type=Path, help="also write the numbers here")
+    args = p.parse_args(argv)
+    native_opt = {"auto": None, "on": True, "off": False}[args.native]
+    peak = sgemm_peak()
+    print(f"sgemm peak (MLX matmul 1024^3, {runtime.active_blas()}): {peak['gflops']:.0f} GFLOP/s; "
+          f"native kernels: {native.isa() or 'unavailable'}, {native.num_threads()} threads")  # fmt: skip
+    results = {"sgemm_gflops": peak["gflops"], "isa": native.isa(), "models": {}}
+    for key in args.models.split(","):
+        z = ZOO[key]
+        x = z.make_input()
+        ours, ort_ = profile_ours(z.path, x, args.runs, native_opt), profile_ort(z.path, x, args.runs)
+        results["models"][z.label] = {"ours": ours, "onnxruntime": ort_}
+        print(f"\n**{z.label}** (ours: {', '.join(f'{k} {v}' for k, v in ours['strategies'].items())})\n")
+        print("| category | ours ms | onnxruntime ms | ours/ort | GMAC | ours GFLOP/s | onnxruntime GFLOP/s |")
+        print("|---|---|---|---|---|---|---|")
+        for c in CATEGORIES:
+            a, b, g = ours["ms"][c], ort_["ms"][c], ours["gmacs"][c]
+            ratio = f"{a / b:.2f}" if b > 0.005 else "-"
+            mac = f"{g:.3f}" if g else ""
+            print(f"| {c} | {a:.2f} | {b:.2f} | {ratio} | {mac} | {_gflops(g, a)} | {_gflops(g, b)} |")
+        ta, tb = sum(ours["ms"].values()), sum(ort_["ms"].values())
+        print(f"| total | {ta:.2f} | {tb:.2f} | {ta / tb:.2f} | | | |")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
