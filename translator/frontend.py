@@ -295,8 +295,10 @@ def _check_parameter_shapes(graph: Graph, label: str) -> None:
             channels = x_shape[1] if x_shape is not None and len(x_shape) > 1 and isinstance(x_shape[1], int) else None
             params = [c for c in consts[1:5] if c is not None]
             lengths = {c.shape for c in params}
-            if any(len(shape) != 1 for shape in lengths) or len(lengths) > 1 or (
-                channels is not None and lengths and lengths != {(channels,)}
+            if (
+                any(len(shape) != 1 for shape in lengths)
+                or len(lengths) > 1
+                or (channels is not None and lengths and lengths != {(channels,)})
             ):
                 raise InvalidModelError(
                     f"{label}: node {node.name!r} (BatchNormalization) has per-channel parameters of shapes "

@@ -207,6 +207,12 @@ def _step(draw, ch: Chain) -> None:
             k, p = 1, 0
         ceil = draw(st.sampled_from((0, 0, 1)))
         oh, ow = _pool_out(h, k, s, p, p, ceil=bool(ceil)), _pool_out(w, k, s, p, p, ceil=bool(ceil))
+        if ceil and (oh, ow) != ((h + 2 * p - k - 1) // s + 2, (w + 2 * p - k - 1) // s + 2):
+            # ONNX shape inference (opsets < 22) keeps a last window that starts in the right padding, which
+            # onnxruntime drops: the strict inference in build() would reject a later Add or Concat against
+            # the real shape. test_single_ops covers these pools.
+            ceil = 0
+            oh, ow = _pool_out(h, k, s, p, p), _pool_out(w, k, s, p, p)
         attrs = dict(kernel_shape=[k, k], strides=[s, s], pads=[p] * 4, ceil_mode=ceil or None)
         if op == "AveragePool":
             attrs["count_include_pad"] = draw(st.sampled_from((None, 1)))

@@ -7,8 +7,8 @@ every auto_pad / coordinate mode, ...). Array values come from a numpy generator
 seeded by a drawn integer: hypothesis shrinks shapes and attributes; values
 shrink with the seed.
 
-Known bugs are not generated here: `KNOWN_BUGS` (in test_regressions.py) names
-each one with its xfail test; the `avoid_*` guards below point to them.
+Open bugs are still generated: the property tests skip the examples a predicate
+of `known_bugs.KNOWN_BUGS` matches (each names its xfail test in test_regressions.py).
 """
 
 from __future__ import annotations
@@ -1571,8 +1571,8 @@ def affine_grid_case(draw):
     theta = values(rng, (n, 2, 3), F32, -1, 1)
     size = np.array([n, draw(st.integers(1, 3)), h, w], np.int64)
     # align_corners=1 with a spatial size of 1 divides by zero in the spec's formula (onnx.reference gives
-    # inf/nan, onnxruntime -1 like torch.linspace): test_regressions.py pins that case down separately.
-    align = draw(st.sampled_from((0, 1))) if h > 1 and w > 1 else 0
+    # inf/nan); onnxruntime uses 1 (Eigen's LinSpaced end point), and so do we.
+    align = draw(st.sampled_from((0, 1)))
     return build([node("AffineGrid", ["t", "s"], align_corners=align)], {"t": theta}, {"s": size}, opset=20)
 
 

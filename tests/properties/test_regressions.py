@@ -34,14 +34,12 @@ def test_known_bugs_point_to_regression_tests():
 
 # -- open bugs ------------------------------------------------------------------------------
 
+# None at the moment: add new ones here as xfail(strict=True), with a known_bugs.KNOWN_BUGS entry.
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A dilated pool window can hold only padding (pads < kernel, dilation 2): onnxruntime gives "
-    "-FLT_MAX (MaxPool, its running max starts at the lowest float) and 0 (AveragePool, count 0); the "
-    "lowerings (translator/lowering/helpers/nn.py pool_nd / ops/nn.py) give -inf and NaN (as onnx.reference "
-    "does for AveragePool).",
-)
+
+# -- fixed bugs (kept) -------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize(
     "op,attrs",
     [
@@ -50,19 +48,29 @@ def test_known_bugs_point_to_regression_tests():
     ],
 )
 def test_pool_window_entirely_in_padding(op, attrs):
+    """A dilated window holding only padding: onnxruntime gives -FLT_MAX (MaxPool, its running max starts at
+    the lowest float) and 0 (AveragePool, count 0); pool_nd padded with -inf and divided by the count 0."""
     x = np.array([[[[0.82177013]]]], np.float32)
     check_case(build([node(op, ["x"], **attrs)], {"x": x}, opset=19))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="translator/passes/layout.py: the NHWC pool now computes its own output size (fe48160), but the "
-    "transposes around it that move only size-1 dims become Reshapes to the shape ONNX shape inference "
-    "declared, and before opset 22 that inference keeps a ceil_mode window starting in the right padding "
-    "(onnxruntime drops it): MLX raises a raw ValueError '[reshape] Cannot reshape array of size 1 into shape "
-    "(1,1,1,2)' at run time. The pass should not trust the inferred pool output shape (or the front end "
-    "should re-infer it with onnxruntime's rule).",
+@pytest.mark.parametrize(
+    "shape,attrs",
+    [
+        ((2, 2, 3, 1), dict(dilations=[1, 2], kernel_shape=[1, 4], pads=[0, 3, 0, 3])),
+        ((1, 2, 1, 2), dict(dilations=[2, 1], kernel_shape=[4, 1], pads=[3, 0, 3, 0], storage_order=1)),
+        ((1, 1, 2, 1, 2), dict(dilations=[1, 2, 1], kernel_shape=[1, 4, 1], pads=[0, 3, 0, 0, 3, 0])),
+        ((1, 2, 1, 1), dict(dilations=[3, 1], kernel_shape=[2, 1], pads=[1, 0, 1, 0])),  # no window: empty
+    ],
 )
+def test_max_pool_indices_window_entirely_in_padding(shape, attrs):
+    """MaxPool's Indices for a window holding only padding: onnxruntime's per-axis argmax starts at -1, so
+    it reports the flat index of position (-1, ..., -1) (we gave -1); an empty output raised a raw MLX
+    argmax error."""
+    x = np.linspace(-1, 1, int(np.prod(shape)), dtype=np.float32).reshape(shape)
+    check_case(build([node("MaxPool", ["x"], ["y", "i"], **attrs)], {"x": x}, outputs=["y", "i"], opset=12))
+
+
 @pytest.mark.parametrize("op", ["MaxPool", "AveragePool"])
 @pytest.mark.parametrize(
     "x,attrs",
@@ -72,23 +80,20 @@ def test_pool_window_entirely_in_padding(op, attrs):
     ],
 )
 def test_nhwc_pool_ceil_mode_size_1_dims(op, x, attrs):
+    """The layout pass turned the transposes around the NHWC pool that move only size-1 dims into Reshapes to
+    the inferred shape, which before opset 22 keeps a ceil_mode window onnxruntime drops (raw MLX reshape
+    error). Values whose inferred shape may be wrong now keep their Transpose."""
     check_case(build([node(op, ["x"], **attrs)], {"x": np.array(x, np.float32)}, opset=11))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="translator/lowering/helpers/nn.py resize_axis_map uses the unrounded out_f = scale * in where "
-    "onnxruntime (and the spec's length_resized) use the integer output length: align_corners and "
-    "tf_crop_and_resize divide by out_f - 1, pytorch_half_pixel tests out_f == 1 (and then maps to -0.5, the "
-    "spec says 0). Differs whenever in*scale is fractional (W=4, scale 0.6) or the output length is 1 "
-    "(onnx.reference agrees with the current code on the first two, onnxruntime does not).",
-)
 @pytest.mark.parametrize(
     "ctm,mode,scale",
     [("align_corners", "linear", 0.6), ("tf_crop_and_resize", "linear", 0.6), ("pytorch_half_pixel", "linear", 0.3),
      ("pytorch_half_pixel", "cubic", 0.25)],
 )  # fmt: skip
 def test_resize_coordinates_use_output_length(ctm, mode, scale):
+    """resize_axis_map used the unrounded scale * in where onnxruntime uses the integer output length
+    (align_corners, tf_crop_and_resize), and mapped pytorch_half_pixel with output length 1 to -0.5, not 0."""
     x = np.array([[[[0.82177013, -1.3812797, -2.754159, -2.900834]]]], np.float32)
     inits = {"scales": np.array([1, 1, 1, scale], np.float32)}
     ins = ["x", "", "scales"]
@@ -99,14 +104,21 @@ def test_resize_coordinates_use_output_length(ctm, mode, scale):
     check_case(case)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Resize (linear) to a zero-size output (scales 0.5 on a dim of 1) raises a raw MLX ValueError "
-    "([broadcast_shapes] ... cannot be broadcast) at run time from the resize helpers in "
-    "translator/lowering/helpers/nn.py; onnxruntime returns an empty tensor.",
-)
+@pytest.mark.parametrize("then", [None, "Transpose"])
+def test_resize_output_size_in_float32(then):
+    """onnxruntime sizes a Resize as int(scale * float(dim)) in float32: 0.7f * 10 gives 7, float64 (and ONNX
+    shape inference) 6. With the inferred (1, 1, 1, 6), the layout pass also made the Transpose after it a
+    Reshape to (1, 1, 6, 1)."""
+    x = np.linspace(-1, 1, 10, dtype=np.float32).reshape(1, 1, 1, 10)
+    nodes = [node("Resize", ["x", "", "s"], ["r" if then else "y"], mode="linear")]
+    if then:
+        nodes.append(node("Transpose", ["r"], perm=[0, 1, 3, 2]))
+    check_case(build(nodes, {"x": x}, {"s": np.array([1, 1, 1, 0.7], np.float32)}, opset=13))
+
+
 @pytest.mark.parametrize("how", ["scales", "keep_aspect_ratio"])
 def test_resize_to_empty_output(how):
+    """A zero-size Resize output raised a raw MLX broadcast error (or kept a dim): now an empty array."""
     if how == "scales":
         x = np.array([[[[0.82177013, -1.3812797]]]], np.float32)
         inits = {"roi": np.array([], np.float32), "scales": np.array([1, 1, 0.5, 0.5], np.float32)}
@@ -147,17 +159,11 @@ def _translate_with_memory_cap(model, tmp_path) -> str:
     return (out.stdout.strip().splitlines() or [f"no output, rc {out.returncode}: {out.stderr[-300:]}"])[-1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Translation-time allocations sized by the model (found by the deep fuzz run, whose worker the OOM "
-    "killer took at 23 GB): Resize's lowering builds its index/weight maps with numpy from the declared input "
-    "dims (translator/lowering/helpers/nn.py resize_axis_map, via ops/nn.py), so declaring a dim of 2**31-1 "
-    "(well under the 2**40-element plausibility limit) asks for 16 GiB; Pad reflect builds an index map the "
-    "size of the padded axis from the constant pads (855,638,017 -> 6.4 GiB). Expected: a typed refusal or a "
-    "run-time computation, never an allocation at translation time.",
-)
 @pytest.mark.parametrize("which", ["resize_declared_dim", "pad_reflect_constant"])
 def test_translation_allocations_are_bounded(which, tmp_path):
+    """Found by the deep fuzz run (its worker was OOM-killed at 23 GB): Resize built its index/weight maps from
+    a declared dim of 2**31-1 (16 GiB), Pad reflect an index map the size of the padded axis (6.4 GiB). Tables
+    over MAX_TABLE_ELEMENTS are now built at run time, from the actual input."""
     f32 = np.float32
     if which == "resize_declared_dim":
         case = build(
@@ -179,21 +185,14 @@ def test_translation_allocations_are_bounded(which, tmp_path):
     ), outcome
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AffineGrid with align_corners=1 and a spatial size of 1: the spec's step 2/(size-1) divides by "
-    "zero; onnxruntime uses the single coordinate -1 (as torch.linspace(-1, 1, 1) does), the lowering "
-    "(translator/lowering/helpers/nn.py affine_grid_base) produces something else.",
-)
 def test_affine_grid_align_corners_size_1():
+    """align_corners=1 with a spatial size of 1: the spec's step 2/(size-1) divides by zero; onnxruntime (Eigen's
+    LinSpaced) uses the end point 1, we used 0."""
     t = np.array([[[-0.668, -0.363, -0.0498], [-0.404, 0.577, -0.419]]], np.float32)
     case = build(
         [node("AffineGrid", ["t", "s"], align_corners=1)], {"t": t}, {"s": np.array([1, 1, 1, 3], np.int64)}, opset=20
     )
     check_case(case)
-
-
-# -- fixed bugs (kept) -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("where", ["bn_scale_4d", "bn_scale_short", "conv_bias_empty", "conv_bias_short"])

@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 INLINE_LIMIT = 16
 
 
+# Index/weight tables a lowering computes at translation time (Resize maps, Pad index maps, AffineGrid
+# base grids) are sized by the model's dims; above this many elements the lowering computes them at
+# run time instead, from the actual input, so translation never makes a model-sized allocation.
+MAX_TABLE_ELEMENTS = 1 << 22
+
+
 def is_inline(arr: np.ndarray) -> bool:
     return (arr.size <= INLINE_LIMIT and arr.dtype.kind in "biu") or (arr.size <= 1 and arr.dtype.kind == "f")
 

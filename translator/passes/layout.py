@@ -319,7 +319,13 @@ def _untrusted_shapes(graph: Graph) -> set[str]:
         if n.domain not in ("", NHWC_DOMAIN) or (n.domain and n.op_type == "Upsample"):
             continue
         y = graph.value(n.outputs[0]).static_shape
-        if y is not None and _runtime_out_shape(graph, n) != y:
+        if y is None:
+            continue
+        try:
+            runtime = _runtime_out_shape(graph, n)
+        except (ArithmeticError, ValueError):  # zero strides, non-finite scales: the lowering refuses them
+            runtime = None
+        if runtime != y:
             seeds.append(n)
     untrusted: set[str] = set()
     todo = list(seeds)

@@ -54,11 +54,15 @@ def pool_geometry(in_sizes, kernel, strides, dilations, pads_lo, pads_hi, ceil_m
 
 @helper
 def pool_fill(dtype, kind):
-    """The padding value of a pool: the dtype's lowest value for max, else 0."""
+    """The padding value of a pool: the dtype's lowest value for max, else 0.
+
+    For floats that is the lowest finite value, like onnxruntime (its running max starts
+    there), so a window holding only padding gives -FLT_MAX, not -inf.
+    """
     if kind != "max":
         return 0
     if mx.issubdtype(dtype, mx.floating):
-        return -float(np.inf)
+        return float(mx.finfo(dtype).min)
     if dtype == mx.bool_:
         return False
     return int(np.iinfo(np.dtype(str(dtype).split(".")[-1])).min)
@@ -130,8 +134,9 @@ def pool_nd(
             shape[a] = outs[i]
             c = valid.sum(axis=1).reshape(shape)
             counts = c if counts is None else counts * c
+        # A window holding only padding (count 0) sums to 0 and stays 0, as in onnxruntime.
         if counts is not None and counts.size and np.all(counts == counts.flat[0]):
-            y = y / float(counts.flat[0]) if counts.flat[0] != 1 else y
+            y = y / float(counts.flat[0]) if counts.flat[0] > 1 else y
         elif counts is not None:
             y = y / mx.array(np.maximum(counts, 1).astype(np.float32)).astype(y.dtype)
     elif kind == "lp":
@@ -147,6 +152,9 @@ def maxpool_with_indices(
     nd = x.ndim - 2
     sp = list(x.shape[2:])
     lo, hi, outs, extra = pool_geometry(sp, kernel, strides, dilations, pads_lo, pads_hi, ceil_mode, auto_pad)
+    if 0 in outs:  # no window fits: empty outputs (argmax cannot reduce an empty array)
+        shape = list(x.shape[:2]) + outs
+        return mx.zeros(shape, dtype=x.dtype), mx.zeros(shape, dtype=mx.int64)
     plane = int(np.prod(sp)) if sp else 1
     nc = x.shape[0] * x.shape[1]
     if storage_order == 0:
@@ -159,10 +167,14 @@ def maxpool_with_indices(
             shape[i] = sp[i]
             flat = flat + np.arange(sp[i], dtype=np.int64).reshape(shape) * step
             step *= sp[i]
+    # Padding gets the flat index of position (-1, ..., -1): onnxruntime's index for a window that holds
+    # only padding (its per-axis argmax indices start at -1).
+    steps = [int(np.prod(sp[:i] if storage_order else sp[i + 1 :])) for i in range(nd)]
+    flat = np.pad(flat, [(lo[i], hi[i] + extra[i]) for i in range(nd)], constant_values=-sum(steps))
     idx = (np.arange(nc, dtype=np.int64) * plane).reshape([x.shape[0], x.shape[1]] + [1] * nd) + flat
     widths = [(0, 0), (0, 0)] + [(lo[i], hi[i] + extra[i]) for i in range(nd)]
     xp = mx.pad(x, widths, constant_values=pool_fill(x.dtype, "max"))
-    ip = mx.array(np.pad(idx, widths, constant_values=-1))
+    ip = mx.array(idx)
     vals, inds = [], []
     for off in np.ndindex(*kernel):
         index = (slice(None), slice(None)) + tuple(
@@ -233,35 +245,33 @@ def resize_axis_map(
     Returns (idx, coeffs, extrapolated): idx int64 (out, taps) clamped into the input,
     coeffs float64 (out, taps), extrapolated a bool (out,) mask or None.
     """
-    # Coordinates are computed in float32, like onnxruntime (ties in nearest rounding
-    # then agree with it), with the formulas of the ONNX reference implementation.
+    # Coordinates are computed in float32 with onnxruntime's formulas (ties in nearest
+    # rounding then agree with it). Like onnxruntime (and the spec's length_resized), the
+    # modes that need the output length use the integer out_size, not scale * in_size.
     f = np.float32
     s = f(scale)
     half, one = f(0.5), f(1)
     y = np.arange(out_size, dtype=f)
-    out_f = s * f(in_size)
-    if abs(float(out_f) - out_size) <= 1e-6 * max(out_size, 1):
-        out_f = f(out_size)  # sizes given: scale * in is the output length
+    n_out, n_in1 = f(out_size), f(in_size - 1)
     extrap = None
     if ctm == "align_corners":
-        x = np.zeros(out_size, f) if out_f == 1 else y * f(in_size - 1) / (out_f - one)
+        x = np.zeros(out_size, f) if out_size == 1 else y * n_in1 / (n_out - one)
     elif ctm == "asymmetric":
         x = y / s
     elif ctm == "tf_crop_and_resize":
         r0, r1 = f(roi[0]), f(roi[1])
-        if out_f == 1:
-            x = np.full(out_size, (r1 - r0) * f(in_size - 1) / f(2), f)
+        if out_size > 1:
+            x = r0 * n_in1 + y * (r1 - r0) * n_in1 / (n_out - one)
         else:
-            x = y * (r1 - r0) * f(in_size - 1) / (out_f - one)
-        x = x + r0 * f(in_size - 1)
+            x = np.full(out_size, f(0.5 * float(r0 + r1) * float(n_in1)), f)
         extrap = (x < 0) | (x > in_size - 1)
     elif ctm == "pytorch_half_pixel":
-        x = np.full(out_size, -half, f) if out_f == 1 else (y + half) / s - half
+        x = (y + half) / s - half if out_size > 1 else np.zeros(out_size, f)
     elif ctm == "half_pixel":
         x = (y + half) / s - half
     elif ctm == "half_pixel_symmetric":
-        offset = f(in_size) / f(2) * (one - f(out_size) / out_f)
-        x = offset + (y + half) / s - half
+        offset = f(in_size) / f(2) * (one - n_out / (s * f(in_size)))
+        x = (float(offset) + (y.astype(np.float64) + 0.5) / float(s) - 0.5).astype(f)  # onnxruntime: double
     else:
         raise ValueError(f"unknown coordinate_transformation_mode {ctm!r}")
     x = x.astype(np.float64)
@@ -338,7 +348,12 @@ def resize_apply_axis(x, axis, idx, coeffs, extrap=None, extrapolation_value=0.0
 
 @helper
 def resize_plan(in_shape, scales=None, sizes=None, axes=None, keep_aspect_ratio_policy="stretch"):
-    """(per-axis scales, output sizes) of an ONNX Resize from its scales or sizes."""
+    """(per-axis scales, output sizes) of an ONNX Resize from its scales or sizes.
+
+    As onnxruntime computes them, in float32: scale = float(size) / float(dim), and
+    size = int(scale * float(dim)) (or round(...) under a keep_aspect_ratio_policy).
+    """
+    f = np.float32
     r = len(in_shape)
     axes = list(range(r)) if axes is None else [int(a) % r for a in axes]
     if sizes is not None:
@@ -346,18 +361,18 @@ def resize_plan(in_shape, scales=None, sizes=None, axes=None, keep_aspect_ratio_
         full = list(in_shape)
         for a, v in zip(axes, sizes):
             full[a] = v
-        sc = [full[i] / in_shape[i] if in_shape[i] else 1.0 for i in range(r)]
+        sc = [float(f(full[i]) / f(in_shape[i])) if in_shape[i] else 1.0 for i in range(r)]
         if keep_aspect_ratio_policy in ("not_larger", "not_smaller"):
             pick = min if keep_aspect_ratio_policy == "not_larger" else max
             s = pick(sc[a] for a in axes)
             sc = [s if i in axes else 1.0 for i in range(r)]
-            full = [int(s * in_shape[i] + 0.5) if i in axes else in_shape[i] for i in range(r)]
+            full = [int(np.floor(float(f(s) * f(in_shape[i])) + 0.5)) if i in axes else in_shape[i] for i in range(r)]
         return sc, full
     vals = np.array(scales, dtype=np.float32).reshape(-1)
     sc = [1.0] * r
     for a, v in zip(axes, vals):
         sc[a] = float(v)
-    full = [int(np.float64(sc[i]) * in_shape[i]) for i in range(r)]
+    full = [int(f(sc[i]) * f(in_shape[i])) for i in range(r)]
     return sc, full
 
 
@@ -381,6 +396,8 @@ def resize_nd(
     shape = list(x.shape)
     r = len(shape)
     sc, full = resize_plan(shape, scales, sizes, axes, keep_aspect_ratio_policy)
+    if 0 in full:
+        return mx.zeros(full, dtype=x.dtype)  # an empty output
     roi_full = [0.0] * r + [1.0] * r
     if roi is not None and np.array(roi).size:
         rv = np.array(roi, dtype=np.float64).reshape(-1)
@@ -508,7 +525,8 @@ def affine_grid_base(spatial, align_corners=0):
     for d in spatial:
         d = int(d)
         if align_corners:
-            a = np.zeros(d) if d == 1 else -1 + np.arange(d) * (2.0 / (d - 1))
+            # linspace(-1, 1, d); for d == 1 onnxruntime (Eigen's LinSpaced) gives the end point, 1.
+            a = np.ones(d) if d == 1 else -1 + np.arange(d) * (2.0 / (d - 1))
         else:
             a = -1 + (2 * np.arange(d) + 1) / d
         axes.append(a)

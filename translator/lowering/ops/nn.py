@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 
-from ..context import LowerCtx
+from ..context import MAX_TABLE_ELEMENTS, LowerCtx, dtype_name
 from ..helpers import nn as nnh
-from ..program import Ref, Slice
+from ..program import DType, Ref, Slice
 from ..registry import lowering
 
 # ----------------------------------------------------------------------------
@@ -819,6 +819,8 @@ def _resize_static(
     rank = len(in_shape)
     dt = ctx.dtype(0)
     sc, full = nnh.resize_plan(in_shape, scales, sizes, axes, opts["keep_aspect_ratio_policy"])
+    if 0 in full:
+        return ctx.call("full", tuple(full), ctx.scalar(0, dt), DType(dtype_name(dt)))  # an empty output
     roi_full = [0.0] * rank + [1.0] * rank
     if roi is not None and np.asarray(roi).size:
         rv = np.asarray(roi, np.float64).reshape(-1)
@@ -887,6 +889,24 @@ def _resize_static(
     return y
 
 
+def _resize_tables_fit(ctx: LowerCtx, in_shape: list[int], scales, sizes, axes, opts: dict) -> bool:
+    """Whether the index/weight maps of a static Resize stay within MAX_TABLE_ELEMENTS (else they are
+    built at run time, from the actual input)."""
+    try:
+        sc, full = nnh.resize_plan(in_shape, scales, sizes, axes, opts["keep_aspect_ratio_policy"])
+    except (OverflowError, ValueError):
+        ctx.fail("the Resize scales give a non-finite output size")
+    total = 0.0
+    for n_in, n_out, s in zip(in_shape, full, sc):
+        if n_out == n_in and math.isclose(s, 1.0) and opts["ctm"] != "tf_crop_and_resize":
+            continue
+        taps = {"nearest": 1.0, "linear": 2.0, "cubic": 4.0}[opts["mode"]]
+        if opts["antialias"] and 0 < s < 1:
+            taps = 2.0 * math.ceil(taps / 2 / s)
+        total += max(n_out, 0) * taps
+    return total <= MAX_TABLE_ELEMENTS
+
+
 def _resize(ctx: LowerCtx, x: Ref, scales_i: int | None, sizes_i: int | None, roi_i: int | None, opts: dict):
     """Resize from inputs (indices may be None), static when everything is known."""
     axes = ctx.attr("axes")
@@ -904,16 +924,10 @@ def _resize(ctx: LowerCtx, x: Ref, scales_i: int | None, sizes_i: int | None, ro
         roi_known = roi is not None
     in_shape = ctx.static_shape(0)
     if val is not None and roi_known and in_shape is not None:
-        return _resize_static(
-            ctx,
-            x,
-            list(in_shape),
-            None if use_sizes else np.asarray(val),
-            np.asarray(val) if use_sizes else None,
-            roi,
-            axes,
-            opts,
-        )
+        scales = None if use_sizes else np.asarray(val)
+        sizes = np.asarray(val) if use_sizes else None
+        if _resize_tables_fit(ctx, list(in_shape), scales, sizes, axes, opts):
+            return _resize_static(ctx, x, list(in_shape), scales, sizes, roi, axes, opts)
     kwargs = dict(
         mode=opts["mode"],
         ctm=opts["ctm"],
@@ -980,8 +994,9 @@ def upsample(ctx: LowerCtx) -> Ref:
         scales = [1.0] * (rank - 2) + [float(ctx.attr("height_scale", 1.0)), float(ctx.attr("width_scale", 1.0))]
     in_shape = ctx.static_shape(0)
     scales = [float(s) for s in scales]
-    if in_shape is not None:
-        return _resize_static(ctx, ctx.input(0), list(in_shape), np.asarray(scales, np.float32), None, None, None, opts)
+    s32 = np.asarray(scales, np.float32)
+    if in_shape is not None and _resize_tables_fit(ctx, list(in_shape), s32, None, None, opts):
+        return _resize_static(ctx, ctx.input(0), list(in_shape), s32, None, None, None, opts)
     return ctx.call(
         "resize_nd", ctx.input(0), scales, None, None, None, mode=opts["mode"], ctm="asymmetric", nearest_mode="simple"
     )
@@ -1014,6 +1029,8 @@ def affine_grid(ctx: LowerCtx) -> Ref:
         return ctx.call("affine_grid", theta, ctx.input(1), align)
     shape = _ints(size)
     spatial = shape[2:]
+    if math.prod(spatial) * (len(spatial) + 1) > MAX_TABLE_ELEMENTS:
+        return ctx.call("affine_grid", theta, shape, align)  # a large base grid is built at run time
     base = nnh.affine_grid_base(spatial, align)
     b = ctx.constant(base.astype(ctx.dtype(0)), "base_grid")
     grid = ctx.call("matmul", b, ctx.call("swapaxes", theta, 1, 2))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from onnx import helper as onnx_helper
 
-from ..context import LowerCtx, dtype_name
+from ..context import MAX_TABLE_ELEMENTS, LowerCtx, dtype_name
 from ..helpers.shape import pad_index, slice_bounds
 from ..program import Dim, DType, Ref, Slice
 from ..registry import lowering
@@ -394,7 +394,11 @@ def _pad(ctx: LowerCtx, pads: list[int] | None, mode: str, value, axes: list[int
     if mode not in ("constant", "reflect", "edge", "wrap"):
         ctx.fail(f"pad mode {mode!r} is not supported")
     shape = ctx.shape(0)
-    if pads is None or axes is False or shape is None or not _all_int(shape):
+    static = shape is not None and _all_int(shape)
+    if static and pads is not None and axes is not False and mode in ("reflect", "wrap"):
+        # The index maps of a large pad are built at run time (pad_rt), not as translation-time tables.
+        static = sum(shape) + sum(abs(p) for p in pads) <= MAX_TABLE_ELEMENTS
+    if pads is None or axes is False or not static:
         args = [x, ctx.input(1) if pads is None else pads, mode, value]
         if axes is False:
             args.append(ctx.input(3))
