@@ -18,7 +18,7 @@ SOURCE_SHA256 = "ffeda7b88900bd8fb3c3cd71876d199aca389a1378d11e07d22faf4c5fc6b4a
 WEIGHTS_SHA256 = "325794d7bf027379f5b2e2c13d5f04cb69d2cb57622555a8b1afc66a83c945eb"
 INPUTS = [('data', 'data', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('stride_8', 'stride_8', 'float32', (1, 3, 80, 80, 16)), ('stride_16', 'stride_16', 'float32', (1, 3, 40, 40, 16)), ('stride_32', 'stride_32', 'float32', (1, 3, 20, 20, 16))]
-NOTES = {'constants_folded': 229, 'conv_strategies': {'native dense': 66, 'native depthwise': 19}, 'dead_nodes_removed': 0, 'epilogues_fused': 0, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 63, 'transposes_as_reshape': 0, 'transposes_before': 19}, 'native_convs': 85, 'shapes_reinferred': 133}
+NOTES = {'constants_folded': 229, 'conv_strategies': {'native dense': 66, 'native depthwise': 19}, 'dead_nodes_removed': 0, 'epilogues_fused': 63, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 63, 'transposes_as_reshape': 0, 'transposes_before': 19}, 'native_convs': 85, 'shapes_reinferred': 133}
 
 
 def pool_geometry(in_sizes, kernel, strides, dilations, pads_lo, pads_hi, ceil_mode=False, auto_pad="NOTSET"):
@@ -268,24 +268,24 @@ class Yolov5n05Face(nn.Module):
         self.Conv_416_b = mx.zeros((64,), dtype=mx.float32)
         self.Conv_422_w = mx.zeros((1, 1, 192, 32), dtype=mx.float32)
         self.Conv_422_b = mx.zeros((32,), dtype=mx.float32)
-        self.Conv_431_w = mx.zeros((1, 1, 192, 32), dtype=mx.float32)
-        self.Conv_431_b = mx.zeros((32,), dtype=mx.float32)
         self.Conv_425_w = mx.zeros((1, 1, 32, 32), dtype=mx.float32)
         self.Conv_425_b = mx.zeros((32,), dtype=mx.float32)
         self.Conv_428_w = mx.zeros((3, 3, 32, 32), dtype=mx.float32)
         self.Conv_428_b = mx.zeros((32,), dtype=mx.float32)
+        self.Conv_431_w = mx.zeros((1, 1, 192, 32), dtype=mx.float32)
+        self.Conv_431_b = mx.zeros((32,), dtype=mx.float32)
         self.Conv_435_w = mx.zeros((1, 1, 64, 64), dtype=mx.float32)
         self.Conv_435_b = mx.zeros((64,), dtype=mx.float32)
         self.Conv_438_w = mx.zeros((1, 1, 64, 64), dtype=mx.float32)
         self.Conv_438_b = mx.zeros((64,), dtype=mx.float32)
         self.Conv_444_w = mx.zeros((1, 1, 128, 32), dtype=mx.float32)
         self.Conv_444_b = mx.zeros((32,), dtype=mx.float32)
-        self.Conv_453_w = mx.zeros((1, 1, 128, 32), dtype=mx.float32)
-        self.Conv_453_b = mx.zeros((32,), dtype=mx.float32)
         self.Conv_447_w = mx.zeros((1, 1, 32, 32), dtype=mx.float32)
         self.Conv_447_b = mx.zeros((32,), dtype=mx.float32)
         self.Conv_450_w = mx.zeros((3, 3, 32, 32), dtype=mx.float32)
         self.Conv_450_b = mx.zeros((32,), dtype=mx.float32)
+        self.Conv_453_w = mx.zeros((1, 1, 128, 32), dtype=mx.float32)
+        self.Conv_453_b = mx.zeros((32,), dtype=mx.float32)
         self.Conv_457_w = mx.zeros((1, 1, 64, 64), dtype=mx.float32)
         self.Conv_457_b = mx.zeros((64,), dtype=mx.float32)
         self.Conv_460_w = mx.zeros((3, 3, 64, 64), dtype=mx.float32)
@@ -294,12 +294,12 @@ class Yolov5n05Face(nn.Module):
         self.Conv_500_b = mx.zeros((48,), dtype=mx.float32)
         self.Conv_464_w = mx.zeros((1, 1, 128, 32), dtype=mx.float32)
         self.Conv_464_b = mx.zeros((32,), dtype=mx.float32)
-        self.Conv_473_w = mx.zeros((1, 1, 128, 32), dtype=mx.float32)
-        self.Conv_473_b = mx.zeros((32,), dtype=mx.float32)
         self.Conv_467_w = mx.zeros((1, 1, 32, 32), dtype=mx.float32)
         self.Conv_467_b = mx.zeros((32,), dtype=mx.float32)
         self.Conv_470_w = mx.zeros((3, 3, 32, 32), dtype=mx.float32)
         self.Conv_470_b = mx.zeros((32,), dtype=mx.float32)
+        self.Conv_473_w = mx.zeros((1, 1, 128, 32), dtype=mx.float32)
+        self.Conv_473_b = mx.zeros((32,), dtype=mx.float32)
         self.Conv_477_w = mx.zeros((1, 1, 64, 64), dtype=mx.float32)
         self.Conv_477_b = mx.zeros((64,), dtype=mx.float32)
         self.Conv_480_w = mx.zeros((3, 3, 64, 64), dtype=mx.float32)
@@ -308,12 +308,12 @@ class Yolov5n05Face(nn.Module):
         self.Conv_516_b = mx.zeros((48,), dtype=mx.float32)
         self.Conv_484_w = mx.zeros((1, 1, 128, 32), dtype=mx.float32)
         self.Conv_484_b = mx.zeros((32,), dtype=mx.float32)
-        self.Conv_493_w = mx.zeros((1, 1, 128, 32), dtype=mx.float32)
-        self.Conv_493_b = mx.zeros((32,), dtype=mx.float32)
         self.Conv_487_w = mx.zeros((1, 1, 32, 32), dtype=mx.float32)
         self.Conv_487_b = mx.zeros((32,), dtype=mx.float32)
         self.Conv_490_w = mx.zeros((3, 3, 32, 32), dtype=mx.float32)
         self.Conv_490_b = mx.zeros((32,), dtype=mx.float32)
+        self.Conv_493_w = mx.zeros((1, 1, 128, 32), dtype=mx.float32)
+        self.Conv_493_b = mx.zeros((32,), dtype=mx.float32)
         self.Conv_497_w = mx.zeros((1, 1, 64, 64), dtype=mx.float32)
         self.Conv_497_b = mx.zeros((64,), dtype=mx.float32)
         self.Conv_532_w = mx.zeros((1, 1, 64, 48), dtype=mx.float32)
@@ -323,55 +323,27 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_0_in_transpose
         data_nhwc = mx.transpose(data, [0, 2, 3, 1])
         # Conv: Conv_0
-        v_389_nhwc = native.conv2d(data_nhwc, self.Conv_0_w, self.Conv_0_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1))
-        # Sigmoid: Sigmoid_1
-        v_390_pre = mx.sigmoid(v_389_nhwc)
-        # Mul: Mul_2
-        v_391_pre = mx.multiply(v_389_nhwc, v_390_pre)
+        v_391_pre = native.conv2d(data_nhwc, self.Conv_0_w, self.Conv_0_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='silu')
         # Conv: Conv_3
-        v_392_nhwc = native.conv2d(v_391_pre, self.Conv_3_w, self.Conv_3_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        v_394_pre = native.conv2d(v_391_pre, self.Conv_3_w, self.Conv_3_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        # Conv: Conv_6
+        v_397_pre = native.conv2d(v_394_pre, self.Conv_6_w, self.Conv_6_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='silu')
         # MaxPool: MaxPool_9
         v_398_nhwc = pool_nd(v_391_pre, 'max', [1, 2], [2, 2], [2, 2], [1, 1], [0, 0], [0, 0], ceil_mode=True)
-        # Sigmoid: Sigmoid_4
-        v_393_pre = mx.sigmoid(v_392_nhwc)
-        # Mul: Mul_5
-        v_394_pre = mx.multiply(v_392_nhwc, v_393_pre)
-        # Conv: Conv_6
-        v_395_nhwc = native.conv2d(v_394_pre, self.Conv_6_w, self.Conv_6_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1))
-        # Sigmoid: Sigmoid_7
-        v_396_pre = mx.sigmoid(v_395_nhwc)
-        # Mul: Mul_8
-        v_397_pre = mx.multiply(v_395_nhwc, v_396_pre)
         # Concat: Concat_10
         v_399_pre = mx.concatenate([v_397_pre, v_398_nhwc], axis=3)
         # Conv: Conv_11
-        v_400_nhwc = native.conv2d(v_399_pre, self.Conv_11_w, self.Conv_11_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_12
-        v_401_pre = mx.sigmoid(v_400_nhwc)
-        # Mul: Mul_13
-        v_402_pre = mx.multiply(v_400_nhwc, v_401_pre)
+        v_402_pre = native.conv2d(v_399_pre, self.Conv_11_w, self.Conv_11_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_14
         v_1009_nhwc = native.conv2d(v_402_pre, self.Conv_14_w, self.Conv_14_b, depthwise=True, strides=(2, 2), pads=(1, 1, 1, 1))
         # Conv: Conv_15
-        v_1012_nhwc = native.conv2d(v_1009_nhwc, self.Conv_15_w, self.Conv_15_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        v_408_pre = native.conv2d(v_1009_nhwc, self.Conv_15_w, self.Conv_15_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_18
-        v_1015_nhwc = native.conv2d(v_402_pre, self.Conv_18_w, self.Conv_18_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_16
-        v_407_pre = mx.sigmoid(v_1012_nhwc)
-        # Mul: Mul_17
-        v_408_pre = mx.multiply(v_1012_nhwc, v_407_pre)
-        # Sigmoid: Sigmoid_19
-        v_411_pre = mx.sigmoid(v_1015_nhwc)
-        # Mul: Mul_20
-        v_412_pre = mx.multiply(v_1015_nhwc, v_411_pre)
+        v_412_pre = native.conv2d(v_402_pre, self.Conv_18_w, self.Conv_18_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_21
         v_1018_nhwc = native.conv2d(v_412_pre, self.Conv_21_w, self.Conv_21_b, depthwise=True, strides=(2, 2), pads=(1, 1, 1, 1))
         # Conv: Conv_22
-        v_1021_nhwc = native.conv2d(v_1018_nhwc, self.Conv_22_w, self.Conv_22_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_23
-        v_417_pre = mx.sigmoid(v_1021_nhwc)
-        # Mul: Mul_24
-        v_418_pre = mx.multiply(v_1021_nhwc, v_417_pre)
+        v_418_pre = native.conv2d(v_1018_nhwc, self.Conv_22_w, self.Conv_22_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Concat: Concat_25
         v_419_pre = mx.concatenate([v_408_pre, v_418_pre], axis=3)
         # Transpose: Concat_25_transpose
@@ -389,19 +361,11 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_45_in_transpose
         v_438_nhwc = mx.transpose(v_438, [0, 2, 3, 1])
         # Conv: Conv_45
-        v_1024_nhwc = native.conv2d(v_438_nhwc, self.Conv_45_w, self.Conv_45_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_46
-        v_441_pre = mx.sigmoid(v_1024_nhwc)
-        # Mul: Mul_47
-        v_442_pre = mx.multiply(v_1024_nhwc, v_441_pre)
+        v_442_pre = native.conv2d(v_438_nhwc, self.Conv_45_w, self.Conv_45_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_48
         v_1027_nhwc = native.conv2d(v_442_pre, self.Conv_48_w, self.Conv_48_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Conv: Conv_49
-        v_1030_nhwc = native.conv2d(v_1027_nhwc, self.Conv_49_w, self.Conv_49_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_50
-        v_447_pre = mx.sigmoid(v_1030_nhwc)
-        # Mul: Mul_51
-        v_448_pre = mx.multiply(v_1030_nhwc, v_447_pre)
+        v_448_pre = native.conv2d(v_1027_nhwc, self.Conv_49_w, self.Conv_49_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Transpose: Mul_51_transpose
         v_448 = mx.transpose(v_448_pre, [0, 3, 1, 2])
         # Concat: Concat_52
@@ -419,19 +383,11 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_72_in_transpose
         v_468_nhwc = mx.transpose(v_468, [0, 2, 3, 1])
         # Conv: Conv_72
-        v_1033_nhwc = native.conv2d(v_468_nhwc, self.Conv_72_w, self.Conv_72_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_73
-        v_471_pre = mx.sigmoid(v_1033_nhwc)
-        # Mul: Mul_74
-        v_472_pre = mx.multiply(v_1033_nhwc, v_471_pre)
+        v_472_pre = native.conv2d(v_468_nhwc, self.Conv_72_w, self.Conv_72_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_75
         v_1036_nhwc = native.conv2d(v_472_pre, self.Conv_75_w, self.Conv_75_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Conv: Conv_76
-        v_1039_nhwc = native.conv2d(v_1036_nhwc, self.Conv_76_w, self.Conv_76_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_77
-        v_477_pre = mx.sigmoid(v_1039_nhwc)
-        # Mul: Mul_78
-        v_478_pre = mx.multiply(v_1039_nhwc, v_477_pre)
+        v_478_pre = native.conv2d(v_1036_nhwc, self.Conv_76_w, self.Conv_76_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Transpose: Mul_78_transpose
         v_478 = mx.transpose(v_478_pre, [0, 3, 1, 2])
         # Concat: Concat_79
@@ -449,19 +405,11 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_99_in_transpose
         v_498_nhwc = mx.transpose(v_498, [0, 2, 3, 1])
         # Conv: Conv_99
-        v_1042_nhwc = native.conv2d(v_498_nhwc, self.Conv_99_w, self.Conv_99_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_100
-        v_501_pre = mx.sigmoid(v_1042_nhwc)
-        # Mul: Mul_101
-        v_502_pre = mx.multiply(v_1042_nhwc, v_501_pre)
+        v_502_pre = native.conv2d(v_498_nhwc, self.Conv_99_w, self.Conv_99_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_102
         v_1045_nhwc = native.conv2d(v_502_pre, self.Conv_102_w, self.Conv_102_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Conv: Conv_103
-        v_1048_nhwc = native.conv2d(v_1045_nhwc, self.Conv_103_w, self.Conv_103_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_104
-        v_507_pre = mx.sigmoid(v_1048_nhwc)
-        # Mul: Mul_105
-        v_508_pre = mx.multiply(v_1048_nhwc, v_507_pre)
+        v_508_pre = native.conv2d(v_1045_nhwc, self.Conv_103_w, self.Conv_103_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Transpose: Mul_105_transpose
         v_508 = mx.transpose(v_508_pre, [0, 3, 1, 2])
         # Concat: Concat_106
@@ -477,27 +425,15 @@ class Yolov5n05Face(nn.Module):
         # Conv: Conv_112
         v_1051_nhwc = native.conv2d(v_514_nhwc, self.Conv_112_w, self.Conv_112_b, depthwise=True, strides=(2, 2), pads=(1, 1, 1, 1))
         # Conv: Conv_113
-        v_1054_nhwc = native.conv2d(v_1051_nhwc, self.Conv_113_w, self.Conv_113_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        v_520_pre = native.conv2d(v_1051_nhwc, self.Conv_113_w, self.Conv_113_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Transpose: Conv_116_in_transpose
         v_514_nhwc_1 = mx.transpose(v_514, [0, 2, 3, 1])
         # Conv: Conv_116
-        v_1057_nhwc = native.conv2d(v_514_nhwc_1, self.Conv_116_w, self.Conv_116_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_114
-        v_519_pre = mx.sigmoid(v_1054_nhwc)
-        # Mul: Mul_115
-        v_520_pre = mx.multiply(v_1054_nhwc, v_519_pre)
-        # Sigmoid: Sigmoid_117
-        v_523_pre = mx.sigmoid(v_1057_nhwc)
-        # Mul: Mul_118
-        v_524_pre = mx.multiply(v_1057_nhwc, v_523_pre)
+        v_524_pre = native.conv2d(v_514_nhwc_1, self.Conv_116_w, self.Conv_116_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_119
         v_1060_nhwc = native.conv2d(v_524_pre, self.Conv_119_w, self.Conv_119_b, depthwise=True, strides=(2, 2), pads=(1, 1, 1, 1))
         # Conv: Conv_120
-        v_1063_nhwc = native.conv2d(v_1060_nhwc, self.Conv_120_w, self.Conv_120_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_121
-        v_529_pre = mx.sigmoid(v_1063_nhwc)
-        # Mul: Mul_122
-        v_530_pre = mx.multiply(v_1063_nhwc, v_529_pre)
+        v_530_pre = native.conv2d(v_1060_nhwc, self.Conv_120_w, self.Conv_120_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Concat: Concat_123
         v_531_pre = mx.concatenate([v_520_pre, v_530_pre], axis=3)
         # Transpose: Concat_123_transpose
@@ -515,19 +451,11 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_143_in_transpose
         v_550_nhwc = mx.transpose(v_550, [0, 2, 3, 1])
         # Conv: Conv_143
-        v_1066_nhwc = native.conv2d(v_550_nhwc, self.Conv_143_w, self.Conv_143_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_144
-        v_553_pre = mx.sigmoid(v_1066_nhwc)
-        # Mul: Mul_145
-        v_554_pre = mx.multiply(v_1066_nhwc, v_553_pre)
+        v_554_pre = native.conv2d(v_550_nhwc, self.Conv_143_w, self.Conv_143_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_146
         v_1069_nhwc = native.conv2d(v_554_pre, self.Conv_146_w, self.Conv_146_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Conv: Conv_147
-        v_1072_nhwc = native.conv2d(v_1069_nhwc, self.Conv_147_w, self.Conv_147_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_148
-        v_559_pre = mx.sigmoid(v_1072_nhwc)
-        # Mul: Mul_149
-        v_560_pre = mx.multiply(v_1072_nhwc, v_559_pre)
+        v_560_pre = native.conv2d(v_1069_nhwc, self.Conv_147_w, self.Conv_147_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Transpose: Mul_149_transpose
         v_560 = mx.transpose(v_560_pre, [0, 3, 1, 2])
         # Concat: Concat_150
@@ -545,19 +473,11 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_170_in_transpose
         v_580_nhwc = mx.transpose(v_580, [0, 2, 3, 1])
         # Conv: Conv_170
-        v_1075_nhwc = native.conv2d(v_580_nhwc, self.Conv_170_w, self.Conv_170_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_171
-        v_583_pre = mx.sigmoid(v_1075_nhwc)
-        # Mul: Mul_172
-        v_584_pre = mx.multiply(v_1075_nhwc, v_583_pre)
+        v_584_pre = native.conv2d(v_580_nhwc, self.Conv_170_w, self.Conv_170_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_173
         v_1078_nhwc = native.conv2d(v_584_pre, self.Conv_173_w, self.Conv_173_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Conv: Conv_174
-        v_1081_nhwc = native.conv2d(v_1078_nhwc, self.Conv_174_w, self.Conv_174_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_175
-        v_589_pre = mx.sigmoid(v_1081_nhwc)
-        # Mul: Mul_176
-        v_590_pre = mx.multiply(v_1081_nhwc, v_589_pre)
+        v_590_pre = native.conv2d(v_1078_nhwc, self.Conv_174_w, self.Conv_174_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Transpose: Mul_176_transpose
         v_590 = mx.transpose(v_590_pre, [0, 3, 1, 2])
         # Concat: Concat_177
@@ -575,19 +495,11 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_197_in_transpose
         v_610_nhwc = mx.transpose(v_610, [0, 2, 3, 1])
         # Conv: Conv_197
-        v_1084_nhwc = native.conv2d(v_610_nhwc, self.Conv_197_w, self.Conv_197_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_198
-        v_613_pre = mx.sigmoid(v_1084_nhwc)
-        # Mul: Mul_199
-        v_614_pre = mx.multiply(v_1084_nhwc, v_613_pre)
+        v_614_pre = native.conv2d(v_610_nhwc, self.Conv_197_w, self.Conv_197_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_200
         v_1087_nhwc = native.conv2d(v_614_pre, self.Conv_200_w, self.Conv_200_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Conv: Conv_201
-        v_1090_nhwc = native.conv2d(v_1087_nhwc, self.Conv_201_w, self.Conv_201_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_202
-        v_619_pre = mx.sigmoid(v_1090_nhwc)
-        # Mul: Mul_203
-        v_620_pre = mx.multiply(v_1090_nhwc, v_619_pre)
+        v_620_pre = native.conv2d(v_1087_nhwc, self.Conv_201_w, self.Conv_201_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Transpose: Mul_203_transpose
         v_620 = mx.transpose(v_620_pre, [0, 3, 1, 2])
         # Concat: Concat_204
@@ -605,19 +517,11 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_224_in_transpose
         v_640_nhwc = mx.transpose(v_640, [0, 2, 3, 1])
         # Conv: Conv_224
-        v_1093_nhwc = native.conv2d(v_640_nhwc, self.Conv_224_w, self.Conv_224_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_225
-        v_643_pre = mx.sigmoid(v_1093_nhwc)
-        # Mul: Mul_226
-        v_644_pre = mx.multiply(v_1093_nhwc, v_643_pre)
+        v_644_pre = native.conv2d(v_640_nhwc, self.Conv_224_w, self.Conv_224_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_227
         v_1096_nhwc = native.conv2d(v_644_pre, self.Conv_227_w, self.Conv_227_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Conv: Conv_228
-        v_1099_nhwc = native.conv2d(v_1096_nhwc, self.Conv_228_w, self.Conv_228_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_229
-        v_649_pre = mx.sigmoid(v_1099_nhwc)
-        # Mul: Mul_230
-        v_650_pre = mx.multiply(v_1099_nhwc, v_649_pre)
+        v_650_pre = native.conv2d(v_1096_nhwc, self.Conv_228_w, self.Conv_228_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Transpose: Mul_230_transpose
         v_650 = mx.transpose(v_650_pre, [0, 3, 1, 2])
         # Concat: Concat_231
@@ -635,19 +539,11 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_251_in_transpose
         v_670_nhwc = mx.transpose(v_670, [0, 2, 3, 1])
         # Conv: Conv_251
-        v_1102_nhwc = native.conv2d(v_670_nhwc, self.Conv_251_w, self.Conv_251_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_252
-        v_673_pre = mx.sigmoid(v_1102_nhwc)
-        # Mul: Mul_253
-        v_674_pre = mx.multiply(v_1102_nhwc, v_673_pre)
+        v_674_pre = native.conv2d(v_670_nhwc, self.Conv_251_w, self.Conv_251_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_254
         v_1105_nhwc = native.conv2d(v_674_pre, self.Conv_254_w, self.Conv_254_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Conv: Conv_255
-        v_1108_nhwc = native.conv2d(v_1105_nhwc, self.Conv_255_w, self.Conv_255_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_256
-        v_679_pre = mx.sigmoid(v_1108_nhwc)
-        # Mul: Mul_257
-        v_680_pre = mx.multiply(v_1108_nhwc, v_679_pre)
+        v_680_pre = native.conv2d(v_1105_nhwc, self.Conv_255_w, self.Conv_255_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Transpose: Mul_257_transpose
         v_680 = mx.transpose(v_680_pre, [0, 3, 1, 2])
         # Concat: Concat_258
@@ -665,19 +561,11 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_278_in_transpose
         v_700_nhwc = mx.transpose(v_700, [0, 2, 3, 1])
         # Conv: Conv_278
-        v_1111_nhwc = native.conv2d(v_700_nhwc, self.Conv_278_w, self.Conv_278_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_279
-        v_703_pre = mx.sigmoid(v_1111_nhwc)
-        # Mul: Mul_280
-        v_704_pre = mx.multiply(v_1111_nhwc, v_703_pre)
+        v_704_pre = native.conv2d(v_700_nhwc, self.Conv_278_w, self.Conv_278_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_281
         v_1114_nhwc = native.conv2d(v_704_pre, self.Conv_281_w, self.Conv_281_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Conv: Conv_282
-        v_1117_nhwc = native.conv2d(v_1114_nhwc, self.Conv_282_w, self.Conv_282_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_283
-        v_709_pre = mx.sigmoid(v_1117_nhwc)
-        # Mul: Mul_284
-        v_710_pre = mx.multiply(v_1117_nhwc, v_709_pre)
+        v_710_pre = native.conv2d(v_1114_nhwc, self.Conv_282_w, self.Conv_282_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Transpose: Mul_284_transpose
         v_710 = mx.transpose(v_710_pre, [0, 3, 1, 2])
         # Concat: Concat_285
@@ -695,19 +583,11 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_305_in_transpose
         v_730_nhwc = mx.transpose(v_730, [0, 2, 3, 1])
         # Conv: Conv_305
-        v_1120_nhwc = native.conv2d(v_730_nhwc, self.Conv_305_w, self.Conv_305_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_306
-        v_733_pre = mx.sigmoid(v_1120_nhwc)
-        # Mul: Mul_307
-        v_734_pre = mx.multiply(v_1120_nhwc, v_733_pre)
+        v_734_pre = native.conv2d(v_730_nhwc, self.Conv_305_w, self.Conv_305_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_308
         v_1123_nhwc = native.conv2d(v_734_pre, self.Conv_308_w, self.Conv_308_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Conv: Conv_309
-        v_1126_nhwc = native.conv2d(v_1123_nhwc, self.Conv_309_w, self.Conv_309_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_310
-        v_739_pre = mx.sigmoid(v_1126_nhwc)
-        # Mul: Mul_311
-        v_740_pre = mx.multiply(v_1126_nhwc, v_739_pre)
+        v_740_pre = native.conv2d(v_1123_nhwc, self.Conv_309_w, self.Conv_309_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Transpose: Mul_311_transpose
         v_740 = mx.transpose(v_740_pre, [0, 3, 1, 2])
         # Concat: Concat_312
@@ -723,27 +603,15 @@ class Yolov5n05Face(nn.Module):
         # Conv: Conv_318
         v_1129_nhwc = native.conv2d(v_746_nhwc, self.Conv_318_w, self.Conv_318_b, depthwise=True, strides=(2, 2), pads=(1, 1, 1, 1))
         # Conv: Conv_319
-        v_1132_nhwc = native.conv2d(v_1129_nhwc, self.Conv_319_w, self.Conv_319_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        v_752_pre = native.conv2d(v_1129_nhwc, self.Conv_319_w, self.Conv_319_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Transpose: Conv_322_in_transpose
         v_746_nhwc_1 = mx.transpose(v_746, [0, 2, 3, 1])
         # Conv: Conv_322
-        v_1135_nhwc = native.conv2d(v_746_nhwc_1, self.Conv_322_w, self.Conv_322_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_320
-        v_751_pre = mx.sigmoid(v_1132_nhwc)
-        # Mul: Mul_321
-        v_752_pre = mx.multiply(v_1132_nhwc, v_751_pre)
-        # Sigmoid: Sigmoid_323
-        v_755_pre = mx.sigmoid(v_1135_nhwc)
-        # Mul: Mul_324
-        v_756_pre = mx.multiply(v_1135_nhwc, v_755_pre)
+        v_756_pre = native.conv2d(v_746_nhwc_1, self.Conv_322_w, self.Conv_322_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_325
         v_1138_nhwc = native.conv2d(v_756_pre, self.Conv_325_w, self.Conv_325_b, depthwise=True, strides=(2, 2), pads=(1, 1, 1, 1))
         # Conv: Conv_326
-        v_1141_nhwc = native.conv2d(v_1138_nhwc, self.Conv_326_w, self.Conv_326_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_327
-        v_761_pre = mx.sigmoid(v_1141_nhwc)
-        # Mul: Mul_328
-        v_762_pre = mx.multiply(v_1141_nhwc, v_761_pre)
+        v_762_pre = native.conv2d(v_1138_nhwc, self.Conv_326_w, self.Conv_326_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Concat: Concat_329
         v_763_pre = mx.concatenate([v_752_pre, v_762_pre], axis=3)
         # Transpose: Concat_329_transpose
@@ -761,19 +629,11 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_349_in_transpose
         v_782_nhwc = mx.transpose(v_782, [0, 2, 3, 1])
         # Conv: Conv_349
-        v_1144_nhwc = native.conv2d(v_782_nhwc, self.Conv_349_w, self.Conv_349_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_350
-        v_785_pre = mx.sigmoid(v_1144_nhwc)
-        # Mul: Mul_351
-        v_786_pre = mx.multiply(v_1144_nhwc, v_785_pre)
+        v_786_pre = native.conv2d(v_782_nhwc, self.Conv_349_w, self.Conv_349_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_352
         v_1147_nhwc = native.conv2d(v_786_pre, self.Conv_352_w, self.Conv_352_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Conv: Conv_353
-        v_1150_nhwc = native.conv2d(v_1147_nhwc, self.Conv_353_w, self.Conv_353_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_354
-        v_791_pre = mx.sigmoid(v_1150_nhwc)
-        # Mul: Mul_355
-        v_792_pre = mx.multiply(v_1150_nhwc, v_791_pre)
+        v_792_pre = native.conv2d(v_1147_nhwc, self.Conv_353_w, self.Conv_353_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Transpose: Mul_355_transpose
         v_792 = mx.transpose(v_792_pre, [0, 3, 1, 2])
         # Concat: Concat_356
@@ -791,19 +651,11 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_376_in_transpose
         v_812_nhwc = mx.transpose(v_812, [0, 2, 3, 1])
         # Conv: Conv_376
-        v_1153_nhwc = native.conv2d(v_812_nhwc, self.Conv_376_w, self.Conv_376_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_377
-        v_815_pre = mx.sigmoid(v_1153_nhwc)
-        # Mul: Mul_378
-        v_816_pre = mx.multiply(v_1153_nhwc, v_815_pre)
+        v_816_pre = native.conv2d(v_812_nhwc, self.Conv_376_w, self.Conv_376_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_379
         v_1156_nhwc = native.conv2d(v_816_pre, self.Conv_379_w, self.Conv_379_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Conv: Conv_380
-        v_1159_nhwc = native.conv2d(v_1156_nhwc, self.Conv_380_w, self.Conv_380_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_381
-        v_821_pre = mx.sigmoid(v_1159_nhwc)
-        # Mul: Mul_382
-        v_822_pre = mx.multiply(v_1159_nhwc, v_821_pre)
+        v_822_pre = native.conv2d(v_1156_nhwc, self.Conv_380_w, self.Conv_380_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Transpose: Mul_382_transpose
         v_822 = mx.transpose(v_822_pre, [0, 3, 1, 2])
         # Concat: Concat_383
@@ -821,19 +673,11 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_403_in_transpose
         v_842_nhwc = mx.transpose(v_842, [0, 2, 3, 1])
         # Conv: Conv_403
-        v_1162_nhwc = native.conv2d(v_842_nhwc, self.Conv_403_w, self.Conv_403_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_404
-        v_845_pre = mx.sigmoid(v_1162_nhwc)
-        # Mul: Mul_405
-        v_846_pre = mx.multiply(v_1162_nhwc, v_845_pre)
+        v_846_pre = native.conv2d(v_842_nhwc, self.Conv_403_w, self.Conv_403_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_406
         v_1165_nhwc = native.conv2d(v_846_pre, self.Conv_406_w, self.Conv_406_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Conv: Conv_407
-        v_1168_nhwc = native.conv2d(v_1165_nhwc, self.Conv_407_w, self.Conv_407_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_408
-        v_851_pre = mx.sigmoid(v_1168_nhwc)
-        # Mul: Mul_409
-        v_852_pre = mx.multiply(v_1168_nhwc, v_851_pre)
+        v_852_pre = native.conv2d(v_1165_nhwc, self.Conv_407_w, self.Conv_407_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Transpose: Mul_409_transpose
         v_852 = mx.transpose(v_852_pre, [0, 3, 1, 2])
         # Concat: Concat_410
@@ -847,11 +691,7 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_416_in_transpose
         v_858_nhwc = mx.transpose(v_858, [0, 2, 3, 1])
         # Conv: Conv_416
-        v_859_nhwc = native.conv2d(v_858_nhwc, self.Conv_416_w, self.Conv_416_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_417
-        v_860_pre = mx.sigmoid(v_859_nhwc)
-        # Mul: Mul_418
-        v_861_pre = mx.multiply(v_859_nhwc, v_860_pre)
+        v_861_pre = native.conv2d(v_858_nhwc, self.Conv_416_w, self.Conv_416_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Upsample: Resize_420
         expand_dims_2 = mx.expand_dims(v_861_pre, (2, 4))
         broadcast_to_2 = mx.broadcast_to(expand_dims_2, (1, 20, 2, 20, 2, 64))
@@ -863,45 +703,21 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_422_in_transpose
         v_867_nhwc = mx.transpose(v_867, [0, 2, 3, 1])
         # Conv: Conv_422
-        v_868_nhwc = native.conv2d(v_867_nhwc, self.Conv_422_w, self.Conv_422_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        v_870_pre = native.conv2d(v_867_nhwc, self.Conv_422_w, self.Conv_422_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        # Conv: Conv_425
+        v_873_pre = native.conv2d(v_870_pre, self.Conv_425_w, self.Conv_425_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        # Conv: Conv_428
+        v_876_pre = native.conv2d(v_873_pre, self.Conv_428_w, self.Conv_428_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu')
         # Transpose: Conv_431_in_transpose
         v_867_nhwc_1 = mx.transpose(v_867, [0, 2, 3, 1])
         # Conv: Conv_431
-        v_877_nhwc = native.conv2d(v_867_nhwc_1, self.Conv_431_w, self.Conv_431_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_423
-        v_869_pre = mx.sigmoid(v_868_nhwc)
-        # Mul: Mul_424
-        v_870_pre = mx.multiply(v_868_nhwc, v_869_pre)
-        # Conv: Conv_425
-        v_871_nhwc = native.conv2d(v_870_pre, self.Conv_425_w, self.Conv_425_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_426
-        v_872_pre = mx.sigmoid(v_871_nhwc)
-        # Mul: Mul_427
-        v_873_pre = mx.multiply(v_871_nhwc, v_872_pre)
-        # Conv: Conv_428
-        v_874_nhwc = native.conv2d(v_873_pre, self.Conv_428_w, self.Conv_428_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1))
-        # Sigmoid: Sigmoid_429
-        v_875_pre = mx.sigmoid(v_874_nhwc)
-        # Mul: Mul_430
-        v_876_pre = mx.multiply(v_874_nhwc, v_875_pre)
-        # Sigmoid: Sigmoid_432
-        v_878_pre = mx.sigmoid(v_877_nhwc)
-        # Mul: Mul_433
-        v_879_pre = mx.multiply(v_877_nhwc, v_878_pre)
+        v_879_pre = native.conv2d(v_867_nhwc_1, self.Conv_431_w, self.Conv_431_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Concat: Concat_434
         v_880_pre = mx.concatenate([v_876_pre, v_879_pre], axis=3)
         # Conv: Conv_435
-        v_881_nhwc = native.conv2d(v_880_pre, self.Conv_435_w, self.Conv_435_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_436
-        v_882_pre = mx.sigmoid(v_881_nhwc)
-        # Mul: Mul_437
-        v_883_pre = mx.multiply(v_881_nhwc, v_882_pre)
+        v_883_pre = native.conv2d(v_880_pre, self.Conv_435_w, self.Conv_435_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_438
-        v_884_nhwc = native.conv2d(v_883_pre, self.Conv_438_w, self.Conv_438_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_439
-        v_885_pre = mx.sigmoid(v_884_nhwc)
-        # Mul: Mul_440
-        v_886_pre = mx.multiply(v_884_nhwc, v_885_pre)
+        v_886_pre = native.conv2d(v_883_pre, self.Conv_438_w, self.Conv_438_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Upsample: Resize_442
         expand_dims_3 = mx.expand_dims(v_886_pre, (2, 4))
         broadcast_to_3 = mx.broadcast_to(expand_dims_3, (1, 40, 2, 40, 2, 64))
@@ -913,41 +729,21 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_444_in_transpose
         v_892_nhwc = mx.transpose(v_892, [0, 2, 3, 1])
         # Conv: Conv_444
-        v_893_nhwc = native.conv2d(v_892_nhwc, self.Conv_444_w, self.Conv_444_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        v_895_pre = native.conv2d(v_892_nhwc, self.Conv_444_w, self.Conv_444_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        # Conv: Conv_447
+        v_898_pre = native.conv2d(v_895_pre, self.Conv_447_w, self.Conv_447_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        # Conv: Conv_450
+        v_901_pre = native.conv2d(v_898_pre, self.Conv_450_w, self.Conv_450_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu')
         # Transpose: Conv_453_in_transpose
         v_892_nhwc_1 = mx.transpose(v_892, [0, 2, 3, 1])
         # Conv: Conv_453
-        v_902_nhwc = native.conv2d(v_892_nhwc_1, self.Conv_453_w, self.Conv_453_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_445
-        v_894_pre = mx.sigmoid(v_893_nhwc)
-        # Mul: Mul_446
-        v_895_pre = mx.multiply(v_893_nhwc, v_894_pre)
-        # Conv: Conv_447
-        v_896_nhwc = native.conv2d(v_895_pre, self.Conv_447_w, self.Conv_447_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_448
-        v_897_pre = mx.sigmoid(v_896_nhwc)
-        # Mul: Mul_449
-        v_898_pre = mx.multiply(v_896_nhwc, v_897_pre)
-        # Conv: Conv_450
-        v_899_nhwc = native.conv2d(v_898_pre, self.Conv_450_w, self.Conv_450_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1))
-        # Sigmoid: Sigmoid_451
-        v_900_pre = mx.sigmoid(v_899_nhwc)
-        # Mul: Mul_452
-        v_901_pre = mx.multiply(v_899_nhwc, v_900_pre)
-        # Sigmoid: Sigmoid_454
-        v_903_pre = mx.sigmoid(v_902_nhwc)
-        # Mul: Mul_455
-        v_904_pre = mx.multiply(v_902_nhwc, v_903_pre)
+        v_904_pre = native.conv2d(v_892_nhwc_1, self.Conv_453_w, self.Conv_453_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Concat: Concat_456
         v_905_pre = mx.concatenate([v_901_pre, v_904_pre], axis=3)
         # Conv: Conv_457
-        v_906_nhwc = native.conv2d(v_905_pre, self.Conv_457_w, self.Conv_457_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_458
-        v_907_pre = mx.sigmoid(v_906_nhwc)
-        # Mul: Mul_459
-        v_908_pre = mx.multiply(v_906_nhwc, v_907_pre)
+        v_908_pre = native.conv2d(v_905_pre, self.Conv_457_w, self.Conv_457_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_460
-        v_909_nhwc = native.conv2d(v_908_pre, self.Conv_460_w, self.Conv_460_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1))
+        v_911_pre = native.conv2d(v_908_pre, self.Conv_460_w, self.Conv_460_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='silu')
         # Conv: Conv_500
         v_949_nhwc = native.conv2d(v_908_pre, self.Conv_500_w, self.Conv_500_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
         # Transpose: Conv_500_out_transpose
@@ -956,46 +752,22 @@ class Yolov5n05Face(nn.Module):
         v_967 = mx.reshape(v_949, [1, 3, 16, 80, 80])
         # Transpose: Transpose_515
         stride_8 = mx.transpose(v_967, [0, 1, 3, 4, 2])
-        # Sigmoid: Sigmoid_461
-        v_910_pre = mx.sigmoid(v_909_nhwc)
-        # Mul: Mul_462
-        v_911_pre = mx.multiply(v_909_nhwc, v_910_pre)
         # Concat: Concat_463
         v_912_pre = mx.concatenate([v_911_pre, v_886_pre], axis=3)
         # Conv: Conv_464
-        v_913_nhwc = native.conv2d(v_912_pre, self.Conv_464_w, self.Conv_464_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Conv: Conv_473
-        v_922_nhwc = native.conv2d(v_912_pre, self.Conv_473_w, self.Conv_473_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_465
-        v_914_pre = mx.sigmoid(v_913_nhwc)
-        # Mul: Mul_466
-        v_915_pre = mx.multiply(v_913_nhwc, v_914_pre)
+        v_915_pre = native.conv2d(v_912_pre, self.Conv_464_w, self.Conv_464_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_467
-        v_916_nhwc = native.conv2d(v_915_pre, self.Conv_467_w, self.Conv_467_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_468
-        v_917_pre = mx.sigmoid(v_916_nhwc)
-        # Mul: Mul_469
-        v_918_pre = mx.multiply(v_916_nhwc, v_917_pre)
+        v_918_pre = native.conv2d(v_915_pre, self.Conv_467_w, self.Conv_467_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_470
-        v_919_nhwc = native.conv2d(v_918_pre, self.Conv_470_w, self.Conv_470_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1))
-        # Sigmoid: Sigmoid_471
-        v_920_pre = mx.sigmoid(v_919_nhwc)
-        # Mul: Mul_472
-        v_921_pre = mx.multiply(v_919_nhwc, v_920_pre)
-        # Sigmoid: Sigmoid_474
-        v_923_pre = mx.sigmoid(v_922_nhwc)
-        # Mul: Mul_475
-        v_924_pre = mx.multiply(v_922_nhwc, v_923_pre)
+        v_921_pre = native.conv2d(v_918_pre, self.Conv_470_w, self.Conv_470_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu')
+        # Conv: Conv_473
+        v_924_pre = native.conv2d(v_912_pre, self.Conv_473_w, self.Conv_473_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Concat: Concat_476
         v_925_pre = mx.concatenate([v_921_pre, v_924_pre], axis=3)
         # Conv: Conv_477
-        v_926_nhwc = native.conv2d(v_925_pre, self.Conv_477_w, self.Conv_477_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_478
-        v_927_pre = mx.sigmoid(v_926_nhwc)
-        # Mul: Mul_479
-        v_928_pre = mx.multiply(v_926_nhwc, v_927_pre)
+        v_928_pre = native.conv2d(v_925_pre, self.Conv_477_w, self.Conv_477_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_480
-        v_929_nhwc = native.conv2d(v_928_pre, self.Conv_480_w, self.Conv_480_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1))
+        v_931_pre = native.conv2d(v_928_pre, self.Conv_480_w, self.Conv_480_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='silu')
         # Conv: Conv_516
         v_969_nhwc = native.conv2d(v_928_pre, self.Conv_516_w, self.Conv_516_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
         # Transpose: Conv_516_out_transpose
@@ -1004,44 +776,20 @@ class Yolov5n05Face(nn.Module):
         v_987 = mx.reshape(v_969, [1, 3, 16, 40, 40])
         # Transpose: Transpose_531
         stride_16 = mx.transpose(v_987, [0, 1, 3, 4, 2])
-        # Sigmoid: Sigmoid_481
-        v_930_pre = mx.sigmoid(v_929_nhwc)
-        # Mul: Mul_482
-        v_931_pre = mx.multiply(v_929_nhwc, v_930_pre)
         # Concat: Concat_483
         v_932_pre = mx.concatenate([v_931_pre, v_861_pre], axis=3)
         # Conv: Conv_484
-        v_933_nhwc = native.conv2d(v_932_pre, self.Conv_484_w, self.Conv_484_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Conv: Conv_493
-        v_942_nhwc = native.conv2d(v_932_pre, self.Conv_493_w, self.Conv_493_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_485
-        v_934_pre = mx.sigmoid(v_933_nhwc)
-        # Mul: Mul_486
-        v_935_pre = mx.multiply(v_933_nhwc, v_934_pre)
+        v_935_pre = native.conv2d(v_932_pre, self.Conv_484_w, self.Conv_484_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_487
-        v_936_nhwc = native.conv2d(v_935_pre, self.Conv_487_w, self.Conv_487_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_488
-        v_937_pre = mx.sigmoid(v_936_nhwc)
-        # Mul: Mul_489
-        v_938_pre = mx.multiply(v_936_nhwc, v_937_pre)
+        v_938_pre = native.conv2d(v_935_pre, self.Conv_487_w, self.Conv_487_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_490
-        v_939_nhwc = native.conv2d(v_938_pre, self.Conv_490_w, self.Conv_490_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1))
-        # Sigmoid: Sigmoid_491
-        v_940_pre = mx.sigmoid(v_939_nhwc)
-        # Mul: Mul_492
-        v_941_pre = mx.multiply(v_939_nhwc, v_940_pre)
-        # Sigmoid: Sigmoid_494
-        v_943_pre = mx.sigmoid(v_942_nhwc)
-        # Mul: Mul_495
-        v_944_pre = mx.multiply(v_942_nhwc, v_943_pre)
+        v_941_pre = native.conv2d(v_938_pre, self.Conv_490_w, self.Conv_490_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu')
+        # Conv: Conv_493
+        v_944_pre = native.conv2d(v_932_pre, self.Conv_493_w, self.Conv_493_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Concat: Concat_496
         v_945_pre = mx.concatenate([v_941_pre, v_944_pre], axis=3)
         # Conv: Conv_497
-        v_946_nhwc = native.conv2d(v_945_pre, self.Conv_497_w, self.Conv_497_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        # Sigmoid: Sigmoid_498
-        v_947_pre = mx.sigmoid(v_946_nhwc)
-        # Mul: Mul_499
-        v_948_pre = mx.multiply(v_946_nhwc, v_947_pre)
+        v_948_pre = native.conv2d(v_945_pre, self.Conv_497_w, self.Conv_497_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_532
         v_989_nhwc = native.conv2d(v_948_pre, self.Conv_532_w, self.Conv_532_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
         # Transpose: Conv_532_out_transpose

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import runtime  # noqa: E402  (fast BLAS before MLX, for every MLX engine here)
+from runtime import native  # noqa: E402
 from translator.api import translate  # noqa: E402
 from translator.version import __version__  # noqa: E402
 
@@ -37,7 +38,7 @@ ENGINES = ("onnxruntime", "module", "oplist", "onnx2mlx")
 DEFAULT_MODELS = ("retinaface", "scrfd_640", "yunet", "yolov5n", "mobilefacenet")
 
 
-def build(engine: str, path: Path, x: np.ndarray, workdir: Path):
+def build(engine: str, path: Path, x: np.ndarray, workdir: Path, tune: bool = False):
     """A zero-argument callable running one inference (inputs converted, outputs materialized)."""
     if engine == "onnxruntime":
         import onnxruntime as ort
@@ -48,8 +49,8 @@ def build(engine: str, path: Path, x: np.ndarray, workdir: Path):
     if engine in ("module", "oplist"):
         from runtime.session import InferenceSession
 
-        # tune=True: conv strategies and mx.compile chosen by timing on this machine
-        sess = InferenceSession(path, mode=engine, cache_dir=workdir / engine, tune=True)
+        # The default translation (native kernels where built); tune=True times conv strategies and mx.compile.
+        sess = InferenceSession(path, mode=engine, cache_dir=workdir / engine, tune=tune)
         name = sess.get_inputs()[0].name
         sess.run(None, {name: x})
         return lambda: sess.run(None, {name: x})
@@ -69,7 +70,9 @@ def build(engine: str, path: Path, x: np.ndarray, workdir: Path):
     raise ValueError(engine)
 
 
-def measure(models: list[str], runs: int, warmup: int) -> dict:
+def measure(models: list[str], runs: int, warmup: int, block: int = 5, tune: bool = False) -> dict:
+    """Engines take turns in blocks of `block` runs (rotating who goes first): drift hits all alike, and a
+    competitor's thread pool still spinning after its turn slows only the first run of the next block."""
     results = {}
     for key in models:
         z = ZOO[key]
@@ -81,18 +84,19 @@ def measure(models: list[str], runs: int, warmup: int) -> dict:
         with tempfile.TemporaryDirectory() as tmp:
             for e in ENGINES:
                 try:
-                    engines[e] = build(e, z.path, x, Path(tmp))
+                    engines[e] = build(e, z.path, x, Path(tmp), tune)
                     for _ in range(warmup):
                         engines[e]()
                 except Exception as exc:  # a competitor failing is a result, not a crash
                     errors[e] = f"{type(exc).__name__}: {str(exc)[:120]}"
             times: dict[str, list[float]] = {e: [] for e in engines}
             order = list(engines)
-            for r in range(runs):
+            for r in range((runs + block - 1) // block):
                 for e in order[r % len(order) :] + order[: r % len(order)]:
-                    t = time.perf_counter()
-                    engines[e]()
-                    times[e].append((time.perf_counter() - t) * 1000)
+                    for _ in range(block):
+                        t = time.perf_counter()
+                        engines[e]()
+                        times[e].append((time.perf_counter() - t) * 1000)
         stats = {}
         for e, ts in times.items():
             q = np.percentile(ts, [10, 50, 90])
@@ -131,7 +135,8 @@ def write_report(results: dict, rss: dict, runs: int, out_md: Path, out_png: Pat
         "# Benchmarks",
         "",
         f"`python tools/bench.py` (translator {__version__}, MLX {mx.__version__}, {platform.machine()}, "
-        f"{mx.default_device()}, BLAS: {blas.name}, {runs} alternating runs per engine after warm-up, one process).",
+        f"{mx.default_device()}, BLAS: {blas.name}, native kernels: {native.isa() or 'unavailable'} "
+        f"({native.num_threads()} threads), {runs} runs per engine in alternating blocks after warm-up, one process).",
         "Times are medians with the p10-p90 spread; ratios use medians. Peak RSS is measured in a fresh process per engine.",
         "This is a benchmark, not a test: the machine is shared, so re-run before drawing fine conclusions.",
         "",
@@ -195,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--models", default=",".join(DEFAULT_MODELS))
     p.add_argument("--no-rss", action="store_true")
+    p.add_argument("--block", type=int, default=5, help="runs per engine per turn")
+    p.add_argument("--tune", action="store_true", help="translate ours with tune=True")
     p.add_argument("--rss", nargs=2, metavar=("MODEL", "ENGINE"), help=argparse.SUPPRESS)
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     args = p.parse_args(argv)
@@ -202,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         _rss_child(*args.rss)
         return 0
     models = [m for m in args.models.split(",") if m]
-    results = measure(models, args.runs, args.warmup)
+    results = measure(models, args.runs, args.warmup, args.block, args.tune)
     rss = {} if args.no_rss else {m: {e: peak_rss(m, e) for e in ENGINES} for m in models}
     out = Path(args.out)
     text = write_report(results, rss, args.runs, out, out.with_suffix(".png"))

@@ -15,7 +15,7 @@ import warnings
 
 import mlx.core as mx  # loads libmlx first: the extension links against it and never bundles a copy
 
-ACTIVATIONS = {None: 0, "relu": 1, "leaky_relu": 2, "clip": 3, "sigmoid": 4, "hard_swish": 5, "prelu": 6}
+ACTIVATIONS = {None: 0, "relu": 1, "leaky_relu": 2, "clip": 3, "sigmoid": 4, "hard_swish": 5, "prelu": 6, "silu": 7}
 
 _ext = None
 UNAVAILABLE_REASON: str | None = None
@@ -138,6 +138,8 @@ def reference_conv2d(x, w, bias=None, *, depthwise=False, strides=(1, 1), pads=(
         y = mx.clip(y, alpha, beta)
     elif activation == "sigmoid":
         y = mx.sigmoid(y)
+    elif activation == "silu":
+        y = y * mx.sigmoid(y)
     elif activation == "hard_swish":
         y = y * mx.clip(y / 6 + 0.5, 0, 1)
     elif activation == "prelu":

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(
     reason=f"native kernels not built here: {native.UNAVAILABLE_REASON}",
 )
 
-ACTS = [None, "relu", "leaky_relu", "clip", "sigmoid", "hard_swish", "prelu"]
+ACTS = [None, "relu", "leaky_relu", "clip", "sigmoid", "hard_swish", "prelu", "silu"]
 ISAS = native._ext.available_isas() if native.available() else []
 
 
@@ -85,7 +85,9 @@ def _onnx_reference(case, x_nchw, w_oihw, bias, residual_nchw, slope, alpha, bet
         inputs.append(("r", np.float32, list(residual_nchw.shape)))
         last = "a"
     act = case["act"]
-    if act is not None:
+    if act == "silu":  # YOLO's x * sigmoid(x)
+        nodes += [helper.make_node("Sigmoid", [last], ["s"]), helper.make_node("Mul", [last, "s"], ["y"])]
+    elif act is not None:
         op = {"relu": "Relu", "leaky_relu": "LeakyRelu", "clip": "Clip", "sigmoid": "Sigmoid",
               "hard_swish": "HardSwish", "prelu": "PRelu"}[act]  # fmt: skip
         extra, attrs = [], {}

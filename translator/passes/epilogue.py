@@ -74,6 +74,24 @@ def _fuse_residual(graph: Graph, conv: Node) -> bool:
     return True
 
 
+def _fuse_silu(graph: Graph, conv: Node) -> bool:
+    """y -> Sigmoid(y) -> Mul(y, sigmoid): YOLO's SiLU, two consumers of y folded into one activation."""
+    y = conv.outputs[0]
+    users = graph.consumers(y)
+    if len(users) != 2 or y in graph.outputs:
+        return False
+    sig = next((u for u in users if not u.domain and u.op_type == "Sigmoid"), None)
+    mul = next((u for u in users if not u.domain and u.op_type == "Mul"), None)
+    if sig is None or mul is None or sig.outputs[0] in graph.outputs:
+        return False
+    if sorted(mul.inputs) != sorted([y, sig.outputs[0]]) or len(graph.consumers(sig.outputs[0])) != 1:
+        return False
+    graph.remove_node(sig)
+    _absorb(graph, conv, mul)
+    conv.attrs = dict(conv.attrs, activation=["Silu"])
+    return True
+
+
 def fuse_epilogues(graph: Graph, residuals: bool = False) -> int:
     """Returns the number of tails (residual Adds and activations) folded into convs.
 
@@ -86,6 +104,9 @@ def fuse_epilogues(graph: Graph, residuals: bool = False) -> int:
             continue
         if residuals and conv.attrs.get("strategy") == "native" and _fuse_residual(graph, conv):
             fused += 1
+        if _fuse_silu(graph, conv):
+            fused += 1
+            continue
         y = conv.outputs[0]
         users = graph.consumers(y)
         if len(users) != 1 or y in graph.outputs:

@@ -6,6 +6,7 @@
 #include "mlx/allocator.h"
 #include "mlx/backend/cpu/encoder.h"
 #include "mlx/ops.h"
+#include "threadpool.h"
 
 namespace mlxu {
 
@@ -47,13 +48,30 @@ void NativeConv::eval_gpu(const std::vector<mx::array>&, mx::array&) {
 namespace {
 
 // Copies a strided (view, transposed, broadcast) float array into dense row-major order.
-void gather(const float* src, const mx::Shape& shape, const mx::Strides& strides, size_t dim, float*& dst) {
-  if (dim + 1 == shape.size()) {
-    const int64_t st = strides[dim];
-    for (int i = 0; i < shape[dim]; ++i) *dst++ = src[i * st];
-    return;
+// The common case is the network input, transposed from NCHW to NHWC by a view:
+// four explicit loops, rows shared out over the thread pool.
+void gather(const mx::array& a, float* dst) {
+  const float* src = a.data<float>();
+  mx::Shape shape = a.shape();
+  mx::Strides strides = a.strides();
+  while (shape.size() < 4) {  // left-pad to 4-D
+    shape.insert(shape.begin(), 1);
+    strides.insert(strides.begin(), 0);
   }
-  for (int i = 0; i < shape[dim]; ++i) gather(src + i * strides[dim], shape, strides, dim + 1, dst);
+  if (shape.size() > 4) throw std::runtime_error("native conv: cannot read a strided array of rank > 4");
+  const int64_t rows = static_cast<int64_t>(shape[0]) * shape[1];
+  const int64_t row_len = static_cast<int64_t>(shape[2]) * shape[3];
+  ThreadPool::instance().parallel_for(rows, 8, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t i0 = r / shape[1], i1 = r % shape[1];
+      const float* base = src + i0 * strides[0] + i1 * strides[1];
+      float* out = dst + r * row_len;
+      for (int i2 = 0; i2 < shape[2]; ++i2) {
+        const float* p = base + i2 * strides[2];
+        for (int i3 = 0; i3 < shape[3]; ++i3) *out++ = p[i3 * strides[3]];
+      }
+    }
+  });
 }
 
 }  // namespace
@@ -68,16 +86,17 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
   for (const auto& a : inputs) held.push_back(mx::array::unsafe_weak_copy(a));
   encoder.dispatch([held = std::move(held), out = mx::array::unsafe_weak_copy(out), p = p_]() mutable {
     // Views (transposes, slices, broadcasts) are read through a dense copy; the kernels want row-major.
-    std::vector<std::vector<float>> dense(held.size());
+    // The copies live in buffers kept by this (stream) thread, so repeated calls do not fault in new pages.
+    thread_local std::vector<std::vector<float>> dense;
+    if (dense.size() < held.size()) dense.resize(held.size());
     std::vector<const float*> ptr(held.size());
     for (size_t i = 0; i < held.size(); ++i) {
       const auto& a = held[i];
       if (a.flags().row_contiguous || a.size() == 0) {
         ptr[i] = a.data<float>();
       } else {
-        dense[i].resize(a.size());
-        float* dst = dense[i].data();
-        gather(a.data<float>(), a.shape(), a.strides(), 0, dst);
+        if (dense[i].size() < a.size()) dense[i].resize(a.size());
+        gather(a, dense[i].data());
         ptr[i] = dense[i].data();
       }
     }
@@ -112,7 +131,7 @@ mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optio
   if (pads.size() != 4) refuse("pads must be [top, left, bottom, right]");
   for (int v : pads)
     if (v < 0) refuse("pads must be non-negative");
-  if (act < 0 || act > static_cast<int>(Act::PRelu)) refuse("unknown activation code " + std::to_string(act));
+  if (act < 0 || act > static_cast<int>(Act::Silu)) refuse("unknown activation code " + std::to_string(act));
   const int c_in = x.shape(3);
   if (depthwise) {
     if (w.ndim() != 3 || w.shape(2) != c_in)

@@ -7,7 +7,7 @@
 
 namespace mlxu {
 
-enum class Act : int { None = 0, Relu = 1, LeakyRelu = 2, Clip = 3, Sigmoid = 4, HardSwish = 5, PRelu = 6 };
+enum class Act : int { None = 0, Relu = 1, LeakyRelu = 2, Clip = 3, Sigmoid = 4, HardSwish = 5, PRelu = 6, Silu = 7 };
 
 // y = act(conv(x) + bias + residual); slope is PRelu's per-channel slope.
 struct Epilogue {

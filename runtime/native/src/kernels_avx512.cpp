@@ -2,6 +2,7 @@
 #define MLXU_ISA_AVX512 1
 #define MLXU_NS avx512
 #define MLXU_MR 8
+#define MLXU_NARROW_TABLE kernels_avx2
 #include "kernels_impl.h"
 
 namespace mlxu {

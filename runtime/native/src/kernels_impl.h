@@ -30,6 +30,8 @@ inline Vec activate(Vec v, const Epilogue& e, const float* slope_at, int valid) 
       return vmin(vmax(v, Vec::splat(e.alpha)), Vec::splat(e.beta));
     case Act::Sigmoid:
       return vdiv(Vec::splat(1.f), Vec::splat(1.f) + vexp(Vec::zero() - v));
+    case Act::Silu:  // x * sigmoid(x), YOLO's activation
+      return vdiv(v, Vec::splat(1.f) + vexp(Vec::zero() - v));
     case Act::HardSwish:
       return v * vmin(vmax(fma(v, Vec::splat(1.f / 6.f), Vec::splat(0.5f)), Vec::zero()), Vec::splat(1.f));
     case Act::PRelu: {
@@ -59,6 +61,41 @@ inline Vec load_bias(const Epilogue& e, int c, int valid) {
 }
 
 // ---- depthwise -------------------------------------------------------------------------------
+
+// Stride 1, full vectors: four output pixels share the KW + 3 input columns of each window row,
+// each loaded once (a generic loop loads 4 * KW). Returns the first column it did not do.
+template <int KW>
+inline int depthwise_interior_s1(const ConvShape& s, const float* img, const float* w, const Epilogue& e, float* out,
+                                 int64_t out_row, int iy0, int ky_lo, int ky_hi, int ox, int ox_end) {
+  const int C = s.c_in;
+  if (C % kL != 0) return ox;
+  for (; ox + 4 <= ox_end; ox += 4) {
+    const int ix0 = ox - s.pl;
+    for (int c = 0; c < C; c += kL) {
+      const Vec b = load_bias(e, c, kL);
+      Vec a0 = b, a1 = b, a2 = b, a3 = b;
+      for (int ky = ky_lo; ky < ky_hi; ++ky) {
+        const float* p = img + (static_cast<int64_t>(iy0 + ky) * s.w + ix0) * C + c;
+        const float* wt = w + ky * KW * C + c;
+        Vec col[KW + 3];
+        for (int i = 0; i < KW + 3; ++i) col[i] = Vec::load(p + i * C);
+        for (int kx = 0; kx < KW; ++kx) {
+          const Vec wv = Vec::load(wt + kx * C);
+          a0 = fma(col[kx], wv, a0);
+          a1 = fma(col[kx + 1], wv, a1);
+          a2 = fma(col[kx + 2], wv, a2);
+          a3 = fma(col[kx + 3], wv, a3);
+        }
+      }
+      const int64_t at = out_row + static_cast<int64_t>(ox) * C;
+      finish_store(a0, e, at, c, kL, out);
+      finish_store(a1, e, at + C, c, kL, out);
+      finish_store(a2, e, at + 2 * C, c, kL, out);
+      finish_store(a3, e, at + 3 * C, c, kL, out);
+    }
+  }
+  return ox;
+}
 
 // Output rows are shared out among threads; along a row, four pixels at a time
 // share each weight load where the window lies inside the image.
@@ -99,6 +136,10 @@ inline void depthwise_row(const ConvShape& s, const float* x, const float* w, co
 
   for (int ox = 0; ox < ox_in_lo; ++ox) border_pixel(ox);
   int ox = ox_in_lo;
+  if (s.sw == 1 && s.kw == 3)
+    ox = depthwise_interior_s1<3>(s, img, w, e, out, out_row, iy0, ky_lo, ky_hi, ox, ox_in_hi);
+  else if (s.sw == 1 && s.kw == 5)
+    ox = depthwise_interior_s1<5>(s, img, w, e, out, out_row, iy0, ky_lo, ky_hi, ox, ox_in_hi);
   const int64_t step = static_cast<int64_t>(s.sw) * C;
   for (; ox + 4 <= ox_in_hi; ox += 4) {
     const int ix0 = ox * s.sw - s.pl;
@@ -140,6 +181,11 @@ inline void depthwise_row(const ConvShape& s, const float* x, const float* w, co
 }
 
 void depthwise(const ConvShape& s, const float* x, const float* w, const Epilogue& e, float* out) {
+#ifdef MLXU_NARROW_TABLE
+  // Channel counts that are not a multiple of this table's width run faster on the narrower table
+  // (full vectors there, masked tails here).
+  if (s.c_in % kL != 0) return MLXU_NARROW_TABLE().depthwise(s, x, w, e, out);
+#endif
   const int64_t rows = static_cast<int64_t>(s.n) * s.ho;
   const int64_t work_per_row = static_cast<int64_t>(s.wo) * s.c_in * s.kh * s.kw;
   const int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, work_per_row));

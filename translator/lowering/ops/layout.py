@@ -23,7 +23,7 @@ STRATEGIES = ("matmul", "depthwise", "shifted_gemm", "conv", "native")
 
 # Fused activation (epilogue spec) -> runtime.native.conv2d's activation name.
 _NATIVE_ACTS = {"Relu": "relu", "LeakyRelu": "leaky_relu", "Clip": "clip", "Sigmoid": "sigmoid",
-                "HardSwish": "hard_swish", "PRelu": "prelu"}  # fmt: skip
+                "HardSwish": "hard_swish", "PRelu": "prelu", "Silu": "silu"}  # fmt: skip
 
 
 def native_kind(w_shape, groups: int, dilations, dtype) -> str | None:
@@ -107,6 +107,8 @@ def apply_activation(ctx: LowerCtx, y: Ref, act: list | None, dtype) -> Ref:
         return ctx.call("clip", y, lo, hi)
     if kind == "Sigmoid":
         return ctx.call("sigmoid", y)
+    if kind == "Silu":
+        return ctx.call("multiply", y, ctx.call("sigmoid", y))
     if kind == "HardSwish":
         gate = ctx.call(
             "clip", ctx.call("add", ctx.call("multiply", y, ctx.scalar(1 / 6, dtype)), ctx.scalar(0.5, dtype)), 0.0, 1.0
