@@ -70,7 +70,7 @@ def build(engine: str, path: Path, x: np.ndarray, workdir: Path, tune: bool = Fa
     raise ValueError(engine)
 
 
-def measure(models: list[str], runs: int, warmup: int, block: int = 5, tune: bool = False) -> dict:
+def measure(models: list[str], runs: int, warmup: int, block: int = 5, tune: bool = False, engines_run=ENGINES) -> dict:
     """Engines take turns in blocks of `block` runs (rotating who goes first): drift hits all alike, and a
     competitor's thread pool still spinning after its turn slows only the first run of the next block."""
     results = {}
@@ -82,7 +82,7 @@ def measure(models: list[str], runs: int, warmup: int, block: int = 5, tune: boo
         convert_s = time.perf_counter() - t0
         engines, errors = {}, {}
         with tempfile.TemporaryDirectory() as tmp:
-            for e in ENGINES:
+            for e in engines_run:
                 try:
                     engines[e] = build(e, z.path, x, Path(tmp), tune)
                     for _ in range(warmup):
@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-rss", action="store_true")
     p.add_argument("--block", type=int, default=5, help="runs per engine per turn")
     p.add_argument("--tune", action="store_true", help="translate ours with tune=True")
+    p.add_argument("--engines", default=",".join(ENGINES), help="subset of " + ",".join(ENGINES))
     p.add_argument("--rss", nargs=2, metavar=("MODEL", "ENGINE"), help=argparse.SUPPRESS)
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     args = p.parse_args(argv)
@@ -209,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         _rss_child(*args.rss)
         return 0
     models = [m for m in args.models.split(",") if m]
-    results = measure(models, args.runs, args.warmup, args.block, args.tune)
+    results = measure(models, args.runs, args.warmup, args.block, args.tune, args.engines.split(","))
     rss = {} if args.no_rss else {m: {e: peak_rss(m, e) for e in ENGINES} for m in models}
     out = Path(args.out)
     text = write_report(results, rss, args.runs, out, out.with_suffix(".png"))

@@ -123,13 +123,14 @@ def _ort_category(args: dict) -> str:
     return conv_category(c_in, groups, o, kh, kw)
 
 
-def profile_ort(path: Path, x: np.ndarray, runs: int) -> dict:
+def profile_ort(path: Path, x: np.ndarray, runs: int, threads: int = 0) -> dict:
     import onnxruntime as ort
 
     with tempfile.TemporaryDirectory() as tmp:
         so = ort.SessionOptions()
         so.enable_profiling = True
         so.profile_file_prefix = os.path.join(tmp, "ort")
+        so.intra_op_num_threads = threads
         sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         name = sess.get_inputs()[0].name
         for _ in range(runs + 1):
@@ -173,8 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--native", choices=("auto", "on", "off"), default="auto")
     p.add_argument("--json", type=Path, help="also write the numbers here")
+    p.add_argument("--threads", type=int, default=0, help="threads for both (0: their defaults, the cores)")
     args = p.parse_args(argv)
     native_opt = {"auto": None, "on": True, "off": False}[args.native]
+    if args.threads:
+        native.set_num_threads(args.threads)
     peak = sgemm_peak()
     print(f"sgemm peak (MLX matmul 1024^3, {runtime.active_blas()}): {peak['gflops']:.0f} GFLOP/s; "
           f"native kernels: {native.isa() or 'unavailable'}, {native.num_threads()} threads")  # fmt: skip
@@ -182,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in args.models.split(","):
         z = ZOO[key]
         x = z.make_input()
-        ours, ort_ = profile_ours(z.path, x, args.runs, native_opt), profile_ort(z.path, x, args.runs)
+        ours, ort_ = profile_ours(z.path, x, args.runs, native_opt), profile_ort(z.path, x, args.runs, args.threads)
         results["models"][z.label] = {"ours": ours, "onnxruntime": ort_}
         print(f"\n**{z.label}** (ours: {', '.join(f'{k} {v}' for k, v in ours['strategies'].items())})\n")
         print("| category | ours ms | onnxruntime ms | ours/ort | GMAC | ours GFLOP/s | onnxruntime GFLOP/s |")

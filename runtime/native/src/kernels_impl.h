@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels.h"
@@ -16,10 +17,14 @@ namespace MLXU_NS {
 
 constexpr int kL = Vec::N;  // lanes per vector: channels per step
 
+// Small helpers of the hot loops: inlined always, so accumulator arrays stay in registers.
+#define MLXU_INLINE inline __attribute__((always_inline))
+
 // ---- epilogue --------------------------------------------------------------------------------
 
-inline Vec activate(Vec v, const Epilogue& e, const float* slope_at, int valid) {
-  switch (e.act) {
+template <Act A>
+MLXU_INLINE Vec activate(Vec v, const Epilogue& e, const float* slope_at, int valid) {
+  switch (A) {  // a constant: each instantiation keeps one case
     case Act::None:
       return v;
     case Act::Relu:
@@ -43,141 +48,141 @@ inline Vec activate(Vec v, const Epilogue& e, const float* slope_at, int valid) 
 }
 
 // acc holds conv + bias for `valid` channels starting at channel c of output element `at`.
-inline void finish_store(Vec acc, const Epilogue& e, int64_t at, int c, int valid, float* out) {
+template <Act A>
+MLXU_INLINE void finish_store(Vec acc, const Epilogue& e, int64_t at, int c, int valid, float* out) {
   if (e.residual) {
     const float* r = e.residual + at + c;
     acc = acc + (valid == kL ? Vec::load(r) : load_partial(r, valid));
   }
-  acc = activate(acc, e, e.slope ? e.slope + c : nullptr, valid);
+  acc = activate<A>(acc, e, e.slope ? e.slope + c : nullptr, valid);
   if (valid == kL)
     acc.store(out + at + c);
   else
     store_partial(acc, out + at + c, valid);
 }
 
-inline Vec load_bias(const Epilogue& e, int c, int valid) {
+// Calls f(std::integral_constant<Act, e.act>{}): one compiled copy of a kernel per activation.
+template <class F>
+inline void with_act(Act act, F&& f) {
+  switch (act) {
+    case Act::None: return f(std::integral_constant<Act, Act::None>{});
+    case Act::Relu: return f(std::integral_constant<Act, Act::Relu>{});
+    case Act::LeakyRelu: return f(std::integral_constant<Act, Act::LeakyRelu>{});
+    case Act::Clip: return f(std::integral_constant<Act, Act::Clip>{});
+    case Act::Sigmoid: return f(std::integral_constant<Act, Act::Sigmoid>{});
+    case Act::HardSwish: return f(std::integral_constant<Act, Act::HardSwish>{});
+    case Act::PRelu: return f(std::integral_constant<Act, Act::PRelu>{});
+    case Act::Silu: return f(std::integral_constant<Act, Act::Silu>{});
+  }
+}
+
+MLXU_INLINE Vec load_bias(const Epilogue& e, int c, int valid) {
   if (!e.bias) return Vec::zero();
   return valid == kL ? Vec::load(e.bias + c) : load_partial(e.bias + c, valid);
 }
 
 // ---- depthwise -------------------------------------------------------------------------------
 
-// Stride 1, full vectors: four output pixels share the KW + 3 input columns of each window row,
-// each loaded once (a generic loop loads 4 * KW). Returns the first column it did not do.
-template <int KW>
-inline int depthwise_interior_s1(const ConvShape& s, const float* img, const float* w, const Epilogue& e, float* out,
-                                 int64_t out_row, int iy0, int ky_lo, int ky_hi, int ox, int ox_end) {
+// One output row, one vector of channels [c, c + kL) at a time: walking along the row for a fixed
+// channel block reads each input row as a strided stream (prefetch-friendly, and the window rows
+// stay in L1/L2), where looping over channels inside each pixel would juggle kh * (kw + 3) streams.
+struct DwRow {
+  const ConvShape& s;
+  const float* img;  // this image
+  const float* w;
+  const Epilogue& e;
+  float* out;
+  int64_t out_row;  // offset of (n, oy, 0, 0) in out
+  int iy0, ky_lo, ky_hi;
+};
+
+// A pixel anywhere (bounds-checked taps, any number of valid channels).
+template <Act A>
+inline void dw_pixel(const DwRow& r, int ox, int c, int valid) {
+  const ConvShape& s = r.s;
   const int C = s.c_in;
-  if (C % kL != 0) return ox;
-  for (; ox + 4 <= ox_end; ox += 4) {
-    const int ix0 = ox - s.pl;
-    for (int c = 0; c < C; c += kL) {
-      const Vec b = load_bias(e, c, kL);
-      Vec a0 = b, a1 = b, a2 = b, a3 = b;
-      for (int ky = ky_lo; ky < ky_hi; ++ky) {
-        const float* p = img + (static_cast<int64_t>(iy0 + ky) * s.w + ix0) * C + c;
-        const float* wt = w + ky * KW * C + c;
-        Vec col[KW + 3];
-        for (int i = 0; i < KW + 3; ++i) col[i] = Vec::load(p + i * C);
-        for (int kx = 0; kx < KW; ++kx) {
-          const Vec wv = Vec::load(wt + kx * C);
-          a0 = fma(col[kx], wv, a0);
-          a1 = fma(col[kx + 1], wv, a1);
-          a2 = fma(col[kx + 2], wv, a2);
-          a3 = fma(col[kx + 3], wv, a3);
-        }
-      }
-      const int64_t at = out_row + static_cast<int64_t>(ox) * C;
-      finish_store(a0, e, at, c, kL, out);
-      finish_store(a1, e, at + C, c, kL, out);
-      finish_store(a2, e, at + 2 * C, c, kL, out);
-      finish_store(a3, e, at + 3 * C, c, kL, out);
+  const int ix0 = ox * s.sw - s.pl;
+  Vec acc = load_bias(r.e, c, valid);
+  for (int ky = r.ky_lo; ky < r.ky_hi; ++ky) {
+    const float* row = r.img + static_cast<int64_t>(r.iy0 + ky) * s.w * C + c;
+    for (int kx = 0; kx < s.kw; ++kx) {
+      const int ix = ix0 + kx;
+      if (ix < 0 || ix >= s.w) continue;
+      const float* px = row + static_cast<int64_t>(ix) * C;
+      const float* wt = r.w + (ky * s.kw + kx) * C + c;
+      acc = valid == kL ? fma(Vec::load(px), Vec::load(wt), acc)
+                        : fma(load_partial(px, valid), load_partial(wt, valid), acc);
     }
   }
-  return ox;
+  finish_store<A>(acc, r.e, r.out_row + static_cast<int64_t>(ox) * C, c, valid, r.out);
 }
 
-// Output rows are shared out among threads; along a row, four pixels at a time
-// share each weight load where the window lies inside the image.
+// P output pixels x V channel vectors per step: P * V = 8 independent accumulators, and every load
+// walks channels contiguously (NHWC keeps a pixel's channels together), so the hardware prefetchers
+// see plain streams. CHECK = some tap of the block lies left/right of the image and reads as zero.
+template <Act A, int P, int V, bool CHECK>
+MLXU_INLINE void dw_block(const DwRow& r, int c, int ox, int count) {
+  const ConvShape& s = r.s;
+  const int C = s.c_in;
+  Vec acc[P][V];
+  for (int v = 0; v < V; ++v) {
+    const Vec b = load_bias(r.e, c + v * kL, kL);
+    for (int p = 0; p < P; ++p) acc[p][v] = b;
+  }
+  for (int ky = r.ky_lo; ky < r.ky_hi; ++ky) {
+    const float* row = r.img + static_cast<int64_t>(r.iy0 + ky) * s.w * C + c;
+    const float* wt = r.w + ky * s.kw * C + c;
+    for (int kx = 0; kx < s.kw; ++kx, wt += C) {
+      Vec wv[V];
+      for (int v = 0; v < V; ++v) wv[v] = Vec::load(wt + v * kL);
+      for (int p = 0; p < P; ++p) {
+        const int ix = (ox + p) * s.sw - s.pl + kx;
+        if (CHECK && (ix < 0 || ix >= s.w)) continue;
+        const float* px = row + static_cast<int64_t>(ix) * C;
+        for (int v = 0; v < V; ++v) acc[p][v] = fma(Vec::load(px + v * kL), wv[v], acc[p][v]);
+      }
+    }
+  }
+  const int64_t at = r.out_row + static_cast<int64_t>(ox) * C;
+  for (int p = 0; p < P; ++p)
+    if (p < count)
+      for (int v = 0; v < V; ++v) finish_store<A>(acc[p][v], r.e, at + static_cast<int64_t>(p) * C, c + v * kL, kL, r.out);
+}
+
+template <Act A, int P, int V>
+inline void dw_row(const DwRow& r, int c_end) {
+  const ConvShape& s = r.s;
+  for (int ox = 0; ox < s.wo; ox += P) {
+    const int count = std::min(P, s.wo - ox);
+    const int ix0 = ox * s.sw - s.pl;
+    const bool inside = ix0 >= 0 && ix0 + (P - 1) * s.sw + s.kw <= s.w;
+    for (int c = 0; c < c_end; c += V * kL) {
+      if (inside)
+        dw_block<A, P, V, false>(r, c, ox, count);
+      else
+        dw_block<A, P, V, true>(r, c, ox, count);
+    }
+  }
+}
+
+template <Act A>
 inline void depthwise_row(const ConvShape& s, const float* x, const float* w, const Epilogue& e, float* out,
                           int n, int oy) {
   const int C = s.c_in;
   const int iy0 = oy * s.sh - s.pt;
-  const int ky_lo = std::max(0, -iy0), ky_hi = std::min(s.kh, s.h - iy0);
-  const float* img = x + static_cast<int64_t>(n) * s.h * s.w * C;
-  const int64_t out_row = (static_cast<int64_t>(n) * s.ho + oy) * s.wo * C;
-  // first/last output column whose window lies inside the image horizontally
-  int ox_in_lo = (s.pl + s.sw - 1) / s.sw;
-  int ox_in_hi = s.w - s.kw + s.pl >= 0 ? (s.w - s.kw + s.pl) / s.sw + 1 : 0;
-  ox_in_hi = std::min(ox_in_hi, s.wo);
-  ox_in_lo = std::min(ox_in_lo, ox_in_hi);
-
-  auto border_pixel = [&](int ox) {
-    const int ix0 = ox * s.sw - s.pl;
-    for (int c = 0; c < C; c += kL) {
-      const int valid = std::min(kL, C - c);
-      Vec acc = load_bias(e, c, valid);
-      for (int ky = ky_lo; ky < ky_hi; ++ky) {
-        const float* row = img + static_cast<int64_t>(iy0 + ky) * s.w * C;
-        for (int kx = 0; kx < s.kw; ++kx) {
-          const int ix = ix0 + kx;
-          if (ix < 0 || ix >= s.w) continue;
-          const float* px = row + static_cast<int64_t>(ix) * C + c;
-          const float* wt = w + (ky * s.kw + kx) * C + c;
-          if (valid == kL)
-            acc = fma(Vec::load(px), Vec::load(wt), acc);
-          else
-            acc = fma(load_partial(px, valid), load_partial(wt, valid), acc);
-        }
-      }
-      finish_store(acc, e, out_row + static_cast<int64_t>(ox) * C, c, valid, out);
-    }
-  };
-
-  for (int ox = 0; ox < ox_in_lo; ++ox) border_pixel(ox);
-  int ox = ox_in_lo;
-  if (s.sw == 1 && s.kw == 3)
-    ox = depthwise_interior_s1<3>(s, img, w, e, out, out_row, iy0, ky_lo, ky_hi, ox, ox_in_hi);
-  else if (s.sw == 1 && s.kw == 5)
-    ox = depthwise_interior_s1<5>(s, img, w, e, out, out_row, iy0, ky_lo, ky_hi, ox, ox_in_hi);
-  const int64_t step = static_cast<int64_t>(s.sw) * C;
-  for (; ox + 4 <= ox_in_hi; ox += 4) {
-    const int ix0 = ox * s.sw - s.pl;
-    int c = 0;
-    for (; c + kL <= C; c += kL) {
-      Vec b = load_bias(e, c, kL);
-      Vec a0 = b, a1 = b, a2 = b, a3 = b;
-      for (int ky = ky_lo; ky < ky_hi; ++ky) {
-        const float* p = img + (static_cast<int64_t>(iy0 + ky) * s.w + ix0) * C + c;
-        const float* wt = w + ky * s.kw * C + c;
-        for (int kx = 0; kx < s.kw; ++kx, p += C, wt += C) {
-          Vec wv = Vec::load(wt);
-          a0 = fma(Vec::load(p), wv, a0);
-          a1 = fma(Vec::load(p + step), wv, a1);
-          a2 = fma(Vec::load(p + 2 * step), wv, a2);
-          a3 = fma(Vec::load(p + 3 * step), wv, a3);
-        }
-      }
-      const int64_t at = out_row + static_cast<int64_t>(ox) * C;
-      finish_store(a0, e, at, c, kL, out);
-      finish_store(a1, e, at + C, c, kL, out);
-      finish_store(a2, e, at + 2 * C, c, kL, out);
-      finish_store(a3, e, at + 3 * C, c, kL, out);
-    }
-    if (c < C) {
-      for (int j = 0; j < 4; ++j) {
-        const int valid = C - c;
-        Vec acc = load_bias(e, c, valid);
-        for (int ky = ky_lo; ky < ky_hi; ++ky) {
-          const float* p = img + (static_cast<int64_t>(iy0 + ky) * s.w + ix0) * C + j * step + c;
-          for (int kx = 0; kx < s.kw; ++kx)
-            acc = fma(load_partial(p + kx * C, valid), load_partial(w + (ky * s.kw + kx) * C + c, valid), acc);
-        }
-        finish_store(acc, e, out_row + static_cast<int64_t>(ox + j) * C, c, valid, out);
-      }
-    }
-  }
-  for (; ox < s.wo; ++ox) border_pixel(ox);
+  const DwRow r{s, x + static_cast<int64_t>(n) * s.h * s.w * C, w, e, out,
+                (static_cast<int64_t>(n) * s.ho + oy) * s.wo * C, iy0, std::max(0, -iy0), std::min(s.kh, s.h - iy0)};
+  const int vectors = C / kL;  // full channel vectors; the tail (C % kL) goes pixel by pixel
+  if (vectors % 8 == 0 && vectors)
+    dw_row<A, 1, 8>(r, vectors * kL);
+  else if (vectors % 4 == 0 && vectors)
+    dw_row<A, 2, 4>(r, vectors * kL);
+  else if (vectors % 2 == 0 && vectors)
+    dw_row<A, 4, 2>(r, vectors * kL);
+  else if (vectors)
+    dw_row<A, 8, 1>(r, vectors * kL);
+  if (C % kL)
+    for (int ox = 0; ox < s.wo; ++ox) dw_pixel<A>(r, ox, vectors * kL, C % kL);
 }
 
 void depthwise(const ConvShape& s, const float* x, const float* w, const Epilogue& e, float* out) {
@@ -189,8 +194,12 @@ void depthwise(const ConvShape& s, const float* x, const float* w, const Epilogu
   const int64_t rows = static_cast<int64_t>(s.n) * s.ho;
   const int64_t work_per_row = static_cast<int64_t>(s.wo) * s.c_in * s.kh * s.kw;
   const int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, work_per_row));
-  ThreadPool::instance().parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) depthwise_row(s, x, w, e, out, static_cast<int>(r / s.ho), static_cast<int>(r % s.ho));
+  with_act(e.act, [&](auto act) {
+    constexpr Act A = decltype(act)::value;
+    ThreadPool::instance().parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r)
+        depthwise_row<A>(s, x, w, e, out, static_cast<int>(r / s.ho), static_cast<int>(r % s.ho));
+    });
   });
 }
 
@@ -278,6 +287,7 @@ inline void pixel_segments(const DenseJob& j, int64_t m0, int64_t M, const float
   }
 }
 
+template <Act A>
 inline void dense_tiles(const DenseJob& j, int64_t t0, int64_t t1, std::vector<float>& scratch) {
   const ConvShape& s = *j.s;
   const int64_t M = static_cast<int64_t>(s.n) * s.ho * s.wo;
@@ -304,8 +314,8 @@ inline void dense_tiles(const DenseJob& j, int64_t t0, int64_t t1, std::vector<f
         micro_kernel<1>(seg, j.nseg, j.seg_len, b, ldb, acc);
       for (int i = 0; i < rows; ++i) {
         const int64_t at = (m0 + i) * Co;
-        finish_store(acc[i][0], *j.e, at, col, std::min(kL, width), j.out);
-        if (width > kL) finish_store(acc[i][1], *j.e, at, col + kL, width - kL, j.out);
+        finish_store<A>(acc[i][0], *j.e, at, col, std::min(kL, width), j.out);
+        if (width > kL) finish_store<A>(acc[i][1], *j.e, at, col + kL, width - kL, j.out);
       }
     }
   }
@@ -326,9 +336,12 @@ void dense(const ConvShape& s, const float* x, const float* w, const Epilogue& e
   const int64_t tiles = (M + MR - 1) / MR;
   const int64_t flops_per_tile = MR * j.K * s.c_out;
   const int64_t grain = std::max<int64_t>(1, (1 << 17) / std::max<int64_t>(1, flops_per_tile));
-  ThreadPool::instance().parallel_for(tiles, grain, [&](int64_t t0, int64_t t1) {
-    thread_local std::vector<float> scratch;
-    dense_tiles(j, t0, t1, scratch);
+  with_act(e.act, [&](auto act) {
+    constexpr Act A = decltype(act)::value;
+    ThreadPool::instance().parallel_for(tiles, grain, [&](int64_t t0, int64_t t1) {
+      thread_local std::vector<float> scratch;
+      dense_tiles<A>(j, t0, t1, scratch);
+    });
   });
 }
 

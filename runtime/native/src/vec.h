@@ -161,7 +161,7 @@ inline void store_partial(Vec v, float* p, int n) {
 #endif
 
 // exp(x), |rel err| < 2e-7 on the clamped range (Cody-Waite reduction, degree-6 polynomial).
-inline Vec vexp(Vec x) {
+__attribute__((always_inline)) inline Vec vexp(Vec x) {
   x = vmin(vmax(x, Vec::splat(-87.3f)), Vec::splat(88.3f));
   Vec n = vround(x * Vec::splat(1.44269504088896341f));
   Vec r = fma(n, Vec::splat(-0.693359375f), x);
