@@ -16,7 +16,7 @@ SOURCE_SHA256 = "e0e19bad8494b3f7a7edb39a90194ff055923e13a3453569a454386f857fe53
 WEIGHTS_SHA256 = "37324aceb858f39c6a7ff18d74fe354916c8d8ecc6ca1e7d9e0c8915ab8918d6"
 INPUTS = [('input0', 'input0', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('output0', 'output0', 'float32', (1, 16800, 4)), ('output1', 'output1', 'float32', (1, 16800, 2)), ('output2', 'output2', 'float32', (1, 16800, 10))]
-NOTES = {'constants_folded': 65, 'conv_strategies': {'native dense': 43, 'native depthwise': 13}, 'dead_nodes_removed': 0, 'epilogues_fused': 38, 'identities_removed': 0, 'layout': {'nhwc_ops': 58, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 9}, 'native_convs': 56, 'shapes_reinferred': 0}
+NOTES = {'constants_folded': 65, 'conv_strategies': {'native dense': 43, 'native depthwise': 13}, 'dead_nodes_removed': 0, 'epilogues_fused': 43, 'identities_removed': 0, 'layout': {'nhwc_ops': 58, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 9}, 'native_convs': 56, 'shapes_reinferred': 0}
 
 
 class RetinafaceMnet025(nn.Module):
@@ -78,34 +78,14 @@ class RetinafaceMnet025(nn.Module):
         self.body_stage3_stage3_1_stage3_1_0_Conv_b = mx.zeros((256,), dtype=mx.float32)
         self.body_stage3_stage3_1_stage3_1_3_Conv_w = mx.zeros((1, 1, 256, 256), dtype=mx.float32)
         self.body_stage3_stage3_1_stage3_1_3_Conv_b = mx.zeros((256,), dtype=mx.float32)
-        self.fpn_output1_output1_0_Conv_w = mx.zeros((1, 1, 64, 64), dtype=mx.float32)
-        self.fpn_output1_output1_0_Conv_b = mx.zeros((64,), dtype=mx.float32)
-        self.fpn_output2_output2_0_Conv_w = mx.zeros((1, 1, 128, 64), dtype=mx.float32)
-        self.fpn_output2_output2_0_Conv_b = mx.zeros((64,), dtype=mx.float32)
         self.fpn_output3_output3_0_Conv_w = mx.zeros((1, 1, 256, 64), dtype=mx.float32)
         self.fpn_output3_output3_0_Conv_b = mx.zeros((64,), dtype=mx.float32)
-        self.ssh3_conv3X3_conv3X3_0_Conv_w = mx.zeros((3, 3, 64, 32), dtype=mx.float32)
-        self.ssh3_conv3X3_conv3X3_0_Conv_b = mx.zeros((32,), dtype=mx.float32)
-        self.ssh3_conv5X5_1_conv5X5_1_0_Conv_w = mx.zeros((3, 3, 64, 16), dtype=mx.float32)
-        self.ssh3_conv5X5_1_conv5X5_1_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
-        self.ssh3_conv5X5_2_conv5X5_2_0_Conv_w = mx.zeros((3, 3, 16, 16), dtype=mx.float32)
-        self.ssh3_conv5X5_2_conv5X5_2_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
-        self.ssh3_conv7X7_2_conv7X7_2_0_Conv_w = mx.zeros((3, 3, 16, 16), dtype=mx.float32)
-        self.ssh3_conv7X7_2_conv7X7_2_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
-        self.ssh3_conv7x7_3_conv7x7_3_0_Conv_w = mx.zeros((3, 3, 16, 16), dtype=mx.float32)
-        self.ssh3_conv7x7_3_conv7x7_3_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
+        self.fpn_output2_output2_0_Conv_w = mx.zeros((1, 1, 128, 64), dtype=mx.float32)
+        self.fpn_output2_output2_0_Conv_b = mx.zeros((64,), dtype=mx.float32)
         self.fpn_merge2_merge2_0_Conv_w = mx.zeros((3, 3, 64, 64), dtype=mx.float32)
         self.fpn_merge2_merge2_0_Conv_b = mx.zeros((64,), dtype=mx.float32)
-        self.ssh2_conv3X3_conv3X3_0_Conv_w = mx.zeros((3, 3, 64, 32), dtype=mx.float32)
-        self.ssh2_conv3X3_conv3X3_0_Conv_b = mx.zeros((32,), dtype=mx.float32)
-        self.ssh2_conv5X5_1_conv5X5_1_0_Conv_w = mx.zeros((3, 3, 64, 16), dtype=mx.float32)
-        self.ssh2_conv5X5_1_conv5X5_1_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
-        self.ssh2_conv5X5_2_conv5X5_2_0_Conv_w = mx.zeros((3, 3, 16, 16), dtype=mx.float32)
-        self.ssh2_conv5X5_2_conv5X5_2_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
-        self.ssh2_conv7X7_2_conv7X7_2_0_Conv_w = mx.zeros((3, 3, 16, 16), dtype=mx.float32)
-        self.ssh2_conv7X7_2_conv7X7_2_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
-        self.ssh2_conv7x7_3_conv7x7_3_0_Conv_w = mx.zeros((3, 3, 16, 16), dtype=mx.float32)
-        self.ssh2_conv7x7_3_conv7x7_3_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
+        self.fpn_output1_output1_0_Conv_w = mx.zeros((1, 1, 64, 64), dtype=mx.float32)
+        self.fpn_output1_output1_0_Conv_b = mx.zeros((64,), dtype=mx.float32)
         self.fpn_merge1_merge1_0_Conv_w = mx.zeros((3, 3, 64, 64), dtype=mx.float32)
         self.fpn_merge1_merge1_0_Conv_b = mx.zeros((64,), dtype=mx.float32)
         self.ssh1_conv3X3_conv3X3_0_Conv_w = mx.zeros((3, 3, 64, 32), dtype=mx.float32)
@@ -118,6 +98,26 @@ class RetinafaceMnet025(nn.Module):
         self.ssh1_conv7X7_2_conv7X7_2_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
         self.ssh1_conv7x7_3_conv7x7_3_0_Conv_w = mx.zeros((3, 3, 16, 16), dtype=mx.float32)
         self.ssh1_conv7x7_3_conv7x7_3_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
+        self.ssh2_conv3X3_conv3X3_0_Conv_w = mx.zeros((3, 3, 64, 32), dtype=mx.float32)
+        self.ssh2_conv3X3_conv3X3_0_Conv_b = mx.zeros((32,), dtype=mx.float32)
+        self.ssh2_conv5X5_1_conv5X5_1_0_Conv_w = mx.zeros((3, 3, 64, 16), dtype=mx.float32)
+        self.ssh2_conv5X5_1_conv5X5_1_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
+        self.ssh2_conv5X5_2_conv5X5_2_0_Conv_w = mx.zeros((3, 3, 16, 16), dtype=mx.float32)
+        self.ssh2_conv5X5_2_conv5X5_2_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
+        self.ssh2_conv7X7_2_conv7X7_2_0_Conv_w = mx.zeros((3, 3, 16, 16), dtype=mx.float32)
+        self.ssh2_conv7X7_2_conv7X7_2_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
+        self.ssh2_conv7x7_3_conv7x7_3_0_Conv_w = mx.zeros((3, 3, 16, 16), dtype=mx.float32)
+        self.ssh2_conv7x7_3_conv7x7_3_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
+        self.ssh3_conv3X3_conv3X3_0_Conv_w = mx.zeros((3, 3, 64, 32), dtype=mx.float32)
+        self.ssh3_conv3X3_conv3X3_0_Conv_b = mx.zeros((32,), dtype=mx.float32)
+        self.ssh3_conv5X5_1_conv5X5_1_0_Conv_w = mx.zeros((3, 3, 64, 16), dtype=mx.float32)
+        self.ssh3_conv5X5_1_conv5X5_1_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
+        self.ssh3_conv5X5_2_conv5X5_2_0_Conv_w = mx.zeros((3, 3, 16, 16), dtype=mx.float32)
+        self.ssh3_conv5X5_2_conv5X5_2_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
+        self.ssh3_conv7X7_2_conv7X7_2_0_Conv_w = mx.zeros((3, 3, 16, 16), dtype=mx.float32)
+        self.ssh3_conv7X7_2_conv7X7_2_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
+        self.ssh3_conv7x7_3_conv7x7_3_0_Conv_w = mx.zeros((3, 3, 16, 16), dtype=mx.float32)
+        self.ssh3_conv7x7_3_conv7x7_3_0_Conv_b = mx.zeros((16,), dtype=mx.float32)
         self.BboxHead_0_conv1x1_Conv_w = mx.zeros((1, 1, 64, 8), dtype=mx.float32)
         self.BboxHead_0_conv1x1_Conv_b = mx.zeros((8,), dtype=mx.float32)
         self.ClassHead_0_conv1x1_Conv_w = mx.zeros((1, 1, 64, 4), dtype=mx.float32)
@@ -194,66 +194,56 @@ class RetinafaceMnet025(nn.Module):
         body_stage3_stage3_1_stage3_1_2_LeakyRelu_output = native.conv2d(body_stage3_stage3_0_stage3_0_5_LeakyRelu_output, self.body_stage3_stage3_1_stage3_1_0_Conv_w, self.body_stage3_stage3_1_stage3_1_0_Conv_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
         # Conv: /body/stage3/stage3.1/stage3.1.3/Conv
         body_stage3_stage3_1_stage3_1_5_LeakyRelu_output = native.conv2d(body_stage3_stage3_1_stage3_1_2_LeakyRelu_output, self.body_stage3_stage3_1_stage3_1_3_Conv_w, self.body_stage3_stage3_1_stage3_1_3_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612)
-        # Conv: /fpn/output1/output1.0/Conv
-        fpn_output1_output1_2_LeakyRelu_output_0_pre = native.conv2d(body_stage1_stage1_5_stage1_5_5_LeakyRelu_output, self.fpn_output1_output1_0_Conv_w, self.fpn_output1_output1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612)
-        # Conv: /fpn/output2/output2.0/Conv
-        fpn_output2_output2_2_LeakyRelu_output_0_pre = native.conv2d(body_stage2_stage2_5_stage2_5_5_LeakyRelu_output, self.fpn_output2_output2_0_Conv_w, self.fpn_output2_output2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612)
         # Conv: /fpn/output3/output3.0/Conv
         fpn_output3_output3_2_LeakyRelu_output_0_pre = native.conv2d(body_stage3_stage3_1_stage3_1_5_LeakyRelu_output, self.fpn_output3_output3_0_Conv_w, self.fpn_output3_output3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612)
         # Upsample: /fpn/Resize
         expand_dims_2 = mx.expand_dims(fpn_output3_output3_2_LeakyRelu_output_0_pre, (2, 4))
         broadcast_to_2 = mx.broadcast_to(expand_dims_2, (1, 20, 2, 20, 2, 64))
         fpn_Resize_output_0_nhwc = mx.reshape(broadcast_to_2, (1, 40, 40, 64))
-        # Conv: /ssh3/conv3X3/conv3X3.0/Conv
-        ssh3_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_output3_output3_2_LeakyRelu_output_0_pre, self.ssh3_conv3X3_conv3X3_0_Conv_w, self.ssh3_conv3X3_conv3X3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1))
-        # Conv: /ssh3/conv5X5_1/conv5X5_1.0/Conv
-        ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_output3_output3_2_LeakyRelu_output_0_pre, self.ssh3_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh3_conv5X5_1_conv5X5_1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
-        # Conv: /ssh3/conv5X5_2/conv5X5_2.0/Conv
-        ssh3_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh3_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh3_conv5X5_2_conv5X5_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1))
-        # Conv: /ssh3/conv7X7_2/conv7X7_2.0/Conv
-        ssh3_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh3_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh3_conv7X7_2_conv7X7_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
-        # Conv: /ssh3/conv7x7_3/conv7x7_3.0/Conv
-        ssh3_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh3_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh3_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh3_conv7x7_3_conv7x7_3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1))
-        # Add: /fpn/Add
-        fpn_Add_output_0_pre = mx.add(fpn_output2_output2_2_LeakyRelu_output_0_pre, fpn_Resize_output_0_nhwc)
+        # Conv: /fpn/output2/output2.0/Conv
+        fpn_Add_output_0_pre = native.conv2d(body_stage2_stage2_5_stage2_5_5_LeakyRelu_output, self.fpn_output2_output2_0_Conv_w, self.fpn_output2_output2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612, residual=fpn_Resize_output_0_nhwc, residual_after=True)
         # Conv: /fpn/merge2/merge2.0/Conv
         fpn_merge2_merge2_2_LeakyRelu_output_0_pre = native.conv2d(fpn_Add_output_0_pre, self.fpn_merge2_merge2_0_Conv_w, self.fpn_merge2_merge2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
         # Upsample: /fpn/Resize_1
         expand_dims_3 = mx.expand_dims(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, (2, 4))
         broadcast_to_3 = mx.broadcast_to(expand_dims_3, (1, 40, 2, 40, 2, 64))
         fpn_Resize_1_output_0_nhwc = mx.reshape(broadcast_to_3, (1, 80, 80, 64))
-        # Conv: /ssh2/conv3X3/conv3X3.0/Conv
-        ssh2_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, self.ssh2_conv3X3_conv3X3_0_Conv_w, self.ssh2_conv3X3_conv3X3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1))
-        # Conv: /ssh2/conv5X5_1/conv5X5_1.0/Conv
-        ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, self.ssh2_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh2_conv5X5_1_conv5X5_1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
-        # Conv: /ssh2/conv5X5_2/conv5X5_2.0/Conv
-        ssh2_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh2_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh2_conv5X5_2_conv5X5_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1))
-        # Conv: /ssh2/conv7X7_2/conv7X7_2.0/Conv
-        ssh2_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh2_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh2_conv7X7_2_conv7X7_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
-        # Conv: /ssh2/conv7x7_3/conv7x7_3.0/Conv
-        ssh2_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh2_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh2_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh2_conv7x7_3_conv7x7_3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1))
-        # Add: /fpn/Add_1
-        fpn_Add_1_output_0_pre = mx.add(fpn_output1_output1_2_LeakyRelu_output_0_pre, fpn_Resize_1_output_0_nhwc)
+        # Conv: /fpn/output1/output1.0/Conv
+        fpn_Add_1_output_0_pre = native.conv2d(body_stage1_stage1_5_stage1_5_5_LeakyRelu_output, self.fpn_output1_output1_0_Conv_w, self.fpn_output1_output1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612, residual=fpn_Resize_1_output_0_nhwc, residual_after=True)
         # Conv: /fpn/merge1/merge1.0/Conv
         fpn_merge1_merge1_2_LeakyRelu_output_0_pre = native.conv2d(fpn_Add_1_output_0_pre, self.fpn_merge1_merge1_0_Conv_w, self.fpn_merge1_merge1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
         # Conv: /ssh1/conv3X3/conv3X3.0/Conv
-        ssh1_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_merge1_merge1_2_LeakyRelu_output_0_pre, self.ssh1_conv3X3_conv3X3_0_Conv_w, self.ssh1_conv3X3_conv3X3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1))
+        ssh1_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_merge1_merge1_2_LeakyRelu_output_0_pre, self.ssh1_conv3X3_conv3X3_0_Conv_w, self.ssh1_conv3X3_conv3X3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
         # Conv: /ssh1/conv5X5_1/conv5X5_1.0/Conv
         ssh1_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_merge1_merge1_2_LeakyRelu_output_0_pre, self.ssh1_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh1_conv5X5_1_conv5X5_1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
         # Conv: /ssh1/conv5X5_2/conv5X5_2.0/Conv
-        ssh1_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh1_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh1_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh1_conv5X5_2_conv5X5_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1))
+        ssh1_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh1_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh1_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh1_conv5X5_2_conv5X5_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
         # Conv: /ssh1/conv7X7_2/conv7X7_2.0/Conv
         ssh1_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh1_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh1_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh1_conv7X7_2_conv7X7_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
         # Conv: /ssh1/conv7x7_3/conv7x7_3.0/Conv
-        ssh1_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh1_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh1_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh1_conv7x7_3_conv7x7_3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1))
+        ssh1_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh1_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh1_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh1_conv7x7_3_conv7x7_3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
+        # Conv: /ssh2/conv3X3/conv3X3.0/Conv
+        ssh2_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, self.ssh2_conv3X3_conv3X3_0_Conv_w, self.ssh2_conv3X3_conv3X3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
+        # Conv: /ssh2/conv5X5_1/conv5X5_1.0/Conv
+        ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, self.ssh2_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh2_conv5X5_1_conv5X5_1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        # Conv: /ssh2/conv5X5_2/conv5X5_2.0/Conv
+        ssh2_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh2_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh2_conv5X5_2_conv5X5_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
+        # Conv: /ssh2/conv7X7_2/conv7X7_2.0/Conv
+        ssh2_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh2_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh2_conv7X7_2_conv7X7_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        # Conv: /ssh2/conv7x7_3/conv7x7_3.0/Conv
+        ssh2_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh2_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh2_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh2_conv7x7_3_conv7x7_3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
+        # Conv: /ssh3/conv3X3/conv3X3.0/Conv
+        ssh3_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_output3_output3_2_LeakyRelu_output_0_pre, self.ssh3_conv3X3_conv3X3_0_Conv_w, self.ssh3_conv3X3_conv3X3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
+        # Conv: /ssh3/conv5X5_1/conv5X5_1.0/Conv
+        ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_output3_output3_2_LeakyRelu_output_0_pre, self.ssh3_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh3_conv5X5_1_conv5X5_1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        # Conv: /ssh3/conv5X5_2/conv5X5_2.0/Conv
+        ssh3_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh3_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh3_conv5X5_2_conv5X5_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
+        # Conv: /ssh3/conv7X7_2/conv7X7_2.0/Conv
+        ssh3_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh3_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh3_conv7X7_2_conv7X7_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        # Conv: /ssh3/conv7x7_3/conv7x7_3.0/Conv
+        ssh3_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh3_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh3_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh3_conv7x7_3_conv7x7_3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
         # Concat: /ssh1/Concat
-        ssh1_Concat_output_0_pre = mx.concatenate([ssh1_conv3X3_conv3X3_0_Conv_output_0_nhwc, ssh1_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc, ssh1_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc], axis=3)
-        # Concat: /ssh2/Concat
-        ssh2_Concat_output_0_pre = mx.concatenate([ssh2_conv3X3_conv3X3_0_Conv_output_0_nhwc, ssh2_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc, ssh2_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc], axis=3)
-        # Concat: /ssh3/Concat
-        ssh3_Concat_output_0_pre = mx.concatenate([ssh3_conv3X3_conv3X3_0_Conv_output_0_nhwc, ssh3_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc, ssh3_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc], axis=3)
-        # Relu: /ssh1/Relu
-        ssh1_Relu_output_0_pre = mx.maximum(ssh1_Concat_output_0_pre, 0.0)
+        ssh1_Relu_output_0_pre = mx.concatenate([ssh1_conv3X3_conv3X3_0_Conv_output_0_nhwc, ssh1_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc, ssh1_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc], axis=3)
         # Conv: /BboxHead.0/conv1x1/Conv
         BboxHead_0_conv1x1_Conv_output_0_nhwc = native.conv2d(ssh1_Relu_output_0_pre, self.BboxHead_0_conv1x1_Conv_w, self.BboxHead_0_conv1x1_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
         # Reshape: /BboxHead.0/Reshape
@@ -266,8 +256,8 @@ class RetinafaceMnet025(nn.Module):
         LandmarkHead_0_conv1x1_Conv_output_0_nhwc = native.conv2d(ssh1_Relu_output_0_pre, self.LandmarkHead_0_conv1x1_Conv_w, self.LandmarkHead_0_conv1x1_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
         # Reshape: /LandmarkHead.0/Reshape
         LandmarkHead_0_Reshape_output_0 = mx.reshape(LandmarkHead_0_conv1x1_Conv_output_0_nhwc, [1, -1, 10])
-        # Relu: /ssh2/Relu
-        ssh2_Relu_output_0_pre = mx.maximum(ssh2_Concat_output_0_pre, 0.0)
+        # Concat: /ssh2/Concat
+        ssh2_Relu_output_0_pre = mx.concatenate([ssh2_conv3X3_conv3X3_0_Conv_output_0_nhwc, ssh2_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc, ssh2_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc], axis=3)
         # Conv: /BboxHead.1/conv1x1/Conv
         BboxHead_1_conv1x1_Conv_output_0_nhwc = native.conv2d(ssh2_Relu_output_0_pre, self.BboxHead_1_conv1x1_Conv_w, self.BboxHead_1_conv1x1_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
         # Reshape: /BboxHead.1/Reshape
@@ -280,8 +270,8 @@ class RetinafaceMnet025(nn.Module):
         LandmarkHead_1_conv1x1_Conv_output_0_nhwc = native.conv2d(ssh2_Relu_output_0_pre, self.LandmarkHead_1_conv1x1_Conv_w, self.LandmarkHead_1_conv1x1_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
         # Reshape: /LandmarkHead.1/Reshape
         LandmarkHead_1_Reshape_output_0 = mx.reshape(LandmarkHead_1_conv1x1_Conv_output_0_nhwc, [1, -1, 10])
-        # Relu: /ssh3/Relu
-        ssh3_Relu_output_0_pre = mx.maximum(ssh3_Concat_output_0_pre, 0.0)
+        # Concat: /ssh3/Concat
+        ssh3_Relu_output_0_pre = mx.concatenate([ssh3_conv3X3_conv3X3_0_Conv_output_0_nhwc, ssh3_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc, ssh3_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc], axis=3)
         # Conv: /BboxHead.2/conv1x1/Conv
         BboxHead_2_conv1x1_Conv_output_0_nhwc = native.conv2d(ssh3_Relu_output_0_pre, self.BboxHead_2_conv1x1_Conv_w, self.BboxHead_2_conv1x1_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
         # Reshape: /BboxHead.2/Reshape

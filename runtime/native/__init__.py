@@ -95,8 +95,9 @@ def conv2d(
     beta: float = 0.0,
     slope: mx.array | None = None,
     residual: mx.array | None = None,
+    residual_after: bool = False,
 ) -> mx.array:
-    """activation(conv(x, w) + bias + residual) for NHWC `x`.
+    """activation(conv(x, w) + bias + residual) for NHWC `x` (residual_after: activation(...) + residual).
 
     w is (kh, kw, C) for a depthwise conv and (kh, kw, C_in, C_out) otherwise;
     pads are (top, left, bottom, right). activation is one of ACTIVATIONS:
@@ -108,16 +109,16 @@ def conv2d(
     if _ext is not None and x.dtype == mx.float32 and _on_cpu(x):
         return _ext.conv2d(
             x, w, bias, residual, slope, depthwise=depthwise, strides=list(strides), pads=list(pads),
-            act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta),
+            act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta), residual_after=bool(residual_after),
         )  # fmt: skip
     return reference_conv2d(
         x, w, bias, depthwise=depthwise, strides=strides, pads=pads, activation=activation, alpha=alpha, beta=beta,
-        slope=slope, residual=residual,
+        slope=slope, residual=residual, residual_after=residual_after,
     )  # fmt: skip
 
 
 def reference_conv2d(x, w, bias=None, *, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation=None,
-                     alpha=0.0, beta=0.0, slope=None, residual=None) -> mx.array:  # fmt: skip
+                     alpha=0.0, beta=0.0, slope=None, residual=None, residual_after=False) -> mx.array:  # fmt: skip
     """The same computation with MLX's own ops (the fallback, and MLX's Metal path on the GPU)."""
     top, left, bottom, right = pads
     if any(pads):
@@ -128,7 +129,7 @@ def reference_conv2d(x, w, bias=None, *, depthwise=False, strides=(1, 1), pads=(
         y = mx.conv2d(x, mx.transpose(w, (3, 0, 1, 2)), stride=tuple(strides))
     if bias is not None:
         y = y + mx.reshape(bias, (-1,))
-    if residual is not None:
+    if residual is not None and not residual_after:
         y = y + residual
     if activation == "relu":
         y = mx.maximum(y, 0)
@@ -144,4 +145,6 @@ def reference_conv2d(x, w, bias=None, *, depthwise=False, strides=(1, 1), pads=(
         y = y * mx.clip(y / 6 + 0.5, 0, 1)
     elif activation == "prelu":
         y = mx.where(y >= 0, y, y * mx.reshape(slope, (-1,)))
+    if residual is not None and residual_after:
+        y = y + residual
     return y

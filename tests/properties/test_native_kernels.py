@@ -64,7 +64,7 @@ def conv_cases(draw, depthwise: bool):
     return {
         "depthwise": depthwise, "k": k, "stride": stride, "pads": pads, "n": n, "h": h, "w": w, "c_in": c_in,
         "c_out": c_out, "act": draw(st.sampled_from(ACTS)), "bias": draw(st.booleans()),
-        "residual": draw(st.booleans()), "view": draw(st.sampled_from(["contiguous", "transposed", "sliced"])),
+        "residual": draw(st.sampled_from([False, "before", "after"])), "view": draw(st.sampled_from(["contiguous", "transposed", "sliced"])),
         "run": draw(st.sampled_from(["eager", "compile", "shapeless"])), "seed": draw(st.integers(0, 2**16)),
     }  # fmt: skip
 
@@ -79,11 +79,13 @@ def _onnx_reference(case, x_nchw, w_oihw, bias, residual_nchw, slope, alpha, bet
     feed = {"x": x_nchw}
     last = "c"
     inputs = [("x", np.float32, list(x_nchw.shape))]
+    after = case["residual"] == "after"  # act(conv) + r (FPN merges) rather than act(conv + r)
     if residual_nchw is not None:
-        nodes.append(helper.make_node("Add", ["c", "r"], ["a"]))
         feed["r"] = residual_nchw
         inputs.append(("r", np.float32, list(residual_nchw.shape)))
-        last = "a"
+        if not after:
+            nodes.append(helper.make_node("Add", ["c", "r"], ["a"]))
+            last = "a"
     act = case["act"]
     if act == "silu":  # YOLO's x * sigmoid(x)
         nodes += [helper.make_node("Sigmoid", [last], ["s"]), helper.make_node("Mul", [last, "s"], ["y"])]
@@ -102,6 +104,9 @@ def _onnx_reference(case, x_nchw, w_oihw, bias, residual_nchw, slope, alpha, bet
         nodes.append(helper.make_node(op, [last, *extra], ["y"], **attrs))
     else:
         nodes.append(helper.make_node("Identity", [last], ["y"]))
+    if residual_nchw is not None and after:
+        nodes[-1].output[0] = "y0"
+        nodes.append(helper.make_node("Add", ["y0", "r"], ["y"]))
     model = make_model(nodes, inputs, [("y", np.float32, None)], inits, opset=14)
     return run_ort(model, feed)[0]
 
@@ -144,6 +149,7 @@ def check(case):
             xa, mx.array(w_native), None if bias is None else mx.array(bias), depthwise=case["depthwise"],
             strides=(s, s), pads=(pt, pl, pb, pr), activation=case["act"], alpha=alpha, beta=beta,
             slope=mx.array(slope) if case["act"] == "prelu" else None, residual=ra,
+            residual_after=case["residual"] == "after",
         )  # fmt: skip
 
     xa = _view(x, case["view"])

@@ -98,3 +98,52 @@ def test_nhwc_inputs_take_channels_last(tmp_path):
         assert sess.get_inputs()[0].shape == [1, 32, 32, 3]
         got = sess.run(None, {"x": np.ascontiguousarray(x.transpose(0, 2, 3, 1))})[0]
         np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["mlx", "native"])
+def test_add_after_an_activation_folds_into_native_convs(native, tmp_path):
+    """FPN merge: LeakyRelu(conv(x)) + upsampled -> one native conv with residual_after (same numbers)."""
+    rng = np.random.default_rng(4)
+    inits = {
+        "w": (rng.standard_normal((C, C, 1, 1)) * 0.3).astype(np.float32), "b": rng.standard_normal(C).astype(np.float32),
+        "w2": (rng.standard_normal((C, C, 3, 3)) * 0.3).astype(np.float32),
+    }  # fmt: skip
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"]),
+        helper.make_node("LeakyRelu", ["c"], ["r"], alpha=0.1),
+        helper.make_node("Conv", ["x", "w2"], ["c2"], pads=[1, 1, 1, 1]),  # the other branch, channels-last too
+        helper.make_node("Relu", ["c2"], ["u"]),
+        helper.make_node("Add", ["r", "u"], ["y"]),
+    ]
+    shape = [1, C, 8, 8]
+    m = make_model(nodes, [("x", np.float32, shape)], [("y", np.float32, shape)], inits)
+    t = translate(m, native=native)
+    native_calls = [c for c in t.program.calls if c.fn == "native_conv2d"]
+    if native:  # two activations and the Add, which follows an activation on both sides
+        assert t.notes["epilogues_fused"] == 3
+        assert [c.kwargs.get("residual_after") for c in native_calls].count(True) == 1
+        assert not any(c.fn == "add" for c in t.program.calls)
+    else:
+        assert not native_calls
+    feed = {"x": rng.standard_normal(shape).astype(np.float32)}
+    assert_matches_ort(m, feed, tmp_path, atol=1e-5, native=native)
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["mlx", "native"])
+def test_activation_after_concat_moves_into_the_convs(native, tmp_path):
+    """SSH module: Relu(Concat(conv, conv)) == Concat(conv+Relu, conv+Relu); no separate Relu pass remains."""
+    rng = np.random.default_rng(5)
+    inits = {"w1": (rng.standard_normal((4, C, 3, 3)) * 0.3).astype(np.float32),
+             "w2": (rng.standard_normal((4, C, 3, 3)) * 0.3).astype(np.float32)}  # fmt: skip
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["a"], pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["x", "w2"], ["b"], pads=[1, 1, 1, 1]),
+        helper.make_node("Concat", ["a", "b"], ["cat"], axis=1),
+        helper.make_node("Relu", ["cat"], ["y"]),
+    ]
+    shape = [1, C, 8, 8]
+    m = make_model(nodes, [("x", np.float32, shape)], [("y", np.float32, shape)], inits)
+    t = translate(m, native=native)
+    assert t.notes["epilogues_fused"] == 1
+    assert not any(c.fn == "maximum" for c in t.program.calls) or not native
+    assert_matches_ort(m, {"x": rng.standard_normal(shape).astype(np.float32)}, tmp_path, native=native)

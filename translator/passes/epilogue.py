@@ -92,38 +92,77 @@ def _fuse_silu(graph: Graph, conv: Node) -> bool:
     return True
 
 
+def _fuse_activation(graph: Graph, conv: Node) -> bool:
+    y = conv.outputs[0]
+    users = graph.consumers(y)
+    if len(users) != 1 or y in graph.outputs:
+        return False
+    act = users[0]
+    if act.domain or act.op_type not in ACTIVATIONS or act.inputs[0] != y or len([o for o in act.outputs if o]) != 1:
+        return False
+    channels = graph.value(conv.inputs[1]).const.shape[0]
+    spec = _activation(graph, act, channels)
+    if spec is None:
+        return False
+    _absorb(graph, conv, act)
+    conv.attrs = dict(conv.attrs, activation=spec)
+    return True
+
+
+# Elementwise activations (no per-channel parameters): act(Concat(a, b)) == Concat(act(a), act(b)) on any axis.
+_DISTRIBUTIVE = ("Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSwish")
+
+
+def _activation_into_concat(graph: Graph) -> int:
+    """act(Concat(conv, conv, ...)) -> Concat(conv+act, ...): RetinaFace's SSH modules, one pass over memory fewer."""
+    moved = 0
+    for act in graph.topo_order():
+        if act.domain or act.op_type not in _DISTRIBUTIVE or len([o for o in act.outputs if o]) != 1:
+            continue
+        cat = graph.producer(act.inputs[0])
+        if cat is None or cat.domain or cat.op_type != "Concat" or act.inputs[0] in graph.outputs:
+            continue
+        if len(graph.consumers(cat.outputs[0])) != 1 or len(set(cat.inputs)) != len(cat.inputs):
+            continue
+        convs = [graph.producer(i) for i in cat.inputs]
+        if not all(
+            c is not None and c.domain == NHWC_DOMAIN and c.op_type == "Conv" and not c.attrs.get("activation")
+            and len(c.outputs) == 1 and len(graph.consumers(c.outputs[0])) == 1 and c.outputs[0] not in graph.outputs
+            for c in convs
+        ):  # fmt: skip
+            continue
+        specs = [_activation(graph, act, graph.value(c.inputs[1]).const.shape[0]) for c in convs]
+        if any(spec is None for spec in specs):
+            continue
+        for c, spec in zip(convs, specs):
+            c.attrs = dict(c.attrs, activation=spec)
+        y = cat.outputs[0]
+        graph.remove_node(act)
+        graph.rename_output(cat, y, act.outputs[0])
+        graph.values[act.outputs[0]].shape = graph.values[y].shape
+        moved += 1
+    return moved
+
+
 def fuse_epilogues(graph: Graph, residuals: bool = False) -> int:
     """Returns the number of tails (residual Adds and activations) folded into convs.
 
     residuals=True folds Adds into convs with the native strategy (the only
-    lowering where that saves a pass over memory).
+    lowering where that saves a pass over memory): an Add right after the conv
+    goes before the activation; an Add after the activation (FPN merges:
+    act(conv) + upsampled) goes after it (attrs["residual_after"]).
     """
-    fused = 0
+    fused = _activation_into_concat(graph)
     for conv in graph.topo_order():
-        if conv.domain != NHWC_DOMAIN or conv.op_type != "Conv" or conv.attrs.get("activation"):
+        if conv.domain != NHWC_DOMAIN or conv.op_type != "Conv":
             continue
-        if residuals and conv.attrs.get("strategy") == "native" and _fuse_residual(graph, conv):
+        native = residuals and conv.attrs.get("strategy") == "native"
+        if not conv.attrs.get("activation"):
+            if native and _fuse_residual(graph, conv):
+                fused += 1
+            if _fuse_silu(graph, conv) or _fuse_activation(graph, conv):
+                fused += 1
+        if native and conv.attrs.get("activation") and len(conv.inputs) <= 3 and _fuse_residual(graph, conv):
+            conv.attrs = dict(conv.attrs, residual_after=True)
             fused += 1
-        if _fuse_silu(graph, conv):
-            fused += 1
-            continue
-        y = conv.outputs[0]
-        users = graph.consumers(y)
-        if len(users) != 1 or y in graph.outputs:
-            continue
-        act = users[0]
-        if (
-            act.domain
-            or act.op_type not in ACTIVATIONS
-            or act.inputs[0] != y
-            or len([o for o in act.outputs if o]) != 1
-        ):
-            continue
-        channels = graph.value(conv.inputs[1]).const.shape[0]
-        spec = _activation(graph, act, channels)
-        if spec is None:
-            continue
-        _absorb(graph, conv, act)
-        conv.attrs = dict(conv.attrs, activation=spec)
-        fused += 1
     return fused

@@ -26,6 +26,6 @@ NB_MODULE(_kernels, m) {
   m.def("set_spin_us", [](int us) { mlxu::ThreadPool::instance().set_spin_us(us < 0 ? 0 : us); }, "us"_a);
   m.def("conv2d", &mlxu::native_conv2d, "x"_a, "w"_a, "bias"_a.none(), "residual"_a.none(), "slope"_a.none(),
         nb::kw_only(), "depthwise"_a, "strides"_a, "pads"_a, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f,
-        "stream"_a = nb::none(),
+        "residual_after"_a = false, "stream"_a = nb::none(),
         "Fused NHWC conv: act(conv(x, w) + bias + residual). Depthwise w: (kh, kw, C); dense w: HWIO.");
 }

@@ -156,7 +156,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     if (p.has_bias) e.bias = ptr[next++];
     if (p.has_residual) e.residual = ptr[next++];
     if (p.has_slope) e.slope = ptr[next++];
-    e.act = p.act, e.alpha = p.alpha, e.beta = p.beta;
+    e.act = p.act, e.alpha = p.alpha, e.beta = p.beta, e.residual_after = p.residual_after;
     if (out.size() == 0) return;
     const KernelTable& k = best_kernels();
     if (p.kind == ConvKind::Depthwise)
@@ -169,7 +169,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
 mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
                         const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
                         bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,
-                        float beta, mx::StreamOrDevice s) {
+                        float beta, bool residual_after, mx::StreamOrDevice s) {
   if (x.ndim() != 4) refuse("x must be NHWC (4-D), got shape " + shape_str(x.shape()));
   if (strides.size() != 2 || strides[0] < 1 || strides[1] < 1) refuse("strides must be two positive ints");
   if (pads.size() != 4) refuse("pads must be [top, left, bottom, right]");
@@ -188,7 +188,7 @@ mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optio
   ConvParams p{depthwise ? ConvKind::Depthwise : ConvKind::Dense,
                strides[0], strides[1], pads[0], pads[1], pads[2], pads[3],
                static_cast<Act>(act), alpha, beta,
-               bias.has_value(), residual.has_value(), slope.has_value()};
+               bias.has_value(), residual.has_value(), slope.has_value(), residual_after && residual.has_value()};
   const mx::Shape out_shape = conv_output_shape(x.shape(), w.shape(), p);
   if (out_shape[1] < 1 || out_shape[2] < 1) refuse("the kernel does not fit the padded input " + shape_str(x.shape()));
   const int c_out = out_shape[3];

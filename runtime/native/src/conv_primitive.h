@@ -22,6 +22,7 @@ struct ConvParams {
   Act act;
   float alpha, beta;
   bool has_bias, has_residual, has_slope;
+  bool residual_after;
   bool operator==(const ConvParams&) const = default;
 };
 
@@ -46,6 +47,6 @@ class NativeConv : public mx::UnaryPrimitive {
 mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
                         const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
                         bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,
-                        float beta, mx::StreamOrDevice s = {});
+                        float beta, bool residual_after = false, mx::StreamOrDevice s = {});
 
 }  // namespace mlxu

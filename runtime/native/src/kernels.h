@@ -9,7 +9,7 @@ namespace mlxu {
 
 enum class Act : int { None = 0, Relu = 1, LeakyRelu = 2, Clip = 3, Sigmoid = 4, HardSwish = 5, PRelu = 6, Silu = 7 };
 
-// y = act(conv(x) + bias + residual); slope is PRelu's per-channel slope.
+// y = act(conv(x) + bias + residual), or act(conv(x) + bias) + residual; slope is PRelu's per-channel slope.
 struct Epilogue {
   const float* bias = nullptr;      // [C_out] or null
   const float* residual = nullptr;  // same shape as the output, or null
@@ -17,6 +17,7 @@ struct Epilogue {
   Act act = Act::None;
   float alpha = 0.f;  // LeakyRelu slope; Clip lower bound
   float beta = 0.f;   // Clip upper bound
+  bool residual_after = false;  // add the residual after the activation (FPN: act(conv) + upsampled)
 };
 
 struct ConvShape {

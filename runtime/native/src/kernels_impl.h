@@ -50,11 +50,14 @@ MLXU_INLINE Vec activate(Vec v, const Epilogue& e, const float* slope_at, int va
 // acc holds conv + bias for `valid` channels starting at channel c of output element `at`.
 template <Act A>
 MLXU_INLINE void finish_store(Vec acc, const Epilogue& e, int64_t at, int c, int valid, float* out) {
+  Vec res = Vec::zero();
   if (e.residual) {
     const float* r = e.residual + at + c;
-    acc = acc + (valid == kL ? Vec::load(r) : load_partial(r, valid));
+    res = valid == kL ? Vec::load(r) : load_partial(r, valid);
+    if (!e.residual_after) acc = acc + res;
   }
   acc = activate<A>(acc, e, e.slope ? e.slope + c : nullptr, valid);
+  if (e.residual && e.residual_after) acc = acc + res;
   if (valid == kL)
     acc.store(out + at + c);
   else

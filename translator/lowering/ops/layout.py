@@ -173,9 +173,11 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
         )  # fmt: skip
         if bias is not None:
             y = ctx.call("add", y, ctx.constant(bias, "b"))
-    if residual is not None:
+    after = bool(ctx.attr("residual_after"))
+    if residual is not None and not after:
         y = ctx.call("add", y, residual)
-    return apply_activation(ctx, y, ctx.attr("activation"), dtype)
+    y = apply_activation(ctx, y, ctx.attr("activation"), dtype)
+    return ctx.call("add", y, residual) if residual is not None and after else y
 
 
 def _native_conv(ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, residual: Ref | None) -> Ref:
@@ -198,6 +200,8 @@ def _native_conv(ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, r
             kwargs["slope"] = ctx.constant(np.asarray(act[1], dtype=w_arr.dtype).reshape(-1), "slope")
     if residual is not None:
         kwargs["residual"] = residual
+        if ctx.attr("residual_after"):
+            kwargs["residual_after"] = True
     b = ctx.constant(bias, "b") if bias is not None else None
     return ctx.call("native_conv2d", x, w, b, **kwargs)
 
