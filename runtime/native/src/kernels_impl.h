@@ -247,9 +247,8 @@ struct DenseJob {
   float* out;
   int64_t K;
   int nseg, seg_len;
-  bool pointwise;           // 1x1, stride 1, no padding: pixel m's row is x + m * C_in
-  std::vector<float> tail;  // the last panel, zero-padded to NR columns: [K, NR]
-  int tail_col = -1;        // first column of the padded tail panel (-1: none)
+  bool pointwise;      // 1x1, stride 1, no padding: pixel m's row is x + m * C_in
+  const float* panels;  // W packed as [C_out / NR panels][K][NR], zero-padded, cache-line aligned
 };
 
 // Fills seg[MR][nseg] for the pixels m0..m0+MR-1 (clamped to the last pixel).
@@ -261,11 +260,13 @@ inline void pixel_segments(const DenseJob& j, int64_t m0, int64_t M, const float
     return;
   }
   const int64_t win = static_cast<int64_t>(s.kh) * s.kw * C;
+  // (n, oy, ox) of the first pixel by division, the rest by stepping (divisions cost ~25 cycles each)
+  int ox = static_cast<int>(m0 % s.wo), oy = static_cast<int>((m0 / s.wo) % s.ho), n = static_cast<int>(m0 / s.wo / s.ho);
   for (int i = 0; i < MR; ++i) {
-    const int64_t m = std::min(m0 + i, M - 1);
-    const int ox = static_cast<int>(m % s.wo);
-    const int64_t t = m / s.wo;
-    const int oy = static_cast<int>(t % s.ho), n = static_cast<int>(t / s.ho);
+    if (i > 0 && m0 + i < M && ++ox == s.wo) {
+      ox = 0;
+      if (++oy == s.ho) oy = 0, ++n;
+    }
     const int iy0 = oy * s.sh - s.pt, ix0 = ox * s.sw - s.pl;
     const float* img = j.x + static_cast<int64_t>(n) * s.h * s.w * C;
     const bool inside = iy0 >= 0 && ix0 >= 0 && iy0 + s.kh <= s.h && ix0 + s.kw <= s.w;
@@ -304,9 +305,8 @@ inline void dense_tiles(const DenseJob& j, int64_t t0, int64_t t1, std::vector<f
     pixel_segments(j, m0, M, seg, scratch.data());
     for (int col = 0; col < Co; col += NR) {
       const int width = std::min(NR, Co - col);
-      const bool padded = col == j.tail_col;
-      const float* b = padded ? j.tail.data() : j.w + col;
-      const int64_t ldb = padded ? NR : Co;
+      const float* b = j.panels + (col / NR) * j.K * NR;
+      const int64_t ldb = NR;
       Vec acc[MR][2];
       const Vec b0 = load_bias(*j.e, col, std::min(kL, width));
       const Vec b1 = width > kL ? load_bias(*j.e, col + kL, width - kL) : Vec::zero();
@@ -324,26 +324,92 @@ inline void dense_tiles(const DenseJob& j, int64_t t0, int64_t t1, std::vector<f
   }
 }
 
+// Tiny C_out (detection heads: 2, 4, 8 channels): one dot product per output over K, vectorized
+// along K (the GEMM would fill a 16/32-wide panel with zeros). wt is W transposed: [C_out][K].
+template <Act A>
+inline void dense_dot_tiles(const DenseJob& j, const float* wt, int64_t t0, int64_t t1, std::vector<float>& scratch) {
+  const ConvShape& s = *j.s;
+  const int64_t M = static_cast<int64_t>(s.n) * s.ho * s.wo;
+  const int Co = s.c_out;
+  const int64_t win = static_cast<int64_t>(s.kh) * s.kw * s.c_in;
+  if (!j.pointwise) scratch.resize(static_cast<size_t>(MR * win));
+  const float* seg[MR * 8];
+  alignas(64) float row[kL];
+  for (int64_t t = t0; t < t1; ++t) {
+    const int64_t m0 = t * MR;
+    const int rows = static_cast<int>(std::min<int64_t>(MR, M - m0));
+    pixel_segments(j, m0, M, seg, scratch.data());
+    float res[MR][kL];
+    for (int co = 0; co < Co; ++co) {
+      Vec acc[MR];
+      for (int i = 0; i < MR; ++i) acc[i] = Vec::zero();
+      for (int sgi = 0; sgi < j.nseg; ++sgi) {
+        const float* wk = wt + static_cast<int64_t>(co) * j.K + static_cast<int64_t>(sgi) * j.seg_len;
+        int k = 0;
+        for (; k + kL <= j.seg_len; k += kL) {
+          const Vec wv = Vec::load(wk + k);
+          for (int i = 0; i < MR; ++i) acc[i] = fma(Vec::load(seg[i * j.nseg + sgi] + k), wv, acc[i]);
+        }
+        if (k < j.seg_len) {
+          const int n = j.seg_len - k;
+          const Vec wv = load_partial(wk + k, n);
+          for (int i = 0; i < MR; ++i) acc[i] = fma(load_partial(seg[i * j.nseg + sgi] + k, n), wv, acc[i]);
+        }
+      }
+      for (int i = 0; i < MR; ++i) {
+        acc[i].store(row);
+        float sum = 0.f;
+        for (int l = 0; l < kL; ++l) sum += row[l];
+        res[i][co] = sum;
+      }
+    }
+    for (int i = 0; i < rows; ++i) {  // bias, residual, activation on the (short) output row
+      const Vec v = load_partial(res[i], Co) + load_bias(*j.e, 0, Co);
+      finish_store<A>(v, *j.e, (m0 + i) * Co, 0, Co, j.out);
+    }
+  }
+}
+
+constexpr int kDotMaxCo = 8;
+
 void dense(const ConvShape& s, const float* x, const float* w, const Epilogue& e, float* out) {
   const bool pointwise = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && !(s.pt | s.pl | s.pb | s.pr);
-  DenseJob j{&s, x, w, &e, out, static_cast<int64_t>(s.kh) * s.kw * s.c_in, s.kh, s.kw * s.c_in, pointwise, {}, -1};
-  if (s.c_out % NR != 0) {
-    // Full panels read W in place; the narrower last one is copied zero-padded.
-    j.tail_col = s.c_out / NR * NR;
-    const int width = s.c_out - j.tail_col;
-    j.tail.assign(static_cast<size_t>(j.K) * NR, 0.f);
-    for (int64_t k = 0; k < j.K; ++k)
-      std::memcpy(j.tail.data() + k * NR, w + k * s.c_out + j.tail_col, sizeof(float) * width);
-  }
+  const int64_t K = static_cast<int64_t>(s.kh) * s.kw * s.c_in;
   const int64_t M = static_cast<int64_t>(s.n) * s.ho * s.wo;
   const int64_t tiles = (M + MR - 1) / MR;
-  const int64_t flops_per_tile = MR * j.K * s.c_out;
+  const int64_t flops_per_tile = MR * K * s.c_out;
   const int64_t grain = std::max<int64_t>(1, (1 << 17) / std::max<int64_t>(1, flops_per_tile));
+  // W repacked per call into aligned scratch (K * C_out floats, small next to the M * K * C_out FMAs):
+  // NR-wide panels for the GEMM, or rows per output channel for the dot-product path.
+  thread_local std::vector<float> packed_store;
+  const bool dot = s.c_out <= kDotMaxCo && s.c_out < kL;
+  const int64_t panels = (s.c_out + NR - 1) / NR;
+  const size_t need = static_cast<size_t>(dot ? s.c_out * K : panels * K * NR) + 16;
+  if (packed_store.size() < need) packed_store.resize(need);
+  float* packed = packed_store.data();
+  packed += (64 - reinterpret_cast<uintptr_t>(packed) % 64) % 64 / sizeof(float);
+  if (dot) {
+    for (int64_t k = 0; k < K; ++k)
+      for (int co = 0; co < s.c_out; ++co) packed[co * K + k] = w[k * s.c_out + co];
+  } else {
+    for (int64_t p = 0; p < panels; ++p) {
+      const int col = static_cast<int>(p * NR), width = std::min(NR, s.c_out - col);
+      float* dst = packed + p * K * NR;
+      for (int64_t k = 0; k < K; ++k) {
+        std::memcpy(dst + k * NR, w + k * s.c_out + col, sizeof(float) * width);
+        if (width < NR) std::memset(dst + k * NR + width, 0, sizeof(float) * (NR - width));
+      }
+    }
+  }
+  const DenseJob j{&s, x, w, &e, out, K, s.kh, s.kw * s.c_in, pointwise, packed};
   with_act(e.act, [&](auto act) {
     constexpr Act A = decltype(act)::value;
     ThreadPool::instance().parallel_for(tiles, grain, [&](int64_t t0, int64_t t1) {
       thread_local std::vector<float> scratch;
-      dense_tiles<A>(j, t0, t1, scratch);
+      if (dot)
+        dense_dot_tiles<A>(j, packed, t0, t1, scratch);
+      else
+        dense_tiles<A>(j, t0, t1, scratch);
     });
   });
 }
