@@ -274,7 +274,10 @@ def to_json(records: list[Record], meta: dict) -> dict:
 ORACLE_DISAGREEMENTS = {
     name: "expected data use the unrounded `scale*in - 1` as the align_corners denominator; onnxruntime and "
     "the translator use the integer output length (onnxruntime misses these expected values by the same amount)"
-    for name in ("test_resize_downsample_scales_linear_align_corners", "test_resize_downsample_scales_cubic_align_corners")
+    for name in (
+        "test_resize_downsample_scales_linear_align_corners",
+        "test_resize_downsample_scales_cubic_align_corners",
+    )
 }
 
 

@@ -149,6 +149,8 @@ def _type_info(type_proto: onnx.TypeProto) -> tuple[np.dtype | None, tuple | Non
         try:
             dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tt.elem_type))
         except (KeyError, TypeError, ValueError):
+            if tt.elem_type not in onnx.TensorProto.DataType.values():
+                raise InvalidModelError(f"unknown tensor element type {tt.elem_type}") from None
             return None, None, f"dtype {onnx.TensorProto.DataType.Name(tt.elem_type)}"
         if dtype.kind in "OSU":
             return None, None, "string tensors"

@@ -352,3 +352,16 @@ def test_grid_sample_cubic_border_follows_spec():
     (want,) = _reference(case)
     for mode, outs in run_backends(case.model, case.feed).items():
         np.testing.assert_allclose(outs[0], want, atol=1e-5, err_msg=mode)
+
+
+@pytest.mark.parametrize("elem_type", [-1, 99, 2**31 - 1])
+def test_unknown_tensor_element_type(elem_type):
+    """Found by the deep fuzz run: an input declared with element type -1 escaped as a raw ValueError
+    ("Enum DataType has no name defined for value -1") from translator/frontend.py `_type_info`."""
+    from translator import InvalidModelError, translate
+
+    case = build([node("Relu", ["x"])], {"x": np.ones((2, 2), np.float32)})
+    case.model.graph.input[0].type.tensor_type.elem_type = elem_type
+    case.model.graph.output[0].type.tensor_type.elem_type = elem_type  # so shape inference sees no contradiction
+    with pytest.raises(InvalidModelError, match=f"unknown tensor element type {elem_type}"):
+        translate(case.model.SerializeToString())
