@@ -382,7 +382,8 @@ void dense(const ConvShape& s, const float* x, const float* w, const Epilogue& e
   // W repacked per call into aligned scratch (K * C_out floats, small next to the M * K * C_out FMAs):
   // NR-wide panels for the GEMM, or rows per output channel for the dot-product path.
   thread_local std::vector<float> packed_store;
-  const bool dot = s.c_out <= kDotMaxCo && s.c_out < kL;
+  // (only for long dot products: each output pays a horizontal sum, which short K cannot amortize)
+  const bool dot = s.c_out <= kDotMaxCo && s.c_out < kL && K >= 8 * kL;
   const int64_t panels = (s.c_out + NR - 1) / NR;
   const size_t need = static_cast<size_t>(dot ? s.c_out * K : panels * K * NR) + 16;
   if (packed_store.size() < need) packed_store.resize(need);

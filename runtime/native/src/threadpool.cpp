@@ -66,16 +66,27 @@ void ThreadPool::run_chunks() {
   }
 }
 
+template <class Done>
+bool ThreadPool::spin_until(Done done) {
+  if (spin_us_ <= 0) return done();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
+  while (!done()) {
+    for (int i = 0; i < 16; ++i) {
+#if defined(__x86_64__)
+      __builtin_ia32_pause();
+#elif defined(__aarch64__)
+      __asm__ __volatile__("yield");
+#endif
+    }
+    if (std::chrono::steady_clock::now() > deadline) return done();
+  }
+  return true;
+}
+
 void ThreadPool::worker_loop(uint64_t seen) {
   for (;;) {
     // Spin briefly: kernels arrive back to back during a forward pass.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
-    while (generation_.load(std::memory_order_acquire) == seen && spin_us_ > 0 &&
-           std::chrono::steady_clock::now() < deadline) {
-#if defined(__x86_64__)
-      __builtin_ia32_pause();
-#endif
-    }
+    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
     if (generation_.load(std::memory_order_acquire) == seen) {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return generation_.load() != seen || quit_.load(); });
@@ -110,12 +121,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const Body& body) {
   wake_.notify_all();
   run_chunks();
   // Wait for the workers to finish their chunks (they may still hold one).
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
-  while (pending_.load(std::memory_order_acquire) > 0 && std::chrono::steady_clock::now() < deadline) {
-#if defined(__x86_64__)
-    __builtin_ia32_pause();
-#endif
-  }
+  spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; });
   if (pending_.load(std::memory_order_acquire) > 0) {
     std::unique_lock<std::mutex> lock(mutex_);
     wake_.wait(lock, [&] { return pending_.load() == 0; });

@@ -1,8 +1,11 @@
 // One pool for every kernel. The calling thread (MLX's stream thread) works too.
 //
-// Workers spin for a short while after a job (a conv network issues kernels
-// back to back) and then sleep on a condition variable, so an idle pool costs
-// nothing and a spinning pool does not fight BLAS's threads for long.
+// Between jobs workers sleep on a condition variable (MLX_UNIFACE_SPIN_US=0, the
+// default), or first busy-wait that many microseconds. Measured on 2 cores
+// (docs/benchmarks.md): spinning 50 us is 10-30% faster end to end when the
+// machine is otherwise idle, and up to 85% slower when another process holds a
+// core (the spinner takes the time the submitting thread needs), so sleeping is
+// the default and spinning an opt-in for dedicated machines.
 #pragma once
 
 #include <atomic>
@@ -37,6 +40,9 @@ class ThreadPool {
   void start(int n);
   void stop();
   void worker_loop(uint64_t seen);
+  // Busy-waits up to spin_us for done(); true if it came.
+  template <class Done>
+  bool spin_until(Done done);
   void run_chunks();
 
   int num_threads_ = 1;
