@@ -148,9 +148,9 @@ def write_report(results: dict, rss: dict, runs: int, out_md: Path, out_png: Pat
     for r in results.values():
         s = r["stats"]
 
-        def cell(e, s=s):
+        def cell(e, s=s, r=r):
             if e not in s:
-                return "failed"
+                return "failed" if e in r["errors"] else "-"
             return f"{s[e]['median_ms']:.1f} ({s[e]['p10_ms']:.1f}-{s[e]['p90_ms']:.1f})"
 
         def ratio(a, b, s=s):

@@ -57,12 +57,16 @@ void ThreadPool::set_num_threads(int n) {
   start(n);
 }
 
-void ThreadPool::run_chunks() {
+void ThreadPool::run_job(Job& job) {
   for (;;) {
-    int64_t begin = next_.fetch_add(grain_);
-    if (begin >= n_) break;
-    int64_t end = begin + grain_ < n_ ? begin + grain_ : n_;
-    (*body_)(begin, end);
+    const int64_t begin = job.next.fetch_add(job.grain, std::memory_order_relaxed);
+    if (begin >= job.n) return;
+    const int64_t end = begin + job.grain < job.n ? begin + job.grain : job.n;
+    (*job.body)(begin, end);
+    if (job.done.fetch_add(end - begin, std::memory_order_acq_rel) + (end - begin) == job.n) {
+      std::lock_guard<std::mutex> lock(mutex_);  // the submitter may be waiting for this chunk
+      finished_.notify_all();
+    }
   }
 }
 
@@ -85,19 +89,19 @@ bool ThreadPool::spin_until(Done done) {
 
 void ThreadPool::worker_loop(uint64_t seen) {
   for (;;) {
-    // Spin briefly: kernels arrive back to back during a forward pass.
-    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
-    if (generation_.load(std::memory_order_acquire) == seen) {
+    // Optionally spin first: kernels arrive back to back during a forward pass.
+    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen || quit_.load(); });
+    if (generation_.load(std::memory_order_acquire) == seen && !quit_.load()) {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return generation_.load() != seen || quit_.load(); });
     }
-    seen = generation_.load();
-    if (quit_) return;
-    run_chunks();
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      wake_.notify_all();
-    }
+    seen = generation_.load(std::memory_order_acquire);
+    if (quit_.load()) return;
+    Job* job = job_.load(std::memory_order_acquire);
+    if (job == nullptr) continue;  // woke after that job was over
+    job->refs.fetch_add(1, std::memory_order_acq_rel);
+    if (job_.load(std::memory_order_acquire) == job) run_job(*job);
+    job->refs.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
@@ -109,24 +113,22 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const Body& body) {
     return;
   }
   std::lock_guard<std::mutex> submit(submit_mutex_);
+  Job job{&body, n, grain};
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    body_ = &body;
-    n_ = n;
-    grain_ = grain;
-    next_.store(0);
-    pending_.store(num_threads_ - 1);
+    job_.store(&job, std::memory_order_release);
     generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
-  run_chunks();
-  // Wait for the workers to finish their chunks (they may still hold one).
-  spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; });
-  if (pending_.load(std::memory_order_acquire) > 0) {
+  run_job(job);
+  // Wait for chunks other threads claimed (never for a worker that has not woken up yet).
+  if (!spin_until([&] { return job.done.load(std::memory_order_acquire) == n; })) {
     std::unique_lock<std::mutex> lock(mutex_);
-    wake_.wait(lock, [&] { return pending_.load() == 0; });
+    finished_.wait(lock, [&] { return job.done.load(std::memory_order_acquire) == n; });
   }
-  body_ = nullptr;
+  job_.store(nullptr, std::memory_order_release);
+  // A worker may have grabbed the pointer just now; it finds nothing to claim and lets go at once.
+  while (job.refs.load(std::memory_order_acquire) != 0) std::this_thread::yield();
 }
 
 }  // namespace mlxu

@@ -36,6 +36,18 @@ class ThreadPool {
   ~ThreadPool();
 
  private:
+  // One parallel_for call. Lives on the submitter's stack; workers find it through job_ and
+  // hold a reference while they may touch it, so the submitter never waits for a worker that
+  // is still asleep: it waits only for chunks that were claimed, and for stragglers that
+  // grabbed the pointer just as it finished.
+  struct Job {
+    const Body* body;
+    int64_t n, grain;
+    std::atomic<int64_t> next{0};  // first unclaimed item
+    std::atomic<int64_t> done{0};  // items finished
+    std::atomic<int> refs{0};      // workers that may be reading this job
+  };
+
   ThreadPool();
   void start(int n);
   void stop();
@@ -43,22 +55,18 @@ class ThreadPool {
   // Busy-waits up to spin_us for done(); true if it came.
   template <class Done>
   bool spin_until(Done done);
-  void run_chunks();
+  void run_job(Job& job);
 
   int num_threads_ = 1;
   int spin_us_ = 0;
   std::vector<std::thread> workers_;
   std::mutex submit_mutex_;  // one job at a time (several MLX streams may submit)
   std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable wake_;     // workers: a new job (generation_ moved) or quit
+  std::condition_variable finished_;  // the submitter: the last claimed chunk finished
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
   std::atomic<bool> quit_{false};
-
-  // the current job
-  const Body* body_ = nullptr;
-  int64_t n_ = 0, grain_ = 1;
-  std::atomic<int64_t> next_{0};
+  std::atomic<Job*> job_{nullptr};
 };
 
 }  // namespace mlxu
