@@ -43,9 +43,10 @@ class ThreadPool {
   struct Job {
     const Body* body;
     int64_t n, grain;
-    std::atomic<int64_t> next{0};  // first unclaimed item
-    std::atomic<int64_t> done{0};  // items finished
-    std::atomic<int> refs{0};      // workers that may be reading this job
+    // on separate cache lines: every claim and every finished chunk touches one of them
+    alignas(64) std::atomic<int64_t> next{0};  // first unclaimed item
+    alignas(64) std::atomic<int64_t> done{0};  // items finished
+    alignas(64) std::atomic<int> refs{0};      // workers that may be reading this job
   };
 
   ThreadPool();
