@@ -75,7 +75,11 @@ def profile_ours(path: Path, x: np.ndarray, runs: int, native_opt) -> dict:
     """Median time per category over `runs` passes; each call evaluated and timed alone, minus the
     eval round trip a call pays only when evaluated on its own (inside one graph, calls run back to back)."""
     trip = eval_round_trip()
-    t = translate(path, native=native_opt)
+    import onnx
+
+    name = next(i.name for i in onnx.load(str(path), load_external_data=False).graph.input)
+    # concrete input shapes, as runtime.InferenceSession translates models with dynamic dims
+    t = translate(path, native=native_opt, input_shapes={name: tuple(x.shape)})
     program = t.program
     weights = {k: to_mx(v) for k, v in program.weights.items()}
     feed = {program.inputs[0].name: mx.array(x)}
