@@ -75,13 +75,9 @@ bool ThreadPool::spin_until(Done done) {
   if (spin_us_ <= 0) return done();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_us_);
   while (!done()) {
-    for (int i = 0; i < 16; ++i) {
-#if defined(__x86_64__)
-      __builtin_ia32_pause();
-#elif defined(__aarch64__)
-      __asm__ __volatile__("yield");
-#endif
-    }
+    // Yield rather than pause: a spinner keeps its core awake (a sleeping vCPU takes tens of
+    // microseconds to wake), but lets any other runnable thread, such as the submitter, have it.
+    std::this_thread::yield();
     if (std::chrono::steady_clock::now() > deadline) return done();
   }
   return true;

@@ -1,11 +1,12 @@
 // One pool for every kernel. The calling thread (MLX's stream thread) works too.
 //
 // Between jobs workers sleep on a condition variable (MLX_UNIFACE_SPIN_US=0, the
-// default), or first busy-wait that many microseconds. Measured on 2 cores
-// (docs/benchmarks.md): spinning 50 us is 10-30% faster end to end when the
-// machine is otherwise idle, and up to 85% slower when another process holds a
-// core (the spinner takes the time the submitting thread needs), so sleeping is
-// the default and spinning an opt-in for dedicated machines.
+// default), or first spin that many microseconds, yielding the core on each poll.
+// Measured on 2 vCPUs (docs/benchmarks.md): a sleeping worker's vCPU halts and
+// takes tens of microseconds to wake, so spinning 100 us is 10-30% faster end to
+// end on an otherwise idle machine; with another process holding a core it is
+// 13-15% slower for the detectors (the spinner competes with the submitting
+// thread), so sleeping is the default and spinning an opt-in for dedicated machines.
 #pragma once
 
 #include <atomic>
