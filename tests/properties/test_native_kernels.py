@@ -54,7 +54,7 @@ def conv_cases(draw, depthwise: bool):
     k = draw(st.sampled_from([1, 3, 5] if not depthwise else [3, 5]))
     if not depthwise and k == 1:
         k = draw(st.sampled_from([1, 1, 2, 7]))
-    stride = draw(st.sampled_from([1, 2]))
+    stride = draw(st.sampled_from([1, 2, 3]))
     pads = [draw(st.integers(0, k - 1)) for _ in range(4)]
     c_in = draw(st.integers(1, 40))
     c_out = c_in if depthwise else draw(st.integers(1, 40))
