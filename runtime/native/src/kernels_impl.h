@@ -262,6 +262,17 @@ inline void pixel_segments(const DenseJob& j, int64_t m0, int64_t M, const float
   const int64_t win = static_cast<int64_t>(s.kh) * s.kw * C;
   // (n, oy, ox) of the first pixel by division, the rest by stepping (divisions cost ~25 cycles each)
   int ox = static_cast<int>(m0 % s.wo), oy = static_cast<int>((m0 / s.wo) % s.ho), n = static_cast<int>(m0 / s.wo / s.ho);
+  {  // the common case: MR pixels along one output row, all windows inside the image
+    const int iy0 = oy * s.sh - s.pt, ix0 = ox * s.sw - s.pl;
+    if (m0 + MR <= M && ox + MR <= s.wo && iy0 >= 0 && iy0 + s.kh <= s.h && ix0 >= 0 &&
+        ix0 + (MR - 1) * s.sw + s.kw <= s.w) {
+      const float* base = j.x + (static_cast<int64_t>(n) * s.h + iy0) * s.w * C + static_cast<int64_t>(ix0) * C;
+      const int64_t step = static_cast<int64_t>(s.sw) * C, row = static_cast<int64_t>(s.w) * C;
+      for (int i = 0; i < MR; ++i)
+        for (int ky = 0; ky < s.kh; ++ky) seg[i * j.nseg + ky] = base + i * step + ky * row;
+      return;
+    }
+  }
   for (int i = 0; i < MR; ++i) {
     if (i > 0 && m0 + i < M && ++ox == s.wo) {
       ox = 0;

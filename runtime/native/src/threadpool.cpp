@@ -93,11 +93,11 @@ void ThreadPool::worker_loop(uint64_t seen) {
     }
     seen = generation_.load(std::memory_order_acquire);
     if (quit_.load()) return;
-    Job* job = job_.load(std::memory_order_acquire);
-    if (job == nullptr) continue;  // woke after that job was over
-    job->refs.fetch_add(1, std::memory_order_acq_rel);
-    if (job_.load(std::memory_order_acquire) == job) run_job(*job);
-    job->refs.fetch_sub(1, std::memory_order_acq_rel);
+    // Announce first, then look: the submitter clears job_ before waiting for active_ to drain,
+    // so a job seen here stays alive until this worker lets go (seq_cst orders the two sides).
+    active_.fetch_add(1, std::memory_order_seq_cst);
+    if (Job* job = job_.load(std::memory_order_seq_cst)) run_job(*job);
+    active_.fetch_sub(1, std::memory_order_release);
   }
 }
 
@@ -122,9 +122,9 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const Body& body) {
     std::unique_lock<std::mutex> lock(mutex_);
     finished_.wait(lock, [&] { return job.done.load(std::memory_order_acquire) == n; });
   }
-  job_.store(nullptr, std::memory_order_release);
-  // A worker may have grabbed the pointer just now; it finds nothing to claim and lets go at once.
-  while (job.refs.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  job_.store(nullptr, std::memory_order_seq_cst);
+  // A worker may have read the pointer just now; it finds nothing to claim and lets go at once.
+  while (active_.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
 }
 
 }  // namespace mlxu

@@ -37,17 +37,17 @@ class ThreadPool {
   ~ThreadPool();
 
  private:
-  // One parallel_for call. Lives on the submitter's stack; workers find it through job_ and
-  // hold a reference while they may touch it, so the submitter never waits for a worker that
-  // is still asleep: it waits only for chunks that were claimed, and for stragglers that
-  // grabbed the pointer just as it finished.
+  // One parallel_for call. Lives on the submitter's stack; workers find it through job_, so
+  // the submitter never waits for a worker that is still asleep: it waits only for chunks that
+  // were claimed, and for stragglers that read job_ just as it finished (active_ counts workers
+  // between announcing themselves and letting go of the job; it lives in the pool, so a worker
+  // never touches a job that may already be gone).
   struct Job {
     const Body* body;
     int64_t n, grain;
     // on separate cache lines: every claim and every finished chunk touches one of them
     alignas(64) std::atomic<int64_t> next{0};  // first unclaimed item
     alignas(64) std::atomic<int64_t> done{0};  // items finished
-    alignas(64) std::atomic<int> refs{0};      // workers that may be reading this job
   };
 
   ThreadPool();
@@ -69,6 +69,7 @@ class ThreadPool {
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> quit_{false};
   std::atomic<Job*> job_{nullptr};
+  alignas(64) std::atomic<int> active_{0};  // workers that may be reading job_ or the job it points to
 };
 
 }  // namespace mlxu
