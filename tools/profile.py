@@ -14,6 +14,7 @@ Speed is a benchmark, never a test.
 from __future__ import annotations
 
 import argparse
+import bisect
 import collections
 import json
 import os
@@ -39,7 +40,7 @@ from tools.zoo import ZOO  # noqa: E402
 CATEGORIES = ("stem", "depthwise", "pointwise", "dense kxk", "other")
 
 
-def conv_category(c_in: int, groups: int, c_out: int, kh: int, kw: int) -> str:
+def conv_category(c_in: int, groups: int, kh: int, kw: int) -> str:
     if groups > 1 and groups == c_in:
         return "depthwise"
     if c_in == 3 and groups == 1:
@@ -49,14 +50,13 @@ def conv_category(c_in: int, groups: int, c_out: int, kh: int, kw: int) -> str:
     return "dense kxk"
 
 
-def _native_call_info(call, env) -> tuple[str, float] | None:
-    """(category, MACs) of a native_conv2d call, from its evaluated operands."""
+def _native_call_info(call, env) -> tuple[str, float]:
+    """(category, MACs per output element) of a native_conv2d call, from its evaluated operands."""
     x, w = resolve(call.args[0], env), resolve(call.args[1], env)
-    n, h, wd, c_in = x.shape
+    c_in = x.shape[3]
     kh, kw = w.shape[0], w.shape[1]
     depthwise = call.kwargs.get("depthwise", False)
-    c_out = c_in if depthwise else w.shape[3]
-    return conv_category(c_in, c_in if depthwise else 1, c_out, kh, kw), kh * kw * (1 if depthwise else c_in)
+    return conv_category(c_in, c_in if depthwise else 1, kh, kw), kh * kw * (1 if depthwise else c_in)
 
 
 def eval_round_trip() -> float:
@@ -122,9 +122,9 @@ def _ort_category(args: dict) -> str:
     if len(shapes) < 2 or len(shapes[1]) != 4:
         return "other"
     c_in = shapes[0][1]
-    o, i_per_group, kh, kw = shapes[1]
+    _, i_per_group, kh, kw = shapes[1]
     groups = c_in // i_per_group if i_per_group else 1
-    return conv_category(c_in, groups, o, kh, kw)
+    return conv_category(c_in, groups, kh, kw)
 
 
 def profile_ort(path: Path, x: np.ndarray, runs: int, threads: int = 0) -> dict:
@@ -140,19 +140,19 @@ def profile_ort(path: Path, x: np.ndarray, runs: int, threads: int = 0) -> dict:
         for _ in range(runs + 1):
             sess.run(None, {name: x})
         trace = json.loads(Path(sess.end_profiling()).read_text())
-    per_run: list[collections.Counter] = []
-    current = None
+    # Each kernel belongs to the model_run whose [ts, ts + dur] holds its start (the run events
+    # are written after their kernels, so order alone would shift kernels into the next run).
+    run_spans = sorted(
+        (ev["ts"], ev["ts"] + ev["dur"]) for ev in trace if ev.get("cat") == "Session" and ev.get("name") == "model_run"
+    )
+    per_run = [collections.Counter() for _ in run_spans]
     for ev in trace:
-        if ev.get("cat") == "Session" and ev.get("name") == "model_run":
-            current = collections.Counter()
-            per_run.append(current)
         if ev.get("cat") != "Node" or not ev.get("name", "").endswith("_kernel_time"):
             continue
-        category = _ort_category(ev.get("args", {}))
-        if current is not None:
-            current[category] += ev["dur"] / 1000.0
-    # model_run events close after their nodes: attribute by order, skipping the warm-up run
-    runs_ms = per_run[1:] if len(per_run) > 1 else per_run
+        i = bisect.bisect_right([start for start, _ in run_spans], ev["ts"]) - 1
+        if i >= 0 and ev["ts"] <= run_spans[i][1]:
+            per_run[i][_ort_category(ev.get("args", {}))] += ev["dur"] / 1000.0
+    runs_ms = per_run[1:] if len(per_run) > 1 else per_run  # the first run warms up
     return {"ms": {c: float(np.median([r[c] for r in runs_ms])) for c in CATEGORIES}}
 
 

@@ -78,7 +78,7 @@ def set_num_threads(n: int) -> None:
         _ext.set_num_threads(int(n))
 
 
-def _on_cpu(x: mx.array) -> bool:
+def _on_cpu() -> bool:
     return mx.default_device().type == mx.DeviceType.cpu
 
 
@@ -106,7 +106,7 @@ def conv2d(
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"native.conv2d: unknown activation {activation!r}")
-    if _ext is not None and x.dtype == mx.float32 and _on_cpu(x):
+    if _ext is not None and x.dtype == mx.float32 and _on_cpu():
         return _ext.conv2d(
             x, w, bias, residual, slope, depthwise=depthwise, strides=list(strides), pads=list(pads),
             act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta), residual_after=bool(residual_after),

@@ -145,5 +145,6 @@ def test_activation_after_concat_moves_into_the_convs(native, tmp_path):
     m = make_model(nodes, [("x", np.float32, shape)], [("y", np.float32, shape)], inits)
     t = translate(m, native=native)
     assert t.notes["epilogues_fused"] == 1
-    assert not any(c.fn == "maximum" for c in t.program.calls) or not native
+    if native:  # the Relu runs inside the kernels (the MLX lowering applies it per conv with maximum)
+        assert not any(c.fn == "maximum" for c in t.program.calls)
     assert_matches_ort(m, {"x": rng.standard_normal(shape).astype(np.float32)}, tmp_path, native=native)

@@ -44,12 +44,12 @@ def _activation(graph: Graph, act: Node, channels: int) -> list | None:
     return None
 
 
-def _absorb(graph: Graph, conv: Node, tail: Node) -> None:
-    """Remove `tail` (the conv's only consumer) and give its output to the conv."""
-    y = conv.outputs[0]
+def _absorb(graph: Graph, producer: Node, tail: Node) -> None:
+    """Remove `tail` (the producer's only consumer) and give its output to the producer."""
+    y = producer.outputs[0]
     dtype = graph.value(y).dtype
     graph.remove_node(tail)
-    graph.rename_output(conv, y, tail.outputs[0])
+    graph.rename_output(producer, y, tail.outputs[0])
     graph.values[tail.outputs[0]].shape = graph.values[y].shape
     if graph.values[tail.outputs[0]].dtype is None:
         graph.values[tail.outputs[0]].dtype = dtype
@@ -136,10 +136,7 @@ def _activation_into_concat(graph: Graph) -> int:
             continue
         for c, spec in zip(convs, specs):
             c.attrs = dict(c.attrs, activation=spec)
-        y = cat.outputs[0]
-        graph.remove_node(act)
-        graph.rename_output(cat, y, act.outputs[0])
-        graph.values[act.outputs[0]].shape = graph.values[y].shape
+        _absorb(graph, cat, act)
         moved += 1
     return moved
 

@@ -242,13 +242,14 @@ inline void micro_kernel(const float* const* seg, int nseg, int seg_len, const f
 struct DenseJob {
   const ConvShape* s;
   const float* x;
-  const float* w;
   const Epilogue* e;
   float* out;
   int64_t K;
   int nseg, seg_len;
-  bool pointwise;      // 1x1, stride 1, no padding: pixel m's row is x + m * C_in
-  const float* panels;  // W packed as [C_out / NR panels][K][NR], zero-padded, cache-line aligned
+  bool pointwise;  // 1x1, stride 1, no padding: pixel m's row is x + m * C_in
+  // W repacked, cache-line aligned: [C_out / NR panels][K][NR] zero-padded for the GEMM,
+  // or [C_out][K] (W transposed) for the dot-product path
+  const float* panels;
 };
 
 // Fills seg[MR][nseg] for the pixels m0..m0+MR-1 (clamped to the last pixel).
@@ -336,9 +337,9 @@ inline void dense_tiles(const DenseJob& j, int64_t t0, int64_t t1, std::vector<f
 }
 
 // Tiny C_out (detection heads: 2, 4, 8 channels): one dot product per output over K, vectorized
-// along K (the GEMM would fill a 16/32-wide panel with zeros). wt is W transposed: [C_out][K].
+// along K (the GEMM would fill a 16/32-wide panel with zeros); j.panels holds W transposed.
 template <Act A>
-inline void dense_dot_tiles(const DenseJob& j, const float* wt, int64_t t0, int64_t t1, std::vector<float>& scratch) {
+inline void dense_dot_tiles(const DenseJob& j, int64_t t0, int64_t t1, std::vector<float>& scratch) {
   const ConvShape& s = *j.s;
   const int64_t M = static_cast<int64_t>(s.n) * s.ho * s.wo;
   const int Co = s.c_out;
@@ -355,7 +356,7 @@ inline void dense_dot_tiles(const DenseJob& j, const float* wt, int64_t t0, int6
       Vec acc[MR];
       for (int i = 0; i < MR; ++i) acc[i] = Vec::zero();
       for (int sgi = 0; sgi < j.nseg; ++sgi) {
-        const float* wk = wt + static_cast<int64_t>(co) * j.K + static_cast<int64_t>(sgi) * j.seg_len;
+        const float* wk = j.panels + static_cast<int64_t>(co) * j.K + static_cast<int64_t>(sgi) * j.seg_len;
         int k = 0;
         for (; k + kL <= j.seg_len; k += kL) {
           const Vec wv = Vec::load(wk + k);
@@ -413,13 +414,13 @@ void dense(const ConvShape& s, const float* x, const float* w, const Epilogue& e
       }
     }
   }
-  const DenseJob j{&s, x, w, &e, out, K, s.kh, s.kw * s.c_in, pointwise, packed};
+  const DenseJob j{&s, x, &e, out, K, s.kh, s.kw * s.c_in, pointwise, packed};
   with_act(e.act, [&](auto act) {
     constexpr Act A = decltype(act)::value;
     ThreadPool::instance().parallel_for(tiles, grain, [&](int64_t t0, int64_t t1) {
       thread_local std::vector<float> scratch;
       if (dot)
-        dense_dot_tiles<A>(j, packed, t0, t1, scratch);
+        dense_dot_tiles<A>(j, t0, t1, scratch);
       else
         dense_tiles<A>(j, t0, t1, scratch);
     });
