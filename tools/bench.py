@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import resource
 import subprocess
@@ -137,7 +136,7 @@ def write_report(results: dict, rss: dict, runs: int, out_md: Path, out_png: Pat
         "",
         f"`python tools/bench.py` (translator {__version__}, MLX {mx.__version__}, {platform.machine()}, "
         f"{mx.default_device()}, BLAS: {blas.name}, native kernels: {native.isa() or 'unavailable'} "
-        f"({native.num_threads()} threads, MLX_UNIFACE_SPIN_US={os.environ.get('MLX_UNIFACE_SPIN_US', '0')}), "
+        f"({native.num_threads()} threads, spin {native.spin_us()} us), "
         f"{runs} runs per engine in alternating blocks after warm-up, one process).",
         "Times are medians with the p10-p90 spread; ratios use medians. Peak RSS is measured in a fresh process per engine.",
         "This is a benchmark, not a test: the machine is shared, so re-run before drawing fine conclusions.",

@@ -78,6 +78,16 @@ def set_num_threads(n: int) -> None:
         _ext.set_num_threads(int(n))
 
 
+def spin_us() -> int:
+    """How long idle pool workers spin for the next kernel before sleeping (MLX_UNIFACE_SPIN_US)."""
+    return _ext.spin_us() if _ext is not None else 0
+
+
+def set_spin_us(us: int) -> None:
+    if _ext is not None:
+        _ext.set_spin_us(int(us))
+
+
 def _on_cpu() -> bool:
     return mx.default_device().type == mx.DeviceType.cpu
 

@@ -148,3 +148,49 @@ def test_unoptimized_translation_keeps_nodes():
     m = _conv_bn_model(True)
     t = translate(m, optimize=False)
     assert "constants_folded" not in t.notes
+
+
+def _heads_model(channels, acts=None, opset=17, c_in=6, kernel=3):
+    """One feature map read by sibling convs (a detector's heads), each followed by `acts[i]` or nothing."""
+    rng = np.random.default_rng(sum(channels))
+    nodes, inits, outputs = [], {}, []
+    for i, c in enumerate(channels):
+        inits[f"w{i}"] = rng.standard_normal((c, c_in, kernel, kernel)).astype(np.float32)
+        inits[f"b{i}"] = rng.standard_normal(c).astype(np.float32)
+        act = (acts or [None] * len(channels))[i]
+        conv_out = f"c{i}" if act else f"y{i}"
+        pad = kernel // 2
+        nodes.append(helper.make_node("Conv", ["x", f"w{i}", f"b{i}"], [conv_out], pads=[pad] * 4))
+        if act:
+            nodes.append(helper.make_node(act, [conv_out], [f"y{i}"]))
+        outputs.append((f"y{i}", np.float32, [1, c, 9, 7]))
+    return make_model(nodes, [("x", np.float32, [1, c_in, 9, 7])], outputs, inits, opset=opset)
+
+
+def _heads_feed():
+    return {"x": np.random.default_rng(5).standard_normal((1, 6, 9, 7)).astype(np.float32)}
+
+
+def test_sibling_head_convs_merge_into_one(tmp_path):
+    for native in (True, False):
+        for opset in (11, 17):  # Split's sizes: an attribute before opset 13, an input after
+            m = _heads_model([2, 8, 20], opset=opset)
+            t = translate(m, native=native)
+            assert t.notes["sibling_convs_merged"] == 2
+            assert sum(t.program.notes["conv_strategies"].values()) == 1
+            assert_matches_ort(m, _heads_feed(), tmp_path / f"{native}{opset}", atol=1e-4, native=native)
+
+
+def test_siblings_merge_only_with_the_same_activation(tmp_path):
+    m = _heads_model([2, 8, 4], acts=["Relu", None, "Relu"])
+    t = translate(m, native=True)
+    assert t.notes["sibling_convs_merged"] == 1  # the two Relu convs; the plain one stays alone
+    assert t.program.notes["conv_strategies"] == {"native dense": 2}
+    assert_matches_ort(m, _heads_feed(), tmp_path, atol=1e-4, native=True)
+
+
+def test_wide_siblings_stay_apart():
+    # 32 output channels already fill the widest GEMM panel; a merged output would be strided views
+    t = translate(_heads_model([32, 8], kernel=1), native=True)
+    assert "sibling_convs_merged" not in t.notes
+    assert t.program.notes["conv_strategies"] == {"native dense": 2}

@@ -10,10 +10,11 @@ from .constant_folding import fold_constants
 from .epilogue import fuse_epilogues
 from .layout import assign_nhwc
 from .native import assign_native
+from .siblings import merge_sibling_convs
 
 __all__ = [
     "run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
-    "fuse_epilogues", "assign_native",
+    "fuse_epilogues", "assign_native", "merge_sibling_convs",
 ]  # fmt: skip
 
 
@@ -41,5 +42,8 @@ def run_passes(
             if native:
                 notes["native_convs"] = assign_native(graph)
             notes["epilogues_fused"] = fuse_epilogues(graph, residuals=native)
+            merged = merge_sibling_convs(graph)
+            if merged:
+                notes["sibling_convs_merged"] = merged
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)
     return notes

@@ -24,6 +24,19 @@ NB_MODULE(_kernels, m) {
   m.def("set_num_threads", [](int n) { mlxu::ThreadPool::instance().set_num_threads(n); }, "n"_a);
   m.def("spin_us", [] { return mlxu::ThreadPool::instance().spin_us(); });
   m.def("set_spin_us", [](int us) { mlxu::ThreadPool::instance().set_spin_us(us < 0 ? 0 : us); }, "us"_a);
+  m.def("set_recording", &mlxu::set_recording, "on"_a, "Time every kernel call as it runs (for profiling).");
+  m.def(
+      "take_records",
+      [] {
+        nb::list out;
+        for (const auto& r : mlxu::take_records())
+          out.append(nb::make_tuple(r.depthwise ? "depthwise" : "dense",
+                                    nb::make_tuple(r.n, r.h, r.w, r.c_in, r.ho, r.wo, r.c_out, r.kh, r.kw, r.sh),
+                                    r.x_aligned, r.start_us, r.copy_us, r.kernel_us));
+        return out;
+      },
+      "The calls timed since the last take: (kind, (n, h, w, c_in, ho, wo, c_out, kh, kw, stride), x_aligned, "
+      "start_us, copy_us, kernel_us).");
   m.def("conv2d", &mlxu::native_conv2d, "x"_a, "w"_a, "bias"_a.none(), "residual"_a.none(), "slope"_a.none(),
         nb::kw_only(), "depthwise"_a, "strides"_a, "pads"_a, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f,
         "residual_after"_a = false, "stream"_a = nb::none(),

@@ -1,9 +1,13 @@
 #include "conv_primitive.h"
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <sstream>
+#include <utility>
 #include <stdexcept>
 
 #include "mlx/allocator.h"
@@ -66,6 +70,27 @@ void gather(const mx::array& a, float* dst) {
   if (shape.size() > 4) throw std::runtime_error("native conv: cannot read a strided array of rank > 4");
   const int64_t rows = static_cast<int64_t>(shape[0]) * shape[1];
   const int64_t row_len = static_cast<int64_t>(shape[2]) * shape[3];
+  if (strides[2] == 1 && strides[3] != 1) {
+    // NCHW seen as NHWC (the network input): read each channel plane's row contiguously,
+    // interleave through a small block that stays in L1, write the NHWC row contiguously.
+    const int W = shape[2], C = shape[3];
+    ThreadPool::instance().parallel_for(rows, 4, [&](int64_t r0, int64_t r1) {
+      constexpr int kBlock = 64;
+      for (int64_t r = r0; r < r1; ++r) {
+        const float* base = src + (r / shape[1]) * strides[0] + (r % shape[1]) * strides[1];
+        float* out = dst + r * row_len;
+        for (int w0 = 0; w0 < W; w0 += kBlock) {
+          const int n = W - w0 < kBlock ? W - w0 : kBlock;
+          for (int c = 0; c < C; ++c) {
+            const float* plane = base + c * strides[3] + w0;
+            float* o = out + static_cast<int64_t>(w0) * C + c;
+            for (int i = 0; i < n; ++i) o[static_cast<int64_t>(i) * C] = plane[i];
+          }
+        }
+      }
+    });
+    return;
+  }
   ThreadPool::instance().parallel_for(rows, 8, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t i0 = r / shape[1], i1 = r % shape[1];
@@ -112,7 +137,22 @@ void set_aligned_output(mx::array& out) {
   out.set_data(std::move(data), out.size(), std::move(strides), flags, offset);
 }
 
+std::atomic<bool> recording{false};
+std::mutex records_mutex;
+std::vector<KernelRecord> records;
+
+double us_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t).count();
+}
+
 }  // namespace
+
+void set_recording(bool on) { recording.store(on); }
+
+std::vector<KernelRecord> take_records() {
+  std::lock_guard<std::mutex> lock(records_mutex);
+  return std::exchange(records, {});
+}
 
 void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) {
   set_aligned_output(out);
@@ -127,6 +167,8 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     // Weights, bias and slope (small, read over and over) are also copied when not cache-line aligned.
     // The copies live in buffers kept by this (stream) thread, so repeated calls do not fault in new pages.
     thread_local std::vector<Scratch> scratch(8);
+    const bool record = recording.load(std::memory_order_relaxed);
+    const auto t0 = record ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     std::vector<const float*> ptr(held.size());
     for (size_t i = 0; i < held.size(); ++i) {
       const auto& a = held[i];
@@ -159,10 +201,21 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     e.act = p.act, e.alpha = p.alpha, e.beta = p.beta, e.residual_after = p.residual_after;
     if (out.size() == 0) return;
     const KernelTable& k = best_kernels();
+    const double copy_us = record ? us_since(t0) : 0.0;
+    const auto t1 = record ? std::chrono::steady_clock::now() : t0;
     if (p.kind == ConvKind::Depthwise)
       k.depthwise(s, ptr[0], ptr[1], e, out.data<float>());
     else
       k.dense(s, ptr[0], ptr[1], e, out.data<float>());
+    if (record) {
+      const bool x_aligned = reinterpret_cast<uintptr_t>(ptr[0]) % kAlign == 0;
+      KernelRecord r{p.kind == ConvKind::Depthwise, s.n, s.h, s.w, s.c_in, s.ho, s.wo, s.c_out, s.kh, s.kw, s.sh,
+                     x_aligned,
+                     std::chrono::duration<double, std::micro>(t0.time_since_epoch()).count(), copy_us,
+                     us_since(t1)};
+      std::lock_guard<std::mutex> lock(records_mutex);
+      records.push_back(r);
+    }
   });
 }
 

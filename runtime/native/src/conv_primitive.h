@@ -44,6 +44,17 @@ class NativeConv : public mx::UnaryPrimitive {
 
 // x: [N,H,W,C_in] float32. Depthwise w: [kh,kw,C]; dense w: [kh,kw,C_in,C_out] (HWIO).
 // bias / slope: [C_out]; residual: the output's shape. Inputs need not be contiguous.
+// Opt-in timing of each kernel call as it runs inside the graph (tools/profile.py --kernels).
+struct KernelRecord {
+  bool depthwise;
+  int n, h, w, c_in, ho, wo, c_out, kh, kw, sh;
+  bool x_aligned;
+  double start_us;            // steady clock, when the task began
+  double copy_us, kernel_us;  // copying strided/misaligned operands; the kernel itself
+};
+void set_recording(bool on);
+std::vector<KernelRecord> take_records();
+
 mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
                         const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
                         bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,

@@ -23,7 +23,7 @@ ThreadPool& ThreadPool::instance() {
 
 ThreadPool::ThreadPool() {
   int cores = static_cast<int>(std::thread::hardware_concurrency());
-  spin_us_ = env_int("MLX_UNIFACE_SPIN_US", 0);
+  spin_us_ = env_int("MLX_UNIFACE_SPIN_US", kDefaultSpinUs);
   start(env_int("MLX_UNIFACE_NUM_THREADS", 0) > 0 ? env_int("MLX_UNIFACE_NUM_THREADS", 1) : (cores > 0 ? cores : 1));
 }
 

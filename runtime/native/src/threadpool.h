@@ -1,12 +1,13 @@
 // One pool for every kernel. The calling thread (MLX's stream thread) works too.
 //
-// Between jobs workers sleep on a condition variable (MLX_UNIFACE_SPIN_US=0, the
-// default), or first spin that many microseconds, yielding the core on each poll.
-// Measured on 2 vCPUs (docs/benchmarks.md): a sleeping worker's vCPU halts and
-// takes tens of microseconds to wake, so spinning 100 us is 10-30% faster end to
-// end on an otherwise idle machine; with another process holding a core it is
-// 13-15% slower for the detectors (the spinner competes with the submitting
-// thread), so sleeping is the default and spinning an opt-in for dedicated machines.
+// After a job, workers spin for the next one for MLX_UNIFACE_SPIN_US microseconds
+// (default 300), yielding the core on each poll, then sleep on a condition variable
+// (MLX_UNIFACE_SPIN_US=0: sleep at once). Measured on 2 vCPUs (docs/benchmarks.md):
+// a sleeping worker's vCPU halts and takes tens of microseconds to wake, a large share
+// of a 50-300 us kernel, so spinning through a forward pass is 10-13% faster end to
+// end on an idle machine; with another process holding a core the two are within
+// noise of each other (up to 12% either way by model). onnxruntime's own pool spins
+// far longer (about 20 ms after each run).
 #pragma once
 
 #include <atomic>
@@ -18,6 +19,8 @@
 #include <vector>
 
 namespace mlxu {
+
+constexpr int kDefaultSpinUs = 300;
 
 class ThreadPool {
  public:
