@@ -16,7 +16,7 @@ SOURCE_SHA256 = "e0e19bad8494b3f7a7edb39a90194ff055923e13a3453569a454386f857fe53
 WEIGHTS_SHA256 = "cfc2834b3350bc49cccbb29257b17f3e6114f2f548a7ec88672482d791cfc668"
 INPUTS = [('input0', 'input0', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('output0', 'output0', 'float32', (1, 16800, 4)), ('output1', 'output1', 'float32', (1, 16800, 2)), ('output2', 'output2', 'float32', (1, 16800, 10))]
-NOTES = {'constants_folded': 65, 'conv_strategies': {'native dense': 37, 'native depthwise': 13}, 'dead_nodes_removed': 0, 'epilogues_fused': 43, 'identities_removed': 0, 'layout': {'nhwc_ops': 58, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 9}, 'native_convs': 56, 'shapes_reinferred': 0, 'sibling_convs_merged': 6}
+NOTES = {'compile': True, 'constants_folded': 65, 'conv_strategies': {'native dense': 37, 'native depthwise': 13}, 'dead_nodes_removed': 0, 'epilogues_fused': 43, 'identities_removed': 0, 'layout': {'nhwc_ops': 58, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 9}, 'native_convs': 56, 'shapes_reinferred': 0, 'sibling_convs_merged': 6}
 
 
 class RetinafaceMnet025(nn.Module):

@@ -18,7 +18,7 @@ SOURCE_SHA256 = "ffeda7b88900bd8fb3c3cd71876d199aca389a1378d11e07d22faf4c5fc6b4a
 WEIGHTS_SHA256 = "325794d7bf027379f5b2e2c13d5f04cb69d2cb57622555a8b1afc66a83c945eb"
 INPUTS = [('data', 'data', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('stride_8', 'stride_8', 'float32', (1, 3, 80, 80, 16)), ('stride_16', 'stride_16', 'float32', (1, 3, 40, 40, 16)), ('stride_32', 'stride_32', 'float32', (1, 3, 20, 20, 16))]
-NOTES = {'constants_folded': 229, 'conv_strategies': {'native dense': 66, 'native depthwise': 19}, 'dead_nodes_removed': 0, 'epilogues_fused': 63, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 63, 'transposes_as_reshape': 0, 'transposes_before': 19}, 'native_convs': 85, 'shapes_reinferred': 133}
+NOTES = {'compile': True, 'constants_folded': 229, 'conv_strategies': {'native dense': 66, 'native depthwise': 19}, 'dead_nodes_removed': 0, 'epilogues_fused': 63, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 63, 'transposes_as_reshape': 0, 'transposes_before': 19}, 'native_convs': 85, 'shapes_reinferred': 133}
 
 
 def pool_geometry(in_sizes, kernel, strides, dilations, pads_lo, pads_hi, ceil_mode=False, auto_pad="NOTSET"):

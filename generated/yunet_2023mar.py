@@ -18,7 +18,7 @@ SOURCE_SHA256 = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa
 WEIGHTS_SHA256 = "e7e7035ec599210847eabcb7230a328f00bc933c315358b5beef0c55dbca0a39"
 INPUTS = [('input_', 'input', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('cls_8', 'cls_8', 'float32', (1, 6400, 1)), ('cls_16', 'cls_16', 'float32', (1, 1600, 1)), ('cls_32', 'cls_32', 'float32', (1, 400, 1)), ('obj_8', 'obj_8', 'float32', (1, 6400, 1)), ('obj_16', 'obj_16', 'float32', (1, 1600, 1)), ('obj_32', 'obj_32', 'float32', (1, 400, 1)), ('bbox_8', 'bbox_8', 'float32', (1, 6400, 4)), ('bbox_16', 'bbox_16', 'float32', (1, 1600, 4)), ('bbox_32', 'bbox_32', 'float32', (1, 400, 4)), ('kps_8', 'kps_8', 'float32', (1, 6400, 10)), ('kps_16', 'kps_16', 'float32', (1, 1600, 10)), ('kps_32', 'kps_32', 'float32', (1, 400, 10))]
-NOTES = {'constants_folded': 0, 'conv_strategies': {'native dense': 24, 'native depthwise': 20}, 'dead_nodes_removed': 0, 'epilogues_fused': 15, 'identities_removed': 0, 'layout': {'nhwc_ops': 59, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 12}, 'native_convs': 53, 'sibling_convs_merged': 9}
+NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 24, 'native depthwise': 20}, 'dead_nodes_removed': 0, 'epilogues_fused': 15, 'identities_removed': 0, 'layout': {'nhwc_ops': 59, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 12}, 'native_convs': 53, 'sibling_convs_merged': 9}
 
 
 def pool_geometry(in_sizes, kernel, strides, dilations, pads_lo, pads_hi, ceil_mode=False, auto_pad="NOTSET"):

@@ -49,7 +49,7 @@ def test_cache_uses_generated_class(tmp_path):
     model, fresh = load_or_translate(z.path, sha, tmp_path, mode="module")
     assert fresh
     path, _ = find_generated(sha)
-    assert type(model.fn).__module__.startswith("_mlx_translated_")
+    assert type(model.eager_fn).__module__.startswith("_mlx_translated_")
     assert (next(tmp_path.iterdir()) / "generated.txt").read_text() == path.name
     again, fresh2 = load_or_translate(z.path, sha, tmp_path, mode="module")
     assert not fresh2

@@ -175,14 +175,19 @@ def test_dense_matches_onnxruntime(case):
 
 
 @pytest.mark.parametrize(
-    "depthwise,k,stride,c",
-    [(True, 3, 1, 64), (True, 3, 2, 32), (True, 5, 2, 24), (False, 1, 1, 64), (False, 3, 2, 3), (False, 3, 1, 48)],
-)
-def test_face_model_shapes(depthwise, k, stride, c):
-    """Shapes from the real models (MobileNet blocks, the C_in=3 stem), larger than the generated ones."""
+    "depthwise,k,stride,c,view",
+    [(True, 3, 1, 64, "contiguous"), (True, 3, 2, 32, "contiguous"), (True, 5, 2, 24, "contiguous"),
+     (False, 1, 1, 64, "contiguous"), (False, 3, 2, 3, "contiguous"), (False, 3, 1, 48, "contiguous"),
+     (False, 3, 2, 3, "transposed")],
+)  # fmt: skip
+def test_face_model_shapes(depthwise, k, stride, c, view):
+    """Shapes from the real models (MobileNet blocks, the C_in=3 stem), larger than the generated ones.
+
+    The stem also runs on the network's NCHW input seen as NHWC, which the dense kernel reads in place.
+    """
     case = {"depthwise": depthwise, "k": k, "stride": stride, "pads": [k // 2] * 4, "n": 1, "h": 56, "w": 72,
             "c_in": c, "c_out": c if depthwise else 80, "act": "leaky_relu", "bias": True, "residual": False,
-            "view": "contiguous", "run": "eager", "seed": 1}  # fmt: skip
+            "view": view, "run": "eager", "seed": 1}  # fmt: skip
     check(case)
 
 

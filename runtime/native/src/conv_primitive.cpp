@@ -137,6 +137,14 @@ void set_aligned_output(mx::array& out) {
   out.set_data(std::move(data), out.size(), std::move(strides), flags, offset);
 }
 
+// x (shape N, H, W, C) is a transposed view of a dense NCHW array, and the dense kernel can take it as is.
+bool is_nchw_view(const mx::array& x, int kh, const ConvParams& p) {
+  if (p.kind != ConvKind::Dense || x.ndim() != 4 || x.size() == 0 || x.flags().row_contiguous) return false;
+  const int64_t h = x.shape(1), w = x.shape(2), c = x.shape(3);
+  const auto& st = x.strides();
+  return c * kh <= kMaxSegments && st[3] == h * w && st[1] == w && st[2] == 1 && (x.shape(0) == 1 || st[0] == c * h * w);
+}
+
 std::atomic<bool> recording{false};
 std::mutex records_mutex;
 std::vector<KernelRecord> records;
@@ -164,17 +172,25 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
   for (const auto& a : inputs) held.push_back(mx::array::unsafe_weak_copy(a));
   encoder.dispatch([held = std::move(held), out = mx::array::unsafe_weak_copy(out), p = p_]() mutable {
     // Views (transposes, slices, broadcasts) are read through a dense copy; the kernels want row-major.
-    // Weights, bias and slope (small, read over and over) are also copied when not cache-line aligned.
+    // Depthwise weights, bias and slope (small, read over and over) are also copied when not cache-line aligned.
     // The copies live in buffers kept by this (stream) thread, so repeated calls do not fault in new pages.
     thread_local std::vector<Scratch> scratch(8);
     const bool record = recording.load(std::memory_order_relaxed);
     const auto t0 = record ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     std::vector<const float*> ptr(held.size());
+    // A dense conv on a few channels (a stem) reads an NCHW input seen as NHWC in place, plane by plane.
+    const bool nchw = is_nchw_view(held[0], held[1].shape(0), p);
     for (size_t i = 0; i < held.size(); ++i) {
       const auto& a = held[i];
+      if (i == 0 && nchw) {
+        ptr[i] = a.data<float>();
+        continue;
+      }
       const bool aligned = reinterpret_cast<uintptr_t>(a.data<float>()) % kAlign == 0;
-      const bool large = i == 0 || (p.has_residual && i == (p.has_bias ? 3u : 2u));  // x, residual
-      if (a.size() == 0 || (a.flags().row_contiguous && (aligned || large))) {
+      // x and the residual are read in place; so is a dense weight, which the kernel repacks anyway
+      const bool in_place = i == 0 || (i == 1 && p.kind == ConvKind::Dense) ||
+                            (p.has_residual && i == (p.has_bias ? 3u : 2u));
+      if (a.size() == 0 || (a.flags().row_contiguous && (aligned || in_place))) {
         ptr[i] = a.data<float>();
       } else if (a.flags().row_contiguous) {
         float* dst = scratch[i].get(a.size());
@@ -193,6 +209,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     s.ho = out.shape(1), s.wo = out.shape(2), s.c_out = out.shape(3);
     s.kh = w.shape(0), s.kw = w.shape(1);
     s.sh = p.sh, s.sw = p.sw, s.pt = p.pt, s.pl = p.pl, s.pb = p.pb, s.pr = p.pr;
+    s.nchw = nchw;
     Epilogue e;
     size_t next = 2;
     if (p.has_bias) e.bias = ptr[next++];

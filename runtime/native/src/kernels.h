@@ -26,7 +26,12 @@ struct ConvShape {
   int kh, kw;              // kernel
   int sh, sw;              // strides
   int pt, pl, pb, pr;      // pads: top, left, bottom, right
+  bool nchw = false;       // dense only: x is [n, c_in, h, w], read in place (a network's stem on its NCHW input)
 };
+
+// Dense kernels read a pixel's window as segments of contiguous floats: kh of kw * c_in (NHWC), or
+// c_in * kh of kw (NCHW). An NCHW input qualifies only if c_in * kh is at most this.
+constexpr int kMaxSegments = 32;
 
 // One table per instruction set; the dispatcher picks one at run time.
 struct KernelTable {

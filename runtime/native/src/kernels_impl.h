@@ -244,13 +244,63 @@ struct DenseJob {
   const float* x;
   const Epilogue* e;
   float* out;
-  int64_t K;
+  int64_t K;  // NHWC: k = (ky * kw + kx) * C_in + c; NCHW: k = (c * kh + ky) * kw + kx
   int nseg, seg_len;
   bool pointwise;  // 1x1, stride 1, no padding: pixel m's row is x + m * C_in
   // W repacked, cache-line aligned: [C_out / NR panels][K][NR] zero-padded for the GEMM,
   // or [C_out][K] (W transposed) for the dot-product path
   const float* panels;
 };
+
+// pixel_segments for an NCHW input: segment (c, ky) of a pixel is its window row in channel c's plane,
+// kw contiguous floats; windows that cross the border get a zero-padded copy in (c, ky, kx) order.
+inline void nchw_segments(const DenseJob& j, int64_t m0, int64_t M, const float** seg, float* scratch, int n, int oy,
+                          int ox) {
+  const ConvShape& s = *j.s;
+  const int C = s.c_in;
+  const int64_t plane = static_cast<int64_t>(s.h) * s.w;
+  {  // the common case: MR pixels along one output row, all windows inside the image
+    const int iy0 = oy * s.sh - s.pt, ix0 = ox * s.sw - s.pl;
+    if (m0 + MR <= M && ox + MR <= s.wo && iy0 >= 0 && iy0 + s.kh <= s.h && ix0 >= 0 &&
+        ix0 + (MR - 1) * s.sw + s.kw <= s.w) {
+      const float* base = j.x + static_cast<int64_t>(n) * C * plane + static_cast<int64_t>(iy0) * s.w + ix0;
+      for (int c = 0; c < C; ++c)
+        for (int ky = 0; ky < s.kh; ++ky) {
+          const float* row = base + c * plane + static_cast<int64_t>(ky) * s.w;
+          const int sg = c * s.kh + ky;
+          for (int i = 0; i < MR; ++i) seg[i * j.nseg + sg] = row + i * s.sw;
+        }
+      return;
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    if (i > 0 && m0 + i < M && ++ox == s.wo) {
+      ox = 0;
+      if (++oy == s.ho) oy = 0, ++n;
+    }
+    const int iy0 = oy * s.sh - s.pt, ix0 = ox * s.sw - s.pl;
+    const float* img = j.x + static_cast<int64_t>(n) * C * plane;
+    const bool inside = iy0 >= 0 && ix0 >= 0 && iy0 + s.kh <= s.h && ix0 + s.kw <= s.w;
+    float* patch = scratch + static_cast<int64_t>(i) * C * s.kh * s.kw;
+    for (int c = 0; c < C; ++c) {
+      for (int ky = 0; ky < s.kh; ++ky) {
+        const int iy = iy0 + ky;
+        const float* row = img + c * plane + static_cast<int64_t>(iy) * s.w;
+        const float** at = seg + i * j.nseg + c * s.kh + ky;
+        if (inside) {
+          *at = row + ix0;
+          continue;
+        }
+        float* dst = patch + (c * s.kh + ky) * s.kw;
+        for (int kx = 0; kx < s.kw; ++kx) {
+          const int ix = ix0 + kx;
+          dst[kx] = (iy >= 0 && iy < s.h && ix >= 0 && ix < s.w) ? row[ix] : 0.f;
+        }
+        *at = dst;
+      }
+    }
+  }
+}
 
 // Fills seg[MR][nseg] for the pixels m0..m0+MR-1 (clamped to the last pixel).
 inline void pixel_segments(const DenseJob& j, int64_t m0, int64_t M, const float** seg, float* scratch) {
@@ -263,6 +313,7 @@ inline void pixel_segments(const DenseJob& j, int64_t m0, int64_t M, const float
   const int64_t win = static_cast<int64_t>(s.kh) * s.kw * C;
   // (n, oy, ox) of the first pixel by division, the rest by stepping (divisions cost ~25 cycles each)
   int ox = static_cast<int>(m0 % s.wo), oy = static_cast<int>((m0 / s.wo) % s.ho), n = static_cast<int>(m0 / s.wo / s.ho);
+  if (s.nchw) return nchw_segments(j, m0, M, seg, scratch, n, oy, ox);
   {  // the common case: MR pixels along one output row, all windows inside the image
     const int iy0 = oy * s.sh - s.pt, ix0 = ox * s.sw - s.pl;
     if (m0 + MR <= M && ox + MR <= s.wo && iy0 >= 0 && iy0 + s.kh <= s.h && ix0 >= 0 &&
@@ -310,7 +361,7 @@ inline void dense_tiles(const DenseJob& j, int64_t t0, int64_t t1, std::vector<f
   const int Co = s.c_out;
   const int64_t win = static_cast<int64_t>(s.kh) * s.kw * s.c_in;
   if (!j.pointwise) scratch.resize(static_cast<size_t>(MR * win));
-  const float* seg[MR * 8];
+  const float* seg[MR * kMaxSegments];
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t m0 = t * MR;
     const int rows = static_cast<int>(std::min<int64_t>(MR, M - m0));
@@ -345,7 +396,7 @@ inline void dense_dot_tiles(const DenseJob& j, int64_t t0, int64_t t1, std::vect
   const int Co = s.c_out;
   const int64_t win = static_cast<int64_t>(s.kh) * s.kw * s.c_in;
   if (!j.pointwise) scratch.resize(static_cast<size_t>(MR * win));
-  const float* seg[MR * 8];
+  const float* seg[MR * kMaxSegments];
   alignas(64) float row[kL];
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t m0 = t * MR;
@@ -401,20 +452,27 @@ void dense(const ConvShape& s, const float* x, const float* w, const Epilogue& e
   if (packed_store.size() < need) packed_store.resize(need);
   float* packed = packed_store.data();
   packed += (64 - reinterpret_cast<uintptr_t>(packed) % 64) % 64 / sizeof(float);
+  // HWIO row of the packed row k (an NCHW input walks K channel-major)
+  auto src_row = [&](int64_t k) -> int64_t {
+    if (!s.nchw) return k;
+    const int64_t kx = k % s.kw, ky = (k / s.kw) % s.kh, c = k / (static_cast<int64_t>(s.kw) * s.kh);
+    return (ky * s.kw + kx) * s.c_in + c;
+  };
   if (dot) {
     for (int64_t k = 0; k < K; ++k)
-      for (int co = 0; co < s.c_out; ++co) packed[co * K + k] = w[k * s.c_out + co];
+      for (int co = 0; co < s.c_out; ++co) packed[co * K + k] = w[src_row(k) * s.c_out + co];
   } else {
     for (int64_t p = 0; p < panels; ++p) {
       const int col = static_cast<int>(p * NR), width = std::min(NR, s.c_out - col);
       float* dst = packed + p * K * NR;
       for (int64_t k = 0; k < K; ++k) {
-        std::memcpy(dst + k * NR, w + k * s.c_out + col, sizeof(float) * width);
+        std::memcpy(dst + k * NR, w + src_row(k) * s.c_out + col, sizeof(float) * width);
         if (width < NR) std::memset(dst + k * NR + width, 0, sizeof(float) * (NR - width));
       }
     }
   }
-  const DenseJob j{&s, x, &e, out, K, s.kh, s.kw * s.c_in, pointwise, packed};
+  const DenseJob j{&s, x, &e, out, K, s.nchw ? s.c_in * s.kh : s.kh, s.nchw ? s.kw : s.kw * s.c_in,
+                   pointwise && !s.nchw, packed};
   with_act(e.act, [&](auto act) {
     constexpr Act A = decltype(act)::value;
     ThreadPool::instance().parallel_for(tiles, grain, [&](int64_t t0, int64_t t1) {
