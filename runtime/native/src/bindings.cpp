@@ -32,11 +32,11 @@ NB_MODULE(_kernels, m) {
         for (const auto& r : mlxu::take_records())
           out.append(nb::make_tuple(r.depthwise ? "depthwise" : "dense",
                                     nb::make_tuple(r.n, r.h, r.w, r.c_in, r.ho, r.wo, r.c_out, r.kh, r.kw, r.sh),
-                                    r.x_aligned, r.start_us, r.copy_us, r.kernel_us));
+                                    r.x_aligned, r.start_us, r.copy_us, r.kernel_us, r.worker_share));
         return out;
       },
       "The calls timed since the last take: (kind, (n, h, w, c_in, ho, wo, c_out, kh, kw, stride), x_aligned, "
-      "start_us, copy_us, kernel_us).");
+      "start_us, copy_us, kernel_us, worker_share).");
   m.def("conv2d", &mlxu::native_conv2d, "x"_a, "w"_a, "bias"_a.none(), "residual"_a.none(), "slope"_a.none(),
         nb::kw_only(), "depthwise"_a, "strides"_a, "pads"_a, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f,
         "residual_after"_a = false, "stream"_a = nb::none(),

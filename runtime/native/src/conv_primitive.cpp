@@ -229,7 +229,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
       KernelRecord r{p.kind == ConvKind::Depthwise, s.n, s.h, s.w, s.c_in, s.ho, s.wo, s.c_out, s.kh, s.kw, s.sh,
                      x_aligned,
                      std::chrono::duration<double, std::micro>(t0.time_since_epoch()).count(), copy_us,
-                     us_since(t1)};
+                     us_since(t1), ThreadPool::instance().last_worker_share()};
       std::lock_guard<std::mutex> lock(records_mutex);
       records.push_back(r);
     }

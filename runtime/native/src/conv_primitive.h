@@ -51,6 +51,7 @@ struct KernelRecord {
   bool x_aligned;
   double start_us;            // steady clock, when the task began
   double copy_us, kernel_us;  // copying strided/misaligned operands; the kernel itself
+  double worker_share;        // share of the kernel's work the pool's workers did
 };
 void set_recording(bool on);
 std::vector<KernelRecord> take_records();

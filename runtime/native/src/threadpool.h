@@ -29,12 +29,19 @@ class ThreadPool {
 
   static ThreadPool& instance();
 
-  // Runs body over [0, n) in chunks of `grain` items, claimed dynamically.
+  // Runs body over [0, n) in chunks of `grain` items. Thread t owns the t-th contiguous share of
+  // [0, n) and claims chunks from it first, then helps with the others' shares: consecutive
+  // kernels split the image the same way, so each thread mostly reads what it wrote itself, from
+  // its own core's cache (claiming every chunk from one shared counter interleaved the threads,
+  // and half of every read came from the other core: depthwise convs did not speed up at all).
+  static constexpr int kMaxShares = 64;
   void parallel_for(int64_t n, int64_t grain, const Body& body);
 
   int num_threads() const { return num_threads_; }
   void set_num_threads(int n);
   int spin_us() const { return spin_us_; }
+  // Share of the last parallel job's items that pool workers ran (profiling: do they take part?).
+  double last_worker_share() const { return last_worker_share_.load(std::memory_order_relaxed); }
   void set_spin_us(int us) { spin_us_ = us; }
 
   ~ThreadPool();
@@ -45,22 +52,28 @@ class ThreadPool {
   // were claimed, and for stragglers that read job_ just as it finished (active_ counts workers
   // between announcing themselves and letting go of the job; it lives in the pool, so a worker
   // never touches a job that may already be gone).
+  struct Share {  // one thread's contiguous part of the items, on its own cache line
+    alignas(64) std::atomic<int64_t> next{0};  // first unclaimed item
+    int64_t end = 0;
+  };
   struct Job {
     const Body* body;
     int64_t n, grain;
-    // on separate cache lines: every claim and every finished chunk touches one of them
-    alignas(64) std::atomic<int64_t> next{0};  // first unclaimed item
+    int shares;
+    Share share[kMaxShares];
     alignas(64) std::atomic<int64_t> done{0};  // items finished
+    std::atomic<int64_t> by_workers{0};         // items finished by pool workers (not the submitter)
   };
 
   ThreadPool();
   void start(int n);
   void stop();
-  void worker_loop(uint64_t seen);
+  void worker_loop(uint64_t seen, int id);
   // Busy-waits up to spin_us for done(); true if it came.
   template <class Done>
   bool spin_until(Done done);
-  void run_job(Job& job);
+  // id: 0 the submitter, 1.. the workers
+  void run_job(Job& job, int id);
 
   int num_threads_ = 1;
   int spin_us_ = 0;
@@ -72,6 +85,7 @@ class ThreadPool {
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> quit_{false};
   std::atomic<Job*> job_{nullptr};
+  std::atomic<double> last_worker_share_{0.0};
   alignas(64) std::atomic<int> active_{0};  // workers that may be reading job_ or the job it points to
 };
 
