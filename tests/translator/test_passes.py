@@ -194,3 +194,47 @@ def test_wide_siblings_stay_apart():
     t = translate(_heads_model([32, 8], kernel=1), native=True)
     assert "sibling_convs_merged" not in t.notes
     assert t.program.notes["conv_strategies"] == {"native dense": 2}
+
+
+def _ssh_model(extra_consumer=False):
+    """RetinaFace's SSH shape: three branches concatenated along channels, then Relu, then a 1x1 head."""
+    rng = np.random.default_rng(7)
+    inits = {
+        "w0": rng.standard_normal((8, 4, 1, 1)).astype(np.float32),  # branches of different shapes,
+        "wt": rng.standard_normal((4, 4, 3, 3)).astype(np.float32),  # so no two merge as siblings
+        "w1": rng.standard_normal((4, 4, 3, 3)).astype(np.float32),
+        "w2": rng.standard_normal((4, 4, 5, 5)).astype(np.float32),
+        "wh": rng.standard_normal((6, 16, 1, 1)).astype(np.float32),
+        "bh": rng.standard_normal(6).astype(np.float32),
+    }
+    nodes = [helper.make_node("Conv", ["x", "w0"], ["b0"]),
+             helper.make_node("Conv", ["x", "wt"], ["t"], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["t", "w1"], ["b1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["t", "w2"], ["b2"], pads=[2, 2, 2, 2])]  # fmt: skip
+    nodes += [helper.make_node("Concat", ["b0", "b1", "b2"], ["cat"], axis=1), helper.make_node("Relu", ["cat"], ["r"]),
+              helper.make_node("Conv", ["r", "wh", "bh"], ["h"]), helper.make_node("Sigmoid", ["h"], ["y"])]  # fmt: skip
+    outputs = [("y", np.float32, [1, 6, 7, 9])]
+    if extra_consumer:
+        nodes.append(helper.make_node("Neg", ["r"], ["z"]))
+        outputs.append(("z", np.float32, [1, 16, 7, 9]))
+    return make_model(nodes, [("x", np.float32, [1, 4, 7, 9])], outputs, inits)
+
+
+def test_conv_over_concat_becomes_a_chain_of_convs(tmp_path):
+    m = _ssh_model()
+    t = translate(m, native=True)
+    assert t.notes["concats_split_into_convs"] == 1
+    assert not any(c.fn == "concatenate" for c in t.program.calls)
+    assert t.program.notes["conv_strategies"] == {"native dense": 7}  # 4 branch convs + the head in 3 parts
+    x = np.random.default_rng(8).standard_normal((1, 4, 7, 9)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+def test_concat_read_elsewhere_is_kept(tmp_path):
+    m = _ssh_model(extra_consumer=True)
+    for native in (True, False):
+        t = translate(m, native=native)
+        assert "concats_split_into_convs" not in t.notes
+        assert any(c.fn == "concatenate" for c in t.program.calls)
+    x = np.random.default_rng(9).standard_normal((1, 4, 7, 9)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)

@@ -6,6 +6,7 @@ from ..ir import Graph
 from ..reinfer import reinfer_shapes
 from .bn_fusion import fuse_batchnorm
 from .cleanup import eliminate_dead_code, remove_identities
+from .concat_conv import split_concat_convs
 from .constant_folding import fold_constants
 from .epilogue import fuse_epilogues
 from .layout import assign_nhwc
@@ -14,7 +15,7 @@ from .siblings import merge_sibling_convs
 
 __all__ = [
     "run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
-    "fuse_epilogues", "assign_native", "merge_sibling_convs",
+    "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
 ]  # fmt: skip
 
 
@@ -45,5 +46,9 @@ def run_passes(
             merged = merge_sibling_convs(graph)
             if merged:
                 notes["sibling_convs_merged"] = merged
+            if native:
+                split = split_concat_convs(graph)
+                if split:
+                    notes["concats_split_into_convs"] = split
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)
     return notes
