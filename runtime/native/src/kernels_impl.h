@@ -168,6 +168,58 @@ inline void dw_row(const DwRow& r, int c_end) {
   }
 }
 
+// 3x3, the depthwise kernel of every model here, with the stride known at compile time: each of
+// the block's input columns is loaded once and feeds every tap that reads it (3 at stride 1), where
+// dw_block loads each tap's pixel on its own; all loops unroll, so the 9 weights stay in registers.
+template <Act A, int P, int SW>
+MLXU_INLINE void dw3_block(const DwRow& r, int c, int ox) {
+  const ConvShape& s = r.s;
+  const int64_t C = s.c_in;
+  constexpr int kCols = (P - 1) * SW + 3;
+  Vec wv[9];
+#pragma GCC unroll 9
+  for (int t = 0; t < 9; ++t) wv[t] = Vec::load(r.w + t * C + c);
+  Vec acc[P];
+  const Vec b = load_bias(r.e, c, kL);
+#pragma GCC unroll 16
+  for (int p = 0; p < P; ++p) acc[p] = b;
+  const float* col0 = r.img + static_cast<int64_t>(ox * SW - s.pl) * C + c;
+#pragma GCC unroll 3
+  for (int ky = 0; ky < 3; ++ky) {
+    if (ky < r.ky_lo || ky >= r.ky_hi) continue;
+    const float* px = col0 + static_cast<int64_t>(r.iy0 + ky) * s.w * C;
+#pragma GCC unroll 64
+    for (int j = 0; j < kCols; ++j) {
+      const Vec xv = Vec::load(px + j * C);
+#pragma GCC unroll 16
+      for (int p = 0; p < P; ++p) {
+        const int kx = j - p * SW;
+        if (kx >= 0 && kx < 3) acc[p] = fma(xv, wv[ky * 3 + kx], acc[p]);
+      }
+    }
+  }
+  const int64_t at = r.out_row + static_cast<int64_t>(ox) * C;
+#pragma GCC unroll 16
+  for (int p = 0; p < P; ++p) finish_store<A>(acc[p], r.e, at + p * C, c, kL, r.out);
+}
+
+template <Act A, int SW>
+inline void dw3_row(const DwRow& r, int c_end) {
+  constexpr int P = 8;
+  const ConvShape& s = r.s;
+  for (int ox = 0; ox < s.wo; ox += P) {
+    const int count = std::min(P, s.wo - ox);
+    const int ix0 = ox * SW - s.pl;
+    const bool inside = count == P && ix0 >= 0 && ix0 + (P - 1) * SW + 3 <= s.w;
+    for (int c = 0; c < c_end; c += kL) {
+      if (inside)
+        dw3_block<A, P, SW>(r, c, ox);
+      else
+        dw_block<A, P, 1, true>(r, c, ox, count);
+    }
+  }
+}
+
 template <Act A>
 inline void depthwise_row(const ConvShape& s, const float* x, const float* w, const Epilogue& e, float* out,
                           int n, int oy) {
@@ -176,7 +228,12 @@ inline void depthwise_row(const ConvShape& s, const float* x, const float* w, co
   const DwRow r{s, x + static_cast<int64_t>(n) * s.h * s.w * C, w, e, out,
                 (static_cast<int64_t>(n) * s.ho + oy) * s.wo * C, iy0, std::max(0, -iy0), std::min(s.kh, s.h - iy0)};
   const int vectors = C / kL;  // full channel vectors; the tail (C % kL) goes pixel by pixel
-  if (vectors % 8 == 0 && vectors)
+  const bool k3 = s.kh == 3 && s.kw == 3;
+  if (k3 && s.sw == 1 && vectors)
+    dw3_row<A, 1>(r, vectors * kL);
+  else if (k3 && s.sw == 2 && vectors)
+    dw3_row<A, 2>(r, vectors * kL);
+  else if (vectors % 8 == 0 && vectors)
     dw_row<A, 1, 8>(r, vectors * kL);
   else if (vectors % 4 == 0 && vectors)
     dw_row<A, 2, 4>(r, vectors * kL);
