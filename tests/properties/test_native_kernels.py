@@ -207,6 +207,36 @@ def test_thread_counts_agree():
     np.testing.assert_array_equal(one, many)
 
 
+def test_packed_weights_follow_the_weight_arrays():
+    """Dense weights are packed once per weight array and cached: fresh arrays (which may land where a
+    freed one was) must never be served another array's packing, nor must a cleared cache."""
+    rng = np.random.default_rng(4)
+    x = mx.array(rng.standard_normal((1, 9, 11, 12)).astype(np.float32))
+    for i in range(12):
+        w = mx.array(rng.standard_normal((3, 3, 12, 20)).astype(np.float32))
+        got = np.array(native.conv2d(x, w, pads=(1, 1, 1, 1)))
+        want = np.array(native.reference_conv2d(x, w, pads=(1, 1, 1, 1)))
+        np.testing.assert_allclose(got, want, atol=2e-5, rtol=2e-5, err_msg=f"array {i}")
+        cached = native._ext.weight_cache_bytes()
+        assert cached > 0
+        again = np.array(native.conv2d(x, w, pads=(1, 1, 1, 1)))  # served from the cache
+        np.testing.assert_array_equal(again, got)
+        assert native._ext.weight_cache_bytes() == cached
+        if i % 3 == 0:
+            native._ext.clear_weight_cache()
+        del w
+
+
+def test_weights_past_the_cache_budget_still_run():
+    """A weight larger than the packing cache's 64 MB budget is packed per call."""
+    rng = np.random.default_rng(5)
+    c = 4100  # 4100 x 4100 float32: 67 MB
+    x = rng.standard_normal((1, 1, 2, c)).astype(np.float32)
+    w = rng.standard_normal((1, 1, c, c)).astype(np.float32)
+    got = np.array(native.conv2d(mx.array(x), mx.array(w)))
+    np.testing.assert_allclose(got[0, 0], x[0, 0] @ w[0, 0], rtol=1e-4, atol=1e-3)
+
+
 @pytest.mark.parametrize(
     "kwargs,match",
     [

@@ -7,6 +7,7 @@
 
 #include "conv_primitive.h"
 #include "kernels.h"
+#include "packed_weights.h"
 #include "mlx/version.h"
 #include "threadpool.h"
 
@@ -24,6 +25,9 @@ NB_MODULE(_kernels, m) {
   m.def("set_num_threads", [](int n) { mlxu::ThreadPool::instance().set_num_threads(n); }, "n"_a);
   m.def("spin_us", [] { return mlxu::ThreadPool::instance().spin_us(); });
   m.def("set_spin_us", [](int us) { mlxu::ThreadPool::instance().set_spin_us(us < 0 ? 0 : us); }, "us"_a);
+  m.def("clear_weight_cache", &mlxu::clear_packed_weights,
+        "Forget the packed dense weights (and release the weight arrays the cache holds).");
+  m.def("weight_cache_bytes", &mlxu::packed_weights_bytes, "Bytes of packed dense weights cached now.");
   m.def("set_recording", &mlxu::set_recording, "on"_a, "Time every kernel call as it runs (for profiling).");
   m.def(
       "take_records",

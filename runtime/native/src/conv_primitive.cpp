@@ -13,6 +13,7 @@
 #include "mlx/allocator.h"
 #include "mlx/backend/cpu/encoder.h"
 #include "mlx/ops.h"
+#include "packed_weights.h"
 #include "threadpool.h"
 
 namespace mlxu {
@@ -170,7 +171,12 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
 
   std::vector<mx::array> held;
   for (const auto& a : inputs) held.push_back(mx::array::unsafe_weak_copy(a));
-  encoder.dispatch([held = std::move(held), out = mx::array::unsafe_weak_copy(out), p = p_]() mutable {
+  // The weight cache needs an owning reference (the weak copies do not keep a buffer alive); only a
+  // plain stored array qualifies, never a graph node whose inputs the reference would keep too.
+  std::optional<mx::array> owned_weights;
+  if (p_.kind == ConvKind::Dense && !inputs[1].has_primitive()) owned_weights = inputs[1];
+  encoder.dispatch([held = std::move(held), owned_weights = std::move(owned_weights),
+                    out = mx::array::unsafe_weak_copy(out), p = p_]() mutable {
     // Views (transposes, slices, broadcasts) are read through a dense copy; the kernels want row-major.
     // Depthwise weights, bias and slope (small, read over and over) are also copied when not cache-line aligned.
     // The copies live in buffers kept by this (stream) thread, so repeated calls do not fault in new pages.
@@ -220,10 +226,15 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     const KernelTable& k = best_kernels();
     const double copy_us = record ? us_since(t0) : 0.0;
     const auto t1 = record ? std::chrono::steady_clock::now() : t0;
-    if (p.kind == ConvKind::Depthwise)
+    if (p.kind == ConvKind::Depthwise) {
       k.depthwise(s, ptr[0], ptr[1], e, out.data<float>());
-    else
-      k.dense(s, ptr[0], ptr[1], e, out.data<float>());
+    } else {
+      // packed once per weight array (in place read: ptr[1] is w's own buffer when it is row-contiguous)
+      const bool in_place = owned_weights && ptr[1] == owned_weights->data<float>();
+      const mx::array* owner = in_place ? &*owned_weights : nullptr;
+      const auto packed = packed_dense_weights(ptr[1], owner, k, s);
+      k.dense(s, ptr[0], packed.get(), e, out.data<float>());
+    }
     if (record) {
       const bool x_aligned = reinterpret_cast<uintptr_t>(ptr[0]) % kAlign == 0;
       KernelRecord r{p.kind == ConvKind::Depthwise, s.n, s.h, s.w, s.c_in, s.ho, s.wo, s.c_out, s.kh, s.kw, s.sh,

@@ -38,8 +38,12 @@ struct KernelTable {
   const char* isa;
   // x: [n,h,w,c]; w: [kh,kw,c]; out: [n,ho,wo,c]
   void (*depthwise)(const ConvShape&, const float* x, const float* w, const Epilogue&, float* out);
-  // x: [n,h,w,c_in]; w: [kh,kw,c_in,c_out] (HWIO; 1x1 is [c_in,c_out]); out: [n,ho,wo,c_out]
-  void (*dense)(const ConvShape&, const float* x, const float* w, const Epilogue&, float* out);
+  // x: [n,h,w,c_in] (or [n,c_in,h,w] if nchw); packed: dense_pack's output; out: [n,ho,wo,c_out]
+  void (*dense)(const ConvShape&, const float* x, const float* packed, const Epilogue&, float* out);
+  // The dense weight w: [kh,kw,c_in,c_out] (HWIO) in this table's panel layout: dense_packed_size
+  // floats, written by dense_pack to a cache-line aligned buffer (shape-dependent, not data-dependent).
+  size_t (*dense_packed_size)(const ConvShape&);
+  void (*dense_pack)(const ConvShape&, const float* w, float* packed);
 };
 
 const KernelTable& kernels_baseline();

@@ -492,42 +492,52 @@ inline void dense_dot_tiles(const DenseJob& j, int64_t t0, int64_t t1, std::vect
 
 constexpr int kDotMaxCo = 8;
 
-void dense(const ConvShape& s, const float* x, const float* w, const Epilogue& e, float* out) {
-  const bool pointwise = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && !(s.pt | s.pl | s.pb | s.pr);
+// Only long dot products take the dot path: each output pays a horizontal sum, which short K cannot amortize.
+inline bool dot_path(const ConvShape& s) {
   const int64_t K = static_cast<int64_t>(s.kh) * s.kw * s.c_in;
-  const int64_t M = static_cast<int64_t>(s.n) * s.ho * s.wo;
-  const int64_t tiles = (M + MR - 1) / MR;
-  const int64_t flops_per_tile = MR * K * s.c_out;
-  const int64_t grain = std::max<int64_t>(1, (1 << 17) / std::max<int64_t>(1, flops_per_tile));
-  // W repacked per call into aligned scratch (K * C_out floats, small next to the M * K * C_out FMAs):
-  // NR-wide panels for the GEMM, or rows per output channel for the dot-product path.
-  thread_local std::vector<float> packed_store;
-  // (only for long dot products: each output pays a horizontal sum, which short K cannot amortize)
-  const bool dot = s.c_out <= kDotMaxCo && s.c_out < kL && K >= 8 * kL;
+  return s.c_out <= kDotMaxCo && s.c_out < kL && K >= 8 * kL;
+}
+
+// Floats dense_pack writes: NR-wide zero-padded panels for the GEMM, or W transposed for the dot path.
+size_t dense_packed_size(const ConvShape& s) {
+  const int64_t K = static_cast<int64_t>(s.kh) * s.kw * s.c_in;
   const int64_t panels = (s.c_out + NR - 1) / NR;
-  const size_t need = static_cast<size_t>(dot ? s.c_out * K : panels * K * NR) + 16;
-  if (packed_store.size() < need) packed_store.resize(need);
-  float* packed = packed_store.data();
-  packed += (64 - reinterpret_cast<uintptr_t>(packed) % 64) % 64 / sizeof(float);
+  return static_cast<size_t>(dot_path(s) ? s.c_out * K : panels * K * NR);
+}
+
+// W (HWIO) in the layout dense() reads; `packed` must be cache-line aligned.
+void dense_pack(const ConvShape& s, const float* w, float* packed) {
+  const int64_t K = static_cast<int64_t>(s.kh) * s.kw * s.c_in;
   // HWIO row of the packed row k (an NCHW input walks K channel-major)
   auto src_row = [&](int64_t k) -> int64_t {
     if (!s.nchw) return k;
     const int64_t kx = k % s.kw, ky = (k / s.kw) % s.kh, c = k / (static_cast<int64_t>(s.kw) * s.kh);
     return (ky * s.kw + kx) * s.c_in + c;
   };
-  if (dot) {
+  if (dot_path(s)) {
     for (int64_t k = 0; k < K; ++k)
       for (int co = 0; co < s.c_out; ++co) packed[co * K + k] = w[src_row(k) * s.c_out + co];
-  } else {
-    for (int64_t p = 0; p < panels; ++p) {
-      const int col = static_cast<int>(p * NR), width = std::min(NR, s.c_out - col);
-      float* dst = packed + p * K * NR;
-      for (int64_t k = 0; k < K; ++k) {
-        std::memcpy(dst + k * NR, w + src_row(k) * s.c_out + col, sizeof(float) * width);
-        if (width < NR) std::memset(dst + k * NR + width, 0, sizeof(float) * (NR - width));
-      }
+    return;
+  }
+  const int64_t panels = (s.c_out + NR - 1) / NR;
+  for (int64_t p = 0; p < panels; ++p) {
+    const int col = static_cast<int>(p * NR), width = std::min(NR, s.c_out - col);
+    float* dst = packed + p * K * NR;
+    for (int64_t k = 0; k < K; ++k) {
+      std::memcpy(dst + k * NR, w + src_row(k) * s.c_out + col, sizeof(float) * width);
+      if (width < NR) std::memset(dst + k * NR + width, 0, sizeof(float) * (NR - width));
     }
   }
+}
+
+void dense(const ConvShape& s, const float* x, const float* packed, const Epilogue& e, float* out) {
+  const bool pointwise = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && !(s.pt | s.pl | s.pb | s.pr);
+  const int64_t K = static_cast<int64_t>(s.kh) * s.kw * s.c_in;
+  const int64_t M = static_cast<int64_t>(s.n) * s.ho * s.wo;
+  const int64_t tiles = (M + MR - 1) / MR;
+  const int64_t flops_per_tile = MR * K * s.c_out;
+  const int64_t grain = std::max<int64_t>(1, (1 << 17) / std::max<int64_t>(1, flops_per_tile));
+  const bool dot = dot_path(s);
   const DenseJob j{&s, x, &e, out, K, s.nchw ? s.c_in * s.kh : s.kh, s.nchw ? s.kw : s.kw * s.c_in,
                    pointwise && !s.nchw, packed};
   with_act(e.act, [&](auto act) {
@@ -543,7 +553,7 @@ void dense(const ConvShape& s, const float* x, const float* w, const Epilogue& e
 }
 
 const KernelTable& table() {
-  static const KernelTable t{kIsaName, &depthwise, &dense};
+  static const KernelTable t{kIsaName, &depthwise, &dense, &dense_packed_size, &dense_pack};
   return t;
 }
 

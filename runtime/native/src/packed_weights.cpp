@@ -1,0 +1,85 @@
+#include "packed_weights.h"
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <new>
+#include <tuple>
+
+namespace mlxu {
+
+namespace {
+
+constexpr size_t kAlign = 64;
+
+std::shared_ptr<float> aligned_floats(size_t n) {
+  void* p = std::aligned_alloc(kAlign, (n * sizeof(float) + kAlign - 1) / kAlign * kAlign);
+  if (!p) throw std::bad_alloc();
+  return std::shared_ptr<float>(static_cast<float*>(p), [](float* q) { std::free(q); });
+}
+
+// what the packed layout depends on: the table (its vector width), the weights, and the shape
+using Key = std::tuple<const KernelTable*, const float*, int, int, int, int, bool>;
+
+struct Entry {
+  mx::array weights;  // keeps the buffer the key's pointer names alive
+  std::shared_ptr<float> packed;
+  size_t bytes;
+};
+
+struct Cache {
+  std::mutex mutex;
+  std::map<Key, Entry> entries;
+  size_t bytes = 0;
+};
+
+// Never destroyed: entries hold MLX arrays, which must not outlive MLX's allocator at exit.
+Cache& cache() {
+  static Cache* c = new Cache;
+  return *c;
+}
+
+}  // namespace
+
+std::shared_ptr<const float> packed_dense_weights(const float* data, const mx::array* owner, const KernelTable& k,
+                                                  const ConvShape& s) {
+  const size_t n = k.dense_packed_size(s);
+  const size_t bytes = n * sizeof(float);
+  const Key key{&k, data, s.kh, s.kw, s.c_in, s.c_out, s.nchw};
+  Cache& c = cache();
+  bool cache_it = owner != nullptr;
+  if (cache_it) {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    auto it = c.entries.find(key);
+    if (it != c.entries.end()) return it->second.packed;
+    cache_it = c.bytes + bytes <= kPackedCacheBytes;
+  }
+  if (!cache_it) {
+    thread_local std::shared_ptr<float> scratch;
+    thread_local size_t capacity = 0;
+    if (capacity < n) scratch = aligned_floats(n), capacity = n;
+    k.dense_pack(s, data, scratch.get());
+    return scratch;
+  }
+  std::shared_ptr<float> packed = aligned_floats(n);
+  k.dense_pack(s, data, packed.get());
+  std::lock_guard<std::mutex> lock(c.mutex);
+  auto [it, inserted] = c.entries.try_emplace(key, Entry{*owner, packed, bytes});
+  if (inserted) c.bytes += bytes;
+  return it->second.packed;
+}
+
+size_t packed_weights_bytes() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  return c.bytes;
+}
+
+void clear_packed_weights() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.entries.clear();
+  c.bytes = 0;
+}
+
+}  // namespace mlxu

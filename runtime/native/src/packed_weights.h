@@ -1,0 +1,29 @@
+// Dense weights in the GEMM's panel layout, packed once per weight array rather than on every call.
+#pragma once
+
+#include <memory>
+
+#include "kernels.h"
+#include "mlx/array.h"
+
+namespace mlxu {
+
+namespace mx = mlx::core;
+
+// The HWIO weights at `data` packed by k.dense_pack for shape s. When `owner` (the row-contiguous array
+// `data` belongs to) is given, the result is cached under its buffer, and the entry holds a reference
+// to `owner`, so that buffer cannot be freed and reused for other values while cached (MLX arrays are
+// immutable). The cache stops growing at kPackedCacheBytes; past that, and without an owner, weights
+// are packed into a per-thread buffer, valid until the calling thread's next call.
+std::shared_ptr<const float> packed_dense_weights(const float* data, const mx::array* owner, const KernelTable& k,
+                                                  const ConvShape& s);
+
+// Bytes of packed weights cached now.
+size_t packed_weights_bytes();
+
+// Drops every entry (and with them the references to the weights).
+void clear_packed_weights();
+
+constexpr size_t kPackedCacheBytes = size_t{64} << 20;
+
+}  // namespace mlxu
