@@ -16,7 +16,7 @@ SOURCE_SHA256 = "e0e19bad8494b3f7a7edb39a90194ff055923e13a3453569a454386f857fe53
 WEIGHTS_SHA256 = "78bad9dcd2aa282d0a88ca9340d42e2b017f4ea435b199b725dc3e53c4480ebf"
 INPUTS = [('input0', 'input0', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('output0', 'output0', 'float32', (1, 16800, 4)), ('output1', 'output1', 'float32', (1, 16800, 2)), ('output2', 'output2', 'float32', (1, 16800, 10))]
-NOTES = {'compile': True, 'concats_split_into_convs': 3, 'constants_folded': 65, 'conv_strategies': {'native dense': 43, 'native depthwise': 13}, 'dead_nodes_removed': 0, 'epilogues_fused': 43, 'identities_removed': 0, 'layout': {'nhwc_ops': 58, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 9}, 'native_convs': 56, 'shapes_reinferred': 0, 'sibling_convs_merged': 6}
+NOTES = {'compile': True, 'concats_split_into_convs': 3, 'constants_folded': 65, 'conv_strategies': {'native dense': 43, 'native depthwise': 13}, 'dead_nodes_removed': 0, 'epilogues_fused': 43, 'identities_removed': 0, 'layout': {'nhwc_ops': 58, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 9}, 'native_convs': 56, 'native_elementwise': 1, 'shapes_reinferred': 0, 'sibling_convs_merged': 6}
 
 
 class RetinafaceMnet025(nn.Module):
@@ -291,7 +291,7 @@ class RetinafaceMnet025(nn.Module):
         # Concat: /Concat_2
         output2 = mx.concatenate([LandmarkHead_0_Reshape_output_0, LandmarkHead_1_Reshape_output_0, LandmarkHead_2_Reshape_output_0], axis=1)
         # Softmax: /Softmax
-        output1 = mx.softmax(Concat_1_output_0, axis=2)
+        output1 = native.softmax(Concat_1_output_0)
         return (output0, output1, output2)
 
 

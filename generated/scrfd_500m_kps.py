@@ -18,7 +18,7 @@ SOURCE_SHA256 = "5e4447f50245bbd7966bd6c0fa52938c61474a04ec7def48753668a9d8b4ea3
 WEIGHTS_SHA256 = "d74cdc4ab008de3a5f05f0af9d83bd11f142d64abc751a26243cfe193d95c9cf"
 INPUTS = [('input_1', 'input.1', 'float32', (1, 3, '?', '?'))]
 OUTPUTS = [('v_443', '443', 'float32', (12800, 1)), ('v_468', '468', 'float32', (3200, 1)), ('v_493', '493', 'float32', (800, 1)), ('v_446', '446', 'float32', (12800, 4)), ('v_471', '471', 'float32', (3200, 4)), ('v_496', '496', 'float32', (800, 4)), ('v_449', '449', 'float32', (12800, 10)), ('v_474', '474', 'float32', (3200, 10)), ('v_499', '499', 'float32', (800, 10))]
-NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 34, 'native depthwise': 20}, 'dead_nodes_removed': 0, 'epilogues_fused': 41, 'identities_removed': 0, 'layout': {'nhwc_ops': 60, 'transposes_after': 15, 'transposes_as_reshape': 0, 'transposes_before': 9}, 'native_convs': 60, 'sibling_convs_merged': 6}
+NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 34, 'native depthwise': 20}, 'dead_nodes_removed': 0, 'epilogues_fused': 41, 'identities_removed': 0, 'layout': {'nhwc_ops': 60, 'transposes_after': 15, 'transposes_as_reshape': 0, 'transposes_before': 9}, 'native_convs': 60, 'native_elementwise': 3, 'sibling_convs_merged': 6}
 
 
 def resize_plan(in_shape, scales=None, sizes=None, axes=None, keep_aspect_ratio_policy="stretch"):
@@ -505,7 +505,7 @@ class Scrfd500mKps(nn.Module):
         # Reshape: Reshape_156
         v_442 = mx.reshape(v_440, [-1, 1])
         # Sigmoid: Sigmoid_157
-        v_443 = mx.sigmoid(v_442)
+        v_443 = native.sigmoid(v_442)
         # Transpose: Transpose_158
         v_444 = mx.transpose(v_438_nhwc, [1, 2, 0, 3])
         # Reshape: Reshape_160
@@ -525,7 +525,7 @@ class Scrfd500mKps(nn.Module):
         # Reshape: Reshape_181
         v_467 = mx.reshape(v_465, [-1, 1])
         # Sigmoid: Sigmoid_182
-        v_468 = mx.sigmoid(v_467)
+        v_468 = native.sigmoid(v_467)
         # Transpose: Transpose_183
         v_469 = mx.transpose(v_463_nhwc, [1, 2, 0, 3])
         # Reshape: Reshape_185
@@ -545,7 +545,7 @@ class Scrfd500mKps(nn.Module):
         # Reshape: Reshape_206
         v_492 = mx.reshape(v_490, [-1, 1])
         # Sigmoid: Sigmoid_207
-        v_493 = mx.sigmoid(v_492)
+        v_493 = native.sigmoid(v_492)
         # Transpose: Transpose_208
         v_494 = mx.transpose(v_488_nhwc, [1, 2, 0, 3])
         # Reshape: Reshape_210

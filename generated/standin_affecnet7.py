@@ -16,7 +16,7 @@ SOURCE_SHA256 = "e65b78cb90fabd284726a02d124ec1ac13c0a44b3a155370438ffe78d687a37
 WEIGHTS_SHA256 = "1e71c2d3d4d8213224c9f8c3031a48e8b2b72ba614f514f2638e0ebcca521f98"
 INPUTS = [('input_', 'input', 'float32', (1, 3, 112, 112))]
 OUTPUTS = [('output', 'output', 'float32', (1, 7))]
-NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 16, 'native depthwise': 9}, 'dead_nodes_removed': 0, 'epilogues_fused': 21, 'fused': {'Conv+BatchNormalization': 25}, 'identities_removed': 1, 'layout': {'nhwc_ops': 25, 'transposes_after': 1, 'transposes_as_reshape': 1, 'transposes_before': 0}, 'native_convs': 25}
+NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 16, 'native depthwise': 9}, 'dead_nodes_removed': 0, 'epilogues_fused': 21, 'fused': {'Conv+BatchNormalization': 25}, 'identities_removed': 1, 'layout': {'nhwc_ops': 25, 'transposes_after': 1, 'transposes_as_reshape': 1, 'transposes_before': 0}, 'native_convs': 25, 'native_elementwise': 0}
 
 
 class StandinAffecnet7(nn.Module):

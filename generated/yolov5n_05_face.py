@@ -18,7 +18,7 @@ SOURCE_SHA256 = "ffeda7b88900bd8fb3c3cd71876d199aca389a1378d11e07d22faf4c5fc6b4a
 WEIGHTS_SHA256 = "74b5455140807f5e6969442d902ba136c0686e09855a14b410766cfe854beed2"
 INPUTS = [('data', 'data', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('stride_8', 'stride_8', 'float32', (1, 3, 80, 80, 16)), ('stride_16', 'stride_16', 'float32', (1, 3, 40, 40, 16)), ('stride_32', 'stride_32', 'float32', (1, 3, 20, 20, 16))]
-NOTES = {'compile': True, 'concats_split_into_convs': 5, 'constants_folded': 229, 'conv_strategies': {'native dense': 71, 'native depthwise': 19}, 'dead_nodes_removed': 0, 'epilogues_fused': 63, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 63, 'transposes_as_reshape': 0, 'transposes_before': 19}, 'native_convs': 85, 'shapes_reinferred': 133}
+NOTES = {'compile': True, 'concats_split_into_convs': 5, 'constants_folded': 229, 'conv_strategies': {'native dense': 71, 'native depthwise': 19}, 'dead_nodes_removed': 0, 'epilogues_fused': 63, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 63, 'transposes_as_reshape': 0, 'transposes_before': 19}, 'native_convs': 85, 'native_elementwise': 63, 'shapes_reinferred': 133}
 
 
 def pool_geometry(in_sizes, kernel, strides, dilations, pads_lo, pads_hi, ceil_mode=False, auto_pad="NOTSET"):

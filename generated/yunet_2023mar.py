@@ -18,7 +18,7 @@ SOURCE_SHA256 = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa
 WEIGHTS_SHA256 = "e7e7035ec599210847eabcb7230a328f00bc933c315358b5beef0c55dbca0a39"
 INPUTS = [('input_', 'input', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('cls_8', 'cls_8', 'float32', (1, 6400, 1)), ('cls_16', 'cls_16', 'float32', (1, 1600, 1)), ('cls_32', 'cls_32', 'float32', (1, 400, 1)), ('obj_8', 'obj_8', 'float32', (1, 6400, 1)), ('obj_16', 'obj_16', 'float32', (1, 1600, 1)), ('obj_32', 'obj_32', 'float32', (1, 400, 1)), ('bbox_8', 'bbox_8', 'float32', (1, 6400, 4)), ('bbox_16', 'bbox_16', 'float32', (1, 1600, 4)), ('bbox_32', 'bbox_32', 'float32', (1, 400, 4)), ('kps_8', 'kps_8', 'float32', (1, 6400, 10)), ('kps_16', 'kps_16', 'float32', (1, 1600, 10)), ('kps_32', 'kps_32', 'float32', (1, 400, 10))]
-NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 24, 'native depthwise': 20}, 'dead_nodes_removed': 0, 'epilogues_fused': 15, 'identities_removed': 0, 'layout': {'nhwc_ops': 59, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 12}, 'native_convs': 53, 'sibling_convs_merged': 9}
+NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 24, 'native depthwise': 20}, 'dead_nodes_removed': 0, 'epilogues_fused': 15, 'identities_removed': 0, 'layout': {'nhwc_ops': 59, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 12}, 'native_convs': 53, 'native_elementwise': 6, 'sibling_convs_merged': 9}
 
 
 def pool_geometry(in_sizes, kernel, strides, dilations, pads_lo, pads_hi, ceil_mode=False, auto_pad="NOTSET"):
@@ -325,7 +325,7 @@ class Yunet2023mar(nn.Module):
         # Reshape: Reshape_100
         v_315 = mx.reshape(v_262_nhwc, [1, -1, 1])
         # Sigmoid: Sigmoid_101
-        cls_32 = mx.sigmoid(v_315)
+        cls_32 = native.sigmoid(v_315)
         # Conv: Conv_65
         v_268_nhwc = native.conv2d(v_267_nhwc, self.Conv_65_w, self.Conv_65_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Reshape: Reshape_146
@@ -336,7 +336,7 @@ class Yunet2023mar(nn.Module):
         # Reshape: Reshape_124
         v_351 = mx.reshape(v_274_nhwc, [1, -1, 1])
         # Sigmoid: Sigmoid_125
-        obj_32 = mx.sigmoid(v_351)
+        obj_32 = native.sigmoid(v_351)
         # Conv: Conv_77
         v_280_nhwc = native.conv2d(v_279_nhwc, self.Conv_77_w, self.Conv_77_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Reshape: Reshape_167
@@ -354,7 +354,7 @@ class Yunet2023mar(nn.Module):
         # Reshape: Reshape_92
         v_303 = mx.reshape(v_260_nhwc, [1, -1, 1])
         # Sigmoid: Sigmoid_93
-        cls_16 = mx.sigmoid(v_303)
+        cls_16 = native.sigmoid(v_303)
         # Conv: Conv_63
         v_266_nhwc = native.conv2d(v_265_nhwc, self.Conv_63_w, self.Conv_63_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Reshape: Reshape_139
@@ -365,7 +365,7 @@ class Yunet2023mar(nn.Module):
         # Reshape: Reshape_116
         v_339 = mx.reshape(v_272_nhwc, [1, -1, 1])
         # Sigmoid: Sigmoid_117
-        obj_16 = mx.sigmoid(v_339)
+        obj_16 = native.sigmoid(v_339)
         # Conv: Conv_75
         v_278_nhwc = native.conv2d(v_277_nhwc, self.Conv_75_w, self.Conv_75_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Reshape: Reshape_160
@@ -383,7 +383,7 @@ class Yunet2023mar(nn.Module):
         # Reshape: Reshape_84
         v_291 = mx.reshape(v_258_nhwc, [1, -1, 1])
         # Sigmoid: Sigmoid_85
-        cls_8 = mx.sigmoid(v_291)
+        cls_8 = native.sigmoid(v_291)
         # Conv: Conv_61
         v_264_nhwc = native.conv2d(v_263_nhwc, self.Conv_61_w, self.Conv_61_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Reshape: Reshape_132
@@ -394,7 +394,7 @@ class Yunet2023mar(nn.Module):
         # Reshape: Reshape_108
         v_327 = mx.reshape(v_270_nhwc, [1, -1, 1])
         # Sigmoid: Sigmoid_109
-        obj_8 = mx.sigmoid(v_327)
+        obj_8 = native.sigmoid(v_327)
         # Conv: Conv_73
         v_276_nhwc = native.conv2d(v_275_nhwc, self.Conv_73_w, self.Conv_73_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1))
         # Reshape: Reshape_153

@@ -238,3 +238,15 @@ def test_concat_read_elsewhere_is_kept(tmp_path):
         assert any(c.fn == "concatenate" for c in t.program.calls)
     x = np.random.default_rng(9).standard_normal((1, 4, 7, 9)).astype(np.float32)
     assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+def test_native_sigmoid_and_last_axis_softmax(tmp_path):
+    nodes = [helper.make_node("Sigmoid", ["x"], ["s"]), helper.make_node("Softmax", ["s"], ["y"], axis=-1),
+             helper.make_node("Softmax", ["x"], ["z"], axis=1)]  # fmt: skip
+    m = make_model(nodes, [("x", np.float32, [2, 3, 5])], [("y", np.float32, [2, 3, 5]), ("z", np.float32, [2, 3, 5])],
+                   opset=13)  # fmt: skip
+    calls = sorted(c.fn for c in translate(m, native=True).program.calls)
+    assert calls == ["native_sigmoid", "native_softmax", "softmax"]  # axis 1 stays with MLX
+    assert sorted(c.fn for c in translate(m, native=False).program.calls) == ["sigmoid", "softmax", "softmax"]
+    x = np.random.default_rng(10).standard_normal((2, 3, 5)).astype(np.float32) * 4
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)

@@ -38,7 +38,11 @@ MX_NAMES = (
 
 # The native kernels (runtime/native): printed as `native.<name>`, called through
 # runtime.native's wrappers (which fall back to MLX ops when the extension is absent).
-NATIVE_FUNCTIONS: dict[str, Callable] = {"native_conv2d": native.conv2d}
+NATIVE_FUNCTIONS: dict[str, Callable] = {
+    "native_conv2d": native.conv2d,
+    "native_sigmoid": native.sigmoid,
+    "native_softmax": native.softmax,
+}
 
 # Pseudo-functions the back ends print as syntax rather than a call.
 SYNTAX = ("getitem",)

@@ -10,12 +10,13 @@ from .concat_conv import split_concat_convs
 from .constant_folding import fold_constants
 from .epilogue import fuse_epilogues
 from .layout import assign_nhwc
-from .native import assign_native
+from .native import assign_native, assign_native_elementwise
 from .siblings import merge_sibling_convs
 
 __all__ = [
     "run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
     "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
+    "assign_native_elementwise",
 ]  # fmt: skip
 
 
@@ -42,6 +43,7 @@ def run_passes(
             notes["layout"] = assign_nhwc(graph, nhwc_inputs=nhwc_inputs)
             if native:
                 notes["native_convs"] = assign_native(graph)
+                notes["native_elementwise"] = assign_native_elementwise(graph)
             notes["epilogues_fused"] = fuse_epilogues(graph, residuals=native)
             merged = merge_sibling_convs(graph)
             if merged:

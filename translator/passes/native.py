@@ -19,3 +19,16 @@ def assign_native(graph: Graph) -> int:
             node.attrs["strategy"] = "native"
             marked += 1
     return marked
+
+
+def assign_native_elementwise(graph: Graph) -> int:
+    """Mark Sigmoid and Softmax for runtime.native's vectorized kernels (MLX's CPU ones are scalar code).
+
+    The lowering uses them where they apply (float32; Softmax over the last axis) and MLX's ops elsewhere.
+    """
+    marked = 0
+    for node in graph.nodes:
+        if not node.domain and node.op_type in ("Sigmoid", "Softmax"):
+            node.attrs["native"] = True
+            marked += 1
+    return marked

@@ -6,6 +6,7 @@
 #include <nanobind/stl/vector.h>
 
 #include "conv_primitive.h"
+#include "elementwise_primitive.h"
 #include "kernels.h"
 #include "packed_weights.h"
 #include "mlx/version.h"
@@ -41,6 +42,10 @@ NB_MODULE(_kernels, m) {
       },
       "The calls timed since the last take: (kind, (n, h, w, c_in, ho, wo, c_out, kh, kw, stride), x_aligned, "
       "start_us, copy_us, kernel_us, worker_share).");
+  m.def("sigmoid", &mlxu::native_sigmoid, "x"_a, nb::kw_only(), "stream"_a = nb::none(),
+        "1 / (1 + exp(-x)) for float32 x, vectorized.");
+  m.def("softmax_last", &mlxu::native_softmax_last, "x"_a, nb::kw_only(), "stream"_a = nb::none(),
+        "Softmax over the last axis for float32 x, vectorized.");
   m.def("conv2d", &mlxu::native_conv2d, "x"_a, "w"_a, "bias"_a.none(), "residual"_a.none(), "slope"_a.none(),
         nb::kw_only(), "depthwise"_a, "strides"_a, "pads"_a, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f,
         "residual_after"_a = false, "stream"_a = nb::none(),

@@ -44,6 +44,9 @@ struct KernelTable {
   // floats, written by dense_pack to a cache-line aligned buffer (shape-dependent, not data-dependent).
   size_t (*dense_packed_size)(const ConvShape&);
   void (*dense_pack)(const ConvShape&, const float* w, float* packed);
+  // y = sigmoid(x) over n floats; y = softmax over the last axis of x: [rows, len]
+  void (*sigmoid)(const float* x, float* y, int64_t n);
+  void (*softmax)(const float* x, float* y, int64_t rows, int64_t len);
 };
 
 const KernelTable& kernels_baseline();

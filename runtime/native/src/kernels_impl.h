@@ -552,8 +552,61 @@ void dense(const ConvShape& s, const float* x, const float* packed, const Epilog
   });
 }
 
+// ---- elementwise: MLX's CPU sigmoid and softmax are scalar code (~15 ns per element) ------------
+
+// y = 1 / (1 + exp(-x)); NaN stays NaN (vexp clamps its argument, which would turn NaN into a number).
+MLXU_INLINE Vec sigmoid_vec(Vec x) { return keep_nan(x, vdiv(Vec::splat(1.f), Vec::splat(1.f) + vexp(Vec::zero() - x))); }
+
+void sigmoid(const float* x, float* y, int64_t n) {
+  constexpr int64_t kChunk = 4096;
+  ThreadPool::instance().parallel_for((n + kChunk - 1) / kChunk, 1, [&](int64_t c0, int64_t c1) {
+    const int64_t end = std::min(n, c1 * kChunk);
+    int64_t i = c0 * kChunk;
+    for (; i + kL <= end; i += kL) sigmoid_vec(Vec::load(x + i)).store(y + i);
+    if (i < end) store_partial(sigmoid_vec(load_partial(x + i, static_cast<int>(end - i))), y + i, static_cast<int>(end - i));
+  });
+}
+
+// exp in place over [p, p + n), vectorized across rows (softmax rows are often shorter than a vector).
+inline void exp_inplace(float* p, int64_t n) {
+  int64_t i = 0;
+  for (; i + kL <= n; i += kL) {
+    const Vec v = Vec::load(p + i);
+    keep_nan(v, vexp(v)).store(p + i);
+  }
+  if (i < n) {
+    const int tail = static_cast<int>(n - i);
+    const Vec v = load_partial(p + i, tail);
+    store_partial(keep_nan(v, vexp(v)), p + i, tail);
+  }
+}
+
+// Softmax over the last axis of a [rows, len] array: subtract each row's max, exponentiate all of it
+// at once, divide by each row's sum.
+void softmax(const float* x, float* y, int64_t rows, int64_t len) {
+  if (len <= 0) return;
+  const int64_t grain = std::max<int64_t>(1, 4096 / len);
+  ThreadPool::instance().parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * len;
+      float* yr = y + r * len;
+      float m = xr[0];
+      for (int64_t j = 1; j < len; ++j) m = xr[j] > m ? xr[j] : m;  // (NaN propagates through the sum)
+      for (int64_t j = 0; j < len; ++j) yr[j] = xr[j] - m;
+    }
+    exp_inplace(y + r0 * len, (r1 - r0) * len);
+    for (int64_t r = r0; r < r1; ++r) {
+      float* yr = y + r * len;
+      float sum = 0.f;
+      for (int64_t j = 0; j < len; ++j) sum += yr[j];
+      const float inv = 1.f / sum;
+      for (int64_t j = 0; j < len; ++j) yr[j] *= inv;
+    }
+  });
+}
+
 const KernelTable& table() {
-  static const KernelTable t{kIsaName, &depthwise, &dense, &dense_packed_size, &dense_pack};
+  static const KernelTable t{kIsaName, &depthwise, &dense, &dense_packed_size, &dense_pack, &sigmoid, &softmax};
   return t;
 }
 

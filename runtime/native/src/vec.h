@@ -41,6 +41,7 @@ inline Vec exp2_int(Vec n) {
   return {_mm512_castsi512_ps(_mm512_slli_epi32(i, 23))};
 }
 inline Vec vround(Vec a) { return {_mm512_roundscale_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)}; }
+inline Vec keep_nan(Vec x, Vec y) { return {_mm512_mask_blend_ps(_mm512_cmp_ps_mask(x.v, x.v, _CMP_UNORD_Q), y.v, x.v)}; }
 inline Vec load_partial(const float* p, int n) { return {_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p)}; }
 inline void store_partial(Vec v, float* p, int n) { _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), v.v); }
 #define MLXU_HAVE_PARTIAL 1
@@ -73,6 +74,7 @@ inline Vec exp2_int(Vec n) {
   return {_mm256_castsi256_ps(_mm256_slli_epi32(i, 23))};
 }
 inline Vec vround(Vec a) { return {_mm256_round_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)}; }
+inline Vec keep_nan(Vec x, Vec y) { return {_mm256_blendv_ps(y.v, x.v, _mm256_cmp_ps(x.v, x.v, _CMP_UNORD_Q))}; }
 constexpr const char* kIsaName = "avx2";
 
 #elif defined(MLXU_ISA_NEON)
@@ -107,6 +109,9 @@ inline Vec exp2_int(Vec n) {
   return {one(n.lo), one(n.hi)};
 }
 inline Vec vround(Vec a) { return {vrndnq_f32(a.lo), vrndnq_f32(a.hi)}; }
+inline Vec keep_nan(Vec x, Vec y) {
+  return {vbslq_f32(vceqq_f32(x.lo, x.lo), y.lo, x.lo), vbslq_f32(vceqq_f32(x.hi, x.hi), y.hi, x.hi)};
+}
 constexpr const char* kIsaName = "neon";
 
 #else  // portable baseline: plain arrays the compiler vectorizes with what the target has (SSE2 on x86-64)
@@ -141,6 +146,7 @@ inline Vec vdiv(Vec a, Vec b) { MLXU_LANEWISE(a.v[i] / b.v[i]) }
 inline Vec select_nonneg(Vec a, Vec b) { MLXU_LANEWISE(a.v[i] >= 0.f ? a.v[i] : b.v[i]) }
 inline Vec exp2_int(Vec n) { MLXU_LANEWISE(std::ldexp(1.0f, static_cast<int>(n.v[i]))) }
 inline Vec vround(Vec a) { MLXU_LANEWISE(std::nearbyint(a.v[i])) }
+inline Vec keep_nan(Vec x, Vec y) { MLXU_LANEWISE(x.v[i] != x.v[i] ? x.v[i] : y.v[i]) }
 #undef MLXU_LANEWISE
 constexpr const char* kIsaName = "baseline";
 

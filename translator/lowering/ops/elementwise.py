@@ -94,7 +94,6 @@ _UNARY = {
     "Acosh": "arccosh",
     "Atanh": "arctanh",
     "Tanh": "tanh",
-    "Sigmoid": "sigmoid",
     "Erf": "erf",
     "Sign": "sign",
     "Floor": "floor",
@@ -116,6 +115,14 @@ def _unary(fn: str):
 
 for _op, _fn in _UNARY.items():
     lowering(_op)(_unary(_fn))
+
+
+@lowering("Sigmoid")
+def sigmoid(ctx: LowerCtx) -> Ref:
+    # the native pass marks these when the convs go native: MLX's CPU sigmoid is scalar code
+    if ctx.attr("native") and ctx.dtype(0).name == "float32":
+        return ctx.call("native_sigmoid", ctx.input(0))
+    return ctx.call("sigmoid", ctx.input(0))
 
 
 @lowering("IsInf")

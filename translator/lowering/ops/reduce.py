@@ -203,6 +203,11 @@ def softmax(ctx: LowerCtx) -> Ref:
     if axes == []:
         return ctx.input(0)
     x = ctx.input(0)
+    shape = ctx.shape(0)
+    rank = None if shape is None else len(shape)
+    last = rank is not None and axes in (rank - 1, [rank - 1])  # an int from opset 13 on, a list before
+    if ctx.attr("native") and ctx.dtype(0).name == "float32" and last:
+        return ctx.call("native_softmax", x)  # marked by the native pass: vectorized, unlike MLX's CPU softmax
     if ctx.dtype(0).name in ("float16", "bfloat16"):
         # Written out: mx.softmax's half-precision kernel is 1 ulp off onnxruntime/numpy.
         e = ctx.call("exp", ctx.call("subtract", x, ctx.call("max", x, axis=axes, keepdims=True)))
