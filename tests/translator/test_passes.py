@@ -250,3 +250,16 @@ def test_native_sigmoid_and_last_axis_softmax(tmp_path):
     assert sorted(c.fn for c in translate(m, native=False).program.calls) == ["sigmoid", "softmax", "softmax"]
     x = np.random.default_rng(10).standard_normal((2, 3, 5)).astype(np.float32) * 4
     assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+def test_folding_repeats_until_shapes_settle():
+    """SCRFD's FPN sizes each Resize from the Shape of an Add whose other operand is the previous Resize:
+    its shape is known only once that Resize's sizes fold and shapes are reinferred. Folding runs again
+    until nothing changes, so every upsampling becomes a static NHWC one (one transpose: the input's)."""
+    from tools.zoo import ZOO
+
+    z = ZOO["scrfd_640"]
+    t = translate(z.path, input_shapes={"input.1": (1, 3, 640, 640)}, native=True)
+    fns = [c.fn for c in t.program.calls]
+    assert "resize_nd" not in fns
+    assert fns.count("transpose") == 1

@@ -35,6 +35,14 @@ def run_passes(
         notes["constants_folded"] = fold_constants(graph)
         if notes["constants_folded"]:
             notes["shapes_reinferred"] = reinfer_shapes(graph)
+            # Shapes learned by reinference make more Shape ops constant (SCRFD's Resize sizes): repeat
+            # until nothing more folds (bounded: each round must fold something new).
+            for _ in range(8):
+                more = fold_constants(graph)
+                if not more:
+                    break
+                notes["constants_folded"] += more
+                notes["shapes_reinferred"] += reinfer_shapes(graph)
         fused = fuse_batchnorm(graph)
         if fused:
             notes["fused"] = fused
