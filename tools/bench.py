@@ -70,9 +70,15 @@ def build(engine: str, path: Path, x: np.ndarray, workdir: Path, tune: bool = Fa
     raise ValueError(engine)
 
 
-def measure(models: list[str], runs: int, warmup: int, block: int = 5, tune: bool = False, engines_run=ENGINES) -> dict:
-    """Engines take turns in blocks of `block` runs (rotating who goes first): drift hits all alike, and a
-    competitor's thread pool still spinning after its turn slows only the first run of the next block."""
+def measure(
+    models: list[str], runs: int, warmup: int, block: int = 5, tune: bool = False, engines_run=ENGINES,
+    settle_ms: float = 30.0,
+) -> dict:  # fmt: skip
+    """Engines take turns in blocks of `block` runs (rotating who goes first), so drift hits all alike.
+
+    Each block starts after a `settle_ms` pause: onnxruntime's pool keeps spinning about 20 ms after a
+    run (measured), and without the pause it competed with the first two runs of the next engine's block.
+    """
     results = {}
     for key in models:
         z = ZOO[key]
@@ -93,6 +99,7 @@ def measure(models: list[str], runs: int, warmup: int, block: int = 5, tune: boo
             order = list(engines)
             for r in range((runs + block - 1) // block):
                 for e in order[r % len(order) :] + order[: r % len(order)]:
+                    time.sleep(settle_ms / 1000)
                     for _ in range(block):
                         t = time.perf_counter()
                         engines[e]()
@@ -129,7 +136,9 @@ def _rss_child(model: str, engine: str) -> None:
     print(int(hwm[0]) / 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def write_report(results: dict, rss: dict, runs: int, out_md: Path, out_png: Path) -> str:
+def write_report(
+    results: dict, rss: dict, runs: int, out_md: Path, out_png: Path, block: int = 5, settle_ms: float = 30.0
+) -> str:
     blas = runtime.active_blas()
     lines = [
         "# Benchmarks",
@@ -137,7 +146,8 @@ def write_report(results: dict, rss: dict, runs: int, out_md: Path, out_png: Pat
         f"`python tools/bench.py` (translator {__version__}, MLX {mx.__version__}, {platform.machine()}, "
         f"{mx.default_device()}, BLAS: {blas.name}, native kernels: {native.isa() or 'unavailable'} "
         f"({native.num_threads()} threads, spin {native.spin_us()} us), "
-        f"{runs} runs per engine in alternating blocks after warm-up, one process).",
+        f"{runs} runs per engine in alternating blocks of {block} after warm-up, each block after a "
+        f"{settle_ms:g} ms pause, one process).",
         "Times are medians with the p10-p90 spread; ratios use medians. Peak RSS is measured in a fresh process per engine.",
         "This is a benchmark, not a test: the machine is shared, so re-run before drawing fine conclusions.",
         "",
@@ -202,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", default=",".join(DEFAULT_MODELS))
     p.add_argument("--no-rss", action="store_true")
     p.add_argument("--block", type=int, default=5, help="runs per engine per turn")
+    p.add_argument("--settle-ms", type=float, default=30.0, help="pause before each block (other pools stop spinning)")
     p.add_argument("--tune", action="store_true", help="translate ours with tune=True")
     p.add_argument("--engines", default=",".join(ENGINES), help="subset of " + ",".join(ENGINES))
     p.add_argument("--rss", nargs=2, metavar=("MODEL", "ENGINE"), help=argparse.SUPPRESS)
@@ -211,10 +222,10 @@ def main(argv: list[str] | None = None) -> int:
         _rss_child(*args.rss)
         return 0
     models = [m for m in args.models.split(",") if m]
-    results = measure(models, args.runs, args.warmup, args.block, args.tune, args.engines.split(","))
+    results = measure(models, args.runs, args.warmup, args.block, args.tune, args.engines.split(","), args.settle_ms)
     rss = {} if args.no_rss else {m: {e: peak_rss(m, e) for e in ENGINES} for m in models}
     out = Path(args.out)
-    text = write_report(results, rss, args.runs, out, out.with_suffix(".png"))
+    text = write_report(results, rss, args.runs, out, out.with_suffix(".png"), args.block, args.settle_ms)
     print(text)
     (out.with_suffix(".json")).write_text(json.dumps({"results": results, "rss": rss}, indent=1))
     return 0
