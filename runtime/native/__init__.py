@@ -127,6 +127,47 @@ def conv2d(
     )  # fmt: skip
 
 
+def dw_pw_conv2d(
+    x: mx.array,
+    w: mx.array,
+    bias: mx.array | None,
+    w_pw: mx.array,
+    bias_pw: mx.array | None = None,
+    *,
+    strides: tuple[int, int] = (1, 1),
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+    activation: str | None = None,
+    alpha: float = 0.0,
+    beta: float = 0.0,
+    slope: mx.array | None = None,
+    pw_activation: str | None = None,
+    pw_alpha: float = 0.0,
+    pw_beta: float = 0.0,
+    pw_slope: mx.array | None = None,
+    residual: mx.array | None = None,
+    residual_after: bool = False,
+) -> mx.array:
+    """A depthwise conv and the 1x1 conv that alone reads its output, in one pass over memory.
+
+    conv2d(conv2d(x, w, bias, depthwise=True, activation=...), w_pw, bias_pw, activation=pw_...,
+    residual=...): the depthwise output is made a row at a time in a per-thread buffer and multiplied
+    by w_pw (1, 1, C, C_out) at once, never written out (MobileNet's blocks).
+    """
+    for act in (activation, pw_activation):
+        if act not in ACTIVATIONS:
+            raise ValueError(f"native.dw_pw_conv2d: unknown activation {act!r}")
+    if _ext is not None and x.dtype == mx.float32 and _on_cpu():
+        return _ext.dw_pw_conv2d(
+            x, w, bias, slope, w_pw, bias_pw, pw_slope, residual, strides=list(strides), pads=list(pads),
+            act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta), act_pw=ACTIVATIONS[pw_activation],
+            alpha_pw=float(pw_alpha), beta_pw=float(pw_beta), residual_after=bool(residual_after),
+        )  # fmt: skip
+    y = reference_conv2d(x, w, bias, depthwise=True, strides=strides, pads=pads, activation=activation,
+                         alpha=alpha, beta=beta, slope=slope)  # fmt: skip
+    return reference_conv2d(y, w_pw, bias_pw, activation=pw_activation, alpha=pw_alpha, beta=pw_beta,
+                            slope=pw_slope, residual=residual, residual_after=residual_after)  # fmt: skip
+
+
 def sigmoid(x: mx.array) -> mx.array:
     """1 / (1 + exp(-x)). MLX's own CPU sigmoid is scalar code (about 15 ns per element): detection
     heads spend more time there than in the conv before them."""

@@ -69,6 +69,26 @@ def conv_cases(draw, depthwise: bool):
     }  # fmt: skip
 
 
+def activation_nodes(act, src: str, dst: str, alpha: float, beta: float, slope, inits: dict, tag: str = "") -> list:
+    """ONNX nodes computing dst = act(src) (Identity for None); their constants go into `inits`."""
+    if act == "silu":  # YOLO's x * sigmoid(x)
+        return [helper.make_node("Sigmoid", [src], [f"s{tag}"]), helper.make_node("Mul", [src, f"s{tag}"], [dst])]
+    if act is None:
+        return [helper.make_node("Identity", [src], [dst])]
+    op = {"relu": "Relu", "leaky_relu": "LeakyRelu", "clip": "Clip", "sigmoid": "Sigmoid",
+          "hard_swish": "HardSwish", "prelu": "PRelu"}[act]  # fmt: skip
+    extra, attrs = [], {}
+    if act == "leaky_relu":
+        attrs["alpha"] = alpha
+    if act == "clip":
+        inits |= {f"lo{tag}": np.float32(alpha), f"hi{tag}": np.float32(beta)}
+        extra = [f"lo{tag}", f"hi{tag}"]
+    if act == "prelu":
+        inits[f"slope{tag}"] = slope.reshape(-1, 1, 1)
+        extra = [f"slope{tag}"]
+    return [helper.make_node(op, [src, *extra], [dst], **attrs)]
+
+
 def _onnx_reference(case, x_nchw, w_oihw, bias, residual_nchw, slope, alpha, beta):
     nodes = [helper.make_node(
         "Conv", ["x", "w"] + (["b"] if bias is not None else []), ["c"],
@@ -86,24 +106,7 @@ def _onnx_reference(case, x_nchw, w_oihw, bias, residual_nchw, slope, alpha, bet
         if not after:
             nodes.append(helper.make_node("Add", ["c", "r"], ["a"]))
             last = "a"
-    act = case["act"]
-    if act == "silu":  # YOLO's x * sigmoid(x)
-        nodes += [helper.make_node("Sigmoid", [last], ["s"]), helper.make_node("Mul", [last, "s"], ["y"])]
-    elif act is not None:
-        op = {"relu": "Relu", "leaky_relu": "LeakyRelu", "clip": "Clip", "sigmoid": "Sigmoid",
-              "hard_swish": "HardSwish", "prelu": "PRelu"}[act]  # fmt: skip
-        extra, attrs = [], {}
-        if act == "leaky_relu":
-            attrs["alpha"] = alpha
-        if act == "clip":
-            inits |= {"lo": np.float32(alpha), "hi": np.float32(beta)}
-            extra = ["lo", "hi"]
-        if act == "prelu":
-            inits["slope"] = slope.reshape(-1, 1, 1)
-            extra = ["slope"]
-        nodes.append(helper.make_node(op, [last, *extra], ["y"], **attrs))
-    else:
-        nodes.append(helper.make_node("Identity", [last], ["y"]))
+    nodes += activation_nodes(case["act"], last, "y", alpha, beta, slope, inits)
     if residual_nchw is not None and after:
         nodes[-1].output[0] = "y0"
         nodes.append(helper.make_node("Add", ["y0", "r"], ["y"]))

@@ -113,7 +113,7 @@ def test_with_the_extension_translation_uses_it():
     from translator import translate
 
     t = translate(small_net())
-    assert t.program.notes["conv_strategies"] == {"native dense": 2, "native depthwise": 1}
+    assert t.program.notes["conv_strategies"] == {"native dense": 1, "native depthwise+pointwise": 1}
     assert t.program.notes["epilogues_fused"] == 3  # Relu, Clip, and the residual Add
     assert translate(small_net(), native=False).program.notes.get("native_convs") is None
 

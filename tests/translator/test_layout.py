@@ -48,9 +48,9 @@ def test_layout_network_matches_onnxruntime_and_unoptimized(act, native, tmp_pat
     assert t.notes["layout"]["nhwc_ops"] == 6
     # Only the input's transpose remains: the output transpose cancelled against the last NHWC op.
     assert t.notes["layout"]["transposes_after"] <= 1
-    if native:  # every conv goes native; the residual Add folds into the last one as well
+    if native:  # every conv goes native (the depthwise one with its 1x1); the residual Add folds into the last
         assert t.notes["epilogues_fused"] == 4
-        assert t.program.notes["conv_strategies"] == {"native dense": 3, "native depthwise": 1}
+        assert t.program.notes["conv_strategies"] == {"native dense": 2, "native depthwise+pointwise": 1}
     else:
         assert t.notes["epilogues_fused"] == 3
         assert set(t.program.notes["conv_strategies"]) == {"conv", "depthwise", "matmul", "shifted_gemm"}

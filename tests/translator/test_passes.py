@@ -263,3 +263,41 @@ def test_folding_repeats_until_shapes_settle():
     fns = [c.fn for c in t.program.calls]
     assert "resize_nd" not in fns
     assert fns.count("transpose") == 1
+
+
+def _mobilenet_block(extra_consumer=False):
+    """Depthwise 3x3 + BN + Relu, then 1x1 + BN + Relu, then a residual Add: an inverted-residual tail."""
+    rng = np.random.default_rng(11)
+    c, co = 6, 6
+    inits = {
+        "wd": rng.standard_normal((c, 1, 3, 3)).astype(np.float32),
+        "bd": rng.standard_normal(c).astype(np.float32),
+        "wp": rng.standard_normal((co, c, 1, 1)).astype(np.float32),
+        "bp": rng.standard_normal(co).astype(np.float32),
+    }
+    nodes = [helper.make_node("Conv", ["x", "wd", "bd"], ["d"], group=c, pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["d"], ["dr"]), helper.make_node("Conv", ["dr", "wp", "bp"], ["p"]),
+             helper.make_node("Relu", ["p"], ["pr"]), helper.make_node("Add", ["pr", "x"], ["y"])]  # fmt: skip
+    outputs = [("y", np.float32, [1, co, 7, 9])]
+    if extra_consumer:
+        nodes.append(helper.make_node("Neg", ["dr"], ["z"]))
+        outputs.append(("z", np.float32, [1, c, 7, 9]))
+    return make_model(nodes, [("x", np.float32, [1, c, 7, 9])], outputs, inits)
+
+
+def test_depthwise_and_pointwise_fuse(tmp_path):
+    m = _mobilenet_block()
+    t = translate(m, native=True)
+    assert t.notes["depthwise_pointwise_fused"] == 1
+    assert t.program.notes["conv_strategies"] == {"native depthwise+pointwise": 1}
+    x = np.random.default_rng(12).standard_normal((1, 6, 7, 9)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+def test_depthwise_output_read_elsewhere_is_not_fused(tmp_path):
+    m = _mobilenet_block(extra_consumer=True)
+    t = translate(m, native=True)
+    assert "depthwise_pointwise_fused" not in t.notes
+    assert t.program.notes["conv_strategies"] == {"native dense": 1, "native depthwise": 1}
+    x = np.random.default_rng(13).standard_normal((1, 6, 7, 9)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)

@@ -40,6 +40,7 @@ MX_NAMES = (
 # runtime.native's wrappers (which fall back to MLX ops when the extension is absent).
 NATIVE_FUNCTIONS: dict[str, Callable] = {
     "native_conv2d": native.conv2d,
+    "native_dw_pw_conv2d": native.dw_pw_conv2d,
     "native_sigmoid": native.sigmoid,
     "native_softmax": native.softmax,
 }

@@ -8,6 +8,7 @@ from .bn_fusion import fuse_batchnorm
 from .cleanup import eliminate_dead_code, remove_identities
 from .concat_conv import split_concat_convs
 from .constant_folding import fold_constants
+from .dw_pw import fuse_depthwise_pointwise
 from .epilogue import fuse_epilogues
 from .layout import assign_nhwc
 from .native import assign_native, assign_native_elementwise
@@ -16,7 +17,7 @@ from .siblings import merge_sibling_convs
 __all__ = [
     "run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
     "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
-    "assign_native_elementwise",
+    "assign_native_elementwise", "fuse_depthwise_pointwise",
 ]  # fmt: skip
 
 
@@ -60,5 +61,8 @@ def run_passes(
                 split = split_concat_convs(graph)
                 if split:
                     notes["concats_split_into_convs"] = split
+                pairs = fuse_depthwise_pointwise(graph)
+                if pairs:
+                    notes["depthwise_pointwise_fused"] = pairs
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)
     return notes

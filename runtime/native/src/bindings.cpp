@@ -35,7 +35,7 @@ NB_MODULE(_kernels, m) {
       [] {
         nb::list out;
         for (const auto& r : mlxu::take_records())
-          out.append(nb::make_tuple(r.depthwise ? "depthwise" : "dense",
+          out.append(nb::make_tuple(r.fused_pw ? "depthwise+pointwise" : r.depthwise ? "depthwise" : "dense",
                                     nb::make_tuple(r.n, r.h, r.w, r.c_in, r.ho, r.wo, r.c_out, r.kh, r.kw, r.sh),
                                     r.x_aligned, r.start_us, r.copy_us, r.kernel_us, r.worker_share));
         return out;
@@ -46,6 +46,12 @@ NB_MODULE(_kernels, m) {
         "1 / (1 + exp(-x)) for float32 x, vectorized.");
   m.def("softmax_last", &mlxu::native_softmax_last, "x"_a, nb::kw_only(), "stream"_a = nb::none(),
         "Softmax over the last axis for float32 x, vectorized.");
+  m.def("dw_pw_conv2d", &mlxu::native_dw_pw_conv2d, "x"_a, "w"_a, "bias"_a.none(), "slope"_a.none(), "w_pw"_a,
+        "bias_pw"_a.none(), "slope_pw"_a.none(), "residual"_a.none(), nb::kw_only(), "strides"_a, "pads"_a,
+        "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f, "act_pw"_a = 0, "alpha_pw"_a = 0.f, "beta_pw"_a = 0.f,
+        "residual_after"_a = false, "stream"_a = nb::none(),
+        "A depthwise conv and the 1x1 conv reading its output, in one pass: "
+        "act_pw(conv1x1(act(dwconv(x) + bias), w_pw) + bias_pw [+ residual]).");
   m.def("conv2d", &mlxu::native_conv2d, "x"_a, "w"_a, "bias"_a.none(), "residual"_a.none(), "slope"_a.none(),
         nb::kw_only(), "depthwise"_a, "strides"_a, "pads"_a, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f,
         "residual_after"_a = false, "stream"_a = nb::none(),

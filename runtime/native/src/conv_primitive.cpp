@@ -40,10 +40,38 @@ mx::Shape conv_output_shape(const mx::Shape& x, const mx::Shape& w, const ConvPa
   return {x[0], out_size(x[1], kh, p.sh, p.pt, p.pb), out_size(x[2], kw, p.sw, p.pl, p.pr), c_out};
 }
 
+// Where each optional operand sits among the inputs (-1: absent); see ConvParams.
+struct Operands {
+  int bias = -1, residual = -1, slope = -1, w_pw = -1, bias_pw = -1, slope_pw = -1;
+};
+
+Operands operands(const ConvParams& p) {
+  Operands o;
+  int next = 2;
+  if (p.has_bias) o.bias = next++;
+  if (!p.fused_pw) {
+    if (p.has_residual) o.residual = next++;
+    if (p.has_slope) o.slope = next++;
+    return o;
+  }
+  if (p.has_slope) o.slope = next++;
+  o.w_pw = next++;
+  if (p.pw.has_bias) o.bias_pw = next++;
+  if (p.has_residual) o.residual = next++;
+  if (p.pw.has_slope) o.slope_pw = next++;
+  return o;
+}
+
+mx::Shape output_shape(const std::vector<mx::array>& inputs, const ConvParams& p) {
+  mx::Shape shape = conv_output_shape(inputs[0].shape(), inputs[1].shape(), p);
+  if (p.fused_pw) shape[3] = inputs[operands(p).w_pw].shape(3);
+  return shape;
+}
+
 }  // namespace
 
 std::vector<mx::Shape> NativeConv::output_shapes(const std::vector<mx::array>& inputs) {
-  return {conv_output_shape(inputs[0].shape(), inputs[1].shape(), p_)};
+  return {output_shape(inputs, p_)};
 }
 
 bool NativeConv::is_equivalent(const mx::Primitive& other) const {
@@ -173,14 +201,16 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
   for (const auto& a : inputs) held.push_back(mx::array::unsafe_weak_copy(a));
   // The weight cache needs an owning reference (the weak copies do not keep a buffer alive); only a
   // plain stored array qualifies, never a graph node whose inputs the reference would keep too.
+  const Operands o = operands(p_);
+  const int dense_w = p_.kind == ConvKind::Dense ? 1 : o.w_pw;  // the weight the kernel packs, if any
   std::optional<mx::array> owned_weights;
-  if (p_.kind == ConvKind::Dense && !inputs[1].has_primitive()) owned_weights = inputs[1];
-  encoder.dispatch([held = std::move(held), owned_weights = std::move(owned_weights),
+  if (dense_w >= 0 && !inputs[dense_w].has_primitive()) owned_weights = inputs[dense_w];
+  encoder.dispatch([held = std::move(held), owned_weights = std::move(owned_weights), o, dense_w,
                     out = mx::array::unsafe_weak_copy(out), p = p_]() mutable {
     // Views (transposes, slices, broadcasts) are read through a dense copy; the kernels want row-major.
     // Depthwise weights, bias and slope (small, read over and over) are also copied when not cache-line aligned.
     // The copies live in buffers kept by this (stream) thread, so repeated calls do not fault in new pages.
-    thread_local std::vector<Scratch> scratch(8);
+    thread_local std::vector<Scratch> scratch(12);
     const bool record = recording.load(std::memory_order_relaxed);
     const auto t0 = record ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     std::vector<const float*> ptr(held.size());
@@ -194,8 +224,8 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
       }
       const bool aligned = reinterpret_cast<uintptr_t>(a.data<float>()) % kAlign == 0;
       // x and the residual are read in place; so is a dense weight, which the kernel repacks anyway
-      const bool in_place = i == 0 || (i == 1 && p.kind == ConvKind::Dense) ||
-                            (p.has_residual && i == (p.has_bias ? 3u : 2u));
+      const int at = static_cast<int>(i);
+      const bool in_place = at == 0 || at == dense_w || at == o.residual;
       if (a.size() == 0 || (a.flags().row_contiguous && (aligned || in_place))) {
         ptr[i] = a.data<float>();
       } else if (a.flags().row_contiguous) {
@@ -210,34 +240,46 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     }
     const auto& x = held[0];
     const auto& w = held[1];
+    auto operand = [&](int i) -> const float* { return i >= 0 ? ptr[i] : nullptr; };
     ConvShape s{};
     s.n = x.shape(0), s.h = x.shape(1), s.w = x.shape(2), s.c_in = x.shape(3);
-    s.ho = out.shape(1), s.wo = out.shape(2), s.c_out = out.shape(3);
+    s.ho = out.shape(1), s.wo = out.shape(2), s.c_out = p.fused_pw ? s.c_in : out.shape(3);
     s.kh = w.shape(0), s.kw = w.shape(1);
     s.sh = p.sh, s.sw = p.sw, s.pt = p.pt, s.pl = p.pl, s.pb = p.pb, s.pr = p.pr;
     s.nchw = nchw;
-    Epilogue e;
-    size_t next = 2;
-    if (p.has_bias) e.bias = ptr[next++];
-    if (p.has_residual) e.residual = ptr[next++];
-    if (p.has_slope) e.slope = ptr[next++];
-    e.act = p.act, e.alpha = p.alpha, e.beta = p.beta, e.residual_after = p.residual_after;
+    Epilogue e;  // the conv's own (the depthwise one's, with a pointwise stage)
+    e.bias = operand(o.bias), e.slope = operand(o.slope);
+    e.act = p.act, e.alpha = p.alpha, e.beta = p.beta;
+    Epilogue e_pw;  // the pointwise stage's, which then writes the output
+    e_pw.bias = operand(o.bias_pw), e_pw.slope = operand(o.slope_pw);
+    e_pw.act = p.pw.act, e_pw.alpha = p.pw.alpha, e_pw.beta = p.pw.beta;
+    Epilogue& last = p.fused_pw ? e_pw : e;
+    last.residual = operand(o.residual), last.residual_after = p.residual_after;
     if (out.size() == 0) return;
     const KernelTable& k = best_kernels();
     const double copy_us = record ? us_since(t0) : 0.0;
     const auto t1 = record ? std::chrono::steady_clock::now() : t0;
-    if (p.kind == ConvKind::Depthwise) {
+    // dense weights are packed once per weight array (when read in place, from the array's own buffer)
+    auto packed_weights = [&](const ConvShape& shape) {
+      const bool own = owned_weights && ptr[dense_w] == owned_weights->data<float>();
+      return packed_dense_weights(ptr[dense_w], own ? &*owned_weights : nullptr, k, shape);
+    };
+    if (p.fused_pw) {
+      ConvShape pw{};
+      pw.n = s.n, pw.h = s.ho, pw.w = s.wo, pw.c_in = s.c_in, pw.ho = s.ho, pw.wo = s.wo, pw.c_out = out.shape(3);
+      pw.kh = pw.kw = pw.sh = pw.sw = 1;
+      const auto packed = packed_weights(pw);
+      k.dw_pw(s, ptr[0], ptr[1], e, pw, packed.get(), e_pw, out.data<float>());
+    } else if (p.kind == ConvKind::Depthwise) {
       k.depthwise(s, ptr[0], ptr[1], e, out.data<float>());
     } else {
-      // packed once per weight array (in place read: ptr[1] is w's own buffer when it is row-contiguous)
-      const bool in_place = owned_weights && ptr[1] == owned_weights->data<float>();
-      const mx::array* owner = in_place ? &*owned_weights : nullptr;
-      const auto packed = packed_dense_weights(ptr[1], owner, k, s);
+      const auto packed = packed_weights(s);
       k.dense(s, ptr[0], packed.get(), e, out.data<float>());
     }
     if (record) {
       const bool x_aligned = reinterpret_cast<uintptr_t>(ptr[0]) % kAlign == 0;
-      KernelRecord r{p.kind == ConvKind::Depthwise, s.n, s.h, s.w, s.c_in, s.ho, s.wo, s.c_out, s.kh, s.kw, s.sh,
+      KernelRecord r{p.kind == ConvKind::Depthwise, p.fused_pw, s.n, s.h, s.w, s.c_in, s.ho, s.wo,
+                     static_cast<int>(out.shape(3)), s.kh, s.kw, s.sh,
                      x_aligned,
                      std::chrono::duration<double, std::micro>(t0.time_since_epoch()).count(), copy_us,
                      us_since(t1), ThreadPool::instance().last_worker_share()};
@@ -247,16 +289,18 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
   });
 }
 
-mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
-                        const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
-                        bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,
-                        float beta, bool residual_after, mx::StreamOrDevice s) {
+namespace {
+
+void check_geometry(const mx::array& x, const std::vector<int>& strides, const std::vector<int>& pads, int act) {
   if (x.ndim() != 4) refuse("x must be NHWC (4-D), got shape " + shape_str(x.shape()));
   if (strides.size() != 2 || strides[0] < 1 || strides[1] < 1) refuse("strides must be two positive ints");
   if (pads.size() != 4) refuse("pads must be [top, left, bottom, right]");
   for (int v : pads)
     if (v < 0) refuse("pads must be non-negative");
   if (act < 0 || act > static_cast<int>(Act::Silu)) refuse("unknown activation code " + std::to_string(act));
+}
+
+void check_weight(const mx::array& x, const mx::array& w, bool depthwise) {
   const int c_in = x.shape(3);
   if (depthwise) {
     if (w.ndim() != 3 || w.shape(2) != c_in)
@@ -266,6 +310,39 @@ mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optio
            shape_str(w.shape()));
   }
   if (w.shape(0) < 1 || w.shape(1) < 1 || w.shape(0) > 8) refuse("kernel height must be 1..8, got " + shape_str(w.shape()));
+}
+
+// Collects a primitive's inputs, checking each; views are fine (eval_cpu copies them to dense order itself).
+struct Inputs {
+  mx::Stream stream;
+  std::vector<mx::array> list;
+  void add(const mx::array& a, const char* what) {
+    if (a.dtype() != mx::float32) refuse(std::string(what) + " must be float32");
+    list.push_back(a);
+  }
+  // bias or slope: one value per channel
+  void add_per_channel(const std::optional<mx::array>& a, int channels, const char* what) {
+    if (!a) return;
+    if (a->size() != static_cast<size_t>(channels))
+      refuse(std::string(what) + " must have " + std::to_string(channels) + " values, one per channel");
+    add(a->ndim() == 1 ? *a : mx::reshape(*a, {channels}, stream), what);
+  }
+  void add_residual(const std::optional<mx::array>& r, const mx::Shape& out_shape) {
+    if (!r) return;
+    if (r->shape() != out_shape)
+      refuse("residual must have the output's shape " + shape_str(out_shape) + ", got " + shape_str(r->shape()));
+    add(*r, "residual");
+  }
+};
+
+}  // namespace
+
+mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
+                        const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
+                        bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,
+                        float beta, bool residual_after, mx::StreamOrDevice s) {
+  check_geometry(x, strides, pads, act);
+  check_weight(x, w, depthwise);
   ConvParams p{depthwise ? ConvKind::Depthwise : ConvKind::Dense,
                strides[0], strides[1], pads[0], pads[1], pads[2], pads[3],
                static_cast<Act>(act), alpha, beta,
@@ -274,28 +351,48 @@ mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optio
   if (out_shape[1] < 1 || out_shape[2] < 1) refuse("the kernel does not fit the padded input " + shape_str(x.shape()));
   const int c_out = out_shape[3];
   if (p.act == Act::PRelu && !slope) refuse("PRelu needs a slope");
-  auto stream = mx::to_stream(s);
-  std::vector<mx::array> inputs;
-  auto add = [&](const mx::array& a, const char* what) {
-    if (a.dtype() != mx::float32) refuse(std::string(what) + " must be float32");
-    inputs.push_back(a);  // any strides: eval_cpu copies views to dense order itself (no extra graph node)
-  };
-  add(x, "x");
-  add(w, "w");
-  if (bias) {
-    if (bias->size() != static_cast<size_t>(c_out)) refuse("bias must have C_out = " + std::to_string(c_out) + " values");
-    add(bias->ndim() == 1 ? *bias : mx::reshape(*bias, {c_out}, stream), "bias");
-  }
-  if (residual) {
-    if (residual->shape() != out_shape)
-      refuse("residual must have the output's shape " + shape_str(out_shape) + ", got " + shape_str(residual->shape()));
-    add(*residual, "residual");
-  }
-  if (slope) {
-    if (slope->size() != static_cast<size_t>(c_out)) refuse("slope must have C_out = " + std::to_string(c_out) + " values");
-    add(slope->ndim() == 1 ? *slope : mx::reshape(*slope, {c_out}, stream), "slope");
-  }
-  return mx::array(out_shape, mx::float32, std::make_shared<NativeConv>(stream, p), std::move(inputs));
+  Inputs in{mx::to_stream(s), {}};
+  in.add(x, "x");
+  in.add(w, "w");
+  in.add_per_channel(bias, c_out, "bias");
+  in.add_residual(residual, out_shape);
+  in.add_per_channel(slope, c_out, "slope");
+  return mx::array(out_shape, mx::float32, std::make_shared<NativeConv>(in.stream, p), std::move(in.list));
+}
+
+mx::array native_dw_pw_conv2d(const mx::array& x, const mx::array& w_dw, const std::optional<mx::array>& bias,
+                              const std::optional<mx::array>& slope, const mx::array& w_pw,
+                              const std::optional<mx::array>& bias_pw, const std::optional<mx::array>& slope_pw,
+                              const std::optional<mx::array>& residual, std::vector<int> strides,
+                              std::vector<int> pads, int act, float alpha, float beta, int act_pw, float alpha_pw,
+                              float beta_pw, bool residual_after, mx::StreamOrDevice s) {
+  check_geometry(x, strides, pads, act);
+  if (act_pw < 0 || act_pw > static_cast<int>(Act::Silu)) refuse("unknown activation code " + std::to_string(act_pw));
+  check_weight(x, w_dw, true);
+  const int c = x.shape(3);
+  if (w_pw.ndim() != 4 || w_pw.shape(0) != 1 || w_pw.shape(1) != 1 || w_pw.shape(2) != c)
+    refuse("pointwise weight must be (1, 1, C, C_out) with C = " + std::to_string(c) + ", got " +
+           shape_str(w_pw.shape()));
+  ConvParams p{ConvKind::Depthwise, strides[0], strides[1], pads[0], pads[1], pads[2], pads[3],
+               static_cast<Act>(act), alpha, beta,
+               bias.has_value(), residual.has_value(), slope.has_value(), residual_after && residual.has_value(),
+               true, PointwiseStage{static_cast<Act>(act_pw), alpha_pw, beta_pw, bias_pw.has_value(), slope_pw.has_value()}};
+  mx::Shape out_shape = conv_output_shape(x.shape(), w_dw.shape(), p);
+  if (out_shape[1] < 1 || out_shape[2] < 1) refuse("the kernel does not fit the padded input " + shape_str(x.shape()));
+  const int c_out = w_pw.shape(3);
+  out_shape[3] = c_out;
+  if (p.act == Act::PRelu && !slope) refuse("PRelu needs a slope");
+  if (p.pw.act == Act::PRelu && !slope_pw) refuse("the pointwise PRelu needs a slope");
+  Inputs in{mx::to_stream(s), {}};
+  in.add(x, "x");
+  in.add(w_dw, "w");
+  in.add_per_channel(bias, c, "bias");
+  in.add_per_channel(slope, c, "slope");
+  in.add(w_pw, "w_pw");
+  in.add_per_channel(bias_pw, c_out, "bias_pw");
+  in.add_residual(residual, out_shape);
+  in.add_per_channel(slope_pw, c_out, "slope_pw");
+  return mx::array(out_shape, mx::float32, std::make_shared<NativeConv>(in.stream, p), std::move(in.list));
 }
 
 }  // namespace mlxu

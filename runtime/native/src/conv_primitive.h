@@ -15,6 +15,16 @@ namespace mx = mlx::core;
 
 enum class ConvKind : int { Depthwise = 0, Dense = 1 };
 
+// A 1x1 conv run on a depthwise conv's output in the same pass (MobileNet's depthwise-pointwise pair).
+struct PointwiseStage {
+  Act act = Act::None;
+  float alpha = 0.f, beta = 0.f;
+  bool has_bias = false, has_slope = false;
+  bool operator==(const PointwiseStage&) const = default;
+};
+
+// Inputs: x, w, [bias], [residual], [slope]; with a pointwise stage (depthwise only):
+// x, w, [bias], [slope], w_pw, [bias_pw], [residual], [slope_pw], the residual then joining the final output.
 struct ConvParams {
   ConvKind kind;
   int sh, sw;
@@ -23,6 +33,8 @@ struct ConvParams {
   float alpha, beta;
   bool has_bias, has_residual, has_slope;
   bool residual_after;
+  bool fused_pw = false;
+  PointwiseStage pw{};
   bool operator==(const ConvParams&) const = default;
 };
 
@@ -34,7 +46,10 @@ class NativeConv : public mx::UnaryPrimitive {
   void eval_gpu(const std::vector<mx::array>& inputs, mx::array& out) override;
   std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override;
   bool is_equivalent(const mx::Primitive& other) const override;
-  const char* name() const override { return p_.kind == ConvKind::Depthwise ? "NativeDepthwiseConv" : "NativeDenseConv"; }
+  const char* name() const override {
+    if (p_.fused_pw) return "NativeDepthwisePointwiseConv";
+    return p_.kind == ConvKind::Depthwise ? "NativeDepthwiseConv" : "NativeDenseConv";
+  }
 
   const ConvParams& params() const { return p_; }
 
@@ -47,6 +62,7 @@ class NativeConv : public mx::UnaryPrimitive {
 // Opt-in timing of each kernel call as it runs inside the graph (tools/profile.py --kernels).
 struct KernelRecord {
   bool depthwise;
+  bool fused_pw;  // a depthwise conv with its pointwise conv: c_out is the pointwise conv's
   int n, h, w, c_in, ho, wo, c_out, kh, kw, sh;
   bool x_aligned;
   double start_us;            // steady clock, when the task began
@@ -55,6 +71,15 @@ struct KernelRecord {
 };
 void set_recording(bool on);
 std::vector<KernelRecord> take_records();
+
+// A depthwise conv (w_dw: [kh,kw,C]) and the 1x1 conv reading its output (w_pw: [1,1,C,C_out]) in one
+// pass; bias/slope/act belong to the depthwise conv, *_pw to the pointwise one, residual to the output.
+mx::array native_dw_pw_conv2d(const mx::array& x, const mx::array& w_dw, const std::optional<mx::array>& bias,
+                              const std::optional<mx::array>& slope, const mx::array& w_pw,
+                              const std::optional<mx::array>& bias_pw, const std::optional<mx::array>& slope_pw,
+                              const std::optional<mx::array>& residual, std::vector<int> strides,
+                              std::vector<int> pads, int act, float alpha, float beta, int act_pw, float alpha_pw,
+                              float beta_pw, bool residual_after = false, mx::StreamOrDevice s = {});
 
 mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
                         const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,

@@ -47,6 +47,14 @@ struct KernelTable {
   // y = sigmoid(x) over n floats; y = softmax over the last axis of x: [rows, len]
   void (*sigmoid)(const float* x, float* y, int64_t n);
   void (*softmax)(const float* x, float* y, int64_t rows, int64_t len);
+  // A depthwise conv (shape dw, epilogue e_dw without residual) whose output feeds only a 1x1 conv
+  // (shape pw over dw's output: c_in = dw.c_in; packed_pw from dense_pack; epilogue e_pw): the
+  // intermediate map stays in a per-thread row buffer. out: [n, dw.ho, dw.wo, pw.c_out].
+  void (*dw_pw)(const ConvShape& dw, const float* x, const float* w_dw, const Epilogue& e_dw, const ConvShape& pw,
+                const float* packed_pw, const Epilogue& e_pw, float* out);
+  // Depthwise output row r (of n * ho) into out (wo * c floats) on the calling thread; e without residual.
+  void (*depthwise_row_into)(const ConvShape& s, const float* x, const float* w, const Epilogue& e, int64_t r,
+                             float* out);
 };
 
 const KernelTable& kernels_baseline();

@@ -17,6 +17,8 @@ namespace MLXU_NS {
 
 constexpr int kL = Vec::N;  // lanes per vector: channels per step
 
+const KernelTable& table();  // this instruction set's table (defined at the end)
+
 // Small helpers of the hot loops: inlined always, so accumulator arrays stay in registers.
 #define MLXU_INLINE inline __attribute__((always_inline))
 
@@ -220,13 +222,14 @@ inline void dw3_row(const DwRow& r, int c_end) {
   }
 }
 
+// Output row (n, oy) of a depthwise conv, stored at out + out_row (the residual read at the same offset).
 template <Act A>
 inline void depthwise_row(const ConvShape& s, const float* x, const float* w, const Epilogue& e, float* out,
-                          int n, int oy) {
+                          int n, int oy, int64_t out_row) {
   const int C = s.c_in;
   const int iy0 = oy * s.sh - s.pt;
   const DwRow r{s, x + static_cast<int64_t>(n) * s.h * s.w * C, w, e, out,
-                (static_cast<int64_t>(n) * s.ho + oy) * s.wo * C, iy0, std::max(0, -iy0), std::min(s.kh, s.h - iy0)};
+                out_row, iy0, std::max(0, -iy0), std::min(s.kh, s.h - iy0)};
   const int vectors = C / kL;  // full channel vectors; the tail (C % kL) goes pixel by pixel
   const bool k3 = s.kh == 3 && s.kw == 3;
   if (k3 && s.sw == 1 && vectors)
@@ -258,8 +261,17 @@ void depthwise(const ConvShape& s, const float* x, const float* w, const Epilogu
     constexpr Act A = decltype(act)::value;
     ThreadPool::instance().parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r)
-        depthwise_row<A>(s, x, w, e, out, static_cast<int>(r / s.ho), static_cast<int>(r % s.ho));
+        depthwise_row<A>(s, x, w, e, out, static_cast<int>(r / s.ho), static_cast<int>(r % s.ho), r * s.wo * s.c_in);
     });
+  });
+}
+
+// Depthwise output row r (of n * ho) into out (wo * c floats), on the calling thread; e has no residual.
+void depthwise_row_into(const ConvShape& s, const float* x, const float* w, const Epilogue& e, int64_t r,
+                        float* out) {
+  with_act(e.act, [&](auto act) {
+    constexpr Act A = decltype(act)::value;
+    depthwise_row<A>(s, x, w, e, out, static_cast<int>(r / s.ho), static_cast<int>(r % s.ho), 0);
   });
 }
 
@@ -552,6 +564,49 @@ void dense(const ConvShape& s, const float* x, const float* packed, const Epilog
   });
 }
 
+// ---- depthwise then pointwise, fused ------------------------------------------------------------
+//
+// A depthwise conv whose output only feeds a 1x1 conv (MobileNet blocks): each depthwise output row is
+// computed into a per-thread buffer that stays in L1/L2 and multiplied by the pointwise weights at
+// once, so the intermediate map is never written to memory and read back.
+void dw_pw(const ConvShape& dw, const float* x, const float* w_dw, const Epilogue& e_dw, const ConvShape& pw,
+           const float* packed_pw, const Epilogue& e_pw, float* out) {
+#ifdef MLXU_NARROW_TABLE
+  // the depthwise rows run on the narrower table when the channels do not fill this one's vectors
+  const KernelTable& dw_table = dw.c_in % kL != 0 ? MLXU_NARROW_TABLE() : table();
+#else
+  const KernelTable& dw_table = table();
+#endif
+  const int64_t rows = static_cast<int64_t>(dw.n) * dw.ho;
+  const int64_t row_px = dw.wo;
+  const int C = dw.c_in, Co = pw.c_out;
+  const int64_t work_per_row = row_px * C * (static_cast<int64_t>(dw.kh) * dw.kw + Co);
+  const int64_t grain = std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, work_per_row));
+  const bool dot = dot_path(pw);
+  const int64_t tiles = (row_px + MR - 1) / MR;
+  ConvShape row = pw;  // one depthwise output row as the pointwise conv's whole input
+  row.n = 1, row.h = 1, row.w = static_cast<int>(row_px), row.ho = 1, row.wo = static_cast<int>(row_px);
+  with_act(e_pw.act, [&](auto act) {
+    constexpr Act A = decltype(act)::value;
+    ThreadPool::instance().parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
+      thread_local std::vector<float> buffer, scratch;
+      const size_t need = static_cast<size_t>(row_px * C) + 16;
+      if (buffer.size() < need) buffer.resize(need);
+      float* tmp = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64 / sizeof(float);
+      for (int64_t r = r0; r < r1; ++r) {
+        dw_table.depthwise_row_into(dw, x, w_dw, e_dw, r, tmp);
+        Epilogue e = e_pw;
+        if (e.residual) e.residual += r * row_px * Co;
+        const DenseJob j{&row, tmp, &e, out + r * row_px * Co, C, 1, C, true, packed_pw};
+        if (dot)
+          dense_dot_tiles<A>(j, 0, tiles, scratch);
+        else
+          dense_tiles<A>(j, 0, tiles, scratch);
+      }
+    });
+  });
+}
+
 // ---- elementwise: MLX's CPU sigmoid and softmax are scalar code (~15 ns per element) ------------
 
 // y = 1 / (1 + exp(-x)); NaN stays NaN (vexp clamps its argument, which would turn NaN into a number).
@@ -606,7 +661,8 @@ void softmax(const float* x, float* y, int64_t rows, int64_t len) {
 }
 
 const KernelTable& table() {
-  static const KernelTable t{kIsaName, &depthwise, &dense, &dense_packed_size, &dense_pack, &sigmoid, &softmax};
+  static const KernelTable t{kIsaName, &depthwise,  &dense,   &dense_packed_size, &dense_pack,
+                             &sigmoid,  &softmax, &dw_pw,   &depthwise_row_into};
   return t;
 }
 

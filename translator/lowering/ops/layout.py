@@ -189,21 +189,51 @@ def _native_conv(ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, r
         w = ctx.constant(np.ascontiguousarray(w_arr.transpose(1, 2, 3, 0)), "w")  # HWIO
     kwargs: dict = {"depthwise": kind == "depthwise", "strides": tuple(int(s) for s in strides),
                     "pads": tuple(int(p) for p in pads)}  # fmt: skip
-    act = ctx.attr("activation")
-    if act:
-        kwargs["activation"] = _NATIVE_ACTS[act[0]]
-        if act[0] == "LeakyRelu":
-            kwargs["alpha"] = float(act[1])
-        elif act[0] == "Clip":
-            kwargs["alpha"], kwargs["beta"] = float(act[1]), float(act[2])
-        elif act[0] == "PRelu":
-            kwargs["slope"] = ctx.constant(np.asarray(act[1], dtype=w_arr.dtype).reshape(-1), "slope")
+    kwargs.update(_native_act_kwargs(ctx, ctx.attr("activation"), w_arr.dtype))
     if residual is not None:
         kwargs["residual"] = residual
         if ctx.attr("residual_after"):
             kwargs["residual_after"] = True
     b = ctx.constant(bias, "b") if bias is not None else None
     return ctx.call("native_conv2d", x, w, b, **kwargs)
+
+
+def _native_act_kwargs(ctx: LowerCtx, act, dtype, prefix: str = "") -> dict:
+    """runtime.native's keyword arguments for a fused activation spec (prefix "pw_": the pointwise stage's)."""
+    if not act:
+        return {}
+    kwargs = {f"{prefix}activation": _NATIVE_ACTS[act[0]]}
+    if act[0] == "LeakyRelu":
+        kwargs[f"{prefix}alpha"] = float(act[1])
+    elif act[0] == "Clip":
+        kwargs[f"{prefix}alpha"], kwargs[f"{prefix}beta"] = float(act[1]), float(act[2])
+    elif act[0] == "PRelu":
+        kwargs[f"{prefix}slope"] = ctx.constant(np.asarray(act[1], dtype=dtype).reshape(-1), f"{prefix}slope")
+    return kwargs
+
+
+@lowering("DepthwisePointwise", domain=DOMAIN)
+def depthwise_pointwise_nhwc(ctx: LowerCtx) -> Ref:
+    """A native depthwise conv and its 1x1 conv in one runtime.native.dw_pw_conv2d call (passes/dw_pw.py)."""
+    x, w_dw, w_pw = ctx.input(0), ctx.const(1), ctx.const(3)
+    c, kh, kw, _ = w_dw.shape
+    strides = [int(s) for s in ctx.attr("strides", [1, 1])]
+    pads = conv_pads(ctx, ctx.shape(0)[1:3], (kh, kw), strides, [1, 1])
+    if pads is None:
+        ctx.fail("auto_pad SAME with dynamic spatial dims")
+    ctx.builder.note_strategy("native depthwise+pointwise")
+    taps = ctx.constant(np.ascontiguousarray(w_dw.reshape(c, kh, kw).transpose(1, 2, 0)), "w")  # (kh, kw, C)
+    w1 = ctx.constant(np.ascontiguousarray(w_pw.transpose(1, 2, 3, 0)), "w_pw")  # (1, 1, C, C_out)
+    b = ctx.constant(ctx.const(2), "b") if ctx.has_input(2) else None
+    b_pw = ctx.constant(ctx.const(4), "b_pw") if ctx.has_input(4) else None
+    kwargs: dict = {"strides": tuple(strides), "pads": tuple(int(p) for p in pads)}
+    kwargs.update(_native_act_kwargs(ctx, ctx.attr("activation"), w_dw.dtype))
+    kwargs.update(_native_act_kwargs(ctx, ctx.attr("pointwise_activation"), w_dw.dtype, "pw_"))
+    if ctx.has_input(5):
+        kwargs["residual"] = ctx.input(5)
+        if ctx.attr("residual_after"):
+            kwargs["residual_after"] = True
+    return ctx.call("native_dw_pw_conv2d", x, taps, b, w1, b_pw, **kwargs)
 
 
 def _shifted_gemm(ctx: LowerCtx, x: Ref, w_arr, bias, pads, in_shape, out_hw) -> Ref:
