@@ -580,24 +580,33 @@ void dw_pw(const ConvShape& dw, const float* x, const float* w_dw, const Epilogu
   const int64_t rows = static_cast<int64_t>(dw.n) * dw.ho;
   const int64_t row_px = dw.wo;
   const int C = dw.c_in, Co = pw.c_out;
+  // Rows go through in blocks of about 32K floats of depthwise output (L2-resident), so the pointwise
+  // GEMM runs over whole blocks rather than single short rows (a 20-pixel row wastes part of a tile).
+  const int64_t block_rows = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(1, row_px * C));
   const int64_t work_per_row = row_px * C * (static_cast<int64_t>(dw.kh) * dw.kw + Co);
-  const int64_t grain = std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, work_per_row));
+  // a claimed chunk is at least one block, unless that would leave a thread without work
+  const int64_t threads = ThreadPool::instance().num_threads();
+  const int64_t grain = std::max<int64_t>({int64_t{1}, (1 << 16) / std::max<int64_t>(1, work_per_row),
+                                           std::min(block_rows, rows / std::max<int64_t>(1, 2 * threads))});
   const bool dot = dot_path(pw);
-  const int64_t tiles = (row_px + MR - 1) / MR;
-  ConvShape row = pw;  // one depthwise output row as the pointwise conv's whole input
-  row.n = 1, row.h = 1, row.w = static_cast<int>(row_px), row.ho = 1, row.wo = static_cast<int>(row_px);
   with_act(e_pw.act, [&](auto act) {
     constexpr Act A = decltype(act)::value;
     ThreadPool::instance().parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
       thread_local std::vector<float> buffer, scratch;
-      const size_t need = static_cast<size_t>(row_px * C) + 16;
+      const size_t need = static_cast<size_t>(std::min(block_rows, r1 - r0) * row_px * C) + 16;
       if (buffer.size() < need) buffer.resize(need);
       float* tmp = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64 / sizeof(float);
-      for (int64_t r = r0; r < r1; ++r) {
-        dw_table.depthwise_row_into(dw, x, w_dw, e_dw, r, tmp);
+      for (int64_t b0 = r0; b0 < r1; b0 += block_rows) {
+        const int64_t b1 = std::min(r1, b0 + block_rows);
+        for (int64_t r = b0; r < b1; ++r) dw_table.depthwise_row_into(dw, x, w_dw, e_dw, r, tmp + (r - b0) * row_px * C);
+        // the block's rows, consecutive in the output, as the pointwise conv's whole input
+        const int64_t px = (b1 - b0) * row_px;
+        ConvShape block = pw;
+        block.n = 1, block.h = 1, block.w = static_cast<int>(px), block.ho = 1, block.wo = static_cast<int>(px);
         Epilogue e = e_pw;
-        if (e.residual) e.residual += r * row_px * Co;
-        const DenseJob j{&row, tmp, &e, out + r * row_px * Co, C, 1, C, true, packed_pw};
+        if (e.residual) e.residual += b0 * row_px * Co;
+        const DenseJob j{&block, tmp, &e, out + b0 * row_px * Co, C, 1, C, true, packed_pw};
+        const int64_t tiles = (px + MR - 1) / MR;
         if (dot)
           dense_dot_tiles<A>(j, 0, tiles, scratch);
         else
