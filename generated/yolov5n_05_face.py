@@ -18,7 +18,7 @@ SOURCE_SHA256 = "ffeda7b88900bd8fb3c3cd71876d199aca389a1378d11e07d22faf4c5fc6b4a
 WEIGHTS_SHA256 = "1b3991586041708bd6de6411eb8aa92e34ac4ad2185d9924ebd2cb2f0e4fc99d"
 INPUTS = [('data', 'data', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('stride_8', 'stride_8', 'float32', (1, 3, 80, 80, 16)), ('stride_16', 'stride_16', 'float32', (1, 3, 40, 40, 16)), ('stride_32', 'stride_32', 'float32', (1, 3, 20, 20, 16))]
-NOTES = {'compile': True, 'concats_split_into_convs': 5, 'constants_folded': 229, 'conv_strategies': {'native dense': 52, 'native depthwise+pointwise': 19}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 19, 'epilogues_fused': 63, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 63, 'transposes_as_reshape': 0, 'transposes_before': 19}, 'native_convs': 85, 'native_elementwise': 63, 'shapes_reinferred': 133}
+NOTES = {'channel_shuffles': 16, 'compile': True, 'concats_split_into_convs': 5, 'constants_folded': 229, 'conv_strategies': {'native dense': 52, 'native depthwise+pointwise': 19}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 19, 'epilogues_fused': 63, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 7, 'transposes_as_reshape': 0, 'transposes_before': 3}, 'native_convs': 85, 'native_elementwise': 63, 'shapes_reinferred': 133}
 
 
 def pool_geometry(in_sizes, kernel, strides, dilations, pads_lo, pads_hi, ceil_mode=False, auto_pad="NOTSET"):
@@ -347,338 +347,232 @@ class Yolov5n05Face(nn.Module):
         v_418_pre = native.dw_pw_conv2d(v_412_pre, self.Conv_21_Conv_22_w, self.Conv_21_Conv_22_b, self.Conv_21_Conv_22_w_pw, self.Conv_21_Conv_22_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), pw_activation='silu')
         # Concat: Concat_25
         v_419_pre = mx.concatenate([v_408_pre, v_418_pre], axis=3)
-        # Transpose: Concat_25_transpose
-        v_419 = mx.transpose(v_419_pre, [0, 3, 1, 2])
-        # Reshape: Reshape_27
-        v_421 = mx.reshape(v_419, [1, 2, 32, 80, 80])
-        # Transpose: Transpose_28
-        v_422 = mx.transpose(v_421, [0, 2, 1, 3, 4])
-        # Reshape: Reshape_30
-        v_424 = mx.reshape(v_422, [1, -1, 80, 80])
+        # ChannelShuffle: Reshape_27_shuffle
+        reshape_2 = mx.reshape(v_419_pre, [1, 80, 80, 2, 32])
+        swapaxes_2 = mx.swapaxes(reshape_2, 3, 4)
+        v_424_pre = mx.reshape(swapaxes_2, [1, 80, 80, 64])
         # Slice: Slice_41
-        v_435 = v_424[:, :32]
+        v_435_pre = v_424_pre[:, :, :, :32]
         # Slice: Slice_44
-        v_438 = v_424[:, 32:]
-        # Transpose: Conv_45_in_transpose
-        v_438_nhwc = mx.transpose(v_438, [0, 2, 3, 1])
+        v_438_pre = v_424_pre[:, :, :, 32:]
         # Conv: Conv_45
-        v_442_pre = native.conv2d(v_438_nhwc, self.Conv_45_w, self.Conv_45_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_442_pre = native.conv2d(v_438_pre, self.Conv_45_w, self.Conv_45_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_48_Conv_49
         v_448_pre = native.dw_pw_conv2d(v_442_pre, self.Conv_48_Conv_49_w, self.Conv_48_Conv_49_b, self.Conv_48_Conv_49_w_pw, self.Conv_48_Conv_49_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Transpose: Mul_51_transpose
-        v_448 = mx.transpose(v_448_pre, [0, 3, 1, 2])
         # Concat: Concat_52
-        v_449 = mx.concatenate([v_435, v_448], axis=1)
-        # Reshape: Reshape_54
-        v_451 = mx.reshape(v_449, [1, 2, 32, 80, 80])
-        # Transpose: Transpose_55
-        v_452 = mx.transpose(v_451, [0, 2, 1, 3, 4])
-        # Reshape: Reshape_57
-        v_454 = mx.reshape(v_452, [1, -1, 80, 80])
+        v_449_pre = mx.concatenate([v_435_pre, v_448_pre], axis=3)
+        # ChannelShuffle: Reshape_54_shuffle
+        reshape_3 = mx.reshape(v_449_pre, [1, 80, 80, 2, 32])
+        swapaxes_3 = mx.swapaxes(reshape_3, 3, 4)
+        v_454_pre = mx.reshape(swapaxes_3, [1, 80, 80, 64])
         # Slice: Slice_68
-        v_465 = v_454[:, :32]
+        v_465_pre = v_454_pre[:, :, :, :32]
         # Slice: Slice_71
-        v_468 = v_454[:, 32:]
-        # Transpose: Conv_72_in_transpose
-        v_468_nhwc = mx.transpose(v_468, [0, 2, 3, 1])
+        v_468_pre = v_454_pre[:, :, :, 32:]
         # Conv: Conv_72
-        v_472_pre = native.conv2d(v_468_nhwc, self.Conv_72_w, self.Conv_72_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_472_pre = native.conv2d(v_468_pre, self.Conv_72_w, self.Conv_72_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_75_Conv_76
         v_478_pre = native.dw_pw_conv2d(v_472_pre, self.Conv_75_Conv_76_w, self.Conv_75_Conv_76_b, self.Conv_75_Conv_76_w_pw, self.Conv_75_Conv_76_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Transpose: Mul_78_transpose
-        v_478 = mx.transpose(v_478_pre, [0, 3, 1, 2])
         # Concat: Concat_79
-        v_479 = mx.concatenate([v_465, v_478], axis=1)
-        # Reshape: Reshape_81
-        v_481 = mx.reshape(v_479, [1, 2, 32, 80, 80])
-        # Transpose: Transpose_82
-        v_482 = mx.transpose(v_481, [0, 2, 1, 3, 4])
-        # Reshape: Reshape_84
-        v_484 = mx.reshape(v_482, [1, -1, 80, 80])
+        v_479_pre = mx.concatenate([v_465_pre, v_478_pre], axis=3)
+        # ChannelShuffle: Reshape_81_shuffle
+        reshape_4 = mx.reshape(v_479_pre, [1, 80, 80, 2, 32])
+        swapaxes_4 = mx.swapaxes(reshape_4, 3, 4)
+        v_484_pre = mx.reshape(swapaxes_4, [1, 80, 80, 64])
         # Slice: Slice_95
-        v_495 = v_484[:, :32]
+        v_495_pre = v_484_pre[:, :, :, :32]
         # Slice: Slice_98
-        v_498 = v_484[:, 32:]
-        # Transpose: Conv_99_in_transpose
-        v_498_nhwc = mx.transpose(v_498, [0, 2, 3, 1])
+        v_498_pre = v_484_pre[:, :, :, 32:]
         # Conv: Conv_99
-        v_502_pre = native.conv2d(v_498_nhwc, self.Conv_99_w, self.Conv_99_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_502_pre = native.conv2d(v_498_pre, self.Conv_99_w, self.Conv_99_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_102_Conv_103
         v_508_pre = native.dw_pw_conv2d(v_502_pre, self.Conv_102_Conv_103_w, self.Conv_102_Conv_103_b, self.Conv_102_Conv_103_w_pw, self.Conv_102_Conv_103_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Transpose: Mul_105_transpose
-        v_508 = mx.transpose(v_508_pre, [0, 3, 1, 2])
         # Concat: Concat_106
-        v_509 = mx.concatenate([v_495, v_508], axis=1)
-        # Reshape: Reshape_108
-        v_511 = mx.reshape(v_509, [1, 2, 32, 80, 80])
-        # Transpose: Transpose_109
-        v_512 = mx.transpose(v_511, [0, 2, 1, 3, 4])
-        # Reshape: Reshape_111
-        v_514 = mx.reshape(v_512, [1, -1, 80, 80])
-        # Transpose: Conv_112_in_transpose
-        v_514_nhwc = mx.transpose(v_514, [0, 2, 3, 1])
-        # Transpose: Conv_116_in_transpose
-        v_514_nhwc_1 = mx.transpose(v_514, [0, 2, 3, 1])
+        v_509_pre = mx.concatenate([v_495_pre, v_508_pre], axis=3)
+        # ChannelShuffle: Reshape_108_shuffle
+        reshape_5 = mx.reshape(v_509_pre, [1, 80, 80, 2, 32])
+        swapaxes_5 = mx.swapaxes(reshape_5, 3, 4)
+        v_514_pre = mx.reshape(swapaxes_5, [1, 80, 80, 64])
         # Conv: Conv_116
-        v_524_pre = native.conv2d(v_514_nhwc_1, self.Conv_116_w, self.Conv_116_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_524_pre = native.conv2d(v_514_pre, self.Conv_116_w, self.Conv_116_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_112_Conv_113
-        v_520_pre = native.dw_pw_conv2d(v_514_nhwc, self.Conv_112_Conv_113_w, self.Conv_112_Conv_113_b, self.Conv_112_Conv_113_w_pw, self.Conv_112_Conv_113_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), pw_activation='silu')
+        v_520_pre = native.dw_pw_conv2d(v_514_pre, self.Conv_112_Conv_113_w, self.Conv_112_Conv_113_b, self.Conv_112_Conv_113_w_pw, self.Conv_112_Conv_113_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), pw_activation='silu')
         # DepthwisePointwise: Conv_119_Conv_120
         v_530_pre = native.dw_pw_conv2d(v_524_pre, self.Conv_119_Conv_120_w, self.Conv_119_Conv_120_b, self.Conv_119_Conv_120_w_pw, self.Conv_119_Conv_120_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), pw_activation='silu')
         # Concat: Concat_123
         v_531_pre = mx.concatenate([v_520_pre, v_530_pre], axis=3)
-        # Transpose: Concat_123_transpose
-        v_531 = mx.transpose(v_531_pre, [0, 3, 1, 2])
-        # Reshape: Reshape_125
-        v_533 = mx.reshape(v_531, [1, 2, 64, 40, 40])
-        # Transpose: Transpose_126
-        v_534 = mx.transpose(v_533, [0, 2, 1, 3, 4])
-        # Reshape: Reshape_128
-        v_536 = mx.reshape(v_534, [1, -1, 40, 40])
+        # ChannelShuffle: Reshape_125_shuffle
+        reshape_6 = mx.reshape(v_531_pre, [1, 40, 40, 2, 64])
+        swapaxes_6 = mx.swapaxes(reshape_6, 3, 4)
+        v_536_pre = mx.reshape(swapaxes_6, [1, 40, 40, 128])
         # Slice: Slice_139
-        v_547 = v_536[:, :64]
+        v_547_pre = v_536_pre[:, :, :, :64]
         # Slice: Slice_142
-        v_550 = v_536[:, 64:]
-        # Transpose: Conv_143_in_transpose
-        v_550_nhwc = mx.transpose(v_550, [0, 2, 3, 1])
+        v_550_pre = v_536_pre[:, :, :, 64:]
         # Conv: Conv_143
-        v_554_pre = native.conv2d(v_550_nhwc, self.Conv_143_w, self.Conv_143_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_554_pre = native.conv2d(v_550_pre, self.Conv_143_w, self.Conv_143_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_146_Conv_147
         v_560_pre = native.dw_pw_conv2d(v_554_pre, self.Conv_146_Conv_147_w, self.Conv_146_Conv_147_b, self.Conv_146_Conv_147_w_pw, self.Conv_146_Conv_147_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Transpose: Mul_149_transpose
-        v_560 = mx.transpose(v_560_pre, [0, 3, 1, 2])
         # Concat: Concat_150
-        v_561 = mx.concatenate([v_547, v_560], axis=1)
-        # Reshape: Reshape_152
-        v_563 = mx.reshape(v_561, [1, 2, 64, 40, 40])
-        # Transpose: Transpose_153
-        v_564 = mx.transpose(v_563, [0, 2, 1, 3, 4])
-        # Reshape: Reshape_155
-        v_566 = mx.reshape(v_564, [1, -1, 40, 40])
+        v_561_pre = mx.concatenate([v_547_pre, v_560_pre], axis=3)
+        # ChannelShuffle: Reshape_152_shuffle
+        reshape_7 = mx.reshape(v_561_pre, [1, 40, 40, 2, 64])
+        swapaxes_7 = mx.swapaxes(reshape_7, 3, 4)
+        v_566_pre = mx.reshape(swapaxes_7, [1, 40, 40, 128])
         # Slice: Slice_166
-        v_577 = v_566[:, :64]
+        v_577_pre = v_566_pre[:, :, :, :64]
         # Slice: Slice_169
-        v_580 = v_566[:, 64:]
-        # Transpose: Conv_170_in_transpose
-        v_580_nhwc = mx.transpose(v_580, [0, 2, 3, 1])
+        v_580_pre = v_566_pre[:, :, :, 64:]
         # Conv: Conv_170
-        v_584_pre = native.conv2d(v_580_nhwc, self.Conv_170_w, self.Conv_170_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_584_pre = native.conv2d(v_580_pre, self.Conv_170_w, self.Conv_170_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_173_Conv_174
         v_590_pre = native.dw_pw_conv2d(v_584_pre, self.Conv_173_Conv_174_w, self.Conv_173_Conv_174_b, self.Conv_173_Conv_174_w_pw, self.Conv_173_Conv_174_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Transpose: Mul_176_transpose
-        v_590 = mx.transpose(v_590_pre, [0, 3, 1, 2])
         # Concat: Concat_177
-        v_591 = mx.concatenate([v_577, v_590], axis=1)
-        # Reshape: Reshape_179
-        v_593 = mx.reshape(v_591, [1, 2, 64, 40, 40])
-        # Transpose: Transpose_180
-        v_594 = mx.transpose(v_593, [0, 2, 1, 3, 4])
-        # Reshape: Reshape_182
-        v_596 = mx.reshape(v_594, [1, -1, 40, 40])
+        v_591_pre = mx.concatenate([v_577_pre, v_590_pre], axis=3)
+        # ChannelShuffle: Reshape_179_shuffle
+        reshape_8 = mx.reshape(v_591_pre, [1, 40, 40, 2, 64])
+        swapaxes_8 = mx.swapaxes(reshape_8, 3, 4)
+        v_596_pre = mx.reshape(swapaxes_8, [1, 40, 40, 128])
         # Slice: Slice_193
-        v_607 = v_596[:, :64]
+        v_607_pre = v_596_pre[:, :, :, :64]
         # Slice: Slice_196
-        v_610 = v_596[:, 64:]
-        # Transpose: Conv_197_in_transpose
-        v_610_nhwc = mx.transpose(v_610, [0, 2, 3, 1])
+        v_610_pre = v_596_pre[:, :, :, 64:]
         # Conv: Conv_197
-        v_614_pre = native.conv2d(v_610_nhwc, self.Conv_197_w, self.Conv_197_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_614_pre = native.conv2d(v_610_pre, self.Conv_197_w, self.Conv_197_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_200_Conv_201
         v_620_pre = native.dw_pw_conv2d(v_614_pre, self.Conv_200_Conv_201_w, self.Conv_200_Conv_201_b, self.Conv_200_Conv_201_w_pw, self.Conv_200_Conv_201_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Transpose: Mul_203_transpose
-        v_620 = mx.transpose(v_620_pre, [0, 3, 1, 2])
         # Concat: Concat_204
-        v_621 = mx.concatenate([v_607, v_620], axis=1)
-        # Reshape: Reshape_206
-        v_623 = mx.reshape(v_621, [1, 2, 64, 40, 40])
-        # Transpose: Transpose_207
-        v_624 = mx.transpose(v_623, [0, 2, 1, 3, 4])
-        # Reshape: Reshape_209
-        v_626 = mx.reshape(v_624, [1, -1, 40, 40])
+        v_621_pre = mx.concatenate([v_607_pre, v_620_pre], axis=3)
+        # ChannelShuffle: Reshape_206_shuffle
+        reshape_9 = mx.reshape(v_621_pre, [1, 40, 40, 2, 64])
+        swapaxes_9 = mx.swapaxes(reshape_9, 3, 4)
+        v_626_pre = mx.reshape(swapaxes_9, [1, 40, 40, 128])
         # Slice: Slice_220
-        v_637 = v_626[:, :64]
+        v_637_pre = v_626_pre[:, :, :, :64]
         # Slice: Slice_223
-        v_640 = v_626[:, 64:]
-        # Transpose: Conv_224_in_transpose
-        v_640_nhwc = mx.transpose(v_640, [0, 2, 3, 1])
+        v_640_pre = v_626_pre[:, :, :, 64:]
         # Conv: Conv_224
-        v_644_pre = native.conv2d(v_640_nhwc, self.Conv_224_w, self.Conv_224_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_644_pre = native.conv2d(v_640_pre, self.Conv_224_w, self.Conv_224_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_227_Conv_228
         v_650_pre = native.dw_pw_conv2d(v_644_pre, self.Conv_227_Conv_228_w, self.Conv_227_Conv_228_b, self.Conv_227_Conv_228_w_pw, self.Conv_227_Conv_228_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Transpose: Mul_230_transpose
-        v_650 = mx.transpose(v_650_pre, [0, 3, 1, 2])
         # Concat: Concat_231
-        v_651 = mx.concatenate([v_637, v_650], axis=1)
-        # Reshape: Reshape_233
-        v_653 = mx.reshape(v_651, [1, 2, 64, 40, 40])
-        # Transpose: Transpose_234
-        v_654 = mx.transpose(v_653, [0, 2, 1, 3, 4])
-        # Reshape: Reshape_236
-        v_656 = mx.reshape(v_654, [1, -1, 40, 40])
+        v_651_pre = mx.concatenate([v_637_pre, v_650_pre], axis=3)
+        # ChannelShuffle: Reshape_233_shuffle
+        reshape_10 = mx.reshape(v_651_pre, [1, 40, 40, 2, 64])
+        swapaxes_10 = mx.swapaxes(reshape_10, 3, 4)
+        v_656_pre = mx.reshape(swapaxes_10, [1, 40, 40, 128])
         # Slice: Slice_247
-        v_667 = v_656[:, :64]
+        v_667_pre = v_656_pre[:, :, :, :64]
         # Slice: Slice_250
-        v_670 = v_656[:, 64:]
-        # Transpose: Conv_251_in_transpose
-        v_670_nhwc = mx.transpose(v_670, [0, 2, 3, 1])
+        v_670_pre = v_656_pre[:, :, :, 64:]
         # Conv: Conv_251
-        v_674_pre = native.conv2d(v_670_nhwc, self.Conv_251_w, self.Conv_251_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_674_pre = native.conv2d(v_670_pre, self.Conv_251_w, self.Conv_251_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_254_Conv_255
         v_680_pre = native.dw_pw_conv2d(v_674_pre, self.Conv_254_Conv_255_w, self.Conv_254_Conv_255_b, self.Conv_254_Conv_255_w_pw, self.Conv_254_Conv_255_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Transpose: Mul_257_transpose
-        v_680 = mx.transpose(v_680_pre, [0, 3, 1, 2])
         # Concat: Concat_258
-        v_681 = mx.concatenate([v_667, v_680], axis=1)
-        # Reshape: Reshape_260
-        v_683 = mx.reshape(v_681, [1, 2, 64, 40, 40])
-        # Transpose: Transpose_261
-        v_684 = mx.transpose(v_683, [0, 2, 1, 3, 4])
-        # Reshape: Reshape_263
-        v_686 = mx.reshape(v_684, [1, -1, 40, 40])
+        v_681_pre = mx.concatenate([v_667_pre, v_680_pre], axis=3)
+        # ChannelShuffle: Reshape_260_shuffle
+        reshape_11 = mx.reshape(v_681_pre, [1, 40, 40, 2, 64])
+        swapaxes_11 = mx.swapaxes(reshape_11, 3, 4)
+        v_686_pre = mx.reshape(swapaxes_11, [1, 40, 40, 128])
         # Slice: Slice_274
-        v_697 = v_686[:, :64]
+        v_697_pre = v_686_pre[:, :, :, :64]
         # Slice: Slice_277
-        v_700 = v_686[:, 64:]
-        # Transpose: Conv_278_in_transpose
-        v_700_nhwc = mx.transpose(v_700, [0, 2, 3, 1])
+        v_700_pre = v_686_pre[:, :, :, 64:]
         # Conv: Conv_278
-        v_704_pre = native.conv2d(v_700_nhwc, self.Conv_278_w, self.Conv_278_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_704_pre = native.conv2d(v_700_pre, self.Conv_278_w, self.Conv_278_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_281_Conv_282
         v_710_pre = native.dw_pw_conv2d(v_704_pre, self.Conv_281_Conv_282_w, self.Conv_281_Conv_282_b, self.Conv_281_Conv_282_w_pw, self.Conv_281_Conv_282_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Transpose: Mul_284_transpose
-        v_710 = mx.transpose(v_710_pre, [0, 3, 1, 2])
         # Concat: Concat_285
-        v_711 = mx.concatenate([v_697, v_710], axis=1)
-        # Reshape: Reshape_287
-        v_713 = mx.reshape(v_711, [1, 2, 64, 40, 40])
-        # Transpose: Transpose_288
-        v_714 = mx.transpose(v_713, [0, 2, 1, 3, 4])
-        # Reshape: Reshape_290
-        v_716 = mx.reshape(v_714, [1, -1, 40, 40])
+        v_711_pre = mx.concatenate([v_697_pre, v_710_pre], axis=3)
+        # ChannelShuffle: Reshape_287_shuffle
+        reshape_12 = mx.reshape(v_711_pre, [1, 40, 40, 2, 64])
+        swapaxes_12 = mx.swapaxes(reshape_12, 3, 4)
+        v_716_pre = mx.reshape(swapaxes_12, [1, 40, 40, 128])
         # Slice: Slice_301
-        v_727 = v_716[:, :64]
+        v_727_pre = v_716_pre[:, :, :, :64]
         # Slice: Slice_304
-        v_730 = v_716[:, 64:]
-        # Transpose: Conv_305_in_transpose
-        v_730_nhwc = mx.transpose(v_730, [0, 2, 3, 1])
+        v_730_pre = v_716_pre[:, :, :, 64:]
         # Conv: Conv_305
-        v_734_pre = native.conv2d(v_730_nhwc, self.Conv_305_w, self.Conv_305_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_734_pre = native.conv2d(v_730_pre, self.Conv_305_w, self.Conv_305_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_308_Conv_309
         v_740_pre = native.dw_pw_conv2d(v_734_pre, self.Conv_308_Conv_309_w, self.Conv_308_Conv_309_b, self.Conv_308_Conv_309_w_pw, self.Conv_308_Conv_309_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Transpose: Mul_311_transpose
-        v_740 = mx.transpose(v_740_pre, [0, 3, 1, 2])
         # Concat: Concat_312
-        v_741 = mx.concatenate([v_727, v_740], axis=1)
-        # Reshape: Reshape_314
-        v_743 = mx.reshape(v_741, [1, 2, 64, 40, 40])
-        # Transpose: Transpose_315
-        v_744 = mx.transpose(v_743, [0, 2, 1, 3, 4])
-        # Reshape: Reshape_317
-        v_746 = mx.reshape(v_744, [1, -1, 40, 40])
-        # Transpose: Conv_318_in_transpose
-        v_746_nhwc = mx.transpose(v_746, [0, 2, 3, 1])
-        # Transpose: Conv_322_in_transpose
-        v_746_nhwc_1 = mx.transpose(v_746, [0, 2, 3, 1])
+        v_741_pre = mx.concatenate([v_727_pre, v_740_pre], axis=3)
+        # ChannelShuffle: Reshape_314_shuffle
+        reshape_13 = mx.reshape(v_741_pre, [1, 40, 40, 2, 64])
+        swapaxes_13 = mx.swapaxes(reshape_13, 3, 4)
+        v_746_pre = mx.reshape(swapaxes_13, [1, 40, 40, 128])
         # Conv: Conv_322
-        v_756_pre = native.conv2d(v_746_nhwc_1, self.Conv_322_w, self.Conv_322_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_756_pre = native.conv2d(v_746_pre, self.Conv_322_w, self.Conv_322_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_318_Conv_319
-        v_752_pre = native.dw_pw_conv2d(v_746_nhwc, self.Conv_318_Conv_319_w, self.Conv_318_Conv_319_b, self.Conv_318_Conv_319_w_pw, self.Conv_318_Conv_319_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), pw_activation='silu')
+        v_752_pre = native.dw_pw_conv2d(v_746_pre, self.Conv_318_Conv_319_w, self.Conv_318_Conv_319_b, self.Conv_318_Conv_319_w_pw, self.Conv_318_Conv_319_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), pw_activation='silu')
         # DepthwisePointwise: Conv_325_Conv_326
         v_762_pre = native.dw_pw_conv2d(v_756_pre, self.Conv_325_Conv_326_w, self.Conv_325_Conv_326_b, self.Conv_325_Conv_326_w_pw, self.Conv_325_Conv_326_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), pw_activation='silu')
         # Concat: Concat_329
         v_763_pre = mx.concatenate([v_752_pre, v_762_pre], axis=3)
-        # Transpose: Concat_329_transpose
-        v_763 = mx.transpose(v_763_pre, [0, 3, 1, 2])
-        # Reshape: Reshape_331
-        v_765 = mx.reshape(v_763, [1, 2, 128, 20, 20])
-        # Transpose: Transpose_332
-        v_766 = mx.transpose(v_765, [0, 2, 1, 3, 4])
-        # Reshape: Reshape_334
-        v_768 = mx.reshape(v_766, [1, -1, 20, 20])
+        # ChannelShuffle: Reshape_331_shuffle
+        reshape_14 = mx.reshape(v_763_pre, [1, 20, 20, 2, 128])
+        swapaxes_14 = mx.swapaxes(reshape_14, 3, 4)
+        v_768_pre = mx.reshape(swapaxes_14, [1, 20, 20, 256])
         # Slice: Slice_345
-        v_779 = v_768[:, :128]
+        v_779_pre = v_768_pre[:, :, :, :128]
         # Slice: Slice_348
-        v_782 = v_768[:, 128:]
-        # Transpose: Conv_349_in_transpose
-        v_782_nhwc = mx.transpose(v_782, [0, 2, 3, 1])
+        v_782_pre = v_768_pre[:, :, :, 128:]
         # Conv: Conv_349
-        v_786_pre = native.conv2d(v_782_nhwc, self.Conv_349_w, self.Conv_349_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_786_pre = native.conv2d(v_782_pre, self.Conv_349_w, self.Conv_349_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_352_Conv_353
         v_792_pre = native.dw_pw_conv2d(v_786_pre, self.Conv_352_Conv_353_w, self.Conv_352_Conv_353_b, self.Conv_352_Conv_353_w_pw, self.Conv_352_Conv_353_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Transpose: Mul_355_transpose
-        v_792 = mx.transpose(v_792_pre, [0, 3, 1, 2])
         # Concat: Concat_356
-        v_793 = mx.concatenate([v_779, v_792], axis=1)
-        # Reshape: Reshape_358
-        v_795 = mx.reshape(v_793, [1, 2, 128, 20, 20])
-        # Transpose: Transpose_359
-        v_796 = mx.transpose(v_795, [0, 2, 1, 3, 4])
-        # Reshape: Reshape_361
-        v_798 = mx.reshape(v_796, [1, -1, 20, 20])
+        v_793_pre = mx.concatenate([v_779_pre, v_792_pre], axis=3)
+        # ChannelShuffle: Reshape_358_shuffle
+        reshape_15 = mx.reshape(v_793_pre, [1, 20, 20, 2, 128])
+        swapaxes_15 = mx.swapaxes(reshape_15, 3, 4)
+        v_798_pre = mx.reshape(swapaxes_15, [1, 20, 20, 256])
         # Slice: Slice_372
-        v_809 = v_798[:, :128]
+        v_809_pre = v_798_pre[:, :, :, :128]
         # Slice: Slice_375
-        v_812 = v_798[:, 128:]
-        # Transpose: Conv_376_in_transpose
-        v_812_nhwc = mx.transpose(v_812, [0, 2, 3, 1])
+        v_812_pre = v_798_pre[:, :, :, 128:]
         # Conv: Conv_376
-        v_816_pre = native.conv2d(v_812_nhwc, self.Conv_376_w, self.Conv_376_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_816_pre = native.conv2d(v_812_pre, self.Conv_376_w, self.Conv_376_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_379_Conv_380
         v_822_pre = native.dw_pw_conv2d(v_816_pre, self.Conv_379_Conv_380_w, self.Conv_379_Conv_380_b, self.Conv_379_Conv_380_w_pw, self.Conv_379_Conv_380_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Transpose: Mul_382_transpose
-        v_822 = mx.transpose(v_822_pre, [0, 3, 1, 2])
         # Concat: Concat_383
-        v_823 = mx.concatenate([v_809, v_822], axis=1)
-        # Reshape: Reshape_385
-        v_825 = mx.reshape(v_823, [1, 2, 128, 20, 20])
-        # Transpose: Transpose_386
-        v_826 = mx.transpose(v_825, [0, 2, 1, 3, 4])
-        # Reshape: Reshape_388
-        v_828 = mx.reshape(v_826, [1, -1, 20, 20])
+        v_823_pre = mx.concatenate([v_809_pre, v_822_pre], axis=3)
+        # ChannelShuffle: Reshape_385_shuffle
+        reshape_16 = mx.reshape(v_823_pre, [1, 20, 20, 2, 128])
+        swapaxes_16 = mx.swapaxes(reshape_16, 3, 4)
+        v_828_pre = mx.reshape(swapaxes_16, [1, 20, 20, 256])
         # Slice: Slice_399
-        v_839 = v_828[:, :128]
+        v_839_pre = v_828_pre[:, :, :, :128]
         # Slice: Slice_402
-        v_842 = v_828[:, 128:]
-        # Transpose: Conv_403_in_transpose
-        v_842_nhwc = mx.transpose(v_842, [0, 2, 3, 1])
+        v_842_pre = v_828_pre[:, :, :, 128:]
         # Conv: Conv_403
-        v_846_pre = native.conv2d(v_842_nhwc, self.Conv_403_w, self.Conv_403_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_846_pre = native.conv2d(v_842_pre, self.Conv_403_w, self.Conv_403_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_406_Conv_407
         v_852_pre = native.dw_pw_conv2d(v_846_pre, self.Conv_406_Conv_407_w, self.Conv_406_Conv_407_b, self.Conv_406_Conv_407_w_pw, self.Conv_406_Conv_407_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Transpose: Mul_409_transpose
-        v_852 = mx.transpose(v_852_pre, [0, 3, 1, 2])
         # Concat: Concat_410
-        v_853 = mx.concatenate([v_839, v_852], axis=1)
-        # Reshape: Reshape_412
-        v_855 = mx.reshape(v_853, [1, 2, 128, 20, 20])
-        # Transpose: Transpose_413
-        v_856 = mx.transpose(v_855, [0, 2, 1, 3, 4])
-        # Reshape: Reshape_415
-        v_858 = mx.reshape(v_856, [1, -1, 20, 20])
-        # Transpose: Conv_416_in_transpose
-        v_858_nhwc = mx.transpose(v_858, [0, 2, 3, 1])
+        v_853_pre = mx.concatenate([v_839_pre, v_852_pre], axis=3)
+        # ChannelShuffle: Reshape_412_shuffle
+        reshape_17 = mx.reshape(v_853_pre, [1, 20, 20, 2, 128])
+        swapaxes_17 = mx.swapaxes(reshape_17, 3, 4)
+        v_858_pre = mx.reshape(swapaxes_17, [1, 20, 20, 256])
         # Conv: Conv_416
-        v_861_pre = native.conv2d(v_858_nhwc, self.Conv_416_w, self.Conv_416_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_861_pre = native.conv2d(v_858_pre, self.Conv_416_w, self.Conv_416_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Upsample: Resize_420
         expand_dims_2 = mx.expand_dims(v_861_pre, (2, 4))
         broadcast_to_2 = mx.broadcast_to(expand_dims_2, (1, 20, 2, 20, 2, 64))
         v_866_nhwc = mx.reshape(broadcast_to_2, (1, 40, 40, 64))
-        # Transpose: Resize_420_out_transpose
-        v_866 = mx.transpose(v_866_nhwc, [0, 3, 1, 2])
         # Concat: Concat_421
-        v_867 = mx.concatenate([v_866, v_746], axis=1)
-        # Transpose: Conv_422_in_transpose
-        v_867_nhwc = mx.transpose(v_867, [0, 2, 3, 1])
+        v_867_pre = mx.concatenate([v_866_nhwc, v_746_pre], axis=3)
         # Conv: Conv_422
-        v_870_pre = native.conv2d(v_867_nhwc, self.Conv_422_w, self.Conv_422_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_870_pre = native.conv2d(v_867_pre, self.Conv_422_w, self.Conv_422_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_425
         v_873_pre = native.conv2d(v_870_pre, self.Conv_425_w, self.Conv_425_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_428
         v_876_pre = native.conv2d(v_873_pre, self.Conv_428_w, self.Conv_428_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu')
-        # Transpose: Conv_431_in_transpose
-        v_867_nhwc_1 = mx.transpose(v_867, [0, 2, 3, 1])
         # Conv: Conv_431
-        v_879_pre = native.conv2d(v_867_nhwc_1, self.Conv_431_w, self.Conv_431_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_879_pre = native.conv2d(v_867_pre, self.Conv_431_w, self.Conv_431_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_435_part0_1
         Conv_435_part0 = native.conv2d(v_876_pre, self.Conv_435_part0_1_w, self.Conv_435_part0_1_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
         # Conv: Conv_435_part1
@@ -689,22 +583,16 @@ class Yolov5n05Face(nn.Module):
         expand_dims_3 = mx.expand_dims(v_886_pre, (2, 4))
         broadcast_to_3 = mx.broadcast_to(expand_dims_3, (1, 40, 2, 40, 2, 64))
         v_891_nhwc = mx.reshape(broadcast_to_3, (1, 80, 80, 64))
-        # Transpose: Resize_442_out_transpose
-        v_891 = mx.transpose(v_891_nhwc, [0, 3, 1, 2])
         # Concat: Concat_443
-        v_892 = mx.concatenate([v_891, v_514], axis=1)
-        # Transpose: Conv_444_in_transpose
-        v_892_nhwc = mx.transpose(v_892, [0, 2, 3, 1])
+        v_892_pre = mx.concatenate([v_891_nhwc, v_514_pre], axis=3)
         # Conv: Conv_444
-        v_895_pre = native.conv2d(v_892_nhwc, self.Conv_444_w, self.Conv_444_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_895_pre = native.conv2d(v_892_pre, self.Conv_444_w, self.Conv_444_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_447
         v_898_pre = native.conv2d(v_895_pre, self.Conv_447_w, self.Conv_447_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_450
         v_901_pre = native.conv2d(v_898_pre, self.Conv_450_w, self.Conv_450_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu')
-        # Transpose: Conv_453_in_transpose
-        v_892_nhwc_1 = mx.transpose(v_892, [0, 2, 3, 1])
         # Conv: Conv_453
-        v_904_pre = native.conv2d(v_892_nhwc_1, self.Conv_453_w, self.Conv_453_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_904_pre = native.conv2d(v_892_pre, self.Conv_453_w, self.Conv_453_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_457_part0_1
         Conv_457_part0 = native.conv2d(v_901_pre, self.Conv_457_part0_1_w, self.Conv_457_part0_1_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
         # Conv: Conv_457_part1

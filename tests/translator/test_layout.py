@@ -148,3 +148,50 @@ def test_activation_after_concat_moves_into_the_convs(native, tmp_path):
     if native:  # the Relu runs inside the kernels (the MLX lowering applies it per conv with maximum)
         assert not any(c.fn == "maximum" for c in t.program.calls)
     assert_matches_ort(m, {"x": rng.standard_normal(shape).astype(np.float32)}, tmp_path, native=native)
+
+
+def _shuffle_block(opset=13):
+    """ShuffleNetV2's unit as exported: two convs concatenated, the channel shuffle spelled as
+    Reshape (N, 2, C/2, H, W) -> Transpose (0, 2, 1, 3, 4) -> Reshape, then the halves split by Slice."""
+    rng = np.random.default_rng(21)
+    c = 8
+    inits = {"wa": rng.standard_normal((c // 2, 3, 3, 3)).astype(np.float32) * 0.3,
+             "wb": rng.standard_normal((c // 2, 3, 1, 1)).astype(np.float32) * 0.3,
+             "wc": rng.standard_normal((c // 2, c // 2, 1, 1)).astype(np.float32) * 0.3,
+             "split": np.array([1, 2, c // 2, 6, 7], np.int64), "merged": np.array([1, -1, 6, 7], np.int64),
+             "s0": np.array([0], np.int64), "s1": np.array([c // 2], np.int64), "s2": np.array([c], np.int64),
+             "ax": np.array([1], np.int64)}  # fmt: skip
+    nodes = [
+        helper.make_node("Conv", ["x", "wa"], ["a"], pads=[1, 1, 1, 1]), helper.make_node("Conv", ["x", "wb"], ["b"]),
+        helper.make_node("Concat", ["a", "b"], ["cat"], axis=1),
+        helper.make_node("Reshape", ["cat", "split"], ["r5"]),
+        helper.make_node("Transpose", ["r5"], ["t5"], perm=[0, 2, 1, 3, 4]),
+        helper.make_node("Reshape", ["t5", "merged"], ["shuffled"]),
+        helper.make_node("Slice", ["shuffled", "s0", "s1", "ax"], ["keep"]),
+        helper.make_node("Slice", ["shuffled", "s1", "s2", "ax"], ["branch"]),
+        helper.make_node("Conv", ["branch", "wc"], ["bc"]), helper.make_node("Relu", ["bc"], ["br"]),
+        helper.make_node("Concat", ["keep", "br"], ["y"], axis=1),
+    ]  # fmt: skip
+    return make_model(nodes, [("x", np.float32, [1, 3, 6, 7])], [("y", np.float32, [1, c, 6, 7])], inits, opset=opset)
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["mlx", "native"])
+def test_channel_shuffle_stays_channels_last(native, tmp_path):
+    m = _shuffle_block()
+    t = translate(m, native=native)
+    assert t.notes["channel_shuffles"] == 1
+    # the input's transposes (one per conv reading it) and the output's: the shuffle and both slices
+    # moved to NHWC with the convs (spelled out as a 5-D reshape, the shuffle pinned them to NCHW)
+    assert t.notes["layout"]["transposes_after"] == 3
+    calls = [c.fn for c in t.program.calls]
+    assert calls[0] == "transpose" and calls[-1] == "transpose" and calls[1:-1].count("transpose") == 1
+    x = np.random.default_rng(22).standard_normal((1, 3, 6, 7)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=native)
+
+
+def test_channel_shuffle_matches_its_reference():
+    from translator.passes.shuffle import shuffle_reference
+
+    x = np.arange(2 * 6 * 2 * 1).reshape(2, 6, 2, 1)
+    # channels 0..5 in 2 groups of 3 -> 0, 3, 1, 4, 2, 5
+    np.testing.assert_array_equal(shuffle_reference(x, 1, 2)[0, :, 0, 0], x[0, [0, 3, 1, 4, 2, 5], 0, 0])

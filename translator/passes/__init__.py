@@ -12,12 +12,13 @@ from .dw_pw import fuse_depthwise_pointwise
 from .epilogue import fuse_epilogues
 from .layout import assign_nhwc
 from .native import assign_native, assign_native_elementwise
+from .shuffle import fold_channel_shuffles
 from .siblings import merge_sibling_convs
 
 __all__ = [
     "run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
     "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
-    "assign_native_elementwise", "fuse_depthwise_pointwise",
+    "assign_native_elementwise", "fuse_depthwise_pointwise", "fold_channel_shuffles",
 ]  # fmt: skip
 
 
@@ -48,6 +49,9 @@ def run_passes(
         if fused:
             notes["fused"] = fused
             notes["constants_folded"] += fold_constants(graph)
+        shuffles = fold_channel_shuffles(graph)
+        if shuffles:
+            notes["channel_shuffles"] = shuffles
         if layout == "nhwc":
             notes["layout"] = assign_nhwc(graph, nhwc_inputs=nhwc_inputs)
             if native:

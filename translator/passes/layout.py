@@ -21,6 +21,7 @@ import numpy as np
 
 from ..ir import Graph, Node, Value
 from ..lowering.helpers import nn as nnh
+from .shuffle import INTERNAL_DOMAIN, SHUFFLE
 
 NHWC_DOMAIN = "mlx.nhwc"
 TO_NHWC = (0, 2, 3, 1)
@@ -176,9 +177,17 @@ def _push_through(graph: Graph, t: Node, consumer: Node) -> bool:
     x, tv = t.inputs[0], t.outputs[0]
     op = consumer.op_type
     outs = [o for o in consumer.outputs if o]
-    if consumer.domain or len(outs) != 1 or len(consumer.outputs) != 1:
+    shuffle = consumer.domain == INTERNAL_DOMAIN and op == SHUFFLE
+    if (consumer.domain and not shuffle) or len(outs) != 1 or len(consumer.outputs) != 1:
         return False
-    if op in UNARY:
+    if shuffle or op == "Slice":  # ops on one axis: the axis moves with the transpose
+        if consumer.inputs[0] != tv or tv in consumer.inputs[1:]:
+            return False
+        moved = _moved_axes(graph, consumer, perm)
+        if moved is None:
+            return False
+        new_inputs = [x] + list(consumer.inputs[1:])
+    elif op in UNARY:
         if consumer.inputs[0] != tv or any(i == tv for i in consumer.inputs[1:]):
             return False
         new_inputs = [x] + consumer.inputs[1:]
@@ -209,6 +218,8 @@ def _push_through(graph: Graph, t: Node, consumer: Node) -> bool:
     if op == "Concat":
         axis = consumer.attrs.get("axis", 0) % len(perm)
         consumer.attrs = dict(consumer.attrs, axis=perm[axis])
+    if shuffle or op == "Slice":
+        new_inputs = moved(new_inputs)
     y = outs[0]
     y_pre = graph.fresh_name(f"{y}_pre")
     yv = graph.value(y)
@@ -219,6 +230,48 @@ def _push_through(graph: Graph, t: Node, consumer: Node) -> bool:
     graph.add_node(consumer)
     _add_transpose(graph, y_pre, y, perm, consumer.name)
     return True
+
+
+def _moved_axes(graph: Graph, node: Node, perm: tuple[int, ...]):
+    """For a ChannelShuffle or Slice reading transpose(x, perm): a function giving its inputs with the
+    axes renumbered for x (it also updates the node's attributes), or None if its axes are not constant."""
+    rank = len(perm)
+    if node.op_type == SHUFFLE:
+        axis = perm[int(node.attrs.get("axis", 1)) % rank]
+
+        def shuffle_inputs(inputs):
+            node.attrs = dict(node.attrs, axis=axis)
+            return inputs
+
+        return shuffle_inputs
+    if graph.opset() < 10:  # Slice-1: axes is an attribute, all starts/ends given
+        axes = node.attrs.get("axes", list(range(len(node.attrs.get("starts", [])))))
+        new = [perm[int(a) % rank] for a in axes]
+
+        def attr_inputs(inputs):
+            node.attrs = dict(node.attrs, axes=new)
+            return inputs
+
+        return attr_inputs
+    starts = graph.value(node.inputs[1]).const if len(node.inputs) > 1 and node.inputs[1] else None
+    if starts is None:
+        return None
+    if len(node.inputs) > 3 and node.inputs[3]:
+        axes = graph.value(node.inputs[3]).const
+        if axes is None:
+            return None
+    else:
+        axes = np.arange(starts.size)
+    moved_axes = np.asarray([perm[int(a) % rank] for a in np.asarray(axes).reshape(-1)], np.int64)
+
+    def slice_inputs(inputs):
+        name = graph.fresh_name(f"{node.name}_axes")
+        graph.add_value(Value(name, moved_axes.dtype, moved_axes.shape, moved_axes))
+        inputs = list(inputs) + [""] * (4 - len(inputs))
+        inputs[3] = name
+        return inputs
+
+    return slice_inputs
 
 
 def _merge_with_next(graph: Graph, t: Node, nxt: Node) -> None:

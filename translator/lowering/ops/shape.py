@@ -603,3 +603,16 @@ def col2im(ctx: LowerCtx) -> Ref:
     img = image if image is not None else ctx.input(1)
     blk = block if block is not None else ctx.input(2)
     return ctx.call("col2im_rt", ctx.input(0), img, blk, *attrs)
+
+
+@lowering("ChannelShuffle", domain="mlx.internal")
+def channel_shuffle(ctx: LowerCtx):
+    """passes/shuffle.py's node: the axis seen as (groups, C / groups), those two swapped, merged back."""
+    x = ctx.input(0)
+    shape = ctx.static_shape(0)
+    if shape is None:
+        ctx.fail("ChannelShuffle needs a static shape")
+    axis, groups = int(ctx.attr("axis")), int(ctx.attr("groups"))
+    split = list(shape[:axis]) + [groups, shape[axis] // groups] + list(shape[axis + 1 :])
+    y = ctx.call("swapaxes", ctx.call("reshape", x, split), axis, axis + 1)
+    return ctx.call("reshape", y, list(shape))

@@ -1,0 +1,70 @@
+"""Recognize ShuffleNet's channel shuffle: Reshape (N, g, C/g, H, W) -> Transpose (0, 2, 1, 3, 4) -> Reshape (N, C, H, W).
+
+The three become one `ChannelShuffle` node (domain `mlx.internal`, attrs axis and groups). As a
+single op on one axis the layout pass can carry it into channels-last (the axis moves with the
+transpose); spelled out, its 5-D reshape split the channel axis and pinned YOLOv5n's ShuffleNet
+blocks to NCHW, with four MLX copies around each shuffle.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Graph, Node
+
+INTERNAL_DOMAIN = "mlx.internal"
+SHUFFLE = "ChannelShuffle"
+
+
+def _only_consumer(graph: Graph, value: str, op_type: str) -> Node | None:
+    users = graph.consumers(value)
+    if len(users) != 1 or value in graph.outputs or users[0].domain or users[0].op_type != op_type:
+        return None
+    return users[0]
+
+
+def _shuffle_at(graph: Graph, first: Node) -> tuple[Node, Node, int] | None:
+    """(transpose, last reshape, groups) if `first` starts a channel shuffle of a static 4-D NCHW value."""
+    if first.domain or first.op_type != "Reshape" or len(first.inputs) < 2:
+        return None
+    x = graph.value(first.inputs[0]).static_shape
+    split = graph.value(first.outputs[0]).static_shape
+    if x is None or len(x) != 4 or split is None or len(split) != 5:
+        return None
+    n, c, h, w = x
+    groups = split[1]
+    if split != (n, groups, c // max(groups, 1), h, w) or groups < 2 or c % groups:
+        return None
+    t = _only_consumer(graph, first.outputs[0], "Transpose")
+    if t is None or list(t.attrs.get("perm", [])) != [0, 2, 1, 3, 4]:
+        return None
+    last = _only_consumer(graph, t.outputs[0], "Reshape")
+    if last is None or graph.value(last.outputs[0]).static_shape != x:
+        return None
+    return t, last, int(groups)
+
+
+def fold_channel_shuffles(graph: Graph) -> int:
+    """Returns the number of shuffles recognized."""
+    found = 0
+    for node in graph.topo_order():
+        if node.name not in graph.g:
+            continue
+        match = _shuffle_at(graph, node)
+        if match is None:
+            continue
+        t, last, groups = match
+        x, out = node.inputs[0], last.outputs[0]
+        for n in (node, t, last):
+            graph.remove_node(n)
+        attrs = {"axis": 1, "groups": groups}
+        graph.add_node(Node(graph.fresh_name(f"{node.name}_shuffle"), SHUFFLE, INTERNAL_DOMAIN, [x], [out], attrs))
+        found += 1
+    return found
+
+
+def shuffle_reference(x: np.ndarray, axis: int, groups: int) -> np.ndarray:
+    """What the node computes, in numpy (for tests): the axis seen as (groups, C/groups), transposed."""
+    shape = x.shape
+    split = shape[:axis] + (groups, shape[axis] // groups) + shape[axis + 1 :]
+    return np.swapaxes(x.reshape(split), axis, axis + 1).reshape(shape)
