@@ -321,18 +321,31 @@ struct DenseJob {
   const float* panels;
 };
 
+// (n, oy, ox) of output pixel m: by division for a tile's first pixel, then by stepping (divisions cost
+// ~25 cycles each). A tile's pixels past the last one (M) stay at the last one, whose window is valid.
+struct PixelPos {
+  int n, oy, ox;
+  PixelPos(const ConvShape& s, int64_t m)
+      : n(static_cast<int>(m / s.wo / s.ho)), oy(static_cast<int>((m / s.wo) % s.ho)), ox(static_cast<int>(m % s.wo)) {}
+  void next(const ConvShape& s) {
+    if (++ox == s.wo) {
+      ox = 0;
+      if (++oy == s.ho) oy = 0, ++n;
+    }
+  }
+};
+
 // pixel_segments for an NCHW input: segment (c, ky) of a pixel is its window row in channel c's plane,
 // kw contiguous floats; windows that cross the border get a zero-padded copy in (c, ky, kx) order.
-inline void nchw_segments(const DenseJob& j, int64_t m0, int64_t M, const float** seg, float* scratch, int n, int oy,
-                          int ox) {
+inline void nchw_segments(const DenseJob& j, int64_t m0, int64_t M, const float** seg, float* scratch, PixelPos pos) {
   const ConvShape& s = *j.s;
   const int C = s.c_in;
   const int64_t plane = static_cast<int64_t>(s.h) * s.w;
   {  // the common case: MR pixels along one output row, all windows inside the image
-    const int iy0 = oy * s.sh - s.pt, ix0 = ox * s.sw - s.pl;
-    if (m0 + MR <= M && ox + MR <= s.wo && iy0 >= 0 && iy0 + s.kh <= s.h && ix0 >= 0 &&
+    const int iy0 = pos.oy * s.sh - s.pt, ix0 = pos.ox * s.sw - s.pl;
+    if (m0 + MR <= M && pos.ox + MR <= s.wo && iy0 >= 0 && iy0 + s.kh <= s.h && ix0 >= 0 &&
         ix0 + (MR - 1) * s.sw + s.kw <= s.w) {
-      const float* base = j.x + static_cast<int64_t>(n) * C * plane + static_cast<int64_t>(iy0) * s.w + ix0;
+      const float* base = j.x + static_cast<int64_t>(pos.n) * C * plane + static_cast<int64_t>(iy0) * s.w + ix0;
       for (int c = 0; c < C; ++c)
         for (int ky = 0; ky < s.kh; ++ky) {
           const float* row = base + c * plane + static_cast<int64_t>(ky) * s.w;
@@ -343,12 +356,9 @@ inline void nchw_segments(const DenseJob& j, int64_t m0, int64_t M, const float*
     }
   }
   for (int i = 0; i < MR; ++i) {
-    if (i > 0 && m0 + i < M && ++ox == s.wo) {
-      ox = 0;
-      if (++oy == s.ho) oy = 0, ++n;
-    }
-    const int iy0 = oy * s.sh - s.pt, ix0 = ox * s.sw - s.pl;
-    const float* img = j.x + static_cast<int64_t>(n) * C * plane;
+    if (i > 0 && m0 + i < M) pos.next(s);
+    const int iy0 = pos.oy * s.sh - s.pt, ix0 = pos.ox * s.sw - s.pl;
+    const float* img = j.x + static_cast<int64_t>(pos.n) * C * plane;
     const bool inside = iy0 >= 0 && ix0 >= 0 && iy0 + s.kh <= s.h && ix0 + s.kw <= s.w;
     float* patch = scratch + static_cast<int64_t>(i) * C * s.kh * s.kw;
     for (int c = 0; c < C; ++c) {
@@ -380,14 +390,13 @@ inline void pixel_segments(const DenseJob& j, int64_t m0, int64_t M, const float
     return;
   }
   const int64_t win = static_cast<int64_t>(s.kh) * s.kw * C;
-  // (n, oy, ox) of the first pixel by division, the rest by stepping (divisions cost ~25 cycles each)
-  int ox = static_cast<int>(m0 % s.wo), oy = static_cast<int>((m0 / s.wo) % s.ho), n = static_cast<int>(m0 / s.wo / s.ho);
-  if (s.nchw) return nchw_segments(j, m0, M, seg, scratch, n, oy, ox);
+  PixelPos pos(s, m0);
+  if (s.nchw) return nchw_segments(j, m0, M, seg, scratch, pos);
   {  // the common case: MR pixels along one output row, all windows inside the image
-    const int iy0 = oy * s.sh - s.pt, ix0 = ox * s.sw - s.pl;
-    if (m0 + MR <= M && ox + MR <= s.wo && iy0 >= 0 && iy0 + s.kh <= s.h && ix0 >= 0 &&
+    const int iy0 = pos.oy * s.sh - s.pt, ix0 = pos.ox * s.sw - s.pl;
+    if (m0 + MR <= M && pos.ox + MR <= s.wo && iy0 >= 0 && iy0 + s.kh <= s.h && ix0 >= 0 &&
         ix0 + (MR - 1) * s.sw + s.kw <= s.w) {
-      const float* base = j.x + (static_cast<int64_t>(n) * s.h + iy0) * s.w * C + static_cast<int64_t>(ix0) * C;
+      const float* base = j.x + (static_cast<int64_t>(pos.n) * s.h + iy0) * s.w * C + static_cast<int64_t>(ix0) * C;
       const int64_t step = static_cast<int64_t>(s.sw) * C, row = static_cast<int64_t>(s.w) * C;
       for (int i = 0; i < MR; ++i)
         for (int ky = 0; ky < s.kh; ++ky) seg[i * j.nseg + ky] = base + i * step + ky * row;
@@ -395,12 +404,9 @@ inline void pixel_segments(const DenseJob& j, int64_t m0, int64_t M, const float
     }
   }
   for (int i = 0; i < MR; ++i) {
-    if (i > 0 && m0 + i < M && ++ox == s.wo) {
-      ox = 0;
-      if (++oy == s.ho) oy = 0, ++n;
-    }
-    const int iy0 = oy * s.sh - s.pt, ix0 = ox * s.sw - s.pl;
-    const float* img = j.x + static_cast<int64_t>(n) * s.h * s.w * C;
+    if (i > 0 && m0 + i < M) pos.next(s);
+    const int iy0 = pos.oy * s.sh - s.pt, ix0 = pos.ox * s.sw - s.pl;
+    const float* img = j.x + static_cast<int64_t>(pos.n) * s.h * s.w * C;
     const bool inside = iy0 >= 0 && ix0 >= 0 && iy0 + s.kh <= s.h && ix0 + s.kw <= s.w;
     if (inside) {
       for (int ky = 0; ky < s.kh; ++ky) seg[i * j.nseg + ky] = img + (static_cast<int64_t>(iy0 + ky) * s.w + ix0) * C;
