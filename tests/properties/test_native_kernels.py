@@ -230,14 +230,25 @@ def test_packed_weights_follow_the_weight_arrays():
         del w
 
 
-def test_weights_past_the_cache_budget_still_run():
-    """A weight larger than the packing cache's 64 MB budget is packed per call."""
+def test_weight_cache_evicts_least_recently_used_and_packs_the_oversized():
+    """The packed-weight cache keeps a byte limit: the least recently used entries go first, and a weight
+    larger than the limit is packed per call; every result stays right."""
     rng = np.random.default_rng(5)
-    c = 4100  # 4100 x 4100 float32: 67 MB
-    x = rng.standard_normal((1, 1, 2, c)).astype(np.float32)
-    w = rng.standard_normal((1, 1, c, c)).astype(np.float32)
-    got = np.array(native.conv2d(mx.array(x), mx.array(w)))
-    np.testing.assert_allclose(got[0, 0], x[0, 0] @ w[0, 0], rtol=1e-4, atol=1e-3)
+    x = mx.array(rng.standard_normal((1, 5, 6, 64)).astype(np.float32))
+    ws = [mx.array(rng.standard_normal((1, 1, 64, 64)).astype(np.float32)) for _ in range(3)]  # 16 KB packed each
+    big = mx.array(rng.standard_normal((3, 3, 64, 64)).astype(np.float32))  # 144 KB packed
+    native._ext.clear_weight_cache()
+    try:
+        native._ext.set_weight_cache_limit(40_000)  # room for two of the small ones
+        for w in ws + [ws[2], big]:
+            pads = (1, 1, 1, 1) if w is big else (0, 0, 0, 0)
+            got = np.array(native.conv2d(x, w, pads=pads))
+            np.testing.assert_allclose(got, np.array(native.reference_conv2d(x, w, pads=pads)), atol=1e-4, rtol=1e-4)
+            assert native._ext.weight_cache_bytes() <= 40_000
+        assert native._ext.weight_cache_bytes() == 2 * 64 * 64 * 4  # ws[1] and ws[2]; the big one never cached
+    finally:
+        native._ext.set_weight_cache_limit(256 << 20)
+        native._ext.clear_weight_cache()
 
 
 @pytest.mark.parametrize(

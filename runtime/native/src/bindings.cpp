@@ -29,6 +29,8 @@ NB_MODULE(_kernels, m) {
   m.def("clear_weight_cache", &mlxu::clear_packed_weights,
         "Forget the packed dense weights (and release the weight arrays the cache holds).");
   m.def("weight_cache_bytes", &mlxu::packed_weights_bytes, "Bytes of packed dense weights cached now.");
+  m.def("set_weight_cache_limit", &mlxu::set_packed_weights_limit, "bytes"_a,
+        "Most bytes of packed dense weights to keep (least recently used go first).");
   m.def("set_recording", &mlxu::set_recording, "on"_a, "Time every kernel call as it runs (for profiling).");
   m.def(
       "take_records",

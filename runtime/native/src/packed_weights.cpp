@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include <string>
 #include <tuple>
 
 namespace mlxu {
@@ -23,14 +24,40 @@ using Key = std::tuple<const KernelTable*, const float*, int, int, int, int, boo
 
 struct Entry {
   mx::array weights;  // keeps the buffer the key's pointer names alive
-  std::shared_ptr<float> packed;
+  std::shared_ptr<float> packed;  // shared with running kernels, so eviction never pulls it from under them
   size_t bytes;
+  uint64_t last_use;
 };
+
+size_t default_limit() {
+  const char* mb = std::getenv("MLX_UNIFACE_WEIGHT_CACHE_MB");
+  if (mb && *mb) {
+    char* end = nullptr;
+    const long v = std::strtol(mb, &end, 10);
+    if (end && *end == '\0' && v >= 0) return static_cast<size_t>(v) << 20;
+  }
+  return kDefaultPackedCacheBytes;
+}
 
 struct Cache {
   std::mutex mutex;
   std::map<Key, Entry> entries;
   size_t bytes = 0;
+  size_t limit = default_limit();
+  uint64_t clock = 0;
+
+  // Least recently used entries out until `more` bytes fit; false if they cannot.
+  bool make_room(size_t more) {
+    if (more > limit) return false;
+    while (bytes + more > limit && !entries.empty()) {
+      auto oldest = entries.begin();
+      for (auto it = entries.begin(); it != entries.end(); ++it)
+        if (it->second.last_use < oldest->second.last_use) oldest = it;
+      bytes -= oldest->second.bytes;
+      entries.erase(oldest);
+    }
+    return true;
+  }
 };
 
 // Never destroyed: entries hold MLX arrays, which must not outlive MLX's allocator at exit.
@@ -51,10 +78,13 @@ std::shared_ptr<const float> packed_dense_weights(const float* data, const mx::a
   if (cache_it) {
     std::lock_guard<std::mutex> lock(c.mutex);
     auto it = c.entries.find(key);
-    if (it != c.entries.end()) return it->second.packed;
-    cache_it = c.bytes + bytes <= kPackedCacheBytes;
+    if (it != c.entries.end()) {
+      it->second.last_use = ++c.clock;
+      return it->second.packed;
+    }
+    cache_it = bytes <= c.limit;
   }
-  if (!cache_it) {
+  if (!cache_it) {  // a per-thread buffer, valid until this thread's next call (the kernel runs before that)
     thread_local std::shared_ptr<float> scratch;
     thread_local size_t capacity = 0;
     if (capacity < n) scratch = aligned_floats(n), capacity = n;
@@ -64,15 +94,26 @@ std::shared_ptr<const float> packed_dense_weights(const float* data, const mx::a
   std::shared_ptr<float> packed = aligned_floats(n);
   k.dense_pack(s, data, packed.get());
   std::lock_guard<std::mutex> lock(c.mutex);
-  auto [it, inserted] = c.entries.try_emplace(key, Entry{*owner, packed, bytes});
-  if (inserted) c.bytes += bytes;
-  return it->second.packed;
+  auto it = c.entries.find(key);  // another stream may have packed it meanwhile
+  if (it != c.entries.end()) return it->second.packed;
+  if (c.make_room(bytes)) {
+    c.entries.emplace(key, Entry{*owner, packed, bytes, ++c.clock});
+    c.bytes += bytes;
+  }
+  return packed;
 }
 
 size_t packed_weights_bytes() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mutex);
   return c.bytes;
+}
+
+void set_packed_weights_limit(size_t bytes) {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.limit = bytes;
+  c.make_room(0);
 }
 
 void clear_packed_weights() {
