@@ -16,7 +16,7 @@ SOURCE_SHA256 = "6ced4e0c36abba9dd24b48d725f7dbb94089f75b3d3445d3d67b85157cb6474
 WEIGHTS_SHA256 = "56168e50f1ecaef5d27afd25d0c150fb4f0ce7c08277ad5e36a27dad6ddb641f"
 INPUTS = [('x', 'x', 'float32', ('DynamicDimension.0', 3, 112, 112))]
 OUTPUTS = [('reshape2_0_tmp_0', 'reshape2_0.tmp_0', 'float32', ('DynamicDimension.0', 128))]
-NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 16, 'native depthwise+pointwise': 17}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 17, 'epilogues_fused': 33, 'identities_removed': 0, 'layout': {'nhwc_ops': 50, 'transposes_after': 2, 'transposes_as_reshape': 0, 'transposes_before': 0}, 'native_convs': 50, 'native_elementwise': 0}
+NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 16, 'native depthwise+pointwise': 17}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 17, 'epilogues_fused': 33, 'identities_removed': 0, 'layout': {'nhwc_ops': 50, 'transposes_after': 2, 'transposes_as_reshape': 0, 'transposes_before': 0}, 'native_convs': 50, 'native_ops': 0}
 
 
 class Mobilefacenet128d(nn.Module):

@@ -16,7 +16,7 @@ SOURCE_SHA256 = "e0e19bad8494b3f7a7edb39a90194ff055923e13a3453569a454386f857fe53
 WEIGHTS_SHA256 = "190e9eb445279326e10ee343ffb10dd19875d3a881ace4afe70e642fd38c3cce"
 INPUTS = [('input0', 'input0', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('output0', 'output0', 'float32', (1, 16800, 4)), ('output1', 'output1', 'float32', (1, 16800, 2)), ('output2', 'output2', 'float32', (1, 16800, 10))]
-NOTES = {'compile': True, 'concats_split_into_convs': 3, 'constants_folded': 65, 'conv_strategies': {'native dense': 30, 'native depthwise+pointwise': 13}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 13, 'epilogues_fused': 43, 'identities_removed': 0, 'layout': {'nhwc_ops': 58, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 9}, 'native_convs': 56, 'native_elementwise': 1, 'shapes_reinferred': 0, 'sibling_convs_merged': 6}
+NOTES = {'compile': True, 'concats_split_into_convs': 3, 'constants_folded': 65, 'conv_strategies': {'native dense': 30, 'native depthwise+pointwise': 13}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 13, 'epilogues_fused': 43, 'identities_removed': 0, 'layout': {'nhwc_ops': 58, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 9}, 'native_convs': 56, 'native_ops': 3, 'shapes_reinferred': 0, 'sibling_convs_merged': 6}
 
 
 class RetinafaceMnet025(nn.Module):
@@ -165,17 +165,13 @@ class RetinafaceMnet025(nn.Module):
         # Conv: /fpn/output3/output3.0/Conv
         fpn_output3_output3_2_LeakyRelu_output_0_pre = native.conv2d(body_stage3_stage3_1_stage3_1_5_LeakyRelu_output, self.fpn_output3_output3_0_Conv_w, self.fpn_output3_output3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612)
         # Upsample: /fpn/Resize
-        expand_dims_2 = mx.expand_dims(fpn_output3_output3_2_LeakyRelu_output_0_pre, (2, 4))
-        broadcast_to_2 = mx.broadcast_to(expand_dims_2, (1, 20, 2, 20, 2, 64))
-        fpn_Resize_output_0_nhwc = mx.reshape(broadcast_to_2, (1, 40, 40, 64))
+        fpn_Resize_output_0_nhwc = native.upsample_nearest(fpn_output3_output3_2_LeakyRelu_output_0_pre, (2, 2))
         # Conv: /fpn/output2/output2.0/Conv
         fpn_Add_output_0_pre = native.conv2d(body_stage2_stage2_5_stage2_5_5_LeakyRelu_output, self.fpn_output2_output2_0_Conv_w, self.fpn_output2_output2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612, residual=fpn_Resize_output_0_nhwc, residual_after=True)
         # Conv: /fpn/merge2/merge2.0/Conv
         fpn_merge2_merge2_2_LeakyRelu_output_0_pre = native.conv2d(fpn_Add_output_0_pre, self.fpn_merge2_merge2_0_Conv_w, self.fpn_merge2_merge2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
         # Upsample: /fpn/Resize_1
-        expand_dims_3 = mx.expand_dims(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, (2, 4))
-        broadcast_to_3 = mx.broadcast_to(expand_dims_3, (1, 40, 2, 40, 2, 64))
-        fpn_Resize_1_output_0_nhwc = mx.reshape(broadcast_to_3, (1, 80, 80, 64))
+        fpn_Resize_1_output_0_nhwc = native.upsample_nearest(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, (2, 2))
         # Conv: /fpn/output1/output1.0/Conv
         fpn_Add_1_output_0_pre = native.conv2d(body_stage1_stage1_5_stage1_5_5_LeakyRelu_output, self.fpn_output1_output1_0_Conv_w, self.fpn_output1_output1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612, residual=fpn_Resize_1_output_0_nhwc, residual_after=True)
         # Conv: /fpn/merge1/merge1.0/Conv

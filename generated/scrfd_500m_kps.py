@@ -18,7 +18,7 @@ SOURCE_SHA256 = "5e4447f50245bbd7966bd6c0fa52938c61474a04ec7def48753668a9d8b4ea3
 WEIGHTS_SHA256 = "f1b7c1315d8fab42e14a90c4e88327f4dea99d19737cae3a23acbba4a7cfa617"
 INPUTS = [('input_1', 'input.1', 'float32', (1, 3, '?', '?'))]
 OUTPUTS = [('v_443', '443', 'float32', (12800, 1)), ('v_468', '468', 'float32', (3200, 1)), ('v_493', '493', 'float32', (800, 1)), ('v_446', '446', 'float32', (12800, 4)), ('v_471', '471', 'float32', (3200, 4)), ('v_496', '496', 'float32', (800, 4)), ('v_449', '449', 'float32', (12800, 10)), ('v_474', '474', 'float32', (3200, 10)), ('v_499', '499', 'float32', (800, 10))]
-NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 14, 'native depthwise+pointwise': 20}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 20, 'epilogues_fused': 41, 'identities_removed': 0, 'layout': {'nhwc_ops': 60, 'transposes_after': 15, 'transposes_as_reshape': 0, 'transposes_before': 9}, 'native_convs': 60, 'native_elementwise': 3, 'sibling_convs_merged': 6}
+NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 14, 'native depthwise+pointwise': 20}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 20, 'epilogues_fused': 41, 'identities_removed': 0, 'layout': {'nhwc_ops': 60, 'transposes_after': 15, 'transposes_as_reshape': 0, 'transposes_before': 9}, 'native_convs': 60, 'native_ops': 3, 'sibling_convs_merged': 6}
 
 
 def resize_plan(in_shape, scales=None, sizes=None, axes=None, keep_aspect_ratio_policy="stretch"):

@@ -16,7 +16,7 @@ SOURCE_SHA256 = "ac0fe6b450ec5581e44ec832e6522938adf5c51c980c620dd1179215e61e2b4
 WEIGHTS_SHA256 = "6e13c1e9511413c682019a040e487116473ca188f16d37fbc4cd6bd16053eb1f"
 INPUTS = [('data', 'data', 'float32', (1, 3, 192, 192))]
 OUTPUTS = [('fc1', 'fc1', 'float32', (1, 212))]
-NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 1, 'native depthwise+pointwise': 4}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 4, 'epilogues_fused': 9, 'fused': {'Conv+BatchNormalization': 9}, 'identities_removed': 1, 'layout': {'nhwc_ops': 10, 'transposes_after': 1, 'transposes_as_reshape': 1, 'transposes_before': 0}, 'native_convs': 9, 'native_elementwise': 0}
+NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 1, 'native depthwise+pointwise': 4}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 4, 'epilogues_fused': 9, 'fused': {'Conv+BatchNormalization': 9}, 'identities_removed': 1, 'layout': {'nhwc_ops': 10, 'transposes_after': 1, 'transposes_as_reshape': 1, 'transposes_before': 0}, 'native_convs': 9, 'native_ops': 0}
 
 
 class Standin2d106det(nn.Module):

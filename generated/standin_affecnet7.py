@@ -16,7 +16,7 @@ SOURCE_SHA256 = "e65b78cb90fabd284726a02d124ec1ac13c0a44b3a155370438ffe78d687a37
 WEIGHTS_SHA256 = "64ff9684b05ccf0028a67dd9004bac58adc84a0d0cb3233cd06ac5a4b6202fb0"
 INPUTS = [('input_', 'input', 'float32', (1, 3, 112, 112))]
 OUTPUTS = [('output', 'output', 'float32', (1, 7))]
-NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 8, 'native depthwise': 1, 'native depthwise+pointwise': 8}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 8, 'epilogues_fused': 21, 'fused': {'Conv+BatchNormalization': 25}, 'identities_removed': 1, 'layout': {'nhwc_ops': 25, 'transposes_after': 1, 'transposes_as_reshape': 1, 'transposes_before': 0}, 'native_convs': 25, 'native_elementwise': 0}
+NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 8, 'native depthwise': 1, 'native depthwise+pointwise': 8}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 8, 'epilogues_fused': 21, 'fused': {'Conv+BatchNormalization': 25}, 'identities_removed': 1, 'layout': {'nhwc_ops': 25, 'transposes_after': 1, 'transposes_as_reshape': 1, 'transposes_before': 0}, 'native_convs': 25, 'native_ops': 0}
 
 
 class StandinAffecnet7(nn.Module):

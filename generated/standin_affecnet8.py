@@ -16,7 +16,7 @@ SOURCE_SHA256 = "4edcc65d82beeab68e567bf2c622d21be7cce6609832bddc2f27fe7e43a1cd9
 WEIGHTS_SHA256 = "93f68ffb01490f48a46f88bdef2aa8a884b4a397b6a33c8e93316e1122308786"
 INPUTS = [('input_', 'input', 'float32', (1, 3, 112, 112))]
 OUTPUTS = [('output', 'output', 'float32', (1, 8))]
-NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 8, 'native depthwise': 1, 'native depthwise+pointwise': 8}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 8, 'epilogues_fused': 21, 'fused': {'Conv+BatchNormalization': 25}, 'identities_removed': 1, 'layout': {'nhwc_ops': 25, 'transposes_after': 1, 'transposes_as_reshape': 1, 'transposes_before': 0}, 'native_convs': 25, 'native_elementwise': 0}
+NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 8, 'native depthwise': 1, 'native depthwise+pointwise': 8}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 8, 'epilogues_fused': 21, 'fused': {'Conv+BatchNormalization': 25}, 'identities_removed': 1, 'layout': {'nhwc_ops': 25, 'transposes_after': 1, 'transposes_as_reshape': 1, 'transposes_before': 0}, 'native_convs': 25, 'native_ops': 0}
 
 
 class StandinAffecnet8(nn.Module):

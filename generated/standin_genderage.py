@@ -16,7 +16,7 @@ SOURCE_SHA256 = "ee0bd02340e637099b5ec7bb99fb5a7aab03a381b4762313c2d8ad652b2c637
 WEIGHTS_SHA256 = "80786c71f7cce4dbbb251fa9f11c27bb8726ec39a228b2e2ef2562a6db9cec5e"
 INPUTS = [('data', 'data', 'float32', (1, 3, 96, 96))]
 OUTPUTS = [('fc1', 'fc1', 'float32', (1, 3))]
-NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 1, 'native depthwise+pointwise': 3}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 3, 'epilogues_fused': 7, 'fused': {'Conv+BatchNormalization': 7}, 'identities_removed': 1, 'layout': {'nhwc_ops': 8, 'transposes_after': 1, 'transposes_as_reshape': 1, 'transposes_before': 0}, 'native_convs': 7, 'native_elementwise': 0}
+NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 1, 'native depthwise+pointwise': 3}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 3, 'epilogues_fused': 7, 'fused': {'Conv+BatchNormalization': 7}, 'identities_removed': 1, 'layout': {'nhwc_ops': 8, 'transposes_after': 1, 'transposes_as_reshape': 1, 'transposes_before': 0}, 'native_convs': 7, 'native_ops': 0}
 
 
 class StandinGenderage(nn.Module):

@@ -16,7 +16,7 @@ SOURCE_SHA256 = "3e2207b47e4e34bfee69d183508ae47e2df0e94ca6bd383843c543d63207629
 WEIGHTS_SHA256 = "38bdcffd1dcd413673815506e4094de47da290380a0c08fbe5247a66538b29e0"
 INPUTS = [('input_', 'input', 'float32', ('None', 3, 112, 112))]
 OUTPUTS = [('output', 'output', 'float32', ('None', 512))]
-NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 20}, 'dead_nodes_removed': 0, 'epilogues_fused': 12, 'fused': {'Conv+BatchNormalization': 4}, 'identities_removed': 1, 'layout': {'nhwc_ops': 20, 'transposes_after': 2, 'transposes_as_reshape': 0, 'transposes_before': 0}, 'native_convs': 20, 'native_elementwise': 0}
+NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 20}, 'dead_nodes_removed': 0, 'epilogues_fused': 12, 'fused': {'Conv+BatchNormalization': 4}, 'identities_removed': 1, 'layout': {'nhwc_ops': 20, 'transposes_after': 2, 'transposes_as_reshape': 0, 'transposes_before': 0}, 'native_convs': 20, 'native_ops': 0}
 
 
 class StandinSphere20(nn.Module):

@@ -16,7 +16,7 @@ SOURCE_SHA256 = "e213bfac6d4c36a4625d32c3102c36156062836a63aa980d0a4b3e4e21b8905
 WEIGHTS_SHA256 = "86c6bcdd17bf3f6283964106ef54af2fe385fbb9d9023924d049d01813693062"
 INPUTS = [('input_1', 'input.1', 'float32', ('None', 3, 112, 112))]
 OUTPUTS = [('embedding', 'embedding', 'float32', ('None', 512))]
-NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 16, 'native depthwise': 1, 'native depthwise+pointwise': 16}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 16, 'epilogues_fused': 33, 'fused': {'Conv+BatchNormalization': 49, 'Gemm+BatchNormalization': 1}, 'identities_removed': 1, 'layout': {'nhwc_ops': 49, 'transposes_after': 2, 'transposes_as_reshape': 0, 'transposes_before': 0}, 'native_convs': 49, 'native_elementwise': 0}
+NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 16, 'native depthwise': 1, 'native depthwise+pointwise': 16}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 16, 'epilogues_fused': 33, 'fused': {'Conv+BatchNormalization': 49, 'Gemm+BatchNormalization': 1}, 'identities_removed': 1, 'layout': {'nhwc_ops': 49, 'transposes_after': 2, 'transposes_as_reshape': 0, 'transposes_before': 0}, 'native_convs': 49, 'native_ops': 0}
 
 
 class StandinW600kMbf(nn.Module):

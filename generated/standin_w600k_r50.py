@@ -16,7 +16,7 @@ SOURCE_SHA256 = "cf6a02fd587e152480b1b3220067d5aad39e45390346b4f34f1dec164a44105
 WEIGHTS_SHA256 = "d7d9d90c90890527e005e0b6e60883eb6ebe74fcad85688e5118b900ab96f6d8"
 INPUTS = [('input_1', 'input.1', 'float32', ('None', 3, 112, 112))]
 OUTPUTS = [('embedding', 'embedding', 'float32', ('None', 512))]
-NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 17}, 'dead_nodes_removed': 0, 'epilogues_fused': 7, 'fused': {'BatchNormalization->Mul+Add': 7, 'Conv+BatchNormalization': 17, 'Gemm+BatchNormalization': 1}, 'identities_removed': 1, 'layout': {'nhwc_ops': 17, 'transposes_after': 2, 'transposes_as_reshape': 0, 'transposes_before': 0}, 'native_convs': 17, 'native_elementwise': 0}
+NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 17}, 'dead_nodes_removed': 0, 'epilogues_fused': 7, 'fused': {'BatchNormalization->Mul+Add': 7, 'Conv+BatchNormalization': 17, 'Gemm+BatchNormalization': 1}, 'identities_removed': 1, 'layout': {'nhwc_ops': 17, 'transposes_after': 2, 'transposes_as_reshape': 0, 'transposes_before': 0}, 'native_convs': 17, 'native_ops': 0}
 
 
 class StandinW600kR50(nn.Module):

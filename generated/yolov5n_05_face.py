@@ -5,142 +5,18 @@
 # Regenerate with: python -m translator convert MODEL.onnx -o DIR --mode module
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from runtime import native  # mlx-uniface's native CPU kernels (falls back to MLX ops elsewhere)
 
 import mlx.core as mx
 import mlx.nn as nn
-import numpy as np
 
 SOURCE_SHA256 = "ffeda7b88900bd8fb3c3cd71876d199aca389a1378d11e07d22faf4c5fc6b4ae"
 WEIGHTS_SHA256 = "1b3991586041708bd6de6411eb8aa92e34ac4ad2185d9924ebd2cb2f0e4fc99d"
 INPUTS = [('data', 'data', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('stride_8', 'stride_8', 'float32', (1, 3, 80, 80, 16)), ('stride_16', 'stride_16', 'float32', (1, 3, 40, 40, 16)), ('stride_32', 'stride_32', 'float32', (1, 3, 20, 20, 16))]
-NOTES = {'channel_shuffles': 16, 'compile': True, 'concats_split_into_convs': 5, 'constants_folded': 229, 'conv_strategies': {'native dense': 52, 'native depthwise+pointwise': 19}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 19, 'epilogues_fused': 63, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 7, 'transposes_as_reshape': 0, 'transposes_before': 3}, 'native_convs': 85, 'native_elementwise': 63, 'shapes_reinferred': 133}
-
-
-def pool_geometry(in_sizes, kernel, strides, dilations, pads_lo, pads_hi, ceil_mode=False, auto_pad="NOTSET"):
-    """(pads_lo, pads_hi, out_sizes, extra_hi) of an ONNX pool over the given spatial sizes.
-
-    extra_hi is the padding needed past pads_hi for ceil_mode windows (never counted
-    as padding by AveragePool).
-    """
-    nd = len(in_sizes)
-    lo, hi = [int(v) for v in pads_lo], [int(v) for v in pads_hi]
-    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        for i in range(nd):
-            out = -(-in_sizes[i] // strides[i])
-            total = max(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - in_sizes[i])
-            small = total // 2
-            lo[i], hi[i] = (small, total - small) if auto_pad == "SAME_UPPER" else (total - small, small)
-    elif auto_pad == "VALID":
-        lo, hi = [0] * nd, [0] * nd
-    outs, extra = [], []
-    for i in range(nd):
-        span = (kernel[i] - 1) * dilations[i] + 1
-        num = in_sizes[i] + lo[i] + hi[i] - span
-        if ceil_mode:
-            o = -(-num // strides[i]) + 1
-            if (o - 1) * strides[i] >= in_sizes[i] + lo[i]:
-                o -= 1  # the last window must start inside the input or its left padding
-        else:
-            o = num // strides[i] + 1
-        o = max(o, 0)
-        outs.append(o)
-        extra.append(max(0, (o - 1) * strides[i] + span - (in_sizes[i] + lo[i] + hi[i])))
-    return lo, hi, outs, extra
-
-
-def pool_fill(dtype, kind):
-    """The padding value of a pool: the dtype's lowest value for max, else 0.
-
-    For floats that is the lowest finite value, like onnxruntime (its running max starts
-    there), so a window holding only padding gives -FLT_MAX, not -inf.
-    """
-    if kind != "max":
-        return 0
-    if mx.issubdtype(dtype, mx.floating):
-        return float(mx.finfo(dtype).min)
-    if dtype == mx.bool_:
-        return False
-    return int(np.iinfo(np.dtype(str(dtype).split(".")[-1])).min)
-
-
-def pool_nd(
-    x,
-    kind,
-    axes,
-    kernel,
-    strides,
-    dilations,
-    pads_lo,
-    pads_hi,
-    ceil_mode=False,
-    count_include_pad=False,
-    p=2.0,
-    auto_pad="NOTSET",
-):
-    """ONNX MaxPool / AveragePool / LpPool (kind "max" | "avg" | "lp" | "sum") over `axes`."""
-    in_sizes = [x.shape[a] for a in axes]
-    lo, hi, outs, extra = pool_geometry(in_sizes, kernel, strides, dilations, pads_lo, pads_hi, ceil_mode, auto_pad)
-    y = x
-    if kind == "lp":
-        y = mx.square(x) if p == 2 else mx.power(mx.abs(x), p)
-    widths = [(0, 0)] * x.ndim
-    for i, a in enumerate(axes):
-        widths[a] = (lo[i], hi[i] + extra[i])
-    if any(w != (0, 0) for w in widths):
-        y = mx.pad(y, widths, constant_values=pool_fill(x.dtype, kind))
-
-    def combine(acc, part):
-        if acc is None:
-            return part
-        return mx.maximum(acc, part) if kind == "max" else acc + part
-
-    def window(i, j):
-        return slice(j * dilations[i], j * dilations[i] + (outs[i] - 1) * strides[i] + 1, strides[i])
-
-    if int(np.prod(kernel)) <= 4:
-        # Small windows: one strided slice per kernel offset (fewest passes over memory).
-        acc = None
-        for off in np.ndindex(*kernel):
-            index = [slice(None)] * y.ndim
-            for i, a in enumerate(axes):
-                index[a] = window(i, off[i])
-            acc = combine(acc, y[tuple(index)])
-        y = acc
-    else:
-        # Larger windows: separable, one axis at a time.
-        for i, a in enumerate(axes):
-            if kernel[i] == 1 and strides[i] == 1 and y.shape[a] == outs[i]:
-                continue
-            lead = (slice(None),) * a
-            acc = None
-            for j in range(kernel[i]):
-                acc = combine(acc, y[lead + (window(i, j),)])
-            y = acc
-    if kind == "avg":
-        counts = None
-        for i, a in enumerate(axes):
-            pos = np.arange(outs[i])[:, None] * strides[i] - lo[i] + np.arange(kernel[i])[None, :] * dilations[i]
-            if count_include_pad:
-                valid = (pos >= -lo[i]) & (pos < in_sizes[i] + hi[i])
-            else:
-                valid = (pos >= 0) & (pos < in_sizes[i])
-            shape = [1] * x.ndim
-            shape[a] = outs[i]
-            c = valid.sum(axis=1).reshape(shape)
-            counts = c if counts is None else counts * c
-        # A window holding only padding (count 0) sums to 0 and stays 0, as in onnxruntime.
-        if counts is not None and counts.size and np.all(counts == counts.flat[0]):
-            y = y / float(counts.flat[0]) if counts.flat[0] > 1 else y
-        elif counts is not None:
-            y = y / mx.array(np.maximum(counts, 1).astype(np.float32)).astype(y.dtype)
-    elif kind == "lp":
-        y = mx.sqrt(y) if p == 2 else mx.power(y, 1.0 / p)
-    return y.astype(x.dtype)
+NOTES = {'channel_shuffles': 16, 'compile': True, 'concats_split_into_convs': 5, 'constants_folded': 229, 'conv_strategies': {'native dense': 52, 'native depthwise+pointwise': 19}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 19, 'epilogues_fused': 63, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 7, 'transposes_as_reshape': 0, 'transposes_before': 3}, 'native_convs': 85, 'native_ops': 66, 'shapes_reinferred': 133}
 
 
 class Yolov5n05Face(nn.Module):
@@ -334,7 +210,7 @@ class Yolov5n05Face(nn.Module):
         # Conv: Conv_6
         v_397_pre = native.conv2d(v_394_pre, self.Conv_6_w, self.Conv_6_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='silu')
         # MaxPool: MaxPool_9
-        v_398_nhwc = pool_nd(v_391_pre, 'max', [1, 2], [2, 2], [2, 2], [1, 1], [0, 0], [0, 0], ceil_mode=True)
+        v_398_nhwc = native.max_pool2d(v_391_pre, (2, 2), (2, 2), (0, 0), (160, 160))
         # Conv: Conv_11_part0_1
         Conv_11_part0 = native.conv2d(v_397_pre, self.Conv_11_part0_1_w, self.Conv_11_part0_1_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
         # Conv: Conv_11_part1
@@ -560,9 +436,7 @@ class Yolov5n05Face(nn.Module):
         # Conv: Conv_416
         v_861_pre = native.conv2d(v_858_pre, self.Conv_416_w, self.Conv_416_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Upsample: Resize_420
-        expand_dims_2 = mx.expand_dims(v_861_pre, (2, 4))
-        broadcast_to_2 = mx.broadcast_to(expand_dims_2, (1, 20, 2, 20, 2, 64))
-        v_866_nhwc = mx.reshape(broadcast_to_2, (1, 40, 40, 64))
+        v_866_nhwc = native.upsample_nearest(v_861_pre, (2, 2))
         # Concat: Concat_421
         v_867_pre = mx.concatenate([v_866_nhwc, v_746_pre], axis=3)
         # Conv: Conv_422
@@ -580,9 +454,7 @@ class Yolov5n05Face(nn.Module):
         # Conv: Conv_438
         v_886_pre = native.conv2d(v_883_pre, self.Conv_438_w, self.Conv_438_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Upsample: Resize_442
-        expand_dims_3 = mx.expand_dims(v_886_pre, (2, 4))
-        broadcast_to_3 = mx.broadcast_to(expand_dims_3, (1, 40, 2, 40, 2, 64))
-        v_891_nhwc = mx.reshape(broadcast_to_3, (1, 80, 80, 64))
+        v_891_nhwc = native.upsample_nearest(v_886_pre, (2, 2))
         # Concat: Concat_443
         v_892_pre = mx.concatenate([v_891_nhwc, v_514_pre], axis=3)
         # Conv: Conv_444

@@ -5,142 +5,18 @@
 # Regenerate with: python -m translator convert MODEL.onnx -o DIR --mode module
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from runtime import native  # mlx-uniface's native CPU kernels (falls back to MLX ops elsewhere)
 
 import mlx.core as mx
 import mlx.nn as nn
-import numpy as np
 
 SOURCE_SHA256 = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4"
 WEIGHTS_SHA256 = "78c225c4cbb7265b95d7666c72dc109d51b5bbe7553543214481f4c2993b9c2c"
 INPUTS = [('input_', 'input', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('cls_8', 'cls_8', 'float32', (1, 6400, 1)), ('cls_16', 'cls_16', 'float32', (1, 1600, 1)), ('cls_32', 'cls_32', 'float32', (1, 400, 1)), ('obj_8', 'obj_8', 'float32', (1, 6400, 1)), ('obj_16', 'obj_16', 'float32', (1, 1600, 1)), ('obj_32', 'obj_32', 'float32', (1, 400, 1)), ('bbox_8', 'bbox_8', 'float32', (1, 6400, 4)), ('bbox_16', 'bbox_16', 'float32', (1, 1600, 4)), ('bbox_32', 'bbox_32', 'float32', (1, 400, 4)), ('kps_8', 'kps_8', 'float32', (1, 6400, 10)), ('kps_16', 'kps_16', 'float32', (1, 1600, 10)), ('kps_32', 'kps_32', 'float32', (1, 400, 10))]
-NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 16, 'native depthwise': 12, 'native depthwise+pointwise': 8}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 8, 'epilogues_fused': 15, 'identities_removed': 0, 'layout': {'nhwc_ops': 59, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 12}, 'native_convs': 53, 'native_elementwise': 6, 'sibling_convs_merged': 9}
-
-
-def pool_geometry(in_sizes, kernel, strides, dilations, pads_lo, pads_hi, ceil_mode=False, auto_pad="NOTSET"):
-    """(pads_lo, pads_hi, out_sizes, extra_hi) of an ONNX pool over the given spatial sizes.
-
-    extra_hi is the padding needed past pads_hi for ceil_mode windows (never counted
-    as padding by AveragePool).
-    """
-    nd = len(in_sizes)
-    lo, hi = [int(v) for v in pads_lo], [int(v) for v in pads_hi]
-    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        for i in range(nd):
-            out = -(-in_sizes[i] // strides[i])
-            total = max(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - in_sizes[i])
-            small = total // 2
-            lo[i], hi[i] = (small, total - small) if auto_pad == "SAME_UPPER" else (total - small, small)
-    elif auto_pad == "VALID":
-        lo, hi = [0] * nd, [0] * nd
-    outs, extra = [], []
-    for i in range(nd):
-        span = (kernel[i] - 1) * dilations[i] + 1
-        num = in_sizes[i] + lo[i] + hi[i] - span
-        if ceil_mode:
-            o = -(-num // strides[i]) + 1
-            if (o - 1) * strides[i] >= in_sizes[i] + lo[i]:
-                o -= 1  # the last window must start inside the input or its left padding
-        else:
-            o = num // strides[i] + 1
-        o = max(o, 0)
-        outs.append(o)
-        extra.append(max(0, (o - 1) * strides[i] + span - (in_sizes[i] + lo[i] + hi[i])))
-    return lo, hi, outs, extra
-
-
-def pool_fill(dtype, kind):
-    """The padding value of a pool: the dtype's lowest value for max, else 0.
-
-    For floats that is the lowest finite value, like onnxruntime (its running max starts
-    there), so a window holding only padding gives -FLT_MAX, not -inf.
-    """
-    if kind != "max":
-        return 0
-    if mx.issubdtype(dtype, mx.floating):
-        return float(mx.finfo(dtype).min)
-    if dtype == mx.bool_:
-        return False
-    return int(np.iinfo(np.dtype(str(dtype).split(".")[-1])).min)
-
-
-def pool_nd(
-    x,
-    kind,
-    axes,
-    kernel,
-    strides,
-    dilations,
-    pads_lo,
-    pads_hi,
-    ceil_mode=False,
-    count_include_pad=False,
-    p=2.0,
-    auto_pad="NOTSET",
-):
-    """ONNX MaxPool / AveragePool / LpPool (kind "max" | "avg" | "lp" | "sum") over `axes`."""
-    in_sizes = [x.shape[a] for a in axes]
-    lo, hi, outs, extra = pool_geometry(in_sizes, kernel, strides, dilations, pads_lo, pads_hi, ceil_mode, auto_pad)
-    y = x
-    if kind == "lp":
-        y = mx.square(x) if p == 2 else mx.power(mx.abs(x), p)
-    widths = [(0, 0)] * x.ndim
-    for i, a in enumerate(axes):
-        widths[a] = (lo[i], hi[i] + extra[i])
-    if any(w != (0, 0) for w in widths):
-        y = mx.pad(y, widths, constant_values=pool_fill(x.dtype, kind))
-
-    def combine(acc, part):
-        if acc is None:
-            return part
-        return mx.maximum(acc, part) if kind == "max" else acc + part
-
-    def window(i, j):
-        return slice(j * dilations[i], j * dilations[i] + (outs[i] - 1) * strides[i] + 1, strides[i])
-
-    if int(np.prod(kernel)) <= 4:
-        # Small windows: one strided slice per kernel offset (fewest passes over memory).
-        acc = None
-        for off in np.ndindex(*kernel):
-            index = [slice(None)] * y.ndim
-            for i, a in enumerate(axes):
-                index[a] = window(i, off[i])
-            acc = combine(acc, y[tuple(index)])
-        y = acc
-    else:
-        # Larger windows: separable, one axis at a time.
-        for i, a in enumerate(axes):
-            if kernel[i] == 1 and strides[i] == 1 and y.shape[a] == outs[i]:
-                continue
-            lead = (slice(None),) * a
-            acc = None
-            for j in range(kernel[i]):
-                acc = combine(acc, y[lead + (window(i, j),)])
-            y = acc
-    if kind == "avg":
-        counts = None
-        for i, a in enumerate(axes):
-            pos = np.arange(outs[i])[:, None] * strides[i] - lo[i] + np.arange(kernel[i])[None, :] * dilations[i]
-            if count_include_pad:
-                valid = (pos >= -lo[i]) & (pos < in_sizes[i] + hi[i])
-            else:
-                valid = (pos >= 0) & (pos < in_sizes[i])
-            shape = [1] * x.ndim
-            shape[a] = outs[i]
-            c = valid.sum(axis=1).reshape(shape)
-            counts = c if counts is None else counts * c
-        # A window holding only padding (count 0) sums to 0 and stays 0, as in onnxruntime.
-        if counts is not None and counts.size and np.all(counts == counts.flat[0]):
-            y = y / float(counts.flat[0]) if counts.flat[0] > 1 else y
-        elif counts is not None:
-            y = y / mx.array(np.maximum(counts, 1).astype(np.float32)).astype(y.dtype)
-    elif kind == "lp":
-        y = mx.sqrt(y) if p == 2 else mx.power(y, 1.0 / p)
-    return y.astype(x.dtype)
+NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 16, 'native depthwise': 12, 'native depthwise+pointwise': 8}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 8, 'epilogues_fused': 15, 'identities_removed': 0, 'layout': {'nhwc_ops': 59, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 12}, 'native_convs': 53, 'native_ops': 12, 'sibling_convs_merged': 9}
 
 
 class Yunet2023mar(nn.Module):
@@ -241,7 +117,7 @@ class Yunet2023mar(nn.Module):
         # Conv: Conv_3
         v_188_pre = native.conv2d(v_185_nhwc, self.Conv_3_w, self.Conv_3_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
         # MaxPool: MaxPool_5
-        v_189_nhwc = pool_nd(v_188_pre, 'max', [1, 2], [2, 2], [2, 2], [1, 1], [0, 0], [0, 0])
+        v_189_nhwc = native.max_pool2d(v_188_pre, (2, 2), (2, 2), (0, 0), (160, 160))
         # Conv: Conv_6
         v_190_nhwc = native.conv2d(v_189_nhwc, self.Conv_6_w, self.Conv_6_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
         # DepthwisePointwise: Conv_7_Conv_9
@@ -253,7 +129,7 @@ class Yunet2023mar(nn.Module):
         # Conv: Conv_16
         v_205_pre = native.conv2d(v_202_nhwc, self.Conv_16_w, self.Conv_16_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
         # MaxPool: MaxPool_18
-        v_206_nhwc = pool_nd(v_205_pre, 'max', [1, 2], [2, 2], [2, 2], [1, 1], [0, 0], [0, 0])
+        v_206_nhwc = native.max_pool2d(v_205_pre, (2, 2), (2, 2), (0, 0), (80, 80))
         # Conv: Conv_19
         v_207_nhwc = native.conv2d(v_206_nhwc, self.Conv_19_w, self.Conv_19_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
         # DepthwisePointwise: Conv_20_Conv_22
@@ -261,7 +137,7 @@ class Yunet2023mar(nn.Module):
         # Conv: Conv_23
         v_214_pre = native.conv2d(v_211_nhwc, self.Conv_23_w, self.Conv_23_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
         # MaxPool: MaxPool_25
-        v_215_nhwc = pool_nd(v_214_pre, 'max', [1, 2], [2, 2], [2, 2], [1, 1], [0, 0], [0, 0])
+        v_215_nhwc = native.max_pool2d(v_214_pre, (2, 2), (2, 2), (0, 0), (40, 40))
         # Conv: Conv_26
         v_216_nhwc = native.conv2d(v_215_nhwc, self.Conv_26_w, self.Conv_26_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
         # DepthwisePointwise: Conv_27_Conv_29
@@ -269,7 +145,7 @@ class Yunet2023mar(nn.Module):
         # Conv: Conv_30
         v_223_pre = native.conv2d(v_220_nhwc, self.Conv_30_w, self.Conv_30_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
         # MaxPool: MaxPool_32
-        v_224_nhwc = pool_nd(v_223_pre, 'max', [1, 2], [2, 2], [2, 2], [1, 1], [0, 0], [0, 0])
+        v_224_nhwc = native.max_pool2d(v_223_pre, (2, 2), (2, 2), (0, 0), (20, 20))
         # Conv: Conv_33
         v_225_nhwc = native.conv2d(v_224_nhwc, self.Conv_33_w, self.Conv_33_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
         # DepthwisePointwise: Conv_34_Conv_36
@@ -279,9 +155,7 @@ class Yunet2023mar(nn.Module):
         # Conv: Conv_40
         v_236_pre = native.conv2d(v_233_nhwc, self.Conv_40_w, self.Conv_40_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
         # Upsample: Resize_43
-        expand_dims_2 = mx.expand_dims(v_236_pre, (2, 4))
-        broadcast_to_2 = mx.broadcast_to(expand_dims_2, (1, 20, 2, 20, 2, 64))
-        v_241_nhwc = mx.reshape(broadcast_to_2, (1, 40, 40, 64))
+        v_241_nhwc = native.upsample_nearest(v_236_pre, (2, 2))
         # Add: Add_44
         v_242_pre = mx.add(v_223_pre, v_241_nhwc)
         # Conv: Conv_45
@@ -289,9 +163,7 @@ class Yunet2023mar(nn.Module):
         # Conv: Conv_46
         v_246_pre = native.conv2d(v_243_nhwc, self.Conv_46_w, self.Conv_46_b, depthwise=True, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
         # Upsample: Resize_49
-        expand_dims_3 = mx.expand_dims(v_246_pre, (2, 4))
-        broadcast_to_3 = mx.broadcast_to(expand_dims_3, (1, 40, 2, 40, 2, 64))
-        v_251_nhwc = mx.reshape(broadcast_to_3, (1, 80, 80, 64))
+        v_251_nhwc = native.upsample_nearest(v_246_pre, (2, 2))
         # Add: Add_50
         v_252_pre = mx.add(v_214_pre, v_251_nhwc)
         # Conv: Conv_51

@@ -168,6 +168,34 @@ def dw_pw_conv2d(
                             slope=pw_slope, residual=residual, residual_after=residual_after)  # fmt: skip
 
 
+def max_pool2d(
+    x: mx.array, kernel: tuple[int, int], strides: tuple[int, int], pads: tuple[int, int], out_hw: tuple[int, int]
+) -> mx.array:
+    """NHWC max pool with top/left `pads` and the output size given (ONNX's end pads and ceil_mode decide
+    it); window taps outside the input are skipped, and every window must have one inside."""
+    if _ext is not None and x.dtype == mx.float32 and _on_cpu():
+        return _ext.max_pool2d(x, list(kernel), list(strides), list(pads), list(out_hw))
+    (kh, kw), (sh, sw), (pt, pl), (ho, wo) = kernel, strides, pads, out_hw
+    pb, pr = max(0, (ho - 1) * sh + kh - x.shape[1] - pt), max(0, (wo - 1) * sw + kw - x.shape[2] - pl)
+    xp = mx.pad(x, [(0, 0), (pt, pb), (pl, pr), (0, 0)], constant_values=-float("inf"))
+    y = None
+    for ky in range(kh):
+        for kx in range(kw):
+            tap = xp[:, ky : ky + (ho - 1) * sh + 1 : sh, kx : kx + (wo - 1) * sw + 1 : sw, :]
+            y = tap if y is None else mx.maximum(y, tap)
+    return y
+
+
+def upsample_nearest(x: mx.array, factors: tuple[int, int]) -> mx.array:
+    """NHWC nearest upsampling by integer factors (each pixel repeated into an fh x fw block)."""
+    if _ext is not None and x.dtype == mx.float32 and _on_cpu():
+        return _ext.upsample_nearest(x, list(factors))
+    n, h, w, c = x.shape
+    fh, fw = factors
+    y = mx.broadcast_to(mx.expand_dims(x, (2, 4)), (n, h, fh, w, fw, c))
+    return mx.reshape(y, (n, h * fh, w * fw, c))
+
+
 def sigmoid(x: mx.array) -> mx.array:
     """1 / (1 + exp(-x)). MLX's own CPU sigmoid is scalar code (about 15 ns per element): detection
     heads spend more time there than in the conv before them."""

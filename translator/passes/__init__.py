@@ -11,14 +11,14 @@ from .constant_folding import fold_constants
 from .dw_pw import fuse_depthwise_pointwise
 from .epilogue import fuse_epilogues
 from .layout import assign_nhwc
-from .native import assign_native, assign_native_elementwise
+from .native import assign_native, assign_native_ops
 from .shuffle import fold_channel_shuffles
 from .siblings import merge_sibling_convs
 
 __all__ = [
     "run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
     "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
-    "assign_native_elementwise", "fuse_depthwise_pointwise", "fold_channel_shuffles",
+    "assign_native_ops", "fuse_depthwise_pointwise", "fold_channel_shuffles",
 ]  # fmt: skip
 
 
@@ -56,7 +56,7 @@ def run_passes(
             notes["layout"] = assign_nhwc(graph, nhwc_inputs=nhwc_inputs)
             if native:
                 notes["native_convs"] = assign_native(graph)
-                notes["native_elementwise"] = assign_native_elementwise(graph)
+                notes["native_ops"] = assign_native_ops(graph)
             notes["epilogues_fused"] = fuse_epilogues(graph, residuals=native)
             merged = merge_sibling_convs(graph)
             if merged:

@@ -21,14 +21,18 @@ def assign_native(graph: Graph) -> int:
     return marked
 
 
-def assign_native_elementwise(graph: Graph) -> int:
-    """Mark Sigmoid and Softmax for runtime.native's vectorized kernels (MLX's CPU ones are scalar code).
+def assign_native_ops(graph: Graph) -> int:
+    """Mark the non-conv ops runtime.native has kernels for: Sigmoid and Softmax (MLX's CPU ones are
+    scalar code), and the layout pass's NHWC MaxPool and nearest Upsample (MLX runs them on one thread).
 
-    The lowering uses them where they apply (float32; Softmax over the last axis) and MLX's ops elsewhere.
+    Each lowering uses the kernel where it applies (float32; Softmax over the last axis; a 2-D max pool
+    without dilation, indices or SAME padding whose windows all reach into the input) and MLX's ops elsewhere.
     """
     marked = 0
     for node in graph.nodes:
-        if not node.domain and node.op_type in ("Sigmoid", "Softmax"):
+        if (not node.domain and node.op_type in ("Sigmoid", "Softmax")) or (
+            node.domain == NHWC_DOMAIN and node.op_type in ("MaxPool", "Upsample")
+        ):
             node.attrs["native"] = True
             marked += 1
     return marked

@@ -9,6 +9,7 @@
 #include "elementwise_primitive.h"
 #include "kernels.h"
 #include "packed_weights.h"
+#include "spatial_primitive.h"
 #include "mlx/version.h"
 #include "threadpool.h"
 
@@ -54,6 +55,10 @@ NB_MODULE(_kernels, m) {
         "residual_after"_a = false, "stream"_a = nb::none(),
         "A depthwise conv and the 1x1 conv reading its output, in one pass: "
         "act_pw(conv1x1(act(dwconv(x) + bias), w_pw) + bias_pw [+ residual]).");
+  m.def("max_pool2d", &mlxu::native_max_pool2d, "x"_a, "kernel"_a, "strides"_a, "pads"_a, "out_hw"_a, nb::kw_only(),
+        "stream"_a = nb::none(), "NHWC max pool; pads (top, left); the output size is given.");
+  m.def("upsample_nearest", &mlxu::native_upsample_nearest, "x"_a, "factors"_a, nb::kw_only(),
+        "stream"_a = nb::none(), "NHWC nearest upsampling by integer factors (fh, fw).");
   m.def("conv2d", &mlxu::native_conv2d, "x"_a, "w"_a, "bias"_a.none(), "residual"_a.none(), "slope"_a.none(),
         nb::kw_only(), "depthwise"_a, "strides"_a, "pads"_a, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f,
         "residual_after"_a = false, "stream"_a = nb::none(),

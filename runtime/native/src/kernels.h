@@ -55,6 +55,11 @@ struct KernelTable {
   // Depthwise output row r (of n * ho) into out (wo * c floats) on the calling thread; e without residual.
   void (*depthwise_row_into)(const ConvShape& s, const float* x, const float* w, const Epilogue& e, int64_t r,
                              float* out);
+  // NHWC max pool: window s.kh x s.kw, strides s.sh, s.sw, top/left pads s.pt, s.pl, output s.ho x s.wo;
+  // taps outside the input are skipped, and every window must have one inside.
+  void (*max_pool)(const ConvShape& s, const float* x, float* out);
+  // NHWC nearest upsampling of x [s.n, s.h, s.w, s.c_in] by integer factors into [n, h * fh, w * fw, c].
+  void (*upsample)(const ConvShape& s, int fh, int fw, const float* x, float* out);
 };
 
 const KernelTable& kernels_baseline();

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -675,9 +676,63 @@ void softmax(const float* x, float* y, int64_t rows, int64_t len) {
   });
 }
 
+// ---- max pool and nearest upsampling, NHWC: MLX runs both on one thread, element by element ----------
+
+// Taps outside the input are skipped (the caller guarantees every window has one inside).
+void max_pool(const ConvShape& s, const float* x, float* out) {
+  const int C = s.c_in;
+  const int64_t rows = static_cast<int64_t>(s.n) * s.ho;
+  const int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, int64_t{s.wo} * C * s.kh * s.kw));
+  ThreadPool::instance().parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int n = static_cast<int>(r / s.ho), oy = static_cast<int>(r % s.ho);
+      const int iy0 = oy * s.sh - s.pt;
+      const int ky0 = std::max(0, -iy0), ky1 = std::min(s.kh, s.h - iy0);
+      for (int ox = 0; ox < s.wo; ++ox) {
+        const int ix0 = ox * s.sw - s.pl;
+        const int kx0 = std::max(0, -ix0), kx1 = std::min(s.kw, s.w - ix0);
+        float* o = out + (r * s.wo + ox) * C;
+        for (int c = 0; c < C; c += kL) {
+          const int valid = std::min(kL, C - c);
+          Vec m = Vec::splat(-std::numeric_limits<float>::infinity());
+          for (int ky = ky0; ky < ky1; ++ky) {
+            const float* row = x + ((static_cast<int64_t>(n) * s.h + iy0 + ky) * s.w + ix0) * C + c;
+            for (int kx = kx0; kx < kx1; ++kx) {
+              const float* px = row + static_cast<int64_t>(kx) * C;
+              m = vmax(valid == kL ? Vec::load(px) : load_partial(px, valid), m);
+            }
+          }
+          if (valid == kL)
+            m.store(o + c);
+          else
+            store_partial(m, o + c, valid);
+        }
+      }
+    }
+  });
+}
+
+// Each input pixel repeated into an fh x fw block (the FPN's upsampling).
+void upsample(const ConvShape& s, int fh, int fw, const float* x, float* out) {
+  const int64_t C = s.c_in, wo = int64_t{s.w} * fw;
+  const int64_t rows = int64_t{s.n} * s.h * fh;
+  ThreadPool::instance().parallel_for(rows, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, wo * C)),
+                                      [&](int64_t r0, int64_t r1) {
+                                        for (int64_t r = r0; r < r1; ++r) {
+                                          const int64_t n = r / (int64_t{s.h} * fh), iy = (r % (int64_t{s.h} * fh)) / fh;
+                                          const float* src = x + (n * s.h + iy) * s.w * C;
+                                          float* dst = out + r * wo * C;
+                                          for (int ix = 0; ix < s.w; ++ix)
+                                            for (int f = 0; f < fw; ++f)
+                                              std::memcpy(dst + (int64_t{ix} * fw + f) * C, src + ix * C, sizeof(float) * C);
+                                        }
+                                      });
+}
+
 const KernelTable& table() {
   static const KernelTable t{kIsaName, &depthwise,  &dense,   &dense_packed_size, &dense_pack,
-                             &sigmoid,  &softmax, &dw_pw,   &depthwise_row_into};
+                             &sigmoid,  &softmax, &dw_pw,   &depthwise_row_into,
+                             &max_pool, &upsample};
   return t;
 }
 

@@ -245,7 +245,29 @@ def _shifted_gemm(ctx: LowerCtx, x: Ref, w_arr, bias, pads, in_shape, out_hw) ->
 
 @lowering("MaxPool", domain=DOMAIN)
 def maxpool_nhwc(ctx: LowerCtx) -> Ref:
-    return lower_pool(ctx, "max", channels_last=True)
+    native = _native_max_pool(ctx) if ctx.attr("native") else None
+    return native if native is not None else lower_pool(ctx, "max", channels_last=True)
+
+
+def _native_max_pool(ctx: LowerCtx) -> Ref | None:
+    """runtime.native.max_pool2d where it applies (marked by the native pass), else None."""
+    in_shape, out_shape = ctx.static_shape(0), ctx.out_value(0).static_shape
+    kernel = [int(k) for k in ctx.attr("kernel_shape", [])]
+    if ctx.dtype(0).name != "float32" or in_shape is None or out_shape is None or len(kernel) != 2:
+        return None
+    if len([o for o in ctx.node.outputs if o]) != 1 or ctx.attr("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
+        return None
+    if any(int(d) != 1 for d in ctx.attr("dilations", [1, 1])):
+        return None
+    strides = [int(s) for s in ctx.attr("strides", [1, 1])]
+    pads = [int(p) for p in ctx.attr("pads", [0, 0, 0, 0])] if ctx.attr("auto_pad", "NOTSET") == "NOTSET" else [0] * 4
+    (h, w), (ho, wo) = in_shape[1:3], out_shape[1:3]
+    # every window must reach into the input (the kernel skips outside taps; ONNX's would be -inf)
+    if pads[0] >= kernel[0] or pads[1] >= kernel[1] or (ho - 1) * strides[0] - pads[0] > h - 1:
+        return None
+    if (wo - 1) * strides[1] - pads[1] > w - 1 or ho < 1 or wo < 1:
+        return None
+    return ctx.call("native_max_pool2d", ctx.input(0), tuple(kernel), tuple(strides), (pads[0], pads[1]), (ho, wo))
 
 
 @lowering("AveragePool", domain=DOMAIN)
@@ -266,6 +288,8 @@ def upsample_nhwc(ctx: LowerCtx) -> Ref:
     x = ctx.input(0)
     if (fh, fw) == (1, 1):
         return x
+    if ctx.attr("native") and ctx.dtype(0).name == "float32":  # marked by the native pass: on the pool's threads
+        return ctx.call("native_upsample_nearest", x, (int(fh), int(fw)))
     n, h, w, c = (ctx.dim(0, i) for i in range(4))
     if not all(isinstance(d, int) for d in (h, w, c)):
         return ctx.call("repeat", ctx.call("repeat", x, fh, axis=1), fw, axis=2)

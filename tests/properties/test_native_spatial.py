@@ -1,0 +1,77 @@
+"""The native NHWC max pool and nearest upsampling (runtime/native) against onnxruntime and numpy.
+
+Max pools: kernels 1-4, strides 1-3, pads up to kernel - 1 on each side, floor or ceil output sizes,
+1-40 channels (most not multiples of the vector width), batch 1-2, contiguous or transposed input,
+eager or compiled, on every instruction set this CPU runs; onnxruntime's MaxPool on the NCHW input is
+the oracle. Upsampling: integer factors 1-3 against numpy's repeat.
+"""
+
+from __future__ import annotations
+
+import os
+
+from runtime import native
+
+import mlx.core as mx
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from onnx import helper
+
+from tests.properties.conftest import scaled
+from tests.properties.test_native_kernels import ISAS, _view, use_isa
+from tests.util import make_model, run_ort
+
+pytestmark = pytest.mark.skipif(
+    not native.available() and not os.environ.get("CI"),
+    reason=f"native kernels not built here: {native.UNAVAILABLE_REASON}",
+)
+
+
+@st.composite
+def pools(draw):
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    pads = [draw(st.integers(0, kh - 1)), draw(st.integers(0, kw - 1)), draw(st.integers(0, kh - 1)),
+            draw(st.integers(0, kw - 1))]  # fmt: skip
+    h = draw(st.integers(max(1, kh - pads[0] - pads[2]), 15))
+    w = draw(st.integers(max(1, kw - pads[1] - pads[3]), 15))
+    return {"k": (kh, kw), "s": (draw(st.integers(1, 3)), draw(st.integers(1, 3))), "pads": pads,
+            "n": draw(st.integers(1, 2)), "h": h, "w": w, "c": draw(st.integers(1, 40)),
+            "ceil": draw(st.booleans()), "view": draw(st.sampled_from(["contiguous", "transposed"])),
+            "run": draw(st.sampled_from(["eager", "compile"])), "seed": draw(st.integers(0, 2**16))}  # fmt: skip
+
+
+@scaled(2)
+@given(p=pools())
+def test_max_pool_matches_onnxruntime(p):
+    rng = np.random.default_rng(p["seed"])
+    x = rng.standard_normal((p["n"], p["h"], p["w"], p["c"])).astype(np.float32)
+    attrs = {"kernel_shape": list(p["k"]), "strides": list(p["s"]), "pads": p["pads"], "ceil_mode": int(p["ceil"])}
+    m = make_model([helper.make_node("MaxPool", ["x"], ["y"], **attrs)], [("x", np.float32, [p["n"], p["c"], p["h"], p["w"]])],
+                   [("y", np.float32, None)], opset=12)  # fmt: skip
+    want = run_ort(m, {"x": np.ascontiguousarray(x.transpose(0, 3, 1, 2))})[0].transpose(0, 2, 3, 1)
+    ho, wo = want.shape[1:3]
+    (kh, kw), (sh, sw), (pt, pl) = p["k"], p["s"], p["pads"][:2]
+    if pt >= kh or pl >= kw or (ho - 1) * sh - pt > p["h"] - 1 or (wo - 1) * sw - pl > p["w"] - 1:
+        with pytest.raises(ValueError, match="outside the input"):  # refused, never computed wrong
+            native._ext.max_pool2d(mx.array(x), [kh, kw], [sh, sw], [pt, pl], [ho, wo])
+        return
+
+    def pool(a):
+        return native.max_pool2d(a, p["k"], p["s"], (pt, pl), (ho, wo))
+
+    xa = _view(x, p["view"])
+    for isa in ISAS:
+        with use_isa(isa):
+            got = np.array((pool if p["run"] == "eager" else mx.compile(pool))(xa))
+        np.testing.assert_array_equal(got, want, err_msg=isa)
+
+
+@pytest.mark.parametrize("fh,fw", [(1, 2), (2, 2), (3, 1), (2, 3)])
+def test_upsample_nearest_repeats_pixels(fh, fw):
+    x = np.random.default_rng(fh * 10 + fw).standard_normal((2, 5, 4, 19)).astype(np.float32)
+    want = np.repeat(np.repeat(x, fh, axis=1), fw, axis=2)
+    for isa in ISAS:
+        with use_isa(isa):
+            np.testing.assert_array_equal(np.array(native.upsample_nearest(mx.array(x), (fh, fw))), want, err_msg=isa)
