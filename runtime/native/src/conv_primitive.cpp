@@ -85,9 +85,8 @@ void NativeConv::eval_gpu(const std::vector<mx::array>&, mx::array&) {
 
 namespace {
 
-// Copies a strided (view, transposed, broadcast) float array into dense row-major order.
-// The common case is the network input, transposed from NCHW to NHWC by a view:
-// four explicit loops, rows shared out over the thread pool.
+// Copies a strided (view, transposed, broadcast) float array into dense row-major order: four explicit
+// loops, rows shared out over the thread pool. (A stem reads the network's NCHW input in place instead.)
 void gather(const mx::array& a, float* dst) {
   const float* src = a.data<float>();
   mx::Shape shape = a.shape();
@@ -99,27 +98,6 @@ void gather(const mx::array& a, float* dst) {
   if (shape.size() > 4) throw std::runtime_error("native conv: cannot read a strided array of rank > 4");
   const int64_t rows = static_cast<int64_t>(shape[0]) * shape[1];
   const int64_t row_len = static_cast<int64_t>(shape[2]) * shape[3];
-  if (strides[2] == 1 && strides[3] != 1) {
-    // NCHW seen as NHWC (the network input): read each channel plane's row contiguously,
-    // interleave through a small block that stays in L1, write the NHWC row contiguously.
-    const int W = shape[2], C = shape[3];
-    ThreadPool::instance().parallel_for(rows, 4, [&](int64_t r0, int64_t r1) {
-      constexpr int kBlock = 64;
-      for (int64_t r = r0; r < r1; ++r) {
-        const float* base = src + (r / shape[1]) * strides[0] + (r % shape[1]) * strides[1];
-        float* out = dst + r * row_len;
-        for (int w0 = 0; w0 < W; w0 += kBlock) {
-          const int n = W - w0 < kBlock ? W - w0 : kBlock;
-          for (int c = 0; c < C; ++c) {
-            const float* plane = base + c * strides[3] + w0;
-            float* o = out + static_cast<int64_t>(w0) * C + c;
-            for (int i = 0; i < n; ++i) o[static_cast<int64_t>(i) * C] = plane[i];
-          }
-        }
-      }
-    });
-    return;
-  }
   ThreadPool::instance().parallel_for(rows, 8, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t i0 = r / shape[1], i1 = r % shape[1];
