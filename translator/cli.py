@@ -55,9 +55,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
               f"{lay['transposes_after']}, {t.notes.get('epilogues_fused', 0)} activations fused")  # fmt: skip
     if t.program.notes.get("conv_strategies"):
         print("  convs      : " + ", ".join(f"{k} {v}" for k, v in t.program.notes["conv_strategies"].items()))
-    if "compile" in t.program.notes:
-        print(f"  mx.compile : {'on' if t.program.notes['compile'] else 'off'} (plain {t.program.notes['plain_ms']} ms, "
-              f"compiled {t.program.notes['compiled_ms']} ms)")  # fmt: skip
+    notes = t.program.notes
+    if "compile" in notes:
+        why = (f"plain {notes['plain_ms']} ms, compiled {notes['compiled_ms']} ms" if "plain_ms" in notes
+               else "the default with native kernels")  # fmt: skip
+        print(f"  mx.compile : {'on' if notes['compile'] else 'off'} ({why})")
     print(f"  weights    : {len(t.program.weights)} tensors, {_fmt_bytes(t.weights_nbytes)}")
     for p in written.paths:
         print(f"  wrote      : {p}")
