@@ -6,10 +6,9 @@
 #include <nanobind/stl/vector.h>
 
 #include "conv_primitive.h"
-#include "elementwise_primitive.h"
 #include "kernels.h"
 #include "packed_weights.h"
-#include "spatial_primitive.h"
+#include "unary_primitive.h"
 #include "mlx/version.h"
 #include "threadpool.h"
 

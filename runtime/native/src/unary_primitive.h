@@ -1,4 +1,5 @@
-// NativeSpatial: NHWC max pooling and nearest upsampling on the CPU (MLX runs both on one thread).
+// NativeUnary: the non-conv ops with native kernels, one input each, on the CPU: sigmoid and last-axis
+// softmax (MLX's CPU versions are scalar), NHWC max pooling and nearest upsampling (MLX's run on one thread).
 #pragma once
 
 #include <vector>
@@ -11,30 +12,31 @@ namespace mlxu {
 
 namespace mx = mlx::core;
 
-struct SpatialParams {
-  enum class Kind : int { MaxPool = 0, Upsample = 1 } kind;
+struct UnaryParams {
+  enum class Kind : int { Sigmoid = 0, Softmax = 1, MaxPool = 2, Upsample = 3 } kind;
   int kh = 1, kw = 1, sh = 1, sw = 1, pt = 0, pl = 0, ho = 0, wo = 0;  // MaxPool
   int fh = 1, fw = 1;                                                    // Upsample
-  bool operator==(const SpatialParams&) const = default;
+  bool operator==(const UnaryParams&) const = default;
 };
 
-class NativeSpatial : public mx::UnaryPrimitive {
+class NativeUnary : public mx::UnaryPrimitive {
  public:
-  NativeSpatial(mx::Stream stream, SpatialParams p) : mx::UnaryPrimitive(stream), p_(p) {}
+  NativeUnary(mx::Stream stream, UnaryParams p) : mx::UnaryPrimitive(stream), p_(p) {}
 
   void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override;
   void eval_gpu(const std::vector<mx::array>& inputs, mx::array& out) override;
   std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override;
   bool is_equivalent(const mx::Primitive& other) const override;
-  const char* name() const override {
-    return p_.kind == SpatialParams::Kind::MaxPool ? "NativeMaxPool" : "NativeUpsample";
-  }
+  const char* name() const override;
 
  private:
-  SpatialParams p_;
+  UnaryParams p_;
 };
 
-// x: NHWC float32. Output (ho, wo) is given (ONNX's ceil_mode and end pads decide it); every window
+// float32 x of any strides (read through mx::contiguous).
+mx::array native_sigmoid(const mx::array& x, mx::StreamOrDevice s = {});
+mx::array native_softmax_last(const mx::array& x, mx::StreamOrDevice s = {});
+// NHWC x. The max pool's output size is given (ONNX's ceil_mode and end pads decide it); every window
 // must have a tap inside the input, which is checked.
 mx::array native_max_pool2d(const mx::array& x, std::vector<int> kernel, std::vector<int> strides,
                             std::vector<int> pads_top_left, std::vector<int> out_hw, mx::StreamOrDevice s = {});

@@ -1,0 +1,117 @@
+#include "unary_primitive.h"
+
+#include <stdexcept>
+#include <string>
+
+#include "kernels.h"
+#include "mlx/allocator.h"
+#include "mlx/backend/cpu/encoder.h"
+#include "mlx/ops.h"
+
+namespace mlxu {
+
+using Kind = UnaryParams::Kind;
+
+namespace {
+
+[[noreturn]] void refuse(const std::string& what) { throw std::invalid_argument("native op: " + what); }
+
+}  // namespace
+
+const char* NativeUnary::name() const {
+  switch (p_.kind) {
+    case Kind::Sigmoid: return "NativeSigmoid";
+    case Kind::Softmax: return "NativeSoftmax";
+    case Kind::MaxPool: return "NativeMaxPool";
+    case Kind::Upsample: return "NativeUpsample";
+  }
+  return "NativeUnary";
+}
+
+std::vector<mx::Shape> NativeUnary::output_shapes(const std::vector<mx::array>& inputs) {
+  const auto& x = inputs[0].shape();
+  if (p_.kind == Kind::MaxPool) return {{x[0], p_.ho, p_.wo, x[3]}};
+  if (p_.kind == Kind::Upsample) return {{x[0], x[1] * p_.fh, x[2] * p_.fw, x[3]}};
+  return {x};
+}
+
+bool NativeUnary::is_equivalent(const mx::Primitive& other) const {
+  const auto* o = dynamic_cast<const NativeUnary*>(&other);
+  return o && o->p_ == p_;
+}
+
+void NativeUnary::eval_gpu(const std::vector<mx::array>&, mx::array&) {
+  throw std::runtime_error("native kernels run on the CPU only; use MLX's own ops on the GPU");
+}
+
+void NativeUnary::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) {
+  const auto& x = inputs[0];
+  out.set_data(mx::allocator::malloc(out.nbytes()));
+  auto& encoder = mx::cpu::get_command_encoder(stream());
+  encoder.set_input_array(x);
+  encoder.set_output_array(out);
+  encoder.dispatch([x = mx::array::unsafe_weak_copy(x), out = mx::array::unsafe_weak_copy(out), p = p_]() mutable {
+    if (out.size() == 0) return;
+    const KernelTable& k = best_kernels();
+    const float* src = x.data<float>();
+    float* dst = out.data<float>();
+    if (p.kind == Kind::Sigmoid) return k.sigmoid(src, dst, static_cast<int64_t>(out.size()));
+    if (p.kind == Kind::Softmax) {
+      const int64_t len = x.shape(-1);
+      return k.softmax(src, dst, static_cast<int64_t>(out.size()) / len, len);
+    }
+    ConvShape s{};
+    s.n = x.shape(0), s.h = x.shape(1), s.w = x.shape(2), s.c_in = s.c_out = x.shape(3);
+    s.ho = out.shape(1), s.wo = out.shape(2);
+    s.kh = p.kh, s.kw = p.kw, s.sh = p.sh, s.sw = p.sw, s.pt = p.pt, s.pl = p.pl;
+    if (p.kind == Kind::MaxPool)
+      k.max_pool(s, src, dst);
+    else
+      k.upsample(s, p.fh, p.fw, src, dst);
+  });
+}
+
+namespace {
+
+mx::array make(const mx::array& x, const UnaryParams& p, mx::StreamOrDevice s) {
+  if (x.dtype() != mx::float32) refuse("x must be float32");
+  const bool spatial = p.kind == Kind::MaxPool || p.kind == Kind::Upsample;
+  if (spatial && x.ndim() != 4) refuse("x must be NHWC (4-D)");
+  if (p.kind == Kind::Softmax && x.ndim() == 0) refuse("softmax needs at least one axis");
+  auto stream = mx::to_stream(s);
+  const mx::array xc = mx::contiguous(x, false, stream);  // the kernels read row-major memory; free if it is
+  auto prim = std::make_shared<NativeUnary>(stream, p);
+  auto shape = prim->output_shapes({xc})[0];
+  return mx::array(std::move(shape), mx::float32, std::move(prim), {xc});
+}
+
+}  // namespace
+
+mx::array native_sigmoid(const mx::array& x, mx::StreamOrDevice s) { return make(x, {Kind::Sigmoid}, s); }
+
+mx::array native_softmax_last(const mx::array& x, mx::StreamOrDevice s) { return make(x, {Kind::Softmax}, s); }
+
+mx::array native_max_pool2d(const mx::array& x, std::vector<int> kernel, std::vector<int> strides,
+                            std::vector<int> pads_top_left, std::vector<int> out_hw, mx::StreamOrDevice s) {
+  if (kernel.size() != 2 || strides.size() != 2 || pads_top_left.size() != 2 || out_hw.size() != 2)
+    refuse("kernel, strides, pads (top, left) and out_hw take two ints each");
+  if (x.ndim() != 4) refuse("x must be NHWC (4-D)");
+  UnaryParams p{Kind::MaxPool, kernel[0], kernel[1], strides[0], strides[1], pads_top_left[0], pads_top_left[1],
+                out_hw[0], out_hw[1]};
+  if (p.kh < 1 || p.kw < 1 || p.sh < 1 || p.sw < 1 || p.ho < 1 || p.wo < 1 || p.pt < 0 || p.pl < 0)
+    refuse("kernel, strides and output size must be positive, pads non-negative");
+  // every window needs a tap inside the input: the first starts before the kernel ends, the last inside
+  const int h = x.shape(1), w = x.shape(2);
+  if (p.pt >= p.kh || p.pl >= p.kw || (p.ho - 1) * p.sh - p.pt > h - 1 || (p.wo - 1) * p.sw - p.pl > w - 1)
+    refuse("a pooling window would lie entirely outside the input");
+  return make(x, p, s);
+}
+
+mx::array native_upsample_nearest(const mx::array& x, std::vector<int> factors, mx::StreamOrDevice s) {
+  if (factors.size() != 2 || factors[0] < 1 || factors[1] < 1) refuse("factors must be two positive ints");
+  UnaryParams p{Kind::Upsample};
+  p.fh = factors[0], p.fw = factors[1];
+  return make(x, p, s);
+}
+
+}  // namespace mlxu
