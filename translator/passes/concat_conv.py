@@ -59,8 +59,7 @@ def _split(graph: Graph, conv: Node, parts: list[tuple[str, int]]) -> None:
         y = out if last else graph.fresh_name(f"{conv.name}_part{i}")
         if not last:
             graph.add_value(Value(y, out_value.dtype, out_value.shape))
-        attrs = dict(conv.attrs) if last else base_attrs
-        attrs.pop("residual_after", None)
+        attrs = dict(conv.attrs if last else base_attrs)  # each node its own dict (tune edits them in place)
         inputs = [name, w_name, bias if i == 0 else ""] + ([previous] if previous else [])
         graph.add_node(Node(graph.fresh_name(f"{conv.name}_part{i}"), "Conv", NHWC_DOMAIN, inputs, [y], attrs))
         previous = y
