@@ -16,7 +16,7 @@ SOURCE_SHA256 = "ffeda7b88900bd8fb3c3cd71876d199aca389a1378d11e07d22faf4c5fc6b4a
 WEIGHTS_SHA256 = "1b3991586041708bd6de6411eb8aa92e34ac4ad2185d9924ebd2cb2f0e4fc99d"
 INPUTS = [('data', 'data', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('stride_8', 'stride_8', 'float32', (1, 3, 80, 80, 16)), ('stride_16', 'stride_16', 'float32', (1, 3, 40, 40, 16)), ('stride_32', 'stride_32', 'float32', (1, 3, 20, 20, 16))]
-NOTES = {'channel_shuffles': 16, 'compile': True, 'concats_split_into_convs': 5, 'constants_folded': 229, 'conv_strategies': {'native dense': 52, 'native depthwise+pointwise': 19}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 19, 'epilogues_fused': 63, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 7, 'transposes_as_reshape': 0, 'transposes_before': 3}, 'native_convs': 85, 'native_ops': 66, 'shapes_reinferred': 133}
+NOTES = {'channel_shuffles': 16, 'compile': True, 'concat_shuffles_interleaved': 16, 'concats_split_into_convs': 5, 'constants_folded': 229, 'conv_strategies': {'native dense': 52, 'native depthwise+pointwise': 19}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 19, 'epilogues_fused': 63, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 7, 'transposes_as_reshape': 0, 'transposes_before': 3}, 'native_convs': 85, 'native_ops': 66, 'shapes_reinferred': 133}
 
 
 class Yolov5n05Face(nn.Module):
@@ -221,12 +221,8 @@ class Yolov5n05Face(nn.Module):
         v_408_pre = native.dw_pw_conv2d(v_402_pre, self.Conv_14_Conv_15_w, self.Conv_14_Conv_15_b, self.Conv_14_Conv_15_w_pw, self.Conv_14_Conv_15_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), pw_activation='silu')
         # DepthwisePointwise: Conv_21_Conv_22
         v_418_pre = native.dw_pw_conv2d(v_412_pre, self.Conv_21_Conv_22_w, self.Conv_21_Conv_22_b, self.Conv_21_Conv_22_w_pw, self.Conv_21_Conv_22_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Concat: Concat_25
-        v_419_pre = mx.concatenate([v_408_pre, v_418_pre], axis=3)
-        # ChannelShuffle: Reshape_27_shuffle
-        reshape_2 = mx.reshape(v_419_pre, [1, 80, 80, 2, 32])
-        swapaxes_2 = mx.swapaxes(reshape_2, 3, 4)
-        v_424_pre = mx.reshape(swapaxes_2, [1, 80, 80, 64])
+        # Interleave: Concat_25_interleave
+        v_424_pre = native.interleave([v_408_pre, v_418_pre])
         # Slice: Slice_41
         v_435_pre = v_424_pre[:, :, :, :32]
         # Slice: Slice_44
@@ -235,12 +231,8 @@ class Yolov5n05Face(nn.Module):
         v_442_pre = native.conv2d(v_438_pre, self.Conv_45_w, self.Conv_45_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_48_Conv_49
         v_448_pre = native.dw_pw_conv2d(v_442_pre, self.Conv_48_Conv_49_w, self.Conv_48_Conv_49_b, self.Conv_48_Conv_49_w_pw, self.Conv_48_Conv_49_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Concat: Concat_52
-        v_449_pre = mx.concatenate([v_435_pre, v_448_pre], axis=3)
-        # ChannelShuffle: Reshape_54_shuffle
-        reshape_3 = mx.reshape(v_449_pre, [1, 80, 80, 2, 32])
-        swapaxes_3 = mx.swapaxes(reshape_3, 3, 4)
-        v_454_pre = mx.reshape(swapaxes_3, [1, 80, 80, 64])
+        # Interleave: Concat_52_interleave
+        v_454_pre = native.interleave([v_435_pre, v_448_pre])
         # Slice: Slice_68
         v_465_pre = v_454_pre[:, :, :, :32]
         # Slice: Slice_71
@@ -249,12 +241,8 @@ class Yolov5n05Face(nn.Module):
         v_472_pre = native.conv2d(v_468_pre, self.Conv_72_w, self.Conv_72_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_75_Conv_76
         v_478_pre = native.dw_pw_conv2d(v_472_pre, self.Conv_75_Conv_76_w, self.Conv_75_Conv_76_b, self.Conv_75_Conv_76_w_pw, self.Conv_75_Conv_76_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Concat: Concat_79
-        v_479_pre = mx.concatenate([v_465_pre, v_478_pre], axis=3)
-        # ChannelShuffle: Reshape_81_shuffle
-        reshape_4 = mx.reshape(v_479_pre, [1, 80, 80, 2, 32])
-        swapaxes_4 = mx.swapaxes(reshape_4, 3, 4)
-        v_484_pre = mx.reshape(swapaxes_4, [1, 80, 80, 64])
+        # Interleave: Concat_79_interleave
+        v_484_pre = native.interleave([v_465_pre, v_478_pre])
         # Slice: Slice_95
         v_495_pre = v_484_pre[:, :, :, :32]
         # Slice: Slice_98
@@ -263,24 +251,16 @@ class Yolov5n05Face(nn.Module):
         v_502_pre = native.conv2d(v_498_pre, self.Conv_99_w, self.Conv_99_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_102_Conv_103
         v_508_pre = native.dw_pw_conv2d(v_502_pre, self.Conv_102_Conv_103_w, self.Conv_102_Conv_103_b, self.Conv_102_Conv_103_w_pw, self.Conv_102_Conv_103_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Concat: Concat_106
-        v_509_pre = mx.concatenate([v_495_pre, v_508_pre], axis=3)
-        # ChannelShuffle: Reshape_108_shuffle
-        reshape_5 = mx.reshape(v_509_pre, [1, 80, 80, 2, 32])
-        swapaxes_5 = mx.swapaxes(reshape_5, 3, 4)
-        v_514_pre = mx.reshape(swapaxes_5, [1, 80, 80, 64])
+        # Interleave: Concat_106_interleave
+        v_514_pre = native.interleave([v_495_pre, v_508_pre])
         # Conv: Conv_116
         v_524_pre = native.conv2d(v_514_pre, self.Conv_116_w, self.Conv_116_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_112_Conv_113
         v_520_pre = native.dw_pw_conv2d(v_514_pre, self.Conv_112_Conv_113_w, self.Conv_112_Conv_113_b, self.Conv_112_Conv_113_w_pw, self.Conv_112_Conv_113_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), pw_activation='silu')
         # DepthwisePointwise: Conv_119_Conv_120
         v_530_pre = native.dw_pw_conv2d(v_524_pre, self.Conv_119_Conv_120_w, self.Conv_119_Conv_120_b, self.Conv_119_Conv_120_w_pw, self.Conv_119_Conv_120_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Concat: Concat_123
-        v_531_pre = mx.concatenate([v_520_pre, v_530_pre], axis=3)
-        # ChannelShuffle: Reshape_125_shuffle
-        reshape_6 = mx.reshape(v_531_pre, [1, 40, 40, 2, 64])
-        swapaxes_6 = mx.swapaxes(reshape_6, 3, 4)
-        v_536_pre = mx.reshape(swapaxes_6, [1, 40, 40, 128])
+        # Interleave: Concat_123_interleave
+        v_536_pre = native.interleave([v_520_pre, v_530_pre])
         # Slice: Slice_139
         v_547_pre = v_536_pre[:, :, :, :64]
         # Slice: Slice_142
@@ -289,12 +269,8 @@ class Yolov5n05Face(nn.Module):
         v_554_pre = native.conv2d(v_550_pre, self.Conv_143_w, self.Conv_143_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_146_Conv_147
         v_560_pre = native.dw_pw_conv2d(v_554_pre, self.Conv_146_Conv_147_w, self.Conv_146_Conv_147_b, self.Conv_146_Conv_147_w_pw, self.Conv_146_Conv_147_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Concat: Concat_150
-        v_561_pre = mx.concatenate([v_547_pre, v_560_pre], axis=3)
-        # ChannelShuffle: Reshape_152_shuffle
-        reshape_7 = mx.reshape(v_561_pre, [1, 40, 40, 2, 64])
-        swapaxes_7 = mx.swapaxes(reshape_7, 3, 4)
-        v_566_pre = mx.reshape(swapaxes_7, [1, 40, 40, 128])
+        # Interleave: Concat_150_interleave
+        v_566_pre = native.interleave([v_547_pre, v_560_pre])
         # Slice: Slice_166
         v_577_pre = v_566_pre[:, :, :, :64]
         # Slice: Slice_169
@@ -303,12 +279,8 @@ class Yolov5n05Face(nn.Module):
         v_584_pre = native.conv2d(v_580_pre, self.Conv_170_w, self.Conv_170_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_173_Conv_174
         v_590_pre = native.dw_pw_conv2d(v_584_pre, self.Conv_173_Conv_174_w, self.Conv_173_Conv_174_b, self.Conv_173_Conv_174_w_pw, self.Conv_173_Conv_174_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Concat: Concat_177
-        v_591_pre = mx.concatenate([v_577_pre, v_590_pre], axis=3)
-        # ChannelShuffle: Reshape_179_shuffle
-        reshape_8 = mx.reshape(v_591_pre, [1, 40, 40, 2, 64])
-        swapaxes_8 = mx.swapaxes(reshape_8, 3, 4)
-        v_596_pre = mx.reshape(swapaxes_8, [1, 40, 40, 128])
+        # Interleave: Concat_177_interleave
+        v_596_pre = native.interleave([v_577_pre, v_590_pre])
         # Slice: Slice_193
         v_607_pre = v_596_pre[:, :, :, :64]
         # Slice: Slice_196
@@ -317,12 +289,8 @@ class Yolov5n05Face(nn.Module):
         v_614_pre = native.conv2d(v_610_pre, self.Conv_197_w, self.Conv_197_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_200_Conv_201
         v_620_pre = native.dw_pw_conv2d(v_614_pre, self.Conv_200_Conv_201_w, self.Conv_200_Conv_201_b, self.Conv_200_Conv_201_w_pw, self.Conv_200_Conv_201_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Concat: Concat_204
-        v_621_pre = mx.concatenate([v_607_pre, v_620_pre], axis=3)
-        # ChannelShuffle: Reshape_206_shuffle
-        reshape_9 = mx.reshape(v_621_pre, [1, 40, 40, 2, 64])
-        swapaxes_9 = mx.swapaxes(reshape_9, 3, 4)
-        v_626_pre = mx.reshape(swapaxes_9, [1, 40, 40, 128])
+        # Interleave: Concat_204_interleave
+        v_626_pre = native.interleave([v_607_pre, v_620_pre])
         # Slice: Slice_220
         v_637_pre = v_626_pre[:, :, :, :64]
         # Slice: Slice_223
@@ -331,12 +299,8 @@ class Yolov5n05Face(nn.Module):
         v_644_pre = native.conv2d(v_640_pre, self.Conv_224_w, self.Conv_224_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_227_Conv_228
         v_650_pre = native.dw_pw_conv2d(v_644_pre, self.Conv_227_Conv_228_w, self.Conv_227_Conv_228_b, self.Conv_227_Conv_228_w_pw, self.Conv_227_Conv_228_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Concat: Concat_231
-        v_651_pre = mx.concatenate([v_637_pre, v_650_pre], axis=3)
-        # ChannelShuffle: Reshape_233_shuffle
-        reshape_10 = mx.reshape(v_651_pre, [1, 40, 40, 2, 64])
-        swapaxes_10 = mx.swapaxes(reshape_10, 3, 4)
-        v_656_pre = mx.reshape(swapaxes_10, [1, 40, 40, 128])
+        # Interleave: Concat_231_interleave
+        v_656_pre = native.interleave([v_637_pre, v_650_pre])
         # Slice: Slice_247
         v_667_pre = v_656_pre[:, :, :, :64]
         # Slice: Slice_250
@@ -345,12 +309,8 @@ class Yolov5n05Face(nn.Module):
         v_674_pre = native.conv2d(v_670_pre, self.Conv_251_w, self.Conv_251_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_254_Conv_255
         v_680_pre = native.dw_pw_conv2d(v_674_pre, self.Conv_254_Conv_255_w, self.Conv_254_Conv_255_b, self.Conv_254_Conv_255_w_pw, self.Conv_254_Conv_255_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Concat: Concat_258
-        v_681_pre = mx.concatenate([v_667_pre, v_680_pre], axis=3)
-        # ChannelShuffle: Reshape_260_shuffle
-        reshape_11 = mx.reshape(v_681_pre, [1, 40, 40, 2, 64])
-        swapaxes_11 = mx.swapaxes(reshape_11, 3, 4)
-        v_686_pre = mx.reshape(swapaxes_11, [1, 40, 40, 128])
+        # Interleave: Concat_258_interleave
+        v_686_pre = native.interleave([v_667_pre, v_680_pre])
         # Slice: Slice_274
         v_697_pre = v_686_pre[:, :, :, :64]
         # Slice: Slice_277
@@ -359,12 +319,8 @@ class Yolov5n05Face(nn.Module):
         v_704_pre = native.conv2d(v_700_pre, self.Conv_278_w, self.Conv_278_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_281_Conv_282
         v_710_pre = native.dw_pw_conv2d(v_704_pre, self.Conv_281_Conv_282_w, self.Conv_281_Conv_282_b, self.Conv_281_Conv_282_w_pw, self.Conv_281_Conv_282_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Concat: Concat_285
-        v_711_pre = mx.concatenate([v_697_pre, v_710_pre], axis=3)
-        # ChannelShuffle: Reshape_287_shuffle
-        reshape_12 = mx.reshape(v_711_pre, [1, 40, 40, 2, 64])
-        swapaxes_12 = mx.swapaxes(reshape_12, 3, 4)
-        v_716_pre = mx.reshape(swapaxes_12, [1, 40, 40, 128])
+        # Interleave: Concat_285_interleave
+        v_716_pre = native.interleave([v_697_pre, v_710_pre])
         # Slice: Slice_301
         v_727_pre = v_716_pre[:, :, :, :64]
         # Slice: Slice_304
@@ -373,24 +329,16 @@ class Yolov5n05Face(nn.Module):
         v_734_pre = native.conv2d(v_730_pre, self.Conv_305_w, self.Conv_305_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_308_Conv_309
         v_740_pre = native.dw_pw_conv2d(v_734_pre, self.Conv_308_Conv_309_w, self.Conv_308_Conv_309_b, self.Conv_308_Conv_309_w_pw, self.Conv_308_Conv_309_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Concat: Concat_312
-        v_741_pre = mx.concatenate([v_727_pre, v_740_pre], axis=3)
-        # ChannelShuffle: Reshape_314_shuffle
-        reshape_13 = mx.reshape(v_741_pre, [1, 40, 40, 2, 64])
-        swapaxes_13 = mx.swapaxes(reshape_13, 3, 4)
-        v_746_pre = mx.reshape(swapaxes_13, [1, 40, 40, 128])
+        # Interleave: Concat_312_interleave
+        v_746_pre = native.interleave([v_727_pre, v_740_pre])
         # Conv: Conv_322
         v_756_pre = native.conv2d(v_746_pre, self.Conv_322_w, self.Conv_322_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_318_Conv_319
         v_752_pre = native.dw_pw_conv2d(v_746_pre, self.Conv_318_Conv_319_w, self.Conv_318_Conv_319_b, self.Conv_318_Conv_319_w_pw, self.Conv_318_Conv_319_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), pw_activation='silu')
         # DepthwisePointwise: Conv_325_Conv_326
         v_762_pre = native.dw_pw_conv2d(v_756_pre, self.Conv_325_Conv_326_w, self.Conv_325_Conv_326_b, self.Conv_325_Conv_326_w_pw, self.Conv_325_Conv_326_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Concat: Concat_329
-        v_763_pre = mx.concatenate([v_752_pre, v_762_pre], axis=3)
-        # ChannelShuffle: Reshape_331_shuffle
-        reshape_14 = mx.reshape(v_763_pre, [1, 20, 20, 2, 128])
-        swapaxes_14 = mx.swapaxes(reshape_14, 3, 4)
-        v_768_pre = mx.reshape(swapaxes_14, [1, 20, 20, 256])
+        # Interleave: Concat_329_interleave
+        v_768_pre = native.interleave([v_752_pre, v_762_pre])
         # Slice: Slice_345
         v_779_pre = v_768_pre[:, :, :, :128]
         # Slice: Slice_348
@@ -399,12 +347,8 @@ class Yolov5n05Face(nn.Module):
         v_786_pre = native.conv2d(v_782_pre, self.Conv_349_w, self.Conv_349_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_352_Conv_353
         v_792_pre = native.dw_pw_conv2d(v_786_pre, self.Conv_352_Conv_353_w, self.Conv_352_Conv_353_b, self.Conv_352_Conv_353_w_pw, self.Conv_352_Conv_353_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Concat: Concat_356
-        v_793_pre = mx.concatenate([v_779_pre, v_792_pre], axis=3)
-        # ChannelShuffle: Reshape_358_shuffle
-        reshape_15 = mx.reshape(v_793_pre, [1, 20, 20, 2, 128])
-        swapaxes_15 = mx.swapaxes(reshape_15, 3, 4)
-        v_798_pre = mx.reshape(swapaxes_15, [1, 20, 20, 256])
+        # Interleave: Concat_356_interleave
+        v_798_pre = native.interleave([v_779_pre, v_792_pre])
         # Slice: Slice_372
         v_809_pre = v_798_pre[:, :, :, :128]
         # Slice: Slice_375
@@ -413,12 +357,8 @@ class Yolov5n05Face(nn.Module):
         v_816_pre = native.conv2d(v_812_pre, self.Conv_376_w, self.Conv_376_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_379_Conv_380
         v_822_pre = native.dw_pw_conv2d(v_816_pre, self.Conv_379_Conv_380_w, self.Conv_379_Conv_380_b, self.Conv_379_Conv_380_w_pw, self.Conv_379_Conv_380_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Concat: Concat_383
-        v_823_pre = mx.concatenate([v_809_pre, v_822_pre], axis=3)
-        # ChannelShuffle: Reshape_385_shuffle
-        reshape_16 = mx.reshape(v_823_pre, [1, 20, 20, 2, 128])
-        swapaxes_16 = mx.swapaxes(reshape_16, 3, 4)
-        v_828_pre = mx.reshape(swapaxes_16, [1, 20, 20, 256])
+        # Interleave: Concat_383_interleave
+        v_828_pre = native.interleave([v_809_pre, v_822_pre])
         # Slice: Slice_399
         v_839_pre = v_828_pre[:, :, :, :128]
         # Slice: Slice_402
@@ -427,12 +367,8 @@ class Yolov5n05Face(nn.Module):
         v_846_pre = native.conv2d(v_842_pre, self.Conv_403_w, self.Conv_403_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # DepthwisePointwise: Conv_406_Conv_407
         v_852_pre = native.dw_pw_conv2d(v_846_pre, self.Conv_406_Conv_407_w, self.Conv_406_Conv_407_b, self.Conv_406_Conv_407_w_pw, self.Conv_406_Conv_407_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
-        # Concat: Concat_410
-        v_853_pre = mx.concatenate([v_839_pre, v_852_pre], axis=3)
-        # ChannelShuffle: Reshape_412_shuffle
-        reshape_17 = mx.reshape(v_853_pre, [1, 20, 20, 2, 128])
-        swapaxes_17 = mx.swapaxes(reshape_17, 3, 4)
-        v_858_pre = mx.reshape(swapaxes_17, [1, 20, 20, 256])
+        # Interleave: Concat_410_interleave
+        v_858_pre = native.interleave([v_839_pre, v_852_pre])
         # Conv: Conv_416
         v_861_pre = native.conv2d(v_858_pre, self.Conv_416_w, self.Conv_416_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Upsample: Resize_420

@@ -1,4 +1,5 @@
-"""The native NHWC max pool and nearest upsampling (runtime/native) against onnxruntime and numpy.
+"""The native NHWC max pool, nearest upsampling and channel interleave (runtime/native) against
+onnxruntime and numpy.
 
 Max pools: kernels 1-4, strides 1-3, pads up to kernel - 1 on each side, floor or ceil output sizes,
 1-40 channels (most not multiples of the vector width), batch 1-2, contiguous or transposed input,
@@ -75,3 +76,19 @@ def test_upsample_nearest_repeats_pixels(fh, fw):
     for isa in ISAS:
         with use_isa(isa):
             np.testing.assert_array_equal(np.array(native.upsample_nearest(mx.array(x), (fh, fw))), want, err_msg=isa)
+
+
+@scaled(1)
+@given(g=st.integers(2, 4), shape=st.lists(st.integers(1, 9), min_size=1, max_size=4), seed=st.integers(0, 2**16),
+       view=st.booleans())  # fmt: skip
+def test_interleave_is_concat_then_channel_shuffle(g, shape, seed, view):
+    """out[..., j * g + k] = parts[k][..., j]: what Concat + ChannelShuffle(g) compute, checked with numpy."""
+    from translator.passes.shuffle import shuffle_reference
+
+    rng = np.random.default_rng(seed)
+    parts = [rng.standard_normal(shape).astype(np.float32) for _ in range(g)]
+    want = shuffle_reference(np.concatenate(parts, axis=-1), len(shape) - 1, g)
+    arrays = [_view(p, "sliced") if view and len(shape) == 4 else mx.array(p) for p in parts]
+    for isa in ISAS:
+        with use_isa(isa):
+            np.testing.assert_array_equal(np.array(native.interleave(arrays)), want, err_msg=isa)

@@ -185,6 +185,9 @@ def test_channel_shuffle_stays_channels_last(native, tmp_path):
     assert t.notes["layout"]["transposes_after"] == 3
     calls = [c.fn for c in t.program.calls]
     assert calls[0] == "transpose" and calls[-1] == "transpose" and calls[1:-1].count("transpose") == 1
+    # with native kernels the Concat + shuffle pair is one interleave of the two branches
+    assert t.notes.get("concat_shuffles_interleaved") == (1 if native else None)
+    assert ("native_interleave" in calls) == native
     x = np.random.default_rng(22).standard_normal((1, 3, 6, 7)).astype(np.float32)
     assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=native)
 

@@ -41,6 +41,7 @@ MX_NAMES = (
 NATIVE_FUNCTIONS: dict[str, Callable] = {
     "native_conv2d": native.conv2d,
     "native_dw_pw_conv2d": native.dw_pw_conv2d,
+    "native_interleave": native.interleave,
     "native_max_pool2d": native.max_pool2d,
     "native_upsample_nearest": native.upsample_nearest,
     "native_sigmoid": native.sigmoid,

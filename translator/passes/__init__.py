@@ -12,13 +12,14 @@ from .dw_pw import fuse_depthwise_pointwise
 from .epilogue import fuse_epilogues
 from .layout import assign_nhwc
 from .native import assign_native, assign_native_ops
-from .shuffle import fold_channel_shuffles
+from .shuffle import fold_channel_shuffles, fuse_concat_shuffles
 from .siblings import merge_sibling_convs
 
 __all__ = [
     "run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
     "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
     "assign_native_ops", "fuse_depthwise_pointwise", "fold_channel_shuffles",
+    "fuse_concat_shuffles",
 ]  # fmt: skip
 
 
@@ -68,5 +69,8 @@ def run_passes(
                 pairs = fuse_depthwise_pointwise(graph)
                 if pairs:
                     notes["depthwise_pointwise_fused"] = pairs
+                interleaved = fuse_concat_shuffles(graph)
+                if interleaved:
+                    notes["concat_shuffles_interleaved"] = interleaved
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)
     return notes

@@ -14,6 +14,7 @@ from ..ir import Graph, Node
 
 INTERNAL_DOMAIN = "mlx.internal"
 SHUFFLE = "ChannelShuffle"
+INTERLEAVE = "Interleave"
 
 
 def _only_consumer(graph: Graph, value: str, op_type: str) -> Node | None:
@@ -61,6 +62,36 @@ def fold_channel_shuffles(graph: Graph) -> int:
         graph.add_node(Node(graph.fresh_name(f"{node.name}_shuffle"), SHUFFLE, INTERNAL_DOMAIN, [x], [out], attrs))
         found += 1
     return found
+
+
+def fuse_concat_shuffles(graph: Graph) -> int:
+    """Concat of g equal parts along the channels, then a ChannelShuffle in g groups on the same axis, read
+    by nothing else: one `Interleave` of the parts (runtime.native.interleave), out channel j * g + k being
+    part k's channel j. ShuffleNet's unit concatenates its two branches and shuffles them: two MLX copies
+    on one thread, ~0.8 ms each time at 80x80x64, become one multi-threaded pass. Returns the count."""
+    fused = 0
+    for shuffle in graph.topo_order():
+        if shuffle.name not in graph.g or shuffle.domain != INTERNAL_DOMAIN or shuffle.op_type != SHUFFLE:
+            continue
+        cat = graph.producer(shuffle.inputs[0])
+        if cat is None or cat.domain or cat.op_type != "Concat" or len(graph.consumers(cat.outputs[0])) != 1:
+            continue
+        shape = graph.value(cat.outputs[0]).static_shape
+        if shape is None or cat.outputs[0] in graph.outputs:
+            continue
+        axis = int(cat.attrs.get("axis", 0)) % len(shape)
+        parts = [graph.value(p).static_shape for p in cat.inputs]
+        groups = int(shuffle.attrs.get("groups", 0))
+        if axis != len(shape) - 1 or int(shuffle.attrs.get("axis", -1)) % len(shape) != axis:
+            continue
+        if len(parts) != groups or any(p != parts[0] for p in parts) or graph.value(cat.inputs[0]).dtype != np.float32:
+            continue
+        inputs, out = list(cat.inputs), shuffle.outputs[0]
+        graph.remove_node(shuffle)
+        graph.remove_node(cat)
+        graph.add_node(Node(graph.fresh_name(f"{cat.name}_interleave"), INTERLEAVE, INTERNAL_DOMAIN, inputs, [out]))
+        fused += 1
+    return fused
 
 
 def shuffle_reference(x: np.ndarray, axis: int, groups: int) -> np.ndarray:

@@ -60,6 +60,8 @@ struct KernelTable {
   void (*max_pool)(const ConvShape& s, const float* x, float* out);
   // NHWC nearest upsampling of x [s.n, s.h, s.w, s.c_in] by integer factors into [n, h * fh, w * fw, c].
   void (*upsample)(const ConvShape& s, int fh, int fw, const float* x, float* out);
+  // out[p, j * g + k] = parts[k][p, j]: g parts of `pixels` rows of c floats (Concat + channel shuffle).
+  void (*interleave)(const float* const* parts, int g, int64_t pixels, int c, float* out);
 };
 
 const KernelTable& kernels_baseline();

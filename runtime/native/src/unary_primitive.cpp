@@ -107,6 +107,49 @@ mx::array native_max_pool2d(const mx::array& x, std::vector<int> kernel, std::ve
   return make(x, p, s);
 }
 
+std::vector<mx::Shape> NativeInterleave::output_shapes(const std::vector<mx::array>& inputs) {
+  mx::Shape shape = inputs[0].shape();
+  shape.back() *= static_cast<int>(inputs.size());
+  return {shape};
+}
+
+void NativeInterleave::eval_gpu(const std::vector<mx::array>&, mx::array&) {
+  throw std::runtime_error("native kernels run on the CPU only; use MLX's own ops on the GPU");
+}
+
+void NativeInterleave::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) {
+  out.set_data(mx::allocator::malloc(out.nbytes()));
+  auto& encoder = mx::cpu::get_command_encoder(stream());
+  std::vector<mx::array> held;
+  for (const auto& a : inputs) {
+    encoder.set_input_array(a);
+    held.push_back(mx::array::unsafe_weak_copy(a));
+  }
+  encoder.set_output_array(out);
+  encoder.dispatch([held = std::move(held), out = mx::array::unsafe_weak_copy(out)]() mutable {
+    if (out.size() == 0) return;
+    std::vector<const float*> parts;
+    for (const auto& a : held) parts.push_back(a.data<float>());
+    const int g = static_cast<int>(held.size());
+    const int c = held[0].shape(-1);
+    best_kernels().interleave(parts.data(), g, static_cast<int64_t>(held[0].size()) / c, c, out.data<float>());
+  });
+}
+
+mx::array native_interleave(const std::vector<mx::array>& parts, mx::StreamOrDevice s) {
+  if (parts.size() < 2) refuse("interleave needs at least two parts");
+  auto stream = mx::to_stream(s);
+  std::vector<mx::array> inputs;
+  for (const auto& a : parts) {
+    if (a.dtype() != mx::float32) refuse("interleave parts must be float32");
+    if (a.shape() != parts[0].shape() || a.ndim() == 0) refuse("interleave parts must share one shape");
+    inputs.push_back(mx::contiguous(a, false, stream));  // the kernel reads row-major memory
+  }
+  auto prim = std::make_shared<NativeInterleave>(stream);
+  auto shape = prim->output_shapes(inputs)[0];
+  return mx::array(std::move(shape), mx::float32, std::move(prim), std::move(inputs));
+}
+
 mx::array native_upsample_nearest(const mx::array& x, std::vector<int> factors, mx::StreamOrDevice s) {
   if (factors.size() != 2 || factors[0] < 1 || factors[1] < 1) refuse("factors must be two positive ints");
   UnaryParams p{Kind::Upsample};

@@ -33,6 +33,23 @@ class NativeUnary : public mx::UnaryPrimitive {
   UnaryParams p_;
 };
 
+// Channels of g same-shaped inputs interleaved: out[..., j * g + k] = parts[k][..., j]. A channel
+// Concat of the parts followed by a channel shuffle in g groups (ShuffleNet's unit), in one pass.
+class NativeInterleave : public mx::UnaryPrimitive {
+ public:
+  explicit NativeInterleave(mx::Stream stream) : mx::UnaryPrimitive(stream) {}
+
+  void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override;
+  void eval_gpu(const std::vector<mx::array>& inputs, mx::array& out) override;
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override;
+  bool is_equivalent(const mx::Primitive& other) const override {
+    return dynamic_cast<const NativeInterleave*>(&other) != nullptr;
+  }
+  const char* name() const override { return "NativeInterleave"; }
+};
+
+mx::array native_interleave(const std::vector<mx::array>& parts, mx::StreamOrDevice s = {});
+
 // float32 x of any strides (read through mx::contiguous).
 mx::array native_sigmoid(const mx::array& x, mx::StreamOrDevice s = {});
 mx::array native_softmax_last(const mx::array& x, mx::StreamOrDevice s = {});

@@ -616,3 +616,9 @@ def channel_shuffle(ctx: LowerCtx):
     split = list(shape[:axis]) + [groups, shape[axis] // groups] + list(shape[axis + 1 :])
     y = ctx.call("swapaxes", ctx.call("reshape", x, split), axis, axis + 1)
     return ctx.call("reshape", y, list(shape))
+
+
+@lowering("Interleave", domain="mlx.internal")
+def interleave(ctx: LowerCtx):
+    """passes/shuffle.py's fused Concat + ChannelShuffle: channel j of part k goes to j * g + k."""
+    return ctx.call("native_interleave", [ctx.input(i) for i in range(len(ctx.node.inputs))])
