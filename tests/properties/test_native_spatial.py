@@ -78,17 +78,29 @@ def test_upsample_nearest_repeats_pixels(fh, fw):
             np.testing.assert_array_equal(np.array(native.upsample_nearest(mx.array(x), (fh, fw))), want, err_msg=isa)
 
 
+def _part(a: np.ndarray, how: str, rng) -> mx.array:
+    if how == "channel slice":  # a's channels at an offset inside a wider map (rows further apart), read in place
+        wide = rng.standard_normal(a.shape[:-1] + (a.shape[-1] + 3,)).astype(np.float32)
+        wide[..., 2 : 2 + a.shape[-1]] = a
+        return mx.array(wide)[..., 2 : 2 + a.shape[-1]]
+    if how == "every other":  # no unit stride: copied first
+        wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), np.float32)
+        wide[..., ::2] = a
+        return mx.array(wide)[..., ::2]
+    return mx.array(a)
+
+
 @scaled(1)
 @given(g=st.integers(2, 4), shape=st.lists(st.integers(1, 9), min_size=1, max_size=4), seed=st.integers(0, 2**16),
-       view=st.booleans())  # fmt: skip
-def test_interleave_is_concat_then_channel_shuffle(g, shape, seed, view):
+       views=st.lists(st.sampled_from(["contiguous", "channel slice", "every other"]), min_size=4, max_size=4))  # fmt: skip
+def test_interleave_is_concat_then_channel_shuffle(g, shape, seed, views):
     """out[..., j * g + k] = parts[k][..., j]: what Concat + ChannelShuffle(g) compute, checked with numpy."""
     from translator.passes.shuffle import shuffle_reference
 
     rng = np.random.default_rng(seed)
     parts = [rng.standard_normal(shape).astype(np.float32) for _ in range(g)]
     want = shuffle_reference(np.concatenate(parts, axis=-1), len(shape) - 1, g)
-    arrays = [_view(p, "sliced") if view and len(shape) == 4 else mx.array(p) for p in parts]
+    arrays = [_part(p, how, rng) for p, how in zip(parts, views)]
     for isa in ISAS:
         with use_isa(isa):
             np.testing.assert_array_equal(np.array(native.interleave(arrays)), want, err_msg=isa)

@@ -60,8 +60,10 @@ struct KernelTable {
   void (*max_pool)(const ConvShape& s, const float* x, float* out);
   // NHWC nearest upsampling of x [s.n, s.h, s.w, s.c_in] by integer factors into [n, h * fh, w * fw, c].
   void (*upsample)(const ConvShape& s, int fh, int fw, const float* x, float* out);
-  // out[p, j * g + k] = parts[k][p, j]: g parts of `pixels` rows of c floats (Concat + channel shuffle).
-  void (*interleave)(const float* const* parts, int g, int64_t pixels, int c, float* out);
+  // out[p, j * g + k] = parts[k][p * row_strides[k] + j]: g parts of `pixels` rows of c floats each
+  // (a channel Concat + a channel shuffle); a part's rows may be further apart than c (a channel slice).
+  void (*interleave)(const float* const* parts, const int64_t* row_strides, int g, int64_t pixels, int c,
+                     float* out);
 };
 
 const KernelTable& kernels_baseline();

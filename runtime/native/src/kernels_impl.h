@@ -729,15 +729,16 @@ void upsample(const ConvShape& s, int fh, int fw, const float* x, float* out) {
                                       });
 }
 
-// out[p, j * g + k] = parts[k][p, j] for `pixels` rows of g parts with c channels each: a channel
-// Concat followed by a channel shuffle of g groups (ShuffleNet), in one pass.
-void interleave(const float* const* parts, int g, int64_t pixels, int c, float* out) {
+// out[p, j * g + k] = parts[k][p * row_strides[k] + j] for `pixels` rows of g parts with c channels each:
+// a channel Concat followed by a channel shuffle of g groups (ShuffleNet), in one pass. Parts may be
+// channel slices of wider maps (row stride > c), read in place.
+void interleave(const float* const* parts, const int64_t* row_strides, int g, int64_t pixels, int c, float* out) {
   const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, int64_t{g} * c));
   ThreadPool::instance().parallel_for(pixels, grain, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       float* o = out + p * g * c;
       for (int k = 0; k < g; ++k) {
-        const float* src = parts[k] + p * c;
+        const float* src = parts[k] + p * row_strides[k];
         for (int j = 0; j < c; ++j) o[j * g + k] = src[j];
       }
     }

@@ -16,6 +16,38 @@ namespace {
 
 [[noreturn]] void refuse(const std::string& what) { throw std::invalid_argument("native op: " + what); }
 
+// Distance in floats between consecutive rows (all axes but the last) when the last axis is unit-stride
+// and the rows are evenly spaced (a contiguous array, or a slice of its last axis); 0 otherwise.
+int64_t row_stride(const mx::array& a) {
+  const auto& shape = a.shape();
+  const auto& st = a.strides();
+  const int n = static_cast<int>(a.ndim());
+  if (n == 0 || (st[n - 1] != 1 && shape[n - 1] > 1)) return 0;
+  if (n == 1) return shape[0];
+  const int64_t row = st[n - 2];
+  int64_t expect = row;
+  for (int i = n - 2; i >= 0; --i) {
+    if (shape[i] > 1 && st[i] != expect) return 0;
+    expect *= shape[i];
+  }
+  return row >= shape[n - 1] ? row : 0;
+}
+
+// Any-rank strided copy into row-major order (the odd view an interleave part may be).
+void copy_strided(const mx::array& a, float* dst) {
+  const auto& shape = a.shape();
+  const auto& st = a.strides();
+  const float* src = a.data<float>();
+  const int n = static_cast<int>(a.ndim());
+  std::vector<int> idx(n, 0);
+  for (size_t i = 0; i < a.size(); ++i) {
+    int64_t off = 0;
+    for (int d = 0; d < n; ++d) off += idx[d] * st[d];
+    dst[i] = src[off];
+    for (int d = n - 1; d >= 0 && ++idx[d] == shape[d]; --d) idx[d] = 0;
+  }
+}
+
 }  // namespace
 
 const char* NativeUnary::name() const {
@@ -128,11 +160,27 @@ void NativeInterleave::eval_cpu(const std::vector<mx::array>& inputs, mx::array&
   encoder.set_output_array(out);
   encoder.dispatch([held = std::move(held), out = mx::array::unsafe_weak_copy(out)]() mutable {
     if (out.size() == 0) return;
-    std::vector<const float*> parts;
-    for (const auto& a : held) parts.push_back(a.data<float>());
     const int g = static_cast<int>(held.size());
     const int c = held[0].shape(-1);
-    best_kernels().interleave(parts.data(), g, static_cast<int64_t>(held[0].size()) / c, c, out.data<float>());
+    std::vector<const float*> parts;
+    std::vector<int64_t> row_strides;
+    thread_local std::vector<std::vector<float>> copies;
+    if (copies.size() < held.size()) copies.resize(held.size());
+    for (size_t i = 0; i < held.size(); ++i) {
+      const auto& a = held[i];
+      const int64_t stride = row_stride(a);
+      if (stride > 0) {  // contiguous, or a channel slice of a wider map: read in place
+        parts.push_back(a.data<float>());
+        row_strides.push_back(stride);
+        continue;
+      }
+      copies[i].resize(a.size());
+      copy_strided(a, copies[i].data());
+      parts.push_back(copies[i].data());
+      row_strides.push_back(c);
+    }
+    best_kernels().interleave(parts.data(), row_strides.data(), g, static_cast<int64_t>(held[0].size()) / c, c,
+                              out.data<float>());
   });
 }
 
@@ -143,7 +191,7 @@ mx::array native_interleave(const std::vector<mx::array>& parts, mx::StreamOrDev
   for (const auto& a : parts) {
     if (a.dtype() != mx::float32) refuse("interleave parts must be float32");
     if (a.shape() != parts[0].shape() || a.ndim() == 0) refuse("interleave parts must share one shape");
-    inputs.push_back(mx::contiguous(a, false, stream));  // the kernel reads row-major memory
+    inputs.push_back(a);  // views are fine: eval_cpu reads channel slices in place and copies the rest
   }
   auto prim = std::make_shared<NativeInterleave>(stream);
   auto shape = prim->output_shapes(inputs)[0];
