@@ -53,3 +53,10 @@ def assert_matches_ort(model, feed: dict, tmp_path: Path | None = None, atol: fl
     for a, b in zip(got["module"], got["oplist"]):
         np.testing.assert_array_equal(a, b)
     return got["oplist"]
+
+
+def shuffle_reference(x: np.ndarray, axis: int, groups: int) -> np.ndarray:
+    """ONNX's channel shuffle in numpy: `axis` seen as (groups, C/groups), the two swapped, merged back."""
+    shape = x.shape
+    split = shape[:axis] + (groups, shape[axis] // groups) + shape[axis + 1 :]
+    return np.swapaxes(x.reshape(split), axis, axis + 1).reshape(shape)

@@ -88,8 +88,13 @@ def set_spin_us(us: int) -> None:
         _ext.set_spin_us(int(us))
 
 
-def _on_cpu() -> bool:
-    return mx.default_device().type == mx.DeviceType.cpu
+def _runs_native(*arrays: mx.array) -> bool:
+    """The extension takes this call: it imported, every operand is float32, and the work is on the CPU."""
+    return (
+        _ext is not None
+        and all(a.dtype == mx.float32 for a in arrays)
+        and mx.default_device().type == mx.DeviceType.cpu
+    )
 
 
 def conv2d(
@@ -116,7 +121,7 @@ def conv2d(
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"native.conv2d: unknown activation {activation!r}")
-    if _ext is not None and x.dtype == mx.float32 and _on_cpu():
+    if _runs_native(x):
         return _ext.conv2d(
             x, w, bias, residual, slope, depthwise=depthwise, strides=list(strides), pads=list(pads),
             act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta), residual_after=bool(residual_after),
@@ -156,7 +161,7 @@ def dw_pw_conv2d(
     for act in (activation, pw_activation):
         if act not in ACTIVATIONS:
             raise ValueError(f"native.dw_pw_conv2d: unknown activation {act!r}")
-    if _ext is not None and x.dtype == mx.float32 and _on_cpu():
+    if _runs_native(x):
         return _ext.dw_pw_conv2d(
             x, w, bias, slope, w_pw, bias_pw, pw_slope, residual, strides=list(strides), pads=list(pads),
             act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta), act_pw=ACTIVATIONS[pw_activation],
@@ -173,7 +178,7 @@ def max_pool2d(
 ) -> mx.array:
     """NHWC max pool with top/left `pads` and the output size given (ONNX's end pads and ceil_mode decide
     it); window taps outside the input are skipped, and every window must have one inside."""
-    if _ext is not None and x.dtype == mx.float32 and _on_cpu():
+    if _runs_native(x):
         return _ext.max_pool2d(x, list(kernel), list(strides), list(pads), list(out_hw))
     (kh, kw), (sh, sw), (pt, pl), (ho, wo) = kernel, strides, pads, out_hw
     pb, pr = max(0, (ho - 1) * sh + kh - x.shape[1] - pt), max(0, (wo - 1) * sw + kw - x.shape[2] - pl)
@@ -188,7 +193,7 @@ def max_pool2d(
 
 def upsample_nearest(x: mx.array, factors: tuple[int, int]) -> mx.array:
     """NHWC nearest upsampling by integer factors (each pixel repeated into an fh x fw block)."""
-    if _ext is not None and x.dtype == mx.float32 and _on_cpu():
+    if _runs_native(x):
         return _ext.upsample_nearest(x, list(factors))
     n, h, w, c = x.shape
     fh, fw = factors
@@ -199,7 +204,7 @@ def upsample_nearest(x: mx.array, factors: tuple[int, int]) -> mx.array:
 def interleave(parts: list[mx.array]) -> mx.array:
     """out[..., j * g + k] = parts[k][..., j] for g same-shaped parts: a channel Concat followed by a channel
     shuffle in g groups (ShuffleNet's unit), in one multi-threaded pass instead of two MLX copies."""
-    if _ext is not None and all(p.dtype == mx.float32 for p in parts) and _on_cpu():
+    if _runs_native(*parts):
         return _ext.interleave(list(parts))
     stacked = mx.stack(list(parts), axis=-1)
     return mx.reshape(stacked, tuple(parts[0].shape[:-1]) + (parts[0].shape[-1] * len(parts),))
@@ -208,7 +213,7 @@ def interleave(parts: list[mx.array]) -> mx.array:
 def sigmoid(x: mx.array) -> mx.array:
     """1 / (1 + exp(-x)). MLX's own CPU sigmoid is scalar code (about 15 ns per element): detection
     heads spend more time there than in the conv before them."""
-    if _ext is not None and x.dtype == mx.float32 and _on_cpu():
+    if _runs_native(x):
         return _ext.sigmoid(x)
     return mx.sigmoid(x)
 
@@ -216,7 +221,7 @@ def sigmoid(x: mx.array) -> mx.array:
 def softmax(x: mx.array, axis: int = -1) -> mx.array:
     """Softmax over one axis; vectorized in the extension for the last axis of a float32 array."""
     last = x.ndim > 0 and axis in (-1, x.ndim - 1)
-    if _ext is not None and last and x.dtype == mx.float32 and _on_cpu():
+    if last and _runs_native(x):
         return _ext.softmax_last(x)
     return mx.softmax(x, axis=axis)
 

@@ -95,7 +95,7 @@ def _part(a: np.ndarray, how: str, rng) -> mx.array:
        views=st.lists(st.sampled_from(["contiguous", "channel slice", "every other"]), min_size=4, max_size=4))  # fmt: skip
 def test_interleave_is_concat_then_channel_shuffle(g, shape, seed, views):
     """out[..., j * g + k] = parts[k][..., j]: what Concat + ChannelShuffle(g) compute, checked with numpy."""
-    from translator.passes.shuffle import shuffle_reference
+    from tests.util import shuffle_reference
 
     rng = np.random.default_rng(seed)
     parts = [rng.standard_normal(shape).astype(np.float32) for _ in range(g)]

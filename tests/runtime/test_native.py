@@ -141,3 +141,43 @@ def test_a_failed_native_build_does_not_fail_the_install(tmp_path, monkeypatch):
     cmd.build_extension(dist.ext_modules[0])
     assert len(messages) == 1 and "NOT built" in messages[0] and "pure-MLX" in messages[0]
     assert not list((tmp_path / "lib").rglob("_kernels*"))
+
+
+def test_every_wrapper_falls_back_to_the_same_result(monkeypatch):
+    """Each runtime.native function computes the same thing with MLX's ops when the extension is absent
+    (what programs recorded with native calls run on a machine without it); the kernels themselves are
+    checked against onnxruntime in tests/properties."""
+    from runtime import native
+
+    import mlx.core as mx
+    import numpy as np
+
+    if not native.available():
+        pytest.skip(f"extension not built here: {native.UNAVAILABLE_REASON}")
+    rng = np.random.default_rng(3)
+
+    def arr(*shape):
+        return mx.array(rng.standard_normal(shape).astype(np.float32))
+
+    x, r = arr(1, 9, 11, 6), arr(1, 9, 11, 5)
+    calls = {
+        "conv2d": lambda: native.conv2d(x, arr(3, 3, 6, 5), arr(5), pads=(1, 1, 1, 1), activation="prelu",
+                                        slope=arr(5), residual=r),
+        "dw_pw_conv2d": lambda: native.dw_pw_conv2d(x, arr(3, 3, 6), arr(6), arr(1, 1, 6, 5), arr(5),
+                                                    pads=(1, 1, 1, 1), activation="clip", alpha=-0.5, beta=0.5,
+                                                    pw_activation="leaky_relu", pw_alpha=0.1, residual=r,
+                                                    residual_after=True),
+        "max_pool2d": lambda: native.max_pool2d(x, (3, 2), (2, 2), (1, 0), (5, 5)),
+        "upsample_nearest": lambda: native.upsample_nearest(x, (2, 3)),
+        "interleave": lambda: native.interleave([x, arr(1, 9, 11, 12)[..., 3:9]]),  # a channel slice, read in place
+        "sigmoid": lambda: native.sigmoid(x),
+        "softmax": lambda: native.softmax(x),
+    }  # fmt: skip
+    for name, call in calls.items():
+        rng = np.random.default_rng(4)  # the same operands on both paths
+        with_kernels = np.array(call())
+        monkeypatch.setattr(native, "_ext", None)
+        rng = np.random.default_rng(4)
+        fallback = np.array(call())
+        monkeypatch.undo()
+        np.testing.assert_allclose(fallback, with_kernels, rtol=1e-5, atol=1e-5, err_msg=name)

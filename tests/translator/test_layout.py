@@ -193,7 +193,7 @@ def test_channel_shuffle_stays_channels_last(native, tmp_path):
 
 
 def test_channel_shuffle_matches_its_reference():
-    from translator.passes.shuffle import shuffle_reference
+    from tests.util import shuffle_reference
 
     x = np.arange(2 * 6 * 2 * 1).reshape(2, 6, 2, 1)
     # channels 0..5 in 2 groups of 3 -> 0, 3, 1, 4, 2, 5

@@ -33,44 +33,39 @@ def run_passes(
     native=True hands the NHWC convs runtime.native covers to its kernels.
     """
     notes: dict = {}
+
+    def count(key: str, n) -> None:  # a note only for what a pass did
+        if n:
+            notes[key] = n
+
     if optimize:
         notes["identities_removed"] = remove_identities(graph)
         notes["constants_folded"] = fold_constants(graph)
         if notes["constants_folded"]:
-            notes["shapes_reinferred"] = reinfer_shapes(graph)
+            notes["shapes_reinferred"] = 0
             # Shapes learned by reinference make more Shape ops constant (SCRFD's Resize sizes): repeat
             # until nothing more folds (bounded: each round must fold something new).
-            for _ in range(8):
-                more = fold_constants(graph)
-                if not more:
+            folded = notes["constants_folded"]
+            for _ in range(9):
+                if not folded:
                     break
-                notes["constants_folded"] += more
                 notes["shapes_reinferred"] += reinfer_shapes(graph)
-        fused = fuse_batchnorm(graph)
-        if fused:
-            notes["fused"] = fused
+                folded = fold_constants(graph)
+                notes["constants_folded"] += folded
+        count("fused", fuse_batchnorm(graph))
+        if "fused" in notes:
             notes["constants_folded"] += fold_constants(graph)
-        shuffles = fold_channel_shuffles(graph)
-        if shuffles:
-            notes["channel_shuffles"] = shuffles
+        count("channel_shuffles", fold_channel_shuffles(graph))
         if layout == "nhwc":
             notes["layout"] = assign_nhwc(graph, nhwc_inputs=nhwc_inputs)
             if native:
                 notes["native_convs"] = assign_native(graph)
                 notes["native_ops"] = assign_native_ops(graph)
             notes["epilogues_fused"] = fuse_epilogues(graph, residuals=native)
-            merged = merge_sibling_convs(graph)
-            if merged:
-                notes["sibling_convs_merged"] = merged
+            count("sibling_convs_merged", merge_sibling_convs(graph))
             if native:
-                split = split_concat_convs(graph)
-                if split:
-                    notes["concats_split_into_convs"] = split
-                pairs = fuse_depthwise_pointwise(graph)
-                if pairs:
-                    notes["depthwise_pointwise_fused"] = pairs
-                interleaved = fuse_concat_shuffles(graph)
-                if interleaved:
-                    notes["concat_shuffles_interleaved"] = interleaved
+                count("concats_split_into_convs", split_concat_convs(graph))
+                count("depthwise_pointwise_fused", fuse_depthwise_pointwise(graph))
+                count("concat_shuffles_interleaved", fuse_concat_shuffles(graph))
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)
     return notes

@@ -183,10 +183,9 @@ def _push_through(graph: Graph, t: Node, consumer: Node) -> bool:
     if shuffle or op == "Slice":  # ops on one axis: the axis moves with the transpose
         if consumer.inputs[0] != tv or tv in consumer.inputs[1:]:
             return False
-        moved = _moved_axes(graph, consumer, perm)
-        if moved is None:
+        new_inputs = _renumber_axes(graph, consumer, perm, [x] + list(consumer.inputs[1:]))
+        if new_inputs is None:
             return False
-        new_inputs = [x] + list(consumer.inputs[1:])
     elif op in UNARY:
         if consumer.inputs[0] != tv or any(i == tv for i in consumer.inputs[1:]):
             return False
@@ -218,8 +217,6 @@ def _push_through(graph: Graph, t: Node, consumer: Node) -> bool:
     if op == "Concat":
         axis = consumer.attrs.get("axis", 0) % len(perm)
         consumer.attrs = dict(consumer.attrs, axis=perm[axis])
-    if shuffle or op == "Slice":
-        new_inputs = moved(new_inputs)
     y = outs[0]
     y_pre = graph.fresh_name(f"{y}_pre")
     yv = graph.value(y)
@@ -232,46 +229,31 @@ def _push_through(graph: Graph, t: Node, consumer: Node) -> bool:
     return True
 
 
-def _moved_axes(graph: Graph, node: Node, perm: tuple[int, ...]):
-    """For a ChannelShuffle or Slice reading transpose(x, perm): a function giving its inputs with the
-    axes renumbered for x (it also updates the node's attributes), or None if its axes are not constant."""
+def _renumber_axes(graph: Graph, node: Node, perm: tuple[int, ...], inputs: list[str]) -> list[str] | None:
+    """A ChannelShuffle or Slice reading transpose(x, perm), made to read x: its axes renumbered (the node's
+    attributes updated) and its new inputs returned; None, changing nothing, if its axes are not constant."""
     rank = len(perm)
     if node.op_type == SHUFFLE:
-        axis = perm[int(node.attrs.get("axis", 1)) % rank]
-
-        def shuffle_inputs(inputs):
-            node.attrs = dict(node.attrs, axis=axis)
-            return inputs
-
-        return shuffle_inputs
+        node.attrs = dict(node.attrs, axis=perm[int(node.attrs.get("axis", 1)) % rank])
+        return inputs
     if graph.opset() < 10:  # Slice-1: axes is an attribute, all starts/ends given
         axes = node.attrs.get("axes", list(range(len(node.attrs.get("starts", [])))))
-        new = [perm[int(a) % rank] for a in axes]
-
-        def attr_inputs(inputs):
-            node.attrs = dict(node.attrs, axes=new)
-            return inputs
-
-        return attr_inputs
+        node.attrs = dict(node.attrs, axes=[perm[int(a) % rank] for a in axes])
+        return inputs
     starts = graph.value(node.inputs[1]).const if len(node.inputs) > 1 and node.inputs[1] else None
     if starts is None:
         return None
+    axes = np.arange(starts.size)
     if len(node.inputs) > 3 and node.inputs[3]:
         axes = graph.value(node.inputs[3]).const
         if axes is None:
             return None
-    else:
-        axes = np.arange(starts.size)
-    moved_axes = np.asarray([perm[int(a) % rank] for a in np.asarray(axes).reshape(-1)], np.int64)
-
-    def slice_inputs(inputs):
-        name = graph.fresh_name(f"{node.name}_axes")
-        graph.add_value(Value(name, moved_axes.dtype, moved_axes.shape, moved_axes))
-        inputs = list(inputs) + [""] * (4 - len(inputs))
-        inputs[3] = name
-        return inputs
-
-    return slice_inputs
+    moved = np.asarray([perm[int(a) % rank] for a in np.asarray(axes).reshape(-1)], np.int64)
+    name = graph.fresh_name(f"{node.name}_axes")
+    graph.add_value(Value(name, moved.dtype, moved.shape, moved))
+    inputs = list(inputs) + [""] * (4 - len(inputs))
+    inputs[3] = name
+    return inputs
 
 
 def _merge_with_next(graph: Graph, t: Node, nxt: Node) -> None:

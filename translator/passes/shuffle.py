@@ -92,10 +92,3 @@ def fuse_concat_shuffles(graph: Graph) -> int:
         graph.add_node(Node(graph.fresh_name(f"{cat.name}_interleave"), INTERLEAVE, INTERNAL_DOMAIN, inputs, [out]))
         fused += 1
     return fused
-
-
-def shuffle_reference(x: np.ndarray, axis: int, groups: int) -> np.ndarray:
-    """What the node computes, in numpy (for tests): the axis seen as (groups, C/groups), transposed."""
-    shape = x.shape
-    split = shape[:axis] + (groups, shape[axis] // groups) + shape[axis + 1 :]
-    return np.swapaxes(x.reshape(split), axis, axis + 1).reshape(shape)
