@@ -14,6 +14,7 @@
 #include "mlx/backend/cpu/encoder.h"
 #include "mlx/ops.h"
 #include "packed_weights.h"
+#include "strided.h"
 #include "threadpool.h"
 
 namespace mlxu {
@@ -84,32 +85,6 @@ void NativeConv::eval_gpu(const std::vector<mx::array>&, mx::array&) {
 }
 
 namespace {
-
-// Copies a strided (view, transposed, broadcast) float array into dense row-major order: four explicit
-// loops, rows shared out over the thread pool. (A stem reads the network's NCHW input in place instead.)
-void gather(const mx::array& a, float* dst) {
-  const float* src = a.data<float>();
-  mx::Shape shape = a.shape();
-  mx::Strides strides = a.strides();
-  while (shape.size() < 4) {  // left-pad to 4-D
-    shape.insert(shape.begin(), 1);
-    strides.insert(strides.begin(), 0);
-  }
-  if (shape.size() > 4) throw std::runtime_error("native conv: cannot read a strided array of rank > 4");
-  const int64_t rows = static_cast<int64_t>(shape[0]) * shape[1];
-  const int64_t row_len = static_cast<int64_t>(shape[2]) * shape[3];
-  ThreadPool::instance().parallel_for(rows, 8, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t i0 = r / shape[1], i1 = r % shape[1];
-      const float* base = src + i0 * strides[0] + i1 * strides[1];
-      float* out = dst + r * row_len;
-      for (int i2 = 0; i2 < shape[2]; ++i2) {
-        const float* p = base + i2 * strides[2];
-        for (int i3 = 0; i3 < shape[3]; ++i3) *out++ = p[i3 * strides[3]];
-      }
-    }
-  });
-}
 
 // A float buffer aligned to a cache line, kept by one thread and grown as needed.
 class Scratch {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "kernels.h"
+#include "strided.h"
 #include "mlx/allocator.h"
 #include "mlx/backend/cpu/encoder.h"
 #include "mlx/ops.h"
@@ -31,21 +32,6 @@ int64_t row_stride(const mx::array& a) {
     expect *= shape[i];
   }
   return row >= shape[n - 1] ? row : 0;
-}
-
-// Any-rank strided copy into row-major order (the odd view an interleave part may be).
-void copy_strided(const mx::array& a, float* dst) {
-  const auto& shape = a.shape();
-  const auto& st = a.strides();
-  const float* src = a.data<float>();
-  const int n = static_cast<int>(a.ndim());
-  std::vector<int> idx(n, 0);
-  for (size_t i = 0; i < a.size(); ++i) {
-    int64_t off = 0;
-    for (int d = 0; d < n; ++d) off += idx[d] * st[d];
-    dst[i] = src[off];
-    for (int d = n - 1; d >= 0 && ++idx[d] == shape[d]; --d) idx[d] = 0;
-  }
 }
 
 }  // namespace
@@ -175,7 +161,7 @@ void NativeInterleave::eval_cpu(const std::vector<mx::array>& inputs, mx::array&
         continue;
       }
       copies[i].resize(a.size());
-      copy_strided(a, copies[i].data());
+      gather(a, copies[i].data());
       parts.push_back(copies[i].data());
       row_strides.push_back(c);
     }
