@@ -1,8 +1,8 @@
-"""Builds the optional native kernels (runtime/native, CMake) during `pip install`.
+"""Builds the optional native kernels (opset/native, CMake) during `pip install`.
 
 Everything else is declared in pyproject.toml. If the extension cannot be built
 (no compiler, no CMake, MLX headers missing), the install still succeeds with a
-warning and the package runs on the pure-MLX lowering; runtime.native says why
+warning and the package runs on the pure-MLX lowering; opset.native says why
 at import. MLX_UNIFACE_BUILD_NATIVE=0 skips the build.
 """
 
@@ -81,6 +81,6 @@ class BuildNative(build_ext):
 
 if __name__ == "__main__":
     setup(
-        ext_modules=[CMakeExtension("runtime.native._kernels", HERE / "runtime" / "native")],
+        ext_modules=[CMakeExtension("opset.native._kernels", HERE / "opset" / "native")],
         cmdclass={"build_ext": BuildNative},
     )

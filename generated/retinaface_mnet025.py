@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runtime import native  # mlx-uniface's native CPU kernels (falls back to MLX ops elsewhere)
+from opset import native  # mlx-uniface's native CPU kernels (falls back to MLX ops elsewhere)
 
 import mlx.core as mx
 import mlx.nn as nn

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from runtime import native  # mlx-uniface's native CPU kernels (falls back to MLX ops elsewhere)
+from opset import native  # mlx-uniface's native CPU kernels (falls back to MLX ops elsewhere)
 
 import mlx.core as mx
 import mlx.nn as nn

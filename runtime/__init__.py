@@ -1,17 +1,12 @@
-"""Running translated models: interpreter, sessions, the onnx backend, fast BLAS.
+"""Running translated models: interpreter, sessions, the onnx backend, translation cache, face math.
 
-The fast BLAS must be loaded before MLX is imported, so this package's
-__init__ loads it first (and sets glibc's allocation thresholds, see
-allocator.py) and exposes everything else lazily.
+Importing the op set first loads the fast BLAS before MLX (see opset/blas.py);
+everything else is exposed lazily.
 """
 
 from __future__ import annotations
 
-from .allocator import malloc_tuned, tune_malloc
-from .blas import active_blas, load_fast_blas
-
-load_fast_blas()
-tune_malloc()
+from opset import active_blas, load_fast_blas, malloc_tuned, tune_malloc
 
 __all__ = ["InferenceSession", "active_blas", "load_fast_blas", "malloc_tuned", "tune_malloc"]
 

@@ -8,21 +8,18 @@ name read from the file except in the allowlist dictionaries.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
 from typing import Any
 
-from translator.emit.oplist import FORMAT, FORMAT_VERSION
-from translator.emit.weights import sha256_bytes
-from translator.errors import OpListError
-from translator.lowering.execute import DTYPES, run_calls, to_mx
-from translator.lowering.functions import FUNCTIONS
-from translator.lowering.program import Call, Dim, DType, Ref, Slice, TensorSpec
+from opset.errors import OpListError
+from opset.execute import run_calls, to_mx
+from opset.program import TensorSpec, refs_in
+from opset.serialize import FORMAT, FORMAT_VERSION, decode_call
 
 import mlx.core as mx
-
-_SCALARS = (bool, int, float, str, type(None))
 
 
 class OpList:
@@ -32,7 +29,7 @@ class OpList:
         self.label = label
         self.inputs = [TensorSpec(**_spec(t, label)) for t in _get(doc, "inputs", list, label)]
         self.outputs = [TensorSpec(**_spec(t, label)) for t in _get(doc, "outputs", list, label)]
-        self.calls = [_decode_call(c, i, label) for i, c in enumerate(_get(doc, "calls", list, label))]
+        self.calls = [decode_call(c, i, label) for i, c in enumerate(_get(doc, "calls", list, label))]
         self.notes = doc.get("notes", {})
         self.weights = weights
         self._check_weights(_get(doc, "weights", dict, label))
@@ -51,7 +48,7 @@ class OpList:
     def _check_dataflow(self) -> None:
         defined = set(self.weights) | {t.name for t in self.inputs}
         for i, call in enumerate(self.calls):
-            for name in _refs((call.args, call.kwargs)):
+            for name in refs_in((call.args, call.kwargs)):
                 if name not in defined:
                     raise OpListError(f"{self.label}: call #{i} ({call.fn}) reads {name!r} before it is defined")
             defined.update(call.outputs)
@@ -85,7 +82,7 @@ def load_oplist(path: str | Path, weights_path: str | Path | None = None) -> OpL
     except OSError:
         raise OpListError(f"{wpath}: weights file is missing or unreadable") from None
     expected = doc.get("weights_sha256")
-    if expected != sha256_bytes(data):
+    if expected != hashlib.sha256(data).hexdigest():
         raise OpListError(f"{wpath}: weights file does not match the op list (sha256 differs: edited or replaced)")
     weights = load_weights_bytes(data, wpath) if doc.get("weights") else {}
     return OpList(doc, weights, label)
@@ -126,68 +123,3 @@ def _spec(t: Any, label: str) -> dict:
         "dtype": t.get("dtype"),
         "shape": None if shape is None else tuple(shape),
     }
-
-
-def _decode_call(c: Any, index: int, label: str) -> Call:
-    if not isinstance(c, dict):
-        raise OpListError(f"{label}: call #{index} is not an object")
-    fn = c.get("fn")
-    if not isinstance(fn, str) or fn not in FUNCTIONS:
-        raise OpListError(f"{label}: call #{index} uses {fn!r}, which is not on the allowlist")
-    args, kwargs, out = c.get("args", []), c.get("kwargs", {}), c.get("out")
-    if not isinstance(args, list) or not isinstance(kwargs, dict):
-        raise OpListError(f"{label}: call #{index} ({fn}) has malformed arguments")
-    if not isinstance(out, list) or not out or not all(isinstance(o, str) for o in out):
-        raise OpListError(f"{label}: call #{index} ({fn}) has malformed outputs")
-    if not all(isinstance(k, str) and k.isidentifier() for k in kwargs):
-        raise OpListError(f"{label}: call #{index} ({fn}) has a malformed keyword name")
-    where = f"{label}: call #{index} ({fn})"
-    return Call(
-        fn,
-        tuple(_decode_arg(a, where) for a in args),
-        {k: _decode_arg(v, where) for k, v in kwargs.items()},
-        tuple(out),
-        str(c.get("node", "")),
-        str(c.get("op", "")),
-    )
-
-
-def _decode_arg(v: Any, where: str) -> Any:
-    if isinstance(v, _SCALARS):
-        return v
-    if isinstance(v, list):
-        return [_decode_arg(x, where) for x in v]
-    if isinstance(v, dict) and len(v) == 1:
-        ((tag, body),) = v.items()
-        if tag == "ref" and isinstance(body, str):
-            return Ref(body)
-        if (
-            tag == "dim"
-            and isinstance(body, list)
-            and len(body) == 2
-            and isinstance(body[0], str)
-            and type(body[1]) is int
-        ):
-            return Dim(body[0], body[1])
-        if tag == "dtype" and body in DTYPES:
-            return DType(body)
-        if (
-            tag == "slice"
-            and isinstance(body, list)
-            and len(body) == 3
-            and all(b is None or type(b) is int for b in body)
-        ):
-            return Slice(*body)
-        if tag == "tuple" and isinstance(body, list):
-            return tuple(_decode_arg(x, where) for x in body)
-        if tag == "dict" and isinstance(body, dict):
-            return {str(k): _decode_arg(x, where) for k, x in body.items()}
-        if tag == "float" and body in ("inf", "-inf", "nan"):
-            return float(body)
-    raise OpListError(f"{where}: argument {str(v)[:80]!r} has a type the op-list format does not allow")
-
-
-def _refs(value: Any) -> list[str]:
-    from translator.lowering.program import refs_in
-
-    return refs_in(value)

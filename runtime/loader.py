@@ -9,8 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from opset.execute import compiled_or_eager
+from opset.program import TensorSpec
 from translator.errors import OpListError
-from translator.lowering.program import TensorSpec
 
 import mlx.core as mx
 
@@ -30,28 +31,11 @@ class CompiledModel:
     def __post_init__(self) -> None:
         self.eager_fn = self.fn  # the translated forward itself (the generated module's instance, or the op list's)
         if self.notes.get("compile"):  # native programs, or chosen per model by `translate(tune=True)`
-            self.fn = _compiled_or_eager(self.fn)
+            self.fn = compiled_or_eager(self.fn)
 
     def __call__(self, *inputs: mx.array) -> tuple[mx.array, ...]:
         out = self.fn(*inputs)
         return tuple(out) if isinstance(out, (tuple, list)) else (out,)
-
-
-def _compiled_or_eager(fn: Callable[..., tuple]) -> Callable[..., tuple]:
-    """mx.compile(fn), which falls back to fn for good if tracing fails (a helper that reads array values)."""
-    compiled = mx.compile(fn)
-    use_compiled = True
-
-    def call(*inputs: mx.array):
-        nonlocal use_compiled
-        if use_compiled:
-            try:
-                return compiled(*inputs)
-            except Exception:  # noqa: BLE001 - any tracing failure: the eager function is always correct
-                use_compiled = False
-        return fn(*inputs)
-
-    return call
 
 
 def _specs(entries) -> list[TensorSpec]:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opset.execute import to_mx, to_numpy
 from translator.api import MODES, convert
 from translator.errors import InputError, TranslatorError
 from translator.frontend import ModelSource, load_model
-from translator.lowering.execute import to_mx, to_numpy
 
 import mlx.core as mx
 import numpy as np

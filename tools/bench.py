@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import runtime  # noqa: E402  (fast BLAS before MLX, for every MLX engine here)
-from runtime import native  # noqa: E402
+from opset import native  # noqa: E402
 from translator.api import translate  # noqa: E402
 from translator.version import __version__  # noqa: E402
 

@@ -5,7 +5,7 @@
 A forward through `InferenceSession.run` is split into: numpy -> MLX input, tracing the compiled
 graph, eval until the first native kernel starts, first kernel start to last kernel end, the rest
 of eval (heads, softmax), MLX -> numpy. Kernel times come from the extension's own in-graph timing
-(`runtime.native._ext.set_recording`), so they are what each kernel took inside the real graph,
+(`opset.native._ext.set_recording`), so they are what each kernel took inside the real graph,
 with the caches as the previous kernel left them. Speed is a benchmark, never a test.
 """
 
@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from opset.execute import to_mx, to_numpy  # noqa: E402
 from runtime import InferenceSession, native  # noqa: E402
-from translator.lowering.execute import to_mx, to_numpy  # noqa: E402
 
 import mlx.core as mx  # noqa: E402
 

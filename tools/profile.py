@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import runtime  # noqa: E402  (fast BLAS before MLX)
-from runtime import native  # noqa: E402
+from opset import native  # noqa: E402
+from opset.execute import resolve, to_mx  # noqa: E402
+from opset.functions import FUNCTIONS  # noqa: E402
 from translator.api import translate  # noqa: E402
-from translator.lowering.execute import resolve, to_mx  # noqa: E402
-from translator.lowering.functions import FUNCTIONS  # noqa: E402
 
 import mlx.core as mx  # noqa: E402
 import numpy as np  # noqa: E402

@@ -1,9 +1,7 @@
 """ONNX -> MLX translator: front end, IR, passes, lowering and two back ends."""
 
-# The one import against the arrows: fast BLAS must be loaded before MLX is.
-import runtime.blas as _blas  # noqa: I001
-
-_blas.load_fast_blas()
+# The op set loads the fast BLAS before MLX is imported (opset/blas.py).
+import opset  # noqa: F401, I001
 
 from .api import MODES, Translation, convert, translate  # noqa: E402
 from .errors import (  # noqa: E402

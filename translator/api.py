@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from opset.program import Program
+
 import onnx
 
 from .emit.module import render_module
@@ -19,7 +21,6 @@ from .frontend import ModelSource, build_graph, load_model, prepare_model
 from .lowering import ops as _ops  # noqa: F401  (registers lowerings)
 from .lowering.lower import check_supported, lower_graph
 from .lowering.names import RESERVED
-from .lowering.program import Program
 from .passes import run_passes
 
 MODES = ("module", "oplist")
@@ -65,7 +66,7 @@ def _set_input_shapes(model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]]
 
 def resolve_native(native: bool | None) -> bool:
     """Whether to emit native kernel calls (see translate); warns once if they cannot run here."""
-    from runtime import native as kernels
+    from opset import native as kernels
 
     from .lowering.ops.layout import target_device
 
@@ -94,7 +95,7 @@ def translate(
     layout="nhwc" runs the whole-graph channels-last pass (the fast path);
     "nchw" keeps ONNX's layout. nhwc_inputs takes 4-D inputs already in NHWC.
     tune=True times conv strategies and mx.compile on this machine (static shapes only).
-    native: hand convs to runtime.native's C++ kernels. None (default) does so when
+    native: hand convs to opset.native's C++ kernels. None (default) does so when
     the extension is importable and MLX's default device is the CPU (on the GPU,
     MLX's own Metal ops stay); True always records them (they fall back to MLX ops
     where the extension is missing); False never.

@@ -110,31 +110,41 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _random_inputs(sess, rng: np.random.Generator, shapes: dict) -> dict[str, np.ndarray]:
+def _random_inputs(model, rng: np.random.Generator, shapes: dict) -> dict[str, np.ndarray]:
+    """Random data for every graph input: dynamic dims become 1 (batch) or 640 unless `shapes` fixes them."""
+    import onnx
+
+    init = {i.name for i in model.graph.initializer}
     feed = {}
-    for arg in sess.get_inputs():
-        shape = shapes.get(arg.name)
+    for vi in model.graph.input:
+        if vi.name in init:
+            continue
+        tt = vi.type.tensor_type
+        shape = shapes.get(vi.name)
         if shape is None:
             shape = tuple(
-                d if isinstance(d, int) and d > 0 else (1 if i == 0 else 640) for i, d in enumerate(arg.shape)
+                d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else (1 if i == 0 else 640)
+                for i, d in enumerate(tt.shape.dim)
             )
-        dtype = arg.dtype or np.dtype(np.float32)
+        dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type)) if tt.elem_type else np.dtype(np.float32)
         if dtype.kind == "f":
-            feed[arg.name] = rng.standard_normal(shape).astype(dtype)
+            feed[vi.name] = rng.standard_normal(shape).astype(dtype)
         elif dtype.kind == "b":
-            feed[arg.name] = rng.random(shape) > 0.5
+            feed[vi.name] = rng.random(shape) > 0.5
         else:
-            feed[arg.name] = rng.integers(0, 8, shape).astype(dtype)
+            feed[vi.name] = rng.integers(0, 8, shape).astype(dtype)
     return feed
 
 
 def cmd_parity(args: argparse.Namespace) -> int:
-    from runtime.session import InferenceSession
-
     import onnxruntime as ort
 
+    from .api import translate
+    from .frontend import load_model
+    from .selfcheck import run_backends
+
+    loaded = load_model(args.model)
     ref = ort.InferenceSession(str(args.model), providers=["CPUExecutionProvider"])
-    ours = {mode: InferenceSession(args.model, mode=mode) for mode in ("module", "oplist")}
     names = [i.name for i in ref.get_inputs()]
     if args.input:
         arrays = [np.load(p) for p in args.input]
@@ -142,16 +152,19 @@ def cmd_parity(args: argparse.Namespace) -> int:
             raise TranslatorError(f"the model takes {len(names)} inputs {names}; got {len(arrays)} --input files")
         feed = dict(zip(names, arrays))
     else:
-        feed = _random_inputs(ours["oplist"], np.random.default_rng(args.seed), dict(args.input_shape or []))
+        feed = _random_inputs(loaded.model, np.random.default_rng(args.seed), dict(args.input_shape or []))
     for n, a in feed.items():
         print(f"input {n}: {a.dtype} {list(a.shape)}")
     expected = ref.run(None, feed)
     out_names = [o.name for o in ref.get_outputs()]
+    translation = translate(loaded.model, input_shapes={n: tuple(a.shape) for n, a in feed.items()})
+    by_mode = run_backends(translation, feed)
     worst = 0.0
     print(f"{'output':24s} {'mode':7s} {'max abs err':>12s} {'max rel err':>12s}")
-    for mode, sess in ours.items():
-        got = sess.run(out_names, feed)
-        for name, want, have in zip(out_names, expected, got):
+    for mode, got in by_mode.items():
+        got_by_name = {spec.onnx_name: g for spec, g in zip(translation.program.outputs, got)}
+        for name, want in zip(out_names, expected):
+            have = got_by_name[name]
             if want.shape != have.shape:
                 print(f"{name[:24]:24s} {mode:7s} shape {have.shape} != {want.shape}")
                 worst = float("inf")

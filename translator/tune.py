@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import time
 
-from runtime import native
+from opset import native
+from opset.execute import run_calls, to_mx
+from opset.program import Program, Ref
 
 import mlx.core as mx
 import numpy as np
 
 from .ir import Graph, Node
-from .lowering.execute import run_calls, to_mx
 from .lowering.lower import ProgramBuilder, lower_node
 from .lowering.ops.layout import DOMAIN, native_kind
-from .lowering.program import Program, Ref
 
 
 def _applicable(node: Node, graph: Graph) -> list[str]:

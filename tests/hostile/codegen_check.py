@@ -12,12 +12,12 @@ import re
 
 # Modules whose attributes may be called (mx.conv2d, np.arange, math.floor, nn.Module ...).
 MODULES = {"mx", "nn", "np", "math"}
-# runtime.native: only the kernel wrappers on the interpreter's allowlist (translator/lowering/functions.py).
+# opset.native: only the kernel wrappers on the interpreter's allowlist (opset/functions.py).
 NATIVE_CALLS = {"conv2d", "dw_pw_conv2d", "interleave", "max_pool2d", "upsample_nearest", "sigmoid", "softmax"}
 # The only imports a generated module may have.
 IMPORTS = {
     ("__future__", "annotations"), ("math", None), ("pathlib", "Path"), ("mlx.core", "mx"), ("mlx.nn", "nn"),
-    ("numpy", "np"), ("runtime", "native"),
+    ("numpy", "np"), ("opset", "native"),
 }  # fmt: skip
 # Builtins (and Path) that may be called by name.
 BUILTINS = {

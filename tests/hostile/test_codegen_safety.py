@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import ast
 
+from opset.functions import HELPERS
 from runtime.loader import load_module_model
 from runtime.session import InferenceSession
 from translator import TranslatorError, convert
 from translator.emit.module import helper_source
-from translator.lowering.functions import HELPERS
 
 import numpy as np
 import onnx

@@ -14,12 +14,12 @@ import types
 from dataclasses import dataclass, field
 
 import runtime  # noqa: F401  (fast BLAS before MLX)
+from opset.execute import to_mx, to_numpy
 from runtime.interpreter import OpList, load_weights_bytes
 from translator import translate
 from translator.emit.module import render_module
 from translator.emit.oplist import to_json
 from translator.emit.weights import sha256_bytes, weights_bytes
-from translator.lowering.execute import to_mx, to_numpy
 
 import mlx.core as mx
 import numpy as np

@@ -1,4 +1,4 @@
-"""The fused depthwise + pointwise kernel (runtime.native.dw_pw_conv2d) against onnxruntime.
+"""The fused depthwise + pointwise kernel (opset.native.dw_pw_conv2d) against onnxruntime.
 
 Each example is a MobileNet block as ONNX: a depthwise conv with bias and activation, then a 1x1 conv
 with bias, activation and optionally a residual Add (before or after its activation), run in
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from runtime import native
+from opset import native
 
 import mlx.core as mx
 import numpy as np

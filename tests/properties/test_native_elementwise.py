@@ -1,4 +1,4 @@
-"""The native sigmoid and last-axis softmax (runtime/native) against float64 numpy, over generated arrays.
+"""The native sigmoid and last-axis softmax (opset/native) against float64 numpy, over generated arrays.
 
 The oracle is numpy in float64 rather than onnxruntime: onnxruntime's sigmoid is itself an approximation
 (measured: relative error 7e-4 at x = -9.9, and 0 for sigmoid(-24.4), whose value is 2.5e-11). Values
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from runtime import native
+from opset import native
 
 import mlx.core as mx
 import numpy as np

@@ -1,4 +1,4 @@
-"""The native conv kernels (runtime/native) against onnxruntime, over generated shapes.
+"""The native conv kernels (opset/native) against onnxruntime, over generated shapes.
 
 Each example builds the same conv as an ONNX graph (Conv + bias, optional
 residual Add, activation) and runs it in onnxruntime on the NCHW input; the
@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from runtime import native
+from opset import native
 
 import mlx.core as mx
 import numpy as np

@@ -1,4 +1,4 @@
-"""The native NHWC max pool, nearest upsampling and channel interleave (runtime/native) against
+"""The native NHWC max pool, nearest upsampling and channel interleave (opset/native) against
 onnxruntime and numpy.
 
 Max pools: kernels 1-4, strides 1-3, pads up to kernel - 1 on each side, floor or ceil output sizes,
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from runtime import native
+from opset import native
 
 import mlx.core as mx
 import numpy as np

@@ -1,4 +1,4 @@
-"""runtime.allocator: freed large blocks stay in glibc's heap, so reusing them faults in no new pages."""
+"""opset.allocator: freed large blocks stay in glibc's heap, so reusing them faults in no new pages."""
 
 from __future__ import annotations
 

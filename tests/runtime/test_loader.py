@@ -1,7 +1,7 @@
 """Loading translated models: native programs run under mx.compile, and fall back to eager when tracing fails."""
 
+from opset.execute import compiled_or_eager
 from runtime import InferenceSession
-from runtime.loader import _compiled_or_eager
 
 import mlx.core as mx
 import numpy as np
@@ -17,7 +17,7 @@ def test_compile_falls_back_to_eager_for_good():
         calls["eager"] += 1
         return (x * float(mx.max(x).item()),)
 
-    fn = _compiled_or_eager(reads_values)
+    fn = compiled_or_eager(reads_values)
     x = mx.array([1.0, 2.0, 3.0])
     for _ in range(2):
         np.testing.assert_array_equal(np.array(fn(x)[0]), [3.0, 6.0, 9.0])

@@ -1,4 +1,4 @@
-"""runtime.native without its extension: the fallback path, and the build that produces it.
+"""opset.native without its extension: the fallback path, and the build that produces it.
 
 The kernels themselves are checked against onnxruntime in
 tests/properties/test_native_kernels.py; here the extension is made to be
@@ -25,14 +25,14 @@ import json, sys, warnings
 sys.path.insert(0, {root!r})
 how = {how!r}
 if how == "missing":
-    sys.modules["runtime.native._kernels"] = None  # what a failed build leaves: ImportError on import
+    sys.modules["opset.native._kernels"] = None  # what a failed build leaves: ImportError on import
 import runtime
 import mlx.core as mx
 if how == "other_mlx":
     mx.__version__ = "0.0.1"  # the extension was built against a different MLX
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    from runtime import native
+    from opset import native
     from translator import translate
     from tests.runtime.test_native import small_net
     import numpy as np
@@ -106,7 +106,7 @@ def test_without_the_extension_everything_runs_on_mlx_with_one_warning(how):
 
 
 def test_with_the_extension_translation_uses_it():
-    from runtime import native
+    from opset import native
 
     if not native.available():
         pytest.skip(f"extension not built here: {native.UNAVAILABLE_REASON}")
@@ -144,10 +144,10 @@ def test_a_failed_native_build_does_not_fail_the_install(tmp_path, monkeypatch):
 
 
 def test_every_wrapper_falls_back_to_the_same_result(monkeypatch):
-    """Each runtime.native function computes the same thing with MLX's ops when the extension is absent
+    """Each opset.native function computes the same thing with MLX's ops when the extension is absent
     (what programs recorded with native calls run on a machine without it); the kernels themselves are
     checked against onnxruntime in tests/properties."""
-    from runtime import native
+    from opset import native
 
     import mlx.core as mx
     import numpy as np

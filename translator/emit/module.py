@@ -8,11 +8,12 @@ import re
 import textwrap
 from typing import Any
 
+from opset.functions import FUNCTIONS, HELPERS, helper_closure, is_native, printed_name
+from opset.program import Call, Dim, DType, Program, Ref, Slice
+
 import jinja2
 
-from ..lowering.functions import FUNCTIONS, HELPERS, helper_closure, is_native, printed_name
 from ..lowering.names import sanitize
-from ..lowering.program import Call, Dim, DType, Program, Ref, Slice
 from ..version import __version__
 
 _ENV = jinja2.Environment(

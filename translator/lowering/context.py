@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from opset.program import Call, Dim, DType, Ref
+
 import numpy as np
 
 from ..errors import UnsupportedFeatureError
 from ..ir import Graph, Node, Value
-from .program import Call, Dim, DType, Ref
 
 if TYPE_CHECKING:
     from .lower import ProgramBuilder

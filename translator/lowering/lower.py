@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from opset.functions import FUNCTIONS
+from opset.program import Call, Dim, Program, Ref, TensorSpec, refs_in
+
 import numpy as np
 
 from ..errors import LoweringError, TranslatorError, UnsupportedOpError
 from ..ir import Graph, Node
 from .context import LowerCtx, dtype_name, is_inline
-from .functions import FUNCTIONS
 from .names import NameTable
-from .program import Call, Dim, Program, Ref, TensorSpec, refs_in
 from .registry import find_lowering
 
 

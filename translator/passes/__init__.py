@@ -30,7 +30,7 @@ def run_passes(
 
     With optimize=False only dead-code elimination runs: that unoptimized
     translation is the reference the optimized one is tested against.
-    native=True hands the NHWC convs runtime.native covers to its kernels.
+    native=True hands the NHWC convs opset.native covers to its kernels.
     """
     notes: dict = {}
 

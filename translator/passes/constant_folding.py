@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from opset.execute import run_calls, to_mx, to_numpy
+from opset.program import Ref
+
 import mlx.core as mx
 import numpy as np
 
 from ..errors import TranslatorError
 from ..ir import Graph, Node
-from ..lowering.execute import run_calls, to_mx, to_numpy
 from ..lowering.lower import ProgramBuilder, lower_node
-from ..lowering.program import Ref
 from ..lowering.registry import find_lowering
 
 # Ops whose result is not a function of their inputs.

@@ -1,6 +1,6 @@
 """Fuse a native depthwise conv with the 1x1 conv that alone reads its output (MobileNet's block).
 
-The pair becomes one `DepthwisePointwise` node, lowered to runtime.native.dw_pw_conv2d: the depthwise
+The pair becomes one `DepthwisePointwise` node, lowered to opset.native.dw_pw_conv2d: the depthwise
 output is made a row at a time in a per-thread buffer and multiplied by the pointwise weights at once,
 so the intermediate map (6.5 MB for SCRFD's first block at 640x640) is never written and read back.
 The depthwise conv keeps its bias and activation; the pointwise one its bias, activation and residual.

@@ -17,10 +17,11 @@ What remains are the transposes the graph's inputs and outputs demand.
 
 from __future__ import annotations
 
+from opset.helpers import nn as nnh
+
 import numpy as np
 
 from ..ir import Graph, Node, Value
-from ..lowering.helpers import nn as nnh
 from .shuffle import INTERNAL_DOMAIN, SHUFFLE
 
 NHWC_DOMAIN = "mlx.nhwc"

@@ -1,4 +1,4 @@
-"""Hand the NHWC convs that runtime.native's C++ kernels cover to them (strategy "native")."""
+"""Hand the NHWC convs that opset.native's C++ kernels cover to them (strategy "native")."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def assign_native(graph: Graph) -> int:
 
 
 def assign_native_ops(graph: Graph) -> int:
-    """Mark the non-conv ops runtime.native has kernels for: Sigmoid and Softmax (MLX's CPU ones are
+    """Mark the non-conv ops opset.native has kernels for: Sigmoid and Softmax (MLX's CPU ones are
     scalar code), and the layout pass's NHWC MaxPool and nearest Upsample (MLX runs them on one thread).
 
     Each lowering uses the kernel where it applies (float32; Softmax over the last axis; a 2-D max pool

@@ -66,7 +66,7 @@ def fold_channel_shuffles(graph: Graph) -> int:
 
 def fuse_concat_shuffles(graph: Graph) -> int:
     """Concat of g equal parts along the channels, then a ChannelShuffle in g groups on the same axis, read
-    by nothing else: one `Interleave` of the parts (runtime.native.interleave), out channel j * g + k being
+    by nothing else: one `Interleave` of the parts (opset.native.interleave), out channel j * g + k being
     part k's channel j. ShuffleNet's unit concatenates its two branches and shuffles them: two MLX copies
     on one thread, ~0.8 ms each time at 80x80x64, become one multi-threaded pass. Returns the count."""
     fused = 0

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
+from opset.program import DType, Ref, Slice
+
 import numpy as np
 
 from ..context import LowerCtx
-from ..program import DType, Ref, Slice
 from ..registry import lowering
 
 _NEG_INF = float("-inf")

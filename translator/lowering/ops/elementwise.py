@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 
+from opset.program import DType, Ref
+
 import numpy as np
 from onnx import TensorProto
 
 from ..context import LowerCtx, dtype_name
-from ..program import DType, Ref
 from ..registry import lowering
 
 # ONNX element types MLX can hold, by TensorProto enum.

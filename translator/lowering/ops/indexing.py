@@ -8,10 +8,11 @@ Compress with a run-time condition) go through helpers that read on the host.
 
 from __future__ import annotations
 
+from opset.program import Dim, DType, Ref, Slice
+
 import numpy as np
 
 from ..context import LowerCtx
-from ..program import Dim, DType, Ref, Slice
 from ..registry import lowering
 
 

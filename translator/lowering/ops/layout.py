@@ -10,24 +10,25 @@ from __future__ import annotations
 
 import math
 
+from opset.program import Ref, Slice
+
 import mlx.core as mx
 import numpy as np
 
 from ..context import LowerCtx
-from ..program import Ref, Slice
 from ..registry import lowering
 from .nn import lower_pool
 
 DOMAIN = "mlx.nhwc"
 STRATEGIES = ("matmul", "depthwise", "shifted_gemm", "conv", "native")
 
-# Fused activation (epilogue spec) -> runtime.native.conv2d's activation name.
+# Fused activation (epilogue spec) -> opset.native.conv2d's activation name.
 _NATIVE_ACTS = {"Relu": "relu", "LeakyRelu": "leaky_relu", "Clip": "clip", "Sigmoid": "sigmoid",
                 "HardSwish": "hard_swish", "PRelu": "prelu", "Silu": "silu"}  # fmt: skip
 
 
 def native_kind(w_shape, groups: int, dilations, dtype) -> str | None:
-    """ "depthwise" / "dense" if runtime.native's kernels cover this NHWC conv, else None."""
+    """ "depthwise" / "dense" if opset.native's kernels cover this NHWC conv, else None."""
     o, kh, kw, i_per_group = w_shape
     if np.dtype(dtype) != np.float32 or tuple(dilations) != (1, 1) or not (1 <= kh <= 8):
         return None
@@ -181,7 +182,7 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
 
 
 def _native_conv(ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, residual: Ref | None) -> Ref:
-    """One runtime.native.conv2d call: conv, bias, residual and activation in one pass."""
+    """One opset.native.conv2d call: conv, bias, residual and activation in one pass."""
     o, kh, kw, ipg = w_arr.shape
     if kind == "depthwise":
         w = ctx.constant(np.ascontiguousarray(w_arr.reshape(o, kh, kw).transpose(1, 2, 0)), "w")  # (kh, kw, C)
@@ -199,7 +200,7 @@ def _native_conv(ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, r
 
 
 def _native_act_kwargs(ctx: LowerCtx, act, dtype, prefix: str = "") -> dict:
-    """runtime.native's keyword arguments for a fused activation spec (prefix "pw_": the pointwise stage's)."""
+    """opset.native's keyword arguments for a fused activation spec (prefix "pw_": the pointwise stage's)."""
     if not act:
         return {}
     kwargs = {f"{prefix}activation": _NATIVE_ACTS[act[0]]}
@@ -214,7 +215,7 @@ def _native_act_kwargs(ctx: LowerCtx, act, dtype, prefix: str = "") -> dict:
 
 @lowering("DepthwisePointwise", domain=DOMAIN)
 def depthwise_pointwise_nhwc(ctx: LowerCtx) -> Ref:
-    """A native depthwise conv and its 1x1 conv in one runtime.native.dw_pw_conv2d call (passes/dw_pw.py)."""
+    """A native depthwise conv and its 1x1 conv in one opset.native.dw_pw_conv2d call (passes/dw_pw.py)."""
     x, w_dw, w_pw = ctx.input(0), ctx.const(1), ctx.const(3)
     c, kh, kw, _ = w_dw.shape
     strides = [int(s) for s in ctx.attr("strides", [1, 1])]
@@ -250,7 +251,7 @@ def maxpool_nhwc(ctx: LowerCtx) -> Ref:
 
 
 def _native_max_pool(ctx: LowerCtx) -> Ref | None:
-    """runtime.native.max_pool2d where it applies (marked by the native pass), else None."""
+    """opset.native.max_pool2d where it applies (marked by the native pass), else None."""
     in_shape, out_shape = ctx.static_shape(0), ctx.out_value(0).static_shape
     kernel = [int(k) for k in ctx.attr("kernel_shape", [])]
     if ctx.dtype(0).name != "float32" or in_shape is None or out_shape is None or len(kernel) != 2:

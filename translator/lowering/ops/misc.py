@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from opset.program import Ref
+
 import numpy as np
 
 from ..context import LowerCtx
-from ..program import Ref
 from ..registry import lowering
 
 
@@ -62,7 +63,7 @@ def shape(ctx: LowerCtx) -> Ref:
         return ctx.literal(np.array(static[slice(start, end)], np.int64), np.int64)
     s = ctx.call("shape_of", ctx.input(0))
     if start != 0 or end is not None:
-        from ..program import Slice
+        from opset.program import Slice
 
         s = ctx.call("getitem", s, Slice(start, end))
     return s

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 
+from opset.helpers import nn as nnh
+from opset.program import DType, Ref, Slice
+
 import numpy as np
 
 from ..context import MAX_TABLE_ELEMENTS, LowerCtx, dtype_name
-from ..helpers import nn as nnh
-from ..program import DType, Ref, Slice
 from ..registry import lowering
 
 # ----------------------------------------------------------------------------

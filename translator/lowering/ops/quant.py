@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from opset.program import DType, Ref, Slice
+
 import numpy as np
 
 from ..context import LowerCtx
-from ..program import DType, Ref, Slice
 from ..registry import lowering
 
 # Element types MLX can hold; float8/int4/int2/float4/... are not among them.

@@ -8,10 +8,11 @@ direction reverses each sequence within its own length), as onnxruntime does.
 
 from __future__ import annotations
 
+from opset.program import DType, Ref, Slice
+
 import numpy as np
 
 from ..context import LowerCtx, dtype_name
-from ..program import DType, Ref, Slice
 from ..registry import lowering
 
 _DEFAULT_ACTS = {"RNN": ["Tanh"], "GRU": ["Sigmoid", "Tanh"], "LSTM": ["Sigmoid", "Tanh", "Tanh"]}

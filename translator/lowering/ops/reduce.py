@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
+from opset.program import DType, Ref
+
 import numpy as np
 
 from ..context import LowerCtx, dtype_name
-from ..program import DType, Ref
 from ..registry import lowering
 
 # ONNX TensorProto element types allowed as stash_type.

@@ -7,12 +7,13 @@ known at run time the lowering calls a helper from helpers/shape.py instead.
 
 from __future__ import annotations
 
+from opset.helpers.shape import pad_index, slice_bounds
+from opset.program import Dim, DType, Ref, Slice
+
 import numpy as np
 from onnx import helper as onnx_helper
 
 from ..context import MAX_TABLE_ELEMENTS, LowerCtx, dtype_name
-from ..helpers.shape import pad_index, slice_bounds
-from ..program import Dim, DType, Ref, Slice
 from ..registry import lowering
 
 INT32_MAX = 2**31 - 1

@@ -7,11 +7,12 @@ depends on the input values). DFT/STFT call MLX's FFT through helpers.
 
 from __future__ import annotations
 
+from opset.helpers.extra import mel_weights, window_values
+from opset.program import DType, Ref
+
 import numpy as np
 
 from ..context import LowerCtx, dtype_name
-from ..helpers.extra import mel_weights, window_values
-from ..program import DType, Ref
 from ..registry import lowering
 from .quant import MLX_DTYPES
 

@@ -1,4 +1,4 @@
-"""Helpers for the elementwise op family (see translator/lowering/helpers/__init__.py)."""
+"""Helpers for the elementwise op family (see opset/helpers/__init__.py)."""
 
 from __future__ import annotations
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from runtime import native
-
 import mlx.core as mx
 
+from . import native
 from .helpers import HELPER_DEPS, HELPERS
 
 MX_NAMES = (
@@ -36,8 +35,8 @@ MX_NAMES = (
     "median", "divmod", "trunc", "bitwise_left_shift", "bitwise_right_shift", "conjugate", "real", "imag",
 )  # fmt: skip
 
-# The native kernels (runtime/native): printed as `native.<name>`, called through
-# runtime.native's wrappers (which fall back to MLX ops when the extension is absent).
+# The native kernels (opset/native): printed as `native.<name>`, called through
+# opset.native's wrappers (which fall back to MLX ops when the extension is absent).
 NATIVE_FUNCTIONS: dict[str, Callable] = {
     "native_conv2d": native.conv2d,
     "native_dw_pw_conv2d": native.dw_pw_conv2d,

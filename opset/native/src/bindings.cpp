@@ -1,4 +1,4 @@
-// Python bindings: runtime.native._kernels (NB_DOMAIN mlx, so mx.array crosses as MLX's own type).
+// Python bindings: opset.native._kernels (NB_DOMAIN mlx, so mx.array crosses as MLX's own type).
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>

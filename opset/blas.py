@@ -95,7 +95,7 @@ def load_fast_blas() -> BlasInfo:
         _INFO = BlasInfo("mlx-bundled", "disabled by MLX_UNIFACE_BLAS")
         return _INFO
     if "mlx.core" in sys.modules:
-        _INFO = BlasInfo("mlx-bundled", "mlx.core was imported before runtime; import runtime first")
+        _INFO = BlasInfo("mlx-bundled", "mlx.core was imported before runtime; import opset first")
         warnings.warn(f"mlx-uniface: fast BLAS not loaded: {_INFO.detail}", RuntimeWarning, stacklevel=2)
         return _INFO
     try:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import mlx.core as mx
 import numpy as np
 
-from ..errors import OpListError
+from .errors import OpListError
 from .functions import FUNCTIONS
 from .program import Call, Dim, DType, Ref, Slice
 
@@ -84,3 +85,20 @@ def run_calls(calls: list[Call], env: dict[str, mx.array]) -> dict[str, mx.array
             for name, o in zip(call.outputs, out):
                 env[name] = o
     return env
+
+
+def compiled_or_eager(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """mx.compile(fn), which falls back to fn for good if tracing fails (a helper that reads array values)."""
+    compiled = mx.compile(fn)
+    use_compiled = True
+
+    def call(*inputs: mx.array):
+        nonlocal use_compiled
+        if use_compiled:
+            try:
+                return compiled(*inputs)
+            except Exception:  # noqa: BLE001 - any tracing failure: the eager function is always correct
+                use_compiled = False
+        return fn(*inputs)
+
+    return call
