@@ -5,7 +5,7 @@ from __future__ import annotations
 from runtime.cache import load_or_translate
 from runtime.generated import find_generated
 from runtime.loader import load_module_model
-from translator.api import translate
+from translator.api import module_weights, translate
 from translator.emit.weights import sha256_bytes, weights_bytes
 from translator.frontend import load_model
 
@@ -29,7 +29,7 @@ def test_generated_class_matches_onnxruntime(key, tmp_path):
     found = find_generated(sha)
     assert found is not None, f"no generated module for {z.file}"
     path, weights_sha = found
-    data = weights_bytes(translate(z.path).program.weights)
+    data = weights_bytes(module_weights(translate(z.path, native=True)))
     assert sha256_bytes(data) == weights_sha
     (tmp_path / "w.safetensors").write_bytes(data)
     model = load_module_model(path, tmp_path / "w.safetensors")

@@ -306,6 +306,7 @@ class _ClassWriter:
         program_outputs = {o.name for o in self.program.outputs} if root else set()
         self.printer.names = names
         lines: list[str] = []
+        simple_last = False  # the last statement printed as one `name = expr` line
         j = 0
         while j < len(stmts):
             kind, what = stmts[j]
@@ -313,6 +314,7 @@ class _ClassWriter:
             if chain >= 2:
                 lines += self._loop(stmts[j : j + chain], names, local, last, j)
                 j += chain
+                simple_last = False
                 continue
             ins = self._stmt_inputs(kind, what)
             outs = self._stmt_outputs(kind, what)
@@ -332,13 +334,25 @@ class _ClassWriter:
                 names[o] = nm
             if kind == "call":
                 c = self.program.calls[what]
-                lines += self.printer.call(self._substituted(t, form, what, c), out_names or ["_"])
+                printed = self.printer.call(self._substituted(t, form, what, c), out_names or ["_"])
             else:
-                lines.append(f"{', '.join(out_names)} = {self._invoke(what)}({', '.join(names[n] for n in ins)})")
+                printed = [f"{', '.join(out_names)} = {self._invoke(what)}({', '.join(names[n] for n in ins)})"]
+            lines += printed
+            simple_last = len(printed) == 1 and len(outs) == 1
             j += 1
         ret = [names[o] if o in names else self.printer.ref(o) for o in rep.outputs]
         self.returns[t.key] = ret
-        lines.append("return " + (ret[0] if len(ret) == 1 else ", ".join(ret)) if ret else "return None")
+        head = f"{ret[0]} = " if len(ret) == 1 else None
+        if (
+            simple_last
+            and head
+            and lines[-1].startswith(head)
+            and stmts
+            and rep.outputs == self._stmt_outputs(*stmts[-1])
+        ):
+            lines[-1] = "return " + lines[-1][len(head) :]  # return f(x), not y = f(x); return y
+        else:
+            lines.append("return " + (ret[0] if len(ret) == 1 else ", ".join(ret)) if ret else "return None")
         return params, lines
 
     def _stmt_inputs(self, kind: str, what) -> list[str]:
@@ -462,11 +476,7 @@ class _ClassWriter:
         for t in self.blocks.order:
             params, body = self._call_lines(t)
             rep = t.instances[0]
-            if rep.parent is None:
-                doc = root_doc
-            else:
-                labels = [m.label for m in t.instances]
-                doc = "At " + ", ".join(labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "") + "."
+            doc = root_doc if rep.parent is None else None
             out.append(
                 {
                     "name": self.class_names[t.key],
