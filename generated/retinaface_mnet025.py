@@ -31,7 +31,7 @@ class ConvLeakyRelu(nn.Module):
 
     def __call__(self, x):
         x = mx.transpose(x, [0, 2, 3, 1])
-        return native.conv2d(x, self.weight, self.bias, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        return native.conv2d(x, self.weight, self.bias, strides=(2, 2), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
 
 
 class DepthwisePointwiseLeakyRelu(nn.Module):
@@ -92,7 +92,7 @@ class Conv(nn.Module):
         self.alpha = alpha
 
     def __call__(self, x):
-        return native.conv2d(x, self.weight, self.bias, depthwise=False, strides=(1, 1), pads=self.pads, activation=self.activation, alpha=self.alpha)
+        return native.conv2d(x, self.weight, self.bias, pads=self.pads, activation=self.activation, alpha=self.alpha)
 
 
 class ConvLeakyReluResidual(nn.Module):
@@ -102,7 +102,7 @@ class ConvLeakyReluResidual(nn.Module):
         self.bias = mx.zeros((64,), dtype=mx.float32)
 
     def __call__(self, x1, x2):
-        return native.conv2d(x1, self.weight, self.bias, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612, residual=x2, residual_after=True)
+        return native.conv2d(x1, self.weight, self.bias, activation='leaky_relu', alpha=0.10000000149011612, residual=x2, residual_after=True)
 
 
 class Fpn(nn.Module):
@@ -152,9 +152,9 @@ class Conv1x(nn.Module):
         self.weight_3 = mx.zeros((1, 1, 16, 32), dtype=mx.float32)
 
     def __call__(self, x1, x2, x3):
-        x1 = native.conv2d(x1, self.weight, self.bias, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
-        x2 = native.conv2d(x2, self.weight_2, None, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), residual=x1)
-        x3 = native.conv2d(x3, self.weight_3, None, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), residual=x2)
+        x1 = native.conv2d(x1, self.weight, self.bias)
+        x2 = native.conv2d(x2, self.weight_2, None, residual=x1)
+        x3 = native.conv2d(x3, self.weight_3, None, residual=x2)
         part = x3[:, :, :, :8]
         part_2 = x3[:, :, :, 8:12]
         x3 = x3[:, :, :, 12:]

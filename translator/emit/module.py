@@ -25,9 +25,10 @@ import numpy as np
 
 from ..lowering.names import RESERVED, NameTable, sanitize
 from ..version import __version__
-from .blocks import Blocks, BlockType, find_blocks
+from .blocks import Blocks, BlockType, find_blocks, keyword_defaults
+from .repeats import group_repeats
 from .scopes import Scope, call_scopes
-from .tree import ListAttr, Module, ModuleTree, build_tree, display_name, dissolved_part, weight_tree
+from .tree import ListAttr, Module, ModuleTree, complete_tree, display_name, dissolved_part, shape_tree, weight_tree
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("translator.emit", "templates"),
@@ -173,7 +174,9 @@ class ModulePlan:
 def plan_module(program: Program, origins: dict[str, Scope | None] | None = None) -> ModulePlan:
     """Recover the module tree (origins: original node name -> scope, see scopes.node_scopes)."""
     scopes = call_scopes(program, origins or {})
-    tree = build_tree(program, scopes)
+    root = shape_tree(program, scopes)
+    group_repeats(root, program)
+    tree = complete_tree(root, program, scopes)
     return ModulePlan(program, tree, find_blocks(tree, program, RESERVED | MODULE_NAMES))
 
 
@@ -221,8 +224,8 @@ class _ClassWriter:
             stem = re.sub(r"[_0-9]+$", "", raw) or raw
             names[(stem, m.list_name is not None)] += 1
         (stem, in_list), _ = names.most_common(1)[0]
-        if in_list:
-            return "Layer" if stem == "layers" else _camel(stem) + "Block"
+        if in_list:  # blocks -> Block, stage1 -> StageBlock
+            return _camel(stem[:-1]) if stem.endswith("s") and len(stem) > 1 else _camel(stem) + "Block"
         return _camel(stem) or "Block"
 
     def _name_classes(self) -> dict[int, str]:
@@ -447,12 +450,10 @@ class _ClassWriter:
     def _substituted(self, t: BlockType, form, i: int, c: Call) -> Call:
         """c with its varying constants replaced by the constructor arguments kept on self.
 
-        Keyword defaults filled in for comparison (blocks.normalized_kwargs) are printed only where
-        they vary between instances.
+        Keywords at their default (filled in for comparison by blocks.normalized_kwargs, or passed
+        explicitly) are printed only where they vary between instances.
         """
         sites = {site: s for site, s in form.unit_sites.items() if site[0] == i and not t.constant(s)}
-        if not sites and i not in form.kwargs:
-            return c
 
         def sub(v, site):
             if site in sites:
@@ -467,7 +468,12 @@ class _ClassWriter:
 
         args = tuple(sub(a, (i, pos)) for pos, a in enumerate(c.args))
         normal = form.kwargs.get(i) or [(k, v, False) for k, v in c.kwargs.items()]
-        kwargs = {k: sub(v, (i, k)) for k, v, filled in normal if not filled or (i, k) in sites}
+        defaults = keyword_defaults(c.fn)
+        kwargs = {
+            k: sub(v, (i, k))
+            for k, v, _ in normal
+            if (i, k) in sites or not (k in defaults and type(v) is type(defaults[k]) and repr(v) == repr(defaults[k]))
+        }  # a keyword left at its default is not printed: the call passes exactly that value either way
         return Call(c.fn, args, kwargs, c.outputs, c.node, c.op)
 
     # -- whole classes ----------------------------------------------------------------

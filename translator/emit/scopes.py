@@ -136,43 +136,39 @@ def call_scopes(program: Program, origins: dict[str, Scope | None]) -> list[Scop
 
 
 class _DataflowScopes:
-    """Where a call of unknown scope sits: the deepest scope holding every known scope it is wired to.
+    """Where a call of unknown scope sits, from the known scopes it is wired to.
 
-    Follows producers back and consumers forward through other unknown calls until known ones (a graph
-    input or output counts as the root). A run of unnamed layers fed by the graph input therefore stays
-    at the root, and an unnamed activation between two named layers of one block joins the block.
+    Back along its latest producer (through other unknown calls) to a known scope (the graph input
+    counts as the root), and forward along its first reader to the next known scope: the call sits in
+    the deepest scope holding both. So a run of unnamed layers fed by the graph input stays at the
+    root, an unnamed layer between two named layers of one block joins the block, and neither an
+    earlier stage's output it also reads (a backbone tap added into the neck) nor a later block that
+    also reads its output pulls it out of the block it runs in.
     """
 
     def __init__(self, program: Program, known: list[Scope | None], uses: list[list[str]]):
         n = len(known)
         inputs = {t.name for t in program.inputs}
-        outputs = {t.name for t in program.outputs}
         producer = {o: i for i, c in enumerate(program.calls) for o in c.outputs}
-        consumers: dict[str, list[int]] = {}
+        first_reader: dict[str, int] = {}
         for i, u in enumerate(uses):
             for name in u:
-                consumers.setdefault(name, []).append(i)
+                first_reader.setdefault(name, i)
         # Calls are in topological order: one pass forward settles every call's producers first,
-        # one pass backward its consumers.
+        # one pass backward its readers.
         self.up: list[Scope | None] = [None] * n
         for i in range(n):
-            found = []
-            for name in uses[i]:
-                if name in producer:
-                    j = producer[name]
-                    found.append(known[j] if known[j] is not None else self.up[j])
-                elif name in inputs:
-                    found.append(())
-            self.up[i] = _prefix_of_known(found)
+            latest = max((producer[name] for name in uses[i] if name in producer), default=None)
+            if latest is not None:
+                self.up[i] = known[latest] if known[latest] is not None else self.up[latest]
+            elif any(name in inputs for name in uses[i]):
+                self.up[i] = ()
         self.down: list[Scope | None] = [None] * n
         for i in reversed(range(n)):
-            found = []
-            for o in program.calls[i].outputs:
-                for j in consumers.get(o, ()):
-                    found.append(known[j] if known[j] is not None else self.down[j])
-                if o in outputs:
-                    found.append(())
-            self.down[i] = _prefix_of_known(found)
+            readers = [first_reader[o] for o in program.calls[i].outputs if o in first_reader]
+            if readers:  # (a graph output says nothing: a head's last reshape stays in the head)
+                j = min(readers)
+                self.down[i] = known[j] if known[j] is not None else self.down[j]
 
     def scope(self, i: int) -> Scope:
         return _prefix_of_known([self.up[i], self.down[i]]) or ()

@@ -41,6 +41,7 @@ class _Raw:
     scope: Scope = ()
     calls: list[int] = field(default_factory=list)
     kids: list[_Raw] = field(default_factory=list)
+    pseudo: bool = False  # a flat node's own leaf, not a scope the exporter named
 
 
 @dataclass(eq=False)
@@ -66,6 +67,7 @@ class Module:
     inputs: list[str] = field(default_factory=list)  # program values it reads from outside
     outputs: list[str] = field(default_factory=list)  # program values it defines and others read
     scope: Scope = ()  # the source scope it stands for
+    pseudo: bool = False  # named after a flat node (emit/scopes.py), not a scope the exporter named
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -113,20 +115,24 @@ class ModuleTree:
         return out
 
     def statements(self, m: Module) -> list[tuple[str, object]]:
-        """m's body in program order: ("call", index) or ("child", submodule)."""
-        out: list[tuple[str, object]] = []
-        seen = set()
-        for i in m.span:
-            owner = self.owner[i]
-            if owner is m:
-                out.append(("call", i))
-                continue
-            while owner.parent is not m:
-                owner = owner.parent
-            if id(owner) not in seen:
-                seen.add(id(owner))
-                out.append(("child", owner))
-        return out
+        return statements_of(m, self.owner)
+
+
+def statements_of(m: Module, owner: Sequence[Module]) -> list[tuple[str, object]]:
+    """m's body in program order: ("call", index) or ("child", submodule)."""
+    out: list[tuple[str, object]] = []
+    seen = set()
+    for i in m.span:
+        o = owner[i]
+        if o is m:
+            out.append(("call", i))
+            continue
+        while o.parent is not m:
+            o = o.parent
+        if id(o) not in seen:
+            seen.add(id(o))
+            out.append(("child", o))
+    return out
 
 
 def _is_index(name: str) -> bool:
@@ -150,7 +156,7 @@ def _build(scopes: Sequence[Scope]) -> _Raw:
             key = scope[: depth + 1]
             child = index.get(key)
             if child is None:
-                child = _Raw(display_name(scope[depth]), key)
+                child = _Raw(display_name(scope[depth]), key, pseudo=scope[depth].startswith(PSEUDO))
                 node.kids.append(child)
                 index[key] = child
             node = child
@@ -180,7 +186,7 @@ class _Settler:
     @staticmethod
     def dissolve(parent: _Raw, node: _Raw, prefix: str, at: int) -> None:
         parent.calls = sorted(parent.calls + node.calls)
-        moved = [_Raw(f"{prefix}_{k.name}", k.scope, k.calls, k.kids) for k in node.kids]
+        moved = [_Raw(f"{prefix}_{k.name}", k.scope, k.calls, k.kids, k.pseudo) for k in node.kids]
         parent.kids[at:at] = moved
 
     def settle(self, node: _Raw) -> None:
@@ -219,13 +225,13 @@ def _compress(node: _Raw) -> None:
     for i, kid in enumerate(node.kids):
         if _is_list(kid) and len(kid.kids) == 1:
             el = kid.kids[0]
-            node.kids[i] = kid = _Raw(kid.name, el.scope, el.calls, el.kids)
+            node.kids[i] = kid = _Raw(kid.name, el.scope, el.calls, el.kids, el.pseudo)
         for el in kid.kids if _is_list(kid) else [kid]:
             _compress(el)
 
 
 def _finalize(raw: _Raw, name: str, parent: Module | None, list_name=None, index=None) -> Module:
-    m = Module(name, parent, list_name, index, list(raw.calls), scope=raw.scope)
+    m = Module(name, parent, list_name, index, list(raw.calls), scope=raw.scope, pseudo=raw.pseudo)
     names = NameTable()
     layers: ListAttr | None = None
     digits = [k for k in raw.kids if _is_index(k.name)]
@@ -306,6 +312,16 @@ def _weight_role(call: Call, weight: str) -> str:
 # -- the tree --------------------------------------------------------------------------
 
 
+def index_calls(root: Module, n: int) -> list[Module]:
+    """Each call's owner; sets every module's span."""
+    owner: list[Module] = [root] * n
+    for m in root.walk():
+        for i in m.calls:
+            owner[i] = m
+        m.span = sorted(m.calls + [i for s in m.submodules() for i in s.span])
+    return owner
+
+
 def _lca(a: Module, b: Module) -> Module:
     up = set()
     m: Module | None = a
@@ -317,21 +333,22 @@ def _lca(a: Module, b: Module) -> Module:
     return b
 
 
-def build_tree(program: Program, scopes: Sequence[Scope]) -> ModuleTree:
-    calls = program.calls
-    uses = [refs_in(c.args) + refs_in(c.kwargs) for c in calls]
-    reads_weights = [any(n in program.weights for n in u) for u in uses]
+def shape_tree(program: Program, scopes: Sequence[Scope]) -> Module:
+    """The module tree's shape: which module runs which calls (spans set; nothing owned yet)."""
+    reads_weights = [any(n in program.weights for n in refs_in(c.args) + refs_in(c.kwargs)) for c in program.calls]
     raw = _build(scopes)
     _Settler(reads_weights).settle(raw)
     _compress(raw)
     root = _finalize(raw, "", None)
+    index_calls(root, len(program.calls))
+    return root
 
-    owner: list[Module] = [root] * len(calls)
-    for m in root.walk():
-        for i in m.calls:
-            owner[i] = m
-    for m in root.walk():
-        m.span = sorted(m.calls + [i for s in m.submodules() for i in s.span])
+
+def complete_tree(root: Module, program: Program, scopes: Sequence[Scope]) -> ModuleTree:
+    """Weights to owners and parameter names, each module's inputs and outputs."""
+    calls = program.calls
+    uses = [refs_in(c.args) + refs_in(c.kwargs) for c in calls]
+    owner = index_calls(root, len(calls))
 
     weight_owner: dict[str, Module] = {}
     first_use: dict[str, int] = {}
@@ -386,6 +403,10 @@ def _within(m: Module, ancestor: Module) -> bool:
             return True
         m = m.parent
     return False
+
+
+def build_tree(program: Program, scopes: Sequence[Scope]) -> ModuleTree:
+    return complete_tree(shape_tree(program, scopes), program, scopes)
 
 
 def weight_tree(program: Program, tree: ModuleTree) -> dict[str, np.ndarray]:
