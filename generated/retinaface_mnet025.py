@@ -23,15 +23,18 @@ OUTPUTS = [('output0', 'output0', 'float32', (1, 16800, 4)), ('output1', 'output
 NOTES = {'compile': True, 'concats_split_into_convs': 3, 'constants_folded': 65, 'conv_strategies': {'native dense': 30, 'native depthwise+pointwise': 13}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 13, 'epilogues_fused': 43, 'identities_removed': 0, 'layout': {'nhwc_ops': 58, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 9}, 'native_convs': 56, 'native_ops': 3, 'shapes_reinferred': 0, 'sibling_convs_merged': 6}
 
 
-class ConvLeakyRelu(nn.Module):
-    def __init__(self):
+class Conv(nn.Module):
+    def __init__(self, kernel_size, in_channels, out_channels, strides, pads, activation, alpha):
         super().__init__()
-        self.weight = mx.zeros((3, 3, 3, 8), dtype=mx.float32)
-        self.bias = mx.zeros((8,), dtype=mx.float32)
+        self.weight = mx.zeros((kernel_size, kernel_size, in_channels, out_channels), dtype=mx.float32)
+        self.bias = mx.zeros((out_channels,), dtype=mx.float32)
+        self.strides = strides
+        self.pads = pads
+        self.activation = activation
+        self.alpha = alpha
 
     def __call__(self, x):
-        x = mx.transpose(x, [0, 2, 3, 1])
-        return native.conv2d(x, self.weight, self.bias, strides=(2, 2), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        return native.conv2d(x, self.weight, self.bias, strides=self.strides, pads=self.pads, activation=self.activation, alpha=self.alpha)
 
 
 class DepthwisePointwiseLeakyRelu(nn.Module):
@@ -51,7 +54,7 @@ class Body(nn.Module):
     def __init__(self):
         super().__init__()
         self.stage1 = [
-            ConvLeakyRelu(),
+            Conv(3, 3, 8, strides=(2, 2), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612),
             DepthwisePointwiseLeakyRelu(8, 16, strides=(1, 1)),
             DepthwisePointwiseLeakyRelu(16, 32, strides=(2, 2)),
             DepthwisePointwiseLeakyRelu(32, 32, strides=(1, 1)),
@@ -82,19 +85,6 @@ class Body(nn.Module):
         return x, stage2, stage3
 
 
-class Conv(nn.Module):
-    def __init__(self, kernel_size, in_channels, out_channels, pads, activation, alpha):
-        super().__init__()
-        self.weight = mx.zeros((kernel_size, kernel_size, in_channels, out_channels), dtype=mx.float32)
-        self.bias = mx.zeros((out_channels,), dtype=mx.float32)
-        self.pads = pads
-        self.activation = activation
-        self.alpha = alpha
-
-    def __call__(self, x):
-        return native.conv2d(x, self.weight, self.bias, pads=self.pads, activation=self.activation, alpha=self.alpha)
-
-
 class ConvLeakyReluResidual(nn.Module):
     def __init__(self, in_channels):
         super().__init__()
@@ -108,11 +98,11 @@ class ConvLeakyReluResidual(nn.Module):
 class Fpn(nn.Module):
     def __init__(self):
         super().__init__()
-        self.output3 = Conv(1, 256, 64, pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612)
+        self.output3 = Conv(1, 256, 64, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612)
         self.output2 = ConvLeakyReluResidual(128)
-        self.merge2 = Conv(3, 64, 64, pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        self.merge2 = Conv(3, 64, 64, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
         self.output1 = ConvLeakyReluResidual(64)
-        self.merge1 = Conv(3, 64, 64, pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        self.merge1 = Conv(3, 64, 64, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
 
     def __call__(self, x1, x2, x3):
         output3 = self.output3(x1)
@@ -128,11 +118,11 @@ class Fpn(nn.Module):
 class Ssh(nn.Module):
     def __init__(self):
         super().__init__()
-        self.conv3X3 = Conv(3, 64, 32, pads=(1, 1, 1, 1), activation='relu', alpha=0.0)
-        self.conv5X5_1 = Conv(3, 64, 16, pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
-        self.conv5X5_2 = Conv(3, 16, 16, pads=(1, 1, 1, 1), activation='relu', alpha=0.0)
-        self.conv7X7_2 = Conv(3, 16, 16, pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
-        self.conv7x7_3 = Conv(3, 16, 16, pads=(1, 1, 1, 1), activation='relu', alpha=0.0)
+        self.conv3X3 = Conv(3, 64, 32, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', alpha=0.0)
+        self.conv5X5_1 = Conv(3, 64, 16, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        self.conv5X5_2 = Conv(3, 16, 16, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', alpha=0.0)
+        self.conv7X7_2 = Conv(3, 16, 16, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        self.conv7x7_3 = Conv(3, 16, 16, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', alpha=0.0)
 
     def __call__(self, x):
         conv3x3 = self.conv3X3(x)
@@ -143,7 +133,7 @@ class Ssh(nn.Module):
         return conv3x3, conv5x5_2, conv7x7_3
 
 
-class Conv1x(nn.Module):
+class Conv1x1(nn.Module):
     def __init__(self):
         super().__init__()
         self.weight = mx.zeros((1, 1, 32, 32), dtype=mx.float32)
@@ -164,7 +154,7 @@ class Conv1x(nn.Module):
 class BboxHeadBlock(nn.Module):
     def __init__(self):
         super().__init__()
-        self.conv1x1 = Conv1x()
+        self.conv1x1 = Conv1x1()
 
     def __call__(self, x1, x2, x3):
         part, part_2, x3_2 = self.conv1x1(x1, x2, x3)
@@ -189,6 +179,7 @@ class RetinafaceMnet025(nn.Module):
         ]
 
     def __call__(self, input0):
+        input0 = mx.transpose(input0, [0, 2, 3, 1])
         x, stage2, stage3 = self.body(input0)
         output3, merge2, merge1 = self.fpn(stage3, stage2, x)
         conv3x3, conv5x5_2, conv7x7_3 = self.ssh1(merge1)
@@ -203,10 +194,10 @@ class RetinafaceMnet025(nn.Module):
         part_2_3, x3_2_3, reshape_3 = self.BboxHead[2](conv3x3_3, conv5x5_2_3, conv7x7_3_3)
         output0 = mx.concatenate([reshape, reshape_2, reshape_3], axis=1)
         class_head_3 = mx.reshape(part_2_3, [1, -1, 2])
-        class_head = mx.concatenate([class_head, class_head_2, class_head_3], axis=1)
+        concatenate = mx.concatenate([class_head, class_head_2, class_head_3], axis=1)
         landmark_head_3 = mx.reshape(x3_2_3, [1, -1, 10])
         output2 = mx.concatenate([landmark_head, landmark_head_2, landmark_head_3], axis=1)
-        output1 = native.softmax(class_head)
+        output1 = native.softmax(concatenate)
         return output0, output1, output2
 
 

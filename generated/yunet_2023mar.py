@@ -166,7 +166,7 @@ class Conv2(nn.Module):
         return native.sigmoid(x)
 
 
-class MultiLevelCl2(nn.Module):
+class MultiLevelClsBlock2(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv1 = DepthwisePointwiseRelu2()
@@ -193,7 +193,7 @@ class Conv4(nn.Module):
         return part, part_2, part_3, x
 
 
-class MultiLevelCl(nn.Module):
+class MultiLevelClsBlock(nn.Module):
     def __init__(self, value):
         super().__init__()
         self.conv1 = Conv4()
@@ -221,9 +221,9 @@ class BboxHead(nn.Module):
     def __init__(self):
         super().__init__()
         self.multi_level_cls = [
-            MultiLevelCl2(),
-            MultiLevelCl(value=[0.06246808543801308]),
-            MultiLevelCl(value=[0.2544309198856354]),
+            MultiLevelClsBlock2(),
+            MultiLevelClsBlock(value=[0.06246808543801308]),
+            MultiLevelClsBlock(value=[0.2544309198856354]),
         ]
         self.multi_level_bbox = [
             Conv3(4, shape=[1, -1, 4]),

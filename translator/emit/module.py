@@ -141,6 +141,18 @@ def helper_source(name: str) -> str:
     return "\n".join(line for line in src.splitlines() if not line.startswith("@helper"))
 
 
+# List names whose elements are one of them (blocks -> Block); other lists' elements are <Name>Block.
+_PLURALS = {"blocks": "block", "layers": "layer", "stages": "stage", "convs": "conv", "heads": "head"}
+
+
+def _numbered_stem(name: str) -> str:
+    """ssh1 -> ssh, conv5X5_1 -> conv5X5, conv_18 -> conv; conv1x1 keeps its digits (they are not a count)."""
+    base = re.sub(r"_[0-9]+$", "", name)
+    if re.search(r"[0-9]", base[:-1].rstrip("0123456789")):
+        return base or name
+    return re.sub(r"[0-9]+$", "", base) or name
+
+
 def _snake(name: str) -> str:
     """BboxHead -> bbox_head (conv3X3 stays conv3x3)."""
     return re.sub(r"(?<=[a-z])(?=[A-Z][a-z])", "_", name).lower()
@@ -221,11 +233,11 @@ class _ClassWriter:
         names = collections.Counter()
         for m in t.instances:
             raw = m.list_name if m.list_name is not None else m.name
-            stem = re.sub(r"[_0-9]+$", "", raw) or raw
+            stem = _numbered_stem(raw)
             names[(stem, m.list_name is not None)] += 1
         (stem, in_list), _ = names.most_common(1)[0]
         if in_list:  # blocks -> Block, stage1 -> StageBlock
-            return _camel(stem[:-1]) if stem.endswith("s") and len(stem) > 1 else _camel(stem) + "Block"
+            return _camel(_PLURALS[stem]) if stem in _PLURALS else _camel(stem) + "Block"
         return _camel(stem) or "Block"
 
     def _name_classes(self) -> dict[int, str]:
@@ -330,8 +342,8 @@ class _ClassWriter:
                     nm = names[ins[0]]  # x = f(x): the running value keeps its name
                 else:
                     nm = local.new(self._hint(kind, what, k, len(outs), rep), "v")
-                    if kind == "call":
-                        running.add(nm)
+                    if kind == "call" and self._scope_hint(rep, what) is None:
+                        running.add(nm)  # named after its function, not a scope: free to carry on
                 out_names.append(nm)
             for o, nm in zip(outs, out_names):
                 names[o] = nm

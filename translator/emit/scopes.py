@@ -123,15 +123,24 @@ def call_scopes(program: Program, origins: dict[str, Scope | None]) -> list[Scop
         first_origin.append(parts[0] if parts else c.node)
     uses = [[n for n in refs_in(c.args) + refs_in(c.kwargs) if n not in program.weights] for c in calls]
     inferred = _DataflowScopes(program, known, uses)
+    # A flat node that reads weights gets a leaf of its own, holding all the calls it lowered to,
+    # placed where its first weighted call is.
+    leaf_base: dict[str, Scope] = {}
+    for i, c in enumerate(calls):
+        reads_weights = any(n in program.weights for n in refs_in(c.args) + refs_in(c.kwargs))
+        if known[i] is None and reads_weights and first_origin[i] and first_origin[i] not in leaf_base:
+            leaf_base[first_origin[i]] = inferred.scope(i)
+    graph_inputs = {t.name for t in program.inputs}
     out: list[Scope] = []
     for i, c in enumerate(calls):
-        scope = known[i]
-        if scope is None:
-            scope = inferred.scope(i)
-            reads_weights = any(n in program.weights for n in refs_in(c.args) + refs_in(c.kwargs))
-            if reads_weights and first_origin[i]:
-                scope = scope + (PSEUDO + first_origin[i],)
-        out.append(scope)
+        if uses[i] and set(uses[i]) <= graph_inputs and not any(n in program.weights for n in refs_in(c.args)):
+            out.append(())  # work on the raw inputs (the layout pass's NCHW -> NHWC) is the model's own
+        elif known[i] is not None:
+            out.append(known[i])
+        elif first_origin[i] in leaf_base:
+            out.append(leaf_base[first_origin[i]] + (PSEUDO + first_origin[i],))
+        else:
+            out.append(inferred.scope(i))
     return out
 
 

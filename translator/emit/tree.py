@@ -262,6 +262,11 @@ _GENERIC = {"a", "b", "x", "y", "input", "inputs", "array", "arrays", "data", "v
 _ALIASES = {"w": "weight", "w_pw": "pw_weight", "bias_pw": "pw_bias"}
 # Tokens of a weight's own name that do name its role (`..._conv1x1_weight`, `..._scale_perm`).
 _ROLES = ("weight", "bias", "scale", "shift", "slope", "gamma", "beta", "mean", "var", "alpha")
+# Roles of weights read by calls with generic signatures, by the ONNX op they lower.
+_OP_ROLES = {
+    ("Gemm", "matmul"): "weight", ("Gemm", "add"): "bias", ("Gemm", "addmm"): "bias", ("MatMul", "matmul"): "weight",
+    ("PRelu", "multiply"): "slope", ("PRelu", "maximum"): "slope", ("PRelu", "where"): "slope",
+}  # fmt: skip
 _signature_cache: dict[str, list[str]] = {}
 
 
@@ -302,6 +307,8 @@ def _weight_role(call: Call, weight: str) -> str:
             if pos < len(names) and names[pos] not in _GENERIC:
                 return _ALIASES.get(names[pos], names[pos])
             break
+    if (call.op, call.fn) in _OP_ROLES:
+        return _OP_ROLES[(call.op, call.fn)]
     tokens = weight.lower().split("_")
     for tok in reversed(tokens):
         if tok in _ROLES:
