@@ -131,10 +131,15 @@ def call_scopes(program: Program, origins: dict[str, Scope | None]) -> list[Scop
         if known[i] is None and reads_weights and first_origin[i] and first_origin[i] not in leaf_base:
             leaf_base[first_origin[i]] = inferred.scope(i)
     graph_inputs = {t.name for t in program.inputs}
+    graph_outputs = {t.name for t in program.outputs}
     out: list[Scope] = []
     for i, c in enumerate(calls):
-        if uses[i] and set(uses[i]) <= graph_inputs and not any(n in program.weights for n in refs_in(c.args)):
-            out.append(())  # work on the raw inputs (the layout pass's NCHW -> NHWC) is the model's own
+        weightless = not any(n in program.weights for n in refs_in(c.args) + refs_in(c.kwargs))
+        if weightless and (
+            (uses[i] and set(uses[i]) <= graph_inputs)
+            or (c.fn == "transpose" and c.outputs and set(c.outputs) <= graph_outputs)
+        ):
+            out.append(())  # the layout pass's NCHW <-> NHWC at the model's edges is the model's own
         elif known[i] is not None:
             out.append(known[i])
         elif first_origin[i] in leaf_base:
