@@ -149,8 +149,8 @@ class _Finder:
                 if sig is not None:
                     while self.occurrence(i + count * k, k) == sig and self._links(i, k, count):
                         count += 1
-                if count >= 2:
-                    found.append((count * k, -k, -i, i, k, count))
+                if count >= 2:  # most statements covered; then the narrowest edge (a block, not a seam)
+                    found.append((count * k, -self.interface(i, k), -k, -i, i, k, count))
                     i += count * k
                 else:
                     i += 1
@@ -163,6 +163,12 @@ class _Finder:
             taken |= cover
             chosen.append((i, k, count))
         return sorted(chosen)
+
+    def interface(self, i: int, k: int) -> int:
+        """Values crossing the edge of stmts[i:i+k]: read from outside, or read after it."""
+        sig = self.occurrence(i, k)
+        inputs = {t for _, tokens in sig[0] for t in tokens if t[0] == "in"}
+        return len(inputs) + len(sig[1])
 
     def _links(self, i: int, k: int, count: int) -> bool:
         """Single statements join a run only as a chain (each feeding the next): that makes a loop."""
