@@ -61,5 +61,5 @@ class GeneratedWeightsError(TranslatorError):
             f"  - or from a .safetensors file the translator writes once:\n"
             f"      python -m translator convert path/to/{source_file} -o DIR --mode module --name {module_name}"
             f" --native on\n"
-            f"      load_model(weights_path='DIR/{module_name}.safetensors')"
+            f"      load_model(weights_path='DIR/{module_name}.module.safetensors')"
         )

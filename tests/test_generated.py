@@ -112,7 +112,7 @@ def test_load_model_without_weights_says_both_ways_to_get_them():
     with pytest.raises(GeneratedWeightsError) as err:
         module.load_model()
     text = str(err.value)
-    assert "retinaface_mnet025.safetensors: no such weights file" in text
+    assert "retinaface_mnet025.module.safetensors: no such weights file" in text
     assert "load_model(onnx='path/to/retinaface_mnet025_biubug6.onnx')" in text
     assert "python -m translator convert path/to/retinaface_mnet025_biubug6.onnx" in text
     assert module.SOURCE_SHA256 in text

@@ -166,7 +166,9 @@ def write_outputs(translation: Translation, out_dir: str | Path, mode: str, name
         raise TranslatorError(f"unknown mode {mode!r}; use one of {MODES}")
     out = Path(out_dir)
     stem = re.sub(r"[^0-9A-Za-z_]", "_", name) or "model"
-    wpath = out / f"{stem}.safetensors"
+    # The back ends key the same weights differently (the module by its parameter tree), so their
+    # files are named apart: both can be written to one folder.
+    wpath = out / (f"{stem}.module.safetensors" if mode == "module" else f"{stem}.safetensors")
     if mode == "module":
         plan = plan_module(translation.program, translation.origins)
         wdata = weights_bytes(plan.weights())

@@ -33,11 +33,14 @@ def derive_weights(onnx_path: str | os.PathLike) -> tuple[dict[str, np.ndarray],
 
 
 def generated_weights(
-    onnx_path: str | os.PathLike, source_sha256: str, weights_sha256: str, module_name: str
+    onnx_path: str | os.PathLike, source_sha256: str, weights_sha256: str, module_name: str, source_file: str = ""
 ) -> dict[str, mx.array]:
-    """The weights of generated module `module_name` from its ONNX file, checked against both hashes."""
+    """The weights of generated module `module_name` from its ONNX file, checked against both hashes.
+
+    source_file: the name of the file the module was generated from (for the error messages).
+    """
     path = Path(onnx_path)
-    source_file = path.name
+    source_file = source_file or path.name
     try:
         data = path.read_bytes()
     except OSError as exc:

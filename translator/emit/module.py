@@ -537,6 +537,7 @@ def render_module(
     plan = plan or plan_module(program, origins)
     writer = _ClassWriter(plan, class_name)
     label = re.sub(r"[^0-9A-Za-z_./:\- ]", "?", source_label)[:120]
+    weights_file = re.sub(r"[^0-9A-Za-z_.-]", "_", weights_file) or "model.module.safetensors"
     root_doc = f"Translated from {label}; inputs {[i.onnx_name for i in program.inputs]!r}.".replace('"', "'").replace(
         "\\", "/"
     )
