@@ -343,3 +343,27 @@ def test_checker_rejects_unsafe_nested_forms(src, why):
     """The nested form's rules: only submodules set in __init__ may be called, only the one lazy import."""
     with pytest.raises(AssertionError, match=why):
         check_generated_source(src)
+
+
+@pytest.mark.parametrize("out_name", ["conv_0", "layer", "native", "x", "part", "mx"])
+def test_output_names_do_not_shadow_the_module_s_own_names(tmp_path, out_name):
+    """A graph output named like a local the module makes (a layer's output, the loop variable) or a name
+    the file binds must not overwrite it: the root keeps the output names, so they are reserved first."""
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((4, 4, 3, 3)).astype(np.float32) * 0.3
+    nodes = [
+        helper.make_node("Conv", ["inp", "77"], ["c"], name="Conv_0", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], [out_name], name="Relu_1"),
+        helper.make_node("Add", ["c", "c"], ["z"], name="Add_2"),
+    ]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("inp", onnx.TensorProto.FLOAT, [1, 4, 6, 6])],
+        [helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, [1, 4, 6, 6]) for n in (out_name, "z")],
+        [numpy_helper.from_array(w, "77")],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 10
+    feed = {"inp": rng.standard_normal((1, 4, 6, 6)).astype(np.float32)}
+    written = convert(model, tmp_path, mode="module", name="m")
+    check_generated_source(written.paths[0].read_text(encoding="utf-8"))
+    _check_outputs(model, feed, InferenceSession(model, mode="module", cache_dir=tmp_path / "s").run(None, feed))

@@ -41,9 +41,10 @@ _ENV = jinja2.Environment(
 MODULE_NAMES = {
     "mx", "nn", "np", "math", "Path", "native", "GeneratedWeightsError", "INPUTS", "OUTPUTS", "NOTES",
     "SOURCE_SHA256", "WEIGHTS_SHA256", "SOURCE_FILE", "WEIGHTS_FILE", "MODULE_NAME", "load_model",
+    "generated_weights",
 }  # fmt: skip
 # Never a local's name: the static check refuses them even where Python would not mind.
-_FORBIDDEN = {"os", "sys", "subprocess", "importlib", "layer"}
+_FORBIDDEN = {"os", "sys", "subprocess", "importlib"}
 
 
 @dataclass(frozen=True)
@@ -300,6 +301,9 @@ class _ClassWriter:
         form = self.blocks.forms[id(rep)]
         root = rep.parent is None
         local = NameTable(RESERVED | MODULE_NAMES | set(HELPERS) | set(self.class_names.values()) | _FORBIDDEN)
+        if root:  # the graph's own names are kept there: no local may take one
+            local.taken |= {t.name for t in self.program.inputs} | {t.name for t in self.program.outputs}
+        self.loop_var = None  # named on first use (a graph output could be called `layer`)
         names: dict[str, str] = {f"{w}": f"self.{a}" for a, w in rep.params.items()}
         params = []
         for k, n in enumerate(rep.inputs):
@@ -455,7 +459,9 @@ class _ClassWriter:
         if len(rest) == 1:
             lines.append(f"{out} = {self._invoke(rest[0][1])}({out})")
         else:
-            lines += [f"for layer in {seq}:", f"    {out} = layer({out})"]
+            if self.loop_var is None:
+                self.loop_var = local.new("layer")
+            lines += [f"for {self.loop_var} in {seq}:", f"    {out} = {self.loop_var}({out})"]
         names[final.outputs[0]] = out
         return lines
 
