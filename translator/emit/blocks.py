@@ -23,6 +23,7 @@ from typing import Any
 from opset.functions import FUNCTIONS, HELPERS, NATIVE_FUNCTIONS
 from opset.program import Call, Dim, DType, Program, Ref, Slice, refs_in
 
+from .dataflow import reads
 from .tree import ListAttr, Module, ModuleTree, signature_names
 
 _LITERALS = (int, float, str, bool, type(None), DType, Slice)
@@ -221,7 +222,7 @@ class _Canon:
             axes: tuple[str | None, ...] = ()
             for i in self.m.span:
                 c = self.program.calls[i]
-                if w in refs_in(c.args) + refs_in(c.kwargs):
+                if w in reads(c):
                     axes = _axis_names(c, _arg_key(c, w))
                     break
             per_axis: list[int | None] = []

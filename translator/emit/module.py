@@ -26,6 +26,7 @@ import numpy as np
 from ..lowering.names import RESERVED, NameTable, sanitize
 from ..version import __version__
 from .blocks import Blocks, BlockType, find_blocks, keyword_defaults
+from .dataflow import reads
 from .repeats import group_repeats
 from .scopes import Scope, call_scopes
 from .tree import ListAttr, Module, ModuleTree, complete_tree, display_name, dissolved_part, shape_tree, weight_tree
@@ -377,7 +378,7 @@ class _ClassWriter:
     def _stmt_inputs(self, kind: str, what) -> list[str]:
         if kind == "call":
             c = self.program.calls[what]
-            return list(dict.fromkeys(_refs(c)))
+            return list(dict.fromkeys(reads(c)))
         return list(what.inputs)
 
     def _stmt_outputs(self, kind: str, what) -> list[str]:
@@ -514,14 +515,8 @@ class _ClassWriter:
         return out
 
 
-def _refs(c: Call) -> list[str]:
-    from opset.program import refs_in
-
-    return refs_in(c.args) + refs_in(c.kwargs)
-
-
 def _reads(c: Call) -> set[str]:
-    return set(_refs(c))
+    return set(reads(c))
 
 
 def _list_attr(m: Module) -> ListAttr:

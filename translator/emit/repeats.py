@@ -26,6 +26,7 @@ from opset.program import Call, Dim, Program, Ref, refs_in
 
 from ..lowering.names import NameTable
 from .blocks import normalized_kwargs
+from .dataflow import reads
 from .tree import ListAttr, Module, index_calls, statements_of
 
 MAX_PERIOD = 12  # statements per repetition considered
@@ -86,7 +87,7 @@ def _statements(m: Module, owner, program: Program) -> list[_Stmt]:
         reads = []
         for i in calls:
             c = program.calls[i]
-            for n in refs_in(c.args) + refs_in(c.kwargs):
+            for n in reads(c):
                 if n not in program.weights and n not in inside and n not in reads:
                     reads.append(n)
         out.append(_Stmt(kind, what, calls, sig, reads, defines))
@@ -99,7 +100,7 @@ class _Finder:
         self.program = program
         self.read_at: dict[str, set[int]] = {}
         for i, c in enumerate(program.calls):
-            for n in refs_in(c.args) + refs_in(c.kwargs):
+            for n in reads(c):
                 self.read_at.setdefault(n, set()).add(i)
         self.outputs = {o.name for o in program.outputs}
         self._sigs: dict[tuple[int, int], tuple | None] = {}
@@ -108,7 +109,7 @@ class _Finder:
         if s.kind == "child":
             return True
         c = self.program.calls[s.what]
-        return any(n in self.program.weights for n in refs_in(c.args) + refs_in(c.kwargs))
+        return any(n in self.program.weights for n in reads(c))
 
     def occurrence(self, i: int, k: int) -> tuple | None:
         """Signature of stmts[i:i+k] as one block (None: it cannot be one)."""

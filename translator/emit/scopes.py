@@ -23,9 +23,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from opset.program import Program, refs_in
+from opset.program import Program
 
 from ..ir import Graph
+from .dataflow import reads
 
 Scope = tuple[str, ...]
 
@@ -121,20 +122,20 @@ def call_scopes(program: Program, origins: dict[str, Scope | None]) -> list[Scop
         else:
             known.append(None)
         first_origin.append(parts[0] if parts else c.node)
-    uses = [[n for n in refs_in(c.args) + refs_in(c.kwargs) if n not in program.weights] for c in calls]
+    uses = [[n for n in reads(c) if n not in program.weights] for c in calls]
     inferred = _DataflowScopes(program, known, uses)
     # A flat node that reads weights gets a leaf of its own, holding all the calls it lowered to,
     # placed where its first weighted call is.
     leaf_base: dict[str, Scope] = {}
     for i, c in enumerate(calls):
-        reads_weights = any(n in program.weights for n in refs_in(c.args) + refs_in(c.kwargs))
+        reads_weights = any(n in program.weights for n in reads(c))
         if known[i] is None and reads_weights and first_origin[i] and first_origin[i] not in leaf_base:
             leaf_base[first_origin[i]] = inferred.scope(i)
     graph_inputs = {t.name for t in program.inputs}
     graph_outputs = {t.name for t in program.outputs}
     out: list[Scope] = []
     for i, c in enumerate(calls):
-        weightless = not any(n in program.weights for n in refs_in(c.args) + refs_in(c.kwargs))
+        weightless = not any(n in program.weights for n in reads(c))
         if weightless and (
             (uses[i] and set(uses[i]) <= graph_inputs)
             or (c.fn == "transpose" and c.outputs and set(c.outputs) <= graph_outputs)

@@ -30,6 +30,7 @@ from opset.program import Call, Program, Ref, refs_in
 import numpy as np
 
 from ..lowering.names import NameTable, sanitize
+from .dataflow import reads
 from .scopes import PSEUDO, Scope
 
 _INDEX = re.compile(r"^[0-9]+$")
@@ -342,7 +343,7 @@ def _lca(a: Module, b: Module) -> Module:
 
 def shape_tree(program: Program, scopes: Sequence[Scope]) -> Module:
     """The module tree's shape: which module runs which calls (spans set; nothing owned yet)."""
-    reads_weights = [any(n in program.weights for n in refs_in(c.args) + refs_in(c.kwargs)) for c in program.calls]
+    reads_weights = [any(n in program.weights for n in reads(c)) for c in program.calls]
     raw = _build(scopes)
     _Settler(reads_weights).settle(raw)
     _compress(raw)
@@ -354,7 +355,7 @@ def shape_tree(program: Program, scopes: Sequence[Scope]) -> Module:
 def complete_tree(root: Module, program: Program, scopes: Sequence[Scope]) -> ModuleTree:
     """Weights to owners and parameter names, each module's inputs and outputs."""
     calls = program.calls
-    uses = [refs_in(c.args) + refs_in(c.kwargs) for c in calls]
+    uses = [reads(c) for c in calls]
     owner = index_calls(root, len(calls))
 
     weight_owner: dict[str, Module] = {}
