@@ -84,13 +84,12 @@ def _statements(m: Module, owner, program: Program) -> list[_Stmt]:
             sig = ("child", _struct_sig(what, owner, program)) if leaf else None
         defines = [o for i in calls for o in program.calls[i].outputs]
         inside = set(defines)
-        reads = []
+        read = []
         for i in calls:
-            c = program.calls[i]
-            for n in reads(c):
-                if n not in program.weights and n not in inside and n not in reads:
-                    reads.append(n)
-        out.append(_Stmt(kind, what, calls, sig, reads, defines))
+            for n in reads(program.calls[i]):
+                if n not in program.weights and n not in inside and n not in read:
+                    read.append(n)
+        out.append(_Stmt(kind, what, calls, sig, read, defines))
     return out
 
 
