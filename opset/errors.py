@@ -42,3 +42,24 @@ class OpListError(TranslatorError):
 
 class InputError(TranslatorError, ValueError):
     """Run-time inputs do not match the model's declared inputs."""
+
+
+class GeneratedWeightsError(TranslatorError):
+    """A generated module's weights are missing, or the file offered for them does not fit it.
+
+    The message always says both ways to get them: from the source ONNX file, or
+    written once by the translator's command line.
+    """
+
+    def __init__(self, problem: str, source_file: str, source_sha256: str, module_name: str):
+        self.problem = problem
+        super().__init__(
+            f"{problem}\n"
+            f"{module_name} gets its weights one of two ways:\n"
+            f"  - from its source ONNX file {source_file} (sha256 {source_sha256}):\n"
+            f"      load_model(onnx='path/to/{source_file}')\n"
+            f"  - or from a .safetensors file the translator writes once:\n"
+            f"      python -m translator convert path/to/{source_file} -o DIR --mode module --name {module_name}"
+            f" --native on\n"
+            f"      load_model(weights_path='DIR/{module_name}.module.safetensors')"
+        )

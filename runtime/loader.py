@@ -68,7 +68,7 @@ def load_module_model(path: str | Path, weights_path: str | Path | None = None) 
     for attr in ("load_model", "INPUTS", "OUTPUTS", "WEIGHTS_SHA256"):
         if not hasattr(module, attr):
             raise OpListError(f"{path}: not a translated module (no {attr})")
-    wpath = Path(weights_path) if weights_path else path.with_suffix(".safetensors")
+    wpath = Path(weights_path) if weights_path else path.with_name(f"{path.stem}.module.safetensors")
     try:
         data = wpath.read_bytes()
     except OSError:

@@ -11,10 +11,12 @@ from pathlib import Path
 
 from opset.program import Program
 
+import numpy as np
 import onnx
 
-from .emit.module import render_module
+from .emit.module import plan_module, render_module
 from .emit.oplist import to_json
+from .emit.scopes import Scope, node_scopes
 from .emit.weights import atomic_write, sha256_bytes, weights_bytes
 from .errors import InvalidModelError, TranslatorError
 from .frontend import ModelSource, build_graph, load_model, prepare_model
@@ -35,6 +37,7 @@ class Translation:
     opsets: dict[str, int]
     seconds: float
     notes: dict = field(default_factory=dict)
+    origins: dict[str, Scope | None] = field(default_factory=dict)  # original node -> module scope (emit/scopes.py)
 
     @property
     def weights_nbytes(self) -> int:
@@ -110,6 +113,7 @@ def translate(
     model = prepare_model(loaded)
     graph = build_graph(model, loaded.label)
     histogram = dict(collections.Counter(n.op_type for n in graph.nodes).most_common())
+    origins = node_scopes(graph)  # before the passes rename what they fuse
     check_supported(graph, loaded.label)
     use_native = resolve_native(native) and optimize and layout == "nhwc"
     notes = run_passes(graph, optimize=optimize, layout=layout, nhwc_inputs=nhwc_inputs, native=use_native)
@@ -131,8 +135,13 @@ def translate(
         if feed is not None:
             program.notes.update(tune_compile(program, feed))
     return Translation(
-        program, loaded.label, loaded.sha256, histogram, dict(graph.opsets), time.perf_counter() - start, notes
+        program, loaded.label, loaded.sha256, histogram, dict(graph.opsets), time.perf_counter() - start, notes, origins
     )
+
+
+def module_weights(translation: Translation) -> dict[str, np.ndarray]:
+    """The weights as the module back end keys them (its parameter tree: `body.stage1.0.weight`)."""
+    return plan_module(translation.program, translation.origins).weights()
 
 
 def class_name_for(name: str) -> str:
@@ -157,11 +166,14 @@ def write_outputs(translation: Translation, out_dir: str | Path, mode: str, name
         raise TranslatorError(f"unknown mode {mode!r}; use one of {MODES}")
     out = Path(out_dir)
     stem = re.sub(r"[^0-9A-Za-z_]", "_", name) or "model"
-    wdata = weights_bytes(translation.program.weights)
-    wsha = sha256_bytes(wdata)
-    wpath = out / f"{stem}.safetensors"
-    atomic_write(wpath, wdata)
+    # The back ends key the same weights differently (the module by its parameter tree), so their
+    # files are named apart: both can be written to one folder.
+    wpath = out / (f"{stem}.module.safetensors" if mode == "module" else f"{stem}.safetensors")
     if mode == "module":
+        plan = plan_module(translation.program, translation.origins)
+        wdata = weights_bytes(plan.weights())
+        wsha = sha256_bytes(wdata)
+        atomic_write(wpath, wdata)
         src = render_module(
             translation.program,
             class_name_for(stem),
@@ -169,10 +181,15 @@ def write_outputs(translation: Translation, out_dir: str | Path, mode: str, name
             translation.source_sha256,
             wpath.name,
             wsha,
+            module_name=stem,
+            plan=plan,
         )
         main = out / f"{stem}.py"
         atomic_write(main, src)
     else:
+        wdata = weights_bytes(translation.program.weights)
+        wsha = sha256_bytes(wdata)
+        atomic_write(wpath, wdata)
         main = out / f"{stem}.oplist.json"
         atomic_write(main, to_json(translation.program, translation.source_sha256, wsha))
     return [main, wpath]

@@ -5,6 +5,7 @@ interpreter and the runtime raise the same types without importing the translato
 """
 
 from opset.errors import (
+    GeneratedWeightsError,
     InputError,
     InvalidModelError,
     LoweringError,
@@ -16,6 +17,6 @@ from opset.errors import (
 )
 
 __all__ = [
-    "InputError", "InvalidModelError", "LoweringError", "ModelLoadError", "OpListError", "TranslatorError",
-    "UnsupportedFeatureError", "UnsupportedOpError",
+    "GeneratedWeightsError", "InputError", "InvalidModelError", "LoweringError", "ModelLoadError", "OpListError",
+    "TranslatorError", "UnsupportedFeatureError", "UnsupportedOpError",
 ]  # fmt: skip

@@ -3,6 +3,12 @@
 `check_generated_source(src)` raises AssertionError naming the first offending
 line. The allowlists are explicit on purpose: a new helper that needs another
 builtin or method must be added here, in review.
+
+Generated modules nest: a class may call its own submodules (`self.body(x)`,
+`self.stage1[0](x)`, `for layer in self.stage1: x = layer(x)`), where a
+submodule is an attribute its `__init__` sets to instances of classes defined
+in the same file, and nothing else. The one import allowed below module level
+is `load_model`'s lazy import of the translator (deriving weights from ONNX).
 """
 
 from __future__ import annotations
@@ -17,8 +23,13 @@ NATIVE_CALLS = {"conv2d", "dw_pw_conv2d", "interleave", "max_pool2d", "upsample_
 # The only imports a generated module may have.
 IMPORTS = {
     ("__future__", "annotations"), ("math", None), ("pathlib", "Path"), ("mlx.core", "mx"), ("mlx.nn", "nn"),
-    ("numpy", "np"), ("opset", "native"),
+    ("numpy", "np"), ("opset", "native"), ("opset.errors", "GeneratedWeightsError"),
 }  # fmt: skip
+# Imported names that may be called.
+IMPORTED_CALLABLES = {"GeneratedWeightsError"}
+# The only import below module level: in `load_model`, weights derived from the source ONNX file.
+LAZY_IMPORTS = {("translator.from_onnx", "generated_weights")}
+LAZY_IMPORT_FUNCTION = "load_model"
 # Builtins (and Path) that may be called by name.
 BUILTINS = {
     "super", "Path", "str", "float", "int", "bool", "range", "len", "tuple", "list", "dict", "set", "isinstance",
@@ -31,7 +42,7 @@ METHODS = {
     "prod", "item", "tolist", "append", "extend", "insert", "index", "count", "get", "items", "keys", "values",
     "copy", "split", "add", "multiply", "maximum", "minimum", "subtract", "divide", "with_name", "load_weights",
     "eval", "type", "any", "all", "argmax", "argmin", "round", "clip", "cumsum", "sort", "argsort", "nonzero",
-    "ravel", "view", "fill", "det", "fft", "ifft", "rfft", "irfft", "layer_norm", "rms_norm",
+    "ravel", "view", "fill", "det", "fft", "ifft", "rfft", "irfft", "layer_norm", "rms_norm", "is_file",
 }  # fmt: skip
 # Names that must never appear, called or not.
 FORBIDDEN_NAMES = {
@@ -131,13 +142,48 @@ def _scope_assignments(scope: ast.AST) -> dict[str, list[ast.AST]]:
     return out
 
 
+def _submodules(cls: ast.ClassDef, classes: set[str]) -> tuple[set[str], set[str]]:
+    """(attributes holding one submodule, attributes holding a list of them), as `__init__` sets them.
+
+    A submodule is a call of a class defined in the file; anything else set on self is not one.
+    """
+    single, lists = set(), set()
+
+    def is_instance(v: ast.AST) -> bool:
+        return isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id in classes
+
+    for item in cls.body:
+        if not (isinstance(item, ast.FunctionDef) and item.name == "__init__"):
+            continue
+        for stmt in ast.walk(item):
+            if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+                continue
+            t = stmt.targets[0]
+            if not (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"):
+                continue
+            if is_instance(stmt.value):
+                single.add(t.attr)
+            elif isinstance(stmt.value, ast.List) and stmt.value.elts and all(map(is_instance, stmt.value.elts)):
+                lists.add(t.attr)
+    return single - lists, lists - single
+
+
+def _self_attr(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+        return node.attr
+    return None
+
+
 class _CallChecker:
     """Is a call's function on the allowlist? Local names resolve through their assignments in scope."""
 
-    def __init__(self, functions: set[str]):
+    def __init__(self, functions: set[str], classes: set[str] = frozenset()):
         self.functions = functions
+        self.classes = classes
         self.scopes: list[dict[str, list[ast.AST]]] = []
         self._busy: set[str] = set()
+        self.submodules: list[tuple[set[str], set[str]]] = []  # per enclosing class: (single, lists)
+        self.loop_vars: list[set[str]] = []  # per function: names bound by `for v in self.<list>[...]`
 
     def lookup(self, name: str) -> list[ast.AST] | None:
         for scope in reversed(self.scopes):
@@ -145,12 +191,22 @@ class _CallChecker:
                 return scope[name]
         return None
 
+    def _submodule_lists(self) -> set[str]:
+        return self.submodules[-1][1] if self.submodules else set()
+
     def callable_ok(self, f: ast.AST) -> bool:
         if isinstance(f, (ast.FunctionDef, ast.Lambda)):
             return True
+        single = self.submodules[-1][0] if self.submodules else set()
+        if _self_attr(f) is not None and _self_attr(f) in single:  # self.body(x)
+            return True
+        if isinstance(f, ast.Subscript) and _self_attr(f.value) in self._submodule_lists():  # self.stage1[0](x)
+            return isinstance(f.slice, ast.Constant) and type(f.slice.value) is int
         if isinstance(f, ast.Name):
-            if f.id in BUILTINS or f.id in self.functions:
+            if f.id in BUILTINS or f.id in self.functions or f.id in IMPORTED_CALLABLES:
                 return True
+            if self.loop_vars and f.id in self.loop_vars[-1] and self.lookup(f.id) is None:
+                return True  # for layer in self.stage1: x = layer(x)
             values = self.lookup(f.id)
             if values is None or f.id in self._busy:
                 return False
@@ -178,11 +234,33 @@ class _CallChecker:
 
     def check_calls(self, scope: ast.AST) -> None:
         self.scopes.append(_scope_assignments(scope))
+        is_class = isinstance(scope, ast.ClassDef)
+        is_function = isinstance(scope, ast.FunctionDef)
+        if is_class:
+            self.submodules.append(_submodules(scope, self.classes))
+        if is_function:
+            self.loop_vars.append(self._loop_vars(scope))
         try:
             for child in ast.iter_child_nodes(scope):
                 self._walk(child)
         finally:
             self.scopes.pop()
+            if is_class:
+                self.submodules.pop()
+            if is_function:
+                self.loop_vars.pop()
+
+    def _loop_vars(self, fn: ast.FunctionDef) -> set[str]:
+        lists = self._submodule_lists()
+        out = set()
+        for node in ast.walk(fn):
+            if isinstance(node, ast.For) and isinstance(node.target, ast.Name):
+                it = node.iter
+                if isinstance(it, ast.Subscript) and isinstance(it.slice, ast.Slice):
+                    it = it.value
+                if _self_attr(it) in lists:
+                    out.add(node.target.id)
+        return out
 
     def _walk(self, n: ast.AST) -> None:
         if isinstance(n, (ast.FunctionDef, ast.Lambda, ast.ClassDef)):
@@ -194,12 +272,40 @@ class _CallChecker:
             self._walk(child)
 
 
+def _check_nested_imports(tree: ast.Module) -> set[str]:
+    """Below module level only LAZY_IMPORTS, in the module-level LAZY_IMPORT_FUNCTION itself (not in a def
+    nested in it). Returns the names they bind."""
+    allowed_scopes = {
+        id(stmt) for stmt in tree.body if isinstance(stmt, ast.FunctionDef) and stmt.name == LAZY_IMPORT_FUNCTION
+    }
+    names: set[str] = set()
+
+    def visit(node: ast.AST, function: ast.AST | None) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.Import, ast.ImportFrom)) and function is not None:
+                ok = (
+                    isinstance(child, ast.ImportFrom)
+                    and id(function) in allowed_scopes
+                    and not child.level
+                    and all((child.module, a.name) in LAZY_IMPORTS and a.asname is None for a in child.names)
+                )
+                assert ok, f"{_where(child)}: import inside a function ({ast.unparse(child)})"
+                names.update(a.name for a in child.names)
+            inner = child if isinstance(child, (ast.FunctionDef, ast.Lambda, ast.ClassDef)) else function
+            visit(child, inner)
+
+    visit(tree, None)
+    return names
+
+
 def check_generated_source(src: str) -> ast.Module:
     """Assert `src` is a safe generated module; returns its AST."""
     tree = ast.parse(src)
     defined = _check_toplevel(tree)
+    lazy = _check_nested_imports(tree)
     nested = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
-    _CallChecker(defined | nested).check_calls(tree)
+    classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    _CallChecker(defined | nested | lazy, classes).check_calls(tree)
     for n in ast.walk(tree):
         if isinstance(n, ast.Name):
             assert IDENT.match(n.id) and n.id.isascii(), f"{_where(n)}: identifier {n.id!r} is not sanitized"

@@ -263,3 +263,107 @@ def test_module_file_edited_to_run_code_is_only_imported_by_the_loader(tmp_path)
     path.write_text(path.read_text() + "\ndef broken(:\n")
     with pytest.raises(TranslatorError, match="does not parse"):
         load_module_model(path)
+
+
+def _scoped_hostile_model(payloads: list[str], sentinel: str) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
+    """A chain of Mul-by-weight nodes whose torch-style scope names are the payloads (and their
+    initializers state-dict keys built from them): the payloads become module, list and attribute names."""
+    rng = np.random.default_rng(3)
+    nodes, inits, x = [], [], "x"
+    for i, raw in enumerate(p.replace("{sentinel}", sentinel) for p in payloads):
+        w, y = f"{raw}.{i}.weight", f"t{i}"
+        inits.append(numpy_helper.from_array(rng.standard_normal((2, 3)).astype(np.float32), w))
+        name = f"/{raw}/{raw}.{i % 2}/Mul" if i % 3 else f"/blocks/blocks.{i}/{raw}/Mul"
+        nodes.append(helper.make_node("Mul", [x, w], [y], name=name))
+        x = y
+    graph = helper.make_graph(
+        nodes, "scoped", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info(x, onnx.TensorProto.FLOAT, [2, 3])], inits,
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 10
+    return model, {"x": rng.standard_normal((2, 3)).astype(np.float32)}
+
+
+@pytest.mark.parametrize("chunk", range(3))
+def test_hostile_scope_names_nest_safely(tmp_path, chunk):
+    """Scope names become classes, attributes, list names and safetensors keys: all sanitized, never
+    private (MLX skips `_`-names) nor nn.Module's own members, and the module still computes the model."""
+    sentinel = str(tmp_path / "PWNED")
+    model, feed = _scoped_hostile_model(PAYLOADS[chunk::3] + PAYLOADS[9:13], sentinel)
+    written = convert(model, tmp_path / "out", mode="module", name="hostile")
+    check_generated_source(written.paths[0].read_text(encoding="utf-8"))
+    compiled = load_module_model(written.paths[0])  # strict load: every key in the file is a parameter
+    assert not (tmp_path / "PWNED").exists(), "importing the generated module ran code from the model"
+    import mlx.core as mx
+    from mlx.utils import tree_flatten
+
+    keys = [k for k, _ in tree_flatten(compiled.eager_fn.parameters())]
+    assert len(keys) == len(model.graph.initializer)
+    assert all(p.isidentifier() and not p.startswith("_") for k in keys for p in k.split(".") if not p.isdigit())
+    _check_outputs(model, feed, [np.array(o) for o in compiled(mx.array(feed["x"]))])
+    _check_outputs(model, feed, InferenceSession(model, mode="oplist", cache_dir=tmp_path / "o").run(None, feed))
+
+
+@pytest.mark.parametrize(
+    "src, why",
+    [
+        (
+            "import mlx.nn as nn\nclass A(nn.Module):\n    def __call__(self, x):\n        return self.foo(x)\n",
+            "self.foo",
+        ),
+        (
+            "import mlx.nn as nn\nclass A(nn.Module):\n    def __init__(self):\n        self.fs = [print]\n"
+            "    def __call__(self, x):\n        for f in self.fs:\n            x = f(x)\n        return x\n",
+            "call of 'f'",
+        ),
+        (
+            "import mlx.nn as nn\nclass B(nn.Module):\n    def g(self):\n        return 1\n"
+            "class A(nn.Module):\n    def __init__(self):\n        self.bs = [B()]\n"
+            "    def __call__(self, x):\n        for f in self.bs:\n            f = print\n            x = f(x)\n"
+            "        return x\n",
+            "call of 'f'",
+        ),
+        (
+            "import mlx.nn as nn\nclass B(nn.Module):\n    def g(self):\n        return 1\n"
+            "class A(nn.Module):\n    def __init__(self):\n        self.b = [B()]\n"
+            "    def __call__(self, x):\n        return self.b[x](x)\n",
+            r"self.b\[x\]",
+        ),
+        ("def f():\n    from os import system\n", "import inside a function"),
+        ("def load_model():\n    import os\n", "import inside a function"),
+        ("def load_model():\n    from translator.api import translate\n", "import inside a function"),
+        (
+            "def load_model():\n    def g():\n        from translator.from_onnx import generated_weights\n",
+            "import inside",
+        ),
+    ],
+)
+def test_checker_rejects_unsafe_nested_forms(src, why):
+    """The nested form's rules: only submodules set in __init__ may be called, only the one lazy import."""
+    with pytest.raises(AssertionError, match=why):
+        check_generated_source(src)
+
+
+@pytest.mark.parametrize("out_name", ["conv_0", "layer", "native", "x", "part", "mx"])
+def test_output_names_do_not_shadow_the_module_s_own_names(tmp_path, out_name):
+    """A graph output named like a local the module makes (a layer's output, the loop variable) or a name
+    the file binds must not overwrite it: the root keeps the output names, so they are reserved first."""
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((4, 4, 3, 3)).astype(np.float32) * 0.3
+    nodes = [
+        helper.make_node("Conv", ["inp", "77"], ["c"], name="Conv_0", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], [out_name], name="Relu_1"),
+        helper.make_node("Add", ["c", "c"], ["z"], name="Add_2"),
+    ]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("inp", onnx.TensorProto.FLOAT, [1, 4, 6, 6])],
+        [helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, [1, 4, 6, 6]) for n in (out_name, "z")],
+        [numpy_helper.from_array(w, "77")],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 10
+    feed = {"inp": rng.standard_normal((1, 4, 6, 6)).astype(np.float32)}
+    written = convert(model, tmp_path, mode="module", name="m")
+    check_generated_source(written.paths[0].read_text(encoding="utf-8"))
+    _check_outputs(model, feed, InferenceSession(model, mode="module", cache_dir=tmp_path / "s").run(None, feed))

@@ -17,7 +17,7 @@ import runtime  # noqa: F401  (fast BLAS before MLX)
 from opset.execute import to_mx, to_numpy
 from runtime.interpreter import OpList, load_weights_bytes
 from translator import translate
-from translator.emit.module import render_module
+from translator.emit.module import plan_module, render_module
 from translator.emit.oplist import to_json
 from translator.emit.weights import sha256_bytes, weights_bytes
 
@@ -111,13 +111,18 @@ def compile_backends(model: onnx.ModelProto, optimize: bool = True, **translate_
     wdata = weights_bytes(t.program.weights)
     wsha = sha256_bytes(wdata)
     weights = load_weights_bytes(wdata, "weights") if t.program.weights else {}
-    src = render_module(t.program, "Net", "test.onnx", t.source_sha256, "net.safetensors", wsha)
+    # The module keys the same weights by its parameter tree (body.stage1.0.weight).
+    plan = plan_module(t.program, t.origins)
+    mdata = weights_bytes(plan.weights())
+    src = render_module(
+        t.program, "Net", "test.onnx", t.source_sha256, "net.safetensors", sha256_bytes(mdata), plan=plan
+    )
     mod = types.ModuleType("_mlx_property_case")
     mod.__file__ = "<generated>"
     exec(compile(src, "<generated module>", "exec"), mod.__dict__)  # noqa: S102  (our own generated code)
     net = mod.Net()
     if weights:
-        net.load_weights(list(weights.items()))
+        net.load_weights(list(load_weights_bytes(mdata, "module weights").items()))
     net.eval()
 
     def run_module(*xs):

@@ -73,13 +73,15 @@ def test_undefined_reference_is_refused(written):
 
 def test_missing_or_edited_weights(written):
     d, _ = written
-    data = (d / "net.safetensors").read_bytes()
-    (d / "net.safetensors").write_bytes(data[:-4] + b"\x00\x00\x00\x01")
+    for weights in ("net.safetensors", "net.module.safetensors"):  # the op list's, the module's
+        data = (d / weights).read_bytes()
+        (d / weights).write_bytes(data[:-4] + b"\x00\x00\x00\x01")
     with pytest.raises(OpListError, match="does not match"):
         load_oplist(d / "net.oplist.json")
     with pytest.raises(OpListError, match="does not match"):
         load_module_model(d / "net.py")
     (d / "net.safetensors").unlink()
+    (d / "net.module.safetensors").unlink()
     with pytest.raises(OpListError, match="missing"):
         load_oplist(d / "net.oplist.json")
     with pytest.raises(OpListError, match="missing"):

@@ -14,6 +14,8 @@ RESERVED = (
     | {n for n in dir(object)}
     | set(dir(nn.Module))  # weights become attributes of an nn.Module: never shadow its members
     | {"INPUTS", "OUTPUTS", "NOTES", "SOURCE_SHA256", "WEIGHTS_SHA256", "load_model"}
+    # the generated module's other module-level names (translator/emit/module.py MODULE_NAMES)
+    | {"native", "GeneratedWeightsError", "SOURCE_FILE", "WEIGHTS_FILE", "MODULE_NAME"}
 )
 
 
