@@ -22,7 +22,7 @@ def registry_slot(monkeypatch):
     """Point the SCRFD_500M slot at a URL of the test's choosing."""
 
     def point(url: str, sha: str) -> None:
-        monkeypatch.setitem(MODEL_REGISTRY, SCRFDWeights.SCRFD_500M_KPS, ModelInfo("scrfd_500m_kps.onnx", url, sha))
+        monkeypatch.setitem(MODEL_REGISTRY, SCRFDWeights.SCRFD_500M_KPS, ModelInfo(url, sha, "scrfd_500m_kps.onnx"))
 
     return point
 
