@@ -13,8 +13,12 @@ from .conftest import build_pair
 
 # oracle family -> our class; the fixtures say which file, settings and photos.
 FAMILIES = {
+    "blazeface": uniface.BlazeFace,
+    "centerface": uniface.CenterFace,
     "retinaface": uniface.RetinaFace,
     "scrfd": uniface.SCRFD,
+    "yolov5face": uniface.YOLOv5Face,
+    "yolov8face": uniface.YOLOv8Face,
 }
 
 

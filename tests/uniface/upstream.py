@@ -105,10 +105,11 @@ def assert_faces_match(
     """
     assert len(got) == len(ref), f"{context}: {len(got)} faces, upstream found {len(ref)}"
     worst = {"iou": 1.0, "landmark_px": 0.0, "confidence": 0.0}
-    free = list(got)
+    free = list(range(len(got)))  # indices: Face's generated __eq__ compares arrays, so no list.remove
     for k, r in enumerate(ref):
-        best = max(free, key=lambda f: iou(_field(f, "bbox"), r["bbox"]))
-        free.remove(best)
+        pick = max(free, key=lambda i: iou(_field(got[i], "bbox"), r["bbox"]))
+        free.remove(pick)
+        best = got[pick]
         overlap = iou(_field(best, "bbox"), r["bbox"])
         lm_ours = np.asarray(_field(best, "landmarks"), dtype=np.float64)
         lm_ref = np.asarray(r["landmarks"], dtype=np.float64)

@@ -80,6 +80,42 @@ class GraphBuilder:
             dilations=[1, 1],
         )
 
+    def conv_bias(
+        self,
+        x: str,
+        cin: int,
+        cout: int,
+        k: int = 3,
+        stride: int = 1,
+        groups: int = 1,
+        pad: int | None = None,
+        bias: np.ndarray | float | None = None,
+        gain: float = 1.0,
+    ) -> str:
+        """Conv with a bias (a BatchNorm folded in, as exporters do); `bias` is added to the random one.
+
+        Heads use `bias` and `gain` to set the prior and the spread of their
+        outputs (e.g. a low face score, so a random-weight detector finds a
+        handful of faces, not thousands); residual branches use a small
+        `gain`, as a trained network's last BatchNorm would, so activations
+        stay bounded through deep stacks without normalization.
+        """
+        fan_in = cin // groups * k * k
+        w = self.rng.normal(0.0, np.sqrt(2.0 / fan_in), (cout, cin // groups, k, k)) * gain
+        b = self.rng.normal(0.0, 0.05, cout)
+        if bias is not None:
+            b = b + np.broadcast_to(np.asarray(bias, dtype=np.float64), (cout,))
+        pad = k // 2 if pad is None else pad
+        return self.op(
+            "Conv",
+            [x, self.const(w), self.const(b)],
+            kernel_shape=[k, k],
+            strides=[stride, stride],
+            pads=[pad] * 4,
+            group=groups,
+            dilations=[1, 1],
+        )
+
     def bn(self, x: str, c: int, gain: float = 1.0) -> str:
         r = self.rng
         params = [r.uniform(0.8, 1.2, c) * gain, r.normal(0, 0.05, c), r.normal(0, 0.05, c), r.uniform(0.8, 1.2, c)]
@@ -95,8 +131,10 @@ class GraphBuilder:
             "Gemm", [x, self.const(w), self.const(self.rng.normal(0, 0.01, cout))], alpha=1.0, beta=1.0, transB=1
         )
 
-    def model(self, name: str, x_name: str, x_shape: list, y: str, y_name: str, y_shape: list) -> onnx.ModelProto:
-        """One input, one output (renamed through an Identity), opset `OPSET`."""
+    def model(
+        self, name: str, x_name: str, x_shape: list, y: str, y_name: str, y_shape: list, opset: int = OPSET
+    ) -> onnx.ModelProto:
+        """One input, one output (renamed through an Identity)."""
         self.nodes.append(helper.make_node("Identity", [y], [y_name], name=y_name + "_out"))
         graph = helper.make_graph(
             self.nodes,
@@ -105,7 +143,7 @@ class GraphBuilder:
             [helper.make_tensor_value_info(y_name, TensorProto.FLOAT, y_shape)],
             self.inits,
         )
-        return finish(graph)
+        return finish(graph, opset)
 
     def multi_output_model(
         self,
