@@ -49,8 +49,8 @@ class Family:
     images: tuple[str, ...] = field(default=())  # photo file names; empty: every photo in ../shared/images
 
 
-def round_floats(values: Any, digits: int = 8) -> Any:
-    """Nested lists/arrays of numbers -> lists of floats with `digits` significant digits (float32 needs ~7.2)."""
+def round_floats(values: Any, digits: int = 9) -> Any:
+    """Nested lists/arrays of numbers -> lists of floats with `digits` significant digits (9: every float32 survives the round trip)."""
     if hasattr(values, "tolist"):
         values = values.tolist()
     if isinstance(values, (list, tuple)):

@@ -21,12 +21,15 @@ def recognizer_family(name: str, class_name: str, weights: Weights, about: str, 
         cases = []
         for image_name, image in ctx.images:
             for face in ctx.reference_faces(image, max_num=max_faces):
+                raw = recognizer.get_embedding(image, face.landmarks)
+                normalized = recognizer.get_normalized_embedding(image, face.landmarks)
                 cases.append(
                     {
                         "image": image_name,
                         "landmarks": round_floats(face.landmarks),
-                        "embedding": round_floats(recognizer.get_embedding(image, face.landmarks)),
-                        "normalized": round_floats(recognizer.get_normalized_embedding(image, face.landmarks)),
+                        "embedding": round_floats(raw),  # (1, D), as upstream returns it
+                        "normalized_shape": list(normalized.shape),
+                        "normalized_norm": round_floats(float((normalized**2).sum() ** 0.5)),
                     }
                 )
         return {"class": class_name, "model": weights.enum, "cases": cases}
@@ -44,4 +47,8 @@ FAMILIES = [
                       "real MobileFaceNet (128-d) in the MobileFace MNET_V2 slot"),
     recognizer_family("sphereface", "SphereFace", Weights("SphereFaceWeights.SPHERE20", "sphere20.onnx", STANDIN),
                       "SphereFace-20 stand-in"),
+    recognizer_family("adaface", "AdaFace", Weights("AdaFaceWeights.IR_18", "adaface_ir_18.onnx", STANDIN),
+                      "AdaFace IR-18 stand-in (fed BGR)"),
+    recognizer_family("edgeface", "EdgeFace", Weights("EdgeFaceWeights.XXS", "edgeface_xxs.onnx", STANDIN),
+                      "EdgeFace XXS stand-in"),
 ]  # fmt: skip

@@ -76,7 +76,7 @@ class BaseRecognizer(OnnxModel):
         """Raw embedding `(1, D)` of the face at `landmarks` (5x2); without landmarks `image` is an aligned crop."""
         image = ensure_bgr(image)
         if landmarks is not None:
-            image, _ = face_alignment(image, np.asarray(landmarks, dtype=np.float32), self.input_size)
+            image, _ = face_alignment(image, np.asarray(landmarks), self.input_size)
         return self._infer(self.preprocess(image))
 
     def get_normalized_embedding(self, image: np.ndarray, landmarks: np.ndarray | None = None) -> np.ndarray:
