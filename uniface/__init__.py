@@ -14,6 +14,7 @@ Weights: downloaded on first use into `UNIFACE_CACHE_DIR` (default
 
 from __future__ import annotations
 
+from . import draw as draw  # uniface.draw, as in upstream 4.x
 from .analyzer import FaceAnalyzer
 from .attribute import AgeGender, Emotion
 from .backend import Backend, get_backend, set_backend
@@ -51,6 +52,7 @@ from .face_utils import compute_similarity, face_alignment
 from .landmark import Landmark106, create_landmarker
 from .log import Logger, enable_logging
 from .model_store import download_models, get_cache_dir, set_cache_dir, verify_model_weights
+from .privacy import BlurFace, anonymize_faces
 from .recognition import AdaFace, ArcFace, EdgeFace, MobileFace, SphereFace, create_recognizer
 from .types import (
     DemographyResult,
@@ -71,12 +73,12 @@ __license__ = "MIT"
 
 __all__ = [
     "AdaFace", "AdaFaceWeights", "AgeGender", "AgeGenderWeights", "ArcFace", "ArcFaceWeights", "Backend",
-    "BlazeFace", "BlazeFaceWeights", "CenterFace", "CenterFaceWeights", "DDAMFNWeights", "DemographyResult",
+    "BlazeFace", "BlazeFaceWeights", "BlurFace", "CenterFace", "CenterFaceWeights", "DDAMFNWeights", "DemographyResult",
     "EdgeFace", "EdgeFaceWeights", "Emotion", "EmotionResult", "EmotionWeights", "Face", "FaceAnalyzer",
     "FaceMeshResult", "FaceStateResult", "GazeResult", "HeadPoseResult", "Landmark106", "LandmarkWeights", "Logger",
     "MobileFace", "MobileFaceWeights", "QualityResult", "RetinaFace", "RetinaFaceWeights", "SCRFD", "SCRFDWeights",
     "SphereFace", "SphereFaceWeights", "SpoofingResult", "YOLOv5Face", "YOLOv5FaceWeights", "YOLOv8Face",
-    "YOLOv8FaceWeights", "YuNet", "YuNetWeights", "__author__", "__license__", "__version__", "compute_similarity",
+    "YOLOv8FaceWeights", "YuNet", "YuNetWeights", "__author__", "__license__", "__version__", "anonymize_faces", "compute_similarity",
     "create_detector", "create_landmarker", "create_recognizer", "detect_faces", "download_models",
     "draw_detections", "enable_logging", "face_alignment", "get_backend", "get_cache_dir", "list_available_detectors",
     "set_backend", "set_cache_dir", "verify_model_weights",

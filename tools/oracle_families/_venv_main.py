@@ -55,7 +55,7 @@ def main(job_path: str) -> int:
             raise FileNotFoundError(f"cannot read image {path}")
         images.append((name, image))
 
-    result = family.run(Context(members, images))
+    result = family.run(Context(members, images, dict(job["images"])))
     result["upstream_version"] = uniface.__version__
     Path(job["out"]).write_text(json.dumps(result))
     return 0

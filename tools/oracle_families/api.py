@@ -65,9 +65,10 @@ def round_floats(values: Any, digits: int = 9) -> Any:
 class Context:
     """Handed to `Family.run` inside the upstream venv."""
 
-    def __init__(self, weights: dict[str, Any], images: Sequence[tuple[str, Any]]):
+    def __init__(self, weights: dict[str, Any], images: Sequence[tuple[str, Any]], image_paths: dict[str, str]):
         self._weights = weights  # "Class.MEMBER" -> enum member (registry already patched)
         self.images = list(images)  # (file name, BGR uint8 image)
+        self.image_paths = dict(image_paths)  # file name -> path
 
     @property
     def uniface(self):
