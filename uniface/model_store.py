@@ -51,13 +51,18 @@ def cache_dir() -> Path:
     return Path(get_cache_dir())
 
 
-def model_info(model_name: Enum) -> ModelInfo:
-    try:
-        return constants.MODEL_REGISTRY[model_name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown model {model_name!r}; pass a weights enum member such as RetinaFaceWeights.MNET_V2"
-        ) from None
+def slot(model_name: Enum | str) -> Enum:
+    """The registry's enum member for `model_name` (a member, or its value: the enums are `str` enums)."""
+    for member in constants.MODEL_REGISTRY:
+        if member is model_name or (not isinstance(model_name, Enum) and member == model_name):
+            return member
+    if isinstance(model_name, Enum) and model_name in constants.MODEL_REGISTRY:
+        return model_name
+    raise ValueError(f"unknown model {model_name!r}; pass a weights enum member such as RetinaFaceWeights.MNET_V2")
+
+
+def model_info(model_name: Enum | str) -> ModelInfo:
+    return constants.MODEL_REGISTRY[slot(model_name)]
 
 
 def _progress(name: str):
@@ -106,7 +111,8 @@ def verify_model_weights(
     file and where to place it when every attempt fails, or `ChecksumError`
     when the bytes are wrong everywhere.
     """
-    info = model_info(model_name)
+    model_name = slot(model_name)
+    info = constants.MODEL_REGISTRY[model_name]
     folder = Path(os.path.expanduser(root)) if root is not None else cache_dir()
     for name in candidate_names(model_name, info):
         if (folder / name).is_file():
