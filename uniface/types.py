@@ -7,7 +7,7 @@ uniface 1.x detectors returned (`face['bbox']`, `face.get('confidence')`,
 generation runs on the same objects.
 
 The result dataclasses are frozen: a prediction is a value. Predictors that
-enrich a `Face` (see `uniface.analyzer.Predictor`) return one of them and
+enrich a `Face` (see `uniface.predictor.Predictor`) return one of them and
 also write its fields into the `Face`.
 """
 

@@ -29,9 +29,7 @@ def retinaface_landmarks(
     return pts.reshape(pred.shape[0], -1)
 
 
-def distance2bbox(
-    points: np.ndarray, distance: np.ndarray, max_shape: tuple[int, int] | None = None
-) -> np.ndarray:
+def distance2bbox(points: np.ndarray, distance: np.ndarray, max_shape: tuple[int, int] | None = None) -> np.ndarray:
     """SCRFD (left, top, right, bottom) distances from anchor centres -> boxes, clamped at 0 (and to `max_shape` (h, w))."""
     x1 = points[:, 0] - distance[:, 0]
     y1 = points[:, 1] - distance[:, 1]
@@ -43,9 +41,7 @@ def distance2bbox(
     return boxes
 
 
-def distance2kps(
-    points: np.ndarray, distance: np.ndarray, max_shape: tuple[int, int] | None = None
-) -> np.ndarray:
+def distance2kps(points: np.ndarray, distance: np.ndarray, max_shape: tuple[int, int] | None = None) -> np.ndarray:
     """SCRFD keypoint offsets `[N, 2k]` from anchor centres -> points `[N, 2k]` (clipped only to a `max_shape` (h, w))."""
     k = distance.shape[1] // 2
     pts = distance.reshape(-1, k, 2) + points[:, None, :]
