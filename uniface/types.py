@@ -179,6 +179,8 @@ class Face:
     keys are the fields that are set (a fresh detection has exactly 'bbox',
     'confidence' and 'landmarks'), plus any extra keys code assigns
     (`face['name'] = 'Ann'`); a field that is None reads as a missing key.
+    `len(face)` is not supported (`len(face.keys())` is), so numpy keeps
+    treating a list of faces as a list of objects.
     """
 
     bbox: np.ndarray
@@ -274,8 +276,8 @@ class Face:
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
 
-    def __len__(self) -> int:
-        return len(self.keys())
+    # No __len__: numpy takes any object with __getitem__ and __len__ for a sequence, so
+    # np.array(faces) would break the faces apart; without it a list of faces stays an object array.
 
     def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key in self else default

@@ -31,9 +31,15 @@ def test_reads_as_the_1x_detection_dict():
     assert face.get("embedding") is None and face.get("embedding", 7) == 7
     with pytest.raises(KeyError, match="embedding"):
         face["embedding"]
-    assert dict(face).keys() == {"bbox", "confidence", "landmarks"} and len(face) == 3
+    assert dict(face).keys() == {"bbox", "confidence", "landmarks"} and len(face.keys()) == 3
     assert isinstance(face, Mapping)
     assert {**face}["confidence"] == 0.9  # ** unpacking, as with a dict
+
+
+def test_a_list_of_faces_stays_a_list_of_objects_for_numpy():
+    faces = [make_face(), make_face()]
+    arr = np.array(faces, dtype=object)
+    assert arr.shape == (2,) and arr[0] is faces[0]
 
 
 def test_dict_writes_land_in_fields_or_extra_keys():
