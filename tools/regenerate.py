@@ -3,7 +3,7 @@
 generated/ holds code only: each model's translated `nn.Module`. Its weights
 are produced at run time from the ONNX file (runtime.models), never committed.
 Stand-ins (random-weight graphs for zoo slots with no weights here) are built
-by tools/standins.py with fixed seeds, so their modules are reproducible too.
+by tools/standins/ with fixed seeds, so their modules are reproducible too.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ REAL_MODELS = {
 
 
 def _standins() -> dict[str, object]:
-    """generated module name -> ModelProto, from tools/standins.py when it exists."""
+    """generated module name -> ModelProto for the stand-ins generated/ pins (tools/standins, `checked_in`)."""
     from tools import standins
 
     return {
-        f"standin_{Path(name).stem.replace('.', '_')}": build() for name, build in sorted(standins.STANDINS.items())
+        f"standin_{Path(name).stem.replace('.', '_')}": build() for name, build in sorted(standins.checked_in().items())
     }
 
 

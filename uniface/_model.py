@@ -1,9 +1,18 @@
-"""Base for the single-input models (recognizers, attributes, landmarks)."""
+"""Base for the models that run on one image crop (recognizers, attributes, landmarks, other predictors).
+
+Construction is the same for every family: the weights from `model_name`
+(an upstream enum member, positional where uniface 1.x allowed it) or
+`model_path=` (a local ONNX file, our extension), the backend
+(`backend=`, else `uniface.backend`'s choice), and the first input's size
+read from the model. Subclasses add their pre/post-processing and call
+`self._infer(blob)` or `self.session.run(feed)`.
+"""
 
 from __future__ import annotations
 
 import os
 from enum import Enum
+from typing import ClassVar
 
 import numpy as np
 
@@ -11,10 +20,16 @@ from ._runner import create_runner, fixed_hw, resolve_weights, signature
 
 
 class OnnxModel:
-    """Resolves weights, reads the input size from the model, opens the runner at that size."""
+    """Resolves weights, reads the input size from the model, opens the runner at that size.
 
-    default_model: Enum
-    default_hw: tuple[int, int] = (112, 112)
+    `default_hw`: the (height, width) used when the model's input is dynamic
+    and no `input_size` is given. `dynamic_input`: open the runner without
+    fixing the input shape (each new shape is translated once on MLX).
+    """
+
+    default_model: ClassVar[Enum]
+    default_hw: ClassVar[tuple[int, int]] = (112, 112)
+    dynamic_input: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -23,10 +38,18 @@ class OnnxModel:
         model_path: str | os.PathLike | None = None,
         backend: str | None = None,
         mode: str = "module",
-        input_size: tuple[int, int] | None = None,
+        input_size: int | tuple[int, int] | None = None,
+        providers: list[str] | None = None,
     ) -> None:
+        if model_name is not None and not isinstance(model_name, Enum):
+            raise TypeError(
+                f"{type(self).__name__}: model_name must be a weights enum member (e.g. "
+                f"{type(self.default_model).__name__}.{self.default_model.name}), got {model_name!r}; "
+                "pass a file as model_path="
+            )
         self.model_name = model_name if model_name is not None else self.default_model
-        self.model_path = resolve_weights(self.model_name, model_path)
+        self.providers = providers  # accepted for upstream compatibility; the ONNX backend runs on the CPU
+        self.model_path = resolve_weights(self.model_name, model_path, self._registry_entry())
         self.inputs, self.outputs = signature(self.model_path)
         h, w = fixed_hw(self.inputs[0])
         if input_size is not None:
@@ -36,8 +59,13 @@ class OnnxModel:
             h, w = h_req, w_req
         self.input_size = (int(w or self.default_hw[1]), int(h or self.default_hw[0]))  # (width, height)
         self.input_name = self.inputs[0].name
-        shape = (1, 3, self.input_size[1], self.input_size[0])
-        self.session = create_runner(self.model_path, backend=backend, mode=mode, input_shapes={self.input_name: shape})
+        self.output_names = [o.name for o in self.outputs]
+        shapes = None if self.dynamic_input else {self.input_name: (1, 3, self.input_size[1], self.input_size[0])}
+        self.session = create_runner(self.model_path, backend=backend, mode=mode, input_shapes=shapes)
+
+    def _registry_entry(self):
+        """The registry entry to resolve `model_name` with (None: `uniface.constants.MODEL_REGISTRY`)."""
+        return None
 
     @property
     def backend(self) -> str:
@@ -45,6 +73,7 @@ class OnnxModel:
         return self.session.backend
 
     def _infer(self, blob: np.ndarray) -> np.ndarray:
+        """The first output for a single-input feed."""
         return self.session.run({self.input_name: blob})[0]
 
     def __repr__(self) -> str:

@@ -8,15 +8,27 @@ from enum import Enum
 from runtime.models import ModelRunner, TensorInfo, open_model, read_signature
 
 from .backend import Backend, resolve_backend
+from .constants import ModelInfo
 from .model_store import cache_dir, verify_model_weights
 
 
-def resolve_weights(model_name: Enum | None, model_path: str | os.PathLike | None) -> str:
-    """`model_path` if given (must exist), else the cached or downloaded file for `model_name`."""
+def resolve_weights(
+    model_name: Enum | None, model_path: str | os.PathLike | None, info: ModelInfo | None = None
+) -> str:
+    """`model_path` if given (must exist), else the cached or downloaded file for `model_name`.
+
+    `info` replaces the registry entry (a slot whose upstream file is not ONNX:
+    only a local file under `info.filename` can fill it).
+    """
     if model_path is not None:
         if not os.path.isfile(model_path):
             raise FileNotFoundError(f"model_path does not exist: {model_path}")
         return os.fspath(model_path)
+    if info is not None:
+        path = cache_dir() / info.filename
+        if not path.is_file():
+            raise FileNotFoundError(f"{model_name!r}: {info.note}. Expected at {path}")
+        return str(path)
     return verify_model_weights(model_name)
 
 

@@ -29,19 +29,25 @@ def retinaface_landmarks(
     return pts.reshape(pred.shape[0], -1)
 
 
-def distance2bbox(points: np.ndarray, distance: np.ndarray) -> np.ndarray:
-    """SCRFD (left, top, right, bottom) distances from anchor centres -> boxes, clamped at 0."""
+def distance2bbox(points: np.ndarray, distance: np.ndarray, max_shape: tuple[int, int] | None = None) -> np.ndarray:
+    """SCRFD (left, top, right, bottom) distances from anchor centres -> boxes, clamped at 0 (and to `max_shape` (h, w))."""
     x1 = points[:, 0] - distance[:, 0]
     y1 = points[:, 1] - distance[:, 1]
     x2 = points[:, 0] + distance[:, 2]
     y2 = points[:, 1] + distance[:, 3]
-    return np.maximum(np.stack([x1, y1, x2, y2], axis=-1), 0)
+    boxes = np.maximum(np.stack([x1, y1, x2, y2], axis=-1), 0)
+    if max_shape is not None:
+        boxes = np.minimum(boxes, [max_shape[1], max_shape[0], max_shape[1], max_shape[0]])
+    return boxes
 
 
-def distance2kps(points: np.ndarray, distance: np.ndarray) -> np.ndarray:
-    """SCRFD keypoint offsets `[N, 2k]` from anchor centres -> points `[N, 2k]` (no clamping)."""
+def distance2kps(points: np.ndarray, distance: np.ndarray, max_shape: tuple[int, int] | None = None) -> np.ndarray:
+    """SCRFD keypoint offsets `[N, 2k]` from anchor centres -> points `[N, 2k]` (clipped only to a `max_shape` (h, w))."""
     k = distance.shape[1] // 2
-    return (distance.reshape(-1, k, 2) + points[:, None, :]).reshape(distance.shape[0], 2 * k)
+    pts = distance.reshape(-1, k, 2) + points[:, None, :]
+    if max_shape is not None:
+        pts = np.clip(pts, 0, [max_shape[1], max_shape[0]])
+    return pts.reshape(distance.shape[0], 2 * k)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

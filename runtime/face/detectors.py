@@ -143,15 +143,3 @@ def select_top(
     values = area if metric == "max" else area - off2 * center_weight
     idx = np.argsort(values)[::-1][:max_num]
     return dets[idx], lms[idx]
-
-
-def to_dicts(dets: np.ndarray, lms: np.ndarray) -> list[dict]:
-    """Rows -> uniface's detection dicts `{'bbox', 'confidence', 'landmarks'}`."""
-    return [
-        {
-            "bbox": dets[i, :4].astype(np.float32),
-            "confidence": float(dets[i, 4]),
-            "landmarks": lms[i].astype(np.float32),
-        }
-        for i in range(dets.shape[0])
-    ]

@@ -105,3 +105,13 @@ def pad_to_multiple(image: np.ndarray, multiple: int = 32) -> tuple[np.ndarray, 
     out = np.zeros((ph, pw) + image.shape[2:], dtype=image.dtype)
     out[:h, :w] = image
     return out, (pw, ph)
+
+
+def normalize_channels(
+    image: np.ndarray, mean: float | tuple[float, ...], std: float | tuple[float, ...], swap_rb: bool = True
+) -> np.ndarray:
+    """`(image - mean) / std` per channel (RGB order when `swap_rb`), as `[1, 3, H, W]` float32."""
+    pixels = cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if swap_rb else image
+    pixels = pixels.astype(np.float32)
+    out = (pixels - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+    return to_nchw(out)

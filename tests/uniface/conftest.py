@@ -40,8 +40,20 @@ def translation_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(monkeypatch, translation_cache):
+    """Each test: the session's cache folder, no forced backend, and no way to reach the network.
+
+    Downloads fall back to upstream's Hugging Face mirror; tests point it at a
+    closed local port (tests that exercise the mirror serve it on 127.0.0.1).
+    """
+    import uniface.constants
+    import uniface.model_store
+
+    from ..runtime.test_download import closed_port_url
+
     monkeypatch.setenv("UNIFACE_CACHE_DIR", str(translation_cache))
     monkeypatch.delenv("UNIFACE_BACKEND", raising=False)
+    monkeypatch.setattr(uniface.constants, "HF_MIRROR_URL", closed_port_url("mirror").rsplit("/", 1)[0])
+    monkeypatch.setattr(uniface.model_store, "RETRY_DELAY_S", 0.0)
 
 
 def build_pair(factory, **kwargs):

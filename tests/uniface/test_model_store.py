@@ -22,7 +22,7 @@ def registry_slot(monkeypatch):
     """Point the SCRFD_500M slot at a URL of the test's choosing."""
 
     def point(url: str, sha: str) -> None:
-        monkeypatch.setitem(MODEL_REGISTRY, SCRFDWeights.SCRFD_500M_KPS, ModelInfo("scrfd_500m_kps.onnx", url, sha))
+        monkeypatch.setitem(MODEL_REGISTRY, SCRFDWeights.SCRFD_500M_KPS, ModelInfo(url, sha, "scrfd_500m_kps.onnx"))
 
     return point
 
@@ -121,3 +121,80 @@ def test_second_construction_does_not_translate_again(tmp_path, monkeypatch):
     assert first.session.translated_now and not second.session.translated_now
     entries = list((tmp_path / "mlx").iterdir())
     assert len(entries) == 1 and entries[0].name.startswith("scrfd_500m_kps-5e4447f50245bbd7-t")
+
+
+def test_mirror_serves_when_the_release_url_is_down(tmp_path, monkeypatch, registry_slot):
+    """Upstream 4.x falls back to its Hugging Face mirror, keyed by `<enum value><ext>`; so do we."""
+    need_shared()
+    import uniface.constants
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    shutil.copyfile(MODELS / "scrfd_500m_kps.onnx", mirror / "scrfd_500m.onnx")  # SCRFD_500M_KPS.value + .onnx
+    sha = hashlib.sha256((mirror / "scrfd_500m.onnx").read_bytes()).hexdigest()
+    monkeypatch.setenv("UNIFACE_CACHE_DIR", str(tmp_path / "models"))
+    with serve(mirror) as base:
+        monkeypatch.setattr(uniface.constants, "HF_MIRROR_URL", base)
+        registry_slot(closed_port_url("scrfd_500m_kps.onnx"), sha)
+        path = uniface.verify_model_weights(SCRFDWeights.SCRFD_500M_KPS, timeout=5, max_retries=2)
+    assert path == str(tmp_path / "models" / "scrfd_500m_kps.onnx")
+
+
+def test_both_sources_down_names_the_file(tmp_path, monkeypatch, registry_slot):
+    monkeypatch.setenv("UNIFACE_CACHE_DIR", str(tmp_path / "models"))
+    registry_slot(closed_port_url("scrfd_500m_kps.onnx"), "a" * 64)
+    with pytest.raises(DownloadError, match="mirror failed too") as err:
+        uniface.verify_model_weights(SCRFDWeights.SCRFD_500M_KPS, max_retries=1)
+    assert isinstance(err.value, ConnectionError)  # upstream raises ConnectionError
+
+
+def test_download_models_reports_every_failure(tmp_path, monkeypatch):
+    need_shared()
+    from uniface.constants import RetinaFaceWeights, YOLOv5FaceWeights
+
+    server_dir = tmp_path / "srv"
+    server_dir.mkdir()
+    shutil.copyfile(MODELS / "scrfd_500m_kps.onnx", server_dir / "scrfd_500m_kps.onnx")
+    sha = hashlib.sha256((server_dir / "scrfd_500m_kps.onnx").read_bytes()).hexdigest()
+    monkeypatch.setenv("UNIFACE_CACHE_DIR", str(tmp_path / "models"))
+    with serve(server_dir) as base:
+        monkeypatch.setitem(MODEL_REGISTRY, SCRFDWeights.SCRFD_500M_KPS,
+                            ModelInfo(f"{base}/scrfd_500m_kps.onnx", sha, "scrfd_500m_kps.onnx"))  # fmt: skip
+        for slot in (RetinaFaceWeights.MNET_025, YOLOv5FaceWeights.YOLOV5N):
+            monkeypatch.setitem(MODEL_REGISTRY, slot, ModelInfo(f"{base}/missing.onnx", "b" * 64, f"{slot.value}.onnx"))
+        paths = uniface.download_models([SCRFDWeights.SCRFD_500M_KPS], max_workers=2, max_retries=1)
+        assert paths == {SCRFDWeights.SCRFD_500M_KPS: str(tmp_path / "models" / "scrfd_500m_kps.onnx")}
+        with pytest.raises(RuntimeError, match=r"Failed to download 2 model\(s\)") as err:
+            uniface.download_models(
+                [SCRFDWeights.SCRFD_500M_KPS, RetinaFaceWeights.MNET_025, YOLOv5FaceWeights.YOLOV5N], max_retries=1
+            )
+    assert "retinaface_mnet025" in str(err.value) and "yolov5n" in str(err.value)
+    with pytest.raises(TypeError, match="max_workers"):
+        uniface.download_models([], max_workers="4")
+
+
+def test_cache_dir_and_file_names(tmp_path, monkeypatch):
+    from uniface.constants import MobileFaceWeights, RetinaFaceWeights
+
+    monkeypatch.delenv("UNIFACE_CACHE_DIR")
+    assert uniface.get_cache_dir() == str(tmp_path.home() / ".uniface" / "models")
+    uniface.set_cache_dir(str(tmp_path))
+    assert uniface.get_cache_dir() == str(tmp_path)
+    # our earlier releases' name (the URL's basename) is still found ...
+    (tmp_path / "retinaface_mv2.onnx").write_bytes(b"x")
+    assert uniface.verify_model_weights(RetinaFaceWeights.MNET_V2) == str(tmp_path / "retinaface_mv2.onnx")
+    # ... unless upstream repositories share it: mobilenetv2.onnx is MobileFace's and head pose's basename,
+    # so only the 4.x name `<value>.onnx` counts (MobileFace MNET_V2's value happens to be "mobilenetv2").
+    (tmp_path / "headpose_mobilenetv2.onnx").write_bytes(b"y")
+    from uniface.constants import HeadPoseWeights
+
+    assert uniface.verify_model_weights(HeadPoseWeights.MOBILENET_V2).endswith("headpose_mobilenetv2.onnx")
+    (tmp_path / "mobilenetv2.onnx").unlink(missing_ok=True)
+    assert MODEL_REGISTRY[MobileFaceWeights.MNET_V2].url_name == ""
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "scrfd_500m.onnx").write_bytes(b"z")
+    assert uniface.verify_model_weights(SCRFDWeights.SCRFD_500M_KPS, root=other) == str(other / "scrfd_500m.onnx")
+    assert uniface.verify_model_weights("scrfd_500m", root=other) == str(other / "scrfd_500m.onnx")  # a str value
+    with pytest.raises(ValueError, match="unknown model"):
+        uniface.verify_model_weights("scrfd_5000m")

@@ -1,11 +1,13 @@
-"""The seed README's Quick Start and backend code blocks run as written.
+"""The seed README's Python code blocks (uniface 1.x) run as written, every one of them.
 
 Model files reach the code the way they reach a user: through the cache
-folder (`UNIFACE_CACHE_DIR`), under uniface's upstream file names. The
-shared real models and the stand-ins fill the default slots:
-retinaface_mv2.onnx <- the real RetinaFace-mnet0.25 export (same heads and
-priors), w600k_mbf.onnx <- the real MobileFaceNet (128-d instead of 512-d),
-genderage.onnx <- the random-weight stand-in. Symlinks, nothing is copied.
+folder (`UNIFACE_CACHE_DIR`). The shared real models and the stand-ins fill
+the default slots: RetinaFace MNET_V2 <- the real RetinaFace-mnet0.25
+export (same heads and priors), ArcFace MNET <- the real MobileFaceNet
+(128-d instead of 512-d), AgeGender <- the random-weight stand-in. Symlinks,
+nothing is copied. The slots are filled both under the release files'
+names (what our earlier releases cached) and under upstream 4.x's cache
+names (`<enum value>.onnx`).
 """
 
 from __future__ import annotations
@@ -28,17 +30,37 @@ def code_blocks(section_start: str, section_end: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", body, flags=re.S)
 
 
-@pytest.fixture
-def user_cache(tmp_path, monkeypatch, standins):
+# slot -> (release file name, upstream 4.x cache name)
+NAMES = {
+    "retinaface": ("retinaface_mv2.onnx", "retinaface_mnet_v2.onnx"),
+    "arcface": ("w600k_mbf.onnx", "arcface_mnet.onnx"),
+    "agegender": ("genderage.onnx", "age_gender.onnx"),
+}
+
+
+@pytest.fixture(params=[0, 1], ids=["release-names", "4x-cache-names"])
+def user_cache(request, tmp_path, monkeypatch, standins):
     cache = tmp_path / "models"
     cache.mkdir()
-    (cache / "retinaface_mv2.onnx").symlink_to(MODELS / "retinaface_mnet025_biubug6.onnx")
-    (cache / "w600k_mbf.onnx").symlink_to(MODELS / "mobilefacenet_prelu_128d.onnx")
-    (cache / "genderage.onnx").symlink_to(standins / "genderage.onnx")
+    names = {slot: pair[request.param] for slot, pair in NAMES.items()}
+    (cache / names["retinaface"]).symlink_to(MODELS / "retinaface_mnet025_biubug6.onnx")
+    (cache / names["arcface"]).symlink_to(MODELS / "mobilefacenet_prelu_128d.onnx")
+    (cache / names["agegender"]).symlink_to(standins / "genderage.onnx")
     monkeypatch.setenv("UNIFACE_CACHE_DIR", str(cache))
     monkeypatch.chdir(tmp_path)
     shutil.copyfile(IMAGES / "lfw_Rob_Lowe_0001.jpg", tmp_path / "image.jpg")
     return cache
+
+
+def test_every_python_block_is_exercised():
+    """Quick Start (3) and backend selection (2) are all the seed README's Python; a new one needs a test."""
+    text = README.read_text(encoding="utf-8")
+    assert len(re.findall(r"```python\n", text)) == 5
+    assert (
+        len(code_blocks("## Quick Start", "## Supported Models"))
+        + len(code_blocks("### Force a Specific Backend", "## Benchmarks"))
+        == 5
+    )
 
 
 def test_quick_start_blocks_run(user_cache, capsys):

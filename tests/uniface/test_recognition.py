@@ -70,8 +70,10 @@ def test_normalized_embedding_is_unit_length_and_shaped_like_uniface():
     image = cv2.imread(str(IMAGES / "facerec_aligned_a_01.jpg"))
     raw = recognizer.get_embedding(image)
     norm = recognizer.get_normalized_embedding(image)
-    assert raw.shape == norm.shape == (1, 128)
+    assert raw.shape == (1, 128)  # the raw output keeps its batch axis (1.x and 4.x)
+    assert norm.shape == (128,)  # uniface 4.x: a 1-D unit vector
     assert np.linalg.norm(norm) == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_allclose(norm, raw.ravel() / np.linalg.norm(raw), rtol=1e-6)
 
 
 def test_alignment_maps_landmarks_onto_template():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from enum import Enum
+from typing import Any
 
 from runtime.face.alignment import face_alignment
 from runtime.face.preprocess import ensure_bgr, to_nchw
@@ -11,8 +12,10 @@ from runtime.face.preprocess import ensure_bgr, to_nchw
 import cv2
 import numpy as np
 
-from .._model import OnnxModel
-from ..constants import DDAMFNWeights
+from ..constants import EMOTION_ONNX, DDAMFNWeights
+from ..predictor import landmarks_of
+from ..types import EmotionResult, Face
+from .base import BaseAttribute
 
 EMOTIONS_7 = ["Neutral", "Happy", "Sad", "Surprise", "Fear", "Disgust", "Angry"]
 EMOTIONS_8 = EMOTIONS_7 + ["Contempt"]
@@ -20,8 +23,15 @@ IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
 
-class Emotion(OnnxModel):
-    """`predict(image, landmarks) -> (label, confidence)`; 7 or 8 classes, read from the model's output."""
+class Emotion(BaseAttribute):
+    """Emotion from an aligned crop; 7 or 8 classes, read from the model's output.
+
+    `predict(image, face)` returns an `EmotionResult` and sets
+    `face.emotion` / `face.emotion_confidence`; `predict(image, landmarks)`
+    (the 1.x call) returns `(label, confidence)`. Upstream ships these slots
+    as TorchScript only, so this class runs an ONNX export placed at
+    `<cache>/affecnet7.onnx` (or given as `model_path=`).
+    """
 
     default_model = DDAMFNWeights.AFFECNET7
 
@@ -52,8 +62,13 @@ class Emotion(OnnxModel):
         idx = int(np.argmax(p))
         return self.emotion_labels[idx], float(p[idx])
 
-    def predict(self, image: np.ndarray, landmarks: np.ndarray) -> tuple[str, float]:
-        """(emotion label, softmax confidence) of the face at `landmarks` (5x2)."""
-        return self.postprocess(self._infer(self.preprocess(ensure_bgr(image), landmarks)))
+    def _registry_entry(self):
+        return EMOTION_ONNX.get(self.model_name)
 
-    __call__ = predict
+    def compute(self, image: np.ndarray, face: Face) -> EmotionResult:
+        label, confidence = self.predict_legacy(image, face.landmarks)
+        return EmotionResult(emotion=label, confidence=confidence)
+
+    def predict_legacy(self, image: np.ndarray, landmarks: Any) -> tuple[str, float]:
+        """(emotion label, softmax confidence) of the face at `landmarks` (5x2), the 1.x call."""
+        return self.postprocess(self._infer(self.preprocess(ensure_bgr(image), landmarks_of(landmarks))))

@@ -26,12 +26,12 @@ class RetinaFace(BaseDetector):
 
     default_model = RetinaFaceWeights.MNET_V2
     defaults = {
-        "conf_thresh": 0.5,
-        "nms_thresh": 0.4,
+        "confidence_threshold": 0.5,
+        "nms_threshold": 0.4,
+        "input_size": (640, 640),
         "pre_nms_topk": 5000,
         "post_nms_topk": 750,
         "dynamic_size": False,
-        "input_size": (640, 640),
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -68,8 +68,8 @@ class RetinaFace(BaseDetector):
             self.priors(h, w),
             (w, h),
             factor,
-            self.conf_thresh,
-            self.nms_thresh,
+            self.confidence_threshold,
+            self.nms_threshold,
             self.pre_nms_topk,
             self.post_nms_topk,
         )

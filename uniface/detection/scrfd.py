@@ -18,8 +18,8 @@ class SCRFD(BaseDetector):
 
     default_model = SCRFDWeights.SCRFD_10G_KPS
     defaults = {
-        "conf_thresh": 0.5,
-        "nms_thresh": 0.4,
+        "confidence_threshold": 0.5,
+        "nms_threshold": 0.4,
         "input_size": (640, 640),
     }
     strides = (8, 16, 32)
@@ -28,10 +28,7 @@ class SCRFD(BaseDetector):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.input_size = as_wh(self.input_size)
-        if len(self.outputs) != 9:
-            raise ValueError(
-                f"{self.model_path}: expected SCRFD's 9 outputs (score/bbox/kps x 3 strides), got {len(self.outputs)}"
-            )
+        self._require_outputs(9, "SCRFD's score/bbox/kps heads for 3 strides")
         self._open(self._fixed_input(self.input_size))
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
@@ -41,5 +38,11 @@ class SCRFD(BaseDetector):
         canvas, factor = resize_top_left(image, self.input_size)
         outputs = self.session.run(self.preprocess(canvas))
         return post.scrfd(
-            outputs, canvas.shape[:2], factor, self.conf_thresh, self.nms_thresh, self.strides, self.num_anchors
+            outputs,
+            canvas.shape[:2],
+            factor,
+            self.confidence_threshold,
+            self.nms_threshold,
+            self.strides,
+            self.num_anchors,
         )

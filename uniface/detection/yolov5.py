@@ -1,4 +1,4 @@
-"""YOLOv5-Face: decoded `[1, N, 16]` exports, or raw per-stride heads decoded here."""
+"""YOLOv5-Face: decoded `[1, N, 16]` exports (upstream's), or raw per-stride heads decoded here."""
 
 from __future__ import annotations
 
@@ -11,7 +11,18 @@ from runtime.face.preprocess import letterbox_center, to_nchw
 import numpy as np
 
 from ..constants import YOLOv5FaceWeights
-from .base import BaseDetector
+from .base import BaseDetector, log, square_size
+
+NMS_MODES = ("numpy", "torchvision")
+
+
+def check_nms_mode(mode: str) -> str:
+    """Upstream's `nms_mode`: 'torchvision' is accepted and runs the same NMS in numpy (no torch here)."""
+    if mode not in NMS_MODES:
+        raise ValueError(f"nms_mode must be one of {NMS_MODES}, got {mode!r}")
+    if mode == "torchvision":
+        log.info("nms_mode='torchvision': using the numpy NMS (same suppression rule)")
+    return mode
 
 
 class YOLOv5Face(BaseDetector):
@@ -24,19 +35,17 @@ class YOLOv5Face(BaseDetector):
 
     default_model = YOLOv5FaceWeights.YOLOV5S
     defaults = {
-        "conf_thresh": 0.6,
-        "nms_thresh": 0.5,
+        "confidence_threshold": 0.6,
+        "nms_threshold": 0.5,
         "input_size": 640,
+        "nms_mode": "numpy",
         "max_det": 750,
     }
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not isinstance(self.input_size, int):
-            w, h = self.input_size
-            if w != h:
-                raise ValueError(f"YOLOv5Face needs a square input_size, got {self.input_size}")
-            self.input_size = int(w)
+        self.input_size = square_size(type(self).__name__, self.input_size)
+        self.nms_mode = check_nms_mode(self.nms_mode)
         self.raw_heads = len(self.outputs) == 3 and all(len(o.shape) == 5 for o in self.outputs)
         if not self.raw_heads and len(self.outputs) != 1:
             raise ValueError(
@@ -58,5 +67,5 @@ class YOLOv5Face(BaseDetector):
 
     def _forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         tensor, scale, pad = self.preprocess(image)
-        decoded = self._decoded(self.session.run(tensor))
-        return post.yolov5_face(decoded, scale, pad, self.conf_thresh, self.nms_thresh, self.max_det)
+        decoded = self._decoded(self.inference(tensor))
+        return post.yolov5_face(decoded, scale, pad, self.confidence_threshold, self.nms_threshold, self.max_det)

@@ -18,8 +18,8 @@ class YuNet(BaseDetector):
 
     default_model = YuNetWeights.DEFAULT
     defaults = {
-        "conf_thresh": 0.9,
-        "nms_thresh": 0.3,
+        "confidence_threshold": 0.9,
+        "nms_threshold": 0.3,
         "input_size": (640, 640),
         "top_k": 5000,
     }
@@ -44,4 +44,6 @@ class YuNet(BaseDetector):
         canvas, factor = resize_top_left(image, self.input_size)
         tensor, pad_wh = self.preprocess(canvas)
         outputs = self.session.run_named(tensor)
-        return post.yunet(outputs, pad_wh, factor, self.conf_thresh, self.nms_thresh, self.top_k, self.strides)
+        return post.yunet(
+            outputs, pad_wh, factor, self.confidence_threshold, self.nms_threshold, self.top_k, self.strides
+        )
