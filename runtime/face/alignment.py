@@ -18,21 +18,24 @@ def umeyama(src: np.ndarray, dst: np.ndarray, estimate_scale: bool = True) -> np
     Umeyama (1991), "Least-squares estimation of transformation parameters
     between two point patterns": the SVD of the cross-covariance gives the
     rotation (with a reflection guard), the singular values the scale. This
-    is the estimator scikit-image's SimilarityTransform uses, computed in
-    float64 like it, so aligned crops match the reference pipeline.
+    is the estimator scikit-image's SimilarityTransform uses, with its dtype
+    behaviour: the statistics are computed in the points' own dtype (float32
+    landmarks from a detector stay float32, as upstream uniface's alignment
+    does), the matrix is assembled in float64. At image coordinates of ~1000
+    px the two precisions give translations ~1e-4 px apart, enough to move
+    a pixel of the warped crop, so the reference's precision is kept.
     """
-    src = np.asarray(src, dtype=np.float64)
-    dst = np.asarray(dst, dtype=np.float64)
+    src, dst = np.asarray(src), np.asarray(dst)
     n, dim = src.shape
     src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
     src_c, dst_c = src - src_mean, dst - dst_mean
     cov = dst_c.T @ src_c / n
-    d = np.ones(dim)
+    d = np.ones(dim, dtype=np.float64)
     if np.linalg.det(cov) < 0:
         d[-1] = -1.0
+    t = np.eye(dim + 1, dtype=np.float64)
     u, s, vt = np.linalg.svd(cov)
-    rank = np.linalg.matrix_rank(cov)
-    t = np.eye(dim + 1)
+    rank = int(np.count_nonzero(s > s.max() * max(cov.shape) * np.finfo(float).eps))
     if rank == 0:
         return np.full_like(t, np.nan)
     if rank == dim - 1:
@@ -44,8 +47,8 @@ def umeyama(src: np.ndarray, dst: np.ndarray, estimate_scale: bool = True) -> np
             t[:dim, :dim] = u @ np.diag(flip) @ vt
     else:
         t[:dim, :dim] = u @ np.diag(d) @ vt
-    scale = (s @ d) / src_c.var(axis=0).sum() if estimate_scale else 1.0
-    t[:dim, dim] = dst_mean - scale * (t[:dim, :dim] @ src_mean)
+    scale = 1.0 / src_c.var(axis=0).sum() * (s @ d) if estimate_scale else 1.0
+    t[:dim, dim] = dst_mean - scale * (t[:dim, :dim] @ src_mean.T)
     t[:dim, :dim] *= scale
     return t
 
@@ -56,7 +59,10 @@ def estimate_norm(landmarks: np.ndarray, image_size: int = 112) -> tuple[np.ndar
     Sizes that are multiples of 112 scale the template; multiples of 128
     scale it and shift it right by 8/128 of the size (insightface convention).
     """
-    landmarks = np.asarray(landmarks, dtype=np.float32).reshape(-1, 2)
+    landmarks = np.asarray(landmarks)
+    if landmarks.dtype.kind != "f":
+        landmarks = landmarks.astype(np.float64)
+    landmarks = landmarks.reshape(-1, 2)
     if landmarks.shape != (5, 2):
         raise ValueError(f"expected 5 landmarks (5, 2), got shape {landmarks.shape}")
     size = image_size[0] if isinstance(image_size, tuple) else int(image_size)
