@@ -39,6 +39,12 @@ def fixture_model(cls: type, family: str, backend: str, standins: Path, **option
     return fixture, make(cls, upstream.main_weight_path(fixture, standins), backend, **options)
 
 
+def slot(fixture: dict) -> Any:
+    """The uniface enum member of the fixture's own model slot (e.g. `MiniFASNetWeights.V1SE`)."""
+    cls_name, member = fixture["model"].split(".")
+    return getattr(getattr(uniface.constants, cls_name), member)
+
+
 def face_of(row: dict[str, Any]) -> uniface.Face:
     """A Face with the detector outputs a fixture row recorded (float32, as SCRFD returns them)."""
     return uniface.Face(

@@ -29,9 +29,10 @@ def _gconv(g: Net, x: str, cin: int, cout: int, stride: int, group_size: int) ->
     return g.conv2d(x, cin, cout, 3, stride, groups=cin // group_size)
 
 
-def _conv_bn(g: Net, x: str, cin: int, cout: int, act: bool) -> str:
+def _conv_bn(g: Net, x: str, cin: int, cout: int, act: bool, gain: float | None = None) -> str:
     """Conv2dBlock(1x1, BN, PReLU with one slope or none)."""
-    y = g.bn(g.conv2d(x, cin, cout, 1, pads=[0, 0, 0, 0]), cout, gain=1.0 if act else 0.5)
+    gain = (1.0 if act else 0.5) if gain is None else gain
+    y = g.bn(g.conv2d(x, cin, cout, 1, pads=[0, 0, 0, 0]), cout, gain=gain)
     return g.prelu_scalar(y) if act else y
 
 
@@ -73,7 +74,8 @@ def face_attrib_net(
     for _ in range(5):
         a = _conv_bn(g, _gconv(g, fea3, 4 * chan, 2 * chan, 2, group_size), 2 * chan, 2 * chan, True)
         a = g.op("Concat", [a, fea4], axis=1)
-        a = _conv_bn(g, _gconv(g, a, 10 * chan, 5 * chan, 2, group_size), 5 * chan, 2 * chan, True)
+        # (a small BN gain keeps the random logits near +-2, so the probabilities are not saturated)
+        a = _conv_bn(g, _gconv(g, a, 10 * chan, 5 * chan, 2, group_size), 5 * chan, 2 * chan, True, gain=0.1)
         a = g.op("Flatten", [g.op("AveragePool", [a], kernel_shape=[4, 4], strides=[1, 1])], axis=1)
         logits.append(g.unsqueeze(g.gemm(a, 2 * chan, 2), [1]))
     stacked = g.op("Concat", logits, axis=1)  # [N, 5, 2]
