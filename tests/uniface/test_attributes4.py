@@ -96,8 +96,12 @@ def test_emotion_1x_call_still_returns_a_tuple(standins):
     assert label == case["emotion"] and abs(confidence - case["confidence"]) <= upstream.VALUE_TOL
 
 
-def test_attribute_predictors_in_face_analyzer(standins):
-    """The 4.x FaceAnalyzer runs FairFace, FaceAttribNet and Emotion on every face and fills their fields."""
+def test_predictors_in_face_analyzer(standins, caplog):
+    """The 4.x FaceAnalyzer runs FairFace, FaceAttribNet and Emotion (and, our extension, EDifFIQA and
+    MiniFASNet) on every face; the Face fields they own are filled."""
+    from uniface.quality import EDifFIQA
+    from uniface.spoofing import MiniFASNet
+
     from .conftest import MODELS
 
     detector = uniface.SCRFD(model_path=MODELS / "scrfd_500m_kps.onnx", backend="onnx")
@@ -105,15 +109,20 @@ def test_attribute_predictors_in_face_analyzer(standins):
         fixture_model(FairFace, "fairface", "mlx", standins)[1],
         fixture_model(FaceAttribNet, "faceattribnet", "mlx", standins, margin=0.0)[1],
         fixture_model(Emotion, "emotion7", "mlx", standins)[1],
+        fixture_model(EDifFIQA, "ediffiqa", "mlx", standins)[1],
+        fixture_model(MiniFASNet, "minifasnet_v2", "mlx", standins)[1],
     ]
     analyzer = uniface.FaceAnalyzer(detector=detector, recognizer=None, predictors=predictors)
-    faces = analyzer.analyze(upstream.image("yolov5face_zidane.jpg"))
+    with caplog.at_level("WARNING"):
+        faces = analyzer.analyze(upstream.image("yolov5face_zidane.jpg"))
+    assert "failed" not in caplog.text  # the analyzer logs and skips a predictor that raises
     assert len(faces) >= 2
     for face in faces:
         assert face.race in RACE_LABELS and face.age_group in AGE_LABELS and face.gender in (0, 1)
         assert 0.0 <= face.eyeglasses <= 1.0 and face.emotion in predictors[2].emotion_labels
         assert face.age is None  # FairFace gives an age group, not an age
         assert face.to_dict()["race"] == face.race
+        assert isinstance(face.quality, float)
 
 
 def test_faceattribnet_rejects_a_non_square_input_and_a_box_off_the_image(standins):
