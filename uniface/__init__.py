@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from . import draw as draw  # uniface.draw, as in upstream 4.x
 from .analyzer import FaceAnalyzer
-from .attribute import AgeGender, Emotion
+from .attribute import AgeGender, Emotion, FaceAttribNet, FairFace
 from .backend import Backend, get_backend, set_backend
 from .constants import (
     AdaFaceWeights,
@@ -49,11 +49,17 @@ from .detection import (
     list_available_detectors,
 )
 from .face_utils import compute_similarity, face_alignment
-from .landmark import Landmark106, create_landmarker
+from .gaze import MobileGaze
+from .headpose import HeadPose
+from .landmark import FaceMesh, Landmark106, PIPNet, create_landmarker
 from .log import Logger, enable_logging
+from .matting import MODNet, RobustVideoMatting
 from .model_store import download_models, get_cache_dir, set_cache_dir, verify_model_weights
+from .parsing import BiSeNet, XSeg
 from .privacy import BlurFace, anonymize_faces
+from .quality import EDifFIQA
 from .recognition import AdaFace, ArcFace, EdgeFace, MobileFace, SphereFace, create_recognizer
+from .spoofing import MiniFASNet
 from .types import (
     DemographyResult,
     EmotionResult,
@@ -82,4 +88,7 @@ __all__ = [
     "create_detector", "create_landmarker", "create_recognizer", "detect_faces", "download_models",
     "draw_detections", "enable_logging", "face_alignment", "get_backend", "get_cache_dir", "list_available_detectors",
     "set_backend", "set_cache_dir", "verify_model_weights",
+    # the 4.x per-face families
+    "BiSeNet", "EDifFIQA", "FaceAttribNet", "FaceMesh", "FairFace", "HeadPose", "MODNet", "MiniFASNet", "MobileGaze",
+    "PIPNet", "RobustVideoMatting", "XSeg",
 ]  # fmt: skip

@@ -41,6 +41,10 @@ class OnnxModel:
         input_size: int | tuple[int, int] | None = None,
         providers: list[str] | None = None,
     ) -> None:
+        if isinstance(model_name, str) and not isinstance(model_name, Enum):
+            # Upstream's weight enums are `str` enums, so `model_name="modnet_webcam"` finds the slot there
+            # (its docs use that form); accept a member's value the same way.
+            model_name = next((m for m in type(self.default_model) if m.value == model_name), model_name)
         if model_name is not None and not isinstance(model_name, Enum):
             raise TypeError(
                 f"{type(self).__name__}: model_name must be a weights enum member (e.g. "

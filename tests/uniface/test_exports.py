@@ -37,16 +37,14 @@ OURS_BEFORE = [
 
 # Built on other branches: the per-face predictor families (a second helper, from this branch) and the
 # vector store / tracker (uniface.stores, uniface.tracking). This set must shrink to nothing as they land.
-PLANNED = {
-    "BiSeNet", "BYTETracker", "EDifFIQA", "FAISS", "FaceAttribNet", "FaceMesh", "FairFace", "HeadPose",
-    "MiniFASNet", "MobileGaze", "MODNet", "PIPNet", "XSeg",
-}  # fmt: skip
+PLANNED = {"BYTETracker", "FAISS"}
 
 # Upstream 4.x modules that code imports from directly.
 MODULES = [
     "uniface.analyzer", "uniface.attribute", "uniface.common", "uniface.constants", "uniface.detection",
     "uniface.draw", "uniface.face_utils", "uniface.landmark", "uniface.log", "uniface.model_store",
-    "uniface.onnx_utils", "uniface.privacy", "uniface.recognition", "uniface.types",
+    "uniface.onnx_utils", "uniface.privacy", "uniface.recognition", "uniface.types", "uniface.gaze",
+    "uniface.headpose", "uniface.parsing", "uniface.matting", "uniface.spoofing", "uniface.quality",
     # 1.x
     "uniface.face", "uniface.visualization", "uniface.recognition.models", "uniface.landmark.models",
 ]  # fmt: skip

@@ -4,5 +4,16 @@ from ..types import DemographyResult, EmotionResult, FaceStateResult
 from .age_gender import AgeGender
 from .base import BaseAttribute
 from .emotion import Emotion
+from .faceattribnet import FaceAttribNet
+from .fairface import FairFace
 
-__all__ = ["AgeGender", "BaseAttribute", "DemographyResult", "Emotion", "EmotionResult", "FaceStateResult"]
+__all__ = [
+    "AgeGender",
+    "BaseAttribute",
+    "DemographyResult",
+    "Emotion",
+    "EmotionResult",
+    "FaceAttribNet",
+    "FaceStateResult",
+    "FairFace",
+]

@@ -50,7 +50,8 @@ class Emotion(BaseAttribute):
         self.emotion_labels = list(EMOTIONS_8 if classes == 8 else EMOTIONS_7)
 
     def preprocess(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-        aligned, _ = face_alignment(image, np.asarray(landmarks, dtype=np.float32))
+        # As given (float32 from a detector): the alignment's precision follows the landmarks' dtype, as upstream's.
+        aligned, _ = face_alignment(image, np.asarray(landmarks))
         rgb = cv2.cvtColor(aligned, cv2.COLOR_BGR2RGB)
         rgb = cv2.resize(rgb, self.input_size).astype(np.float32) / 255.0
         return to_nchw((rgb - IMAGENET_MEAN) / IMAGENET_STD)

@@ -5,9 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from .base import BaseLandmarker
+from .facemesh import IRIS_LEFT, IRIS_RIGHT, NUM_MESH_LANDMARKS, FaceMesh, roi_from_box, warp_roi
 from .models import Landmark106
+from .pipnet import PIPNet
 
-__all__ = ["BaseLandmarker", "Landmark106", "create_landmarker"]
+__all__ = [
+    "IRIS_LEFT",
+    "IRIS_RIGHT",
+    "NUM_MESH_LANDMARKS",
+    "BaseLandmarker",
+    "FaceMesh",
+    "Landmark106",
+    "PIPNet",
+    "create_landmarker",
+    "roi_from_box",
+    "warp_roi",
+]
 
 
 def create_landmarker(method: str = "2d106det", **kwargs: Any) -> BaseLandmarker:

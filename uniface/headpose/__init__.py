@@ -1,0 +1,7 @@
+"""Head pose estimation (4.x `uniface.headpose`)."""
+
+from ..types import HeadPoseResult
+from .base import BaseHeadPoseEstimator
+from .models import HeadPose
+
+__all__ = ["BaseHeadPoseEstimator", "HeadPose", "HeadPoseResult"]
