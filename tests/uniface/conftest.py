@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from translator.errors import TranslatorError
-
 import pytest
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
@@ -57,11 +55,8 @@ def _isolated_cache(monkeypatch, translation_cache):
 
 
 def build_pair(factory, **kwargs):
-    """(mlx_model, onnx_model) from `factory(backend=..., **kwargs)`; skips while MLX cannot translate the model."""
+    """(mlx_model, onnx_model) from `factory(backend=..., **kwargs)`; a model MLX cannot translate fails the test."""
     onnx_model = factory(backend="onnx", **kwargs)
-    try:
-        mlx_model = factory(backend="mlx", **kwargs)
-    except TranslatorError as exc:
-        pytest.skip(f"MLX translation not available yet: {str(exc).splitlines()[0][:300]}")
+    mlx_model = factory(backend="mlx", **kwargs)
     assert mlx_model.backend == "mlx" and onnx_model.backend == "onnx"
     return mlx_model, onnx_model

@@ -110,13 +110,8 @@ def test_unknown_keyword_is_rejected():
 
 def test_second_construction_does_not_translate_again(tmp_path, monkeypatch):
     need_shared()
-    from translator.errors import TranslatorError
-
     monkeypatch.setenv("UNIFACE_CACHE_DIR", str(tmp_path))
-    try:
-        first = SCRFD(model_path=MODELS / "scrfd_500m_kps.onnx", backend="mlx")
-    except TranslatorError as exc:
-        pytest.skip(f"MLX translation not available yet: {exc}")
+    first = SCRFD(model_path=MODELS / "scrfd_500m_kps.onnx", backend="mlx")
     second = SCRFD(model_path=MODELS / "scrfd_500m_kps.onnx", backend="mlx")
     assert first.session.translated_now and not second.session.translated_now
     entries = list((tmp_path / "mlx").iterdir())
