@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import CorruptDatabaseError, EmbeddingSizeError, StoreError
 from .records import FaceRow, RecordStore, Stamp, encode_metadata
-from .vectors import VectorIndex, ann_cache_files, parse_cache_stamp
+from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -132,40 +132,29 @@ class FaceDatabase:
         return VectorIndex(self.embedding_size, ann_threshold=self._ann_threshold)
 
     def _load(self) -> None:
-        """Read every vector (checksummed) into memory; adopt the saved HNSW graph if its stamp matches."""
+        """Read every vector (checksummed) into memory; adopt the saved HNSW graph if it verifies."""
         self._data_version = self.records.data_version()
         stamp = self.records.stamp()
         index = self._new_index()
         for ids, vecs in self.records.iter_vectors(self.embedding_size):
             index.add(ids, vecs, build_ann=False)
-        if len(index) >= index.ann_threshold and not self._adopt_cache(index, stamp):
-            index.build_ann()
-            self._save_cache(index, stamp)
+        if len(index) >= index.ann_threshold:
+            if not index.load_ann(self.cache_path, self.records.get_info("uuid")):
+                index.build_ann()
+            self._save_cache(index)
         self.index = index
         self._synced = Stamp(int(index.ids.max()) if len(index) else 0, len(index), stamp.removals)
 
-    def _stamp_text(self, stamp: Stamp) -> str:
-        return f"{self.records.get_info('uuid')}-{stamp.max_id}-{stamp.count}-{stamp.removals}"
+    @property
+    def cache_path(self) -> Path:
+        """The HNSW graph saved beside the database (a cache: verified against SQLite before use)."""
+        return self.path.with_name(self.path.name + ".hnsw")
 
-    def _adopt_cache(self, index: VectorIndex, stamp: Stamp) -> bool:
-        uuid = self.records.get_info("uuid")
-        for cache in ann_cache_files(self.path):
-            if parse_cache_stamp(cache) != (uuid, stamp.max_id, stamp.count, stamp.removals):
-                continue
-            if len(index) != stamp.count or not index.load_ann(cache):
-                continue
-            sample = index.ids[np.linspace(0, len(index) - 1, num=min(64, len(index))).astype(int)]
-            if np.array_equal(np.asarray(index.ann.get(sample), dtype=np.float32), index.vectors_of(sample)):
-                return True
-            index.ann = None
-            log.warning("%s: HNSW cache %s does not match the database; rebuilding it", self.path, cache.name)
-        return False
-
-    def _save_cache(self, index: VectorIndex, stamp: Stamp) -> None:
+    def _save_cache(self, index: VectorIndex) -> None:
         if self.records.read_only or index.ann is None:
             return
         try:
-            index.save_ann(self.path, self._stamp_text(stamp))
+            index.save_ann(self.cache_path, self.records.get_info("uuid"))
         except OSError as exc:  # a cache that cannot be written is rebuilt next time; the data is in SQLite
             log.warning("%s: could not write the HNSW cache (%s)", self.path, exc)
 
@@ -470,7 +459,7 @@ class FaceDatabase:
                 return
             self.records.read("PRAGMA wal_checkpoint(PASSIVE)")
             if self.index is not None and self.index.ann is not None:
-                self._save_cache(self.index, self.records.stamp())
+                self._save_cache(self.index)
 
     def load(self) -> bool:
         """Re-read the database (4.x API); True when it existed before or holds faces."""

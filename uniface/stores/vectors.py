@@ -1,51 +1,57 @@
-"""In-memory search over the database's vectors: exact (numpy) for small collections, usearch HNSW above.
+"""In-memory search over the database's vectors: exact (numpy) for small collections, HNSW (faiss) above.
 
 This is a cache of the SQLite rows, keyed by face id. Exact search is a
-matrix-vector product; once the collection reaches `ann_threshold` vectors an
-HNSW index (usearch) takes over, and callers re-score its candidates against
-the rows in SQLite, so what is reported always comes from the source of truth.
-The HNSW graph can be saved beside the database (`save_ann`) and reused on
-open only if its stamp (database uuid, max id, count, removals) still matches.
+matrix-vector product; once the collection reaches `ann_threshold` vectors a
+faiss HNSW graph takes over, and callers re-score its candidates against the
+rows in SQLite, so what is reported always comes from the source of truth.
+Deleted faces stay in the graph as tombstones (HNSW cannot unlink nodes)
+and are filtered out; the graph is rebuilt when they pass a fifth of it.
+The graph can be saved beside the database (`<db>.hnsw`) and is reused on
+open only after every vector in it has been compared with SQLite's.
 """
 
 from __future__ import annotations
 
 import os
-import re
+import struct
 from pathlib import Path
 
 import numpy as np
 
-# Measured in tools/bench_pipeline.py (docs/pipeline.md): below this many vectors exact search is faster than
-# HNSW at the recall we require, above it HNSW wins. Scaled by dimension: the exact scan costs n * d.
+# Measured in tools/bench_pipeline.py (docs/pipeline.md): below this many vectors (128-d) exact search is as fast
+# as HNSW at the recall we require; above it HNSW wins. Scaled by dimension, since the exact scan costs n * d.
 DEFAULT_ANN_THRESHOLD_128D = 50_000
-HNSW_CONNECTIVITY = 32
-HNSW_EXPANSION_ADD = 128
-HNSW_EXPANSION_SEARCH = 200
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 128
+HNSW_EF_SEARCH = 256
+_CACHE_MAGIC = b"UFHNSW01"
 
 
 def default_ann_threshold(dim: int) -> int:
     return max(1000, DEFAULT_ANN_THRESHOLD_128D * 128 // max(dim, 1))
 
 
-def _usearch():
-    from usearch.index import Index
+def _faiss():
+    os.environ.setdefault("KMP_DUPLICATE_LIB_OK", "TRUE")  # faiss and another library may both bundle libomp
+    import faiss
 
-    return Index
+    return faiss
 
 
 class VectorIndex:
     """Face ids and unit vectors; `search` returns (ids, scores) best first."""
 
-    def __init__(self, dim: int, ann_threshold: int | None = None, expansion_search: int = HNSW_EXPANSION_SEARCH):
+    def __init__(self, dim: int, ann_threshold: int | None = None, ef_search: int = HNSW_EF_SEARCH):
         self.dim = dim
         self.ann_threshold = default_ann_threshold(dim) if ann_threshold is None else int(ann_threshold)
-        self.expansion_search = expansion_search
+        self.ef_search = ef_search
         self._ids = np.empty(0, dtype=np.int64)
         self._vecs = np.empty((0, dim), dtype=np.float32)
         self._n = 0
         self._row: dict[int, int] = {}
-        self.ann = None  # usearch Index once the collection is large
+        self.ann = None  # faiss IndexHNSWFlat once the collection is large
+        self._ann_ids = np.empty(0, dtype=np.int64)  # graph position -> face id
+        self._dead: set[int] = set()  # face ids deleted but still in the graph
 
     def __len__(self) -> int:
         return self._n
@@ -81,7 +87,7 @@ class VectorIndex:
             self._row[face_id] = self._n + offset
         self._n = need
         if self.ann is not None:
-            self.ann.add(ids, vectors, threads=0)
+            self._ann_add(ids, vectors)
         elif build_ann and self._n >= self.ann_threshold:
             self.build_ann()
 
@@ -95,24 +101,24 @@ class VectorIndex:
         self._n = n
         self._row = {int(i): r for r, i in enumerate(self._ids[:n].tolist())}
         if self.ann is not None:
-            for face_id in drop:
-                self.ann.remove(face_id)
+            self._dead |= drop
             if self._n < self.ann_threshold // 2:
-                self.ann = None
+                self.ann, self._ann_ids, self._dead = None, np.empty(0, dtype=np.int64), set()
+            elif len(self._dead) > self.ann.ntotal // 5:
+                self.build_ann()
+
+    def _ann_add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self.ann.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        self._ann_ids = np.concatenate([self._ann_ids, ids])
 
     def build_ann(self) -> None:
-        Index = _usearch()
-        ann = Index(
-            ndim=self.dim,
-            metric="ip",
-            dtype="f32",
-            connectivity=HNSW_CONNECTIVITY,
-            expansion_add=HNSW_EXPANSION_ADD,
-            expansion_search=self.expansion_search,
-        )
+        faiss = _faiss()
+        ann = faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        ann.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        ann.hnsw.efSearch = self.ef_search
+        self.ann, self._ann_ids, self._dead = ann, np.empty(0, dtype=np.int64), set()
         if self._n:
-            ann.add(self.ids.copy(), self._vecs[: self._n], threads=0)
-        self.ann = ann
+            self._ann_add(self.ids.copy(), self._vecs[: self._n])
 
     # -- search -------------------------------------------------------------------------------
 
@@ -125,53 +131,68 @@ class VectorIndex:
             return _top_k(self._ids[rows], self._vecs[rows] @ query, k)
         if self.ann is None:
             return _top_k(self.ids, self._vecs[: self._n] @ query, k)
-        found = self.ann.search(query, min(k, self._n))
-        return np.asarray(found.keys, dtype=np.int64), 1.0 - np.asarray(found.distances, dtype=np.float32)
+        want = min(k, self._n)
+        scores, pos = self.ann.search(query.reshape(1, -1), min(want + len(self._dead), self.ann.ntotal))
+        pos, scores = pos[0], scores[0]
+        ok = pos >= 0
+        ids = self._ann_ids[pos[ok]]
+        alive = np.array([int(i) not in self._dead for i in ids], dtype=bool)
+        return ids[alive][:want], scores[ok][alive][:want].astype(np.float32)
 
-    # -- ANN cache file -----------------------------------------------------------------------
+    # -- HNSW cache file ----------------------------------------------------------------------
 
-    def save_ann(self, db_path: Path, stamp_text: str) -> Path | None:
-        """Write the HNSW graph to `<db>.<stamp>.usearch` (temp file, fsync, rename); drop older caches."""
+    def save_ann(self, path: Path, uuid: str) -> None:
+        """Write the graph and its face ids to `path` (temp file, fsync, rename)."""
         if self.ann is None:
-            return None
-        target = db_path.with_name(f"{db_path.name}.{stamp_text}.usearch")
-        tmp = target.with_name(target.name + ".tmp")
-        self.ann.save(str(tmp))
-        with open(tmp, "rb+") as fh:
+            return
+        blob = _faiss().serialize_index(self.ann)
+        header = uuid.encode().ljust(32, b"\0")
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(_CACHE_MAGIC + header + struct.pack("<QQ", len(self._ann_ids), len(blob)))
+            fh.write(self._ann_ids.astype("<i8").tobytes())
+            fh.write(blob.tobytes())
+            fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        for old in ann_cache_files(db_path):
-            if old != target:
-                old.unlink(missing_ok=True)
-        return target
+        os.replace(tmp, path)
 
-    def load_ann(self, path: Path) -> bool:
-        """Adopt a saved graph; the caller has checked its stamp and spot-checks its vectors."""
-        Index = _usearch()
+    def load_ann(self, path: Path, uuid: str) -> bool:
+        """Adopt a saved graph if it belongs to this database and every vector in it equals SQLite's.
+
+        Faces added since it was saved are added to it; faces deleted since become tombstones.
+        """
         try:
-            ann = Index.restore(str(path), view=False)
-        except Exception:  # a damaged cache is not an error: it is rebuilt from SQLite
+            data = path.read_bytes()
+        except OSError:
             return False
-        if ann is None or ann.ndim != self.dim or len(ann) != self._n:
+        head = len(_CACHE_MAGIC) + 32 + 16
+        if len(data) < head or data[:8] != _CACHE_MAGIC or data[8:40].rstrip(b"\0").decode(errors="replace") != uuid:
             return False
-        ann.expansion_search = self.expansion_search
-        self.ann = ann
+        n_ids, n_blob = struct.unpack("<QQ", data[40:56])
+        if len(data) != head + 8 * n_ids + n_blob:
+            return False
+        ann_ids = np.frombuffer(data, dtype="<i8", count=n_ids, offset=head).astype(np.int64)
+        faiss = _faiss()
+        try:
+            ann = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8, offset=head + 8 * n_ids))
+        except RuntimeError:
+            return False
+        if ann.d != self.dim or ann.ntotal != n_ids or not isinstance(ann, faiss.IndexHNSWFlat):
+            return False
+        stored = faiss.rev_swig_ptr(faiss.downcast_index(ann.storage).get_xb(), ann.ntotal * self.dim)
+        stored = np.asarray(stored).reshape(ann.ntotal, self.dim)
+        live = np.array([int(i) in self._row for i in ann_ids], dtype=bool)
+        if not np.array_equal(stored[live], self.vectors_of(ann_ids[live])):
+            return False
+        ann.hnsw.efSearch = self.ef_search
+        self.ann, self._ann_ids = ann, ann_ids
+        self._dead = {int(i) for i in ann_ids[~live]}
+        missing = np.array([i for i in self.ids.tolist() if i not in set(ann_ids.tolist())], dtype=np.int64)
+        if len(missing):
+            self._ann_add(missing, self.vectors_of(missing))
+        if len(self._dead) > self.ann.ntotal // 5:
+            self.build_ann()
         return True
-
-
-_CACHE_RE = re.compile(r"\.([0-9a-f]{16})-(\d+)-(\d+)-(\d+)\.usearch$")
-
-
-def ann_cache_files(db_path: Path) -> list[Path]:
-    return sorted(db_path.parent.glob(f"{db_path.name}.*.usearch*"))
-
-
-def parse_cache_stamp(path: Path) -> tuple[str, int, int, int] | None:
-    match = _CACHE_RE.search(path.name)
-    if match is None:
-        return None
-    uuid, max_id, count, removals = match.groups()
-    return uuid, int(max_id), int(count), int(removals)
 
 
 def _top_k(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
