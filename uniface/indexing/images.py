@@ -69,4 +69,6 @@ def embed_faces(recognizer: Any, image: np.ndarray, faces: Sequence[Any]) -> np.
     landmarks = [np.asarray(face_field(f, "landmarks"), dtype=np.float32) for f in faces]
     if hasattr(recognizer, "get_normalized_embeddings"):
         return recognizer.get_normalized_embeddings(image, landmarks)
-    return np.concatenate([np.asarray(recognizer.get_normalized_embedding(image, lm)).reshape(1, -1) for lm in landmarks])
+    return np.concatenate(
+        [np.asarray(recognizer.get_normalized_embedding(image, lm)).reshape(1, -1) for lm in landmarks]
+    )

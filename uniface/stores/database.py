@@ -70,11 +70,13 @@ def model_identity(recognizer: Any) -> tuple[str | None, str | None, int | None]
     from runtime.download import sha256_file
 
     path = getattr(recognizer, "model_path", recognizer)
-    size = None
     outputs = getattr(recognizer, "outputs", None)
-    if outputs and isinstance(outputs[0].shape[-1], int):
-        size = int(outputs[0].shape[-1])
-    return sha256_file(path), os.path.basename(os.fspath(path)), size
+    if outputs is None:
+        from runtime.models import read_signature
+
+        outputs = read_signature(path)[1]
+    size = outputs[0].shape[-1] if outputs and outputs[0].shape else None
+    return sha256_file(path), os.path.basename(os.fspath(path)), size if isinstance(size, int) else None
 
 
 class FaceDatabase:
@@ -222,11 +224,15 @@ class FaceDatabase:
         metadata: Sequence[dict | None] | None = None,
         *,
         person: str | Sequence[str | None] | None = None,
-        file: tuple[str, int, int] | None = None,
+        files: Sequence[tuple[str, int, int, int, str]] = (),
     ) -> list[int]:
         """Store N embeddings in one transaction (all or none). `person` is one name or one per embedding;
-        `file=(path, size, mtime_ns)` marks an indexed file done in the same transaction."""
-        vectors = self._unit_vectors(embeddings, single=False)
+        `files=[(path, size, mtime_ns, faces, note)]` marks indexed files done in the same transaction, so an
+        interrupted indexing run never records a file without its faces or faces without their file."""
+        if len(embeddings) == 0 and files:
+            vectors = np.empty((0, self.embedding_size or 0), dtype=np.float32)
+        else:
+            vectors = self._unit_vectors(embeddings, single=False)
         n = len(vectors)
         metas = [None] * n if metadata is None else list(metadata)
         if len(metas) != n:
@@ -242,15 +248,11 @@ class FaceDatabase:
                 for name in set(names) - {None}:
                     person_ids[name] = self.records.person_id(cur, name)
                 ids = self.records.insert_faces(cur, vectors, meta_json, [person_ids.get(x) for x in names])
-                if file is not None:
-                    self.records.mark_file(cur, *file, faces=n)
-            self.index.add(np.array(ids, dtype=np.int64), vectors)
+                for entry in files:
+                    self.records.mark_file(cur, *entry)
+            if ids:
+                self.index.add(np.array(ids, dtype=np.int64), vectors)
         return ids
-
-    def mark_file(self, path: str, size: int, mtime_ns: int, note: str = "") -> None:
-        """Record an indexed file that gave no faces (files with faces are marked by `add_many(file=...)`)."""
-        with self.records.write() as cur:
-            self.records.mark_file(cur, path, size, mtime_ns, 0, note)
 
     def done_files(self) -> dict[str, tuple[int, int]]:
         """{path: (size, mtime_ns)} of files already indexed."""
@@ -349,7 +351,8 @@ class FaceDatabase:
                 allowed = np.array(self.find(person=person, **(where or {})), dtype=np.int64)
             elif people_only:
                 allowed = np.array(
-                    [r[0] for r in self.records.read("SELECT id FROM faces WHERE person_id IS NOT NULL")], dtype=np.int64
+                    [r[0] for r in self.records.read("SELECT id FROM faces WHERE person_id IS NOT NULL")],
+                    dtype=np.int64,
                 )
             fetch = k if self.index.ann is None or allowed is not None else max(2 * k, k + 10)
             ids, _ = self.index.search(query, fetch, allowed)

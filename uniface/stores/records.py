@@ -300,7 +300,9 @@ class RecordStore:
             raise CorruptDatabaseError(self.path, f"face record {face_id} has unreadable metadata") from exc
         return FaceRow(face_id, name, metadata, np.frombuffer(blob, dtype="<f4"))
 
-    FACE_COLUMNS = "f.id, p.name, f.person_id, f.metadata, f.vector, f.crc FROM faces f LEFT JOIN people p ON p.id = f.person_id"
+    FACE_COLUMNS = (
+        "f.id, p.name, f.person_id, f.metadata, f.vector, f.crc FROM faces f LEFT JOIN people p ON p.id = f.person_id"
+    )
 
     def faces_by_id(self, ids: Sequence[int], dim: int) -> dict[int, FaceRow]:
         out: dict[int, FaceRow] = {}

@@ -35,7 +35,10 @@ class BoxKalmanFilter:
         means = np.concatenate([z, np.zeros_like(z)], axis=1)
         h = z[:, 3]
         std = np.concatenate(
-            [self._stds(h, 2 * POSITION_NOISE, ASPECT_NOISE), self._stds(h, 10 * VELOCITY_NOISE, ASPECT_VELOCITY_NOISE)],
+            [
+                self._stds(h, 2 * POSITION_NOISE, ASPECT_NOISE),
+                self._stds(h, 10 * VELOCITY_NOISE, ASPECT_VELOCITY_NOISE),
+            ],
             axis=1,
         )
         return means, _diag(std**2)
