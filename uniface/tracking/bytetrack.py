@@ -152,15 +152,17 @@ class BYTETracker:
         return np.array(out) if out else np.empty((0, 5))
 
     def _predict(self) -> None:
-        if not self.live:
+        """Move confirmed tracks one frame ahead (a track born last frame has no velocity to predict with)."""
+        moving = [t for t in self.live if t.confirmed]
+        if not moving:
             return
-        means = np.stack([t.mean for t in self.live])
-        covs = np.stack([t.covariance for t in self.live])
-        for i, t in enumerate(self.live):
+        means = np.stack([t.mean for t in moving])
+        covs = np.stack([t.covariance for t in moving])
+        for i, t in enumerate(moving):
             if t.state != TRACKED:
                 means[i, 7] = 0.0  # a lost box keeps moving but stops growing or shrinking
         means, covs = self.kalman.predict(means, covs)
-        for t, m, c in zip(self.live, means, covs):
+        for t, m, c in zip(moving, means, covs):
             t.mean, t.covariance = m, c
 
     def _match(self, tracks: list[Track], dets: np.ndarray, idx: np.ndarray, max_cost: float):
