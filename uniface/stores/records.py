@@ -155,13 +155,41 @@ class RecordStore:
             folder = self.path.parent
             if not folder.is_dir():
                 raise StoreError(self.path, f"folder {folder} does not exist")
-        self.conn = self._connect(read_only, timeout)
+        try:
+            self.conn = self._connect(read_only, timeout)
+            self._configure(durability)
+        except (ReadOnlyDatabaseError, StoreError) as exc:
+            if not existed:
+                if type(exc) is StoreError:  # SQLITE_CANTOPEN for a new file in an existing folder: no permission
+                    raise ReadOnlyDatabaseError(self.path, "cannot create the database: the folder is not writable") from exc
+                raise
+            if not self._reopen_immutable(exc, timeout):
+                raise
+
+    def _configure(self, durability: str) -> None:
         with self._sqlite_errors():
-            if not read_only:
+            if not self.read_only:
                 self.conn.execute("PRAGMA journal_mode=WAL").fetchone()
                 self.conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self._open_schema()
+
+    def _reopen_immutable(self, exc: Exception, timeout: float) -> bool:
+        """A database in a folder we cannot write (read-only media, no permission) is still searchable:
+        SQLite cannot create the WAL's shared-memory file there, so open it as an immutable snapshot. Only
+        when no WAL file exists, i.e. no writer has uncommitted-to-the-main-file changes we would miss."""
+        if isinstance(exc, CorruptDatabaseError) or Path(f"{self.path}-wal").exists():
+            return False
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        uri = f"file:{self.path.resolve().as_posix()}?mode=ro&immutable=1"
+        try:
+            self.conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:
+            return False
+        self.read_only = True
+        self._configure("normal")
+        return True
 
     # -- connection -----------------------------------------------------------------------------
 
@@ -212,7 +240,7 @@ class RecordStore:
     def write(self) -> Iterator[sqlite3.Cursor]:
         """One IMMEDIATE transaction (the write lock taken up front); committed on exit, rolled back on error."""
         if self.read_only:
-            raise ReadOnlyDatabaseError(self.path, "opened read-only")
+            raise ReadOnlyDatabaseError(self.path, "opened read-only (asked for, or its folder is not writable)")
         with self._lock:
             cur = self.conn.cursor()
             try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ DEFAULT_ANN_THRESHOLD_128D = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 128
 HNSW_EF_SEARCH = 256
-_CACHE_MAGIC = b"UFHNSW01"
+_CACHE_MAGIC = b"UFHNSW02"
 
 
 def default_ann_threshold(dim: int) -> int:
@@ -145,19 +146,22 @@ class VectorIndex:
         """Write the graph and its face ids to `path` (temp file, fsync, rename)."""
         if self.ann is None:
             return
-        blob = _faiss().serialize_index(self.ann)
+        blob = _faiss().serialize_index(self.ann).tobytes()
+        ids = self._ann_ids.astype("<i8").tobytes()
         header = uuid.encode().ljust(32, b"\0")
+        crc = zlib.crc32(blob, zlib.crc32(ids))
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as fh:
-            fh.write(_CACHE_MAGIC + header + struct.pack("<QQ", len(self._ann_ids), len(blob)))
-            fh.write(self._ann_ids.astype("<i8").tobytes())
-            fh.write(blob.tobytes())
+            fh.write(_CACHE_MAGIC + header + struct.pack("<QQI", len(self._ann_ids), len(blob), crc))
+            fh.write(ids)
+            fh.write(blob)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
 
     def load_ann(self, path: Path, uuid: str) -> bool:
-        """Adopt a saved graph if it belongs to this database and every vector in it equals SQLite's.
+        """Adopt a saved graph if it belongs to this database, passes its CRC-32, and every vector in it
+        equals SQLite's.
 
         Faces added since it was saved are added to it; faces deleted since become tombstones.
         """
@@ -165,12 +169,12 @@ class VectorIndex:
             data = path.read_bytes()
         except OSError:
             return False
-        head = len(_CACHE_MAGIC) + 32 + 16
+        head = len(_CACHE_MAGIC) + 32 + 20
         if len(data) < head or data[:8] != _CACHE_MAGIC or data[8:40].rstrip(b"\0").decode(errors="replace") != uuid:
             return False
-        n_ids, n_blob = struct.unpack("<QQ", data[40:56])
-        if len(data) != head + 8 * n_ids + n_blob:
-            return False
+        n_ids, n_blob, crc = struct.unpack("<QQI", data[40:head])
+        if len(data) != head + 8 * n_ids + n_blob or zlib.crc32(memoryview(data)[head:]) != crc:
+            return False  # truncated or damaged: a bad graph link could even crash faiss, so never load it
         ann_ids = np.frombuffer(data, dtype="<i8", count=n_ids, offset=head).astype(np.int64)
         faiss = _faiss()
         try:
