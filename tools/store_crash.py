@@ -39,8 +39,23 @@ def vector_for(seq: int) -> np.ndarray:
     return (v / np.linalg.norm(v)).astype(np.float32)
 
 
-def child(db_path: str, start: int) -> None:
+def _stores_only():
+    """`uniface.stores` without running `uniface/__init__` (which loads every model family and MLX):
+    the store needs only SQLite, numpy and faiss, and a child that starts in a third of the time
+    makes the trial loop three times faster."""
+    import types
+
+    if "uniface" not in sys.modules:
+        package = types.ModuleType("uniface")
+        package.__path__ = [str(REPO / "uniface")]
+        sys.modules["uniface"] = package
     from uniface.stores import FaceDatabase
+
+    return FaceDatabase
+
+
+def child(db_path: str, start: int) -> None:
+    FaceDatabase = _stores_only()
 
     db = FaceDatabase(db_path, embedding_size=DIM, ann_threshold=ANN_THRESHOLD)
     print("ready", flush=True)
