@@ -31,7 +31,9 @@ def run(faiss_cls, folder: str, stored, queries) -> dict:
     for i, v in enumerate(stored):
         store.add(np.array(v, dtype=np.float32), {"id": i, "name": f"person{i % 4}", "even": i % 2 == 0})
     out["len"] = len(store)
-    out["searches"] = [list(store.search(np.array(q, dtype=np.float32), threshold=t)) for q in queries for t in (0.4, 0.9)]
+    out["searches"] = [
+        list(store.search(np.array(q, dtype=np.float32), threshold=t)) for q in queries for t in (0.4, 0.9)
+    ]
     out["remove_person1"] = store.remove("name", "person1")
     out["remove_missing"] = store.remove("name", "nobody")
     out["remove_even_true"] = store.remove("even", True)
