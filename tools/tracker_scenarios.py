@@ -36,8 +36,9 @@ def scenarios() -> dict[str, list[list[list[float]]]]:
 
 
 def main() -> None:
-    import numpy as np
     from uniface.tracking import BYTETracker
+
+    import numpy as np
 
     out = {}
     for name, frames in scenarios().items():

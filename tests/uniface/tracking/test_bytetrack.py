@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from uniface.tracking import BYTETracker, BoxKalmanFilter, iou_matrix
+from uniface.tracking import BoxKalmanFilter, BYTETracker, iou_matrix
 from uniface.tracking.kalman import tlbr_to_xyah, xyah_to_tlbr
 
 import numpy as np
