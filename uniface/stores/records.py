@@ -161,7 +161,9 @@ class RecordStore:
         except (ReadOnlyDatabaseError, StoreError) as exc:
             if not existed:
                 if type(exc) is StoreError:  # SQLITE_CANTOPEN for a new file in an existing folder: no permission
-                    raise ReadOnlyDatabaseError(self.path, "cannot create the database: the folder is not writable") from exc
+                    raise ReadOnlyDatabaseError(
+                        self.path, "cannot create the database: the folder is not writable"
+                    ) from exc
                 raise
             if not self._reopen_immutable(exc, timeout):
                 raise
