@@ -14,6 +14,7 @@ is re-read and re-scored from its row.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -308,8 +309,6 @@ class FaceDatabase:
             if isinstance(value, str | int | float | bool) and not (isinstance(value, float) and np.isnan(value)):
                 sql += " AND json_extract(f.metadata, ?) = ?"
                 params += ['$."' + key.replace('"', '\\"') + '"', value]
-        import json
-
         return [
             face_id
             for face_id, meta in self.records.read(sql, params)

@@ -150,7 +150,8 @@ class VectorIndex:
         ids = self._ann_ids.astype("<i8").tobytes()
         header = uuid.encode().ljust(32, b"\0")
         crc = zlib.crc32(blob, zlib.crc32(ids))
-        tmp = path.with_name(path.name + ".tmp")
+        _remove_stale_temp_files(path)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
             fh.write(_CACHE_MAGIC + header + struct.pack("<QQI", len(self._ann_ids), len(blob), crc))
             fh.write(ids)
@@ -197,6 +198,24 @@ class VectorIndex:
         if len(self._dead) > self.ann.ntotal // 5:
             self.build_ann()
         return True
+
+
+def _remove_stale_temp_files(path: Path) -> None:
+    """Temp files of saves that were killed midway (their writer process is gone)."""
+    for stale in path.parent.glob(f"{path.name}.*.tmp"):
+        pid = stale.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _top_k(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -95,3 +95,12 @@ def test_exact_below_threshold(tmp_path):
     db = FaceDatabase(tmp_path / "s.db", embedding_size=D, ann_threshold=THRESHOLD)
     db.add_many(unit(np.random.default_rng(1), 100), [{}] * 100)
     assert db.index.ann is None and not db.cache_path.exists()
+
+
+def test_killed_save_leaves_no_temp_file_behind(big):
+    db, _ = big
+    stale = db.cache_path.with_name(f"{db.cache_path.name}.999999999.tmp")  # a save whose process was killed
+    stale.write_bytes(b"half a graph")
+    db.save()
+    assert not stale.exists() and db.cache_path.exists()
+    assert not list(db.path.parent.glob("*.tmp"))
