@@ -174,15 +174,15 @@ class FaceDatabase:
         if version == self._data_version:
             return
         self._data_version = version
-        stamp = self.records.stamp()
-        if stamp.removals != self._synced.removals:
+        removals = self.records.removals()
+        if removals != self._synced.removals:
             present = set(self.records.all_ids().tolist())
             self.index.remove(np.array([i for i in self.index.ids.tolist() if i not in present], dtype=np.int64))
         last = self._synced.max_id
         for ids, vecs in self.records.iter_vectors(self.embedding_size, after_id=last):
             self.index.add(ids, vecs)
             last = max(last, int(ids[-1]))
-        self._synced = Stamp(last, len(self.index), stamp.removals)
+        self._synced = Stamp(last, len(self.index), removals)
 
     def refresh(self) -> None:
         """Re-read what other processes committed (searches do this themselves)."""

@@ -277,6 +277,9 @@ class RecordStore:
         """Changes whenever another connection commits (SQLite's own counter; ours do not change it)."""
         return self.read("PRAGMA data_version")[0][0]
 
+    def removals(self) -> int:
+        return int(self.get_info("removals"))
+
     def stamp(self) -> Stamp:
         with self._lock, self._sqlite_errors():
             cur = self.conn.cursor()
