@@ -274,9 +274,10 @@ class FaceDatabase:
                     cur.execute(f"DELETE FROM faces WHERE id IN ({','.join('?' * len(chunk))})", chunk)
                     removed += cur.rowcount
                 after = int(cur.execute("SELECT value FROM info WHERE key='removals'").fetchone()[0])
-            self.index.remove(np.array(ids, dtype=np.int64))
+            if self.index is not None:
+                self.index.remove(np.array(ids, dtype=np.int64))
             if before == self._synced.removals:  # nobody else deleted meanwhile: we already know every removal
-                self._synced = Stamp(self._synced.max_id, len(self.index), after)
+                self._synced = Stamp(self._synced.max_id, len(self.index or ()), after)
         return removed
 
     def remove(self, key: str, value: Any) -> int:
