@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +32,7 @@ import numpy as np
 DIM = 32
 ANN_THRESHOLD = 300  # small, so the HNSW graph and its cache file are exercised too
 REPO = Path(__file__).resolve().parents[1]
+CHILD_TIMEOUT = 300  # seconds for a child to open the database and acknowledge its first add
 
 
 def vector_for(seq: int) -> np.ndarray:
@@ -114,15 +116,19 @@ def run_trials(trials: int, folder: str | os.PathLike, seed: int = 0, max_wait: 
             env=env,
             text=True,
         )
+        watchdog = threading.Timer(CHILD_TIMEOUT, proc.kill)  # a child that never gets going fails the trial
+        watchdog.start()
         ready = proc.stdout.readline()
-        if ready.strip() != "ready":
+        first = proc.stdout.readline()  # the first acknowledged add: the child is in its loop (even on a busy machine)
+        watchdog.cancel()
+        if ready.strip() != "ready" or not first.strip():
             proc.kill()
-            raise RuntimeError(f"crash child failed to start: {ready!r} {proc.stderr.read()[-2000:]}")
+            raise RuntimeError(f"crash child failed to start: {ready!r} {first!r} {proc.stderr.read()[-2000:]}")
         time.sleep(rng.uniform(0.0, max_wait))
         proc.send_signal(signal.SIGKILL)
         out, _ = proc.communicate()
         totals["kills_mid_run"] += proc.returncode == -signal.SIGKILL
-        for line in out.splitlines():
+        for line in [first, *out.splitlines()]:
             parts = line.split()
             if parts and all(p.isdigit() for p in parts):
                 acknowledged.update(int(p) for p in parts)
