@@ -106,13 +106,15 @@ def bench_index(rounds: int) -> dict:
             db.close()
             return report.faces, report.seconds
 
+        # Upstream must import its own uniface, not this checkout's (which PYTHONPATH may point at).
+        upstream_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         single()  # warm-up: translations of every batch size
         pipeline(-1)
         upstream_embeddings = None
         for r in range(rounds):
             out = subprocess.run(
                 [str(python), str(REPO / "tools" / "upstream_index.py"), str(SCRFD_FILE), str(RECOGNIZER_FILE), *files],
-                capture_output=True, text=True, check=True,
+                capture_output=True, text=True, check=True, env=upstream_env,
             )  # fmt: skip
             up = json.loads(out.stdout)
             runs["upstream"].append(up["faces"] / up["seconds"])
