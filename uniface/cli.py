@@ -419,7 +419,7 @@ def _recognizer_opts(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="uniface", description="Face detection, verification and analysis (MLX or onnxruntime)."
+        prog="uniface", description="Face detection, verification, analysis, search and video (MLX or onnxruntime)."
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
