@@ -68,8 +68,9 @@ class IndexReport:
 
 
 def file_key(path: Path) -> tuple[str, int, int]:
+    """(absolute path as the user named it, size, mtime): a symlink is its own entry, like any other name."""
     st = path.stat()
-    return str(path.resolve()), st.st_size, st.st_mtime_ns
+    return os.path.abspath(path), st.st_size, st.st_mtime_ns
 
 
 def pending_files(folder: str | os.PathLike, db: Any) -> tuple[list[Path], int]:
