@@ -205,7 +205,7 @@ def index_folder(
             report.faces += write_results(db, [r for r, _ in batch])
             _tally(report, [r for r, _ in batch])
             bar.update(len(batch))
-            bar.set_postfix(faces=report.faces, fps=f"{report.faces / (time.perf_counter() - started):.1f}")
+            bar.set_postfix(faces=report.faces, faces_per_s=f"{report.faces / (time.perf_counter() - started):.1f}")
     report.seconds = time.perf_counter() - started
     return report
 
