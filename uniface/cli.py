@@ -1,13 +1,18 @@
-"""`uniface` command line: detect, verify, analyze.
+"""`uniface` command line: detect, verify, analyze; enroll, index, search; video.
 
     uniface detect IMAGE_OR_DIR... [--model NAME | --model-path FILE] [--out DIR] [--json]
     uniface verify IMAGE_A IMAGE_B [--threshold T]
     uniface analyze IMAGE_OR_DIR...
+    uniface enroll NAME IMAGE... [--db DB]
+    uniface index FOLDER [--db DB] [--ray [ADDRESS]]
+    uniface search IMAGE [--db DB] [-k K] [--out ANNOTATED.jpg]
+    uniface video INPUT [--out OUT.mp4] [--db DB]      (INPUT: a file or a webcam index)
 
 Every image is processed independently: unreadable files, images without
 faces and odd colour layouts are reported and the batch carries on; a
-summary comes at the end. Exit status: 0 when every image was read, 1 when
-some could not be, 2 for usage errors.
+summary comes at the end. Progress bars are tqdm's, on stderr. Exit status:
+0 when every image was read, 1 when some could not be (or a typed error such
+as a corrupted database or a model mismatch), 2 for usage errors.
 """
 
 from __future__ import annotations
@@ -19,13 +24,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runtime.face.preprocess import ensure_bgr
-
 import cv2
 import numpy as np
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
+from .indexing.images import IMAGE_SUFFIXES, read_image
+
 DEFAULT_THRESHOLD = 0.35  # cosine similarity; ArcFace-family models typically separate identities around 0.3-0.4
+DEFAULT_DB = "faces.db"
 
 
 # -- inputs -------------------------------------------------------------------------
@@ -48,41 +53,12 @@ def expand_inputs(items: list[str]) -> tuple[list[Path], list[str]]:
     return files, problems
 
 
-def read_image(path: Path) -> tuple[np.ndarray | None, str]:
-    """(BGR uint8 image or None, note): grayscale/alpha/16-bit images are converted, with a note saying so."""
-    raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if raw is None:
-        return None, "unreadable (not an image, or a format OpenCV cannot decode)"
-    note = ""
-    if raw.ndim == 2 or (raw.ndim == 3 and raw.shape[2] == 1):
-        note = "grayscale, converted to BGR"
-    elif raw.ndim == 3 and raw.shape[2] == 4:
-        note = "had an alpha channel, dropped"
-    if raw.dtype != np.uint8:
-        note = (note + "; " if note else "") + f"{raw.dtype} pixels scaled to 8-bit"
-    try:
-        return ensure_bgr(raw), note
-    except ValueError as exc:
-        return None, f"unsupported image layout: {exc}"
+def progress_bar(items, *, quiet: bool = False, unit: str = "img", desc: str = ""):
+    """tqdm over `items` on stderr (hidden with --quiet or for a single item)."""
+    from tqdm import tqdm
 
-
-class Progress:
-    """A one-line progress bar on stderr (only when there is more than one item)."""
-
-    def __init__(self, total: int, enabled: bool = True):
-        self.total, self.done = total, 0
-        self.enabled = enabled and total > 1
-
-    def step(self, label: str) -> None:
-        self.done += 1
-        if not self.enabled:
-            return
-        width = 24
-        filled = int(width * self.done / self.total)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {label[:40]:<40}")
-        if self.done == self.total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+    items = list(items)
+    return tqdm(items, unit=unit, desc=desc, disable=quiet or len(items) <= 1, leave=False)
 
 
 @dataclass
@@ -194,10 +170,9 @@ def cmd_detect(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results, written = {}, set()
-    progress = Progress(len(files), enabled=not args.quiet)
-    for path in files:
+    show_bar = not args.quiet and len(files) > 1
+    for path in progress_bar(files, quiet=args.quiet, desc="detect"):
         image, note = read_image(path)
-        progress.step(path.name)
         if image is None:
             report.unreadable.append(f"{path}: {note}")
             continue
@@ -215,7 +190,7 @@ def cmd_detect(args) -> int:
             name = f"{path.stem}_{path.suffix.lstrip('.')}.jpg"
         written.add(name)
         cv2.imwrite(str(out / name), annotated)
-        if not args.json and not progress.enabled:
+        if not args.json and not show_bar:
             print(f"{path}: {len(faces)} face(s)")
     if args.json:
         (out / "detections.json").write_text(json.dumps(results, indent=1))
@@ -286,7 +261,7 @@ def cmd_analyze(args) -> int:
             report.notes.append(f"age/gender skipped: {exc}")
     analyzer = FaceAnalyzer(detector, recognizer, age_gender)
     results = {}
-    for path in files:
+    for path in progress_bar(files, quiet=args.json, desc="analyze"):
         image, note = read_image(path)
         if image is None:
             report.unreadable.append(f"{path}: {note}")
@@ -314,6 +289,112 @@ def cmd_analyze(args) -> int:
     return 1 if report.unreadable else 0
 
 
+def open_database(args, detector=None, recognizer=None):
+    from .stores import FaceDatabase
+
+    return FaceDatabase(args.db, detector=detector, recognizer=recognizer)
+
+
+def cmd_enroll(args) -> int:
+    detector, recognizer = build_detector(args), build_recognizer(args)
+    with open_database(args, detector, recognizer) as db:
+        ids = db.enroll(args.name, args.images)
+        print(f"enrolled {args.name!r}: {len(ids)} face(s); {len(db)} face(s) in {db.path}")
+    return 0
+
+
+def cmd_index(args) -> int:
+    detector_path, recognizer_path = args.model_path, args.recognizer_path
+    if args.ray is not None:
+        from .indexing.ray_index import index_folder_ray
+
+        if not detector_path or not recognizer_path:
+            raise ValueError("--ray needs --model-path and --recognizer-path (files every Ray worker can read)")
+        report = index_folder_ray(
+            args.folder, args.db, detector_path, recognizer_path, address=None if args.ray == "local" else args.ray,
+            actors=args.actors, batch_size=args.group, backend=args.backend, progress=not args.quiet,
+        )  # fmt: skip
+    else:
+        from .indexing import index_folder
+
+        detector, recognizer = build_detector(args), build_recognizer(args)
+        with open_database(args, detector, recognizer) as db:
+            report = index_folder(args.folder, db, detector, recognizer, group=args.group, progress=not args.quiet)
+            db.save()
+    print(report.summary(), file=sys.stderr)
+    return 1 if report.unreadable else 0
+
+
+def cmd_search(args) -> int:
+    from .indexing.images import embed_faces, load_image
+    from .video import draw_track
+
+    detector, recognizer = build_detector(args), build_recognizer(args)
+    image = load_image(args.image)
+    with open_database(args, detector, recognizer) as db:
+        if len(db) == 0:
+            raise ValueError(f"{db.path}: the database is empty (enroll people or index a folder first)")
+        faces = detector.detect(image)
+        if not faces:
+            print(f"{args.image}: no face found", file=sys.stderr)
+            return 1
+        vectors = embed_faces(recognizer, image, faces)
+        results = []
+        for i, (face, vector) in enumerate(zip(faces, vectors)):
+            matches = db.search(vector, threshold=args.threshold, k=args.k)
+            results.append({"face": i, **_jsonable([face])[0], "matches": [
+                {"id": m.id, "score": round(m.score, 5), "person": m.person, "metadata": m.metadata} for m in matches
+            ]})  # fmt: skip
+            best = (matches[0].person or _short(matches[0].metadata), matches[0].score) if matches else None
+            draw_track(image, np.asarray(face["bbox"]), i, best)
+    out = Path(args.out or f"{Path(args.image).stem}.search.jpg")
+    if not cv2.imwrite(str(out), image):
+        raise ValueError(f"{out}: cannot write the annotated picture")
+    if args.json:
+        print(json.dumps(results, indent=1))
+    else:
+        for r in results:
+            print(f"face #{r['face']} box {[round(v) for v in r['bbox']]}:")
+            if not r["matches"]:
+                print(f"  no match above {args.threshold}")
+            for rank, m in enumerate(r["matches"], 1):
+                who = m["person"] or _short(m["metadata"])
+                print(f"  {rank}. {m['score']:.4f}  {who}  (face id {m['id']})")
+    print(f"annotated picture: {out}", file=sys.stderr)
+    return 0
+
+
+def _short(metadata: dict) -> str:
+    if "file" in metadata:
+        return f"{Path(metadata['file']).name}#{metadata.get('face', 0)}"
+    return json.dumps(metadata)[:40]
+
+
+def cmd_video(args) -> int:
+    from .video import process_video
+
+    detector = build_detector(args)
+    recognizer = db = None
+    if args.db:
+        recognizer = build_recognizer(args)
+        db = open_database(args, detector, recognizer)
+    try:
+        report = process_video(
+            args.input, args.out, detector, recognizer=recognizer, db=db, threshold=args.threshold,
+            max_frames=args.max_frames, progress=not args.quiet,
+        )  # fmt: skip
+    finally:
+        if db is not None:
+            db.close()
+    print(
+        f"{report.frames} frame(s) in {report.seconds:.1f}s ({report.fps:.1f} FPS), {report.tracks} track(s), "
+        f"{report.identifications} identification(s); wrote {report.output}"
+    )
+    for track_id, (person, score) in sorted(report.identities.items()):
+        print(f"  track #{track_id}: {person or 'unknown'} ({score:.3f})")
+    return 0
+
+
 # -- parser --------------------------------------------------------------------------------
 
 
@@ -338,7 +419,7 @@ def _recognizer_opts(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="uniface", description="Face detection, verification and analysis (MLX or onnxruntime)."
+        prog="uniface", description="Face detection, verification, analysis, search and video (MLX or onnxruntime)."
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -372,10 +453,58 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     _recognizer_opts(p)
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("enroll", help="add a person's face(s) to a face database")
+    p.add_argument("name", help="the person's name")
+    p.add_argument("images", nargs="+", help="photos of that person (the largest face of each is used)")
+    _db_opt(p)
+    _common(p)
+    _recognizer_opts(p)
+    p.set_defaults(func=cmd_enroll)
+
+    p = sub.add_parser("index", help="add every face of a photo folder to a face database (resumable)")
+    p.add_argument("folder")
+    _db_opt(p)
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="run on Ray Data (a local Ray, or the cluster at ADDRESS)")  # fmt: skip
+    p.add_argument("--actors", type=int, default=None, help="Ray actors (default: one per 2 CPUs of the cluster)")
+    p.add_argument("--group", type=int, default=8, help="images per batch and per transaction (default 8)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _common(p)
+    _recognizer_opts(p)
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", help="find the closest faces in a face database")
+    p.add_argument("image")
+    _db_opt(p)
+    p.add_argument("-k", type=int, default=5, help="matches per face (default 5)")
+    p.add_argument("--threshold", type=float, default=-1.0, help="only matches scoring above this")
+    p.add_argument("--out", help="annotated picture (default: IMAGE_STEM.search.jpg)")
+    p.add_argument("--json", action="store_true", help="print matches as JSON")
+    _common(p)
+    _recognizer_opts(p)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("video", help="detect, track and identify faces in a video or webcam stream")
+    p.add_argument("input", help="video file, or a webcam index such as 0")
+    p.add_argument("--out", default="annotated.mp4", help="annotated video (default: annotated.mp4)")
+    p.add_argument("--db", help="face database to identify each track against (once per track)")
+    p.add_argument("--threshold", type=float, default=0.4, help="similarity needed to name a track (default 0.4)")
+    p.add_argument("--max-frames", type=int, help="stop after this many frames (webcams run until then)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _common(p)
+    _recognizer_opts(p)
+    p.set_defaults(func=cmd_video)
     return parser
 
 
+def _db_opt(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", default=DEFAULT_DB, help=f"face database file or folder (default: ./{DEFAULT_DB})")
+
+
 def main(argv: list[str] | None = None) -> int:
+    from .stores.errors import StoreError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
@@ -383,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--model and --model-path are alternatives; give one")
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError, ConnectionError, RuntimeError) as exc:
+    except (FileNotFoundError, ValueError, ConnectionError, RuntimeError, StoreError) as exc:
         print(f"uniface {args.command}: {exc}", file=sys.stderr)
         return 1
 
