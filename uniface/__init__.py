@@ -60,6 +60,8 @@ from .privacy import BlurFace, anonymize_faces
 from .quality import EDifFIQA
 from .recognition import AdaFace, ArcFace, EdgeFace, MobileFace, SphereFace, create_recognizer
 from .spoofing import MiniFASNet
+from .stores import FAISS
+from .tracking import BYTETracker
 from .types import (
     DemographyResult,
     EmotionResult,
@@ -91,4 +93,6 @@ __all__ = [
     # the 4.x per-face families
     "BiSeNet", "EDifFIQA", "FaceAttribNet", "FaceMesh", "FairFace", "HeadPose", "MODNet", "MiniFASNet", "MobileGaze",
     "PIPNet", "RobustVideoMatting", "XSeg",
+    # search and video
+    "BYTETracker", "FAISS",
 ]  # fmt: skip

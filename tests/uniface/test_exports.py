@@ -37,7 +37,7 @@ OURS_BEFORE = [
 
 # Built on other branches: the per-face predictor families (a second helper, from this branch) and the
 # vector store / tracker (uniface.stores, uniface.tracking). This set must shrink to nothing as they land.
-PLANNED = {"BYTETracker", "FAISS"}
+PLANNED: set[str] = set()
 
 # Upstream 4.x modules that code imports from directly.
 MODULES = [
@@ -45,6 +45,7 @@ MODULES = [
     "uniface.draw", "uniface.face_utils", "uniface.landmark", "uniface.log", "uniface.model_store",
     "uniface.onnx_utils", "uniface.privacy", "uniface.recognition", "uniface.types", "uniface.gaze",
     "uniface.headpose", "uniface.parsing", "uniface.matting", "uniface.spoofing", "uniface.quality",
+    "uniface.stores", "uniface.tracking",
     # 1.x
     "uniface.face", "uniface.visualization", "uniface.recognition.models", "uniface.landmark.models",
 ]  # fmt: skip
