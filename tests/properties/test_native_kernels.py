@@ -30,7 +30,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 ACTS = [None, "relu", "leaky_relu", "clip", "sigmoid", "hard_swish", "prelu", "silu"]
+# The tables the kernel tests run, each in turn: every one this CPU runs, or only the one MLX_UNIFACE_ISA
+# forces (CI's forced-table steps, which run these files again with the AVX2 and the baseline table as the
+# default for everything, translations included).
+FORCED_ISA = os.environ.get("MLX_UNIFACE_ISA")
 ISAS = native._ext.available_isas() if native.available() else []
+if FORCED_ISA in ISAS:
+    ISAS = [FORCED_ISA]
 
 
 @contextlib.contextmanager
@@ -47,6 +53,13 @@ def test_extension_is_built_in_ci():
     """CI builds the extension from a clean clone: the kernel tests below must run there, never skip."""
     assert native.available(), native.UNAVAILABLE_REASON
     assert native.isa() in ("avx512", "avx2", "neon", "baseline")
+
+
+def test_the_table_in_use_is_the_forced_one_or_the_best():
+    """MLX_UNIFACE_ISA names the table every kernel call uses (CI forces avx2 and baseline on x86); unset, or
+    naming a table this CPU cannot run, the best one runs."""
+    runnable = native._ext.available_isas()
+    assert native.isa() == (FORCED_ISA if FORCED_ISA in runnable else runnable[0])
 
 
 @st.composite
