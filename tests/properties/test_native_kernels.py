@@ -283,3 +283,29 @@ def test_bad_arguments_are_refused(kwargs, match):
             args["x"], args["w"], args.get("bias"), args.get("residual"), None,
             depthwise=kwargs.get("depthwise", False), strides=[1, 1], pads=[0, 0, 0, 0],
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("depthwise", [False, True], ids=["dense", "depthwise"])
+@pytest.mark.parametrize("act", ACTS)
+def test_a_nan_input_stays_nan_through_every_activation_on_every_table(act, depthwise):
+    """An output whose window holds a NaN is NaN after every fused activation, on every table, as MLX's ops
+    (the fallback) have it. x86's max/min instructions return their second operand for a NaN, so Relu and
+    Clip gave 0 or a bound there and Sigmoid/SiLU (whose exp clamps its argument) a number, while NEON's
+    fmax/fmin kept the NaN. Oracle: the windows that touch a NaN input (numpy), every other output finite."""
+    rng = np.random.default_rng(12)
+    c = 24
+    x = rng.standard_normal((1, 8, 9, c)).astype(np.float32)
+    x[0, 3, 4, 5] = x[0, 0, 8, 17] = np.nan
+    w = rng.standard_normal((3, 3, c) if depthwise else (3, 3, c, 16)).astype(np.float32)
+    bad = np.pad(np.isnan(x), [(0, 0), (1, 1), (1, 1), (0, 0)])
+    touched = np.zeros((1, 8, 9, c), bool)
+    for ky in range(3):
+        for kx in range(3):
+            touched |= bad[:, ky : ky + 8, kx : kx + 9]
+    want_nan = touched if depthwise else np.repeat(touched.any(-1, keepdims=True), 16, -1)
+    slope = mx.array(rng.uniform(-0.5, 0.5, c if depthwise else 16).astype(np.float32))
+    for isa in ISAS:
+        with use_isa(isa):
+            got = np.array(native.conv2d(mx.array(x), mx.array(w), depthwise=depthwise, pads=(1, 1, 1, 1),
+                                         activation=act, alpha=-0.5, beta=0.5, slope=slope))  # fmt: skip
+        np.testing.assert_array_equal(np.isnan(got), want_nan, err_msg=f"{isa} {act}")

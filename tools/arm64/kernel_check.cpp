@@ -92,6 +92,13 @@ Buffer random_buffer(Rng& r, size_t n, float lo = -1.f, float hi = 1.f) {
   return b;
 }
 
+// In some cases, a few NaN inputs: a NaN must come out as NaN through every activation, on every table.
+void sprinkle_nan(Rng& r, Buffer& b) {
+  if (!r.chance(0.15)) return;
+  for (size_t i = 0; i < b.size(); ++i)
+    if (r.chance(0.01)) b[i] = kNaN;
+}
+
 Buffer output_buffer(Rng& r, size_t n) {
   Buffer b(n, r.uniform(0, 15));
   std::fill(b.data(), b.data() + n, kNaN);
@@ -319,6 +326,7 @@ DepthwiseCase draw_depthwise(Rng& r, bool allow_residual = true) {
   c.s = draw_geometry(r, k, r.chance(0.9) ? k : r.pick({1, 3, 5}), r.channels(72), 0, 14);
   c.s.c_out = c.s.c_in;
   c.x = random_buffer(r, size_t(c.s.n) * c.s.h * c.s.w * c.s.c_in);
+  sprinkle_nan(r, c.x);
   c.w = random_buffer(r, size_t(c.s.kh) * c.s.kw * c.s.c_in);
   draw_epilogue(r, c.s.c_in, size_t(c.s.n) * c.s.ho * c.s.wo * c.s.c_in, allow_residual, c.ep);
   return c;
@@ -382,6 +390,7 @@ Result check_dense(Rng& r, const KernelTable& k) {
   }
   const size_t out_n = size_t(c.s.n) * c.s.ho * c.s.wo * c.s.c_out;
   c.x = random_buffer(r, size_t(c.s.n) * c.s.h * c.s.w * c.s.c_in);
+  sprinkle_nan(r, c.x);
   c.w = random_buffer(r, size_t(c.s.kh) * c.s.kw * c.s.c_in * c.s.c_out);
   draw_epilogue(r, c.s.c_out, out_n, true, c.ep);
   return run_dense(k, r, c);

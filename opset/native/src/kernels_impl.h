@@ -30,16 +30,16 @@ MLXU_INLINE Vec activate(Vec v, const Epilogue& e, const float* slope_at, int va
   switch (A) {  // a constant: each instantiation keeps one case
     case Act::None:
       return v;
-    case Act::Relu:
-      return vmax(v, Vec::zero());
+    case Act::Relu:  // NaN stays NaN on every table (x86's maxps would give 0, NEON's fmax NaN), as in MLX
+      return keep_nan(v, vmax(v, Vec::zero()));
     case Act::LeakyRelu:
       return select_nonneg(v, v * Vec::splat(e.alpha));
     case Act::Clip:
-      return vmin(vmax(v, Vec::splat(e.alpha)), Vec::splat(e.beta));
-    case Act::Sigmoid:
-      return vdiv(Vec::splat(1.f), Vec::splat(1.f) + vexp(Vec::zero() - v));
+      return keep_nan(v, vmin(vmax(v, Vec::splat(e.alpha)), Vec::splat(e.beta)));
+    case Act::Sigmoid:  // (vexp clamps its argument, which would turn a NaN into a number on x86)
+      return keep_nan(v, vdiv(Vec::splat(1.f), Vec::splat(1.f) + vexp(Vec::zero() - v)));
     case Act::Silu:  // x * sigmoid(x), YOLO's activation
-      return vdiv(v, Vec::splat(1.f) + vexp(Vec::zero() - v));
+      return keep_nan(v, vdiv(v, Vec::splat(1.f) + vexp(Vec::zero() - v)));
     case Act::HardSwish:
       return v * vmin(vmax(fma(v, Vec::splat(1.f / 6.f), Vec::splat(0.5f)), Vec::zero()), Vec::splat(1.f));
     case Act::PRelu: {
