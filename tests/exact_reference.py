@@ -1,7 +1,7 @@
 """Exact references for the integer (quantized) ops, where onnxruntime cannot be the oracle.
 
-onnxruntime's u8 x s8 integer GEMM (MLAS) depends on the CPU: with AVX2 but neither AVX-512 VNNI nor
-AVX-VNNI it multiplies with vpmaddubsw, which saturates each pair of products to int16, so
+onnxruntime's u8 x s8 integer GEMM (MLAS) depends on the CPU: without VNNI (AVX2-only CPUs, and AVX-512
+ones without VNNI) it multiplies with vpmaddubsw, which saturates each pair of products to int16, so
 MatMulInteger of a = [217, 163] and b = [-59, -124] gives -32768 there instead of -33015 (reproduced
 under `qemu-x86_64 -cpu Haswell`, docs/portability.md). The same kernel serves QLinearMatMul,
 QLinearConv and ConvInteger with int8 weights. These references compute in int64 with numpy, which
