@@ -51,8 +51,10 @@ DRIVER=$CACHE/kernel_check
 DRIVER_SRC="tools/arm64/kernel_check.cpp $SRC/dispatch.cpp $SRC/threadpool.cpp $SRC/kernels_baseline.cpp $SRC/kernels_neon.cpp"
 if stale "$DRIVER" tools/arm64 "$SRC"; then
   log "building the driver for aarch64"
+  touch "$CACHE/driver.started"
   # shellcheck disable=SC2086
   aarch64-linux-gnu-g++ $CXXFLAGS -pthread -static -I"$SRC" $DRIVER_SRC -o "$DRIVER.tmp"
+  touch -r "$CACHE/driver.started" "$DRIVER.tmp"  # dated when the build started: a source edited meanwhile is newer
   mv "$DRIVER.tmp" "$DRIVER"
 fi
 log "driver: NEON and baseline tables vs the double-precision reference ($CASES cases per entry point)"
@@ -106,7 +108,7 @@ EXT=$REPO/opset/native/_kernels.cpython-311-aarch64-linux-gnu.so
 if stale "$EXT" "$SRC"; then
   log "cross-building the extension for aarch64"
   NB=$SITE/nanobind
-  build=$CACHE/build && rm -rf "$build" && mkdir -p "$build"
+  build=$CACHE/build && rm -rf "$build" && mkdir -p "$build" && touch "$build/started"
   inc="-I$SRC -I$NB/include -I$NB/ext/robin_map/include -I$SITE/mlx/include -isystem $SYSROOT/usr/include/python3.11 -isystem $SYSROOT/usr/include"
   # as opset/native/CMakeLists.txt builds it: nanobind NB_STATIC with NB_DOMAIN mlx, only the NEON table added
   cxx="aarch64-linux-gnu-g++ $CXXFLAGS -fPIC -fvisibility=hidden -DNDEBUG -DNB_DOMAIN=mlx $inc"
@@ -115,6 +117,7 @@ if stale "$EXT" "$SRC"; then
     $cxx -c "$SRC/$f.cpp" -o "$build/$f.o"
   done
   aarch64-linux-gnu-g++ -shared -o "$EXT.tmp" "$build"/*.o -L"$SITE/mlx/lib" -lmlx -Wl,-rpath,'$ORIGIN/../../mlx/lib'
+  touch -r "$build/started" "$EXT.tmp"  # dated when the build started: a source edited meanwhile is newer
   mv "$EXT.tmp" "$EXT"
 fi
 
