@@ -55,6 +55,16 @@ def assert_matches_ort(model, feed: dict, tmp_path: Path | None = None, atol: fl
     return got["oplist"]
 
 
+def assert_both_modes_equal(model, feed: dict, want: list[np.ndarray], tmp_path: Path | None = None, **kw):
+    """Both modes give exactly `want` (an exact reference's outputs: integer ops), dtype included."""
+    for mode in ("module", "oplist"):
+        got = run_mlx(model, feed, mode, tmp_path, **kw)
+        assert len(got) == len(want), mode
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert g.dtype == w.dtype, (mode, i, g.dtype, w.dtype)
+            np.testing.assert_array_equal(g, w, err_msg=f"{mode}, output {i}")
+
+
 def shuffle_reference(x: np.ndarray, axis: int, groups: int) -> np.ndarray:
     """ONNX's channel shuffle in numpy: `axis` seen as (groups, C/groups), the two swapped, merged back."""
     shape = x.shape

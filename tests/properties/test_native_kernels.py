@@ -30,7 +30,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 ACTS = [None, "relu", "leaky_relu", "clip", "sigmoid", "hard_swish", "prelu", "silu"]
+# The tables the kernel tests run, each in turn: every one this CPU runs, or only the one MLX_UNIFACE_ISA
+# forces (CI's forced-table steps, which run these files again with the AVX2 and the baseline table as the
+# default for everything, translations included).
+FORCED_ISA = os.environ.get("MLX_UNIFACE_ISA")
 ISAS = native._ext.available_isas() if native.available() else []
+if FORCED_ISA in ISAS:
+    ISAS = [FORCED_ISA]
 
 
 @contextlib.contextmanager
@@ -47,6 +53,13 @@ def test_extension_is_built_in_ci():
     """CI builds the extension from a clean clone: the kernel tests below must run there, never skip."""
     assert native.available(), native.UNAVAILABLE_REASON
     assert native.isa() in ("avx512", "avx2", "neon", "baseline")
+
+
+def test_the_table_in_use_is_the_forced_one_or_the_best():
+    """MLX_UNIFACE_ISA names the table every kernel call uses (CI forces avx2 and baseline on x86); unset, or
+    naming a table this CPU cannot run, the best one runs."""
+    runnable = native._ext.available_isas()
+    assert native.isa() == (FORCED_ISA if FORCED_ISA in runnable else runnable[0])
 
 
 @st.composite
@@ -270,3 +283,29 @@ def test_bad_arguments_are_refused(kwargs, match):
             args["x"], args["w"], args.get("bias"), args.get("residual"), None,
             depthwise=kwargs.get("depthwise", False), strides=[1, 1], pads=[0, 0, 0, 0],
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("depthwise", [False, True], ids=["dense", "depthwise"])
+@pytest.mark.parametrize("act", ACTS)
+def test_a_nan_input_stays_nan_through_every_activation_on_every_table(act, depthwise):
+    """An output whose window holds a NaN is NaN after every fused activation, on every table, as MLX's ops
+    (the fallback) have it. x86's max/min instructions return their second operand for a NaN, so Relu and
+    Clip gave 0 or a bound there and Sigmoid/SiLU (whose exp clamps its argument) a number, while NEON's
+    fmax/fmin kept the NaN. Oracle: the windows that touch a NaN input (numpy), every other output finite."""
+    rng = np.random.default_rng(12)
+    c = 24
+    x = rng.standard_normal((1, 8, 9, c)).astype(np.float32)
+    x[0, 3, 4, 5] = x[0, 0, 8, 17] = np.nan
+    w = rng.standard_normal((3, 3, c) if depthwise else (3, 3, c, 16)).astype(np.float32)
+    bad = np.pad(np.isnan(x), [(0, 0), (1, 1), (1, 1), (0, 0)])
+    touched = np.zeros((1, 8, 9, c), bool)
+    for ky in range(3):
+        for kx in range(3):
+            touched |= bad[:, ky : ky + 8, kx : kx + 9]
+    want_nan = touched if depthwise else np.repeat(touched.any(-1, keepdims=True), 16, -1)
+    slope = mx.array(rng.uniform(-0.5, 0.5, c if depthwise else 16).astype(np.float32))
+    for isa in ISAS:
+        with use_isa(isa):
+            got = np.array(native.conv2d(mx.array(x), mx.array(w), depthwise=depthwise, pads=(1, 1, 1, 1),
+                                         activation=act, alpha=-0.5, beta=0.5, slope=slope))  # fmt: skip
+        np.testing.assert_array_equal(np.isnan(got), want_nan, err_msg=f"{isa} {act}")

@@ -69,6 +69,27 @@ def test_max_pool_matches_onnxruntime(p):
         np.testing.assert_array_equal(got, want, err_msg=isa)
 
 
+def test_max_pool_window_holding_a_nan_is_nan_on_every_table():
+    """A NaN tap makes its window NaN on every instruction set, as MLX's maximum (the fallback, and the
+    pure-MLX lowering) has it. x86's maxps and the baseline's compare-select used to skip NaNs while NEON's
+    fmax kept them, so the same model answered differently on x86 and arm64. Oracle: numpy's max, which
+    propagates NaN, over each window."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 7, 9, 21)).astype(np.float32)
+    x[rng.random(x.shape) < 0.04] = np.nan
+    x[0, 0, 0, :] = np.nan  # a NaN in a window's first tap and in a padded corner window
+    (kh, kw), (sh, sw), (pt, pl) = (3, 3), (2, 2), (1, 1)
+    ho, wo = (7 + 2 - 3) // 2 + 1, (9 + 2 - 3) // 2 + 1
+    xp = np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)], constant_values=-np.inf)
+    want = np.stack([np.stack([xp[:, i * sh : i * sh + kh, j * sw : j * sw + kw].max(axis=(1, 2)) for j in range(wo)], 1)
+                     for i in range(ho)], 1)  # fmt: skip
+    assert np.isnan(want).any() and not np.isnan(want).all()
+    for isa in ISAS:
+        with use_isa(isa):
+            got = np.array(native.max_pool2d(mx.array(x), (kh, kw), (sh, sw), (pt, pl), (ho, wo)))
+        np.testing.assert_array_equal(got, want, err_msg=isa)
+
+
 @pytest.mark.parametrize("fh,fw", [(1, 2), (2, 2), (3, 1), (2, 3)])
 def test_upsample_nearest_repeats_pixels(fh, fw):
     x = np.random.default_rng(fh * 10 + fw).standard_normal((2, 5, 4, 19)).astype(np.float32)

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from onnx import helper
 
-from tests.util import assert_matches_ort, make_model
+from tests import exact_reference
+from tests.util import assert_both_modes_equal, assert_matches_ort, make_model
 
 RNG = np.random.default_rng(0)
 OPTIMIZE = (False, True)
@@ -282,6 +283,8 @@ def test_batchnorm_const_params_and_instance_norm(tmp_path):
 
 
 def test_matmul_integer_and_qlinear_matmul_const_weights(tmp_path):
+    # Oracle: exact int64 numpy, not onnxruntime, whose u8 x s8 GEMM saturates pair sums to int16 on
+    # AVX2-only CPUs (tests/exact_reference.py); these values do saturate there.
     a = RNG.integers(0, 255, (3, 7), dtype=np.uint8)
     b = RNG.integers(-128, 127, (7, 4), dtype=np.int8)
     nodes = [
@@ -304,4 +307,22 @@ def test_matmul_integer_and_qlinear_matmul_const_weights(tmp_path):
         inits,
         opset=13,
     )
-    assert_matches_ort(m, {"a": a}, tmp_path, optimize=False)
+    i = inits
+    want = [
+        exact_reference.matmul_integer(a, b, i["azp"], i["bzp"]),
+        exact_reference.qlinear_matmul(a, i["as"], i["azp"], b, i["bs"], i["bzp"], i["ys"], i["yzp"]),
+    ]
+    assert_both_modes_equal(m, {"a": a}, want, tmp_path, optimize=False)
+
+
+def test_matmul_integer_pair_sums_beyond_int16(tmp_path):
+    """217 * -59 + 163 * -124 = -33015 (hand-computed): a pair of u8 x s8 products past int16's range, which
+    onnxruntime returns as -32768 on AVX2-only CPUs. Ours must be exact on every CPU."""
+    m = make_model(
+        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])],
+        [("a", np.uint8, [1, 2])],
+        [("y", np.int32, [1, 1])],
+        {"b": np.array([[-59], [-124]], np.int8)},
+        opset=10,
+    )
+    assert_both_modes_equal(m, {"a": np.array([[217, 163]], np.uint8)}, [np.array([[-33015]], np.int32)], tmp_path)

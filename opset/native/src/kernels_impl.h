@@ -30,16 +30,16 @@ MLXU_INLINE Vec activate(Vec v, const Epilogue& e, const float* slope_at, int va
   switch (A) {  // a constant: each instantiation keeps one case
     case Act::None:
       return v;
-    case Act::Relu:
-      return vmax(v, Vec::zero());
+    case Act::Relu:  // NaN stays NaN on every table (x86's maxps would give 0, NEON's fmax NaN), as in MLX
+      return keep_nan(v, vmax(v, Vec::zero()));
     case Act::LeakyRelu:
       return select_nonneg(v, v * Vec::splat(e.alpha));
     case Act::Clip:
-      return vmin(vmax(v, Vec::splat(e.alpha)), Vec::splat(e.beta));
-    case Act::Sigmoid:
-      return vdiv(Vec::splat(1.f), Vec::splat(1.f) + vexp(Vec::zero() - v));
+      return keep_nan(v, vmin(vmax(v, Vec::splat(e.alpha)), Vec::splat(e.beta)));
+    case Act::Sigmoid:  // (vexp clamps its argument, which would turn a NaN into a number on x86)
+      return keep_nan(v, vdiv(Vec::splat(1.f), Vec::splat(1.f) + vexp(Vec::zero() - v)));
     case Act::Silu:  // x * sigmoid(x), YOLO's activation
-      return vdiv(v, Vec::splat(1.f) + vexp(Vec::zero() - v));
+      return keep_nan(v, vdiv(v, Vec::splat(1.f) + vexp(Vec::zero() - v)));
     case Act::HardSwish:
       return v * vmin(vmax(fma(v, Vec::splat(1.f / 6.f), Vec::splat(0.5f)), Vec::zero()), Vec::splat(1.f));
     case Act::PRelu: {
@@ -678,7 +678,7 @@ void softmax(const float* x, float* y, int64_t rows, int64_t len) {
 
 // ---- max pool and nearest upsampling, NHWC: MLX runs both on one thread, element by element ----------
 
-// Taps outside the input are skipped (the caller guarantees every window has one inside).
+// Taps outside the input are skipped (the caller guarantees every window has one inside); NaN propagates.
 void max_pool(const ConvShape& s, const float* x, float* out) {
   const int C = s.c_in;
   const int64_t rows = static_cast<int64_t>(s.n) * s.ho;
@@ -699,7 +699,11 @@ void max_pool(const ConvShape& s, const float* x, float* out) {
             const float* row = x + ((static_cast<int64_t>(n) * s.h + iy0 + ky) * s.w + ix0) * C + c;
             for (int kx = kx0; kx < kx1; ++kx) {
               const float* px = row + static_cast<int64_t>(kx) * C;
-              m = vmax(valid == kL ? Vec::load(px) : load_partial(px, valid), m);
+              const Vec v = valid == kL ? Vec::load(px) : load_partial(px, valid);
+              // a NaN tap makes the window NaN on every table, as MLX's maximum (the fallback) does: x86's
+              // maxps and the baseline's `a > b ? a : b` would skip it, NEON's fmax keeps it. Once m is
+              // NaN, vmax(v, m) keeps it on all three.
+              m = keep_nan(v, vmax(v, m));
             }
           }
           if (valid == kL)

