@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opset.program import Program
+from opset.program import CONTROL, Program, walk_calls
 
 import onnx
 
@@ -119,7 +119,8 @@ def translate(
         notes["tuned_convs"] = len(tune_convs(graph))
     program = lower_graph(graph, loaded.label)
     program.notes.update(notes)
-    if use_native:
+    has_control_flow = any(c.fn in CONTROL for c in walk_calls(program.calls))
+    if use_native and not has_control_flow:  # control flow reads values (.item()): mx.compile cannot trace it
         # With the convs in native kernels, what MLX still runs is glue (copies, reshapes, activations),
         # which mx.compile fuses and traces once: 3-15% faster on every real model measured
         # (docs/benchmarks.md). Pure-MLX programs compile only where tune=True measured a gain.

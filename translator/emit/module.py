@@ -9,12 +9,13 @@ import textwrap
 from typing import Any
 
 from opset.functions import FUNCTIONS, HELPERS, helper_closure, is_native, printed_name
-from opset.program import Call, Dim, DType, Program, Ref, Slice
+from opset.program import CONTROL, Call, Dim, DType, Program, Ref, Slice, walk_calls
 
 import jinja2
 
 from ..lowering.names import sanitize
 from ..version import __version__
+from .control_flow import control_helpers, render_control
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("translator.emit", "templates"),
@@ -131,10 +132,13 @@ def render_module(
             if comment:
                 body.append(comment)
             last_node = c.node
+        if c.fn in CONTROL:
+            body.extend(render_control(printer, c, _comment))
+            continue
         body.append(printer.call(c))
     outs = [printer.ref(o.name) for o in program.outputs]
     return_expr = outs[0] if len(outs) == 1 else "(" + ", ".join(outs) + ")"
-    used = [c.fn for c in program.calls if c.fn in FUNCTIONS]
+    used = [c.fn for c in walk_calls(program.calls) if c.fn in FUNCTIONS] + control_helpers(program.calls)
     helpers = [helper_source(h) for h in helper_closure(used)]
     weights = [
         {"name": k, "shape": tuple(int(d) for d in w.shape), "dtype": "bool_" if w.dtype == bool else w.dtype.name}
@@ -149,7 +153,7 @@ def render_module(
         weights_sha256=weights_sha256,
         notes_literal=_literal(program.notes),
         uses_math=printer.uses_math,
-        uses_native=any(is_native(c.fn) for c in program.calls),
+        uses_native=any(is_native(c.fn) for c in walk_calls(program.calls)),
         helpers=helpers,
         class_name=class_name,
         docstring=f"Translated from {label}; inputs {[i.onnx_name for i in program.inputs]!r}.".replace(

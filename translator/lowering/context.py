@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from opset.program import Call, Dim, DType, Ref
+from opset.program import Block, Call, Dim, DType, Ref
 
 import numpy as np
 
@@ -114,6 +116,21 @@ class LowerCtx:
         outs = tuple(self.builder.temp() for _ in range(n))
         self.calls.append(Call(fn, tuple(args), dict(kwargs), outs, self.node.name, self.node.op_type))
         return [Ref(o) for o in outs]
+
+    def control(self, fn: str, n: int, *args: Any, blocks: tuple[Block, ...]) -> list[Ref]:
+        """A control-flow call (`if`, `loop`: see opset.program) with n outputs."""
+        outs = tuple(self.builder.temp() for _ in range(n))
+        self.calls.append(Call(fn, tuple(args), {}, outs, self.node.name, self.node.op_type, tuple(blocks)))
+        return [Ref(o) for o in outs]
+
+    @contextlib.contextmanager
+    def collecting(self) -> Iterator[list[Call]]:
+        """Calls made inside the `with` go to the yielded list instead (a block's own calls)."""
+        saved, self.calls = self.calls, []
+        try:
+            yield self.calls
+        finally:
+            self.calls = saved
 
     def scalar(self, value: float | int | bool, dtype: Any) -> float | int | bool:
         """A Python scalar of the right kind: MLX keeps the array's dtype for it."""

@@ -14,6 +14,8 @@ FAMILIES = (
     "quant",  # QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, ...
     "signal",  # DFT, STFT, windows, ...
     "layout",  # the channels-last ops the layout pass creates (domain mlx.nhwc)
+    "control",  # If, Loop, Scan, SequenceMap (nested blocks)
+    "sequence",  # sequences (Python lists) and optionals (None or a value)
 )
 for _family in FAMILIES:
     importlib.import_module(f"{__name__}.{_family}")
