@@ -64,7 +64,9 @@ def _node_arg(name: str, type_proto: onnx.TypeProto) -> NodeArg:
         except (KeyError, TypeError, ValueError):
             dtype = None
     # -1 (paddle2onnx) and 0 mark dynamic dims on inputs (translator.frontend reads them the same way)
-    shape = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else (d.dim_param or None) for d in tt.shape.dim]
+    shape = [
+        d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else (d.dim_param or None) for d in tt.shape.dim
+    ]
     return NodeArg(name, shape, _ONNX_TYPE_NAMES.get(dtype.name if dtype is not None else "", "tensor(unknown)"), dtype)
 
 
@@ -214,9 +216,7 @@ class InferenceSession:
         name = "model"
         if shapes is not None:
             input_shapes = {
-                arg.name: _nchw(s) if self.nhwc_inputs else s
-                for arg, s in zip(self._inputs, shapes)
-                if s is not None
+                arg.name: _nchw(s) if self.nhwc_inputs else s for arg, s in zip(self._inputs, shapes) if s is not None
             }
             name = "model_" + "_".join("x".join(map(str, s)) for s in shapes if s is not None)
         written = convert(self._source, self._dir, mode=self.mode, name=name, optimize=self.optimize,

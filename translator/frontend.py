@@ -265,7 +265,9 @@ def _graph_attrs(node: onnx.NodeProto) -> list[onnx.GraphProto]:
 
 def free_names(g: onnx.GraphProto) -> list[str]:
     """Values a (sub)graph reads from enclosing scopes, nested subgraphs included, in first-use order."""
-    defined = {i.name for i in g.input} | {t.name for t in g.initializer} | {t.values.name for t in g.sparse_initializer}
+    defined = (
+        {i.name for i in g.input} | {t.name for t in g.initializer} | {t.values.name for t in g.sparse_initializer}
+    )
     defined |= {o for n in g.node for o in n.output if o}
     free: list[str] = []
     for n in g.node:

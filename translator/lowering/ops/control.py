@@ -188,9 +188,7 @@ def scan8(ctx: LowerCtx):
         inner = lower_subgraph(ctx, body, bound, inner_params, prelude)
         inner.results = (None, *inner.results)
         inner_outs = ctx.control("loop", n_state + n_scan_out, steps, None, *per_batch_states, blocks=(inner,))
-        scanned = [
-            _stacked(ctx, inner_outs[n_state + j], body, body.outputs[n_state + j]) for j in range(n_scan_out)
-        ]
+        scanned = [_stacked(ctx, inner_outs[n_state + j], body, body.outputs[n_state + j]) for j in range(n_scan_out)]
     outer = Block(outer_params, outer_calls, (None, *inner_outs[:n_state], *scanned))
     outs = ctx.control("loop", n_state + n_scan_out, batch, None, blocks=(outer,))
     results = []
@@ -213,9 +211,7 @@ def sequence_map(ctx: LowerCtx):
     trip = ctx.call("seq_length", inputs[0])
     params = (ctx.builder.names.new("map_iter"), ctx.builder.names.new("map_cond"))
     with ctx.collecting() as prelude:
-        elems = [
-            ctx.call("seq_at", x, Ref(params[0])) if kind == "sequence" else x for x, kind in zip(inputs, kinds)
-        ]
+        elems = [ctx.call("seq_at", x, Ref(params[0])) if kind == "sequence" else x for x, kind in zip(inputs, kinds)]
     bound = dict(zip(body.inputs[:n_formal], elems)) | _bind_captures(body, n_formal, caps)
     block = lower_subgraph(ctx, body, bound, params, prelude)
     block.results = (None, *block.results)
