@@ -79,6 +79,8 @@ class InferenceSession:
 
     Models with dynamic input dims are translated once per concrete input
     shape, so shape sub-graphs fold to constants (translations are cached).
+    With `dynamic=True` the model is translated once, every input dim dynamic
+    (declared sizes included), and that one translation runs at any size.
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class InferenceSession:
         nhwc_inputs: bool = False,
         tune: bool = False,
         native: bool | None = None,
+        dynamic: bool = False,
     ):
         if mode not in MODES:
             raise TranslatorError(f"unknown mode {mode!r}; use one of {MODES}")
@@ -118,8 +121,14 @@ class InferenceSession:
             cache_dir = self._tmp.name
         self._dir = Path(cache_dir)
         self._models: dict[tuple, CompiledModel] = {}
-        # Dynamic tensor dims: one translation per concrete input shape (shape sub-graphs fold away).
-        self.dynamic = any(not isinstance(d, int) for a in self._inputs if a.kind == "tensor" for d in a.shape)
+        self.one_translation = dynamic
+        if dynamic:  # every dim dynamic, as the translation sees them
+            for arg in self._inputs:
+                arg.shape = [f"{arg.name}_dim{i}" if isinstance(d, int) else d for i, d in enumerate(arg.shape)]
+        # Otherwise dynamic tensor dims mean one translation per concrete input shape (shape sub-graphs fold away).
+        self.dynamic = not dynamic and any(
+            not isinstance(d, int) for a in self._inputs if a.kind == "tensor" for d in a.shape
+        )
         if not self.dynamic:
             self._compiled(None)
 
@@ -221,7 +230,7 @@ class InferenceSession:
             name = "model_" + "_".join("x".join(map(str, s)) for s in shapes if s is not None)
         written = convert(self._source, self._dir, mode=self.mode, name=name, optimize=self.optimize,
                           input_shapes=input_shapes, nhwc_inputs=self.nhwc_inputs, tune=self.tune,
-                          native=self.native)  # fmt: skip
+                          native=self.native, dynamic=self.one_translation)  # fmt: skip
         main = written.paths[0]
         model = load_module_model(main) if self.mode == "module" else load_oplist_model(main)
         self._models[shapes] = model

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.inliner
 from google.protobuf.message import DecodeError
 from onnx import helper, numpy_helper
 
@@ -145,25 +146,60 @@ def prepare_model(loaded: LoadedModel) -> onnx.ModelProto:
         raise InvalidModelError(
             f"{label}: opset {opset} is newer than this onnx package knows ({onnx.defs.onnx_opset_version()})"
         )
+    if model.functions:
+        model = inline_local_functions(model, label)
     if opset < MIN_OPSET:
         try:
             model = onnx.version_converter.convert_version(model, 13)
         except Exception:  # converter coverage is partial; keep the original
             pass
+    return infer_shapes(model, label)
+
+
+def inline_local_functions(model: onnx.ModelProto, label: str) -> onnx.ModelProto:
+    """Replace calls of the model's own functions (IR >= 8; spox and torch's dynamo exporter emit them,
+    nested too) by their bodies, before shape inference, so every node is an op we lower."""
     try:
-        model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+        inlined = onnx.inliner.inline_local_functions(model)
+    except Exception as exc:  # the inliner raises untyped errors on malformed functions
+        raise InvalidModelError(f"{label}: cannot inline the model's local functions: {exc}") from None
+    del inlined.functions[:]
+    return inlined
+
+
+def infer_shapes(model: onnx.ModelProto, label: str) -> onnx.ModelProto:
+    """ONNX shape inference, best effort: where it gives up, shapes become known at run time.
+
+    Strict inference first. Where it fails inside an op's own function body, or on ops it cannot infer,
+    lenient inference runs instead. Where a value's inferred shape contradicts an annotation the
+    exporter wrote for an intermediate value (value_info, often stale in exported models with local
+    functions), the annotations are dropped and inference runs again. What still contradicts itself
+    (a dtype, or a declared graph output) is refused with a typed error: onnxruntime refuses dtype
+    contradictions too, and a model whose outputs disagree with its own graph is not one we can trust
+    to translate. Never raises an untyped error.
+    """
+    try:
+        return onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except onnx.shape_inference.InferenceError as exc:
         msg = str(exc).strip().splitlines()[0]
-        if msg.count("Inference error(s)") < 2:
+        if msg.count("Inference error(s)") >= 2:
+            # The error is inside an op's function body (ONNX's own definition), not in the model.
+            return _lenient(model)
+        if not model.graph.value_info:
             raise InvalidModelError(f"{label}: shapes or dtypes contradict each other: {msg}") from None
-        # The error is inside an op's function body (ONNX's own definition), not in the
-        # model: fall back to lenient inference.
-        model = onnx.shape_inference.infer_shapes(model, strict_mode=False)
-    except Exception:
-        try:  # strict mode fails on ops it cannot infer (e.g. custom domains): be lenient
-            model = onnx.shape_inference.infer_shapes(model, strict_mode=False)
-        except Exception:
-            pass
+    except Exception:  # strict mode fails on ops it cannot infer (e.g. custom domains): be lenient
+        return _lenient(model)
+    relaxed = onnx.ModelProto.FromString(model.SerializeToString())
+    del relaxed.graph.value_info[:]
+    return infer_shapes(relaxed, label)
+
+
+def _lenient(model: onnx.ModelProto) -> onnx.ModelProto:
+    for data_prop in (True, False):
+        try:
+            return onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=data_prop)
+        except Exception:  # noqa: PERF203 - inference is a bonus here: run-time shapes still hold
+            continue
     return model
 
 

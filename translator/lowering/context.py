@@ -97,9 +97,14 @@ class LowerCtx:
         return self.value(i).static_shape
 
     def dim(self, i: int, axis: int) -> int | Dim:
-        """A dim of input i: an int when known, else a run-time Dim."""
+        """A dim of input i: an int when known, else a run-time Dim (also when the rank is unknown:
+        then `axis` must count from the front)."""
         s = self.shape(i)
-        if s is not None and isinstance(s[axis], int):
+        if s is None:
+            if axis < 0:
+                self.fail(f"input {self.node.inputs[i]!r} has unknown rank: axis {axis} cannot be resolved")
+            return Dim(self.input(i).name, axis)
+        if isinstance(s[axis], int):
             return s[axis]
         return Dim(self.input(i).name, axis % self.rank(i))
 
