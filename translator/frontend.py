@@ -135,7 +135,7 @@ def prepare_model(loaded: LoadedModel) -> onnx.ModelProto:
     """Check the model, upgrade old opsets and run shape inference."""
     model, label = loaded.model, loaded.label
     try:
-        onnx.checker.check_model(model)
+        onnx.checker.check_model(_with_placeholder_shapes(model))
     except onnx.checker.ValidationError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
         raise InvalidModelError(f"{label}: ONNX checker rejected the model: {first}") from None
@@ -154,6 +154,24 @@ def prepare_model(loaded: LoadedModel) -> onnx.ModelProto:
         except Exception:  # converter coverage is partial; keep the original
             pass
     return infer_shapes(model, label)
+
+
+def _with_placeholder_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
+    """For the checker only: graph inputs/outputs declared as tensors of unknown rank (no shape field;
+    onnxruntime runs such models, the checker requires the field) get an empty one in a copy."""
+    g = model.graph
+    missing = [
+        vi
+        for vi in (*g.input, *g.output)
+        if vi.type.HasField("tensor_type") and not vi.type.tensor_type.HasField("shape")
+    ]
+    if not missing:
+        return model
+    copy = onnx.ModelProto.FromString(model.SerializeToString())
+    for vi in (*copy.graph.input, *copy.graph.output):
+        if vi.type.HasField("tensor_type") and not vi.type.tensor_type.HasField("shape"):
+            vi.type.tensor_type.shape.SetInParent()
+    return copy
 
 
 def inline_local_functions(model: onnx.ModelProto, label: str) -> onnx.ModelProto:
