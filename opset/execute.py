@@ -22,9 +22,21 @@ DTYPES = {
 }  # fmt: skip
 
 
+# Sub-byte integer types MLX has no dtype for, held exactly in the byte-wide type of the same sign:
+# their values fit, so arithmetic and conversions on the stored values are exact. Casts and
+# quantization to them saturate or wrap to the narrow range (translator lowerings).
+NARROW_STORAGE = {"int4": "int8", "int2": "int8", "uint4": "uint8", "uint2": "uint8"}
+
+
+def storage_array(a: np.ndarray) -> np.ndarray:
+    """A numpy array in a dtype MLX holds: sub-byte integers (ml_dtypes) widened to a byte, exactly."""
+    storage = NARROW_STORAGE.get(a.dtype.name)
+    return a.astype(storage) if storage else a
+
+
 def to_mx(a) -> mx.array:
     """numpy -> MLX keeping the dtype (mx.array alone turns float64 into float32)."""
-    a = np.asarray(a)
+    a = storage_array(np.asarray(a))
     if a.size == 0:  # MLX can hang evaluating reductions of empty arrays made from numpy buffers
         dtype = DTYPES.get("bool_" if a.dtype == np.bool_ else a.dtype.name)
         if dtype is not None:

@@ -115,6 +115,10 @@ def _normalize(value):
     return value
 
 
+# ml_dtypes types the translation holds: bfloat16 natively, sub-byte integers in a byte (opset.execute).
+HOLDABLE_EXTENSION_TYPES = ("bfloat16", "int4", "uint4", "int2", "uint2")
+
+
 def _unholdable(value) -> str | None:
     """Why the translation cannot hold this data-set value (a tensor, a sequence of them, or an
     optional: None or a value), or None if it can."""
@@ -126,7 +130,7 @@ def _unholdable(value) -> str | None:
         return f"non-tensor value ({type(value).__name__}: a map or another kind MLX cannot hold)"
     if value.dtype.kind in "OSU":
         return "string tensor"
-    if value.dtype.kind == "V" and value.dtype.name != "bfloat16":
+    if value.dtype.kind == "V" and value.dtype.name not in HOLDABLE_EXTENSION_TYPES:
         return f"dtype {value.dtype.name}, which MLX has no type for"
     return None
 
@@ -224,6 +228,8 @@ def _compare(want, have, rtol: float, atol: float) -> str:
         return f"shape {have.shape} != expected {want.shape}"
     if want.dtype != have.dtype:
         return f"dtype {have.dtype} != expected {want.dtype}"
+    if want.dtype.name in ("int4", "uint4", "int2", "uint2"):  # ml_dtypes sub-byte integers: compare as ints
+        want, have = want.astype(np.int64), have.astype(np.int64)
     if want.dtype.kind in "biu":
         if not np.array_equal(want, have):
             return f"values differ (max abs diff {np.max(np.abs(want.astype(np.float64) - have.astype(np.float64)))})"

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from opset.execute import NARROW_STORAGE, storage_array
 from opset.program import Block, Call, Dim, DType, Ref
 
 import numpy as np
@@ -32,8 +33,9 @@ def is_inline(arr: np.ndarray) -> bool:
 
 
 def dtype_name(dtype: np.dtype | type | str) -> str:
+    """The MLX dtype that holds values of `dtype` (sub-byte integers are held in a byte: NARROW_STORAGE)."""
     name = np.dtype(dtype).name
-    return "bool_" if name == "bool" else name
+    return "bool_" if name == "bool" else NARROW_STORAGE.get(name, name)
 
 
 class LowerCtx:
@@ -139,7 +141,7 @@ class LowerCtx:
 
     def scalar(self, value: float | int | bool, dtype: Any) -> float | int | bool:
         """A Python scalar of the right kind: MLX keeps the array's dtype for it."""
-        kind = np.dtype(dtype).kind
+        kind = np.dtype(NARROW_STORAGE.get(np.dtype(dtype).name, dtype)).kind
         if kind == "b":
             return bool(value)
         if kind in "iu":
@@ -148,12 +150,12 @@ class LowerCtx:
 
     def literal(self, values: Any, dtype: Any) -> Ref:
         """A small constant array written inline."""
-        arr = np.asarray(values, dtype=dtype)
+        arr = storage_array(np.asarray(values, dtype=dtype))
         return self.call("array", _to_literal(arr), dtype=DType(dtype_name(arr.dtype)))
 
     def constant(self, arr: np.ndarray, hint: str = "const") -> Ref:
         """A constant array: inline if small, else a weight."""
-        arr = np.asarray(arr)
+        arr = storage_array(np.asarray(arr))
         if is_inline(arr):
             return self.literal(arr, arr.dtype)
         return self.builder.add_weight(arr, f"{self.node.name}_{hint}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from opset.execute import storage_array
 from opset.functions import FUNCTIONS
 from opset.program import Block, Call, Dim, Program, Ref, TensorSpec, reads, refs_in, walk_calls
 
@@ -35,7 +36,7 @@ class ProgramBuilder:
 
     def add_weight(self, arr: np.ndarray, hint: str) -> Ref:
         name = self.names.new(hint, prefix="w")
-        self.weights[name] = np.require(arr, requirements="C")  # keeps 0-d arrays 0-d
+        self.weights[name] = np.require(storage_array(arr), requirements="C")  # keeps 0-d arrays 0-d
         return Ref(name)
 
     def ref_for(self, value_name: str, ctx: LowerCtx) -> Ref:
@@ -45,7 +46,7 @@ class ProgramBuilder:
         value = self.graph.value(value_name)
         if value.const is None:
             raise LoweringError(f"value {value_name!r} is read before it is computed")
-        arr = value.const
+        arr = storage_array(value.const)
         if is_inline(arr):
             # An inline literal: name it after the constant and keep it for reuse.
             ref = ctx.literal(arr, arr.dtype)
