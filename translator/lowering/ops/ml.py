@@ -18,8 +18,9 @@ from ..context import LowerCtx
 from ..registry import lowering
 
 
-def _pooled_ngrams(ctx: LowerCtx) -> list[tuple[tuple[int, ...], int]]:
-    """(n-gram, output index) for every pooled n-gram of a length in [min_gram_length, max_gram_length]."""
+def _pooled_ngrams(ctx: LowerCtx) -> list[tuple[tuple[int, ...], int, int]]:
+    """(n-gram, output index, position in the pool) for every pooled n-gram of a length in
+    [min_gram_length, max_gram_length]."""
     pool = [int(v) for v in ctx.attr("pool_int64s") or []]
     if not pool:
         ctx.fail("only integer n-gram pools (pool_int64s) are supported")
@@ -33,7 +34,7 @@ def _pooled_ngrams(ctx: LowerCtx) -> list[tuple[tuple[int, ...], int]]:
             if lo <= size <= hi:
                 if gram_id >= len(indexes):
                     ctx.fail("ngram_indexes is shorter than the pool")
-                grams.append((tuple(pool[start + k * size : start + (k + 1) * size]), indexes[gram_id]))
+                grams.append((tuple(pool[start + k * size : start + (k + 1) * size]), indexes[gram_id], gram_id))
             gram_id += 1
     return grams
 
@@ -55,7 +56,8 @@ def tfidf_vectorizer(ctx: LowerCtx) -> Ref:
     max_skip = int(ctx.attr("max_skip_count", 0))
     size = max(int(i) for i in ctx.attr("ngram_indexes")) + 1
     totals: dict[int, Ref] = {}
-    for gram, out in _pooled_ngrams(ctx):
+    grams = _pooled_ngrams(ctx)
+    for gram, out, _ in grams:
         n = len(gram)
         for skip in range(1, (max_skip + 1 if n > 1 else 1) + 1):
             span = (n - 1) * skip
@@ -71,11 +73,18 @@ def tfidf_vectorizer(ctx: LowerCtx) -> Ref:
     zeros = ctx.call("zeros", (shape[0] if len(shape) == 2 else 1,), DType("float32"))
     y = ctx.call("stack", [totals.get(j, zeros) for j in range(size)], axis=1)
     weights = ctx.attr("weights")
+    if weights is not None:  # the i-th weight is the i-th pooled n-gram's (as onnxruntime reads it)
+        if len(weights) <= max(g for _, _, g in grams):
+            ctx.fail("weights is shorter than the pool")
+        per_output = np.zeros(size, np.float32)
+        for _, out, gram_id in grams:
+            per_output[out] = weights[gram_id]
+        weights = ctx.constant(per_output, "weights")
     if mode == "IDF":
         seen = ctx.call("astype", ctx.call("greater", y, 0.0), DType("float32"))
-        y = seen if weights is None else ctx.call("multiply", seen, ctx.constant(np.asarray(weights, np.float32)))
+        y = seen if weights is None else ctx.call("multiply", seen, weights)
     elif mode == "TFIDF" and weights is not None:
-        y = ctx.call("multiply", y, ctx.constant(np.asarray(weights, np.float32)))
+        y = ctx.call("multiply", y, weights)
     return y if len(shape) == 2 else ctx.call("squeeze", y, 0)
 
 
@@ -189,7 +198,10 @@ def tree_ensemble(ctx: LowerCtx) -> Ref:
         if aggregate == 0:
             y = ctx.call("divide", y, ctx.scalar(len(ctx.attr("tree_roots")), dt))
         return y
+    # MIN / MAX over the reached leaves; a target no reached leaf votes for is 0, as in onnxruntime.
     info = np.finfo(dt)
     if aggregate == 2:
-        return ctx.call("min", ctx.call("where", chosen, w, ctx.scalar(float(info.max), dt)), 1)
-    return ctx.call("max", ctx.call("where", chosen, w, ctx.scalar(float(info.min), dt)), 1)
+        y = ctx.call("min", ctx.call("where", chosen, w, ctx.scalar(float(info.max), dt)), 1)
+    else:
+        y = ctx.call("max", ctx.call("where", chosen, w, ctx.scalar(float(info.min), dt)), 1)
+    return ctx.call("where", ctx.call("any", chosen, 1), y, ctx.scalar(0, dt))
