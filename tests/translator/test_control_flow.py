@@ -364,3 +364,49 @@ def test_optional_present_and_absent(tmp_path):
     )
     feeds = [{"x": np.array(v, np.float32)} for v in ([1.0, 2.0, 3.0], [-1.0, -2.0, 0.5])]
     _run_all(model, feeds, tmp_path)
+
+
+# -- subgraphs get the passes ---------------------------------------------------------------------------
+
+
+def test_branches_go_through_the_same_passes(tmp_path):
+    """Conv -> BatchNormalization -> Relu inside each branch: BN is fused, the conv goes channels-last (and
+    native where the kernels are built) inside the block, as in a main graph; results match onnxruntime."""
+    rng = np.random.default_rng(7)
+
+    def branch(tag: str, stride: int) -> onnx.GraphProto:
+        inits = [
+            _init(f"w_{tag}", (rng.standard_normal((8, 3, 3, 3)) / 5).astype(np.float32)),
+            _init(f"s_{tag}", (1 + 0.1 * rng.standard_normal(8)).astype(np.float32)),
+            _init(f"b_{tag}", (0.1 * rng.standard_normal(8)).astype(np.float32)),
+            _init(f"m_{tag}", (0.1 * rng.standard_normal(8)).astype(np.float32)),
+            _init(f"v_{tag}", (1 + rng.random(8)).astype(np.float32)),
+        ]
+        nodes = [
+            helper.make_node("Conv", ["x", f"w_{tag}"], [f"c_{tag}"], pads=[1, 1, 1, 1], strides=[stride, stride]),
+            helper.make_node("BatchNormalization", [f"c_{tag}", f"s_{tag}", f"b_{tag}", f"m_{tag}", f"v_{tag}"],
+                             [f"n_{tag}"]),
+            helper.make_node("Relu", [f"n_{tag}"], [f"r_{tag}"]),
+            helper.make_node("ReduceMean", [f"r_{tag}"], [f"out_{tag}"], axes=[2, 3], keepdims=0),
+        ]  # fmt: skip
+        return helper.make_graph(nodes, tag, [], [helper.make_tensor_value_info(f"out_{tag}", F, [1, 8])], inits)
+
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shape"]),
+        helper.make_node("Gather", ["shape", "three"], ["width"], axis=0),
+        helper.make_node("Greater", ["width", "limit"], ["wide"]),
+        helper.make_node("If", ["wide"], ["y"], then_branch=branch("wide", 2), else_branch=branch("narrow", 1)),
+    ]
+    model = _model(
+        nodes,
+        [helper.make_tensor_value_info("x", F, [1, 3, "H", "W"])],
+        [helper.make_tensor_value_info("y", F, [1, 8])],
+        [_init("three", np.array(3, np.int64)), _init("limit", np.array(32, np.int64))],
+        opset=13,
+    )
+    t = translate(model, dynamic=True)
+    inner = t.notes["subgraphs"]
+    assert inner["fused"]["Conv+BatchNormalization"] == 2 and inner["epilogues_fused"] == 2
+    assert inner["layout"]["nhwc_ops"] >= 2
+    feeds = [{"x": rng.standard_normal((1, 3, 24, w)).astype(np.float32)} for w in (20, 48)]
+    _run_all(model, feeds, tmp_path, atol=1e-4, rtol=1e-4)

@@ -99,7 +99,14 @@ def optimize_subgraphs(graph: Graph, run: Callable[[Graph], dict]) -> dict:
     propagate_constant_captures(graph)
     total: dict = {}
     for _, sub in graph.nested():
-        for key, n in run(sub).items():
-            if isinstance(n, int) and not isinstance(n, bool):
-                total[key] = total.get(key, 0) + n
+        _add_counts(total, run(sub))
     return total
+
+
+def _add_counts(total: dict, notes: dict) -> None:
+    """Sum the counts in `notes` into `total` (nested dicts of counts too)."""
+    for key, n in notes.items():
+        if isinstance(n, dict):
+            _add_counts(total.setdefault(key, {}), n)
+        elif isinstance(n, int) and not isinstance(n, bool):
+            total[key] = total.get(key, 0) + n
