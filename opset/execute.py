@@ -10,7 +10,8 @@ import numpy as np
 
 from .errors import OpListError
 from .functions import FUNCTIONS
-from .program import Call, Dim, DType, Ref, Slice
+from .helpers.control import branch_taken, loop_flag, loop_go, loop_index, loop_trip
+from .program import Block, Call, Dim, DType, Ref, Slice
 
 DTYPES = {
     name: getattr(mx, name)
@@ -21,9 +22,21 @@ DTYPES = {
 }  # fmt: skip
 
 
+# Sub-byte integer types MLX has no dtype for, held exactly in the byte-wide type of the same sign:
+# their values fit, so arithmetic and conversions on the stored values are exact. Casts and
+# quantization to them saturate or wrap to the narrow range (translator lowerings).
+NARROW_STORAGE = {"int4": "int8", "int2": "int8", "uint4": "uint8", "uint2": "uint8"}
+
+
+def storage_array(a: np.ndarray) -> np.ndarray:
+    """A numpy array in a dtype MLX holds: sub-byte integers (ml_dtypes) widened to a byte, exactly."""
+    storage = NARROW_STORAGE.get(a.dtype.name)
+    return a.astype(storage) if storage else a
+
+
 def to_mx(a) -> mx.array:
     """numpy -> MLX keeping the dtype (mx.array alone turns float64 into float32)."""
-    a = np.asarray(a)
+    a = storage_array(np.asarray(a))
     if a.size == 0:  # MLX can hang evaluating reductions of empty arrays made from numpy buffers
         dtype = DTYPES.get("bool_" if a.dtype == np.bool_ else a.dtype.name)
         if dtype is not None:
@@ -65,6 +78,12 @@ def resolve(value: Any, env: dict[str, mx.array]) -> Any:
 def run_calls(calls: list[Call], env: dict[str, mx.array]) -> dict[str, mx.array]:
     """Run `calls` in order, binding their outputs in `env` (which is returned)."""
     for call in calls:
+        if call.fn == "if":
+            _run_if(call, env)
+            continue
+        if call.fn == "loop":
+            _run_loop(call, env)
+            continue
         fn = FUNCTIONS.get(call.fn)
         if fn is None:
             raise OpListError(f"function {call.fn!r} is not on the allowlist")
@@ -85,6 +104,63 @@ def run_calls(calls: list[Call], env: dict[str, mx.array]) -> dict[str, mx.array
             for name, o in zip(call.outputs, out):
                 env[name] = o
     return env
+
+
+def _args(call: Call, env: dict) -> tuple:
+    try:
+        return resolve(call.args, env)
+    except KeyError as exc:
+        raise OpListError(f"{call.fn} (node {call.node!r}) reads undefined {exc}") from None
+
+
+def _bind(names: tuple[str, ...], values, env: dict) -> None:
+    for name, value in zip(names, values):
+        env[name] = value
+
+
+def _block_results(block: Block, env: dict, call: Call) -> tuple:
+    run_calls(block.calls, env)
+    try:
+        return resolve(block.results, env)
+    except KeyError as exc:
+        raise OpListError(f"{call.fn} (node {call.node!r}): a block yields undefined {exc}") from None
+
+
+def _run_if(call: Call, env: dict) -> None:
+    """`if branch_taken(cond)`: run one block and bind its results to the call's outputs."""
+    (cond,) = _args(call, env)
+    try:
+        taken = branch_taken(cond)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise OpListError(f"if (node {call.node!r}): the condition is not a one-element tensor ({exc})") from None
+    _bind(call.outputs, _block_results(call.blocks[0 if taken else 1], env, call), env)
+
+
+def _run_loop(call: Call, env: dict) -> None:
+    """The loop protocol of opset.program, step for step as the module back end prints it."""
+    trip, cond, *carried = _args(call, env)
+    (body,) = call.blocks
+    iter_name, cond_name, *carried_names = body.params
+    n_parts = len(body.results) - 1 - len(carried)
+    try:
+        n, go = loop_trip(trip), loop_go(cond)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise OpListError(f"loop (node {call.node!r}): bad trip count or condition ({exc})") from None
+    parts: list[list] = [[] for _ in range(n_parts)]
+    i = 0
+    while go and (n is None or i < n):
+        env[iter_name], env[cond_name] = loop_index(i), loop_flag(go)
+        _bind(tuple(carried_names), carried, env)
+        results = _block_results(body, env, call)
+        try:
+            go = loop_go(results[0])
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise OpListError(f"loop (node {call.node!r}): the body's condition is not a scalar ({exc})") from None
+        carried = list(results[1 : 1 + len(carried)])
+        for acc, part in zip(parts, results[1 + len(carried) :]):
+            acc.append(part)
+        i += 1
+    _bind(call.outputs, [*carried, *parts], env)
 
 
 def compiled_or_eager(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -37,19 +37,28 @@ def shapes_key(input_shapes: dict[str, tuple[int, ...]] | None) -> str:
 
 
 def entry_dir(
-    root: str | os.PathLike, stem: str, sha256: str, mode: str, input_shapes: dict | None = None, native: bool = False
+    root: str | os.PathLike,
+    stem: str,
+    sha256: str,
+    mode: str,
+    input_shapes: dict | None = None,
+    native: bool = False,
+    dynamic: bool = False,
 ) -> Path:
     """Folder of one cache entry (not created)."""
     safe_stem = re.sub(r"[^0-9A-Za-z_.-]", "_", stem)[:60] or "model"
     key = f"{safe_stem}-{sha256[:16]}-t{TRANSLATOR_VERSION}{'+native' if native else ''}-{mode}"
-    shapes = shapes_key(input_shapes)
+    shapes = "dynamic" if dynamic else shapes_key(input_shapes)
     return Path(root) / (key + (f"-{shapes}" if shapes else ""))
 
 
-def _meta(sha256: str, mode: str, input_shapes: dict | None, native: bool = False) -> dict:
+def _meta(sha256: str, mode: str, input_shapes: dict | None, native: bool = False, dynamic: bool = False) -> dict:
     shapes = {k: list(map(int, v)) for k, v in (input_shapes or {}).items()}
-    return {"source_sha256": sha256, "translator_version": TRANSLATOR_VERSION, "mode": mode, "input_shapes": shapes,
+    meta = {"source_sha256": sha256, "translator_version": TRANSLATOR_VERSION, "mode": mode, "input_shapes": shapes,
             "native": native}  # fmt: skip
+    if dynamic:
+        meta["dynamic"] = True
+    return meta
 
 
 def _use_generated(onnx_path, sha256: str, out: Path) -> bool:
@@ -90,17 +99,19 @@ def load_or_translate(
     *,
     mode: str = "oplist",
     input_shapes: dict[str, tuple[int, ...]] | None = None,
+    dynamic: bool = False,
 ) -> tuple[CompiledModel, bool]:
     """Load the cached translation of `onnx_path`, translating (once) if needed.
 
-    Returns (model, translated_now). A damaged entry is rebuilt.
+    `dynamic=True`: the one translation with every input dim dynamic (translator.translate), which
+    runs at any input size. Returns (model, translated_now). A damaged entry is rebuilt.
     """
     if mode not in MAIN_FILE:
         raise TranslatorError(f"unknown mode {mode!r}; use one of {sorted(MAIN_FILE)}")
     root = Path(root)
     native = resolve_native(None)  # translations with and without the native kernels are cached apart
-    entry = entry_dir(root, Path(onnx_path).stem, sha256, mode, input_shapes, native)
-    meta = _meta(sha256, mode, input_shapes, native)
+    entry = entry_dir(root, Path(onnx_path).stem, sha256, mode, input_shapes, native, dynamic)
+    meta = _meta(sha256, mode, input_shapes, native, dynamic)
     if _valid(entry, meta) or _valid(entry, dict(meta, generated=True)):
         try:
             return _load(entry, mode), False
@@ -110,10 +121,12 @@ def load_or_translate(
     tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", suffix=".tmp", dir=root))
     try:
         # generated/ classes call the native kernels: use them only where those run natively
-        if mode == "module" and not input_shapes and native and _use_generated(onnx_path, sha256, tmp):
+        if mode == "module" and not input_shapes and not dynamic and native and _use_generated(onnx_path, sha256, tmp):
             meta["generated"] = True
         else:
-            convert(str(onnx_path), tmp, mode=mode, name="model", input_shapes=input_shapes, native=native)
+            convert(
+                str(onnx_path), tmp, mode=mode, name="model", input_shapes=input_shapes, native=native, dynamic=dynamic
+            )
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         try:
             os.rename(tmp, entry)

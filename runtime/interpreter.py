@@ -16,8 +16,8 @@ from typing import Any
 
 from opset.errors import OpListError
 from opset.execute import run_calls, to_mx
-from opset.program import TensorSpec, refs_in
-from opset.serialize import FORMAT, FORMAT_VERSION, decode_call
+from opset.program import Block, Call, TensorSpec, refs_in
+from opset.serialize import FORMAT, FORMAT_VERSION, READABLE_VERSIONS, decode_call
 
 import mlx.core as mx
 
@@ -47,11 +47,7 @@ class OpList:
 
     def _check_dataflow(self) -> None:
         defined = set(self.weights) | {t.name for t in self.inputs}
-        for i, call in enumerate(self.calls):
-            for name in refs_in((call.args, call.kwargs)):
-                if name not in defined:
-                    raise OpListError(f"{self.label}: call #{i} ({call.fn}) reads {name!r} before it is defined")
-            defined.update(call.outputs)
+        _check_calls(self.calls, defined, self.label)
         for t in self.outputs:
             if t.name not in defined:
                 raise OpListError(f"{self.label}: output {t.name!r} is never computed")
@@ -65,6 +61,26 @@ class OpList:
         return tuple(env[t.name] for t in self.outputs)
 
 
+def _check_calls(calls: list[Call], defined: set[str], where: str) -> None:
+    """Every read names a value defined before it in its own or an enclosing scope (updates `defined`)."""
+    for i, call in enumerate(calls):
+        for name in refs_in((call.args, call.kwargs)):
+            if name not in defined:
+                raise OpListError(f"{where}: call #{i} ({call.fn}) reads {name!r} before it is defined")
+        for b, block in enumerate(call.blocks):
+            _check_block(block, set(defined), f"{where}: call #{i} ({call.fn}) block #{b}")
+        defined.update(call.outputs)
+
+
+def _check_block(block: Block, defined: set[str], where: str) -> None:
+    """A block sees its scope and its params; what it defines stays inside it."""
+    defined.update(block.params)
+    _check_calls(block.calls, defined, where)
+    for name in refs_in(block.results):
+        if name not in defined:
+            raise OpListError(f"{where}: yields {name!r}, which is not defined in its scope")
+
+
 def load_oplist(path: str | Path, weights_path: str | Path | None = None) -> OpList:
     path = Path(path)
     label = path.name
@@ -74,7 +90,7 @@ def load_oplist(path: str | Path, weights_path: str | Path | None = None) -> OpL
         raise OpListError(f"{path}: op list file is missing") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise OpListError(f"{path}: not a readable op list ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != FORMAT_VERSION:
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") not in READABLE_VERSIONS:
         raise OpListError(f"{path}: not a {FORMAT} v{FORMAT_VERSION} file")
     wpath = Path(weights_path) if weights_path else path.with_name(path.name.replace(".oplist.json", ".safetensors"))
     try:

@@ -35,7 +35,7 @@ class CompiledModel:
 
     def __call__(self, *inputs: mx.array) -> tuple[mx.array, ...]:
         out = self.fn(*inputs)
-        return tuple(out) if isinstance(out, (tuple, list)) else (out,)
+        return out if isinstance(out, tuple) else (out,)  # a single output may be a list (a sequence)
 
 
 def _specs(entries) -> list[TensorSpec]:

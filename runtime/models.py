@@ -38,7 +38,8 @@ def _infos(values) -> list[TensorInfo]:
     for vi in values:
         tt = vi.type.tensor_type
         dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type)) if tt.elem_type else np.dtype(np.float32)
-        shape = tuple(d.dim_value if d.HasField("dim_value") else None for d in tt.shape.dim)
+        # -1 (paddle2onnx) and 0 mark dynamic dims, as the translator reads them
+        shape = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in tt.shape.dim)
         out.append(TensorInfo(vi.name, shape, dtype))
     return out
 
@@ -117,7 +118,9 @@ class MlxRunner(ModelRunner):
 
     Dynamic input dims are resolved per concrete shape: `input_shapes` fixes
     them up front (translated at construction), otherwise each new shape
-    seen by `run` is translated once and cached.
+    seen by `run` is translated once and cached. `dynamic=True` instead
+    translates once with every input dim dynamic (declared sizes included):
+    that one translation runs at any input size.
     """
 
     backend = "mlx"
@@ -132,16 +135,20 @@ class MlxRunner(ModelRunner):
         input_shapes: dict[str, tuple[int, ...]] | None = None,
         inputs=None,
         outputs=None,
+        dynamic: bool = False,
     ):
         if inputs is None or outputs is None:
             inputs, outputs = read_signature(path)
+        if dynamic and input_shapes:
+            raise ValueError("give input_shapes or dynamic=True, not both")
         super().__init__(path, inputs, outputs)
         self.mode = mode
         self.cache_dir = Path(cache_dir)
         self.sha256 = sha256 or sha256_file(path)
         self.translated_now = False
         self._models: dict[tuple, Any] = {}
-        self.dynamic = any(d is None for i in inputs for d in i.shape)
+        self.one_translation = dynamic
+        self.dynamic = not dynamic and any(d is None for i in inputs for d in i.shape)
         if not self.dynamic:
             self._model_for(None)
         elif input_shapes:
@@ -154,8 +161,9 @@ class MlxRunner(ModelRunner):
             from .cache import load_or_translate
 
             model, fresh = load_or_translate(
-                self.path, self.sha256, self.cache_dir, mode=self.mode, input_shapes=shapes
-            )
+                self.path, self.sha256, self.cache_dir, mode=self.mode, input_shapes=shapes,
+                dynamic=self.one_translation,
+            )  # fmt: skip
             self.translated_now |= fresh
             self._models[key] = model
         return model
@@ -203,8 +211,11 @@ def open_model(
     cache_dir: str | os.PathLike | None = None,
     input_shapes: dict[str, tuple[int, ...]] | None = None,
     fallback: bool = False,
+    dynamic: bool = False,
 ) -> ModelRunner:
     """A runner for `path` on `backend` ('mlx' or 'onnx').
+
+    `dynamic=True` (MLX): one translation for every input size, instead of one per size seen.
 
     With `fallback=True` an MLX translation failure (e.g. an op not lowered
     yet) logs a warning and returns the onnxruntime runner instead; without
@@ -229,6 +240,7 @@ def open_model(
             input_shapes=input_shapes,
             inputs=inputs,
             outputs=outputs,
+            dynamic=dynamic,
         )
     except (TranslatorError, ImportError) as exc:
         if not fallback:

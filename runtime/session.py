@@ -34,31 +34,44 @@ _ONNX_TYPE_NAMES = {
 
 @dataclass
 class NodeArg:
-    """Mirrors onnxruntime.NodeArg: name, shape (ints, dim names or None) and type."""
+    """Mirrors onnxruntime.NodeArg: name, shape (ints, dim names or None) and type.
+
+    `kind` is "tensor", "sequence" (fed and returned as a list of arrays) or "optional" (None or a value);
+    for the latter two, `dtype` is the elements' and `type` reads e.g. "seq(tensor(float))".
+    """
 
     name: str
     shape: list
     type: str
     dtype: np.dtype | None = None
+    kind: str = "tensor"
+    elem_kind: str = "tensor"  # an optional's content: a tensor or a sequence
+
+
+def _node_arg(name: str, type_proto: onnx.TypeProto) -> NodeArg:
+    which = type_proto.WhichOneof("value")
+    if which == "sequence_type":
+        inner = _node_arg(name, type_proto.sequence_type.elem_type)
+        return NodeArg(name, [], f"seq({inner.type})", inner.dtype, "sequence")
+    if which == "optional_type":
+        inner = _node_arg(name, type_proto.optional_type.elem_type)
+        return NodeArg(name, inner.shape, f"optional({inner.type})", inner.dtype, "optional", inner.kind)
+    tt = type_proto.tensor_type
+    dtype = None
+    if tt.elem_type:
+        try:
+            dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type))
+        except (KeyError, TypeError, ValueError):
+            dtype = None
+    # -1 (paddle2onnx) and 0 mark dynamic dims on inputs (translator.frontend reads them the same way)
+    shape = [
+        d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else (d.dim_param or None) for d in tt.shape.dim
+    ]
+    return NodeArg(name, shape, _ONNX_TYPE_NAMES.get(dtype.name if dtype is not None else "", "tensor(unknown)"), dtype)
 
 
 def _node_args(values) -> list[NodeArg]:
-    out = []
-    for vi in values:
-        tt = vi.type.tensor_type
-        dtype = None
-        if tt.elem_type:
-            try:
-                dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type))
-            except (KeyError, TypeError, ValueError):
-                dtype = None
-        shape = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tt.shape.dim]
-        out.append(
-            NodeArg(
-                vi.name, shape, _ONNX_TYPE_NAMES.get(dtype.name if dtype is not None else "", "tensor(unknown)"), dtype
-            )
-        )
-    return out
+    return [_node_arg(vi.name, vi.type) for vi in values]
 
 
 class InferenceSession:
@@ -66,6 +79,8 @@ class InferenceSession:
 
     Models with dynamic input dims are translated once per concrete input
     shape, so shape sub-graphs fold to constants (translations are cached).
+    With `dynamic=True` the model is translated once, every input dim dynamic
+    (declared sizes included), and that one translation runs at any size.
     """
 
     def __init__(
@@ -80,6 +95,7 @@ class InferenceSession:
         nhwc_inputs: bool = False,
         tune: bool = False,
         native: bool | None = None,
+        dynamic: bool = False,
     ):
         if mode not in MODES:
             raise TranslatorError(f"unknown mode {mode!r}; use one of {MODES}")
@@ -105,7 +121,14 @@ class InferenceSession:
             cache_dir = self._tmp.name
         self._dir = Path(cache_dir)
         self._models: dict[tuple, CompiledModel] = {}
-        self.dynamic = any(not isinstance(d, int) for a in self._inputs for d in a.shape)
+        self.one_translation = dynamic
+        if dynamic:  # every dim dynamic, as the translation sees them
+            for arg in self._inputs:
+                arg.shape = [f"{arg.name}_dim{i}" if isinstance(d, int) else d for i, d in enumerate(arg.shape)]
+        # Otherwise dynamic tensor dims mean one translation per concrete input shape (shape sub-graphs fold away).
+        self.dynamic = not dynamic and any(
+            not isinstance(d, int) for a in self._inputs if a.kind == "tensor" for d in a.shape
+        )
         if not self.dynamic:
             self._compiled(None)
 
@@ -123,10 +146,12 @@ class InferenceSession:
         self, output_names: Sequence[str] | None, input_feed: dict[str, Any], run_options: Any = None
     ) -> list[np.ndarray]:
         arrays = self._check_feed(input_feed)
-        shapes = tuple(tuple(a.shape) for a in arrays) if self.dynamic else None
+        shapes = None
+        if self.dynamic:
+            shapes = tuple(tuple(a.shape) if arg.kind == "tensor" else None for arg, a in zip(self._inputs, arrays))
         model = self._compiled(shapes)
-        outs = model(*[to_mx(a) for a in arrays])
-        mx.eval(*outs)
+        outs = model(*[_to_mx_value(a) for a in arrays])
+        mx.eval(*_arrays_in(outs))
         by_name = {spec.onnx_name: out for spec, out in zip(model.outputs, outs)}
         names = list(output_names) if output_names else [o.name for o in self._outputs]
         result = []
@@ -135,7 +160,7 @@ class InferenceSession:
                 raise InputError(
                     f"{self._label}: no output named {name!r} (outputs: {[o.name for o in self._outputs]})"
                 )
-            result.append(to_numpy(by_name[name], self._output_dtype(name)))
+            result.append(_to_numpy_value(by_name[name], self._output_dtype(name)))
         return result
 
     # -- internals --------------------------------------------------------
@@ -153,6 +178,9 @@ class InferenceSession:
         arrays = []
         for arg in self._inputs:
             a = feed[arg.name]
+            if arg.kind != "tensor":
+                arrays.append(self._check_container(arg, a))
+                continue
             if not isinstance(a, np.ndarray):
                 a = np.asarray(a)
             if arg.dtype is not None and a.dtype != arg.dtype:
@@ -167,6 +195,28 @@ class InferenceSession:
             arrays.append(np.require(a, requirements="C"))
         return arrays
 
+    def _check_container(self, arg: NodeArg, value: Any) -> Any:
+        """A sequence input as a list of C-ordered arrays; an optional one as None or its content."""
+        if arg.kind == "optional":
+            if value is None:
+                return None
+            inner = NodeArg(arg.name, arg.shape, arg.type, arg.dtype, arg.elem_kind)
+            if inner.kind == "sequence":
+                return self._check_container(inner, value)
+            value = np.asarray(value)
+            if arg.dtype is not None and value.dtype != arg.dtype:
+                raise InputError(f"{self._label}: input {arg.name!r} must hold {arg.dtype}, got {value.dtype}")
+            return np.require(value, requirements="C")
+        if not isinstance(value, (list, tuple)):
+            raise InputError(f"{self._label}: input {arg.name!r} is a sequence: feed a list of arrays")
+        items = []
+        for i, item in enumerate(value):
+            item = np.asarray(item)
+            if arg.dtype is not None and item.dtype != arg.dtype:
+                raise InputError(f"{self._label}: input {arg.name!r} item {i} must be {arg.dtype}, got {item.dtype}")
+            items.append(np.require(item, requirements="C"))
+        return items
+
     def _compiled(self, shapes: tuple | None) -> CompiledModel:
         model = self._models.get(shapes)
         if model is not None:
@@ -174,15 +224,44 @@ class InferenceSession:
         input_shapes = None
         name = "model"
         if shapes is not None:
-            input_shapes = {arg.name: _nchw(s) if self.nhwc_inputs else s for arg, s in zip(self._inputs, shapes)}
-            name = "model_" + "_".join("x".join(map(str, s)) for s in shapes)
+            input_shapes = {
+                arg.name: _nchw(s) if self.nhwc_inputs else s for arg, s in zip(self._inputs, shapes) if s is not None
+            }
+            name = "model_" + "_".join("x".join(map(str, s)) for s in shapes if s is not None)
         written = convert(self._source, self._dir, mode=self.mode, name=name, optimize=self.optimize,
                           input_shapes=input_shapes, nhwc_inputs=self.nhwc_inputs, tune=self.tune,
-                          native=self.native)  # fmt: skip
+                          native=self.native, dynamic=self.one_translation)  # fmt: skip
         main = written.paths[0]
         model = load_module_model(main) if self.mode == "module" else load_oplist_model(main)
         self._models[shapes] = model
         return model
+
+
+def _to_mx_value(value: Any) -> Any:
+    """A fed value as MLX: arrays, lists of arrays (sequences), None (an empty optional)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [to_mx(v) for v in value]
+    return to_mx(value)
+
+
+def _to_numpy_value(value: Any, dtype: np.dtype | None) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [to_numpy(v, dtype) for v in value]
+    return to_numpy(value, dtype)
+
+
+def _arrays_in(values) -> list[mx.array]:
+    out = []
+    for v in values:
+        if isinstance(v, list):
+            out += v
+        elif v is not None:
+            out.append(v)
+    return out
 
 
 def _nchw(shape: tuple) -> tuple:

@@ -321,7 +321,7 @@ def to_markdown(records: list[Record], meta: dict) -> str:
         "- **fail**: the model translated and ran, but an output is wrong (or the two modes differ).",
         "- **unsupported**: the translator refused the model with a typed error: either no lowering exists "
         "yet for an op (*no lowering*), or the case needs something MLX arrays cannot hold (*feature*): "
-        "strings, sequences, optionals, maps, float8/int4/uint4/float4 and other exotic dtypes, or an "
+        "strings, maps, float8/float4 and other exotic dtypes, or an "
         "attribute combination that is not expressible.",
         "- **error**: another typed translator error (invalid model, lowering error, op-list error, bad inputs).",
         "- **crash**: an untyped exception escaped, the worker process died, or the case hung past the "

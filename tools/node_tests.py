@@ -104,21 +104,33 @@ def iter_cases(op: str | None = None, name_filter: str | None = None):
 
 
 def _normalize(value):
-    """A data-set entry as numpy: TensorProto and numpy scalars become arrays; other kinds are kept."""
+    """A data-set entry as numpy: TensorProto and numpy scalars become arrays, sequences lists of arrays,
+    optionals None or their content; other kinds (maps) are kept."""
     if isinstance(value, onnx.TensorProto):
         return numpy_helper.to_array(value)
     if isinstance(value, np.generic):
         return np.asarray(value)
+    if isinstance(value, (list, tuple)):
+        return [_normalize(v) for v in value]
     return value
 
 
+# ml_dtypes types the translation holds: bfloat16 natively, sub-byte integers in a byte (opset.execute).
+HOLDABLE_EXTENSION_TYPES = ("bfloat16", "int4", "uint4", "int2", "uint2")
+
+
 def _unholdable(value) -> str | None:
-    """Why MLX cannot hold this data-set value, or None if it can."""
+    """Why the translation cannot hold this data-set value (a tensor, a sequence of them, or an
+    optional: None or a value), or None if it can."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return next((why for why in map(_unholdable, value) if why), None)
     if not isinstance(value, np.ndarray):
-        return f"non-tensor value ({type(value).__name__}: a sequence, optional or map)"
+        return f"non-tensor value ({type(value).__name__}: a map or another kind MLX cannot hold)"
     if value.dtype.kind in "OSU":
         return "string tensor"
-    if value.dtype.kind == "V" and value.dtype.name != "bfloat16":
+    if value.dtype.kind == "V" and value.dtype.name not in HOLDABLE_EXTENSION_TYPES:
         return f"dtype {value.dtype.name}, which MLX has no type for"
     return None
 
@@ -163,7 +175,7 @@ def run_case(case, modes: tuple[str, ...] = MODES) -> CaseResult:
             if len(outs) != len(expected):
                 return CaseResult(case.name, op, "fail", f"{mode}: {len(outs)} outputs, expected {len(expected)}", got)
             for i, (want, have) in enumerate(zip(expected, outs)):
-                problem = _compare(np.asarray(want), have, case.rtol, case.atol)
+                problem = _compare(want, have, case.rtol, case.atol)
                 if problem:
                     return CaseResult(case.name, op, "fail", f"{mode} output {i} (data set {ds}): {problem}", got)
     if len(modes) == 2:
@@ -175,8 +187,13 @@ def run_case(case, modes: tuple[str, ...] = MODES) -> CaseResult:
     return CaseResult(case.name, op, "pass", "", got)
 
 
-def same_array(x: np.ndarray, y: np.ndarray) -> bool:
-    """Bit-for-bit equality of two outputs (same shape and dtype; NaNs in the same places match)."""
+def same_array(x, y) -> bool:
+    """Bit-for-bit equality of two outputs (same shape and dtype; NaNs in the same places match); sequences
+    item by item, empty optionals (None) only with each other."""
+    if x is None or y is None:
+        return x is None and y is None
+    if isinstance(x, list) or isinstance(y, list):
+        return isinstance(x, list) and isinstance(y, list) and len(x) == len(y) and all(map(same_array, x, y))
     if x.shape != y.shape or x.dtype != y.dtype:
         return False
     if x.dtype.kind == "V":  # bfloat16 and other ml_dtypes: compare the bits
@@ -184,13 +201,35 @@ def same_array(x: np.ndarray, y: np.ndarray) -> bool:
     return bool(np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"))
 
 
-def _compare(want: np.ndarray, have: np.ndarray, rtol: float, atol: float) -> str:
+def _compare(want, have, rtol: float, atol: float) -> str:
+    if want is None or have is None:
+        return (
+            ""
+            if want is None and have is None
+            else f"{'no value' if have is None else 'a value'} where {want!r:.40} was expected"
+        )
+    if isinstance(want, list) or isinstance(have, list):
+        if not (isinstance(want, list) and isinstance(have, list)):
+            return "a sequence where a tensor was expected (or the reverse)"
+        if len(want) != len(have):
+            return f"sequence of {len(have)} items, expected {len(want)}"
+        return next(
+            (
+                f"item {i}: {p}"
+                for i, p in enumerate(map(_compare, want, have, [rtol] * len(want), [atol] * len(want)))
+                if p
+            ),
+            "",
+        )
+    want = np.asarray(want)
     if want.dtype.kind in "OSU":
         return "string output"
     if have.shape != want.shape:
         return f"shape {have.shape} != expected {want.shape}"
     if want.dtype != have.dtype:
         return f"dtype {have.dtype} != expected {want.dtype}"
+    if want.dtype.name in ("int4", "uint4", "int2", "uint2"):  # ml_dtypes sub-byte integers: compare as ints
+        want, have = want.astype(np.int64), have.astype(np.int64)
     if want.dtype.kind in "biu":
         if not np.array_equal(want, have):
             return f"values differ (max abs diff {np.max(np.abs(want.astype(np.float64) - have.astype(np.float64)))})"

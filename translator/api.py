@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opset.program import Program
+from opset.program import CONTROL, Program, walk_calls
 
 import numpy as np
 import onnx
@@ -67,6 +67,38 @@ def _set_input_shapes(model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]]
                 d.Clear()  # keep the rank, forget the sizes
 
 
+DynamicDims = bool | dict[str, tuple[int, ...]]
+
+
+def _free_input_dims(model: onnx.ModelProto, dynamic: DynamicDims, label: str) -> None:
+    """Make declared input dims dynamic: all of them (True) or per input the listed axes.
+
+    For models exported at one size whose graph computes every shape from its input (YuNet declares
+    640x640 but sizes its reshapes with -1 and its upsampling with scales): one translation then runs
+    at any size. Sizes recorded for the declared dims are forgotten, as with input_shapes.
+    """
+    init = {t.name for t in model.graph.initializer}
+    inputs = {i.name: i for i in model.graph.input if i.name not in init}
+    wanted = dict.fromkeys(inputs, None) if dynamic is True else dict(dynamic)
+    for name, axes in wanted.items():
+        if name not in inputs:
+            raise InvalidModelError(f"{label}: no graph input named {name!r} (inputs: {sorted(inputs)})")
+        tt = inputs[name].type.tensor_type
+        dims = list(tt.shape.dim) if tt.HasField("shape") else []
+        for axis in range(len(dims)) if axes is None else axes:
+            if not -len(dims) <= axis < len(dims):
+                raise InvalidModelError(f"{label}: input {name!r} has rank {len(dims)}, no axis {axis}")
+            if dims[axis].HasField("dim_value"):
+                dims[axis].Clear()
+                dims[axis].dim_param = f"{name}_dim{axis % len(dims)}"
+    del model.graph.value_info[:]
+    for out in model.graph.output:
+        if out.type.HasField("tensor_type") and out.type.tensor_type.HasField("shape"):
+            for d in out.type.tensor_type.shape.dim:
+                if d.HasField("dim_value"):
+                    d.Clear()
+
+
 def resolve_native(native: bool | None) -> bool:
     """Whether to emit native kernel calls (see translate); warns once if they cannot run here."""
     from opset import native as kernels
@@ -92,8 +124,13 @@ def translate(
     nhwc_inputs: bool = False,
     tune: bool = False,
     native: bool | None = None,
+    dynamic: DynamicDims = False,
 ) -> Translation:
     """ONNX model -> lowered Program (after the pass pipeline).
+
+    Dims the model declares dynamic (symbolic, unset, -1) stay dynamic: the program reads them from
+    its inputs at run time. input_shapes fixes them instead (shape sub-graphs then fold away);
+    dynamic=True (or {input: axes}) makes declared fixed dims dynamic too.
 
     layout="nhwc" runs the whole-graph channels-last pass (the fast path);
     "nchw" keeps ONNX's layout. nhwc_inputs takes 4-D inputs already in NHWC.
@@ -106,9 +143,14 @@ def translate(
     start = time.perf_counter()
     loaded = load_model(source)
     model = loaded.model
-    if input_shapes:
+    if input_shapes and dynamic:
+        raise InvalidModelError(f"{loaded.label}: give input_shapes or dynamic, not both")
+    if input_shapes or dynamic:
         model = onnx.ModelProto.FromString(model.SerializeToString())
-        _set_input_shapes(model, input_shapes, loaded.label)
+        if input_shapes:
+            _set_input_shapes(model, input_shapes, loaded.label)
+        else:
+            _free_input_dims(model, dynamic, loaded.label)
         loaded.model = model
     model = prepare_model(loaded)
     graph = build_graph(model, loaded.label)
@@ -123,7 +165,8 @@ def translate(
         notes["tuned_convs"] = len(tune_convs(graph))
     program = lower_graph(graph, loaded.label)
     program.notes.update(notes)
-    if use_native:
+    has_control_flow = any(c.fn in CONTROL for c in walk_calls(program.calls))
+    if use_native and not has_control_flow:  # control flow reads values (.item()): mx.compile cannot trace it
         # With the convs in native kernels, what MLX still runs is glue (copies, reshapes, activations),
         # which mx.compile fuses and traces once: 3-15% faster on every real model measured
         # (docs/benchmarks.md). Pure-MLX programs compile only where tune=True measured a gain.

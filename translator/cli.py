@@ -37,7 +37,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     written = convert(args.model, args.output, mode=args.mode, name=args.name or Path(args.model).stem,
                       optimize=not args.no_optimize, input_shapes=shapes or None, tune=args.tune,
-                      layout=args.layout, nhwc_inputs=args.nhwc_input,
+                      layout=args.layout, nhwc_inputs=args.nhwc_input, dynamic=args.dynamic,
                       native={"auto": None, "on": True, "off": False}[args.native])  # fmt: skip
     t = written.translation
     calls = t.program.calls
@@ -193,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--tune", action="store_true", help="time conv strategies and mx.compile on this machine")
     c.add_argument("--layout", choices=("nhwc", "nchw"), default="nhwc", help="internal layout (default nhwc)")
     c.add_argument("--nhwc-input", action="store_true", help="take 4-D inputs as NHWC (what cv2 gives)")
+    c.add_argument("--dynamic", action="store_true",
+                   help="every input dim dynamic, declared sizes included: one translation for any input size")  # fmt: skip
     c.add_argument("--native", choices=("auto", "on", "off"), default="auto",
                    help="native C++ conv kernels: auto = when built and the target is the CPU (default)")  # fmt: skip
     c.set_defaults(func=cmd_convert)

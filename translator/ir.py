@@ -18,12 +18,18 @@ Dim = int | str | None
 Shape = tuple[Dim, ...]
 
 
+# What a value holds: a tensor, a sequence of tensors (a Python list at run time), or an optional
+# (None or a value). For the latter two, dtype and shape describe the elements.
+KINDS = ("tensor", "sequence", "optional")
+
+
 @dataclass
 class Value:
     name: str
     dtype: np.dtype | None = None
     shape: Shape | None = None  # None: rank unknown
     const: np.ndarray | None = None  # set for initializers and folded constants
+    kind: str = "tensor"
 
     @property
     def is_const(self) -> bool:
@@ -49,6 +55,21 @@ class Node:
 
     def __repr__(self) -> str:
         return f"{self.op_type}({self.name!r})"
+
+    @property
+    def subgraphs(self) -> dict[str, Graph]:
+        """Graph-valued attributes (If's branches, Loop's and Scan's bodies), by attribute name."""
+        return {k: v for k, v in self.attrs.items() if isinstance(v, Graph)}
+
+    @property
+    def num_captures(self) -> int:
+        """How many trailing inputs carry outer-scope values its subgraphs read (see frontend)."""
+        return int(self.attrs.get("_captures", 0))
+
+    @property
+    def formal_inputs(self) -> list[str]:
+        """The inputs the op's schema defines (the captured values excluded)."""
+        return self.inputs[: len(self.inputs) - self.num_captures]
 
 
 class Graph:
@@ -157,6 +178,10 @@ class Graph:
         self._producer[new] = node.name
         for consumer in self._consumers.get(new, []):
             self.g.add_edge(node.name, consumer)
+
+    def nested(self) -> list[tuple[Node, Graph]]:
+        """(owner node, subgraph) of every control-flow node in this graph (not recursive)."""
+        return [(n, g) for n in self.nodes for g in n.subgraphs.values()]
 
     def fresh_name(self, base: str) -> str:
         name, i = base, 0

@@ -15,20 +15,31 @@ def _value_info(graph: Graph, name: str) -> onnx.ValueInfoProto:
     v = graph.value(name)
     elem = helper.np_dtype_to_tensor_dtype(np.dtype(v.dtype)) if v.dtype is not None else 0
     shape = None if v.shape is None else [d if isinstance(d, (int, str)) else None for d in v.shape]
+    if v.kind == "sequence":
+        return helper.make_tensor_sequence_value_info(name, elem, None)
+    if v.kind == "optional":
+        return helper.make_value_info(name, helper.make_optional_type_proto(helper.make_tensor_type_proto(elem, shape)))
     return helper.make_tensor_value_info(name, elem, shape)
 
 
 def to_model(graph: Graph) -> onnx.ModelProto:
-    """The IR as a ModelProto (default and standard domains only)."""
-    nodes = []
+    """The IR as a ModelProto (default and standard domains only).
+
+    Control-flow nodes are left out and their outputs enter as graph inputs of their known types:
+    their subgraphs are IR graphs with explicit captures, inferred on their own.
+    """
+    nodes, cut = [], []
     for n in graph.topo_order():
+        if n.subgraphs:
+            cut += [o for o in n.outputs if o]
+            continue
         attrs = {k: v for k, v in n.attrs.items() if not k.startswith("_")}
         nodes.append(helper.make_node(n.op_type, n.inputs, n.outputs, name=n.name, domain=n.domain or None, **attrs))
     inits = [numpy_helper.from_array(v.const, name) for name, v in graph.values.items() if v.const is not None]
     g = helper.make_graph(
         nodes,
         graph.name,
-        [_value_info(graph, i) for i in graph.inputs],
+        [_value_info(graph, i) for i in [*graph.inputs, *cut]],
         [_value_info(graph, o) for o in graph.outputs],
         inits,
     )

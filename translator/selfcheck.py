@@ -35,10 +35,19 @@ def run_backends(translation: Translation, feed: dict[str, np.ndarray]) -> dict[
             weights = {k: to_mx(v) for k, v in st_load(weights_path.read_bytes()).items()}
             fn = _module_fn(main, weights) if mode == "module" else _oplist_fn(main, weights)
             outs = (compiled_or_eager(fn) if compile_ else fn)(*inputs)
-            outs = tuple(outs) if isinstance(outs, (tuple, list)) else (outs,)
-            mx.eval(*outs)
-            results[mode] = [to_numpy(o) for o in outs]
+            outs = outs if isinstance(outs, tuple) else (outs,)  # a single output may be a list (a sequence)
+            mx.eval(*[a for o in outs for a in (o if isinstance(o, list) else [o]) if a is not None])
+            results[mode] = [_to_numpy_value(o) for o in outs]
     return results
+
+
+def _to_numpy_value(value):
+    """Outputs as numpy: arrays, lists of arrays (sequences), None (an empty optional)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [to_numpy(v) for v in value]
+    return to_numpy(value)
 
 
 def _module_fn(path: Path, weights: dict[str, mx.array]):

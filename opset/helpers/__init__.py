@@ -28,6 +28,8 @@ def helper(fn: Callable | None = None, *, uses: tuple[str, ...] = ()):
     return register(fn) if fn is not None else register
 
 
-_FAMILIES = ("common", "conv", "elementwise", "shape", "indexing", "nn", "reduce", "misc", "extra")
+_FAMILIES = (
+    "common", "conv", "elementwise", "shape", "indexing", "nn", "reduce", "misc", "extra", "control", "sequence",
+)  # fmt: skip
 for _family in _FAMILIES:
     importlib.import_module(f"{__name__}.{_family}")

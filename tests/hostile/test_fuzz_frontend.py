@@ -104,7 +104,30 @@ def _seed_models() -> list[onnx.ModelProto]:
             opset=13,
         ),  # fmt: skip
     ]
-    return models
+    # Control flow: an If on the input length whose branches hold a weight and read an outer value.
+    then = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "wt"], ["t1"]), helper.make_node("Add", ["t1", "m"], ["t"])],
+        "then", [], [helper.make_tensor_value_info("t", onnx.TensorProto.FLOAT, None)],
+        [onnx.numpy_helper.from_array(rng.standard_normal((4, 2)).astype(f32), "wt")],
+    )  # fmt: skip
+    else_ = helper.make_graph(
+        [helper.make_node("ReduceSum", ["x", "ax"], ["e"], keepdims=1)], "else",
+        [], [helper.make_tensor_value_info("e", onnx.TensorProto.FLOAT, None)],
+    )  # fmt: skip
+    iff = make_model(
+        [
+            helper.make_node("ReduceMean", ["x"], ["m"], keepdims=0),
+            helper.make_node("Shape", ["x"], ["s"]),
+            helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+            helper.make_node("Greater", ["n", "zero"], ["c"]),
+            helper.make_node("If", ["c"], ["y"], then_branch=then, else_branch=else_),
+        ],
+        [("x", f32, ["N", 4])],
+        [("y", f32, ["N", None])],
+        {"zero": np.array(0, np.int64), "ax": np.array([1], np.int64)},
+        opset=17,
+    )
+    return [*models, iff]
 
 
 SEEDS = [m.SerializeToString() for m in _seed_models()]

@@ -45,3 +45,26 @@ def test_inspect_and_parity(model_path, capsys):
 def test_missing_model_is_a_clean_error(tmp_path, capsys):
     assert main(["inspect", str(tmp_path / "nope.onnx")]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_convert_dynamic_frees_declared_sizes(model_path, tmp_path, capsys):
+    """--dynamic: the module's declared input shape keeps no fixed size, and the program runs at another size."""
+    import importlib.util
+
+    import mlx.core as mx
+    import onnxruntime as ort
+
+    out = tmp_path / "dyn"
+    assert main(["convert", str(model_path), "-o", str(out), "--dynamic", "--native", "off"]) == 0
+    spec = importlib.util.spec_from_file_location("dyn_net", out / "net.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert not any(isinstance(d, int) for d in module.INPUTS[0][3])
+    x = np.random.default_rng(1).standard_normal((2, 3, 5, 11)).astype(np.float32)
+    got = np.array(module.load_model()(mx.array(x)))
+    model = onnx.load(model_path)
+    for dim in model.graph.input[0].type.tensor_type.shape.dim:
+        dim.Clear()
+    model.graph.output[0].type.tensor_type.ClearField("shape")
+    want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)

@@ -194,6 +194,8 @@ class _Canon:
 
     def call(self, i: int) -> tuple:
         c = self.program.calls[i]
+        if c.blocks:  # control flow: its blocks are not compared, so a module holding it is its own type
+            raise _Opaque("control flow")
         names = signature_names(c.fn)
         args = []
         for pos, a in enumerate(c.args):
@@ -248,6 +250,9 @@ class _Canon:
             self.form.skeleton = ("module", len(self.m.inputs), tuple(stmts), params, outs, attrs)
         except _Opaque:
             self.form.skeleton = ("opaque", id(self.m))
+            if any(attr not in self.form.dim_slots for attr in self.param_attr.values()):
+                self.params += [w for w in self.param_attr if w not in self.params]
+                self.params_sig()  # an opaque module's parameters still need their (constant) shapes
         return self.form
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opset.functions import FUNCTIONS, HELPERS, helper_closure, is_native, printed_name
-from opset.program import Call, Dim, DType, Program, Ref, Slice
+from opset.program import CONTROL, Call, Dim, DType, Program, Ref, Slice, walk_calls
 
 import jinja2
 import numpy as np
@@ -26,6 +26,7 @@ import numpy as np
 from ..lowering.names import RESERVED, NameTable, sanitize
 from ..version import __version__
 from .blocks import Blocks, BlockType, find_blocks, keyword_defaults
+from .control_flow import control_helpers, render_control
 from .dataflow import reads
 from .repeats import group_repeats
 from .scopes import Scope, call_scopes
@@ -58,9 +59,12 @@ class _Expr:
 class _Printer:
     def __init__(self, names: dict[str, str]):
         self.names = names
+        self.local: NameTable | None = None  # the class's name table, for values local to control-flow blocks
         self.uses_math = False
 
     def ref(self, name: str) -> str:
+        if name not in self.names and self.local is not None:
+            self.names[name] = self.local.new(name, "v")  # defined inside a control-flow block
         return self.names[name]
 
     def arg(self, v: Any) -> str:
@@ -122,6 +126,9 @@ class _Printer:
 
     def call(self, c: Call, outputs: Sequence[str]) -> list[str]:
         """The statement(s) computing `c` into `outputs` (a call holding nested blocks may need several lines)."""
+        if c.fn in CONTROL:
+            self.names.update(zip(c.outputs, outputs))
+            return render_control(self, c)
         return [f"{', '.join(outputs)} = {self.expr(c)}"]
 
 
@@ -325,6 +332,7 @@ class _ClassWriter:
             last[n] = len(stmts)
         program_outputs = {o.name for o in self.program.outputs} if root else set()
         self.printer.names = names
+        self.printer.local = local
         lines: list[str] = []
         simple_last = False  # the last statement printed as one `name = expr` line
         j = 0
@@ -388,6 +396,8 @@ class _ClassWriter:
         """Whether call i's output may take its first input's name: that input dies here and its name
         only says "the running value" (an input, or another call's result; not a named layer's output)."""
         if not ins or names.get(ins[0]) not in running or last.get(ins[0]) != j:
+            return False
+        if self.program.calls[i].fn in CONTROL:  # `x = if ...` reads badly when x was the condition
             return False
         return self._scope_hint(rep, i) is None  # a value from a dissolved scope is named after that scope
 
@@ -493,7 +503,7 @@ class _ClassWriter:
             for k, v, _ in normal
             if (i, k) in sites or not (k in defaults and type(v) is type(defaults[k]) and repr(v) == repr(defaults[k]))
         }  # a keyword left at its default is not printed: the call passes exactly that value either way
-        return Call(c.fn, args, kwargs, c.outputs, c.node, c.op)
+        return Call(c.fn, args, kwargs, c.outputs, c.node, c.op, c.blocks)
 
     # -- whole classes ----------------------------------------------------------------
     def classes(self, root_doc: str) -> list[dict]:
@@ -543,7 +553,7 @@ def render_module(
         "\\", "/"
     )
     classes = writer.classes(root_doc)
-    used = [c.fn for c in program.calls if c.fn in FUNCTIONS]
+    used = [c.fn for c in walk_calls(program.calls) if c.fn in FUNCTIONS] + control_helpers(program.calls)
     helpers = [helper_source(h) for h in helper_closure(used)]
     return _ENV.get_template("module.py.j2").render(
         version=__version__,
@@ -554,7 +564,7 @@ def render_module(
         module_name=re.sub(r"[^0-9A-Za-z_]", "_", module_name) or "model",
         notes_literal=_literal(program.notes),
         uses_math=writer.printer.uses_math,
-        uses_native=any(is_native(c.fn) for c in program.calls),
+        uses_native=any(is_native(c.fn) for c in walk_calls(program.calls)),
         helpers=helpers,
         classes=classes,
         class_name=class_name,

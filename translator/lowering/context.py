@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from opset.program import Call, Dim, DType, Ref
+from opset.execute import NARROW_STORAGE, storage_array
+from opset.program import Block, Call, Dim, DType, Ref
 
 import numpy as np
 
@@ -30,8 +33,9 @@ def is_inline(arr: np.ndarray) -> bool:
 
 
 def dtype_name(dtype: np.dtype | type | str) -> str:
+    """The MLX dtype that holds values of `dtype` (sub-byte integers are held in a byte: NARROW_STORAGE)."""
     name = np.dtype(dtype).name
-    return "bool_" if name == "bool" else name
+    return "bool_" if name == "bool" else NARROW_STORAGE.get(name, name)
 
 
 class LowerCtx:
@@ -95,9 +99,14 @@ class LowerCtx:
         return self.value(i).static_shape
 
     def dim(self, i: int, axis: int) -> int | Dim:
-        """A dim of input i: an int when known, else a run-time Dim."""
+        """A dim of input i: an int when known, else a run-time Dim (also when the rank is unknown:
+        then `axis` must count from the front)."""
         s = self.shape(i)
-        if s is not None and isinstance(s[axis], int):
+        if s is None:
+            if axis < 0:
+                self.fail(f"input {self.node.inputs[i]!r} has unknown rank: axis {axis} cannot be resolved")
+            return Dim(self.input(i).name, axis)
+        if isinstance(s[axis], int):
             return s[axis]
         return Dim(self.input(i).name, axis % self.rank(i))
 
@@ -115,9 +124,24 @@ class LowerCtx:
         self.calls.append(Call(fn, tuple(args), dict(kwargs), outs, self.node.name, self.node.op_type))
         return [Ref(o) for o in outs]
 
+    def control(self, fn: str, n: int, *args: Any, blocks: tuple[Block, ...]) -> list[Ref]:
+        """A control-flow call (`if`, `loop`: see opset.program) with n outputs."""
+        outs = tuple(self.builder.temp() for _ in range(n))
+        self.calls.append(Call(fn, tuple(args), {}, outs, self.node.name, self.node.op_type, tuple(blocks)))
+        return [Ref(o) for o in outs]
+
+    @contextlib.contextmanager
+    def collecting(self) -> Iterator[list[Call]]:
+        """Calls made inside the `with` go to the yielded list instead (a block's own calls)."""
+        saved, self.calls = self.calls, []
+        try:
+            yield self.calls
+        finally:
+            self.calls = saved
+
     def scalar(self, value: float | int | bool, dtype: Any) -> float | int | bool:
         """A Python scalar of the right kind: MLX keeps the array's dtype for it."""
-        kind = np.dtype(dtype).kind
+        kind = np.dtype(NARROW_STORAGE.get(np.dtype(dtype).name, dtype)).kind
         if kind == "b":
             return bool(value)
         if kind in "iu":
@@ -126,12 +150,12 @@ class LowerCtx:
 
     def literal(self, values: Any, dtype: Any) -> Ref:
         """A small constant array written inline."""
-        arr = np.asarray(values, dtype=dtype)
+        arr = storage_array(np.asarray(values, dtype=dtype))
         return self.call("array", _to_literal(arr), dtype=DType(dtype_name(arr.dtype)))
 
     def constant(self, arr: np.ndarray, hint: str = "const") -> Ref:
         """A constant array: inline if small, else a weight."""
-        arr = np.asarray(arr)
+        arr = storage_array(np.asarray(arr))
         if is_inline(arr):
             return self.literal(arr, arr.dtype)
         return self.builder.add_weight(arr, f"{self.node.name}_{hint}")

@@ -8,6 +8,7 @@ from .bn_fusion import fuse_batchnorm
 from .cleanup import eliminate_dead_code, remove_identities
 from .concat_conv import split_concat_convs
 from .constant_folding import fold_constants
+from .control_flow import fold_constant_ifs, optimize_subgraphs
 from .dw_pw import fuse_depthwise_pointwise
 from .epilogue import fuse_epilogues
 from .layout import assign_nhwc
@@ -41,6 +42,9 @@ def run_passes(
     if optimize:
         notes["identities_removed"] = remove_identities(graph)
         notes["constants_folded"] = fold_constants(graph)
+        count("ifs_folded", fold_constant_ifs(graph))
+        if "ifs_folded" in notes:  # the taken branches' nodes are new to folding
+            notes["constants_folded"] += fold_constants(graph)
         if notes["constants_folded"]:
             notes["shapes_reinferred"] = 0
             # Shapes learned by reinference make more Shape ops constant (SCRFD's Resize sizes): repeat
@@ -51,6 +55,10 @@ def run_passes(
                     break
                 notes["shapes_reinferred"] += reinfer_shapes(graph)
                 folded = fold_constants(graph)
+                ifs = fold_constant_ifs(graph)
+                if ifs:
+                    notes["ifs_folded"] = notes.get("ifs_folded", 0) + ifs
+                    folded += ifs + fold_constants(graph)
                 notes["constants_folded"] += folded
         count("fused", fuse_batchnorm(graph))
         if "fused" in notes:
@@ -68,4 +76,8 @@ def run_passes(
                 count("depthwise_pointwise_fused", fuse_depthwise_pointwise(graph))
                 count("concat_shuffles_interleaved", fuse_concat_shuffles(graph))
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)
+    # Subgraphs (If branches, loop bodies) go through the same pipeline; their notes are summed in.
+    sub_notes = optimize_subgraphs(graph, lambda sub: run_passes(sub, optimize, layout, False, native))
+    if sub_notes:
+        notes["subgraphs"] = sub_notes
     return notes

@@ -35,7 +35,7 @@ def _foldable(graph: Graph, node: Node) -> bool:
         return False
     if node.op_type in SHAPE_ONLY and node.inputs and graph.value(node.inputs[0]).static_shape is not None:
         return True
-    if any(a for a in node.attrs.values() if hasattr(a, "node")):  # subgraph attributes
+    if node.subgraphs or any(a for a in node.attrs.values() if hasattr(a, "node")):  # subgraph attributes
         return False
     return all(graph.value(i).const is not None for i in node.inputs if i)
 
@@ -60,7 +60,7 @@ def fold_node(graph: Graph, node: Node) -> list[np.ndarray] | None:
                 outs.append(None)
                 continue
             arr = env[builder.env[name].name] if builder.env[name].name in env else None
-            if arr is None:
+            if not isinstance(arr, mx.array):  # not computed, or a sequence/optional (not a constant tensor)
                 return None
             if arr.size > MAX_FOLDED_ELEMENTS:
                 return None

@@ -64,6 +64,8 @@ def _add_transpose(graph: Graph, src: str, dst: str, perm: tuple[int, ...], hint
 
 
 def _rank4(graph: Graph, name: str) -> bool:
+    if not name:  # an omitted optional input (Scan-8's sequence_lens)
+        return False
     s = graph.value(name).shape
     return s is not None and len(s) == 4
 

@@ -14,6 +14,10 @@ FAMILIES = (
     "quant",  # QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, ...
     "signal",  # DFT, STFT, windows, ...
     "layout",  # the channels-last ops the layout pass creates (domain mlx.nhwc)
+    "control",  # If, Loop, Scan, SequenceMap (nested blocks)
+    "sequence",  # sequences (Python lists) and optionals (None or a value)
+    "training",  # Adagrad, Momentum, Adam (ai.onnx.preview.training)
+    "ml",  # TfIdfVectorizer, ai.onnx.ml ArrayFeatureExtractor and TreeEnsemble
 )
 for _family in FAMILIES:
     importlib.import_module(f"{__name__}.{_family}")

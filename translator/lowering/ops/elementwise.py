@@ -324,17 +324,52 @@ def _cast_to(ctx: LowerCtx, name: str) -> Ref:
     return ctx.call("astype", ctx.input(0), DType(name))
 
 
+# Sub-byte integer types: (bits, signed). MLX holds them in a byte (opset.execute.NARROW_STORAGE).
+_NARROW = {"int4": (4, True), "uint4": (4, False), "int2": (2, True), "uint2": (2, False)}
+_NARROW_ONNX = {
+    TensorProto.INT4: "int4",
+    TensorProto.UINT4: "uint4",
+    TensorProto.INT2: "int2",
+    TensorProto.UINT2: "uint2",
+}
+
+
+def _cast_to_narrow(ctx: LowerCtx, target: str) -> Ref:
+    """Cast to a sub-byte integer type, held in its byte-wide storage type.
+
+    From integers: keep the low bits, two's complement for signed types (the specification's rule for
+    out-of-range fixed-point casts). From floats: truncate toward zero; out-of-range values, which the
+    specification leaves undefined, become 0 (what the ONNX reference and ml_dtypes give).
+    """
+    bits, signed = _NARROW[target]
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    x, src = ctx.input(0), ctx.dtype(0)
+    if _is_float(src):
+        t = ctx.call("trunc", x)
+        inside = ctx.call("logical_and", ctx.call("greater_equal", t, float(lo)), ctx.call("less_equal", t, float(hi)))
+        y = ctx.call("where", inside, t, 0.0)
+    else:
+        wide = ctx.call("astype", x, DType("int64"))
+        y = ctx.call("bitwise_and", ctx.call("subtract", wide, lo), (1 << bits) - 1)
+        y = ctx.call("add", y, lo) if lo else y
+    return ctx.call("astype", y, DType(dtype_name(np.dtype(target))))
+
+
 @lowering("Cast")
 def cast(ctx: LowerCtx) -> Ref:
     to = ctx.attr("to")
     if to is None:
         ctx.fail("Cast without a `to` attribute")
+    if not isinstance(to, str) and int(to) in _NARROW_ONNX:
+        return _cast_to_narrow(ctx, _NARROW_ONNX[int(to)])
     return _cast_to(ctx, _target_dtype(ctx, to))
 
 
 @lowering("CastLike", since=15)
 def cast_like(ctx: LowerCtx) -> Ref:
     target = ctx.dtype(1)
+    if target.name in _NARROW:
+        return _cast_to_narrow(ctx, target.name)
     name = dtype_name(target)
     if name not in _MLX_DTYPE_NAMES:
         ctx.fail(f"target type {target} has no MLX dtype")

@@ -15,6 +15,7 @@ from opset.program import DType, Ref, Slice
 
 import numpy as np
 
+from .. import accurate
 from ..context import MAX_TABLE_ELEMENTS, LowerCtx, dtype_name
 from ..registry import lowering
 
@@ -482,7 +483,8 @@ def _spatial_axes(ctx: LowerCtx) -> tuple[int, ...]:
 
 @lowering("GlobalAveragePool")
 def global_average_pool(ctx: LowerCtx) -> Ref:
-    return ctx.call("mean", ctx.input(0), axis=_spatial_axes(ctx), keepdims=True)
+    axes = _spatial_axes(ctx)
+    return accurate.mean(ctx, ctx.input(0), axes, accurate.reduced_dims(ctx, 0, axes))
 
 
 @lowering("GlobalMaxPool")
@@ -678,12 +680,13 @@ def batch_norm(ctx: LowerCtx):
         ctx.fail("BatchNormalization training outputs before opset 14 are not supported")
     if training:
         axes = (0, *range(2, rank))
-        mean = ctx.call("mean", x, axis=axes, keepdims=True)
-        var = ctx.call("var", x, axis=axes, keepdims=True)
+        mean, var, centred = accurate.mean_and_var(ctx, x, axes, accurate.reduced_dims(ctx, 0, axes))
         scale = _per_channel(ctx, 1, rank)
         bias = _per_channel(ctx, 2, rank)
         norm = ctx.call(
-            "multiply", ctx.call("subtract", x, mean), ctx.call("rsqrt", ctx.call("add", var, ctx.scalar(eps, dt)))
+            "multiply",
+            centred or ctx.call("subtract", x, mean),
+            ctx.call("rsqrt", ctx.call("add", var, ctx.scalar(eps, dt))),
         )
         y = ctx.call("add", ctx.call("multiply", norm, scale), bias)
         momentum = float(ctx.attr("momentum", 0.9))
@@ -715,11 +718,10 @@ def instance_norm(ctx: LowerCtx) -> Ref:
     rank = ctx.rank(0)
     eps = float(ctx.attr("epsilon", 1e-5))
     axes = tuple(range(2, rank))
-    mean = ctx.call("mean", x, axis=axes, keepdims=True)
-    var = ctx.call("var", x, axis=axes, keepdims=True)
+    mean, var, centred = accurate.mean_and_var(ctx, x, axes, accurate.reduced_dims(ctx, 0, axes))
     norm = ctx.call(
         "multiply",
-        ctx.call("subtract", x, mean),
+        centred or ctx.call("subtract", x, mean),
         ctx.call("rsqrt", ctx.call("add", var, ctx.scalar(eps, ctx.dtype(0)))),
     )
     y = ctx.call("multiply", norm, _per_channel(ctx, 1, rank))
@@ -737,10 +739,13 @@ def _group_norm(ctx: LowerCtx, per_channel: bool) -> Ref:
     xs = x if ct == dt else ctx.cast(x, ct)
     lead = [ctx.dim(0, 0), groups, -1]
     g = ctx.call("reshape", xs, lead)
-    mean = ctx.call("mean", g, axis=-1, keepdims=True)
-    var = ctx.call("var", g, axis=-1, keepdims=True)
+    shape0 = ctx.shape(0)
+    per_group = None if shape0 is None else [*shape0[2:], shape0[1] // groups if isinstance(shape0[1], int) else None]
+    mean, var, centred = accurate.mean_and_var(ctx, g, (2,), per_group)
     norm = ctx.call(
-        "multiply", ctx.call("subtract", g, mean), ctx.call("rsqrt", ctx.call("add", var, ctx.scalar(eps, ct)))
+        "multiply",
+        centred or ctx.call("subtract", g, mean),
+        ctx.call("rsqrt", ctx.call("add", var, ctx.scalar(eps, ct))),
     )
     shape = ctx.shape(0)
     full = [ctx.dim(0, i) for i in range(rank)] if shape is not None else None

@@ -9,15 +9,20 @@ import numpy as np
 from ..context import LowerCtx
 from ..registry import lowering
 
-# Element types MLX can hold; float8/int4/int2/float4/... are not among them.
+# Element types MLX can hold, the sub-byte integers (held in a byte) included; float8/float4/... are not.
 MLX_DTYPES = frozenset(
-    "bool uint8 uint16 uint32 uint64 int8 int16 int32 int64 float16 bfloat16 float32 float64".split()
+    "bool uint8 uint16 uint32 uint64 int8 int16 int32 int64 float16 bfloat16 float32 float64 "
+    "int4 uint4 int2 uint2".split()
 )
 _INT_RANGES = {
     "uint8": (0, 255),
     "int8": (-128, 127),
     "uint16": (0, 65535),
     "int16": (-32768, 32767),
+    "uint4": (0, 15),
+    "int4": (-8, 7),
+    "uint2": (0, 3),
+    "int2": (-2, 1),
 }
 
 

@@ -1,14 +1,16 @@
-"""Recurrent lowerings: RNN, GRU, LSTM, unrolled over a static sequence length.
+"""Recurrent lowerings: RNN, GRU, LSTM, unrolled over a static sequence length, or a loop over a run-time one.
 
 The input projection X @ W^T is done for all time steps in one matmul; each step
 then adds H @ R^T and applies the gate activations. With `sequence_lens`, steps
 past a sequence's end keep the previous state and emit zeros (the reverse
 direction reverses each sequence within its own length), as onnxruntime does.
+When the sequence length is known only at run time, the step is one `loop`
+block (opset.program) that both back ends iterate.
 """
 
 from __future__ import annotations
 
-from opset.program import DType, Ref, Slice
+from opset.program import Block, Dim, DType, Ref, Slice
 
 import numpy as np
 
@@ -133,26 +135,132 @@ def _add(ctx: LowerCtx, *xs: Ref | None) -> Ref | None:
 class _Seq:
     """Per-direction time ordering and sequence-length masking."""
 
-    def __init__(self, ctx: LowerCtx, steps: int, dtype):
+    def __init__(self, ctx: LowerCtx, steps: int | Dim, dtype):
         self.ctx = ctx
         self.steps = steps
         self.lens = None
         self.dtype = dtype
         if ctx.has_input(4):
             c = ctx.const(4)
-            if c is None or not np.all(c == steps):
+            if c is None or not isinstance(steps, int) or not np.all(c == steps):
                 self.lens = ctx.call("expand_dims", ctx.input(4), -1)  # (B, 1)
 
     def reverse_index(self) -> Ref:
         """(T, B, 1) time index that reverses each sequence within its own length."""
         ctx = self.ctx
-        t = ctx.constant(np.arange(self.steps, dtype=np.int64).reshape(-1, 1, 1), "t")
+        if isinstance(self.steps, int):
+            t = ctx.constant(np.arange(self.steps, dtype=np.int64).reshape(-1, 1, 1), "t")
+        else:
+            t = ctx.call("reshape", ctx.call("arange", self.steps, dtype=DType("int64")), (-1, 1, 1))
         lens = ctx.call("expand_dims", ctx.call("astype", self.lens, DType("int64")), 0)  # (1, B, 1)
         rev = ctx.call("subtract", ctx.call("subtract", lens, 1), t)
         return ctx.call("where", ctx.call("less", t, lens), rev, t)
 
-    def valid(self, t: int) -> Ref:
+    def valid(self, t: int | Ref) -> Ref:
         return self.ctx.call("less", t, self.lens)  # (B, 1)
+
+
+class _Cell:
+    """One direction's weights and gates: `step` advances the state by one time step."""
+
+    def __init__(self, ctx: LowerCtx, kind: str, d: int, hidden: int, acts: list[_Act], clip, seq: _Seq):
+        self.ctx, self.kind, self.hidden, self.f, self.clip, self.seq = ctx, kind, hidden, acts, clip, seq
+        ng = _GATES[kind]
+        self.r_t = _param(ctx, 2, d, True, "r")  # (H, ng*H)
+        wb, rb = _bias_parts(ctx, d, ng, hidden)
+        if kind == "GRU":
+            self.lbr = int(ctx.attr("linear_before_reset", 0))
+            # z and r take both biases up front; the h gate's biases are placed per the variant
+            rb_zr = None if rb is None else ctx.call("pad", _vec(ctx, rb, 0, 2 * hidden), [(0, hidden)])
+            self.in_bias = _add(ctx, wb, rb_zr)
+            self.rb_h = _vec(ctx, rb, 2 * hidden, 3 * hidden)
+            self.r_zr = _cols(ctx, self.r_t, 0, 2 * hidden)
+            self.r_h = _cols(ctx, self.r_t, 2 * hidden, 3 * hidden)
+        else:
+            self.in_bias = _add(ctx, wb, rb)
+        if kind == "LSTM" and ctx.has_input(7):
+            p = _param(ctx, 7, d, False, "p")
+            self.p_i, self.p_o, self.p_f = (_vec(ctx, p, k * hidden, (k + 1) * hidden) for k in range(3))
+        else:
+            self.p_i = self.p_o = self.p_f = None
+
+    def clipped(self, v: Ref) -> Ref:
+        return v if self.clip is None else self.ctx.call("clip", v, -float(self.clip), float(self.clip))
+
+    def step(self, xt: Ref, h: Ref, c: Ref | None, t: int | Ref) -> tuple[Ref, Ref, Ref | None]:
+        """(output, new h, new c) at time t from the projected input xt (B, ng*H)."""
+        ctx, f, hidden, clipped = self.ctx, self.f, self.hidden, self.clipped
+        if self.kind == "RNN":
+            new_h = f[0](ctx, clipped(ctx.call("add", xt, ctx.call("matmul", h, self.r_t))))
+            new_c = None
+        elif self.kind == "GRU":
+            xz, xh = _cols(ctx, xt, 0, 2 * hidden), _cols(ctx, xt, 2 * hidden, 3 * hidden)
+            zr = f[0](ctx, clipped(ctx.call("add", xz, ctx.call("matmul", h, self.r_zr))))
+            z, r = _cols(ctx, zr, 0, hidden), _cols(ctx, zr, hidden, 2 * hidden)
+            if self.lbr:
+                hr = _add(ctx, ctx.call("matmul", h, self.r_h), self.rb_h)
+                pre = ctx.call("add", xh, ctx.call("multiply", r, hr))
+            else:
+                pre = _add(ctx, xh, ctx.call("matmul", ctx.call("multiply", r, h), self.r_h), self.rb_h)
+            hh = f[1](ctx, clipped(pre))
+            # H = (1 - z) * hh + z * H_prev = hh + z * (H_prev - hh)
+            new_h = ctx.call("add", hh, ctx.call("multiply", z, ctx.call("subtract", h, hh)))
+            new_c = None
+        else:
+            p_i, p_o, p_f = self.p_i, self.p_o, self.p_f
+            g = ctx.call("add", xt, ctx.call("matmul", h, self.r_t))
+            gi, go, gf, gc = (_cols(ctx, g, k * hidden, (k + 1) * hidden) for k in range(4))
+            i_t = f[0](ctx, clipped(_add(ctx, gi, None if p_i is None else ctx.call("multiply", p_i, c))))
+            if ctx.attr("input_forget", 0):
+                f_t = ctx.call("subtract", 1.0, i_t)
+            else:
+                f_t = f[0](ctx, clipped(_add(ctx, gf, None if p_f is None else ctx.call("multiply", p_f, c))))
+            c_in = f[1](ctx, clipped(gc))
+            new_c = ctx.call("add", ctx.call("multiply", f_t, c), ctx.call("multiply", i_t, c_in))
+            o_t = f[0](ctx, clipped(_add(ctx, go, None if p_o is None else ctx.call("multiply", p_o, new_c))))
+            new_h = ctx.call("multiply", o_t, f[2](ctx, new_c))
+        if self.seq.lens is None:
+            return new_h, new_h, new_c
+        ok = self.seq.valid(t)
+        out = ctx.call("where", ok, new_h, 0.0)
+        h = ctx.call("where", ok, new_h, h)
+        if new_c is not None:
+            c = ctx.call("where", ok, new_c, c)
+        return out, h, c
+
+
+def _unrolled(cell: _Cell, xw: Ref, h: Ref, c: Ref | None, steps: int, reverse: bool):
+    """A static sequence length: every step written out. Returns (Y (T, B, H), h, c)."""
+    ctx = cell.ctx
+    outs = []
+    for t in range(steps - 1, -1, -1) if reverse else range(steps):
+        out, h, c = cell.step(ctx.call("getitem", xw, t), h, c, t)
+        outs.append(out)
+    if reverse:
+        outs.reverse()
+    return ctx.call("stack", outs, 0), h, c
+
+
+def _looped(cell: _Cell, xw: Ref, h: Ref, c: Ref | None, steps: Dim, reverse: bool):
+    """A run-time sequence length: one step inside a `loop` block. Returns (Y (T, B, H), h, c)."""
+    ctx = cell.ctx
+    names = ctx.builder.names
+    lstm = c is not None
+    params = (names.new("t"), names.new("t_cond"), names.new("h"), *((names.new("c"),) if lstm else ()))
+    last = ctx.call("subtract", steps, 1) if reverse else None
+    with ctx.collecting() as body:
+        t = Ref(params[0])
+        if reverse:
+            t = ctx.call("subtract", last, t)
+        out, new_h, new_c = cell.step(
+            ctx.call("take", xw, t, axis=0), Ref(params[2]), Ref(params[3]) if lstm else None, t
+        )
+    block = Block(params, body, (None, new_h, *((new_c,) if lstm else ()), out))
+    outs = ctx.control("loop", 3 if lstm else 2, steps, None, h, *((c,) if lstm else ()), blocks=(block,))
+    y = ctx.call("stack_parts", outs[-1], DType(dtype_name(cell.seq.dtype)), (None, cell.hidden))
+    if reverse:
+        y = ctx.call("getitem", y, Slice(None, None, -1))
+    return y, outs[0], outs[1] if lstm else None
 
 
 def _run(ctx: LowerCtx, kind: str):
@@ -164,7 +272,7 @@ def _run(ctx: LowerCtx, kind: str):
     hidden = ctx.attr("hidden_size") or ctx.dim(2, 2)
     if not isinstance(hidden, int):
         ctx.fail("hidden_size must be known")
-    if ctx.rank(0) != 3:
+    if ctx.shape(0) is not None and ctx.rank(0) != 3:  # unknown rank: 3-D by the op's definition
         ctx.fail("X must be 3-D")
     dt = ctx.dtype(0)
     x = ctx.input(0)
@@ -172,11 +280,8 @@ def _run(ctx: LowerCtx, kind: str):
         x = ctx.call("swapaxes", x, 0, 1)
     steps = ctx.dim(0, 1 if layout else 0)
     batch = ctx.dim(0, 0 if layout else 1)
-    if not isinstance(steps, int):
-        ctx.fail("the sequence length must be known at translation time")
     acts = _activations(ctx, kind, dirs)
     clip = ctx.attr("clip")
-    ng = _GATES[kind]
     seq = _Seq(ctx, steps, dt)
 
     def state0(i: int, d: int) -> Ref:
@@ -184,9 +289,6 @@ def _run(ctx: LowerCtx, kind: str):
             s = ctx.input(i)
             return ctx.call("getitem", s, (Slice(), d) if layout else d)
         return ctx.call("zeros", (batch, hidden), DType(dtype_name(dt)))
-
-    def clipped(v: Ref) -> Ref:
-        return v if clip is None else ctx.call("clip", v, -float(clip), float(clip))
 
     ys, hs, cs = [], [], []
     for d in range(dirs):
@@ -197,74 +299,14 @@ def _run(ctx: LowerCtx, kind: str):
             rev_idx = seq.reverse_index()
             xd = ctx.call("take_along_axis", x, rev_idx, 0)
         w_t = _param(ctx, 1, d, True, "w")  # (I, ng*H)
-        r_t = _param(ctx, 2, d, True, "r")  # (H, ng*H)
-        wb, rb = _bias_parts(ctx, d, ng, hidden)
-        f = acts[d]
+        cell = _Cell(ctx, kind, d, hidden, acts[d], clip, seq)
         h = state0(5, d)
         c = state0(6, d) if kind == "LSTM" else None
-        if kind == "GRU":
-            lbr = int(ctx.attr("linear_before_reset", 0))
-            # z and r take both biases up front; the h gate's biases are placed per the variant
-            rb_zr = None if rb is None else ctx.call("pad", _vec(ctx, rb, 0, 2 * hidden), [(0, hidden)])
-            in_bias = _add(ctx, wb, rb_zr)
-            rb_h = _vec(ctx, rb, 2 * hidden, 3 * hidden)
-            r_zr = _cols(ctx, r_t, 0, 2 * hidden)
-            r_h = _cols(ctx, r_t, 2 * hidden, 3 * hidden)
-        else:
-            in_bias = _add(ctx, wb, rb)
-        xw = ctx.call("matmul", xd, w_t)  # (T, B, ng*H)
-        if in_bias is not None:
-            xw = ctx.call("add", xw, in_bias)
-        if kind == "LSTM" and ctx.has_input(7):
-            p = _param(ctx, 7, d, False, "p")
-            p_i, p_o, p_f = (_vec(ctx, p, k * hidden, (k + 1) * hidden) for k in range(3))
-        else:
-            p_i = p_o = p_f = None
-        outs = []
-        order = range(steps - 1, -1, -1) if reverse and rev_idx is None else range(steps)
-        for t in order:
-            xt = ctx.call("getitem", xw, t)  # (B, ng*H)
-            if kind == "RNN":
-                new_h = f[0](ctx, clipped(ctx.call("add", xt, ctx.call("matmul", h, r_t))))
-                new_c = None
-            elif kind == "GRU":
-                xz, xh = _cols(ctx, xt, 0, 2 * hidden), _cols(ctx, xt, 2 * hidden, 3 * hidden)
-                zr = f[0](ctx, clipped(ctx.call("add", xz, ctx.call("matmul", h, r_zr))))
-                z, r = _cols(ctx, zr, 0, hidden), _cols(ctx, zr, hidden, 2 * hidden)
-                if lbr:
-                    hr = _add(ctx, ctx.call("matmul", h, r_h), rb_h)
-                    pre = ctx.call("add", xh, ctx.call("multiply", r, hr))
-                else:
-                    pre = _add(ctx, xh, ctx.call("matmul", ctx.call("multiply", r, h), r_h), rb_h)
-                hh = f[1](ctx, clipped(pre))
-                # H = (1 - z) * hh + z * H_prev = hh + z * (H_prev - hh)
-                new_h = ctx.call("add", hh, ctx.call("multiply", z, ctx.call("subtract", h, hh)))
-                new_c = None
-            else:
-                g = ctx.call("add", xt, ctx.call("matmul", h, r_t))
-                gi, go, gf, gc = (_cols(ctx, g, k * hidden, (k + 1) * hidden) for k in range(4))
-                i_t = f[0](ctx, clipped(_add(ctx, gi, None if p_i is None else ctx.call("multiply", p_i, c))))
-                if ctx.attr("input_forget", 0):
-                    f_t = ctx.call("subtract", 1.0, i_t)
-                else:
-                    f_t = f[0](ctx, clipped(_add(ctx, gf, None if p_f is None else ctx.call("multiply", p_f, c))))
-                c_in = f[1](ctx, clipped(gc))
-                new_c = ctx.call("add", ctx.call("multiply", f_t, c), ctx.call("multiply", i_t, c_in))
-                o_t = f[0](ctx, clipped(_add(ctx, go, None if p_o is None else ctx.call("multiply", p_o, new_c))))
-                new_h = ctx.call("multiply", o_t, f[2](ctx, new_c))
-            if seq.lens is not None:
-                ok = seq.valid(t)
-                outs.append(ctx.call("where", ok, new_h, 0.0))
-                h = ctx.call("where", ok, new_h, h)
-                if new_c is not None:
-                    c = ctx.call("where", ok, new_c, c)
-            else:
-                outs.append(new_h)
-                h = new_h
-                c = new_c
-        if reverse and rev_idx is None:
-            outs.reverse()
-        y = ctx.call("stack", outs, 0)  # (T, B, H)
+        xw = ctx.call("matmul", xd, w_t)  # (T, B, ng*H): the input projection of every step at once
+        if cell.in_bias is not None:
+            xw = ctx.call("add", xw, cell.in_bias)
+        run = _unrolled if isinstance(steps, int) else _looped
+        y, h, c = run(cell, xw, h, c, steps, reverse and rev_idx is None)
         if rev_idx is not None:
             y = ctx.call("take_along_axis", y, rev_idx, 0)
         ys.append(y)

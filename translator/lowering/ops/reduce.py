@@ -8,6 +8,7 @@ from opset.program import DType, Ref
 
 import numpy as np
 
+from .. import accurate
 from ..context import LowerCtx, dtype_name
 from ..registry import lowering
 
@@ -129,7 +130,13 @@ def _reduce(ctx: LowerCtx, axes_from_input: bool) -> Ref:
         y = _astype(ctx, y, "float32")
     if pre is not None:
         y = ctx.call(pre, y)
-    if kind is not None:
+    shape = ctx.shape(0)
+    if kind in ("sum", "mean") and not int_input and dynamic is None and (axes is not None or shape is not None):
+        every = list(range(len(shape))) if axes is None else axes  # float sums: accurate over large extents
+        y = (accurate.total if kind == "sum" else accurate.mean)(
+            ctx, y, every, accurate.reduced_dims(ctx, 0, every), keepdims
+        )
+    elif kind is not None:
         if dynamic is not None:
             y = ctx.call("reduce_dynamic", y, dynamic, kind, keepdims=keepdims, noop=noop)
         elif axes is None:
@@ -328,9 +335,10 @@ def layer_normalization(ctx: LowerCtx):
         return [y] + [None] * (n_out - 1)
 
     xs = x if xdt == stash else _astype(ctx, x, stash)
-    mean = ctx.call("mean", xs, axis=axes, keepdims=True)
+    dims = accurate.reduced_dims(ctx, 0, axes)
+    mean = accurate.mean(ctx, xs, axes, dims)
     d = ctx.call("subtract", xs, mean)
-    var = ctx.call("mean", ctx.call("square", d), axis=axes, keepdims=True)
+    var = accurate.mean(ctx, ctx.call("square", d), axes, dims)
     inv = ctx.call("rsqrt", ctx.call("add", var, eps))
     y = ctx.call("multiply", d, inv)
     if xdt != stash:
@@ -393,9 +401,10 @@ def lp_normalization(ctx: LowerCtx) -> Ref:
 def mean_variance_normalization(ctx: LowerCtx) -> Ref:
     x = ctx.input(0)
     axes = _norm_axes(ctx, [int(a) for a in ctx.attr("axes", [0, 2, 3])])
-    mean = ctx.call("mean", x, axis=axes, keepdims=True)
+    dims = accurate.reduced_dims(ctx, 0, axes)
+    mean = accurate.mean(ctx, x, axes, dims)
     d = ctx.call("subtract", x, mean)
-    std = ctx.call("sqrt", ctx.call("mean", ctx.call("square", d), axis=axes, keepdims=True))
+    std = ctx.call("sqrt", accurate.mean(ctx, ctx.call("square", d), axes, dims))
     return ctx.call("divide", d, ctx.call("add", std, ctx.scalar(1e-9, ctx.dtype(0))))
 
 
