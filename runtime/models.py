@@ -97,7 +97,11 @@ class OnnxRunner(ModelRunner):
 
     backend = "onnx"
 
-    def __init__(self, path: str | os.PathLike, inputs=None, outputs=None, threads: int | None = None):
+    def __init__(
+        self, path: str | os.PathLike, inputs=None, outputs=None, threads: int | None = None, dynamic: bool = False
+    ):
+        """`dynamic=True` frees the declared input sizes, as the MLX runner's one dynamic translation does
+        (YuNet declares 640x640 but computes every shape from its input)."""
         import onnxruntime as ort
 
         if inputs is None or outputs is None:
@@ -107,7 +111,14 @@ class OnnxRunner(ModelRunner):
         opts.log_severity_level = 3
         if threads:
             opts.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        source: str | bytes = str(path)
+        if dynamic:
+            from translator.api import free_input_dims
+
+            model = onnx.load(str(path))
+            free_input_dims(model, True, Path(path).name)
+            source = model.SerializeToString()
+        self.session = ort.InferenceSession(source, sess_options=opts, providers=["CPUExecutionProvider"])
 
     def _run(self, feed):
         return [np.asarray(o) for o in self.session.run(None, feed)]
@@ -176,7 +187,9 @@ class MlxRunner(ModelRunner):
         args = []
         for spec in model.inputs:
             if spec.onnx_name not in feed:
-                raise KeyError(
+                from translator.errors import InputError
+
+                raise InputError(
                     f"{self.path.name}: missing input {spec.onnx_name!r}; the model takes {[i.name for i in self.inputs]}"
                 )
             args.append(mx.array(feed[spec.onnx_name]))
@@ -229,7 +242,7 @@ def open_model(
         raise FileNotFoundError(f"model file not found: {path}")
     inputs, outputs = read_signature(path)
     if backend == "onnx":
-        return OnnxRunner(path, inputs, outputs)
+        return OnnxRunner(path, inputs, outputs, dynamic=dynamic)
     from translator.errors import TranslatorError
 
     try:
@@ -246,4 +259,4 @@ def open_model(
         if not fallback:
             raise
         log.warning("MLX backend unavailable for %s (%s); using onnxruntime", path.name, str(exc).splitlines()[0])
-        return OnnxRunner(path, inputs, outputs)
+        return OnnxRunner(path, inputs, outputs, dynamic=dynamic)

@@ -70,7 +70,7 @@ def _set_input_shapes(model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]]
 DynamicDims = bool | dict[str, tuple[int, ...]]
 
 
-def _free_input_dims(model: onnx.ModelProto, dynamic: DynamicDims, label: str) -> None:
+def free_input_dims(model: onnx.ModelProto, dynamic: DynamicDims, label: str) -> None:
     """Make declared input dims dynamic: all of them (True) or per input the listed axes.
 
     For models exported at one size whose graph computes every shape from its input (YuNet declares
@@ -150,7 +150,7 @@ def translate(
         if input_shapes:
             _set_input_shapes(model, input_shapes, loaded.label)
         else:
-            _free_input_dims(model, dynamic, loaded.label)
+            free_input_dims(model, dynamic, loaded.label)
         loaded.model = model
     model = prepare_model(loaded)
     graph = build_graph(model, loaded.label)

@@ -42,16 +42,24 @@ def create_runner(
     backend: Backend | str | None = None,
     mode: str = "module",
     input_shapes: dict[str, tuple[int, ...]] | None = None,
+    dynamic: bool = False,
 ) -> ModelRunner:
     """Runner for the ONNX file at `path` on the requested (or automatic) backend.
 
     Translations are cached under `<UNIFACE_CACHE_DIR>/mlx`. An automatically
     chosen MLX backend falls back to onnxruntime (with a warning) when the
     model cannot be translated yet; an explicitly chosen one raises instead.
+    `dynamic=True`: one translation that runs at every input size.
     """
     chosen, explicit = resolve_backend(backend)
     return open_model(
-        path, chosen.value, mode=mode, cache_dir=cache_dir() / "mlx", input_shapes=input_shapes, fallback=not explicit
+        path,
+        chosen.value,
+        mode=mode,
+        cache_dir=cache_dir() / "mlx",
+        input_shapes=input_shapes,
+        fallback=not explicit,
+        dynamic=dynamic,
     )
 
 

@@ -76,9 +76,9 @@ class BaseDetector:
     )
     nms_thresh = property(lambda self: self.nms_threshold, lambda self, v: setattr(self, "nms_threshold", v))
 
-    def _open(self, input_shapes: dict[str, tuple[int, ...]] | None = None) -> None:
+    def _open(self, input_shapes: dict[str, tuple[int, ...]] | None = None, dynamic: bool = False) -> None:
         self.session = create_runner(
-            self.model_path, backend=self._backend_request, mode=self.mode, input_shapes=input_shapes
+            self.model_path, backend=self._backend_request, mode=self.mode, input_shapes=input_shapes, dynamic=dynamic
         )
         self.input_names = self.inputs[0].name
         self.output_names = [o.name for o in self.outputs]

@@ -21,7 +21,7 @@ class RetinaFace(BaseDetector):
     """RetinaFace detector: BGR minus (104, 117, 123), resized into a top-left canvas of `input_size`.
 
     `dynamic_size=True` feeds the image at its own size (needs a model with
-    dynamic height/width; each new size is translated once on MLX).
+    dynamic height/width; on MLX one translation runs at every size).
     """
 
     default_model = RetinaFaceWeights.MNET_V2
@@ -42,7 +42,7 @@ class RetinaFace(BaseDetector):
             h, w = fixed_hw(self.inputs[0])
             if h and w:
                 raise ValueError(f"{self.model_path}: fixed {w}x{h} input; dynamic_size=True needs a dynamic export")
-            self._open(None)
+            self._open(dynamic=True)
         else:
             self._open(self._fixed_input(self.input_size))
 

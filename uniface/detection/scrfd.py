@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.face import detectors as post
-from runtime.face.preprocess import resize_top_left, to_nchw
+from runtime.face.preprocess import pad_to_multiple, resize_top_left, to_nchw
 
 import numpy as np
 
@@ -14,13 +14,18 @@ from .base import BaseDetector, as_wh
 
 
 class SCRFD(BaseDetector):
-    """SCRFD detector: BGR, `(x - 127.5) / 127.5`, resized into a top-left canvas of `input_size`."""
+    """SCRFD detector: BGR, `(x - 127.5) / 127.5`, resized into a top-left canvas of `input_size`.
+
+    `dynamic_size=True` (our extension; upstream has it on RetinaFace only) feeds the image at its own
+    size, zero-padded to a multiple of 32: one translation runs at every size.
+    """
 
     default_model = SCRFDWeights.SCRFD_10G_KPS
     defaults = {
         "confidence_threshold": 0.5,
         "nms_threshold": 0.4,
         "input_size": (640, 640),
+        "dynamic_size": False,
     }
     strides = (8, 16, 32)
     num_anchors = 2
@@ -29,13 +34,19 @@ class SCRFD(BaseDetector):
         super().__init__(**kwargs)
         self.input_size = as_wh(self.input_size)
         self._require_outputs(9, "SCRFD's score/bbox/kps heads for 3 strides")
-        self._open(self._fixed_input(self.input_size))
+        if self.dynamic_size:
+            self._open(dynamic=True)
+        else:
+            self._open(self._fixed_input(self.input_size))
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
         return to_nchw((np.float32(image) - 127.5) / 127.5)
 
     def _forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        canvas, factor = resize_top_left(image, self.input_size)
+        if self.dynamic_size:
+            (canvas, _), factor = pad_to_multiple(image, 32), 1.0
+        else:
+            canvas, factor = resize_top_left(image, self.input_size)
         outputs = self.session.run(self.preprocess(canvas))
         return post.scrfd(
             outputs,

@@ -14,7 +14,12 @@ from .base import BaseDetector, as_wh
 
 
 class YuNet(BaseDetector):
-    """YuNet detector: BGR, no normalization; the image is fit into `input_size` (top-left, aspect kept)."""
+    """YuNet detector: BGR, no normalization; the image is fit into `input_size` (top-left, aspect kept).
+
+    `dynamic_size=True` feeds the image at its own size (padded to a multiple of 32), as OpenCV's
+    FaceDetectorYN does when its input size is set to the image's: the ONNX file declares 640x640, but
+    its graph computes every shape from its input, so one translation runs at every size.
+    """
 
     default_model = YuNetWeights.DEFAULT
     defaults = {
@@ -22,6 +27,7 @@ class YuNet(BaseDetector):
         "nms_threshold": 0.3,
         "input_size": (640, 640),
         "top_k": 5000,
+        "dynamic_size": False,
     }
     strides = (8, 16, 32)
 
@@ -34,14 +40,20 @@ class YuNet(BaseDetector):
             raise ValueError(f"{self.model_path}: not a YuNet export (missing outputs {missing})")
         w, h = self.input_size
         self._pad_wh = (((w - 1) // 32 + 1) * 32, ((h - 1) // 32 + 1) * 32)
-        self._open(self._fixed_input(self._pad_wh))
+        if self.dynamic_size:
+            self._open(dynamic=True)
+        else:
+            self._open(self._fixed_input(self._pad_wh))
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
         padded, pad_wh = pad_to_multiple(image, 32)
         return to_nchw(np.float32(padded)), pad_wh
 
     def _forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        canvas, factor = resize_top_left(image, self.input_size)
+        if self.dynamic_size:
+            canvas, factor = image, 1.0
+        else:
+            canvas, factor = resize_top_left(image, self.input_size)
         tensor, pad_wh = self.preprocess(canvas)
         outputs = self.session.run_named(tensor)
         return post.yunet(
