@@ -22,18 +22,17 @@ import numpy as np
 
 from .pqscan import TRAIN_SAMPLE, PQScan, default_threads, fingerprints, top_k
 
-# Measured in tools/bench_pipeline.py (docs/pipeline.md, 'Where exact search stops'): the compressed scan re-ranks
-# a fixed number of candidates, so it overtakes the exact scan (n x d floats) at about the same n for 128-d and
-# 512-d vectors.
-DEFAULT_ANN_THRESHOLD = 20_000
+# Measured in tools/bench_pipeline.py (docs/pipeline.md, 'Where exact search stops'): the collection size (at 128-d
+# and 512-d) where the compressed scan, whose cost is mostly re-ranking a fixed number of candidates, becomes faster
+# than the exact scan of n x d floats (which stays in cache longer at small d); interpolated in between.
+MEASURED_CROSSOVER = ((128, 50_000), (512, 20_000))
 CANDIDATES = 4000  # re-ranked exactly: recall@10 ~0.99 at 1M random vectors, 128-d and 512-d (docs/pipeline.md)
 _CACHE_MAGIC = b"UFPQFS01"
 
 
 def default_ann_threshold(dim: int) -> int:
-    """The same for every dimension: both the exact scan and the re-ranking cost n x d (see above)."""
-    del dim
-    return DEFAULT_ANN_THRESHOLD
+    dims, sizes = zip(*MEASURED_CROSSOVER)
+    return int(np.interp(dim, dims, sizes))
 
 
 class VectorIndex:
