@@ -26,7 +26,7 @@ import numpy as np
 # recall, per 4 needed ~3x the candidates (docs/pipeline.md).
 DIMS_PER_CODE = 3
 CODE_BITS = 4  # fast-scan's SIMD lookup tables need 4-bit codes
-TRAIN_SAMPLE = 65_536  # codebook training: 16 centroids per 3-d subspace need few points
+TRAIN_SAMPLE = 16_384  # codebook training (faiss's k-means samples 256 points per centroid, 4096, anyway)
 SHARD_OVERFETCH = 1.1  # each of S shards returns 1.1 x candidates / S, so their union covers the global best
 
 
@@ -157,8 +157,10 @@ class PQScan:
         if len(data) < 16:
             return None
         d, m, per_code, shards = struct.unpack_from("<IIII", data, 0)
-        scan = cls(dim, max(shards, 1))
-        if (d, m, per_code) != (dim, scan.m, DIMS_PER_CODE) or shards < 1:
+        if (d, per_code) != (dim, DIMS_PER_CODE) or not 1 <= shards <= 64:
+            return None
+        scan = cls(dim, shards)
+        if m != scan.m:
             return None
         offset, labels = 16, []
         for _ in range(shards):
