@@ -1,8 +1,10 @@
 """Benchmarks of the face pipeline: indexing throughput, vector search, video FPS, SIGKILL durability.
 
-    python tools/bench_pipeline.py                       # everything (the 1M-vector builds take a while)
+    python tools/bench_pipeline.py                       # everything but the optional search sweeps (~1 h)
     python tools/bench_pipeline.py --sections index,video --rounds 5
-    python tools/bench_pipeline.py --sections search --sizes 10000,100000 --dims 128
+    python tools/bench_pipeline.py --sections search     # 10k-1M random vectors, threshold, clustered (~30 min)
+    python tools/bench_pipeline.py --sections search --sizes 1000000 --dims 512 --methods scan,store
+    python tools/bench_pipeline.py --sections search-alternatives,hnsw-variants   # what the scan was chosen over
     python tools/bench_pipeline.py --report              # re-render docs/pipeline.md from the saved JSON
 
 Each section's results are merged into docs/pipeline.json; docs/pipeline.md
@@ -14,10 +16,14 @@ and docs/pipeline.png are rendered from it. Sections:
   then one embedding per face), and ours pipelined (`index_folder`: decode
   ahead in threads, all faces of a group embedded in one batch, one durable
   transaction per group). Rounds alternate the three; medians are reported.
-- search: latency p50/p99 and recall@10 (against exact top-10) for random
-  unit vectors: numpy brute force, faiss IndexFlatIP, faiss HNSW and usearch
-  HNSW at several `ef`, and the FaceDatabase search itself (HNSW candidates
-  re-scored from SQLite) where it fits in time.
+- search: latency p50/p99 (wall, and CPU of the query's critical path) and
+  recall@10 against the exact top-10, at 10k-1M random unit vectors: numpy
+  brute force, faiss IndexFlatIP, faiss and usearch HNSW (up to
+  --hnsw-max), the store's compressed scan (PQ fast-scan re-ranked exactly,
+  1 and 2 threads) and `FaceDatabase.search` itself; exact vs scan at small
+  n (the store's switch); clustered face-like vectors (tools/bench_search.py).
+- search-alternatives, hnsw-variants: the other indexes the scan was chosen
+  over, at 1M (and HNSW graphs at --hnsw-max); not in the default run.
 - video: FPS of detect + track (+ identify once per track) on the synthetic clip.
 - crash: SIGKILL trials (tools/store_crash.py).
 """
@@ -38,8 +44,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 # Single-query latency: one BLAS thread. A matrix-vector product is memory-bound, and a team of threads
 # that must all be scheduled turns every query into a wait when the cores are shared (measured: 10k x 128
-# brute force, p50 0.2 ms with one thread, 50 ms with two on a busy machine).
+# brute force, p50 0.2 ms with one thread, 50 ms with two on a busy machine). The store's scan splits one
+# query over cores itself (shards on threads).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep instead of spinning on a core
 
 import numpy as np  # noqa: E402
 
@@ -50,7 +58,6 @@ SCRFD_FILE = MODELS / "scrfd_500m_kps.onnx"
 RECOGNIZER_FILE = MODELS / "mobilefacenet_prelu_128d.onnx"
 RESULTS = REPO / "docs" / "pipeline.json"
 UPSTREAM_VENV = Path(os.environ.get("UNIFACE4_VENV", "/work/venvs/uniface4-stores"))
-QUERIES = 200
 
 
 # -- indexing ---------------------------------------------------------------------------------
@@ -156,145 +163,6 @@ def embedding_agreement(db_path: Path, upstream: dict) -> dict:
     return {"face_counts_equal": bool(counts_equal), "faces": len(cosines), "min_cosine": min(cosines, default=0.0)}
 
 
-# -- search -----------------------------------------------------------------------------------
-
-
-def unit_vectors(n: int, d: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    out = np.empty((n, d), dtype=np.float32)
-    for start in range(0, n, 100_000):
-        block = rng.standard_normal((min(100_000, n - start), d), dtype=np.float32)
-        out[start : start + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
-    return out
-
-
-def exact_top10(data: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    out = np.empty((len(queries), 10), dtype=np.int64)
-    for i in range(0, len(queries), 20):
-        scores = queries[i : i + 20] @ data.T
-        part = np.argpartition(-scores, 9, axis=1)[:, :10]
-        order = np.argsort(-np.take_along_axis(scores, part, 1), axis=1)
-        out[i : i + 20] = np.take_along_axis(part, order, 1)
-    return out
-
-
-def timed(fn, queries) -> tuple[list, float, float, float, float]:
-    """Results and (wall p50, wall p99, CPU p50, CPU p99) in ms. A single-query search runs on the calling
-    thread (one BLAS / OpenMP thread), so its thread CPU time is what its latency would be on an idle core;
-    the wall time also counts the time other processes held the core (this machine is shared)."""
-    results, wall, cpu = [], [], []
-    for q in queries:
-        t, c = time.perf_counter(), time.thread_time()
-        results.append(fn(q))
-        cpu.append(time.thread_time() - c)
-        wall.append(time.perf_counter() - t)
-    w, c = np.array(wall) * 1e3, np.array(cpu) * 1e3
-    return results, *(float(np.percentile(x, p)) for x in (w, c) for p in (50, 99))
-
-
-def recall(found: list, truth: np.ndarray) -> float:
-    return float(np.mean([len(set(np.asarray(f)[:10].tolist()) & set(t.tolist())) / 10 for f, t in zip(found, truth)]))
-
-
-def numpy_top10(data: np.ndarray, q: np.ndarray) -> np.ndarray:
-    scores = data @ q
-    part = np.argpartition(-scores, 9)[:10]
-    return part[np.argsort(-scores[part])]
-
-
-def bench_search(sizes: list[int], dims: list[int], efs: list[int], usearch_max: int, store_max: int) -> list[dict]:
-    from uniface.stores.vectors import HNSW_EF_CONSTRUCTION, HNSW_M
-
-    import faiss
-
-    faiss.omp_set_num_threads(os.cpu_count() or 2)
-    rows = []
-    for d in dims:
-        for n in sizes:
-            data = unit_vectors(n, d, seed=n + d)
-            queries = unit_vectors(QUERIES, d, seed=1)
-            truth = exact_top10(data, queries)
-            rows += search_rows(n, d, "numpy brute force", [None], lambda q, _ef, x=data: numpy_top10(x, q),
-                                queries[:50], truth)  # fmt: skip
-            flat = faiss.IndexFlatIP(d)
-            flat.add(data)
-            rows += search_rows(n, d, "faiss IndexFlatIP", [None], lambda q, _ef, x=flat: x.search(q[None], 10)[1][0],
-                                queries[:50], truth)  # fmt: skip
-            del flat
-            hnsw = faiss.IndexHNSWFlat(d, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            t = time.perf_counter()
-            hnsw.add(data)
-            build = time.perf_counter() - t
-
-            def faiss_search(q, ef, x=hnsw):
-                x.hnsw.efSearch = ef
-                return x.search(q[None], 10)[1][0]
-
-            rows += search_rows(n, d, "faiss HNSW", efs, faiss_search, queries, truth, build)
-            del hnsw
-            if n <= usearch_max:
-                from usearch.index import Index
-
-                index = Index(ndim=d, metric="ip", dtype="f32", connectivity=HNSW_M,
-                              expansion_add=HNSW_EF_CONSTRUCTION)  # fmt: skip
-                t = time.perf_counter()
-                index.add(np.arange(n), data, threads=os.cpu_count() or 2)
-                build = time.perf_counter() - t
-
-                def usearch_search(q, ef, x=index):
-                    x.expansion_search = ef
-                    return x.search(q, 10).keys
-
-                rows += search_rows(n, d, "usearch HNSW", efs, usearch_search, queries, truth, build)
-                del index
-            if n <= store_max:
-                rows += bench_store(data, queries, truth, efs)
-    return rows
-
-
-def search_rows(n, d, method, efs, search, queries, truth, build=None) -> list[dict]:
-    """One row per ef: p50/p99 latency of single queries and recall@10. faiss runs one OpenMP thread here,
-    since a one-query search gains nothing from a team of threads and suffers when the cores are busy."""
-    import faiss
-
-    faiss.omp_set_num_threads(1)
-    rows = []
-    for ef in efs:
-        search(queries[0], ef)  # set ef, warm caches
-        found, p50, p99, cpu50, cpu99 = timed(lambda q, ef=ef: search(q, ef), queries)
-        row = {"n": n, "d": d, "method": method, "ef": ef, "p50_ms": p50, "p99_ms": p99, "cpu_p50_ms": cpu50,
-               "cpu_p99_ms": cpu99, "recall10": recall(found, truth[: len(queries)]), "build_s": build}  # fmt: skip
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-    faiss.omp_set_num_threads(os.cpu_count() or 2)
-    return rows
-
-
-def bench_store(data: np.ndarray, queries: np.ndarray, truth: np.ndarray, efs: list[int]) -> list[dict]:
-    """FaceDatabase.search end to end (exact below its threshold; HNSW + re-scoring from SQLite above)."""
-    from uniface.stores import FaceDatabase
-
-    n, d = data.shape
-    with tempfile.TemporaryDirectory() as tmp:
-        db = FaceDatabase(Path(tmp) / "bench.db", embedding_size=d, durability="normal")
-        t = time.perf_counter()
-        for start in range(0, n, 50_000):
-            db.add_many(data[start : start + 50_000], [{"i": i} for i in range(start, min(n, start + 50_000))])
-        build = time.perf_counter() - t
-        hnsw = db.index.ann is not None
-
-        def search(q, ef):
-            if hnsw:
-                db.index.ann.hnsw.efSearch = ef
-            return [m.id - 1 for m in db.search(q, threshold=-1, k=10)]
-
-        rows = search_rows(n, d, f"FaceDatabase ({'HNSW' if hnsw else 'exact'})", efs if hnsw else [None], search,
-                           queries, truth, build)  # fmt: skip
-        db.close()
-    return rows
-
-
 # -- video and crash ------------------------------------------------------------------------------
 
 
@@ -339,6 +207,8 @@ def bench_writes(dim: int = 128, per_transaction: int = 20, transactions: int = 
     single database writer that collects results from many indexing nodes."""
     from uniface.stores import FaceDatabase
 
+    from tools.bench_search import unit_vectors
+
     data = unit_vectors(per_transaction * transactions, dim, seed=3)
     with tempfile.TemporaryDirectory() as tmp:
         db = FaceDatabase(Path(tmp) / "w.db", embedding_size=dim)
@@ -351,6 +221,56 @@ def bench_writes(dim: int = 128, per_transaction: int = 20, transactions: int = 
         db.close()
     return {"dim": dim, "faces_per_transaction": per_transaction, "transactions_per_s": transactions / seconds,
             "faces_per_s": per_transaction * transactions / seconds}  # fmt: skip
+
+
+def run_search(args: argparse.Namespace, sections: list[str]) -> tuple[list[dict], list[dict]]:
+    """The search sections asked for, and a record of the run (load average before and after: wall times depend
+    on it)."""
+    from uniface.stores.pqscan import default_threads
+
+    from tools import bench_search as bs
+
+    dims = [int(d) for d in args.dims.split(",")]
+    threads = args.search_threads or default_threads()
+    started, load = time.time(), os.getloadavg()[0]
+    rows = []
+    if "search" in sections:
+        sizes = [int(s) for s in args.sizes.split(",")]
+        efs = [int(e) for e in args.efs.split(",")]
+        rows += bs.bench_main(sizes, dims, efs, args.methods.split(","), args.hnsw_max, args.usearch_max,
+                              args.store_max, threads)  # fmt: skip
+        if args.threshold_sizes:
+            rows += bs.bench_threshold([int(s) for s in args.threshold_sizes.split(",")], dims, threads)
+        if args.clustered:
+            rows += bs.bench_clustered(args.clustered, dims, threads)
+    if "search-alternatives" in sections:
+        rows += bs.bench_alternatives(1_000_000, dims)
+    if "hnsw-variants" in sections:
+        rows += bs.bench_hnsw_variants(args.hnsw_max, 128, [int(e) for e in args.efs.split(",")])
+    run = {"sections": [s for s in sections if s.startswith("search") or s == "hnsw-variants"], "dims": dims,
+           "load_average_start": load, "load_average_end": os.getloadavg()[0], "bandwidth_gb_s": bs.bandwidth(),
+           "minutes": (time.time() - started) / 60, "date": time.strftime("%Y-%m-%d %H:%M")}  # fmt: skip
+    return rows, [run]
+
+
+def search_key(row: dict) -> tuple:
+    return (row.get("data", "random"), row.get("table", "main"), row["n"], row["d"], row["method"],
+            row.get("setting", "-"), row.get("threads", 1))  # fmt: skip
+
+
+def merge_search(old: list[dict], new: list[dict]) -> list[dict]:
+    """New rows replace old ones measuring the same thing; rows of methods the store no longer has are dropped."""
+    done = {search_key(r) for r in new}
+    kept = [older_row(r) for r in old if r["method"] != "FaceDatabase (HNSW)"]
+    return [r for r in kept if search_key(r) not in done] + new
+
+
+def older_row(row: dict) -> dict:
+    """Rows written before the search table had data/table/setting/threads (HNSW M=32, efC=128, one thread)."""
+    if "setting" in row:
+        return row
+    setting = f"M=32 efC=128 ef {row['ef']}" if row.get("ef") else "-"
+    return {"data": "random", "table": "main", "setting": setting, "threads": 1, **row}
 
 
 def bench_crash(trials: int) -> dict:
@@ -367,7 +287,7 @@ def bench_crash(trials: int) -> dict:
 
 
 def machine() -> dict:
-    from runtime import native
+    from opset import native
 
     return {
         "cpu": platform.processor() or platform.machine(),
@@ -391,8 +311,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--dims", default="128,512")
     parser.add_argument("--efs", default="64,128,256,512,1024")
+    parser.add_argument("--methods", default="exact,hnsw,usearch,scan,store", help="search methods of the main table")
+    parser.add_argument("--hnsw-max", type=int, default=100_000, help="largest size to build an HNSW graph at")
     parser.add_argument("--usearch-max", type=int, default=100_000, help="largest size to build usearch at")
-    parser.add_argument("--store-max", type=int, default=100_000, help="largest size to build a FaceDatabase at")
+    parser.add_argument("--store-max", type=int, default=1_000_000, help="largest size to build a FaceDatabase at")
+    parser.add_argument("--threshold-sizes", default="2000,5000,10000,20000,50000", help="exact vs scan ('' skips)")
+    parser.add_argument("--clustered", type=int, default=1_000_000, help="size of the clustered run (0 skips)")
+    parser.add_argument("--search-threads", type=int, default=None, help="shards of the scan (default: cores)")
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--report", action="store_true", help="only re-render docs/pipeline.md from the JSON")
     parser.add_argument("--json", type=Path, default=RESULTS, help="results file to merge into (default: docs/)")
@@ -404,8 +329,9 @@ def main(argv: list[str] | None = None) -> int:
         extra = json.loads(other.read_text())
         for key, value in extra.items():
             if key == "search":
-                done = {(r["n"], r["d"]) for r in value}
-                results["search"] = [r for r in results.get("search", []) if (r["n"], r["d"]) not in done] + value
+                results["search"] = merge_search(results.get("search", []), value)
+            elif key == "search_runs":
+                results[key] = results.get(key, []) + value
             elif key != "machine" or "machine" not in results:
                 results[key] = value
     if not args.report:
@@ -416,13 +342,10 @@ def main(argv: list[str] | None = None) -> int:
             results["index"] = bench_index(args.rounds)
         if "video" in sections:
             results["video"] = bench_video(max(1, args.rounds // 2))
-        if "search" in sections:
-            new = bench_search(
-                [int(s) for s in args.sizes.split(",")], [int(d) for d in args.dims.split(",")],
-                [int(e) for e in args.efs.split(",")], args.usearch_max, args.store_max,
-            )  # fmt: skip
-            done = {(r["n"], r["d"]) for r in new}
-            results["search"] = [r for r in results.get("search", []) if (r["n"], r["d"]) not in done] + new
+        if any(s.startswith("search") or s == "hnsw-variants" for s in sections):
+            new, runs = run_search(args, sections)
+            results["search"] = merge_search(results.get("search", []), new)
+            results["search_runs"] = results.get("search_runs", []) + runs
         if "crash" in sections:
             results["crash"] = bench_crash(args.trials)
         if "writes" in sections:

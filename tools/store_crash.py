@@ -4,7 +4,7 @@
 
 Each trial starts a child on the same database; the child prints the
 sequence number of every add *after* it returned (acknowledged), and saves
-the HNSW cache every few adds, so kills land inside transactions, between
+the search index cache every few adds, so kills land inside transactions, between
 them and inside cache writes. After each kill the database is reopened and
 checked: every acknowledged record is present, every row's vector is the
 one its metadata says it should be, and searching each sampled vector finds
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 DIM = 32
-ANN_THRESHOLD = 300  # small, so the HNSW graph and its cache file are exercised too
+ANN_THRESHOLD = 300  # small, so the compressed-scan index and its cache file are exercised too
 REPO = Path(__file__).resolve().parents[1]
 CHILD_TIMEOUT = 300  # seconds for a child to open the database and acknowledge its first add
 

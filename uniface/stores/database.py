@@ -89,7 +89,8 @@ class FaceDatabase:
     another size raise `EmbeddingSizeError`. `durability="full"` (default)
     fsyncs every write; `"normal"` survives a killed process but not a power
     loss. `ann_threshold` is the collection size where search switches from
-    exact to HNSW (default: measured, see docs/pipeline.md).
+    exact to a compressed scan with exact re-ranking (default: measured, see
+    docs/pipeline.md); `db.index.candidates` trades its recall for time.
     """
 
     def __init__(
@@ -135,7 +136,7 @@ class FaceDatabase:
         return VectorIndex(self.embedding_size, ann_threshold=self._ann_threshold)
 
     def _load(self) -> None:
-        """Read every vector (checksummed) into memory; adopt the saved HNSW graph if it verifies."""
+        """Read every vector (checksummed) into memory; adopt the saved search index if it verifies."""
         self._data_version = self.records.data_version()
         stamp = self.records.stamp()
         index = self._new_index()
@@ -150,8 +151,8 @@ class FaceDatabase:
 
     @property
     def cache_path(self) -> Path:
-        """The HNSW graph saved beside the database (a cache: verified against SQLite before use)."""
-        return self.path.with_name(self.path.name + ".hnsw")
+        """The search index saved beside the database (a cache: verified against SQLite before use)."""
+        return self.path.with_name(self.path.name + ".index")
 
     def _save_cache(self, index: VectorIndex) -> None:
         if self.records.read_only or index.ann is None:
@@ -159,7 +160,7 @@ class FaceDatabase:
         try:
             index.save_ann(self.cache_path, self.records.get_info("uuid"))
         except OSError as exc:  # a cache that cannot be written is rebuilt next time; the data is in SQLite
-            log.warning("%s: could not write the HNSW cache (%s)", self.path, exc)
+            log.warning("%s: could not write the search index cache (%s)", self.path, exc)
 
     def _sync(self) -> None:
         """Pick up other connections' commits (rows added or removed) since the last look."""
@@ -354,8 +355,7 @@ class FaceDatabase:
                     [r[0] for r in self.records.read("SELECT id FROM faces WHERE person_id IS NOT NULL")],
                     dtype=np.int64,
                 )
-            fetch = k if self.index.ann is None or allowed is not None else max(2 * k, k + 10)
-            ids, _ = self.index.search(query, fetch, allowed)
+            ids, _ = self.index.search(query, k, allowed)  # exactly scored and ranked, also above ann_threshold
             rows = self.records.faces_by_id(ids, self.embedding_size)
         # Scores come from the rows themselves (checksummed), never from the cache alone.
         matches = [
@@ -455,7 +455,7 @@ class FaceDatabase:
     # -- persistence (uniface 4.x) ------------------------------------------------------------
 
     def save(self) -> None:
-        """Every write is already durable; this checkpoints the WAL and writes the HNSW cache (4.x API)."""
+        """Every write is already durable; this checkpoints the WAL and writes the search index cache (4.x API)."""
         with self.records._lock:
             self._sync()
             if self.records.read_only:

@@ -18,8 +18,9 @@ from .database import DEFAULT_FILE_NAME, FaceDatabase
 class FAISS(FaceDatabase):
     """uniface 4.x's vector store API (plus everything `FaceDatabase` offers).
 
-    The name is kept for compatibility; the vectors are searched exactly (or
-    with usearch's HNSW index for large collections), see docs/pipeline.md.
+    The name is kept for compatibility; the vectors are searched exactly (or,
+    in large collections, by a faiss fast-scan of compressed codes re-ranked
+    exactly), see docs/pipeline.md.
     """
 
     def __init__(self, *, embedding_size: int = 512, db_path: str | os.PathLike = "./vector_index", **kwargs: Any):

@@ -1,13 +1,14 @@
-"""In-memory search over the database's vectors: exact (numpy) for small collections, HNSW (faiss) above.
+"""In-memory search over the database's vectors: exact (numpy) for small collections, a compressed scan above.
 
 This is a cache of the SQLite rows, keyed by face id. Exact search is a
 matrix-vector product; once the collection reaches `ann_threshold` vectors a
-faiss HNSW graph takes over, and callers re-score its candidates against the
-rows in SQLite, so what is reported always comes from the source of truth.
-Deleted faces stay in the graph as tombstones (HNSW cannot unlink nodes)
-and are filtered out; the graph is rebuilt when they pass a fifth of it.
-The graph can be saved beside the database (`<db>.hnsw`) and is reused on
-open only after every vector in it has been compared with SQLite's.
+scan of 4-bit codes (pqscan.py) picks `candidates`, re-scored here from the
+exact vectors, and callers re-score the final matches against the rows in
+SQLite, so what is reported always comes from the source of truth. Deleted
+faces stay among the codes as tombstones and are skipped; the codes are
+rebuilt when tombstones pass a fifth of them. The codes can be saved beside
+the database (`<db>.index`) and are reused on open only after the
+fingerprint of every vector they encode has been compared with SQLite's.
 """
 
 from __future__ import annotations
@@ -19,41 +20,40 @@ from pathlib import Path
 
 import numpy as np
 
-# Measured in tools/bench_pipeline.py (docs/pipeline.md): at 100k x 128-d an exact scan takes ~5 ms on one core
-# with recall 1, while HNSW needs about as long for recall@10 >= 0.98 on random vectors; beyond that the scan
-# grows linearly and HNSW does not. Scaled by dimension, since the exact scan costs n * d.
-DEFAULT_ANN_THRESHOLD_128D = 100_000
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 128
-HNSW_EF_SEARCH = 512  # recall first: 0.96 at 100k random 128-d vectors (0.83 at 256), ~4 ms; clustered data does better
-_CACHE_MAGIC = b"UFHNSW02"
+from .pqscan import TRAIN_SAMPLE, PQScan, default_threads, fingerprints, top_k
+
+# Measured in tools/bench_pipeline.py (docs/pipeline.md, 'Where exact search stops'): the collection size (at 128-d
+# and 512-d) where the compressed scan, whose cost is mostly re-ranking a fixed number of candidates, becomes faster
+# than the exact scan of n x d floats (which stays in cache longer at small d); interpolated in between.
+MEASURED_CROSSOVER = ((128, 50_000), (512, 20_000))
+CANDIDATES = 4000  # re-ranked exactly: recall@10 ~0.99 at 1M random vectors, 128-d and 512-d (docs/pipeline.md)
+_CACHE_MAGIC = b"UFPQFS01"
 
 
 def default_ann_threshold(dim: int) -> int:
-    return max(1000, DEFAULT_ANN_THRESHOLD_128D * 128 // max(dim, 1))
-
-
-def _faiss():
-    os.environ.setdefault("KMP_DUPLICATE_LIB_OK", "TRUE")  # faiss and another library may both bundle libomp
-    import faiss
-
-    return faiss
+    dims, sizes = zip(*MEASURED_CROSSOVER)
+    return int(np.interp(dim, dims, sizes))
 
 
 class VectorIndex:
-    """Face ids and unit vectors; `search` returns (ids, scores) best first."""
+    """Face ids and unit vectors; `search` returns (ids, scores) best first.
 
-    def __init__(self, dim: int, ann_threshold: int | None = None, ef_search: int = HNSW_EF_SEARCH):
+    `candidates` is how many codes the compressed scan hands to the exact re-ranking (recall for time);
+    `threads` how many shards, one thread each, a query scans in parallel (default: this process's cores).
+    """
+
+    def __init__(
+        self, dim: int, ann_threshold: int | None = None, candidates: int = CANDIDATES, threads: int | None = None
+    ):
         self.dim = dim
         self.ann_threshold = default_ann_threshold(dim) if ann_threshold is None else int(ann_threshold)
-        self.ef_search = ef_search
+        self.candidates = candidates
+        self.threads = default_threads() if threads is None else max(1, int(threads))
         self._ids = np.empty(0, dtype=np.int64)
         self._vecs = np.empty((0, dim), dtype=np.float32)
         self._n = 0
         self._row: dict[int, int] = {}
-        self.ann = None  # faiss IndexHNSWFlat once the collection is large
-        self._ann_ids = np.empty(0, dtype=np.int64)  # graph position -> face id
-        self._dead: set[int] = set()  # face ids deleted but still in the graph
+        self.ann: PQScan | None = None  # the compressed scan, once the collection is large
 
     def __len__(self) -> int:
         return self._n
@@ -76,20 +76,19 @@ class VectorIndex:
         ids, vectors = ids[keep], np.asarray(vectors, dtype=np.float32)[keep]
         if not len(ids):
             return
-        need = self._n + len(ids)
+        first, need = self._n, self._n + len(ids)
         if need > len(self._ids):
             cap = max(need, 2 * len(self._ids), 1024)
             grown_ids = np.empty(cap, dtype=np.int64)
             grown = np.empty((cap, self.dim), dtype=np.float32)
             grown_ids[: self._n], grown[: self._n] = self._ids[: self._n], self._vecs[: self._n]
             self._ids, self._vecs = grown_ids, grown
-        self._ids[self._n : need] = ids
-        self._vecs[self._n : need] = vectors
-        for offset, face_id in enumerate(ids.tolist()):
-            self._row[face_id] = self._n + offset
+        self._ids[first:need] = ids
+        self._vecs[first:need] = vectors
+        self._row.update(zip(ids.tolist(), range(first, need)))
         self._n = need
         if self.ann is not None:
-            self._ann_add(ids, vectors)
+            self.ann.add(vectors, np.arange(first, need))
         elif build_ann and self._n >= self.ann_threshold:
             self.build_ann()
 
@@ -101,26 +100,24 @@ class VectorIndex:
         n = int(keep.sum())
         self._ids[:n], self._vecs[:n] = self.ids[keep], self._vecs[: self._n][keep]
         self._n = n
-        self._row = {int(i): r for r, i in enumerate(self._ids[:n].tolist())}
+        self._row = dict(zip(self._ids[:n].tolist(), range(n)))
         if self.ann is not None:
-            self._dead |= drop
+            new_row = np.full(len(keep), -1, dtype=np.int64)
+            new_row[keep] = np.arange(n)
+            self.ann.remap(new_row)
             if self._n < self.ann_threshold // 2:
-                self.ann, self._ann_ids, self._dead = None, np.empty(0, dtype=np.int64), set()
-            elif len(self._dead) > self.ann.ntotal // 5:
+                self.ann = None
+            elif self.ann.dead > self.ann.ntotal // 5:
                 self.build_ann()
 
-    def _ann_add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        self.ann.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        self._ann_ids = np.concatenate([self._ann_ids, ids])
-
     def build_ann(self) -> None:
-        faiss = _faiss()
-        ann = faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        ann.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        ann.hnsw.efSearch = self.ef_search
-        self.ann, self._ann_ids, self._dead = ann, np.empty(0, dtype=np.int64), set()
+        """Train the codebooks on a sample of the vectors and encode them all."""
+        ann = PQScan(self.dim, self.threads)
+        sample = np.random.default_rng(self._n).choice(self._n, min(self._n, TRAIN_SAMPLE), replace=False)
+        ann.train(self._vecs[np.sort(sample)])
         if self._n:
-            self._ann_add(self.ids.copy(), self._vecs[: self._n])
+            ann.add(self._vecs[: self._n], np.arange(self._n))
+        self.ann = ann
 
     # -- search -------------------------------------------------------------------------------
 
@@ -130,73 +127,76 @@ class VectorIndex:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         if allowed is not None:
             rows = np.array([self._row[int(i)] for i in allowed if int(i) in self._row], dtype=np.int64)
-            return _top_k(self._ids[rows], self._vecs[rows] @ query, k)
+            return top_k(self._ids[rows], self._vecs[rows] @ query, k)
         if self.ann is None:
-            return _top_k(self.ids, self._vecs[: self._n] @ query, k)
-        want = min(k, self._n)
-        scores, pos = self.ann.search(query.reshape(1, -1), min(want + len(self._dead), self.ann.ntotal))
-        pos, scores = pos[0], scores[0]
-        ok = pos >= 0
-        ids = self._ann_ids[pos[ok]]
-        alive = np.array([int(i) not in self._dead for i in ids], dtype=bool)
-        return ids[alive][:want], scores[ok][alive][:want].astype(np.float32)
+            return top_k(self.ids, self._vecs[: self._n] @ query, k)
+        rows, scores = self.ann.search(query, self._vecs, max(self.candidates, k), k)
+        return self._ids[rows], scores
 
-    # -- HNSW cache file ----------------------------------------------------------------------
+    # -- the cache file -----------------------------------------------------------------------
+
+    def _label(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(face id, fingerprint) of each code position; (-1, 0) for tombstones."""
+        live = rows >= 0
+        ids = np.full(len(rows), -1, dtype=np.int64)
+        prints = np.zeros(len(rows), dtype=np.uint64)
+        ids[live] = self._ids[rows[live]]
+        prints[live] = fingerprints(self._vecs[rows[live]])
+        return ids, prints
 
     def save_ann(self, path: Path, uuid: str) -> None:
-        """Write the graph and its face ids to `path` (temp file, fsync, rename)."""
+        """Write the codes, their face ids and fingerprints to `path` (temp file, fsync, rename)."""
         if self.ann is None:
             return
-        blob = _faiss().serialize_index(self.ann).tobytes()
-        ids = self._ann_ids.astype("<i8").tobytes()
-        header = uuid.encode().ljust(32, b"\0")
-        crc = zlib.crc32(blob, zlib.crc32(ids))
+        payload = self.ann.to_bytes(self._label)
+        header = _CACHE_MAGIC + uuid.encode().ljust(32, b"\0") + struct.pack("<QI", len(payload), zlib.crc32(payload))
         _remove_stale_temp_files(path)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
-            fh.write(_CACHE_MAGIC + header + struct.pack("<QQI", len(self._ann_ids), len(blob), crc))
-            fh.write(ids)
-            fh.write(blob)
+            fh.write(header)
+            fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
 
     def load_ann(self, path: Path, uuid: str) -> bool:
-        """Adopt a saved graph if it belongs to this database, passes its CRC-32, and every vector in it
-        equals SQLite's.
+        """Adopt saved codes if they belong to this database, pass their CRC-32, and the fingerprint of every vector
+        they encode equals that of SQLite's vector with the same face id.
 
-        Faces added since it was saved are added to it; faces deleted since become tombstones.
+        Faces added since they were saved are encoded now; faces deleted since become tombstones.
         """
         try:
-            data = path.read_bytes()
+            data = memoryview(path.read_bytes())
         except OSError:
             return False
-        head = len(_CACHE_MAGIC) + 32 + 20
-        if len(data) < head or data[:8] != _CACHE_MAGIC or data[8:40].rstrip(b"\0").decode(errors="replace") != uuid:
+        head = len(_CACHE_MAGIC) + 32 + 12
+        owner = bytes(data[8:40]).rstrip(b"\0").decode(errors="replace")
+        if len(data) < head or data[:8] != _CACHE_MAGIC or owner != uuid:
             return False
-        n_ids, n_blob, crc = struct.unpack("<QQI", data[40:head])
-        if len(data) != head + 8 * n_ids + n_blob or zlib.crc32(memoryview(data)[head:]) != crc:
-            return False  # truncated or damaged: a bad graph link could even crash faiss, so never load it
-        ann_ids = np.frombuffer(data, dtype="<i8", count=n_ids, offset=head).astype(np.int64)
-        faiss = _faiss()
-        try:
-            ann = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8, offset=head + 8 * n_ids))
-        except RuntimeError:
+        n_payload, crc = struct.unpack("<QI", data[40:head])
+        payload = data[head:]
+        if len(payload) != n_payload or zlib.crc32(payload) != crc:
+            return False  # truncated or damaged: never hand faiss bytes that fail their checksum
+        loaded = PQScan.from_bytes(payload, self.dim)
+        if loaded is None:
             return False
-        if ann.d != self.dim or ann.ntotal != n_ids or not isinstance(ann, faiss.IndexHNSWFlat):
-            return False
-        stored = faiss.rev_swig_ptr(faiss.downcast_index(ann.storage).get_xb(), ann.ntotal * self.dim)
-        stored = np.asarray(stored).reshape(ann.ntotal, self.dim)
-        live = np.array([int(i) in self._row for i in ann_ids], dtype=bool)
-        if not np.array_equal(stored[live], self.vectors_of(ann_ids[live])):
-            return False
-        ann.hnsw.efSearch = self.ef_search
-        self.ann, self._ann_ids = ann, ann_ids
-        self._dead = {int(i) for i in ann_ids[~live]}
-        missing = np.array([i for i in self.ids.tolist() if i not in set(ann_ids.tolist())], dtype=np.int64)
+        ann, labels = loaded
+        covered: set[int] = set()
+        for s, (ids, prints) in enumerate(labels):
+            rows = np.array([self._row.get(i, -1) for i in ids.tolist()], dtype=np.int64)
+            live = rows >= 0
+            if not np.array_equal(prints[live], fingerprints(self._vecs[rows[live]])):
+                return False
+            ann.rows[s] = rows
+            covered.update(ids[live].tolist())
+            if len(covered) != sum(int((r >= 0).sum()) for r in ann.rows[: s + 1]):
+                return False  # a face coded twice
+        ann.dead = sum(int((rows < 0).sum()) for rows in ann.rows)
+        self.ann = ann
+        missing = np.array([r for r, i in enumerate(self.ids.tolist()) if i not in covered], dtype=np.int64)
         if len(missing):
-            self._ann_add(missing, self.vectors_of(missing))
-        if len(self._dead) > self.ann.ntotal // 5:
+            ann.add(self._vecs[missing], missing)
+        if ann.dead > ann.ntotal // 5:
             self.build_ann()
         return True
 
@@ -217,11 +217,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _top_k(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    if len(scores) > k:
-        part = np.argpartition(-scores, k - 1)[:k]
-        ids, scores = ids[part], scores[part]
-    order = np.argsort(-scores, kind="stable")
-    return ids[order], scores[order].astype(np.float32)
