@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -39,7 +40,21 @@ DEFAULT_MODELS = ("retinaface", "scrfd_640", "yunet", "yolov5n", "mobilefacenet"
 
 
 def build(engine: str, path: Path, x: np.ndarray, workdir: Path, tune: bool = False):
-    """A zero-argument callable running one inference (inputs converted, outputs materialized)."""
+    """A zero-argument callable running one inference (inputs converted, outputs materialized).
+
+    "module[VAR=value]" is the module engine translated with the environment variable VAR set to
+    value (translation-time switches, for A/B pairs in one process: `--ab VAR=a,b`)."""
+    if engine.startswith("module[") and engine.endswith("]"):
+        var, _, value = engine[len("module[") : -1].partition("=")
+        old = os.environ.get(var)
+        os.environ[var] = value
+        try:
+            return build("module", path, x, workdir / engine.replace("=", "_").replace("[", "_").rstrip("]"), tune)
+        finally:
+            if old is None:
+                del os.environ[var]
+            else:
+                os.environ[var] = old
     if engine == "onnxruntime":
         import onnxruntime as ort
 
@@ -215,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--settle-ms", type=float, default=30.0, help="pause before each block (other pools stop spinning)")
     p.add_argument("--tune", action="store_true", help="translate ours with tune=True")
     p.add_argument("--engines", default=",".join(ENGINES), help="subset of " + ",".join(ENGINES))
+    p.add_argument("--ab", metavar="VAR=A,B", help="A/B of a translation-time switch: the module engine per value")
     p.add_argument("--rss", nargs=2, metavar=("MODEL", "ENGINE"), help=argparse.SUPPRESS)
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     args = p.parse_args(argv)
@@ -222,6 +238,16 @@ def main(argv: list[str] | None = None) -> int:
         _rss_child(*args.rss)
         return 0
     models = [m for m in args.models.split(",") if m]
+    if args.ab:
+        var, _, values = args.ab.partition("=")
+        engines = [f"module[{var}={v}]" for v in values.split(",")]
+        results = measure(models, args.runs, args.warmup, args.block, args.tune, engines, args.settle_ms)
+        for r in results.values():
+            base = r["stats"][engines[0]]["median_ms"]
+            print(f"{r['label']}: " + ", ".join(
+                f"{e} {s['median_ms']:.2f} ms ({s['p10_ms']:.2f}-{s['p90_ms']:.2f}) x{s['median_ms'] / base:.3f}"
+                for e, s in r["stats"].items()))  # fmt: skip
+        return 0
     results = measure(models, args.runs, args.warmup, args.block, args.tune, args.engines.split(","), args.settle_ms)
     rss = {} if args.no_rss else {m: {e: peak_rss(m, e) for e in ENGINES} for m in models}
     out = Path(args.out)

@@ -20,8 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from opset import native  # noqa: E402
 from opset.execute import to_mx, to_numpy  # noqa: E402
-from runtime import InferenceSession, native  # noqa: E402
+from runtime import InferenceSession  # noqa: E402
 
 import mlx.core as mx  # noqa: E402
 

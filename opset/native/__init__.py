@@ -111,20 +111,26 @@ def conv2d(
     slope: mx.array | None = None,
     residual: mx.array | None = None,
     residual_after: bool = False,
+    winograd: int = 0,
 ) -> mx.array:
     """activation(conv(x, w) + bias + residual) for NHWC `x` (residual_after: activation(...) + residual).
 
     w is (kh, kw, C) for a depthwise conv and (kh, kw, C_in, C_out) otherwise;
     pads are (top, left, bottom, right). activation is one of ACTIVATIONS:
     leaky_relu uses alpha, clip clamps to [alpha, beta], prelu uses `slope`
-    (one value per output channel).
+    (one value per output channel). winograd=2 or 4 runs a dense 3x3 stride-1
+    conv as Winograd F(2x2, 3x3) or F(4x4, 3x3) (fewer multiplies, a little
+    more rounding; the MLX fallback computes the conv directly).
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"native.conv2d: unknown activation {activation!r}")
+    if winograd not in (0, 2, 4):
+        raise ValueError(f"native.conv2d: winograd must be 0, 2 or 4, got {winograd!r}")
     if _runs_native(x):
         return _ext.conv2d(
             x, w, bias, residual, slope, depthwise=depthwise, strides=list(strides), pads=list(pads),
             act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta), residual_after=bool(residual_after),
+            winograd=int(winograd),
         )  # fmt: skip
     return reference_conv2d(
         x, w, bias, depthwise=depthwise, strides=strides, pads=pads, activation=activation, alpha=alpha, beta=beta,

@@ -62,6 +62,7 @@ NB_MODULE(_kernels, m) {
         "out[..., j * g + k] = parts[k][..., j]: a channel Concat and a channel shuffle in one pass.");
   m.def("conv2d", &mlxu::native_conv2d, "x"_a, "w"_a, "bias"_a.none(), "residual"_a.none(), "slope"_a.none(),
         nb::kw_only(), "depthwise"_a, "strides"_a, "pads"_a, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f,
-        "residual_after"_a = false, "stream"_a = nb::none(),
-        "Fused NHWC conv: act(conv(x, w) + bias + residual). Depthwise w: (kh, kw, C); dense w: HWIO.");
+        "residual_after"_a = false, "winograd"_a = 0, "stream"_a = nb::none(),
+        "Fused NHWC conv: act(conv(x, w) + bias + residual). Depthwise w: (kh, kw, C); dense w: HWIO. "
+        "winograd=2|4: a dense 3x3 stride-1 conv as Winograd F(2x2, 3x3) / F(4x4, 3x3).");
 }

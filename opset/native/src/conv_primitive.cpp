@@ -121,7 +121,7 @@ void set_aligned_output(mx::array& out) {
 
 // x (shape N, H, W, C) is a transposed view of a dense NCHW array, and the dense kernel can take it as is.
 bool is_nchw_view(const mx::array& x, int kh, const ConvParams& p) {
-  if (p.kind != ConvKind::Dense || x.ndim() != 4 || x.size() == 0 || x.flags().row_contiguous) return false;
+  if (p.kind != ConvKind::Dense || p.winograd || x.ndim() != 4 || x.size() == 0 || x.flags().row_contiguous) return false;
   const int64_t h = x.shape(1), w = x.shape(2), c = x.shape(3);
   const auto& st = x.strides();
   return c * kh <= kMaxSegments && st[3] == h * w && st[1] == w && st[2] == 1 && (x.shape(0) == 1 || st[0] == c * h * w);
@@ -200,6 +200,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     s.kh = w.shape(0), s.kw = w.shape(1);
     s.sh = p.sh, s.sw = p.sw, s.pt = p.pt, s.pl = p.pl, s.pb = p.pb, s.pr = p.pr;
     s.nchw = nchw;
+    s.winograd = p.winograd;
     Epilogue e;  // the conv's own (the depthwise one's, with a pointwise stage)
     e.bias = operand(o.bias), e.slope = operand(o.slope);
     e.act = p.act, e.alpha = p.alpha, e.beta = p.beta;
@@ -293,13 +294,18 @@ struct Inputs {
 mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
                         const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
                         bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,
-                        float beta, bool residual_after, mx::StreamOrDevice s) {
+                        float beta, bool residual_after, int winograd, mx::StreamOrDevice s) {
   check_geometry(x, strides, pads, act);
   check_weight(x, w, depthwise);
+  if (winograd != 0 && winograd != 2 && winograd != 4) refuse("winograd must be 0, 2 or 4, got " + std::to_string(winograd));
+  if (winograd && (depthwise || w.shape(0) != 3 || w.shape(1) != 3 || strides[0] != 1 || strides[1] != 1))
+    refuse("winograd needs a dense 3x3 stride-1 conv, got weight " + shape_str(w.shape()) + " and strides (" +
+           std::to_string(strides[0]) + ", " + std::to_string(strides[1]) + ")");
   ConvParams p{depthwise ? ConvKind::Depthwise : ConvKind::Dense,
                strides[0], strides[1], pads[0], pads[1], pads[2], pads[3],
                static_cast<Act>(act), alpha, beta,
                bias.has_value(), residual.has_value(), slope.has_value(), residual_after && residual.has_value()};
+  p.winograd = winograd;
   const mx::Shape out_shape = conv_output_shape(x.shape(), w.shape(), p);
   if (out_shape[1] < 1 || out_shape[2] < 1) refuse("the kernel does not fit the padded input " + shape_str(x.shape()));
   const int c_out = out_shape[3];

@@ -35,6 +35,7 @@ struct ConvParams {
   bool residual_after;
   bool fused_pw = false;
   PointwiseStage pw{};
+  int winograd = 0;  // dense 3x3 stride 1: F(2x2, 3x3) or F(4x4, 3x3) (2 or 4); 0: the GEMM
   bool operator==(const ConvParams&) const = default;
 };
 
@@ -84,6 +85,6 @@ mx::array native_dw_pw_conv2d(const mx::array& x, const mx::array& w_dw, const s
 mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
                         const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
                         bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,
-                        float beta, bool residual_after = false, mx::StreamOrDevice s = {});
+                        float beta, bool residual_after = false, int winograd = 0, mx::StreamOrDevice s = {});
 
 }  // namespace mlxu

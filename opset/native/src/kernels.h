@@ -27,6 +27,7 @@ struct ConvShape {
   int sh, sw;              // strides
   int pt, pl, pb, pr;      // pads: top, left, bottom, right
   bool nchw = false;       // dense only: x is [n, c_in, h, w], read in place (a network's stem on its NCHW input)
+  int winograd = 0;        // dense 3x3 stride 1 only: 2 or 4 runs Winograd F(2x2, 3x3) / F(4x4, 3x3), 0 the GEMM
 };
 
 // Dense kernels read a pixel's window as segments of contiguous floats: kh of kw * c_in (NHWC), or

@@ -517,8 +517,12 @@ inline bool dot_path(const ConvShape& s) {
   return s.c_out <= kDotMaxCo && s.c_out < kL && K >= 8 * kL;
 }
 
-// Floats dense_pack writes: NR-wide zero-padded panels for the GEMM, or W transposed for the dot path.
+#include "winograd_impl.h"
+
+// Floats dense_pack writes: NR-wide zero-padded panels for the GEMM, W transposed for the dot path,
+// or Winograd's transformed weights.
 size_t dense_packed_size(const ConvShape& s) {
+  if (s.winograd) return winograd_packed_size(s);
   const int64_t K = static_cast<int64_t>(s.kh) * s.kw * s.c_in;
   const int64_t panels = (s.c_out + NR - 1) / NR;
   return static_cast<size_t>(dot_path(s) ? s.c_out * K : panels * K * NR);
@@ -526,6 +530,7 @@ size_t dense_packed_size(const ConvShape& s) {
 
 // W (HWIO) in the layout dense() reads; `packed` must be cache-line aligned.
 void dense_pack(const ConvShape& s, const float* w, float* packed) {
+  if (s.winograd) return winograd_pack(s, w, packed);
   const int64_t K = static_cast<int64_t>(s.kh) * s.kw * s.c_in;
   // HWIO row of the packed row k (an NCHW input walks K channel-major)
   auto src_row = [&](int64_t k) -> int64_t {
@@ -550,6 +555,7 @@ void dense_pack(const ConvShape& s, const float* w, float* packed) {
 }
 
 void dense(const ConvShape& s, const float* x, const float* packed, const Epilogue& e, float* out) {
+  if (s.winograd) return winograd(s, x, packed, e, out);
   const bool pointwise = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && !(s.pt | s.pl | s.pb | s.pr);
   const int64_t K = static_cast<int64_t>(s.kh) * s.kw * s.c_in;
   const int64_t M = static_cast<int64_t>(s.n) * s.ho * s.wo;

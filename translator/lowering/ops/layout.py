@@ -9,6 +9,7 @@ activation (from the epilogue pass) is applied right after the bias.
 from __future__ import annotations
 
 import math
+import os
 
 from opset.program import Ref, Slice
 
@@ -37,6 +38,26 @@ def native_kind(w_shape, groups: int, dilations, dtype) -> str | None:
     if groups == o and i_per_group == 1:
         return "depthwise"
     return None
+
+
+def winograd_tile(w_shape, strides, out_hw) -> int:
+    """Winograd output tile (4: F(4x4, 3x3), 2: F(2x2, 3x3)) for a native dense conv, or 0 for the direct GEMM.
+
+    From a sweep of the kernels on AVX-512 and AVX2 (docs/benchmarks.md, "Winograd"): F(4x4) takes
+    0.36-0.6x the direct conv's time from 20x20 maps up, F(2x2) wins on 5x5-14x14 maps, and fewer than
+    8 input or output channels leave the transformed GEMM too thin to pay for the transforms.
+    """
+    o, kh, kw, ipg = w_shape
+    if (kh, kw) != (3, 3) or tuple(strides) != (1, 1) or o < 8 or ipg < 8:
+        return 0
+    forced = os.environ.get("MLX_UNIFACE_WINOGRAD", "")  # A/B switch: 0 (never), 2 or 4 (always)
+    if forced in ("0", "2", "4"):
+        return int(forced)
+    ho, wo = out_hw
+    if not (isinstance(ho, int) and isinstance(wo, int)):
+        return 4  # a dynamic map: the detectors' maps are large
+    pixels = ho * wo
+    return 4 if pixels >= 400 else 2 if pixels >= 25 else 0
 
 
 def conv_pads(ctx: LowerCtx, in_hw, kernel, strides, dilations) -> list[int] | None:
@@ -151,7 +172,7 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
         strategy = conv_strategy(w_arr.shape, groups, strides, dilations, pads, target_device())
     ctx.builder.note_strategy(f"native {kind}" if kind else strategy)
     if kind is not None:
-        return _native_conv(ctx, x, w_arr, bias, kind, strides, pads, residual)
+        return _native_conv(ctx, x, w_arr, bias, kind, strides, pads, residual, out_hw)
     if strategy == "matmul":
         xs = x
         if strides != [1, 1]:
@@ -181,8 +202,11 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
     return ctx.call("add", y, residual) if residual is not None and after else y
 
 
-def _native_conv(ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, residual: Ref | None) -> Ref:
-    """One opset.native.conv2d call: conv, bias, residual and activation in one pass."""
+def _native_conv(ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, residual: Ref | None, out_hw) -> Ref:
+    """One opset.native.conv2d call: conv, bias, residual and activation in one pass.
+
+    Dense 3x3 stride-1 convs run as Winograd where `winograd_tile` (or `--tune`, through the node's
+    "winograd" attribute) picks a tile."""
     o, kh, kw, ipg = w_arr.shape
     if kind == "depthwise":
         w = ctx.constant(np.ascontiguousarray(w_arr.reshape(o, kh, kw).transpose(1, 2, 0)), "w")  # (kh, kw, C)
@@ -195,6 +219,11 @@ def _native_conv(ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, r
         kwargs["residual"] = residual
         if ctx.attr("residual_after"):
             kwargs["residual_after"] = True
+    if kind == "dense":
+        tile = ctx.attr("winograd")
+        tile = winograd_tile(w_arr.shape, strides, out_hw) if tile is None else int(tile)
+        if tile:
+            kwargs["winograd"] = tile
     b = ctx.constant(bias, "b") if bias is not None else None
     return ctx.call("native_conv2d", x, w, b, **kwargs)
 
