@@ -169,43 +169,43 @@ class RetinafaceMnet025(nn.Module):
         # Conv: /fpn/output2/output2.0/Conv
         fpn_Add_output_0_pre = native.conv2d(body_stage2_stage2_5_stage2_5_5_LeakyRelu_output, self.fpn_output2_output2_0_Conv_w, self.fpn_output2_output2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612, residual=fpn_Resize_output_0_nhwc, residual_after=True)
         # Conv: /fpn/merge2/merge2.0/Conv
-        fpn_merge2_merge2_2_LeakyRelu_output_0_pre = native.conv2d(fpn_Add_output_0_pre, self.fpn_merge2_merge2_0_Conv_w, self.fpn_merge2_merge2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        fpn_merge2_merge2_2_LeakyRelu_output_0_pre = native.conv2d(fpn_Add_output_0_pre, self.fpn_merge2_merge2_0_Conv_w, self.fpn_merge2_merge2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         # Upsample: /fpn/Resize_1
         fpn_Resize_1_output_0_nhwc = native.upsample_nearest(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, (2, 2))
         # Conv: /fpn/output1/output1.0/Conv
         fpn_Add_1_output_0_pre = native.conv2d(body_stage1_stage1_5_stage1_5_5_LeakyRelu_output, self.fpn_output1_output1_0_Conv_w, self.fpn_output1_output1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612, residual=fpn_Resize_1_output_0_nhwc, residual_after=True)
         # Conv: /fpn/merge1/merge1.0/Conv
-        fpn_merge1_merge1_2_LeakyRelu_output_0_pre = native.conv2d(fpn_Add_1_output_0_pre, self.fpn_merge1_merge1_0_Conv_w, self.fpn_merge1_merge1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        fpn_merge1_merge1_2_LeakyRelu_output_0_pre = native.conv2d(fpn_Add_1_output_0_pre, self.fpn_merge1_merge1_0_Conv_w, self.fpn_merge1_merge1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         # Conv: /ssh1/conv3X3/conv3X3.0/Conv
-        ssh1_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_merge1_merge1_2_LeakyRelu_output_0_pre, self.ssh1_conv3X3_conv3X3_0_Conv_w, self.ssh1_conv3X3_conv3X3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
+        ssh1_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_merge1_merge1_2_LeakyRelu_output_0_pre, self.ssh1_conv3X3_conv3X3_0_Conv_w, self.ssh1_conv3X3_conv3X3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
         # Conv: /ssh1/conv5X5_1/conv5X5_1.0/Conv
-        ssh1_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_merge1_merge1_2_LeakyRelu_output_0_pre, self.ssh1_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh1_conv5X5_1_conv5X5_1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        ssh1_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_merge1_merge1_2_LeakyRelu_output_0_pre, self.ssh1_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh1_conv5X5_1_conv5X5_1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         # Conv: /ssh1/conv5X5_2/conv5X5_2.0/Conv
-        ssh1_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh1_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh1_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh1_conv5X5_2_conv5X5_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
+        ssh1_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh1_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh1_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh1_conv5X5_2_conv5X5_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
         # Conv: /ssh1/conv7X7_2/conv7X7_2.0/Conv
-        ssh1_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh1_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh1_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh1_conv7X7_2_conv7X7_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        ssh1_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh1_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh1_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh1_conv7X7_2_conv7X7_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         # Conv: /ssh1/conv7x7_3/conv7x7_3.0/Conv
-        ssh1_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh1_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh1_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh1_conv7x7_3_conv7x7_3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
+        ssh1_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh1_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh1_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh1_conv7x7_3_conv7x7_3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
         # Conv: /ssh2/conv3X3/conv3X3.0/Conv
-        ssh2_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, self.ssh2_conv3X3_conv3X3_0_Conv_w, self.ssh2_conv3X3_conv3X3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
+        ssh2_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, self.ssh2_conv3X3_conv3X3_0_Conv_w, self.ssh2_conv3X3_conv3X3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
         # Conv: /ssh2/conv5X5_1/conv5X5_1.0/Conv
-        ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, self.ssh2_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh2_conv5X5_1_conv5X5_1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, self.ssh2_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh2_conv5X5_1_conv5X5_1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         # Conv: /ssh2/conv5X5_2/conv5X5_2.0/Conv
-        ssh2_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh2_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh2_conv5X5_2_conv5X5_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
+        ssh2_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh2_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh2_conv5X5_2_conv5X5_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
         # Conv: /ssh2/conv7X7_2/conv7X7_2.0/Conv
-        ssh2_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh2_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh2_conv7X7_2_conv7X7_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        ssh2_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh2_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh2_conv7X7_2_conv7X7_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         # Conv: /ssh2/conv7x7_3/conv7x7_3.0/Conv
-        ssh2_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh2_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh2_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh2_conv7x7_3_conv7x7_3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
+        ssh2_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh2_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh2_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh2_conv7x7_3_conv7x7_3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
         # Conv: /ssh3/conv3X3/conv3X3.0/Conv
-        ssh3_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_output3_output3_2_LeakyRelu_output_0_pre, self.ssh3_conv3X3_conv3X3_0_Conv_w, self.ssh3_conv3X3_conv3X3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
+        ssh3_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_output3_output3_2_LeakyRelu_output_0_pre, self.ssh3_conv3X3_conv3X3_0_Conv_w, self.ssh3_conv3X3_conv3X3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
         # Conv: /ssh3/conv5X5_1/conv5X5_1.0/Conv
-        ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_output3_output3_2_LeakyRelu_output_0_pre, self.ssh3_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh3_conv5X5_1_conv5X5_1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_output3_output3_2_LeakyRelu_output_0_pre, self.ssh3_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh3_conv5X5_1_conv5X5_1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         # Conv: /ssh3/conv5X5_2/conv5X5_2.0/Conv
-        ssh3_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh3_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh3_conv5X5_2_conv5X5_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
+        ssh3_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh3_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh3_conv5X5_2_conv5X5_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
         # Conv: /ssh3/conv7X7_2/conv7X7_2.0/Conv
-        ssh3_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh3_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh3_conv7X7_2_conv7X7_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        ssh3_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh3_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh3_conv7X7_2_conv7X7_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         # Conv: /ssh3/conv7x7_3/conv7x7_3.0/Conv
-        ssh3_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh3_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh3_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh3_conv7x7_3_conv7x7_3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu')
+        ssh3_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh3_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh3_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh3_conv7x7_3_conv7x7_3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
         # Conv: /BboxHead.0/conv1x1/Conv_merged_part0_1
         BboxHead_0_conv1x1_Conv_merged_part0 = native.conv2d(ssh1_conv3X3_conv3X3_0_Conv_output_0_nhwc, self.BboxHead_0_conv1x1_Conv_merged_part0_1_w, self.BboxHead_0_conv1x1_Conv_merged_part0_1_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
         # Conv: /BboxHead.0/conv1x1/Conv_merged_part1_1

@@ -380,7 +380,7 @@ class Yolov5n05Face(nn.Module):
         # Conv: Conv_425
         v_873_pre = native.conv2d(v_870_pre, self.Conv_425_w, self.Conv_425_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_428
-        v_876_pre = native.conv2d(v_873_pre, self.Conv_428_w, self.Conv_428_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu')
+        v_876_pre = native.conv2d(v_873_pre, self.Conv_428_w, self.Conv_428_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu', winograd=4)
         # Conv: Conv_431
         v_879_pre = native.conv2d(v_867_pre, self.Conv_431_w, self.Conv_431_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_435_part0_1
@@ -398,7 +398,7 @@ class Yolov5n05Face(nn.Module):
         # Conv: Conv_447
         v_898_pre = native.conv2d(v_895_pre, self.Conv_447_w, self.Conv_447_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_450
-        v_901_pre = native.conv2d(v_898_pre, self.Conv_450_w, self.Conv_450_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu')
+        v_901_pre = native.conv2d(v_898_pre, self.Conv_450_w, self.Conv_450_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu', winograd=4)
         # Conv: Conv_453
         v_904_pre = native.conv2d(v_892_pre, self.Conv_453_w, self.Conv_453_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_457_part0_1
@@ -422,7 +422,7 @@ class Yolov5n05Face(nn.Module):
         # Conv: Conv_467
         v_918_pre = native.conv2d(v_915_pre, self.Conv_467_w, self.Conv_467_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_470
-        v_921_pre = native.conv2d(v_918_pre, self.Conv_470_w, self.Conv_470_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu')
+        v_921_pre = native.conv2d(v_918_pre, self.Conv_470_w, self.Conv_470_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu', winograd=4)
         # Conv: Conv_473
         v_924_pre = native.conv2d(v_912_pre, self.Conv_473_w, self.Conv_473_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_477_part0_1
@@ -446,7 +446,7 @@ class Yolov5n05Face(nn.Module):
         # Conv: Conv_487
         v_938_pre = native.conv2d(v_935_pre, self.Conv_487_w, self.Conv_487_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_490
-        v_941_pre = native.conv2d(v_938_pre, self.Conv_490_w, self.Conv_490_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu')
+        v_941_pre = native.conv2d(v_938_pre, self.Conv_490_w, self.Conv_490_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu', winograd=4)
         # Conv: Conv_493
         v_944_pre = native.conv2d(v_932_pre, self.Conv_493_w, self.Conv_493_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
         # Conv: Conv_497_part0_1
