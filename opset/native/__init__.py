@@ -138,6 +138,41 @@ def conv2d(
     )  # fmt: skip
 
 
+def image_conv2d(
+    x: mx.array,
+    w: mx.array,
+    bias: mx.array | None,
+    offset: mx.array,
+    *,
+    strides: tuple[int, int] = (1, 1),
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+    activation: str | None = None,
+    alpha: float = 0.0,
+    beta: float = 0.0,
+    slope: mx.array | None = None,
+    residual: mx.array | None = None,
+    residual_after: bool = False,
+) -> mx.array:
+    """conv2d on an 8-bit NHWC image `x` (uint8, as OpenCV gives it) read as float(x) - offset per channel.
+
+    A network's stem with its input normalization folded in (translator/passes/image_input.py): w holds
+    W / std with its input channels in the image's order, offset the mean, so zero padding of the
+    normalized image is zero padding of float(x) - offset. The kernel converts rows as it needs them;
+    the fallback makes the float image with MLX ops.
+    """
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"native.image_conv2d: unknown activation {activation!r}")
+    if _runs_native(w, offset) and x.dtype == mx.uint8:
+        return _ext.image_conv2d(
+            x, w, bias, offset, residual, slope, strides=list(strides), pads=list(pads), act=ACTIVATIONS[activation],
+            alpha=float(alpha), beta=float(beta), residual_after=bool(residual_after),
+        )  # fmt: skip
+    return reference_conv2d(
+        x.astype(mx.float32) - mx.reshape(offset, (-1,)), w, bias, strides=strides, pads=pads, activation=activation,
+        alpha=alpha, beta=beta, slope=slope, residual=residual, residual_after=residual_after,
+    )  # fmt: skip
+
+
 def dw_pw_conv2d(
     x: mx.array,
     w: mx.array,

@@ -223,6 +223,29 @@ def test_winograd_tiles_at_every_edge(winograd):
         check(case)
 
 
+@pytest.mark.parametrize("c", [1, 4, 10, 36])
+def test_flat_depthwise_rows_of_several_convs_in_one_graph(c):
+    """Stride-1 depthwise convs whose channels do not fill a vector run as flat rows with their weights
+    repeated along the row, kept per thread between rows. Several such convs in one graph, with small
+    unaligned operands (which reach the kernel through the same reused scratch buffer), must each use
+    their own weights, bias and slope."""
+    rng = np.random.default_rng(c)
+    x = mx.array(rng.standard_normal((2, 11, 13, c)).astype(np.float32))
+
+    def unaligned(shape):  # a view one float into a wider buffer: copied to an aligned scratch buffer
+        return mx.array(rng.standard_normal(int(np.prod(shape)) + 1).astype(np.float32))[1:].reshape(shape)
+
+    convs = [(unaligned((3, 3, c)), unaligned((c,)), unaligned((c,))) for _ in range(3)]
+    for isa in ISAS:
+        with use_isa(isa):
+            got = [native.conv2d(x, w, b, depthwise=True, pads=(1, 1, 1, 1), activation="prelu", slope=sl)
+                   for w, b, sl in convs]  # fmt: skip
+            got = [np.array(g) for g in mx.eval(got) or got]
+        for g, (w, b, sl) in zip(got, convs):
+            want = native.reference_conv2d(x, w, b, depthwise=True, pads=(1, 1, 1, 1), activation="prelu", slope=sl)
+            np.testing.assert_allclose(g, np.array(want), atol=2e-5, rtol=2e-5, err_msg=isa)
+
+
 def test_thread_counts_agree():
     """One thread and the whole pool produce the same bits (each output is computed by one thread)."""
     rng = np.random.default_rng(3)

@@ -10,6 +10,7 @@ from .concat_conv import split_concat_convs
 from .constant_folding import fold_constants
 from .dw_pw import fuse_depthwise_pointwise
 from .epilogue import fuse_epilogues
+from .image_input import fold_image_normalization
 from .layout import assign_nhwc
 from .native import assign_native, assign_native_ops
 from .shuffle import fold_channel_shuffles, fuse_concat_shuffles
@@ -19,7 +20,7 @@ __all__ = [
     "run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
     "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
     "assign_native_ops", "fuse_depthwise_pointwise", "fold_channel_shuffles",
-    "fuse_concat_shuffles",
+    "fuse_concat_shuffles", "fold_image_normalization",
 ]  # fmt: skip
 
 
@@ -61,6 +62,7 @@ def run_passes(
             if native:
                 notes["native_convs"] = assign_native(graph)
                 notes["native_ops"] = assign_native_ops(graph)
+                count("image_normalization_folded", fold_image_normalization(graph))
             notes["epilogues_fused"] = fuse_epilogues(graph, residuals=native)
             count("sibling_convs_merged", merge_sibling_convs(graph))
             if native:

@@ -13,7 +13,7 @@ namespace mlxu {
 
 namespace mx = mlx::core;
 
-enum class ConvKind : int { Depthwise = 0, Dense = 1 };
+enum class ConvKind : int { Depthwise = 0, Dense = 1, Image = 2 };  // Image: a dense conv on a uint8 NHWC image
 
 // A 1x1 conv run on a depthwise conv's output in the same pass (MobileNet's depthwise-pointwise pair).
 struct PointwiseStage {
@@ -23,7 +23,7 @@ struct PointwiseStage {
   bool operator==(const PointwiseStage&) const = default;
 };
 
-// Inputs: x, w, [bias], [residual], [slope]; with a pointwise stage (depthwise only):
+// Inputs: x, w, [bias], [residual], [slope] (Image: then the per-channel offset); with a pointwise stage (depthwise only):
 // x, w, [bias], [slope], w_pw, [bias_pw], [residual], [slope_pw], the residual then joining the final output.
 struct ConvParams {
   ConvKind kind;
@@ -49,6 +49,7 @@ class NativeConv : public mx::UnaryPrimitive {
   bool is_equivalent(const mx::Primitive& other) const override;
   const char* name() const override {
     if (p_.fused_pw) return "NativeDepthwisePointwiseConv";
+    if (p_.kind == ConvKind::Image) return "NativeImageConv";
     return p_.kind == ConvKind::Depthwise ? "NativeDepthwiseConv" : "NativeDenseConv";
   }
 
@@ -81,6 +82,13 @@ mx::array native_dw_pw_conv2d(const mx::array& x, const mx::array& w_dw, const s
                               const std::optional<mx::array>& residual, std::vector<int> strides,
                               std::vector<int> pads, int act, float alpha, float beta, int act_pw, float alpha_pw,
                               float beta_pw, bool residual_after = false, mx::StreamOrDevice s = {});
+
+// A dense conv on an 8-bit NHWC image x (uint8 [N,H,W,C], C <= 4), read as float(x) - offset[c] and zero-padded:
+// a network's stem with its input normalization folded into w (HWIO) and offset (the mean, in image order).
+mx::array native_image_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
+                              const mx::array& offset, const std::optional<mx::array>& residual,
+                              const std::optional<mx::array>& slope, std::vector<int> strides, std::vector<int> pads,
+                              int act, float alpha, float beta, bool residual_after = false, mx::StreamOrDevice s = {});
 
 mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
                         const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,

@@ -65,6 +65,11 @@ struct KernelTable {
   // (a channel Concat + a channel shuffle); a part's rows may be further apart than c (a channel slice).
   void (*interleave)(const float* const* parts, const int64_t* row_strides, int g, int64_t pixels, int c,
                      float* out);
+  // A dense conv on an 8-bit image: x uint8 [n,h,w,c_in] (NHWC, as OpenCV gives it) read as float(x) - offset[c]
+  // and zero-padded (a network's stem, with its input normalization folded into the weights); packed: dense_pack's.
+  void (*image_conv)(const ConvShape&, const unsigned char* x, const float* offset, const float* packed,
+                     const Epilogue&, float* out);
+  int lanes;  // floats per vector
 };
 
 const KernelTable& kernels_baseline();
@@ -78,6 +83,9 @@ const KernelTable& kernels_neon();
 
 // The table in use: the best this CPU can run, unless MLX_UNIFACE_ISA or set_isa chose another.
 const KernelTable& best_kernels();
+// The table to run a kernel with `channels` output channels on: the best one, unless its vectors do not
+// divide `channels` and the next narrower runnable table's do (AVX-512 hands 8 channels to AVX2).
+const KernelTable& kernels_for_channels(int channels);
 // Instruction sets this CPU can run, best first; set_isa picks one of them (false if not runnable here).
 std::vector<std::string> available_isas();
 bool set_isa(const std::string& name);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <type_traits>
 #include <vector>
 
@@ -223,6 +224,101 @@ inline void dw3_row(const DwRow& r, int c_end) {
   }
 }
 
+// Stride-1 rows whose channels do not fill whole vectors (detection heads: 1, 4 or 10 channels): the
+// output row is one flat array of wo * C floats, and tap (ky, kx) reads the (zero-padded) input row
+// shifted by kx * C floats, so every vector is full; the weights, bias and slope repeat along it with
+// period lcm(C, kL). Per channel that walked 80 pixels with a masked load per tap.
+inline bool dw_flat(const ConvShape& s) {
+  return s.sw == 1 && s.c_in % kL != 0 && std::lcm(s.c_in, kL) * s.kh * s.kw <= (1 << 16);
+}
+
+// The weights, bias and slope of a flat row, repeated to `period` floats: made once per conv and thread
+// (the next row of the same conv finds them ready). Recognized by value, not by address: small operands
+// reach the kernel through the stream's reused scratch buffers, so another conv's arrive at the same one.
+struct FlatWeights {
+  std::vector<float> buf, src;  // the tiled operands; the operands they were made from
+  int c = 0, taps = 0;
+  bool has_bias = false, has_slope = false;
+  float* get(const DwRow& r, int period) {
+    const ConvShape& s = r.s;
+    const int C = s.c_in, t_now = s.kh * s.kw;
+    const bool b_now = r.e.bias != nullptr, s_now = r.e.slope != nullptr;
+    const size_t n = static_cast<size_t>(t_now + 2) * C;
+    const bool same = C == c && t_now == taps && b_now == has_bias && s_now == has_slope && src.size() == n &&
+                      !std::memcmp(src.data(), r.w, sizeof(float) * t_now * C) &&
+                      (!b_now || !std::memcmp(src.data() + t_now * C, r.e.bias, sizeof(float) * C)) &&
+                      (!s_now || !std::memcmp(src.data() + (t_now + 1) * C, r.e.slope, sizeof(float) * C));
+    if (same) return buf.data();
+    c = C, taps = t_now, has_bias = b_now, has_slope = s_now;
+    src.assign(n, 0.f);
+    std::memcpy(src.data(), r.w, sizeof(float) * taps * C);
+    if (b_now) std::memcpy(src.data() + taps * C, r.e.bias, sizeof(float) * C);
+    if (s_now) std::memcpy(src.data() + (taps + 1) * C, r.e.slope, sizeof(float) * C);
+    buf.resize(static_cast<size_t>((taps + 2) * period));
+    for (int t = 0; t < taps + 2; ++t)  // taps, then bias, then slope (zeros where absent)
+      for (int j = 0, ch = 0; j < period; ++j, ch = ch + 1 == C ? 0 : ch + 1) buf[t * period + j] = src[t * C + ch];
+    return buf.data();
+  }
+};
+
+template <Act A>
+inline void dw_flat_row(const DwRow& r) {
+  const ConvShape& s = r.s;
+  const int C = s.c_in, taps = s.kh * s.kw;
+  const int period = std::lcm(C, kL);
+  const int64_t len = static_cast<int64_t>(s.wo) * C;
+  const int64_t in_len = static_cast<int64_t>(s.wo + s.kw - 1) * C + 4 * kL;  // slack for the last block's loads
+  thread_local FlatWeights tiled;
+  thread_local std::vector<float> row_buf;
+  const float* wt = tiled.get(r, period);  // [taps][period], then bias [period], slope [period]
+  const float* bias = wt + taps * period;
+  const float* slope = bias + period;
+  if (row_buf.size() < static_cast<size_t>(s.kh * in_len)) row_buf.resize(static_cast<size_t>(s.kh * in_len));
+  float* rows = row_buf.data();  // [kh][in_len]
+  for (int ky = r.ky_lo; ky < r.ky_hi; ++ky) {
+    float* row = rows + ky * in_len;
+    const float* src = r.img + static_cast<int64_t>(r.iy0 + ky) * s.w * C;
+    std::memset(row, 0, sizeof(float) * in_len);
+    const int x0 = std::max(0, s.pl), x1 = std::min(s.wo + s.kw - 1, s.w + s.pl);  // padded columns inside the image
+    if (x1 > x0) std::memcpy(row + static_cast<int64_t>(x0) * C, src + static_cast<int64_t>(x0 - s.pl) * C, sizeof(float) * (x1 - x0) * C);
+  }
+  // U vectors at a time: independent accumulators, so the taps' FMAs do not wait on each other
+  constexpr int U = 4;
+  const int64_t res = r.out_row;
+  int jm = 0;  // j % period
+  for (int64_t j = 0; j < len; j += U * kL) {
+    Vec acc[U];
+    int jms[U];
+    for (int u = 0; u < U; ++u) {
+      jms[u] = jm;
+      acc[u] = Vec::load(bias + jm);
+      jm = jm + kL == period ? 0 : jm + kL;
+    }
+    for (int ky = r.ky_lo; ky < r.ky_hi; ++ky) {
+      const float* row = rows + ky * in_len + j;
+      const float* w = wt + ky * s.kw * period;
+      for (int kx = 0; kx < s.kw; ++kx, row += C, w += period)
+        for (int u = 0; u < U; ++u) acc[u] = fma(Vec::load(row + u * kL), Vec::load(w + jms[u]), acc[u]);
+    }
+    for (int u = 0; u < U; ++u) {
+      const int64_t at = j + u * kL;
+      if (at >= len) break;
+      const int valid = static_cast<int>(std::min<int64_t>(kL, len - at));
+      Vec v = acc[u], rv = Vec::zero();
+      if (r.e.residual) {
+        rv = valid == kL ? Vec::load(r.e.residual + res + at) : load_partial(r.e.residual + res + at, valid);
+        if (!r.e.residual_after) v = v + rv;
+      }
+      v = activate<A>(v, r.e, slope + jms[u], kL);
+      if (r.e.residual && r.e.residual_after) v = v + rv;
+      if (valid == kL)
+        v.store(r.out + res + at);
+      else
+        store_partial(v, r.out + res + at, valid);
+    }
+  }
+}
+
 // Output row (n, oy) of a depthwise conv, stored at out + out_row (the residual read at the same offset).
 template <Act A>
 inline void depthwise_row(const ConvShape& s, const float* x, const float* w, const Epilogue& e, float* out,
@@ -231,6 +327,7 @@ inline void depthwise_row(const ConvShape& s, const float* x, const float* w, co
   const int iy0 = oy * s.sh - s.pt;
   const DwRow r{s, x + static_cast<int64_t>(n) * s.h * s.w * C, w, e, out,
                 out_row, iy0, std::max(0, -iy0), std::min(s.kh, s.h - iy0)};
+  if (dw_flat(s)) return dw_flat_row<A>(r);
   const int vectors = C / kL;  // full channel vectors; the tail (C % kL) goes pixel by pixel
   const bool k3 = s.kh == 3 && s.kw == 3;
   if (k3 && s.sw == 1 && vectors)
@@ -518,6 +615,7 @@ inline bool dot_path(const ConvShape& s) {
 }
 
 #include "winograd_impl.h"
+#include "stem_impl.h"
 
 // Floats dense_pack writes: NR-wide zero-padded panels for the GEMM, W transposed for the dot path,
 // or Winograd's transformed weights.
@@ -556,6 +654,11 @@ void dense_pack(const ConvShape& s, const float* w, float* packed) {
 
 void dense(const ConvShape& s, const float* x, const float* packed, const Epilogue& e, float* out) {
   if (s.winograd) return winograd(s, x, packed, e, out);
+  if (stem_path(s)) {  // the 3-channel stem: its own kernel over padded row bands
+    if (s.nchw)
+      return stem_conv<StemSource::F32Planar>(s, x, nullptr, packed, e, out);
+    return stem_conv<StemSource::F32>(s, x, nullptr, packed, e, out);
+  }
   const bool pointwise = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && !(s.pt | s.pl | s.pb | s.pr);
   const int64_t K = static_cast<int64_t>(s.kh) * s.kw * s.c_in;
   const int64_t M = static_cast<int64_t>(s.n) * s.ho * s.wo;
@@ -576,6 +679,7 @@ void dense(const ConvShape& s, const float* x, const float* packed, const Epilog
     });
   });
 }
+
 
 // ---- depthwise then pointwise, fused ------------------------------------------------------------
 //
@@ -754,7 +858,7 @@ void interleave(const float* const* parts, const int64_t* row_strides, int g, in
 const KernelTable& table() {
   static const KernelTable t{kIsaName, &depthwise,  &dense,   &dense_packed_size, &dense_pack,
                              &sigmoid,  &softmax, &dw_pw,   &depthwise_row_into,
-                             &max_pool, &upsample, &interleave};
+                             &max_pool, &upsample, &interleave, &image_conv, kL};
   return t;
 }
 

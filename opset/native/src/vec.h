@@ -45,6 +45,10 @@ inline Vec keep_nan(Vec x, Vec y) { return {_mm512_mask_blend_ps(_mm512_cmp_ps_m
 inline Vec load_partial(const float* p, int n) { return {_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p)}; }
 inline void store_partial(Vec v, float* p, int n) { _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), v.v); }
 #define MLXU_HAVE_PARTIAL 1
+// 16 bytes as floats (an 8-bit image's values)
+inline Vec load_u8(const unsigned char* p) {
+  return {_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))))};
+}
 constexpr const char* kIsaName = "avx512";
 
 #elif defined(MLXU_ISA_AVX2)
@@ -75,6 +79,9 @@ inline Vec exp2_int(Vec n) {
 }
 inline Vec vround(Vec a) { return {_mm256_round_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)}; }
 inline Vec keep_nan(Vec x, Vec y) { return {_mm256_blendv_ps(y.v, x.v, _mm256_cmp_ps(x.v, x.v, _CMP_UNORD_Q))}; }
+inline Vec load_u8(const unsigned char* p) {
+  return {_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))))};
+}
 constexpr const char* kIsaName = "avx2";
 
 #elif defined(MLXU_ISA_NEON)
@@ -112,6 +119,10 @@ inline Vec vround(Vec a) { return {vrndnq_f32(a.lo), vrndnq_f32(a.hi)}; }
 inline Vec keep_nan(Vec x, Vec y) {
   return {vbslq_f32(vceqq_f32(x.lo, x.lo), y.lo, x.lo), vbslq_f32(vceqq_f32(x.hi, x.hi), y.hi, x.hi)};
 }
+inline Vec load_u8(const unsigned char* p) {
+  const uint16x8_t h = vmovl_u8(vld1_u8(p));
+  return {vcvtq_f32_u32(vmovl_u16(vget_low_u16(h))), vcvtq_f32_u32(vmovl_u16(vget_high_u16(h)))};
+}
 constexpr const char* kIsaName = "neon";
 
 #else  // portable baseline: plain arrays the compiler vectorizes with what the target has (SSE2 on x86-64)
@@ -147,6 +158,7 @@ inline Vec select_nonneg(Vec a, Vec b) { MLXU_LANEWISE(a.v[i] >= 0.f ? a.v[i] : 
 inline Vec exp2_int(Vec n) { MLXU_LANEWISE(std::ldexp(1.0f, static_cast<int>(n.v[i]))) }
 inline Vec vround(Vec a) { MLXU_LANEWISE(std::nearbyint(a.v[i])) }
 inline Vec keep_nan(Vec x, Vec y) { MLXU_LANEWISE(x.v[i] != x.v[i] ? x.v[i] : y.v[i]) }
+inline Vec load_u8(const unsigned char* p) { MLXU_LANEWISE(static_cast<float>(p[i])) }
 #undef MLXU_LANEWISE
 constexpr const char* kIsaName = "baseline";
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 
-from opset.program import Ref, Slice
+from opset.program import DType, Ref, Slice
 
 import mlx.core as mx
 import numpy as np
@@ -33,10 +33,10 @@ def native_kind(w_shape, groups: int, dilations, dtype) -> str | None:
     o, kh, kw, i_per_group = w_shape
     if np.dtype(dtype) != np.float32 or tuple(dilations) != (1, 1) or not (1 <= kh <= 8):
         return None
+    if groups == o and i_per_group == 1:  # also a one-channel conv (YuNet's heads): the depthwise kernel's flat rows
+        return "depthwise"
     if groups == 1:
         return "dense"
-    if groups == o and i_per_group == 1:
-        return "depthwise"
     return None
 
 
@@ -171,6 +171,8 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
     if strategy == "native" and kind is None:
         strategy = conv_strategy(w_arr.shape, groups, strides, dilations, pads, target_device())
     ctx.builder.note_strategy(f"native {kind}" if kind else strategy)
+    if ctx.attr("image_offset") is not None:  # reads the uint8 image itself (passes/image_input.py)
+        return _native_conv(ctx, x, w_arr, bias, "image", strides, pads, residual, out_hw)
     if kind is not None:
         return _native_conv(ctx, x, w_arr, bias, kind, strides, pads, residual, out_hw)
     if strategy == "matmul":
@@ -212,8 +214,9 @@ def _native_conv(ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, r
         w = ctx.constant(np.ascontiguousarray(w_arr.reshape(o, kh, kw).transpose(1, 2, 0)), "w")  # (kh, kw, C)
     else:
         w = ctx.constant(np.ascontiguousarray(w_arr.transpose(1, 2, 3, 0)), "w")  # HWIO
-    kwargs: dict = {"depthwise": kind == "depthwise", "strides": tuple(int(s) for s in strides),
-                    "pads": tuple(int(p) for p in pads)}  # fmt: skip
+    kwargs: dict = {"strides": tuple(int(s) for s in strides), "pads": tuple(int(p) for p in pads)}
+    if kind != "image":
+        kwargs["depthwise"] = kind == "depthwise"
     kwargs.update(_native_act_kwargs(ctx, ctx.attr("activation"), w_arr.dtype))
     if residual is not None:
         kwargs["residual"] = residual
@@ -225,6 +228,9 @@ def _native_conv(ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, r
         if tile:
             kwargs["winograd"] = tile
     b = ctx.constant(bias, "b") if bias is not None else None
+    if kind == "image":
+        offset = ctx.constant(np.asarray(ctx.attr("image_offset"), w_arr.dtype), "offset")
+        return ctx.call("native_image_conv2d", x, w, b, offset, **kwargs)
     return ctx.call("native_conv2d", x, w, b, **kwargs)
 
 
@@ -271,6 +277,18 @@ def _shifted_gemm(ctx: LowerCtx, x: Ref, w_arr, bias, pads, in_shape, out_hw) ->
     weights = ctx.constant(np.ascontiguousarray(w_arr.transpose(1, 2, 3, 0)), "w")  # (3, 3, C, O)
     b = ctx.constant(bias if bias is not None else np.zeros(o, w_arr.dtype), "b")
     return ctx.call("shifted_gemm_conv3x3", _pad(ctx, x, pads, extra_bottom=1), weights, b, tuple(out_hw))
+
+
+@lowering("ImageNormalize", domain=DOMAIN)
+def image_normalize_nhwc(ctx: LowerCtx) -> Ref:
+    """An 8-bit NHWC image -> (float(x)[..., perm] - mean) / std, NHWC (translator/image_input.py)."""
+    mean, std, perm = ctx.attr("mean"), ctx.attr("std"), [int(p) for p in ctx.attr("perm")]
+    dtype = ctx.out_value(0).dtype or np.dtype(np.float32)
+    y = ctx.call("astype", ctx.input(0), DType(np.dtype(dtype).name))
+    if perm != list(range(len(perm))):
+        y = ctx.call("take", y, ctx.constant(np.asarray(perm, np.int32), "perm"), axis=3)
+    y = ctx.call("subtract", y, ctx.constant(np.asarray(mean, dtype), "mean"))
+    return ctx.call("divide", y, ctx.constant(np.asarray(std, dtype), "std"))
 
 
 @lowering("MaxPool", domain=DOMAIN)
