@@ -162,93 +162,93 @@ class Mobilefacenet128d(nn.Module):
         # Transpose: Conv.0_in_transpose
         x_nhwc = mx.transpose(x, [0, 2, 3, 1])
         # Conv: Conv.0
-        prelu_0_tmp_0_pre = native.conv2d(x_nhwc, self.Conv_0_w, self.Conv_0_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_0_slope)
+        prelu_0_tmp_0_pre = native.conv2d(x_nhwc, self.Conv_0_w, self.Conv_0_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.Conv_0_slope)
         # DepthwisePointwise: Conv.1_Conv.2
         prelu_2_tmp_0_pre = native.dw_pw_conv2d(prelu_0_tmp_0_pre, self.Conv_1_Conv_2_w, self.Conv_1_Conv_2_b, self.Conv_1_Conv_2_w_pw, self.Conv_1_Conv_2_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_1_Conv_2_slope, pw_activation='prelu', pw_slope=self.Conv_1_Conv_2_pw_slope)
         # DepthwisePointwise: Conv.3_Conv.4
         batch_norm_4_tmp_2_nhwc = native.dw_pw_conv2d(prelu_2_tmp_0_pre, self.Conv_3_Conv_4_w, self.Conv_3_Conv_4_b, self.Conv_3_Conv_4_w_pw, self.Conv_3_Conv_4_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_3_Conv_4_slope)
         # Conv: Conv.5
-        prelu_4_tmp_0_pre = native.conv2d(batch_norm_4_tmp_2_nhwc, self.Conv_5_w, self.Conv_5_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.Conv_5_slope)
+        prelu_4_tmp_0_pre = native.conv2d(batch_norm_4_tmp_2_nhwc, self.Conv_5_w, self.Conv_5_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.Conv_5_slope)
         # DepthwisePointwise: Conv.6_Conv.7
         batch_norm_7_tmp_2_nhwc = native.dw_pw_conv2d(prelu_4_tmp_0_pre, self.Conv_6_Conv_7_w, self.Conv_6_Conv_7_b, self.Conv_6_Conv_7_w_pw, self.Conv_6_Conv_7_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_6_Conv_7_slope)
         # Add: Add.0
         Add_1_pre = mx.add(batch_norm_4_tmp_2_nhwc, batch_norm_7_tmp_2_nhwc)
         # Conv: Conv.8
-        prelu_6_tmp_0_pre = native.conv2d(Add_1_pre, self.Conv_8_w, self.Conv_8_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.Conv_8_slope)
+        prelu_6_tmp_0_pre = native.conv2d(Add_1_pre, self.Conv_8_w, self.Conv_8_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.Conv_8_slope)
         # DepthwisePointwise: Conv.9_Conv.10
         batch_norm_10_tmp_2_nhwc = native.dw_pw_conv2d(prelu_6_tmp_0_pre, self.Conv_9_Conv_10_w, self.Conv_9_Conv_10_b, self.Conv_9_Conv_10_w_pw, self.Conv_9_Conv_10_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_9_Conv_10_slope)
         # Add: Add.2
         Add_3_pre = mx.add(Add_1_pre, batch_norm_10_tmp_2_nhwc)
         # Conv: Conv.11
-        prelu_8_tmp_0_pre = native.conv2d(Add_3_pre, self.Conv_11_w, self.Conv_11_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.Conv_11_slope)
+        prelu_8_tmp_0_pre = native.conv2d(Add_3_pre, self.Conv_11_w, self.Conv_11_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.Conv_11_slope)
         # DepthwisePointwise: Conv.12_Conv.13
         batch_norm_13_tmp_2_nhwc = native.dw_pw_conv2d(prelu_8_tmp_0_pre, self.Conv_12_Conv_13_w, self.Conv_12_Conv_13_b, self.Conv_12_Conv_13_w_pw, self.Conv_12_Conv_13_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_12_Conv_13_slope)
         # Add: Add.4
         Add_5_pre = mx.add(Add_3_pre, batch_norm_13_tmp_2_nhwc)
         # Conv: Conv.14
-        prelu_10_tmp_0_pre = native.conv2d(Add_5_pre, self.Conv_14_w, self.Conv_14_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.Conv_14_slope)
+        prelu_10_tmp_0_pre = native.conv2d(Add_5_pre, self.Conv_14_w, self.Conv_14_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.Conv_14_slope)
         # DepthwisePointwise: Conv.15_Conv.16
         batch_norm_16_tmp_2_nhwc = native.dw_pw_conv2d(prelu_10_tmp_0_pre, self.Conv_15_Conv_16_w, self.Conv_15_Conv_16_b, self.Conv_15_Conv_16_w_pw, self.Conv_15_Conv_16_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_15_Conv_16_slope)
         # Add: Add.6
         Add_7_pre = mx.add(Add_5_pre, batch_norm_16_tmp_2_nhwc)
         # Conv: Conv.17
-        prelu_12_tmp_0_pre = native.conv2d(Add_7_pre, self.Conv_17_w, self.Conv_17_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.Conv_17_slope)
+        prelu_12_tmp_0_pre = native.conv2d(Add_7_pre, self.Conv_17_w, self.Conv_17_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.Conv_17_slope)
         # DepthwisePointwise: Conv.18_Conv.19
         batch_norm_19_tmp_2_nhwc = native.dw_pw_conv2d(prelu_12_tmp_0_pre, self.Conv_18_Conv_19_w, self.Conv_18_Conv_19_b, self.Conv_18_Conv_19_w_pw, self.Conv_18_Conv_19_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_18_Conv_19_slope)
         # Conv: Conv.20
-        prelu_14_tmp_0_pre = native.conv2d(batch_norm_19_tmp_2_nhwc, self.Conv_20_w, self.Conv_20_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.Conv_20_slope)
+        prelu_14_tmp_0_pre = native.conv2d(batch_norm_19_tmp_2_nhwc, self.Conv_20_w, self.Conv_20_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.Conv_20_slope)
         # DepthwisePointwise: Conv.21_Conv.22
         batch_norm_22_tmp_2_nhwc = native.dw_pw_conv2d(prelu_14_tmp_0_pre, self.Conv_21_Conv_22_w, self.Conv_21_Conv_22_b, self.Conv_21_Conv_22_w_pw, self.Conv_21_Conv_22_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_21_Conv_22_slope)
         # Add: Add.8
         Add_9_pre = mx.add(batch_norm_19_tmp_2_nhwc, batch_norm_22_tmp_2_nhwc)
         # Conv: Conv.23
-        prelu_16_tmp_0_pre = native.conv2d(Add_9_pre, self.Conv_23_w, self.Conv_23_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.Conv_23_slope)
+        prelu_16_tmp_0_pre = native.conv2d(Add_9_pre, self.Conv_23_w, self.Conv_23_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.Conv_23_slope)
         # DepthwisePointwise: Conv.24_Conv.25
         batch_norm_25_tmp_2_nhwc = native.dw_pw_conv2d(prelu_16_tmp_0_pre, self.Conv_24_Conv_25_w, self.Conv_24_Conv_25_b, self.Conv_24_Conv_25_w_pw, self.Conv_24_Conv_25_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_24_Conv_25_slope)
         # Add: Add.10
         Add_11_pre = mx.add(Add_9_pre, batch_norm_25_tmp_2_nhwc)
         # Conv: Conv.26
-        prelu_18_tmp_0_pre = native.conv2d(Add_11_pre, self.Conv_26_w, self.Conv_26_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.Conv_26_slope)
+        prelu_18_tmp_0_pre = native.conv2d(Add_11_pre, self.Conv_26_w, self.Conv_26_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.Conv_26_slope)
         # DepthwisePointwise: Conv.27_Conv.28
         batch_norm_28_tmp_2_nhwc = native.dw_pw_conv2d(prelu_18_tmp_0_pre, self.Conv_27_Conv_28_w, self.Conv_27_Conv_28_b, self.Conv_27_Conv_28_w_pw, self.Conv_27_Conv_28_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_27_Conv_28_slope)
         # Add: Add.12
         Add_13_pre = mx.add(Add_11_pre, batch_norm_28_tmp_2_nhwc)
         # Conv: Conv.29
-        prelu_20_tmp_0_pre = native.conv2d(Add_13_pre, self.Conv_29_w, self.Conv_29_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.Conv_29_slope)
+        prelu_20_tmp_0_pre = native.conv2d(Add_13_pre, self.Conv_29_w, self.Conv_29_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.Conv_29_slope)
         # DepthwisePointwise: Conv.30_Conv.31
         batch_norm_31_tmp_2_nhwc = native.dw_pw_conv2d(prelu_20_tmp_0_pre, self.Conv_30_Conv_31_w, self.Conv_30_Conv_31_b, self.Conv_30_Conv_31_w_pw, self.Conv_30_Conv_31_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_30_Conv_31_slope)
         # Add: Add.14
         Add_15_pre = mx.add(Add_13_pre, batch_norm_31_tmp_2_nhwc)
         # Conv: Conv.32
-        prelu_22_tmp_0_pre = native.conv2d(Add_15_pre, self.Conv_32_w, self.Conv_32_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.Conv_32_slope)
+        prelu_22_tmp_0_pre = native.conv2d(Add_15_pre, self.Conv_32_w, self.Conv_32_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.Conv_32_slope)
         # DepthwisePointwise: Conv.33_Conv.34
         batch_norm_34_tmp_2_nhwc = native.dw_pw_conv2d(prelu_22_tmp_0_pre, self.Conv_33_Conv_34_w, self.Conv_33_Conv_34_b, self.Conv_33_Conv_34_w_pw, self.Conv_33_Conv_34_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_33_Conv_34_slope)
         # Add: Add.16
         Add_17_pre = mx.add(Add_15_pre, batch_norm_34_tmp_2_nhwc)
         # Conv: Conv.35
-        prelu_24_tmp_0_pre = native.conv2d(Add_17_pre, self.Conv_35_w, self.Conv_35_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.Conv_35_slope)
+        prelu_24_tmp_0_pre = native.conv2d(Add_17_pre, self.Conv_35_w, self.Conv_35_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.Conv_35_slope)
         # DepthwisePointwise: Conv.36_Conv.37
         batch_norm_37_tmp_2_nhwc = native.dw_pw_conv2d(prelu_24_tmp_0_pre, self.Conv_36_Conv_37_w, self.Conv_36_Conv_37_b, self.Conv_36_Conv_37_w_pw, self.Conv_36_Conv_37_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_36_Conv_37_slope)
         # Add: Add.18
         Add_19_pre = mx.add(Add_17_pre, batch_norm_37_tmp_2_nhwc)
         # Conv: Conv.38
-        prelu_26_tmp_0_pre = native.conv2d(Add_19_pre, self.Conv_38_w, self.Conv_38_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.Conv_38_slope)
+        prelu_26_tmp_0_pre = native.conv2d(Add_19_pre, self.Conv_38_w, self.Conv_38_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.Conv_38_slope)
         # DepthwisePointwise: Conv.39_Conv.40
         batch_norm_40_tmp_2_nhwc = native.dw_pw_conv2d(prelu_26_tmp_0_pre, self.Conv_39_Conv_40_w, self.Conv_39_Conv_40_b, self.Conv_39_Conv_40_w_pw, self.Conv_39_Conv_40_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_39_Conv_40_slope)
         # Conv: Conv.41
-        prelu_28_tmp_0_pre = native.conv2d(batch_norm_40_tmp_2_nhwc, self.Conv_41_w, self.Conv_41_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.Conv_41_slope)
+        prelu_28_tmp_0_pre = native.conv2d(batch_norm_40_tmp_2_nhwc, self.Conv_41_w, self.Conv_41_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.Conv_41_slope)
         # DepthwisePointwise: Conv.42_Conv.43
         batch_norm_43_tmp_2_nhwc = native.dw_pw_conv2d(prelu_28_tmp_0_pre, self.Conv_42_Conv_43_w, self.Conv_42_Conv_43_b, self.Conv_42_Conv_43_w_pw, self.Conv_42_Conv_43_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_42_Conv_43_slope)
         # Add: Add.20
         Add_21_pre = mx.add(batch_norm_40_tmp_2_nhwc, batch_norm_43_tmp_2_nhwc)
         # Conv: Conv.44
-        prelu_30_tmp_0_pre = native.conv2d(Add_21_pre, self.Conv_44_w, self.Conv_44_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.Conv_44_slope)
+        prelu_30_tmp_0_pre = native.conv2d(Add_21_pre, self.Conv_44_w, self.Conv_44_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.Conv_44_slope)
         # DepthwisePointwise: Conv.45_Conv.46
         batch_norm_46_tmp_2_nhwc = native.dw_pw_conv2d(prelu_30_tmp_0_pre, self.Conv_45_Conv_46_w, self.Conv_45_Conv_46_b, self.Conv_45_Conv_46_w_pw, self.Conv_45_Conv_46_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.Conv_45_Conv_46_slope)
         # Add: Add.22
         Add_23_pre = mx.add(Add_21_pre, batch_norm_46_tmp_2_nhwc)
         # Conv: Conv.47
-        prelu_32_tmp_0_pre = native.conv2d(Add_23_pre, self.Conv_47_w, self.Conv_47_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.Conv_47_slope)
+        prelu_32_tmp_0_pre = native.conv2d(Add_23_pre, self.Conv_47_w, self.Conv_47_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.Conv_47_slope)
         # DepthwisePointwise: Conv.48_Conv.49
         batch_norm_49_tmp_2_nhwc = native.dw_pw_conv2d(prelu_32_tmp_0_pre, self.Conv_48_Conv_49_w, self.Conv_48_Conv_49_b, self.Conv_48_Conv_49_w_pw, self.Conv_48_Conv_49_b_pw, strides=(1, 1), pads=(0, 0, 0, 0))
         # Transpose: Conv.49_out_transpose

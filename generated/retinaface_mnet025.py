@@ -135,7 +135,7 @@ class RetinafaceMnet025(nn.Module):
         # Transpose: /body/stage1/stage1.0/stage1.0.0/Conv_in_transpose
         input0_nhwc = mx.transpose(input0, [0, 2, 3, 1])
         # Conv: /body/stage1/stage1.0/stage1.0.0/Conv
-        body_stage1_stage1_0_stage1_0_2_LeakyRelu_output = native.conv2d(input0_nhwc, self.body_stage1_stage1_0_stage1_0_0_Conv_w, self.body_stage1_stage1_0_stage1_0_0_Conv_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        body_stage1_stage1_0_stage1_0_2_LeakyRelu_output = native.conv2d(input0_nhwc, self.body_stage1_stage1_0_stage1_0_0_Conv_w, self.body_stage1_stage1_0_stage1_0_0_Conv_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False, activation='leaky_relu', alpha=0.10000000149011612)
         # DepthwisePointwise: /body/stage1/stage1.1/stage1.1.0/Conv_/body/stage1/stage1.1/
         body_stage1_stage1_1_stage1_1_5_LeakyRelu_output = native.dw_pw_conv2d(body_stage1_stage1_0_stage1_0_2_LeakyRelu_output, self.body_stage1_stage1_1_stage1_1_0_Conv_body_stage1, self.body_stage1_stage1_1_stage1_1_0_Conv_body_stage1_3, self.body_stage1_stage1_1_stage1_1_0_Conv_body_stage1_2, self.body_stage1_stage1_1_stage1_1_0_Conv_body_stage1_4, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, pw_activation='leaky_relu', pw_alpha=0.10000000149011612)
         # DepthwisePointwise: /body/stage1/stage1.2/stage1.2.0/Conv_/body/stage1/stage1.2/
@@ -163,55 +163,55 @@ class RetinafaceMnet025(nn.Module):
         # DepthwisePointwise: /body/stage3/stage3.1/stage3.1.0/Conv_/body/stage3/stage3.1/
         body_stage3_stage3_1_stage3_1_5_LeakyRelu_output = native.dw_pw_conv2d(body_stage3_stage3_0_stage3_0_5_LeakyRelu_output, self.body_stage3_stage3_1_stage3_1_0_Conv_body_stage3, self.body_stage3_stage3_1_stage3_1_0_Conv_body_stage3_3, self.body_stage3_stage3_1_stage3_1_0_Conv_body_stage3_2, self.body_stage3_stage3_1_stage3_1_0_Conv_body_stage3_4, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, pw_activation='leaky_relu', pw_alpha=0.10000000149011612)
         # Conv: /fpn/output3/output3.0/Conv
-        fpn_output3_output3_2_LeakyRelu_output_0_pre = native.conv2d(body_stage3_stage3_1_stage3_1_5_LeakyRelu_output, self.fpn_output3_output3_0_Conv_w, self.fpn_output3_output3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612)
+        fpn_output3_output3_2_LeakyRelu_output_0_pre = native.conv2d(body_stage3_stage3_1_stage3_1_5_LeakyRelu_output, self.fpn_output3_output3_0_Conv_w, self.fpn_output3_output3_0_Conv_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='leaky_relu', alpha=0.10000000149011612)
         # Upsample: /fpn/Resize
         fpn_Resize_output_0_nhwc = native.upsample_nearest(fpn_output3_output3_2_LeakyRelu_output_0_pre, (2, 2))
         # Conv: /fpn/output2/output2.0/Conv
-        fpn_Add_output_0_pre = native.conv2d(body_stage2_stage2_5_stage2_5_5_LeakyRelu_output, self.fpn_output2_output2_0_Conv_w, self.fpn_output2_output2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612, residual=fpn_Resize_output_0_nhwc, residual_after=True)
+        fpn_Add_output_0_pre = native.conv2d(body_stage2_stage2_5_stage2_5_5_LeakyRelu_output, self.fpn_output2_output2_0_Conv_w, self.fpn_output2_output2_0_Conv_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='leaky_relu', alpha=0.10000000149011612, residual=fpn_Resize_output_0_nhwc, residual_after=True)
         # Conv: /fpn/merge2/merge2.0/Conv
-        fpn_merge2_merge2_2_LeakyRelu_output_0_pre = native.conv2d(fpn_Add_output_0_pre, self.fpn_merge2_merge2_0_Conv_w, self.fpn_merge2_merge2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
+        fpn_merge2_merge2_2_LeakyRelu_output_0_pre = native.conv2d(fpn_Add_output_0_pre, self.fpn_merge2_merge2_0_Conv_w, self.fpn_merge2_merge2_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         # Upsample: /fpn/Resize_1
         fpn_Resize_1_output_0_nhwc = native.upsample_nearest(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, (2, 2))
         # Conv: /fpn/output1/output1.0/Conv
-        fpn_Add_1_output_0_pre = native.conv2d(body_stage1_stage1_5_stage1_5_5_LeakyRelu_output, self.fpn_output1_output1_0_Conv_w, self.fpn_output1_output1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612, residual=fpn_Resize_1_output_0_nhwc, residual_after=True)
+        fpn_Add_1_output_0_pre = native.conv2d(body_stage1_stage1_5_stage1_5_5_LeakyRelu_output, self.fpn_output1_output1_0_Conv_w, self.fpn_output1_output1_0_Conv_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='leaky_relu', alpha=0.10000000149011612, residual=fpn_Resize_1_output_0_nhwc, residual_after=True)
         # Conv: /fpn/merge1/merge1.0/Conv
-        fpn_merge1_merge1_2_LeakyRelu_output_0_pre = native.conv2d(fpn_Add_1_output_0_pre, self.fpn_merge1_merge1_0_Conv_w, self.fpn_merge1_merge1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
+        fpn_merge1_merge1_2_LeakyRelu_output_0_pre = native.conv2d(fpn_Add_1_output_0_pre, self.fpn_merge1_merge1_0_Conv_w, self.fpn_merge1_merge1_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         # Conv: /ssh1/conv3X3/conv3X3.0/Conv
-        ssh1_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_merge1_merge1_2_LeakyRelu_output_0_pre, self.ssh1_conv3X3_conv3X3_0_Conv_w, self.ssh1_conv3X3_conv3X3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
+        ssh1_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_merge1_merge1_2_LeakyRelu_output_0_pre, self.ssh1_conv3X3_conv3X3_0_Conv_w, self.ssh1_conv3X3_conv3X3_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='relu', winograd=4)
         # Conv: /ssh1/conv5X5_1/conv5X5_1.0/Conv
-        ssh1_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_merge1_merge1_2_LeakyRelu_output_0_pre, self.ssh1_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh1_conv5X5_1_conv5X5_1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
+        ssh1_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_merge1_merge1_2_LeakyRelu_output_0_pre, self.ssh1_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh1_conv5X5_1_conv5X5_1_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         # Conv: /ssh1/conv5X5_2/conv5X5_2.0/Conv
-        ssh1_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh1_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh1_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh1_conv5X5_2_conv5X5_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
+        ssh1_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh1_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh1_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh1_conv5X5_2_conv5X5_2_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='relu', winograd=4)
         # Conv: /ssh1/conv7X7_2/conv7X7_2.0/Conv
-        ssh1_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh1_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh1_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh1_conv7X7_2_conv7X7_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
+        ssh1_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh1_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh1_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh1_conv7X7_2_conv7X7_2_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         # Conv: /ssh1/conv7x7_3/conv7x7_3.0/Conv
-        ssh1_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh1_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh1_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh1_conv7x7_3_conv7x7_3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
+        ssh1_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh1_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh1_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh1_conv7x7_3_conv7x7_3_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='relu', winograd=4)
         # Conv: /ssh2/conv3X3/conv3X3.0/Conv
-        ssh2_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, self.ssh2_conv3X3_conv3X3_0_Conv_w, self.ssh2_conv3X3_conv3X3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
+        ssh2_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, self.ssh2_conv3X3_conv3X3_0_Conv_w, self.ssh2_conv3X3_conv3X3_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='relu', winograd=4)
         # Conv: /ssh2/conv5X5_1/conv5X5_1.0/Conv
-        ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, self.ssh2_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh2_conv5X5_1_conv5X5_1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
+        ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_merge2_merge2_2_LeakyRelu_output_0_pre, self.ssh2_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh2_conv5X5_1_conv5X5_1_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         # Conv: /ssh2/conv5X5_2/conv5X5_2.0/Conv
-        ssh2_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh2_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh2_conv5X5_2_conv5X5_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
+        ssh2_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh2_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh2_conv5X5_2_conv5X5_2_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='relu', winograd=4)
         # Conv: /ssh2/conv7X7_2/conv7X7_2.0/Conv
-        ssh2_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh2_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh2_conv7X7_2_conv7X7_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
+        ssh2_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh2_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh2_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh2_conv7X7_2_conv7X7_2_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         # Conv: /ssh2/conv7x7_3/conv7x7_3.0/Conv
-        ssh2_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh2_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh2_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh2_conv7x7_3_conv7x7_3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
+        ssh2_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh2_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh2_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh2_conv7x7_3_conv7x7_3_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='relu', winograd=4)
         # Conv: /ssh3/conv3X3/conv3X3.0/Conv
-        ssh3_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_output3_output3_2_LeakyRelu_output_0_pre, self.ssh3_conv3X3_conv3X3_0_Conv_w, self.ssh3_conv3X3_conv3X3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
+        ssh3_conv3X3_conv3X3_0_Conv_output_0_nhwc = native.conv2d(fpn_output3_output3_2_LeakyRelu_output_0_pre, self.ssh3_conv3X3_conv3X3_0_Conv_w, self.ssh3_conv3X3_conv3X3_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='relu', winograd=4)
         # Conv: /ssh3/conv5X5_1/conv5X5_1.0/Conv
-        ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_output3_output3_2_LeakyRelu_output_0_pre, self.ssh3_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh3_conv5X5_1_conv5X5_1_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
+        ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr = native.conv2d(fpn_output3_output3_2_LeakyRelu_output_0_pre, self.ssh3_conv5X5_1_conv5X5_1_0_Conv_w, self.ssh3_conv5X5_1_conv5X5_1_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         # Conv: /ssh3/conv5X5_2/conv5X5_2.0/Conv
-        ssh3_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh3_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh3_conv5X5_2_conv5X5_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
+        ssh3_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc = native.conv2d(ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh3_conv5X5_2_conv5X5_2_0_Conv_w, self.ssh3_conv5X5_2_conv5X5_2_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='relu', winograd=4)
         # Conv: /ssh3/conv7X7_2/conv7X7_2.0/Conv
-        ssh3_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh3_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh3_conv7X7_2_conv7X7_2_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
+        ssh3_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr = native.conv2d(ssh3_conv5X5_1_conv5X5_1_2_LeakyRelu_output_0_pr, self.ssh3_conv7X7_2_conv7X7_2_0_Conv_w, self.ssh3_conv7X7_2_conv7X7_2_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         # Conv: /ssh3/conv7x7_3/conv7x7_3.0/Conv
-        ssh3_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh3_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh3_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh3_conv7x7_3_conv7x7_3_0_Conv_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', winograd=4)
+        ssh3_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc = native.conv2d(ssh3_conv7X7_2_conv7X7_2_2_LeakyRelu_output_0_pr, self.ssh3_conv7x7_3_conv7x7_3_0_Conv_w, self.ssh3_conv7x7_3_conv7x7_3_0_Conv_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='relu', winograd=4)
         # Conv: /BboxHead.0/conv1x1/Conv_merged_part0_1
-        BboxHead_0_conv1x1_Conv_merged_part0 = native.conv2d(ssh1_conv3X3_conv3X3_0_Conv_output_0_nhwc, self.BboxHead_0_conv1x1_Conv_merged_part0_1_w, self.BboxHead_0_conv1x1_Conv_merged_part0_1_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        BboxHead_0_conv1x1_Conv_merged_part0 = native.conv2d(ssh1_conv3X3_conv3X3_0_Conv_output_0_nhwc, self.BboxHead_0_conv1x1_Conv_merged_part0_1_w, self.BboxHead_0_conv1x1_Conv_merged_part0_1_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False)
         # Conv: /BboxHead.0/conv1x1/Conv_merged_part1_1
-        BboxHead_0_conv1x1_Conv_merged_part1 = native.conv2d(ssh1_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc, self.BboxHead_0_conv1x1_Conv_merged_part1_1_w, None, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), residual=BboxHead_0_conv1x1_Conv_merged_part0)
+        BboxHead_0_conv1x1_Conv_merged_part1 = native.conv2d(ssh1_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc, self.BboxHead_0_conv1x1_Conv_merged_part1_1_w, None, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, residual=BboxHead_0_conv1x1_Conv_merged_part0)
         # Conv: /BboxHead.0/conv1x1/Conv_merged_part2
-        BboxHead_0_conv1x1_Conv_merged_out = native.conv2d(ssh1_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc, self.BboxHead_0_conv1x1_Conv_merged_part2_w, None, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), residual=BboxHead_0_conv1x1_Conv_merged_part1)
+        BboxHead_0_conv1x1_Conv_merged_out = native.conv2d(ssh1_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc, self.BboxHead_0_conv1x1_Conv_merged_part2_w, None, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, residual=BboxHead_0_conv1x1_Conv_merged_part1)
         # Split: /BboxHead.0/conv1x1/Conv_merged_split
         BboxHead_0_conv1x1_Conv_output_0_nhwc = BboxHead_0_conv1x1_Conv_merged_out[:, :, :, :8]
         ClassHead_0_conv1x1_Conv_output_0_nhwc = BboxHead_0_conv1x1_Conv_merged_out[:, :, :, 8:12]
@@ -223,11 +223,11 @@ class RetinafaceMnet025(nn.Module):
         # Reshape: /LandmarkHead.0/Reshape
         LandmarkHead_0_Reshape_output_0 = mx.reshape(LandmarkHead_0_conv1x1_Conv_output_0_nhwc, [1, -1, 10])
         # Conv: /BboxHead.1/conv1x1/Conv_merged_part0_1
-        BboxHead_1_conv1x1_Conv_merged_part0 = native.conv2d(ssh2_conv3X3_conv3X3_0_Conv_output_0_nhwc, self.BboxHead_1_conv1x1_Conv_merged_part0_1_w, self.BboxHead_1_conv1x1_Conv_merged_part0_1_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        BboxHead_1_conv1x1_Conv_merged_part0 = native.conv2d(ssh2_conv3X3_conv3X3_0_Conv_output_0_nhwc, self.BboxHead_1_conv1x1_Conv_merged_part0_1_w, self.BboxHead_1_conv1x1_Conv_merged_part0_1_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False)
         # Conv: /BboxHead.1/conv1x1/Conv_merged_part1_1
-        BboxHead_1_conv1x1_Conv_merged_part1 = native.conv2d(ssh2_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc, self.BboxHead_1_conv1x1_Conv_merged_part1_1_w, None, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), residual=BboxHead_1_conv1x1_Conv_merged_part0)
+        BboxHead_1_conv1x1_Conv_merged_part1 = native.conv2d(ssh2_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc, self.BboxHead_1_conv1x1_Conv_merged_part1_1_w, None, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, residual=BboxHead_1_conv1x1_Conv_merged_part0)
         # Conv: /BboxHead.1/conv1x1/Conv_merged_part2
-        BboxHead_1_conv1x1_Conv_merged_out = native.conv2d(ssh2_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc, self.BboxHead_1_conv1x1_Conv_merged_part2_w, None, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), residual=BboxHead_1_conv1x1_Conv_merged_part1)
+        BboxHead_1_conv1x1_Conv_merged_out = native.conv2d(ssh2_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc, self.BboxHead_1_conv1x1_Conv_merged_part2_w, None, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, residual=BboxHead_1_conv1x1_Conv_merged_part1)
         # Split: /BboxHead.1/conv1x1/Conv_merged_split
         BboxHead_1_conv1x1_Conv_output_0_nhwc = BboxHead_1_conv1x1_Conv_merged_out[:, :, :, :8]
         ClassHead_1_conv1x1_Conv_output_0_nhwc = BboxHead_1_conv1x1_Conv_merged_out[:, :, :, 8:12]
@@ -239,11 +239,11 @@ class RetinafaceMnet025(nn.Module):
         # Reshape: /LandmarkHead.1/Reshape
         LandmarkHead_1_Reshape_output_0 = mx.reshape(LandmarkHead_1_conv1x1_Conv_output_0_nhwc, [1, -1, 10])
         # Conv: /BboxHead.2/conv1x1/Conv_merged_part0_1
-        BboxHead_2_conv1x1_Conv_merged_part0 = native.conv2d(ssh3_conv3X3_conv3X3_0_Conv_output_0_nhwc, self.BboxHead_2_conv1x1_Conv_merged_part0_1_w, self.BboxHead_2_conv1x1_Conv_merged_part0_1_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        BboxHead_2_conv1x1_Conv_merged_part0 = native.conv2d(ssh3_conv3X3_conv3X3_0_Conv_output_0_nhwc, self.BboxHead_2_conv1x1_Conv_merged_part0_1_w, self.BboxHead_2_conv1x1_Conv_merged_part0_1_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False)
         # Conv: /BboxHead.2/conv1x1/Conv_merged_part1_1
-        BboxHead_2_conv1x1_Conv_merged_part1 = native.conv2d(ssh3_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc, self.BboxHead_2_conv1x1_Conv_merged_part1_1_w, None, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), residual=BboxHead_2_conv1x1_Conv_merged_part0)
+        BboxHead_2_conv1x1_Conv_merged_part1 = native.conv2d(ssh3_conv5X5_2_conv5X5_2_0_Conv_output_0_nhwc, self.BboxHead_2_conv1x1_Conv_merged_part1_1_w, None, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, residual=BboxHead_2_conv1x1_Conv_merged_part0)
         # Conv: /BboxHead.2/conv1x1/Conv_merged_part2
-        BboxHead_2_conv1x1_Conv_merged_out = native.conv2d(ssh3_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc, self.BboxHead_2_conv1x1_Conv_merged_part2_w, None, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), residual=BboxHead_2_conv1x1_Conv_merged_part1)
+        BboxHead_2_conv1x1_Conv_merged_out = native.conv2d(ssh3_conv7x7_3_conv7x7_3_0_Conv_output_0_nhwc, self.BboxHead_2_conv1x1_Conv_merged_part2_w, None, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, residual=BboxHead_2_conv1x1_Conv_merged_part1)
         # Split: /BboxHead.2/conv1x1/Conv_merged_split
         BboxHead_2_conv1x1_Conv_output_0_nhwc = BboxHead_2_conv1x1_Conv_merged_out[:, :, :, :8]
         ClassHead_2_conv1x1_Conv_output_0_nhwc = BboxHead_2_conv1x1_Conv_merged_out[:, :, :, 8:12]

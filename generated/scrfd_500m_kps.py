@@ -335,7 +335,7 @@ class Scrfd500mKps(nn.Module):
         # Transpose: Conv_0_in_transpose
         input_1_nhwc = mx.transpose(input_1, [0, 2, 3, 1])
         # Conv: Conv_0
-        v_288_pre = native.conv2d(input_1_nhwc, self.Conv_0_w, self.Conv_0_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='relu')
+        v_288_pre = native.conv2d(input_1_nhwc, self.Conv_0_w, self.Conv_0_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False, activation='relu')
         # DepthwisePointwise: Conv_3_Conv_6
         v_294_pre = native.dw_pw_conv2d(v_288_pre, self.Conv_3_Conv_6_w, self.Conv_3_Conv_6_b, self.Conv_3_Conv_6_w_pw, self.Conv_3_Conv_6_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', pw_activation='relu')
         # DepthwisePointwise: Conv_9_Conv_12
@@ -349,7 +349,7 @@ class Scrfd500mKps(nn.Module):
         # DepthwisePointwise: Conv_33_Conv_36
         v_324_pre = native.dw_pw_conv2d(v_318_pre, self.Conv_33_Conv_36_w, self.Conv_33_Conv_36_b, self.Conv_33_Conv_36_w_pw, self.Conv_33_Conv_36_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', pw_activation='relu')
         # Conv: Conv_87
-        v_373_nhwc = native.conv2d(v_324_pre, self.Conv_87_w, self.Conv_87_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        v_373_nhwc = native.conv2d(v_324_pre, self.Conv_87_w, self.Conv_87_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False)
         # Transpose: Conv_87_out_transpose
         v_373 = mx.transpose(v_373_nhwc, [0, 3, 1, 2])
         # Shape: Shape_110
@@ -369,7 +369,7 @@ class Scrfd500mKps(nn.Module):
         # DepthwisePointwise: Conv_45_Conv_48
         v_336_pre = native.dw_pw_conv2d(v_330_pre, self.Conv_45_Conv_48_w, self.Conv_45_Conv_48_b, self.Conv_45_Conv_48_w_pw, self.Conv_45_Conv_48_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', pw_activation='relu')
         # Conv: Conv_88
-        v_374_nhwc = native.conv2d(v_336_pre, self.Conv_88_w, self.Conv_88_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        v_374_nhwc = native.conv2d(v_336_pre, self.Conv_88_w, self.Conv_88_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False)
         # Transpose: Conv_88_out_transpose
         v_374 = mx.transpose(v_374_nhwc, [0, 3, 1, 2])
         # Shape: Shape_90
@@ -397,7 +397,7 @@ class Scrfd500mKps(nn.Module):
         # DepthwisePointwise: Conv_81_Conv_84
         v_372_pre = native.dw_pw_conv2d(v_366_pre, self.Conv_81_Conv_84_w, self.Conv_81_Conv_84_b, self.Conv_81_Conv_84_w_pw, self.Conv_81_Conv_84_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', pw_activation='relu')
         # Conv: Conv_89
-        v_375_nhwc = native.conv2d(v_372_pre, self.Conv_89_w, self.Conv_89_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        v_375_nhwc = native.conv2d(v_372_pre, self.Conv_89_w, self.Conv_89_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False)
         # Transpose: Conv_89_out_transpose
         v_375 = mx.transpose(v_375_nhwc, [0, 3, 1, 2])
         # Shape: Shape_100
@@ -423,31 +423,31 @@ class Scrfd500mKps(nn.Module):
         # Transpose: Conv_130_in_transpose
         v_415_nhwc = mx.transpose(v_415, [0, 2, 3, 1])
         # Conv: Conv_130
-        v_416_nhwc = native.conv2d(v_415_nhwc, self.Conv_130_w, self.Conv_130_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=4)
+        v_416_nhwc = native.conv2d(v_415_nhwc, self.Conv_130_w, self.Conv_130_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=4)
         # Transpose: Conv_131_in_transpose
         v_395_nhwc = mx.transpose(v_395, [0, 2, 3, 1])
         # Conv: Conv_131
-        v_417_nhwc = native.conv2d(v_395_nhwc, self.Conv_131_w, self.Conv_131_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=4)
+        v_417_nhwc = native.conv2d(v_395_nhwc, self.Conv_131_w, self.Conv_131_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=4)
         # Conv: Conv_132
-        v_418_nhwc = native.conv2d(v_375_nhwc, self.Conv_132_w, self.Conv_132_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=4)
+        v_418_nhwc = native.conv2d(v_375_nhwc, self.Conv_132_w, self.Conv_132_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=4)
         # Conv: Conv_133
-        v_419_nhwc = native.conv2d(v_416_nhwc, self.Conv_133_w, self.Conv_133_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1))
+        v_419_nhwc = native.conv2d(v_416_nhwc, self.Conv_133_w, self.Conv_133_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False)
         # Add: Add_134
         v_420_pre = mx.add(v_417_nhwc, v_419_nhwc)
         # Conv: Conv_135
-        v_421_nhwc = native.conv2d(v_420_pre, self.Conv_135_w, self.Conv_135_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1))
+        v_421_nhwc = native.conv2d(v_420_pre, self.Conv_135_w, self.Conv_135_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False)
         # Conv: Conv_137
-        v_423_nhwc = native.conv2d(v_420_pre, self.Conv_137_w, self.Conv_137_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=4)
+        v_423_nhwc = native.conv2d(v_420_pre, self.Conv_137_w, self.Conv_137_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=4)
         # Add: Add_136
         v_422_pre = mx.add(v_418_nhwc, v_421_nhwc)
         # Conv: Conv_138
-        v_424_nhwc = native.conv2d(v_422_pre, self.Conv_138_w, self.Conv_138_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=4)
+        v_424_nhwc = native.conv2d(v_422_pre, self.Conv_138_w, self.Conv_138_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=4)
         # DepthwisePointwise: Conv_139_Conv_142
         v_430_pre = native.dw_pw_conv2d(v_416_nhwc, self.Conv_139_Conv_142_w, self.Conv_139_Conv_142_b, self.Conv_139_Conv_142_w_pw, self.Conv_139_Conv_142_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', pw_activation='relu')
         # DepthwisePointwise: Conv_145_Conv_148
         v_436_pre = native.dw_pw_conv2d(v_430_pre, self.Conv_145_Conv_148_w, self.Conv_145_Conv_148_b, self.Conv_145_Conv_148_w_pw, self.Conv_145_Conv_148_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', pw_activation='relu')
         # Conv: Conv_151_merged
-        Conv_151_merged_out = native.conv2d(v_436_pre, self.Conv_151_merged_w, self.Conv_151_merged_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=4)
+        Conv_151_merged_out = native.conv2d(v_436_pre, self.Conv_151_merged_w, self.Conv_151_merged_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=4)
         # Split: Conv_151_merged_split
         v_437_nhwc = Conv_151_merged_out[:, :, :, :2]
         v_438_nhwc = Conv_151_merged_out[:, :, :, 2:10]
@@ -471,7 +471,7 @@ class Scrfd500mKps(nn.Module):
         # DepthwisePointwise: Conv_170_Conv_173
         v_461_pre = native.dw_pw_conv2d(v_455_pre, self.Conv_170_Conv_173_w, self.Conv_170_Conv_173_b, self.Conv_170_Conv_173_w_pw, self.Conv_170_Conv_173_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', pw_activation='relu')
         # Conv: Conv_176_merged
-        Conv_176_merged_out = native.conv2d(v_461_pre, self.Conv_176_merged_w, self.Conv_176_merged_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=4)
+        Conv_176_merged_out = native.conv2d(v_461_pre, self.Conv_176_merged_w, self.Conv_176_merged_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=4)
         # Split: Conv_176_merged_split
         v_462_nhwc = Conv_176_merged_out[:, :, :, :2]
         v_463_nhwc = Conv_176_merged_out[:, :, :, 2:10]
@@ -495,7 +495,7 @@ class Scrfd500mKps(nn.Module):
         # DepthwisePointwise: Conv_195_Conv_198
         v_486_pre = native.dw_pw_conv2d(v_480_pre, self.Conv_195_Conv_198_w, self.Conv_195_Conv_198_b, self.Conv_195_Conv_198_w_pw, self.Conv_195_Conv_198_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', pw_activation='relu')
         # Conv: Conv_201_merged
-        Conv_201_merged_out = native.conv2d(v_486_pre, self.Conv_201_merged_w, self.Conv_201_merged_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=4)
+        Conv_201_merged_out = native.conv2d(v_486_pre, self.Conv_201_merged_w, self.Conv_201_merged_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=4)
         # Split: Conv_201_merged_split
         v_487_nhwc = Conv_201_merged_out[:, :, :, :2]
         v_488_nhwc = Conv_201_merged_out[:, :, :, 2:10]

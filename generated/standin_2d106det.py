@@ -64,7 +64,7 @@ class Standin2d106det(nn.Module):
         # Transpose: conv_6_in_transpose
         mul_4_nhwc = mx.transpose(mul_4, [0, 2, 3, 1])
         # Conv: conv_6
-        prelu_13_pre = native.conv2d(mul_4_nhwc, self.conv_6_w, self.conv_6_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_6_slope)
+        prelu_13_pre = native.conv2d(mul_4_nhwc, self.conv_6_w, self.conv_6_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_6_slope)
         # DepthwisePointwise: conv_15_conv_24
         prelu_31_pre = native.dw_pw_conv2d(prelu_13_pre, self.conv_15_conv_24_w, self.conv_15_conv_24_b, self.conv_15_conv_24_w_pw, self.conv_15_conv_24_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_15_conv_24_slope, pw_activation='prelu', pw_slope=self.conv_15_conv_24_pw_slope)
         # DepthwisePointwise: conv_33_conv_42

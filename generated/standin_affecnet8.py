@@ -98,39 +98,39 @@ class StandinAffecnet8(nn.Module):
         # Transpose: conv_2_in_transpose
         input_nhwc = mx.transpose(input_, [0, 2, 3, 1])
         # Conv: conv_2
-        prelu_9_pre = native.conv2d(input_nhwc, self.conv_2_w, self.conv_2_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_2_slope)
+        prelu_9_pre = native.conv2d(input_nhwc, self.conv_2_w, self.conv_2_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_2_slope)
         # DepthwisePointwise: conv_11_conv_20
         prelu_27_pre = native.dw_pw_conv2d(prelu_9_pre, self.conv_11_conv_20_w, self.conv_11_conv_20_b, self.conv_11_conv_20_w_pw, self.conv_11_conv_20_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_11_conv_20_slope, pw_activation='prelu', pw_slope=self.conv_11_conv_20_pw_slope)
         # DepthwisePointwise: conv_29_conv_38
         batchnormalization_43_nhwc = native.dw_pw_conv2d(prelu_27_pre, self.conv_29_conv_38_w, self.conv_29_conv_38_b, self.conv_29_conv_38_w_pw, self.conv_29_conv_38_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_29_conv_38_slope)
         # Conv: conv_45
-        prelu_52_pre = native.conv2d(batchnormalization_43_nhwc, self.conv_45_w, self.conv_45_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_45_slope)
+        prelu_52_pre = native.conv2d(batchnormalization_43_nhwc, self.conv_45_w, self.conv_45_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_45_slope)
         # DepthwisePointwise: conv_54_conv_63
         add_69_pre = native.dw_pw_conv2d(prelu_52_pre, self.conv_54_conv_63_w, self.conv_54_conv_63_b, self.conv_54_conv_63_w_pw, self.conv_54_conv_63_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_54_conv_63_slope, residual=batchnormalization_43_nhwc)
         # Conv: conv_71
-        prelu_78_pre = native.conv2d(add_69_pre, self.conv_71_w, self.conv_71_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_71_slope)
+        prelu_78_pre = native.conv2d(add_69_pre, self.conv_71_w, self.conv_71_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_71_slope)
         # DepthwisePointwise: conv_80_conv_89
         batchnormalization_94_nhwc = native.dw_pw_conv2d(prelu_78_pre, self.conv_80_conv_89_w, self.conv_80_conv_89_b, self.conv_80_conv_89_w_pw, self.conv_80_conv_89_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_80_conv_89_slope)
         # Conv: conv_96
-        prelu_103_pre = native.conv2d(batchnormalization_94_nhwc, self.conv_96_w, self.conv_96_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_96_slope)
+        prelu_103_pre = native.conv2d(batchnormalization_94_nhwc, self.conv_96_w, self.conv_96_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_96_slope)
         # DepthwisePointwise: conv_105_conv_114
         add_120_pre = native.dw_pw_conv2d(prelu_103_pre, self.conv_105_conv_114_w, self.conv_105_conv_114_b, self.conv_105_conv_114_w_pw, self.conv_105_conv_114_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_105_conv_114_slope, residual=batchnormalization_94_nhwc)
         # Conv: conv_122
-        prelu_129_pre = native.conv2d(add_120_pre, self.conv_122_w, self.conv_122_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_122_slope)
+        prelu_129_pre = native.conv2d(add_120_pre, self.conv_122_w, self.conv_122_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_122_slope)
         # DepthwisePointwise: conv_131_conv_140
         add_146_pre = native.dw_pw_conv2d(prelu_129_pre, self.conv_131_conv_140_w, self.conv_131_conv_140_b, self.conv_131_conv_140_w_pw, self.conv_131_conv_140_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_131_conv_140_slope, residual=add_120_pre)
         # Conv: conv_148
-        prelu_155_pre = native.conv2d(add_146_pre, self.conv_148_w, self.conv_148_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_148_slope)
+        prelu_155_pre = native.conv2d(add_146_pre, self.conv_148_w, self.conv_148_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_148_slope)
         # DepthwisePointwise: conv_157_conv_166
         batchnormalization_171_nhwc = native.dw_pw_conv2d(prelu_155_pre, self.conv_157_conv_166_w, self.conv_157_conv_166_b, self.conv_157_conv_166_w_pw, self.conv_157_conv_166_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_157_conv_166_slope)
         # Conv: conv_173
-        prelu_180_pre = native.conv2d(batchnormalization_171_nhwc, self.conv_173_w, self.conv_173_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_173_slope)
+        prelu_180_pre = native.conv2d(batchnormalization_171_nhwc, self.conv_173_w, self.conv_173_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_173_slope)
         # DepthwisePointwise: conv_182_conv_191
         add_197_pre = native.dw_pw_conv2d(prelu_180_pre, self.conv_182_conv_191_w, self.conv_182_conv_191_b, self.conv_182_conv_191_w_pw, self.conv_182_conv_191_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_182_conv_191_slope, residual=batchnormalization_171_nhwc)
         # Conv: conv_199
-        prelu_206_pre = native.conv2d(add_197_pre, self.conv_199_w, self.conv_199_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_199_slope)
+        prelu_206_pre = native.conv2d(add_197_pre, self.conv_199_w, self.conv_199_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_199_slope)
         # Conv: conv_208
-        batchnormalization_213_nhwc = native.conv2d(prelu_206_pre, self.conv_208_w, self.conv_208_b, depthwise=True, strides=(1, 1), pads=(0, 0, 0, 0))
+        batchnormalization_213_nhwc = native.conv2d(prelu_206_pre, self.conv_208_w, self.conv_208_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=True)
         # Reshape: conv_208_out_transpose
         batchnormalization_213 = mx.reshape(batchnormalization_213_nhwc, [1, 512, 1, 1])
         # Flatten: flatten_214

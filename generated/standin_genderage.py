@@ -51,7 +51,7 @@ class StandinGenderage(nn.Module):
         # Transpose: conv_6_in_transpose
         mul_4_nhwc = mx.transpose(mul_4, [0, 2, 3, 1])
         # Conv: conv_6
-        relu_12_pre = native.conv2d(mul_4_nhwc, self.conv_6_w, self.conv_6_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='relu')
+        relu_12_pre = native.conv2d(mul_4_nhwc, self.conv_6_w, self.conv_6_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False, activation='relu')
         # DepthwisePointwise: conv_14_conv_22
         relu_28_pre = native.dw_pw_conv2d(relu_12_pre, self.conv_14_conv_22_w, self.conv_14_conv_22_b, self.conv_14_conv_22_w_pw, self.conv_14_conv_22_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), activation='relu', pw_activation='relu')
         # DepthwisePointwise: conv_30_conv_38

@@ -91,11 +91,11 @@ class StandinSphere20(nn.Module):
         # Transpose: conv_2_in_transpose
         input_nhwc = mx.transpose(input_, [0, 2, 3, 1])
         # Conv: conv_2
-        prelu_9_pre = native.conv2d(input_nhwc, self.conv_2_w, self.conv_2_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_2_slope)
+        prelu_9_pre = native.conv2d(input_nhwc, self.conv_2_w, self.conv_2_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_2_slope)
         # Conv: conv_12
-        prelu_14_pre = native.conv2d(prelu_9_pre, self.conv_12_w, self.conv_12_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_12_slope, winograd=4)
+        prelu_14_pre = native.conv2d(prelu_9_pre, self.conv_12_w, self.conv_12_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_12_slope, winograd=4)
         # Conv: conv_17
-        conv_17_nhwc = native.conv2d(prelu_14_pre, self.conv_17_w, self.conv_17_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=4)
+        conv_17_nhwc = native.conv2d(prelu_14_pre, self.conv_17_w, self.conv_17_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=4)
         # Mul: mul_19
         w_18 = mx.array(0.30000001192092896, dtype=mx.float32)
         mul_19_pre = mx.multiply(conv_17_nhwc, w_18)
@@ -105,11 +105,11 @@ class StandinSphere20(nn.Module):
         # Add: add_22
         add_22_pre = mx.add(prelu_9_pre, prelu_21_pre)
         # Conv: conv_24
-        prelu_31_pre = native.conv2d(add_22_pre, self.conv_24_w, self.conv_24_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_24_slope)
+        prelu_31_pre = native.conv2d(add_22_pre, self.conv_24_w, self.conv_24_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_24_slope)
         # Conv: conv_34
-        prelu_36_pre = native.conv2d(prelu_31_pre, self.conv_34_w, self.conv_34_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_34_slope, winograd=4)
+        prelu_36_pre = native.conv2d(prelu_31_pre, self.conv_34_w, self.conv_34_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_34_slope, winograd=4)
         # Conv: conv_39
-        conv_39_nhwc = native.conv2d(prelu_36_pre, self.conv_39_w, self.conv_39_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=4)
+        conv_39_nhwc = native.conv2d(prelu_36_pre, self.conv_39_w, self.conv_39_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=4)
         # Mul: mul_41
         w_40 = mx.array(0.30000001192092896, dtype=mx.float32)
         mul_41_pre = mx.multiply(conv_39_nhwc, w_40)
@@ -119,9 +119,9 @@ class StandinSphere20(nn.Module):
         # Add: add_44
         add_44_pre = mx.add(prelu_31_pre, prelu_43_pre)
         # Conv: conv_47
-        prelu_49_pre = native.conv2d(add_44_pre, self.conv_47_w, self.conv_47_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_47_slope, winograd=4)
+        prelu_49_pre = native.conv2d(add_44_pre, self.conv_47_w, self.conv_47_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_47_slope, winograd=4)
         # Conv: conv_52
-        conv_52_nhwc = native.conv2d(prelu_49_pre, self.conv_52_w, self.conv_52_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=4)
+        conv_52_nhwc = native.conv2d(prelu_49_pre, self.conv_52_w, self.conv_52_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=4)
         # Mul: mul_54
         w_53 = mx.array(0.30000001192092896, dtype=mx.float32)
         mul_54_pre = mx.multiply(conv_52_nhwc, w_53)
@@ -131,11 +131,11 @@ class StandinSphere20(nn.Module):
         # Add: add_57
         add_57_pre = mx.add(add_44_pre, prelu_56_pre)
         # Conv: conv_59
-        prelu_66_pre = native.conv2d(add_57_pre, self.conv_59_w, self.conv_59_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_59_slope)
+        prelu_66_pre = native.conv2d(add_57_pre, self.conv_59_w, self.conv_59_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_59_slope)
         # Conv: conv_69
-        prelu_71_pre = native.conv2d(prelu_66_pre, self.conv_69_w, self.conv_69_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_69_slope, winograd=2)
+        prelu_71_pre = native.conv2d(prelu_66_pre, self.conv_69_w, self.conv_69_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_69_slope, winograd=2)
         # Conv: conv_74
-        conv_74_nhwc = native.conv2d(prelu_71_pre, self.conv_74_w, self.conv_74_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=2)
+        conv_74_nhwc = native.conv2d(prelu_71_pre, self.conv_74_w, self.conv_74_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=2)
         # Mul: mul_76
         w_75 = mx.array(0.30000001192092896, dtype=mx.float32)
         mul_76_pre = mx.multiply(conv_74_nhwc, w_75)
@@ -145,9 +145,9 @@ class StandinSphere20(nn.Module):
         # Add: add_79
         add_79_pre = mx.add(prelu_66_pre, prelu_78_pre)
         # Conv: conv_82
-        prelu_84_pre = native.conv2d(add_79_pre, self.conv_82_w, self.conv_82_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_82_slope, winograd=2)
+        prelu_84_pre = native.conv2d(add_79_pre, self.conv_82_w, self.conv_82_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_82_slope, winograd=2)
         # Conv: conv_87
-        conv_87_nhwc = native.conv2d(prelu_84_pre, self.conv_87_w, self.conv_87_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=2)
+        conv_87_nhwc = native.conv2d(prelu_84_pre, self.conv_87_w, self.conv_87_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=2)
         # Mul: mul_89
         w_88 = mx.array(0.30000001192092896, dtype=mx.float32)
         mul_89_pre = mx.multiply(conv_87_nhwc, w_88)
@@ -157,9 +157,9 @@ class StandinSphere20(nn.Module):
         # Add: add_92
         add_92_pre = mx.add(add_79_pre, prelu_91_pre)
         # Conv: conv_95
-        prelu_97_pre = native.conv2d(add_92_pre, self.conv_95_w, self.conv_95_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_95_slope, winograd=2)
+        prelu_97_pre = native.conv2d(add_92_pre, self.conv_95_w, self.conv_95_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_95_slope, winograd=2)
         # Conv: conv_100
-        conv_100_nhwc = native.conv2d(prelu_97_pre, self.conv_100_w, self.conv_100_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=2)
+        conv_100_nhwc = native.conv2d(prelu_97_pre, self.conv_100_w, self.conv_100_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=2)
         # Mul: mul_102
         w_101 = mx.array(0.30000001192092896, dtype=mx.float32)
         mul_102_pre = mx.multiply(conv_100_nhwc, w_101)
@@ -169,9 +169,9 @@ class StandinSphere20(nn.Module):
         # Add: add_105
         add_105_pre = mx.add(add_92_pre, prelu_104_pre)
         # Conv: conv_108
-        prelu_110_pre = native.conv2d(add_105_pre, self.conv_108_w, self.conv_108_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_108_slope, winograd=2)
+        prelu_110_pre = native.conv2d(add_105_pre, self.conv_108_w, self.conv_108_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_108_slope, winograd=2)
         # Conv: conv_113
-        conv_113_nhwc = native.conv2d(prelu_110_pre, self.conv_113_w, self.conv_113_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=2)
+        conv_113_nhwc = native.conv2d(prelu_110_pre, self.conv_113_w, self.conv_113_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=2)
         # Mul: mul_115
         w_114 = mx.array(0.30000001192092896, dtype=mx.float32)
         mul_115_pre = mx.multiply(conv_113_nhwc, w_114)
@@ -181,11 +181,11 @@ class StandinSphere20(nn.Module):
         # Add: add_118
         add_118_pre = mx.add(add_105_pre, prelu_117_pre)
         # Conv: conv_120
-        prelu_127_pre = native.conv2d(add_118_pre, self.conv_120_w, self.conv_120_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_120_slope)
+        prelu_127_pre = native.conv2d(add_118_pre, self.conv_120_w, self.conv_120_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_120_slope)
         # Conv: conv_130
-        prelu_132_pre = native.conv2d(prelu_127_pre, self.conv_130_w, self.conv_130_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_130_slope, winograd=2)
+        prelu_132_pre = native.conv2d(prelu_127_pre, self.conv_130_w, self.conv_130_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_130_slope, winograd=2)
         # Conv: conv_135
-        conv_135_nhwc = native.conv2d(prelu_132_pre, self.conv_135_w, self.conv_135_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=2)
+        conv_135_nhwc = native.conv2d(prelu_132_pre, self.conv_135_w, self.conv_135_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=2)
         # Mul: mul_137
         w_136 = mx.array(0.30000001192092896, dtype=mx.float32)
         mul_137_pre = mx.multiply(conv_135_nhwc, w_136)

@@ -162,95 +162,95 @@ class StandinW600kMbf(nn.Module):
         # Transpose: conv_2_in_transpose
         input_1_nhwc = mx.transpose(input_1, [0, 2, 3, 1])
         # Conv: conv_2
-        prelu_9_pre = native.conv2d(input_1_nhwc, self.conv_2_w, self.conv_2_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_2_slope)
+        prelu_9_pre = native.conv2d(input_1_nhwc, self.conv_2_w, self.conv_2_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_2_slope)
         # DepthwisePointwise: conv_11_conv_20
         prelu_27_pre = native.dw_pw_conv2d(prelu_9_pre, self.conv_11_conv_20_w, self.conv_11_conv_20_b, self.conv_11_conv_20_w_pw, self.conv_11_conv_20_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_11_conv_20_slope, pw_activation='prelu', pw_slope=self.conv_11_conv_20_pw_slope)
         # DepthwisePointwise: conv_29_conv_38
         batchnormalization_43_nhwc = native.dw_pw_conv2d(prelu_27_pre, self.conv_29_conv_38_w, self.conv_29_conv_38_b, self.conv_29_conv_38_w_pw, self.conv_29_conv_38_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_29_conv_38_slope)
         # Conv: conv_45
-        prelu_52_pre = native.conv2d(batchnormalization_43_nhwc, self.conv_45_w, self.conv_45_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_45_slope)
+        prelu_52_pre = native.conv2d(batchnormalization_43_nhwc, self.conv_45_w, self.conv_45_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_45_slope)
         # DepthwisePointwise: conv_54_conv_63
         batchnormalization_68_nhwc = native.dw_pw_conv2d(prelu_52_pre, self.conv_54_conv_63_w, self.conv_54_conv_63_b, self.conv_54_conv_63_w_pw, self.conv_54_conv_63_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_54_conv_63_slope)
         # Add: add_69
         add_69_pre = mx.add(batchnormalization_43_nhwc, batchnormalization_68_nhwc)
         # Conv: conv_71
-        prelu_78_pre = native.conv2d(add_69_pre, self.conv_71_w, self.conv_71_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_71_slope)
+        prelu_78_pre = native.conv2d(add_69_pre, self.conv_71_w, self.conv_71_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_71_slope)
         # DepthwisePointwise: conv_80_conv_89
         batchnormalization_94_nhwc = native.dw_pw_conv2d(prelu_78_pre, self.conv_80_conv_89_w, self.conv_80_conv_89_b, self.conv_80_conv_89_w_pw, self.conv_80_conv_89_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_80_conv_89_slope)
         # Add: add_95
         add_95_pre = mx.add(add_69_pre, batchnormalization_94_nhwc)
         # Conv: conv_97
-        prelu_104_pre = native.conv2d(add_95_pre, self.conv_97_w, self.conv_97_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_97_slope)
+        prelu_104_pre = native.conv2d(add_95_pre, self.conv_97_w, self.conv_97_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_97_slope)
         # DepthwisePointwise: conv_106_conv_115
         batchnormalization_120_nhwc = native.dw_pw_conv2d(prelu_104_pre, self.conv_106_conv_115_w, self.conv_106_conv_115_b, self.conv_106_conv_115_w_pw, self.conv_106_conv_115_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_106_conv_115_slope)
         # Add: add_121
         add_121_pre = mx.add(add_95_pre, batchnormalization_120_nhwc)
         # Conv: conv_123
-        prelu_130_pre = native.conv2d(add_121_pre, self.conv_123_w, self.conv_123_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_123_slope)
+        prelu_130_pre = native.conv2d(add_121_pre, self.conv_123_w, self.conv_123_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_123_slope)
         # DepthwisePointwise: conv_132_conv_141
         batchnormalization_146_nhwc = native.dw_pw_conv2d(prelu_130_pre, self.conv_132_conv_141_w, self.conv_132_conv_141_b, self.conv_132_conv_141_w_pw, self.conv_132_conv_141_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_132_conv_141_slope)
         # Add: add_147
         add_147_pre = mx.add(add_121_pre, batchnormalization_146_nhwc)
         # Conv: conv_149
-        prelu_156_pre = native.conv2d(add_147_pre, self.conv_149_w, self.conv_149_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_149_slope)
+        prelu_156_pre = native.conv2d(add_147_pre, self.conv_149_w, self.conv_149_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_149_slope)
         # DepthwisePointwise: conv_158_conv_167
         batchnormalization_172_nhwc = native.dw_pw_conv2d(prelu_156_pre, self.conv_158_conv_167_w, self.conv_158_conv_167_b, self.conv_158_conv_167_w_pw, self.conv_158_conv_167_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_158_conv_167_slope)
         # Conv: conv_174
-        prelu_181_pre = native.conv2d(batchnormalization_172_nhwc, self.conv_174_w, self.conv_174_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_174_slope)
+        prelu_181_pre = native.conv2d(batchnormalization_172_nhwc, self.conv_174_w, self.conv_174_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_174_slope)
         # DepthwisePointwise: conv_183_conv_192
         batchnormalization_197_nhwc = native.dw_pw_conv2d(prelu_181_pre, self.conv_183_conv_192_w, self.conv_183_conv_192_b, self.conv_183_conv_192_w_pw, self.conv_183_conv_192_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_183_conv_192_slope)
         # Add: add_198
         add_198_pre = mx.add(batchnormalization_172_nhwc, batchnormalization_197_nhwc)
         # Conv: conv_200
-        prelu_207_pre = native.conv2d(add_198_pre, self.conv_200_w, self.conv_200_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_200_slope)
+        prelu_207_pre = native.conv2d(add_198_pre, self.conv_200_w, self.conv_200_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_200_slope)
         # DepthwisePointwise: conv_209_conv_218
         batchnormalization_223_nhwc = native.dw_pw_conv2d(prelu_207_pre, self.conv_209_conv_218_w, self.conv_209_conv_218_b, self.conv_209_conv_218_w_pw, self.conv_209_conv_218_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_209_conv_218_slope)
         # Add: add_224
         add_224_pre = mx.add(add_198_pre, batchnormalization_223_nhwc)
         # Conv: conv_226
-        prelu_233_pre = native.conv2d(add_224_pre, self.conv_226_w, self.conv_226_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_226_slope)
+        prelu_233_pre = native.conv2d(add_224_pre, self.conv_226_w, self.conv_226_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_226_slope)
         # DepthwisePointwise: conv_235_conv_244
         batchnormalization_249_nhwc = native.dw_pw_conv2d(prelu_233_pre, self.conv_235_conv_244_w, self.conv_235_conv_244_b, self.conv_235_conv_244_w_pw, self.conv_235_conv_244_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_235_conv_244_slope)
         # Add: add_250
         add_250_pre = mx.add(add_224_pre, batchnormalization_249_nhwc)
         # Conv: conv_252
-        prelu_259_pre = native.conv2d(add_250_pre, self.conv_252_w, self.conv_252_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_252_slope)
+        prelu_259_pre = native.conv2d(add_250_pre, self.conv_252_w, self.conv_252_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_252_slope)
         # DepthwisePointwise: conv_261_conv_270
         batchnormalization_275_nhwc = native.dw_pw_conv2d(prelu_259_pre, self.conv_261_conv_270_w, self.conv_261_conv_270_b, self.conv_261_conv_270_w_pw, self.conv_261_conv_270_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_261_conv_270_slope)
         # Add: add_276
         add_276_pre = mx.add(add_250_pre, batchnormalization_275_nhwc)
         # Conv: conv_278
-        prelu_285_pre = native.conv2d(add_276_pre, self.conv_278_w, self.conv_278_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_278_slope)
+        prelu_285_pre = native.conv2d(add_276_pre, self.conv_278_w, self.conv_278_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_278_slope)
         # DepthwisePointwise: conv_287_conv_296
         batchnormalization_301_nhwc = native.dw_pw_conv2d(prelu_285_pre, self.conv_287_conv_296_w, self.conv_287_conv_296_b, self.conv_287_conv_296_w_pw, self.conv_287_conv_296_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_287_conv_296_slope)
         # Add: add_302
         add_302_pre = mx.add(add_276_pre, batchnormalization_301_nhwc)
         # Conv: conv_304
-        prelu_311_pre = native.conv2d(add_302_pre, self.conv_304_w, self.conv_304_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_304_slope)
+        prelu_311_pre = native.conv2d(add_302_pre, self.conv_304_w, self.conv_304_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_304_slope)
         # DepthwisePointwise: conv_313_conv_322
         batchnormalization_327_nhwc = native.dw_pw_conv2d(prelu_311_pre, self.conv_313_conv_322_w, self.conv_313_conv_322_b, self.conv_313_conv_322_w_pw, self.conv_313_conv_322_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_313_conv_322_slope)
         # Add: add_328
         add_328_pre = mx.add(add_302_pre, batchnormalization_327_nhwc)
         # Conv: conv_330
-        prelu_337_pre = native.conv2d(add_328_pre, self.conv_330_w, self.conv_330_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_330_slope)
+        prelu_337_pre = native.conv2d(add_328_pre, self.conv_330_w, self.conv_330_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_330_slope)
         # DepthwisePointwise: conv_339_conv_348
         batchnormalization_353_nhwc = native.dw_pw_conv2d(prelu_337_pre, self.conv_339_conv_348_w, self.conv_339_conv_348_b, self.conv_339_conv_348_w_pw, self.conv_339_conv_348_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_339_conv_348_slope)
         # Conv: conv_355
-        prelu_362_pre = native.conv2d(batchnormalization_353_nhwc, self.conv_355_w, self.conv_355_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_355_slope)
+        prelu_362_pre = native.conv2d(batchnormalization_353_nhwc, self.conv_355_w, self.conv_355_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_355_slope)
         # DepthwisePointwise: conv_364_conv_373
         batchnormalization_378_nhwc = native.dw_pw_conv2d(prelu_362_pre, self.conv_364_conv_373_w, self.conv_364_conv_373_b, self.conv_364_conv_373_w_pw, self.conv_364_conv_373_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_364_conv_373_slope)
         # Add: add_379
         add_379_pre = mx.add(batchnormalization_353_nhwc, batchnormalization_378_nhwc)
         # Conv: conv_381
-        prelu_388_pre = native.conv2d(add_379_pre, self.conv_381_w, self.conv_381_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_381_slope)
+        prelu_388_pre = native.conv2d(add_379_pre, self.conv_381_w, self.conv_381_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_381_slope)
         # DepthwisePointwise: conv_390_conv_399
         batchnormalization_404_nhwc = native.dw_pw_conv2d(prelu_388_pre, self.conv_390_conv_399_w, self.conv_390_conv_399_b, self.conv_390_conv_399_w_pw, self.conv_390_conv_399_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_390_conv_399_slope)
         # Add: add_405
         add_405_pre = mx.add(add_379_pre, batchnormalization_404_nhwc)
         # Conv: conv_407
-        prelu_414_pre = native.conv2d(add_405_pre, self.conv_407_w, self.conv_407_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='prelu', slope=self.conv_407_slope)
+        prelu_414_pre = native.conv2d(add_405_pre, self.conv_407_w, self.conv_407_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='prelu', slope=self.conv_407_slope)
         # Conv: conv_416
-        batchnormalization_421_nhwc = native.conv2d(prelu_414_pre, self.conv_416_w, self.conv_416_b, depthwise=True, strides=(1, 1), pads=(0, 0, 0, 0))
+        batchnormalization_421_nhwc = native.conv2d(prelu_414_pre, self.conv_416_w, self.conv_416_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=True)
         # Transpose: conv_416_out_transpose
         batchnormalization_421 = mx.transpose(batchnormalization_421_nhwc, [0, 3, 1, 2])
         # Flatten: flatten_422

@@ -86,29 +86,29 @@ class StandinW600kR50(nn.Module):
         # Transpose: conv_2_in_transpose
         input_1_nhwc = mx.transpose(input_1, [0, 2, 3, 1])
         # Conv: conv_2
-        prelu_9_pre = native.conv2d(input_1_nhwc, self.conv_2_w, self.conv_2_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_2_slope)
+        prelu_9_pre = native.conv2d(input_1_nhwc, self.conv_2_w, self.conv_2_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_2_slope)
         # Conv: conv_32
-        batchnormalization_37_nhwc = native.conv2d(prelu_9_pre, self.conv_32_w, self.conv_32_b, depthwise=False, strides=(2, 2), pads=(0, 0, 0, 0))
+        batchnormalization_37_nhwc = native.conv2d(prelu_9_pre, self.conv_32_w, self.conv_32_b, strides=(2, 2), pads=(0, 0, 0, 0), depthwise=False)
         # Mul: batchnormalization_14_mul
         batchnormalization_14_scaled_pre = mx.multiply(prelu_9_pre, self.batchnormalization_14_scale_perm)
         # Add: batchnormalization_14_add
         batchnormalization_14_pre = mx.add(batchnormalization_14_scaled_pre, self.batchnormalization_14_shift_perm)
         # Conv: conv_16
-        prelu_23_pre = native.conv2d(batchnormalization_14_pre, self.conv_16_w, self.conv_16_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_16_slope, winograd=4)
+        prelu_23_pre = native.conv2d(batchnormalization_14_pre, self.conv_16_w, self.conv_16_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_16_slope, winograd=4)
         # Conv: conv_25
-        batchnormalization_30_nhwc = native.conv2d(prelu_23_pre, self.conv_25_w, self.conv_25_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1))
+        batchnormalization_30_nhwc = native.conv2d(prelu_23_pre, self.conv_25_w, self.conv_25_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False)
         # Add: add_38
         add_38_pre = mx.add(batchnormalization_30_nhwc, batchnormalization_37_nhwc)
         # Conv: conv_61
-        batchnormalization_66_nhwc = native.conv2d(add_38_pre, self.conv_61_w, self.conv_61_b, depthwise=False, strides=(2, 2), pads=(0, 0, 0, 0))
+        batchnormalization_66_nhwc = native.conv2d(add_38_pre, self.conv_61_w, self.conv_61_b, strides=(2, 2), pads=(0, 0, 0, 0), depthwise=False)
         # Mul: batchnormalization_43_mul
         batchnormalization_43_scaled_pre = mx.multiply(add_38_pre, self.batchnormalization_43_scale_perm)
         # Add: batchnormalization_43_add
         batchnormalization_43_pre = mx.add(batchnormalization_43_scaled_pre, self.batchnormalization_43_shift_perm)
         # Conv: conv_45
-        prelu_52_pre = native.conv2d(batchnormalization_43_pre, self.conv_45_w, self.conv_45_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_45_slope, winograd=4)
+        prelu_52_pre = native.conv2d(batchnormalization_43_pre, self.conv_45_w, self.conv_45_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_45_slope, winograd=4)
         # Conv: conv_54
-        batchnormalization_59_nhwc = native.conv2d(prelu_52_pre, self.conv_54_w, self.conv_54_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1))
+        batchnormalization_59_nhwc = native.conv2d(prelu_52_pre, self.conv_54_w, self.conv_54_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False)
         # Add: add_67
         add_67_pre = mx.add(batchnormalization_59_nhwc, batchnormalization_66_nhwc)
         # Mul: batchnormalization_72_mul
@@ -116,21 +116,21 @@ class StandinW600kR50(nn.Module):
         # Add: batchnormalization_72_add
         batchnormalization_72_pre = mx.add(batchnormalization_72_scaled_pre, self.batchnormalization_72_shift_perm)
         # Conv: conv_74
-        prelu_81_pre = native.conv2d(batchnormalization_72_pre, self.conv_74_w, self.conv_74_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_74_slope, winograd=4)
+        prelu_81_pre = native.conv2d(batchnormalization_72_pre, self.conv_74_w, self.conv_74_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_74_slope, winograd=4)
         # Conv: conv_83
-        batchnormalization_88_nhwc = native.conv2d(prelu_81_pre, self.conv_83_w, self.conv_83_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=4)
+        batchnormalization_88_nhwc = native.conv2d(prelu_81_pre, self.conv_83_w, self.conv_83_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=4)
         # Add: add_89
         add_89_pre = mx.add(batchnormalization_88_nhwc, add_67_pre)
         # Conv: conv_112
-        batchnormalization_117_nhwc = native.conv2d(add_89_pre, self.conv_112_w, self.conv_112_b, depthwise=False, strides=(2, 2), pads=(0, 0, 0, 0))
+        batchnormalization_117_nhwc = native.conv2d(add_89_pre, self.conv_112_w, self.conv_112_b, strides=(2, 2), pads=(0, 0, 0, 0), depthwise=False)
         # Mul: batchnormalization_94_mul
         batchnormalization_94_scaled_pre = mx.multiply(add_89_pre, self.batchnormalization_94_scale_perm)
         # Add: batchnormalization_94_add
         batchnormalization_94_pre = mx.add(batchnormalization_94_scaled_pre, self.batchnormalization_94_shift_perm)
         # Conv: conv_96
-        prelu_103_pre = native.conv2d(batchnormalization_94_pre, self.conv_96_w, self.conv_96_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_96_slope, winograd=4)
+        prelu_103_pre = native.conv2d(batchnormalization_94_pre, self.conv_96_w, self.conv_96_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_96_slope, winograd=4)
         # Conv: conv_105
-        batchnormalization_110_nhwc = native.conv2d(prelu_103_pre, self.conv_105_w, self.conv_105_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1))
+        batchnormalization_110_nhwc = native.conv2d(prelu_103_pre, self.conv_105_w, self.conv_105_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False)
         # Add: add_118
         add_118_pre = mx.add(batchnormalization_110_nhwc, batchnormalization_117_nhwc)
         # Mul: batchnormalization_123_mul
@@ -138,21 +138,21 @@ class StandinW600kR50(nn.Module):
         # Add: batchnormalization_123_add
         batchnormalization_123_pre = mx.add(batchnormalization_123_scaled_pre, self.batchnormalization_123_shift_perm)
         # Conv: conv_125
-        prelu_132_pre = native.conv2d(batchnormalization_123_pre, self.conv_125_w, self.conv_125_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_125_slope, winograd=2)
+        prelu_132_pre = native.conv2d(batchnormalization_123_pre, self.conv_125_w, self.conv_125_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_125_slope, winograd=2)
         # Conv: conv_134
-        batchnormalization_139_nhwc = native.conv2d(prelu_132_pre, self.conv_134_w, self.conv_134_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), winograd=2)
+        batchnormalization_139_nhwc = native.conv2d(prelu_132_pre, self.conv_134_w, self.conv_134_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, winograd=2)
         # Add: add_140
         add_140_pre = mx.add(batchnormalization_139_nhwc, add_118_pre)
         # Conv: conv_163
-        batchnormalization_168_nhwc = native.conv2d(add_140_pre, self.conv_163_w, self.conv_163_b, depthwise=False, strides=(2, 2), pads=(0, 0, 0, 0))
+        batchnormalization_168_nhwc = native.conv2d(add_140_pre, self.conv_163_w, self.conv_163_b, strides=(2, 2), pads=(0, 0, 0, 0), depthwise=False)
         # Mul: batchnormalization_145_mul
         batchnormalization_145_scaled_pre = mx.multiply(add_140_pre, self.batchnormalization_145_scale_perm)
         # Add: batchnormalization_145_add
         batchnormalization_145_pre = mx.add(batchnormalization_145_scaled_pre, self.batchnormalization_145_shift_perm)
         # Conv: conv_147
-        prelu_154_pre = native.conv2d(batchnormalization_145_pre, self.conv_147_w, self.conv_147_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='prelu', slope=self.conv_147_slope, winograd=2)
+        prelu_154_pre = native.conv2d(batchnormalization_145_pre, self.conv_147_w, self.conv_147_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='prelu', slope=self.conv_147_slope, winograd=2)
         # Conv: conv_156
-        batchnormalization_161_nhwc = native.conv2d(prelu_154_pre, self.conv_156_w, self.conv_156_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1))
+        batchnormalization_161_nhwc = native.conv2d(prelu_154_pre, self.conv_156_w, self.conv_156_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False)
         # Add: add_169
         add_169_pre = mx.add(batchnormalization_161_nhwc, batchnormalization_168_nhwc)
         # Mul: batchnormalization_174_mul

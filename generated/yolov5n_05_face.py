@@ -204,19 +204,19 @@ class Yolov5n05Face(nn.Module):
         # Transpose: Conv_0_in_transpose
         data_nhwc = mx.transpose(data, [0, 2, 3, 1])
         # Conv: Conv_0
-        v_391_pre = native.conv2d(data_nhwc, self.Conv_0_w, self.Conv_0_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='silu')
+        v_391_pre = native.conv2d(data_nhwc, self.Conv_0_w, self.Conv_0_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False, activation='silu')
         # Conv: Conv_3
-        v_394_pre = native.conv2d(v_391_pre, self.Conv_3_w, self.Conv_3_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_394_pre = native.conv2d(v_391_pre, self.Conv_3_w, self.Conv_3_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_6
-        v_397_pre = native.conv2d(v_394_pre, self.Conv_6_w, self.Conv_6_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='silu')
+        v_397_pre = native.conv2d(v_394_pre, self.Conv_6_w, self.Conv_6_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False, activation='silu')
         # MaxPool: MaxPool_9
         v_398_nhwc = native.max_pool2d(v_391_pre, (2, 2), (2, 2), (0, 0), (160, 160))
         # Conv: Conv_11_part0_1
-        Conv_11_part0 = native.conv2d(v_397_pre, self.Conv_11_part0_1_w, self.Conv_11_part0_1_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        Conv_11_part0 = native.conv2d(v_397_pre, self.Conv_11_part0_1_w, self.Conv_11_part0_1_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False)
         # Conv: Conv_11_part1
-        v_402_pre = native.conv2d(v_398_nhwc, self.Conv_11_part1_w, None, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu', residual=Conv_11_part0)
+        v_402_pre = native.conv2d(v_398_nhwc, self.Conv_11_part1_w, None, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu', residual=Conv_11_part0)
         # Conv: Conv_18
-        v_412_pre = native.conv2d(v_402_pre, self.Conv_18_w, self.Conv_18_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_412_pre = native.conv2d(v_402_pre, self.Conv_18_w, self.Conv_18_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # DepthwisePointwise: Conv_14_Conv_15
         v_408_pre = native.dw_pw_conv2d(v_402_pre, self.Conv_14_Conv_15_w, self.Conv_14_Conv_15_b, self.Conv_14_Conv_15_w_pw, self.Conv_14_Conv_15_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), pw_activation='silu')
         # DepthwisePointwise: Conv_21_Conv_22
@@ -228,7 +228,7 @@ class Yolov5n05Face(nn.Module):
         # Slice: Slice_44
         v_438_pre = v_424_pre[:, :, :, 32:]
         # Conv: Conv_45
-        v_442_pre = native.conv2d(v_438_pre, self.Conv_45_w, self.Conv_45_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_442_pre = native.conv2d(v_438_pre, self.Conv_45_w, self.Conv_45_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # DepthwisePointwise: Conv_48_Conv_49
         v_448_pre = native.dw_pw_conv2d(v_442_pre, self.Conv_48_Conv_49_w, self.Conv_48_Conv_49_b, self.Conv_48_Conv_49_w_pw, self.Conv_48_Conv_49_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
         # Interleave: Concat_52_interleave
@@ -238,7 +238,7 @@ class Yolov5n05Face(nn.Module):
         # Slice: Slice_71
         v_468_pre = v_454_pre[:, :, :, 32:]
         # Conv: Conv_72
-        v_472_pre = native.conv2d(v_468_pre, self.Conv_72_w, self.Conv_72_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_472_pre = native.conv2d(v_468_pre, self.Conv_72_w, self.Conv_72_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # DepthwisePointwise: Conv_75_Conv_76
         v_478_pre = native.dw_pw_conv2d(v_472_pre, self.Conv_75_Conv_76_w, self.Conv_75_Conv_76_b, self.Conv_75_Conv_76_w_pw, self.Conv_75_Conv_76_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
         # Interleave: Concat_79_interleave
@@ -248,13 +248,13 @@ class Yolov5n05Face(nn.Module):
         # Slice: Slice_98
         v_498_pre = v_484_pre[:, :, :, 32:]
         # Conv: Conv_99
-        v_502_pre = native.conv2d(v_498_pre, self.Conv_99_w, self.Conv_99_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_502_pre = native.conv2d(v_498_pre, self.Conv_99_w, self.Conv_99_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # DepthwisePointwise: Conv_102_Conv_103
         v_508_pre = native.dw_pw_conv2d(v_502_pre, self.Conv_102_Conv_103_w, self.Conv_102_Conv_103_b, self.Conv_102_Conv_103_w_pw, self.Conv_102_Conv_103_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
         # Interleave: Concat_106_interleave
         v_514_pre = native.interleave([v_495_pre, v_508_pre])
         # Conv: Conv_116
-        v_524_pre = native.conv2d(v_514_pre, self.Conv_116_w, self.Conv_116_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_524_pre = native.conv2d(v_514_pre, self.Conv_116_w, self.Conv_116_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # DepthwisePointwise: Conv_112_Conv_113
         v_520_pre = native.dw_pw_conv2d(v_514_pre, self.Conv_112_Conv_113_w, self.Conv_112_Conv_113_b, self.Conv_112_Conv_113_w_pw, self.Conv_112_Conv_113_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), pw_activation='silu')
         # DepthwisePointwise: Conv_119_Conv_120
@@ -266,7 +266,7 @@ class Yolov5n05Face(nn.Module):
         # Slice: Slice_142
         v_550_pre = v_536_pre[:, :, :, 64:]
         # Conv: Conv_143
-        v_554_pre = native.conv2d(v_550_pre, self.Conv_143_w, self.Conv_143_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_554_pre = native.conv2d(v_550_pre, self.Conv_143_w, self.Conv_143_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # DepthwisePointwise: Conv_146_Conv_147
         v_560_pre = native.dw_pw_conv2d(v_554_pre, self.Conv_146_Conv_147_w, self.Conv_146_Conv_147_b, self.Conv_146_Conv_147_w_pw, self.Conv_146_Conv_147_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
         # Interleave: Concat_150_interleave
@@ -276,7 +276,7 @@ class Yolov5n05Face(nn.Module):
         # Slice: Slice_169
         v_580_pre = v_566_pre[:, :, :, 64:]
         # Conv: Conv_170
-        v_584_pre = native.conv2d(v_580_pre, self.Conv_170_w, self.Conv_170_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_584_pre = native.conv2d(v_580_pre, self.Conv_170_w, self.Conv_170_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # DepthwisePointwise: Conv_173_Conv_174
         v_590_pre = native.dw_pw_conv2d(v_584_pre, self.Conv_173_Conv_174_w, self.Conv_173_Conv_174_b, self.Conv_173_Conv_174_w_pw, self.Conv_173_Conv_174_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
         # Interleave: Concat_177_interleave
@@ -286,7 +286,7 @@ class Yolov5n05Face(nn.Module):
         # Slice: Slice_196
         v_610_pre = v_596_pre[:, :, :, 64:]
         # Conv: Conv_197
-        v_614_pre = native.conv2d(v_610_pre, self.Conv_197_w, self.Conv_197_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_614_pre = native.conv2d(v_610_pre, self.Conv_197_w, self.Conv_197_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # DepthwisePointwise: Conv_200_Conv_201
         v_620_pre = native.dw_pw_conv2d(v_614_pre, self.Conv_200_Conv_201_w, self.Conv_200_Conv_201_b, self.Conv_200_Conv_201_w_pw, self.Conv_200_Conv_201_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
         # Interleave: Concat_204_interleave
@@ -296,7 +296,7 @@ class Yolov5n05Face(nn.Module):
         # Slice: Slice_223
         v_640_pre = v_626_pre[:, :, :, 64:]
         # Conv: Conv_224
-        v_644_pre = native.conv2d(v_640_pre, self.Conv_224_w, self.Conv_224_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_644_pre = native.conv2d(v_640_pre, self.Conv_224_w, self.Conv_224_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # DepthwisePointwise: Conv_227_Conv_228
         v_650_pre = native.dw_pw_conv2d(v_644_pre, self.Conv_227_Conv_228_w, self.Conv_227_Conv_228_b, self.Conv_227_Conv_228_w_pw, self.Conv_227_Conv_228_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
         # Interleave: Concat_231_interleave
@@ -306,7 +306,7 @@ class Yolov5n05Face(nn.Module):
         # Slice: Slice_250
         v_670_pre = v_656_pre[:, :, :, 64:]
         # Conv: Conv_251
-        v_674_pre = native.conv2d(v_670_pre, self.Conv_251_w, self.Conv_251_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_674_pre = native.conv2d(v_670_pre, self.Conv_251_w, self.Conv_251_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # DepthwisePointwise: Conv_254_Conv_255
         v_680_pre = native.dw_pw_conv2d(v_674_pre, self.Conv_254_Conv_255_w, self.Conv_254_Conv_255_b, self.Conv_254_Conv_255_w_pw, self.Conv_254_Conv_255_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
         # Interleave: Concat_258_interleave
@@ -316,7 +316,7 @@ class Yolov5n05Face(nn.Module):
         # Slice: Slice_277
         v_700_pre = v_686_pre[:, :, :, 64:]
         # Conv: Conv_278
-        v_704_pre = native.conv2d(v_700_pre, self.Conv_278_w, self.Conv_278_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_704_pre = native.conv2d(v_700_pre, self.Conv_278_w, self.Conv_278_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # DepthwisePointwise: Conv_281_Conv_282
         v_710_pre = native.dw_pw_conv2d(v_704_pre, self.Conv_281_Conv_282_w, self.Conv_281_Conv_282_b, self.Conv_281_Conv_282_w_pw, self.Conv_281_Conv_282_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
         # Interleave: Concat_285_interleave
@@ -326,13 +326,13 @@ class Yolov5n05Face(nn.Module):
         # Slice: Slice_304
         v_730_pre = v_716_pre[:, :, :, 64:]
         # Conv: Conv_305
-        v_734_pre = native.conv2d(v_730_pre, self.Conv_305_w, self.Conv_305_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_734_pre = native.conv2d(v_730_pre, self.Conv_305_w, self.Conv_305_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # DepthwisePointwise: Conv_308_Conv_309
         v_740_pre = native.dw_pw_conv2d(v_734_pre, self.Conv_308_Conv_309_w, self.Conv_308_Conv_309_b, self.Conv_308_Conv_309_w_pw, self.Conv_308_Conv_309_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
         # Interleave: Concat_312_interleave
         v_746_pre = native.interleave([v_727_pre, v_740_pre])
         # Conv: Conv_322
-        v_756_pre = native.conv2d(v_746_pre, self.Conv_322_w, self.Conv_322_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_756_pre = native.conv2d(v_746_pre, self.Conv_322_w, self.Conv_322_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # DepthwisePointwise: Conv_318_Conv_319
         v_752_pre = native.dw_pw_conv2d(v_746_pre, self.Conv_318_Conv_319_w, self.Conv_318_Conv_319_b, self.Conv_318_Conv_319_w_pw, self.Conv_318_Conv_319_b_pw, strides=(2, 2), pads=(1, 1, 1, 1), pw_activation='silu')
         # DepthwisePointwise: Conv_325_Conv_326
@@ -344,7 +344,7 @@ class Yolov5n05Face(nn.Module):
         # Slice: Slice_348
         v_782_pre = v_768_pre[:, :, :, 128:]
         # Conv: Conv_349
-        v_786_pre = native.conv2d(v_782_pre, self.Conv_349_w, self.Conv_349_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_786_pre = native.conv2d(v_782_pre, self.Conv_349_w, self.Conv_349_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # DepthwisePointwise: Conv_352_Conv_353
         v_792_pre = native.dw_pw_conv2d(v_786_pre, self.Conv_352_Conv_353_w, self.Conv_352_Conv_353_b, self.Conv_352_Conv_353_w_pw, self.Conv_352_Conv_353_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
         # Interleave: Concat_356_interleave
@@ -354,7 +354,7 @@ class Yolov5n05Face(nn.Module):
         # Slice: Slice_375
         v_812_pre = v_798_pre[:, :, :, 128:]
         # Conv: Conv_376
-        v_816_pre = native.conv2d(v_812_pre, self.Conv_376_w, self.Conv_376_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_816_pre = native.conv2d(v_812_pre, self.Conv_376_w, self.Conv_376_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # DepthwisePointwise: Conv_379_Conv_380
         v_822_pre = native.dw_pw_conv2d(v_816_pre, self.Conv_379_Conv_380_w, self.Conv_379_Conv_380_b, self.Conv_379_Conv_380_w_pw, self.Conv_379_Conv_380_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
         # Interleave: Concat_383_interleave
@@ -364,51 +364,51 @@ class Yolov5n05Face(nn.Module):
         # Slice: Slice_402
         v_842_pre = v_828_pre[:, :, :, 128:]
         # Conv: Conv_403
-        v_846_pre = native.conv2d(v_842_pre, self.Conv_403_w, self.Conv_403_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_846_pre = native.conv2d(v_842_pre, self.Conv_403_w, self.Conv_403_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # DepthwisePointwise: Conv_406_Conv_407
         v_852_pre = native.dw_pw_conv2d(v_846_pre, self.Conv_406_Conv_407_w, self.Conv_406_Conv_407_b, self.Conv_406_Conv_407_w_pw, self.Conv_406_Conv_407_b_pw, strides=(1, 1), pads=(1, 1, 1, 1), pw_activation='silu')
         # Interleave: Concat_410_interleave
         v_858_pre = native.interleave([v_839_pre, v_852_pre])
         # Conv: Conv_416
-        v_861_pre = native.conv2d(v_858_pre, self.Conv_416_w, self.Conv_416_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_861_pre = native.conv2d(v_858_pre, self.Conv_416_w, self.Conv_416_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Upsample: Resize_420
         v_866_nhwc = native.upsample_nearest(v_861_pre, (2, 2))
         # Concat: Concat_421
         v_867_pre = mx.concatenate([v_866_nhwc, v_746_pre], axis=3)
         # Conv: Conv_422
-        v_870_pre = native.conv2d(v_867_pre, self.Conv_422_w, self.Conv_422_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_870_pre = native.conv2d(v_867_pre, self.Conv_422_w, self.Conv_422_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_425
-        v_873_pre = native.conv2d(v_870_pre, self.Conv_425_w, self.Conv_425_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_873_pre = native.conv2d(v_870_pre, self.Conv_425_w, self.Conv_425_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_428
-        v_876_pre = native.conv2d(v_873_pre, self.Conv_428_w, self.Conv_428_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu', winograd=4)
+        v_876_pre = native.conv2d(v_873_pre, self.Conv_428_w, self.Conv_428_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='silu', winograd=4)
         # Conv: Conv_431
-        v_879_pre = native.conv2d(v_867_pre, self.Conv_431_w, self.Conv_431_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_879_pre = native.conv2d(v_867_pre, self.Conv_431_w, self.Conv_431_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_435_part0_1
-        Conv_435_part0 = native.conv2d(v_876_pre, self.Conv_435_part0_1_w, self.Conv_435_part0_1_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        Conv_435_part0 = native.conv2d(v_876_pre, self.Conv_435_part0_1_w, self.Conv_435_part0_1_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False)
         # Conv: Conv_435_part1
-        v_883_pre = native.conv2d(v_879_pre, self.Conv_435_part1_w, None, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu', residual=Conv_435_part0)
+        v_883_pre = native.conv2d(v_879_pre, self.Conv_435_part1_w, None, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu', residual=Conv_435_part0)
         # Conv: Conv_438
-        v_886_pre = native.conv2d(v_883_pre, self.Conv_438_w, self.Conv_438_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_886_pre = native.conv2d(v_883_pre, self.Conv_438_w, self.Conv_438_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Upsample: Resize_442
         v_891_nhwc = native.upsample_nearest(v_886_pre, (2, 2))
         # Concat: Concat_443
         v_892_pre = mx.concatenate([v_891_nhwc, v_514_pre], axis=3)
         # Conv: Conv_444
-        v_895_pre = native.conv2d(v_892_pre, self.Conv_444_w, self.Conv_444_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_895_pre = native.conv2d(v_892_pre, self.Conv_444_w, self.Conv_444_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_447
-        v_898_pre = native.conv2d(v_895_pre, self.Conv_447_w, self.Conv_447_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_898_pre = native.conv2d(v_895_pre, self.Conv_447_w, self.Conv_447_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_450
-        v_901_pre = native.conv2d(v_898_pre, self.Conv_450_w, self.Conv_450_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu', winograd=4)
+        v_901_pre = native.conv2d(v_898_pre, self.Conv_450_w, self.Conv_450_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='silu', winograd=4)
         # Conv: Conv_453
-        v_904_pre = native.conv2d(v_892_pre, self.Conv_453_w, self.Conv_453_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_904_pre = native.conv2d(v_892_pre, self.Conv_453_w, self.Conv_453_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_457_part0_1
-        Conv_457_part0 = native.conv2d(v_901_pre, self.Conv_457_part0_1_w, self.Conv_457_part0_1_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        Conv_457_part0 = native.conv2d(v_901_pre, self.Conv_457_part0_1_w, self.Conv_457_part0_1_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False)
         # Conv: Conv_457_part1
-        v_908_pre = native.conv2d(v_904_pre, self.Conv_457_part1_w, None, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu', residual=Conv_457_part0)
+        v_908_pre = native.conv2d(v_904_pre, self.Conv_457_part1_w, None, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu', residual=Conv_457_part0)
         # Conv: Conv_460
-        v_911_pre = native.conv2d(v_908_pre, self.Conv_460_w, self.Conv_460_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='silu')
+        v_911_pre = native.conv2d(v_908_pre, self.Conv_460_w, self.Conv_460_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False, activation='silu')
         # Conv: Conv_500
-        v_949_nhwc = native.conv2d(v_908_pre, self.Conv_500_w, self.Conv_500_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        v_949_nhwc = native.conv2d(v_908_pre, self.Conv_500_w, self.Conv_500_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False)
         # Transpose: Conv_500_out_transpose
         v_949 = mx.transpose(v_949_nhwc, [0, 3, 1, 2])
         # Reshape: Reshape_514
@@ -418,21 +418,21 @@ class Yolov5n05Face(nn.Module):
         # Concat: Concat_463
         v_912_pre = mx.concatenate([v_911_pre, v_886_pre], axis=3)
         # Conv: Conv_464
-        v_915_pre = native.conv2d(v_912_pre, self.Conv_464_w, self.Conv_464_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_915_pre = native.conv2d(v_912_pre, self.Conv_464_w, self.Conv_464_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_467
-        v_918_pre = native.conv2d(v_915_pre, self.Conv_467_w, self.Conv_467_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_918_pre = native.conv2d(v_915_pre, self.Conv_467_w, self.Conv_467_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_470
-        v_921_pre = native.conv2d(v_918_pre, self.Conv_470_w, self.Conv_470_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu', winograd=4)
+        v_921_pre = native.conv2d(v_918_pre, self.Conv_470_w, self.Conv_470_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='silu', winograd=4)
         # Conv: Conv_473
-        v_924_pre = native.conv2d(v_912_pre, self.Conv_473_w, self.Conv_473_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_924_pre = native.conv2d(v_912_pre, self.Conv_473_w, self.Conv_473_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_477_part0_1
-        Conv_477_part0 = native.conv2d(v_921_pre, self.Conv_477_part0_1_w, self.Conv_477_part0_1_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        Conv_477_part0 = native.conv2d(v_921_pre, self.Conv_477_part0_1_w, self.Conv_477_part0_1_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False)
         # Conv: Conv_477_part1
-        v_928_pre = native.conv2d(v_924_pre, self.Conv_477_part1_w, None, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu', residual=Conv_477_part0)
+        v_928_pre = native.conv2d(v_924_pre, self.Conv_477_part1_w, None, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu', residual=Conv_477_part0)
         # Conv: Conv_480
-        v_931_pre = native.conv2d(v_928_pre, self.Conv_480_w, self.Conv_480_b, depthwise=False, strides=(2, 2), pads=(1, 1, 1, 1), activation='silu')
+        v_931_pre = native.conv2d(v_928_pre, self.Conv_480_w, self.Conv_480_b, strides=(2, 2), pads=(1, 1, 1, 1), depthwise=False, activation='silu')
         # Conv: Conv_516
-        v_969_nhwc = native.conv2d(v_928_pre, self.Conv_516_w, self.Conv_516_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        v_969_nhwc = native.conv2d(v_928_pre, self.Conv_516_w, self.Conv_516_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False)
         # Transpose: Conv_516_out_transpose
         v_969 = mx.transpose(v_969_nhwc, [0, 3, 1, 2])
         # Reshape: Reshape_530
@@ -442,19 +442,19 @@ class Yolov5n05Face(nn.Module):
         # Concat: Concat_483
         v_932_pre = mx.concatenate([v_931_pre, v_861_pre], axis=3)
         # Conv: Conv_484
-        v_935_pre = native.conv2d(v_932_pre, self.Conv_484_w, self.Conv_484_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_935_pre = native.conv2d(v_932_pre, self.Conv_484_w, self.Conv_484_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_487
-        v_938_pre = native.conv2d(v_935_pre, self.Conv_487_w, self.Conv_487_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_938_pre = native.conv2d(v_935_pre, self.Conv_487_w, self.Conv_487_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_490
-        v_941_pre = native.conv2d(v_938_pre, self.Conv_490_w, self.Conv_490_b, depthwise=False, strides=(1, 1), pads=(1, 1, 1, 1), activation='silu', winograd=4)
+        v_941_pre = native.conv2d(v_938_pre, self.Conv_490_w, self.Conv_490_b, strides=(1, 1), pads=(1, 1, 1, 1), depthwise=False, activation='silu', winograd=4)
         # Conv: Conv_493
-        v_944_pre = native.conv2d(v_932_pre, self.Conv_493_w, self.Conv_493_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu')
+        v_944_pre = native.conv2d(v_932_pre, self.Conv_493_w, self.Conv_493_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_497_part0_1
-        Conv_497_part0 = native.conv2d(v_941_pre, self.Conv_497_part0_1_w, self.Conv_497_part0_1_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        Conv_497_part0 = native.conv2d(v_941_pre, self.Conv_497_part0_1_w, self.Conv_497_part0_1_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False)
         # Conv: Conv_497_part1
-        v_948_pre = native.conv2d(v_944_pre, self.Conv_497_part1_w, None, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation='silu', residual=Conv_497_part0)
+        v_948_pre = native.conv2d(v_944_pre, self.Conv_497_part1_w, None, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu', residual=Conv_497_part0)
         # Conv: Conv_532
-        v_989_nhwc = native.conv2d(v_948_pre, self.Conv_532_w, self.Conv_532_b, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0))
+        v_989_nhwc = native.conv2d(v_948_pre, self.Conv_532_w, self.Conv_532_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False)
         # Transpose: Conv_532_out_transpose
         v_989 = mx.transpose(v_989_nhwc, [0, 3, 1, 2])
         # Reshape: Reshape_546
