@@ -58,7 +58,10 @@ def build(engine: str, path: Path, x: np.ndarray, workdir: Path, tune: bool = Fa
     if engine == "onnxruntime":
         import onnxruntime as ort
 
-        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        opts = ort.SessionOptions()
+        if native.num_threads() != (os.cpu_count() or 1):  # --threads: both engines on as many threads
+            opts.intra_op_num_threads = native.num_threads()
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         name = sess.get_inputs()[0].name
         return lambda: sess.run(None, {name: x})
     if engine in ("module", "oplist"):
@@ -230,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--settle-ms", type=float, default=30.0, help="pause before each block (other pools stop spinning)")
     p.add_argument("--tune", action="store_true", help="translate ours with tune=True")
     p.add_argument("--engines", default=",".join(ENGINES), help="subset of " + ",".join(ENGINES))
+    p.add_argument("--threads", type=int, help="threads for both engines (default: each engine's own, the cores)")
     p.add_argument("--ab", metavar="VAR=A,B", help="A/B of a translation-time switch: the module engine per value")
     p.add_argument("--rss", nargs=2, metavar=("MODEL", "ENGINE"), help=argparse.SUPPRESS)
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
@@ -238,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         _rss_child(*args.rss)
         return 0
     models = [m for m in args.models.split(",") if m]
+    if args.threads:
+        native.set_num_threads(args.threads)
     if args.ab:
         var, _, values = args.ab.partition("=")
         engines = [f"module[{var}={v}]" for v in values.split(",")]

@@ -251,6 +251,14 @@ def interleave(parts: list[mx.array]) -> mx.array:
     return mx.reshape(stacked, tuple(parts[0].shape[:-1]) + (parts[0].shape[-1] * len(parts),))
 
 
+def concat(parts: list[mx.array]) -> mx.array:
+    """Concatenation along the last axis (NHWC channels) on the pool's threads, reading channel slices of wider
+    maps in place; MLX's concatenate copies on one thread."""
+    if _runs_native(*parts):
+        return _ext.concat(list(parts))
+    return mx.concatenate(list(parts), axis=-1)
+
+
 def sigmoid(x: mx.array) -> mx.array:
     """1 / (1 + exp(-x)). MLX's own CPU sigmoid is scalar code (about 15 ns per element): detection
     heads spend more time there than in the conv before them."""

@@ -12,7 +12,7 @@ from .dw_pw import fuse_depthwise_pointwise
 from .epilogue import fuse_epilogues
 from .image_input import fold_image_normalization
 from .layout import assign_nhwc
-from .native import assign_native, assign_native_ops
+from .native import assign_native, assign_native_ops, native_channel_concats
 from .shuffle import fold_channel_shuffles, fuse_concat_shuffles
 from .siblings import merge_sibling_convs
 
@@ -20,7 +20,7 @@ __all__ = [
     "run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
     "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
     "assign_native_ops", "fuse_depthwise_pointwise", "fold_channel_shuffles",
-    "fuse_concat_shuffles", "fold_image_normalization",
+    "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats",
 ]  # fmt: skip
 
 
@@ -69,5 +69,6 @@ def run_passes(
                 count("concats_split_into_convs", split_concat_convs(graph))
                 count("depthwise_pointwise_fused", fuse_depthwise_pointwise(graph))
                 count("concat_shuffles_interleaved", fuse_concat_shuffles(graph))
+                count("native_channel_concats", native_channel_concats(graph))
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)
     return notes

@@ -69,6 +69,10 @@ struct KernelTable {
   // and zero-padded (a network's stem, with its input normalization folded into the weights); packed: dense_pack's.
   void (*image_conv)(const ConvShape&, const unsigned char* x, const float* offset, const float* packed,
                      const Epilogue&, float* out);
+  // out[p, offsets[k] + j] = parts[k][p * row_strides[k] + j], j < widths[k]: a channel Concat of g parts of
+  // `pixels` rows each (a part's rows may be further apart than its width: a channel slice).
+  void (*concat)(const float* const* parts, const int64_t* row_strides, const int* widths, int g, int64_t pixels,
+                 float* out);
   int lanes;  // floats per vector
 };
 

@@ -788,37 +788,74 @@ void softmax(const float* x, float* y, int64_t rows, int64_t len) {
 
 // ---- max pool and nearest upsampling, NHWC: MLX runs both on one thread, element by element ----------
 
-// Taps outside the input are skipped (the caller guarantees every window has one inside).
-void max_pool(const ConvShape& s, const float* x, float* out) {
+// The max of one window's taps for channels [c, c + valid): taps outside the input are skipped.
+MLXU_INLINE Vec pool_window(const ConvShape& s, const float* x, int n, int iy0, int ix0, int ky0, int ky1, int kx0,
+                            int kx1, int c, int valid) {
   const int C = s.c_in;
-  const int64_t rows = static_cast<int64_t>(s.n) * s.ho;
-  const int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, int64_t{s.wo} * C * s.kh * s.kw));
-  ThreadPool::instance().parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int n = static_cast<int>(r / s.ho), oy = static_cast<int>(r % s.ho);
-      const int iy0 = oy * s.sh - s.pt;
-      const int ky0 = std::max(0, -iy0), ky1 = std::min(s.kh, s.h - iy0);
-      for (int ox = 0; ox < s.wo; ++ox) {
-        const int ix0 = ox * s.sw - s.pl;
-        const int kx0 = std::max(0, -ix0), kx1 = std::min(s.kw, s.w - ix0);
-        float* o = out + (r * s.wo + ox) * C;
-        for (int c = 0; c < C; c += kL) {
-          const int valid = std::min(kL, C - c);
-          Vec m = Vec::splat(-std::numeric_limits<float>::infinity());
-          for (int ky = ky0; ky < ky1; ++ky) {
-            const float* row = x + ((static_cast<int64_t>(n) * s.h + iy0 + ky) * s.w + ix0) * C + c;
-            for (int kx = kx0; kx < kx1; ++kx) {
-              const float* px = row + static_cast<int64_t>(kx) * C;
-              m = vmax(valid == kL ? Vec::load(px) : load_partial(px, valid), m);
-            }
-          }
-          if (valid == kL)
-            m.store(o + c);
-          else
-            store_partial(m, o + c, valid);
-        }
+  Vec m = Vec::splat(-std::numeric_limits<float>::infinity());
+  for (int ky = ky0; ky < ky1; ++ky) {
+    const float* row = x + ((static_cast<int64_t>(n) * s.h + iy0 + ky) * s.w + ix0) * C + c;
+    for (int kx = kx0; kx < kx1; ++kx) {
+      const float* px = row + static_cast<int64_t>(kx) * C;
+      m = vmax(valid == kL ? Vec::load(px) : load_partial(px, valid), m);
+    }
+  }
+  return m;
+}
+
+// Windows of KH x KW (2x2, 3x3: every model's pools) inside the input, the taps unrolled.
+template <int KH, int KW>
+MLXU_INLINE Vec pool_inside(const ConvShape& s, const float* x, int n, int iy0, int ix0, int c) {
+  const int C = s.c_in;
+  const float* base = x + ((static_cast<int64_t>(n) * s.h + iy0) * s.w + ix0) * C + c;
+  Vec m = Vec::load(base);
+#pragma GCC unroll 3
+  for (int ky = 0; ky < KH; ++ky)
+#pragma GCC unroll 3
+    for (int kx = 0; kx < KW; ++kx)
+      if (ky || kx) m = vmax(Vec::load(base + (static_cast<int64_t>(ky) * s.w + kx) * C), m);
+  return m;
+}
+
+template <int KH, int KW>
+void max_pool_rows(const ConvShape& s, const float* x, float* out, int64_t r0, int64_t r1) {
+  const int C = s.c_in;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int n = static_cast<int>(r / s.ho), oy = static_cast<int>(r % s.ho);
+    const int iy0 = oy * s.sh - s.pt;
+    const int kh = KH ? KH : s.kh, kw = KW ? KW : s.kw;
+    const int ky0 = std::max(0, -iy0), ky1 = std::min(kh, s.h - iy0);
+    const bool rows_inside = ky0 == 0 && ky1 == kh;
+    for (int ox = 0; ox < s.wo; ++ox) {
+      const int ix0 = ox * s.sw - s.pl;
+      const int kx0 = std::max(0, -ix0), kx1 = std::min(kw, s.w - ix0);
+      float* o = out + (r * s.wo + ox) * C;
+      int c = 0;
+      if (KH && rows_inside && kx0 == 0 && kx1 == kw)
+        for (; c + kL <= C; c += kL) pool_inside<KH, KW>(s, x, n, iy0, ix0, c).store(o + c);
+      for (; c < C; c += kL) {
+        const int valid = std::min(kL, C - c);
+        const Vec m = pool_window(s, x, n, iy0, ix0, ky0, ky1, kx0, kx1, c, valid);
+        if (valid == kL)
+          m.store(o + c);
+        else
+          store_partial(m, o + c, valid);
       }
     }
+  }
+}
+
+// Taps outside the input are skipped (the caller guarantees every window has one inside).
+void max_pool(const ConvShape& s, const float* x, float* out) {
+  const int64_t rows = static_cast<int64_t>(s.n) * s.ho;
+  const int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, int64_t{s.wo} * s.c_in * s.kh * s.kw));
+  ThreadPool::instance().parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
+    if (s.kh == 2 && s.kw == 2)
+      max_pool_rows<2, 2>(s, x, out, r0, r1);
+    else if (s.kh == 3 && s.kw == 3)
+      max_pool_rows<3, 3>(s, x, out, r0, r1);
+    else
+      max_pool_rows<0, 0>(s, x, out, r0, r1);
   });
 }
 
@@ -842,14 +879,44 @@ void upsample(const ConvShape& s, int fh, int fw, const float* x, float* out) {
 // out[p, j * g + k] = parts[k][p * row_strides[k] + j] for `pixels` rows of g parts with c channels each:
 // a channel Concat followed by a channel shuffle of g groups (ShuffleNet), in one pass. Parts may be
 // channel slices of wider maps (row stride > c), read in place.
+// ShuffleNet's two groups (g = 2) go a vector pair at a time: zip_lo / zip_hi interleave them in registers
+// (element by element, the strided stores ran at a quarter of the copy's speed).
 void interleave(const float* const* parts, const int64_t* row_strides, int g, int64_t pixels, int c, float* out) {
   const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, int64_t{g} * c));
   ThreadPool::instance().parallel_for(pixels, grain, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       float* o = out + p * g * c;
+      int j0 = 0;
+      if (g == 2) {
+        const float* a = parts[0] + p * row_strides[0];
+        const float* b = parts[1] + p * row_strides[1];
+        for (; j0 + kL <= c; j0 += kL) {
+          const Vec va = Vec::load(a + j0), vb = Vec::load(b + j0);
+          zip_lo(va, vb).store(o + 2 * j0);
+          zip_hi(va, vb).store(o + 2 * j0 + kL);
+        }
+      }
       for (int k = 0; k < g; ++k) {
         const float* src = parts[k] + p * row_strides[k];
-        for (int j = 0; j < c; ++j) o[j * g + k] = src[j];
+        for (int j = j0; j < c; ++j) o[j * g + k] = src[j];
+      }
+    }
+  });
+}
+
+// out[p, offsets[k] + j] = parts[k][p * row_strides[k] + j] for j < widths[k]: a channel Concat of `pixels`
+// rows, parts read in place (channel slices of wider maps too), on the pool's threads (MLX copies on one).
+void concat(const float* const* parts, const int64_t* row_strides, const int* widths, int g, int64_t pixels,
+            float* out) {
+  int64_t total = 0;
+  for (int k = 0; k < g; ++k) total += widths[k];
+  const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, total));
+  ThreadPool::instance().parallel_for(pixels, grain, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      float* o = out + p * total;
+      for (int k = 0; k < g; ++k) {
+        std::memcpy(o, parts[k] + p * row_strides[k], sizeof(float) * widths[k]);
+        o += widths[k];
       }
     }
   });
@@ -858,7 +925,7 @@ void interleave(const float* const* parts, const int64_t* row_strides, int g, in
 const KernelTable& table() {
   static const KernelTable t{kIsaName, &depthwise,  &dense,   &dense_packed_size, &dense_pack,
                              &sigmoid,  &softmax, &dw_pw,   &depthwise_row_into,
-                             &max_pool, &upsample, &interleave, &image_conv, kL};
+                             &max_pool, &upsample, &interleave, &image_conv, &concat, kL};
   return t;
 }
 

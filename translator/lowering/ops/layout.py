@@ -279,6 +279,12 @@ def _shifted_gemm(ctx: LowerCtx, x: Ref, w_arr, bias, pads, in_shape, out_hw) ->
     return ctx.call("shifted_gemm_conv3x3", _pad(ctx, x, pads, extra_bottom=1), weights, b, tuple(out_hw))
 
 
+@lowering("ChannelConcat", domain="mlx.internal")
+def channel_concat(ctx: LowerCtx) -> Ref:
+    """passes/native.py's Concat along the last axis, on the native kernels' threads."""
+    return ctx.call("native_concat", [ctx.input(i) for i in range(len(ctx.node.inputs))])
+
+
 @lowering("ImageNormalize", domain=DOMAIN)
 def image_normalize_nhwc(ctx: LowerCtx) -> Ref:
     """An 8-bit NHWC image -> (float(x)[..., perm] - mean) / std, NHWC (translator/image_input.py)."""
