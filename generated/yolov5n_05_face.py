@@ -16,7 +16,7 @@ SOURCE_SHA256 = "ffeda7b88900bd8fb3c3cd71876d199aca389a1378d11e07d22faf4c5fc6b4a
 WEIGHTS_SHA256 = "1b3991586041708bd6de6411eb8aa92e34ac4ad2185d9924ebd2cb2f0e4fc99d"
 INPUTS = [('data', 'data', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('stride_8', 'stride_8', 'float32', (1, 3, 80, 80, 16)), ('stride_16', 'stride_16', 'float32', (1, 3, 40, 40, 16)), ('stride_32', 'stride_32', 'float32', (1, 3, 20, 20, 16))]
-NOTES = {'channel_shuffles': 16, 'compile': True, 'concat_shuffles_interleaved': 16, 'concats_split_into_convs': 5, 'constants_folded': 229, 'conv_strategies': {'native dense': 52, 'native depthwise+pointwise': 19}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 19, 'epilogues_fused': 63, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 7, 'transposes_as_reshape': 0, 'transposes_before': 3}, 'native_convs': 85, 'native_ops': 66, 'shapes_reinferred': 133}
+NOTES = {'channel_shuffles': 16, 'compile': True, 'concat_shuffles_interleaved': 16, 'concats_split_into_convs': 5, 'constants_folded': 229, 'conv_strategies': {'native dense': 52, 'native depthwise+pointwise': 19}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 19, 'epilogues_fused': 63, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 7, 'transposes_as_reshape': 0, 'transposes_before': 3}, 'native_channel_concats': 4, 'native_convs': 85, 'native_ops': 66, 'shapes_reinferred': 133}
 
 
 class Yolov5n05Face(nn.Module):
@@ -373,8 +373,8 @@ class Yolov5n05Face(nn.Module):
         v_861_pre = native.conv2d(v_858_pre, self.Conv_416_w, self.Conv_416_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Upsample: Resize_420
         v_866_nhwc = native.upsample_nearest(v_861_pre, (2, 2))
-        # Concat: Concat_421
-        v_867_pre = mx.concatenate([v_866_nhwc, v_746_pre], axis=3)
+        # ChannelConcat: Concat_421
+        v_867_pre = native.concat([v_866_nhwc, v_746_pre])
         # Conv: Conv_422
         v_870_pre = native.conv2d(v_867_pre, self.Conv_422_w, self.Conv_422_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_425
@@ -391,8 +391,8 @@ class Yolov5n05Face(nn.Module):
         v_886_pre = native.conv2d(v_883_pre, self.Conv_438_w, self.Conv_438_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Upsample: Resize_442
         v_891_nhwc = native.upsample_nearest(v_886_pre, (2, 2))
-        # Concat: Concat_443
-        v_892_pre = mx.concatenate([v_891_nhwc, v_514_pre], axis=3)
+        # ChannelConcat: Concat_443
+        v_892_pre = native.concat([v_891_nhwc, v_514_pre])
         # Conv: Conv_444
         v_895_pre = native.conv2d(v_892_pre, self.Conv_444_w, self.Conv_444_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_447
@@ -415,8 +415,8 @@ class Yolov5n05Face(nn.Module):
         v_967 = mx.reshape(v_949, [1, 3, 16, 80, 80])
         # Transpose: Transpose_515
         stride_8 = mx.transpose(v_967, [0, 1, 3, 4, 2])
-        # Concat: Concat_463
-        v_912_pre = mx.concatenate([v_911_pre, v_886_pre], axis=3)
+        # ChannelConcat: Concat_463
+        v_912_pre = native.concat([v_911_pre, v_886_pre])
         # Conv: Conv_464
         v_915_pre = native.conv2d(v_912_pre, self.Conv_464_w, self.Conv_464_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_467
@@ -439,8 +439,8 @@ class Yolov5n05Face(nn.Module):
         v_987 = mx.reshape(v_969, [1, 3, 16, 40, 40])
         # Transpose: Transpose_531
         stride_16 = mx.transpose(v_987, [0, 1, 3, 4, 2])
-        # Concat: Concat_483
-        v_932_pre = mx.concatenate([v_931_pre, v_861_pre], axis=3)
+        # ChannelConcat: Concat_483
+        v_932_pre = native.concat([v_931_pre, v_861_pre])
         # Conv: Conv_484
         v_935_pre = native.conv2d(v_932_pre, self.Conv_484_w, self.Conv_484_b, strides=(1, 1), pads=(0, 0, 0, 0), depthwise=False, activation='silu')
         # Conv: Conv_487
