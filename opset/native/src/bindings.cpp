@@ -37,7 +37,7 @@ NB_MODULE(_kernels, m) {
       [] {
         nb::list out;
         for (const auto& r : mlxu::take_records())
-          out.append(nb::make_tuple(r.fused_pw ? "depthwise+pointwise" : r.depthwise ? "depthwise" : "dense",
+          out.append(nb::make_tuple(r.kind,
                                     nb::make_tuple(r.n, r.h, r.w, r.c_in, r.ho, r.wo, r.c_out, r.kh, r.kw, r.sh),
                                     r.x_aligned, r.start_us, r.copy_us, r.kernel_us, r.worker_share));
         return out;

@@ -140,6 +140,23 @@ double us_since(std::chrono::steady_clock::time_point t) {
 
 void set_recording(bool on) { recording.store(on); }
 
+bool recording_on() { return recording.load(std::memory_order_relaxed); }
+
+void record_op(const char* kind, const mx::Shape& out_shape, std::chrono::steady_clock::time_point start,
+               std::chrono::steady_clock::time_point kernel_start) {
+  KernelRecord r{kind, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, true,
+                 std::chrono::duration<double, std::micro>(start.time_since_epoch()).count(),
+                 std::chrono::duration<double, std::micro>(kernel_start - start).count(), us_since(kernel_start),
+                 ThreadPool::instance().last_worker_share()};
+  const int nd = static_cast<int>(out_shape.size());
+  if (nd > 0) r.c_out = out_shape[nd - 1];
+  if (nd > 1) r.wo = out_shape[nd - 2];
+  if (nd > 2) r.ho = out_shape[nd - 3];
+  if (nd > 3) r.n = out_shape[0];
+  std::lock_guard<std::mutex> lock(records_mutex);
+  records.push_back(r);
+}
+
 std::vector<KernelRecord> take_records() {
   std::lock_guard<std::mutex> lock(records_mutex);
   return std::exchange(records, {});
@@ -240,7 +257,11 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     }
     if (record) {
       const bool x_aligned = image || reinterpret_cast<uintptr_t>(ptr[0]) % kAlign == 0;
-      KernelRecord r{p.kind == ConvKind::Depthwise, p.fused_pw, s.n, s.h, s.w, s.c_in, s.ho, s.wo,
+      const char* kind = p.fused_pw ? "depthwise+pointwise"
+                         : p.kind == ConvKind::Depthwise ? "depthwise"
+                         : image                          ? "image"
+                                                          : "dense";
+      KernelRecord r{kind, s.n, s.h, s.w, s.c_in, s.ho, s.wo,
                      static_cast<int>(out.shape(3)), s.kh, s.kw, s.sh,
                      x_aligned,
                      std::chrono::duration<double, std::micro>(t0.time_since_epoch()).count(), copy_us,

@@ -1,6 +1,7 @@
 // NativeConv: an MLX primitive running the native NHWC conv kernels on the CPU.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <vector>
 
@@ -61,16 +62,19 @@ class NativeConv : public mx::UnaryPrimitive {
 
 // x: [N,H,W,C_in] float32. Depthwise w: [kh,kw,C]; dense w: [kh,kw,C_in,C_out] (HWIO).
 // bias / slope: [C_out]; residual: the output's shape. Inputs need not be contiguous.
-// Opt-in timing of each kernel call as it runs inside the graph (tools/profile.py --kernels).
+// Opt-in timing of each native op as it runs inside the graph (tools/forward_breakdown.py --kernels).
 struct KernelRecord {
-  bool depthwise;
-  bool fused_pw;  // a depthwise conv with its pointwise conv: c_out is the pointwise conv's
-  int n, h, w, c_in, ho, wo, c_out, kh, kw, sh;
+  const char* kind;  // "dense", "depthwise", "depthwise+pointwise", "image", or a non-conv op ("max_pool", ...)
+  int n, h, w, c_in, ho, wo, c_out, kh, kw, sh;  // convs; other ops: the output as n, ho, wo, c_out
   bool x_aligned;
   double start_us;            // steady clock, when the task began
   double copy_us, kernel_us;  // copying strided/misaligned operands; the kernel itself
   double worker_share;        // share of the kernel's work the pool's workers did
 };
+bool recording_on();
+// Appends a record for a non-conv op that began at `start` (its kernel ran from `kernel_start` to now).
+void record_op(const char* kind, const mx::Shape& out_shape, std::chrono::steady_clock::time_point start,
+               std::chrono::steady_clock::time_point kernel_start);
 void set_recording(bool on);
 std::vector<KernelRecord> take_records();
 

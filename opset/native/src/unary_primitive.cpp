@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "conv_primitive.h"
 #include "kernels.h"
 #include "strided.h"
 #include "mlx/allocator.h"
@@ -70,6 +71,18 @@ void NativeUnary::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out)
   encoder.set_output_array(out);
   encoder.dispatch([x = mx::array::unsafe_weak_copy(x), out = mx::array::unsafe_weak_copy(out), p = p_]() mutable {
     if (out.size() == 0) return;
+    const bool record = recording_on();
+    const auto t0 = record ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    struct Recorder {  // records the op when the kernel returns (each kind returns from its own branch)
+      bool on;
+      const UnaryParams& p;
+      const mx::array& out;
+      std::chrono::steady_clock::time_point t0;
+      ~Recorder() {
+        static const char* names[] = {"sigmoid", "softmax", "max_pool", "upsample"};
+        if (on) record_op(names[static_cast<int>(p.kind)], out.shape(), t0, t0);
+      }
+    } recorder{record, p, out, t0};
     const KernelTable& k = best_kernels();
     const float* src = x.data<float>();
     float* dst = out.data<float>();
@@ -151,6 +164,8 @@ void NativeInterleave::eval_cpu(const std::vector<mx::array>& inputs, mx::array&
   encoder.set_output_array(out);
   encoder.dispatch([held = std::move(held), out = mx::array::unsafe_weak_copy(out), concat = concat_]() mutable {
     if (out.size() == 0) return;
+    const bool record = recording_on();
+    const auto t0 = record ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     const int g = static_cast<int>(held.size());
     std::vector<const float*> parts;
     std::vector<int64_t> row_strides;
@@ -178,10 +193,12 @@ void NativeInterleave::eval_cpu(const std::vector<mx::array>& inputs, mx::array&
       row_strides.push_back(width);
     }
     const int64_t pixels = static_cast<int64_t>(out.size()) / out.shape(-1);
+    const auto t1 = record ? std::chrono::steady_clock::now() : t0;
     if (concat)
       best_kernels().concat(parts.data(), row_strides.data(), widths.data(), g, pixels, out.data<float>());
     else
       best_kernels().interleave(parts.data(), row_strides.data(), g, pixels, widths[0], out.data<float>());
+    if (record) record_op(concat ? "concat" : "interleave", out.shape(), t0, t1);
   });
 }
 
