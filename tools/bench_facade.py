@@ -124,8 +124,11 @@ class Upstream:
                 f"{python}: create it with `python -m venv {venv} && {venv}/bin/pip install uniface==4.2.1 onnxruntime`"
             )
         paths = [str(SHARED / "images" / p) for p in PHOTOS]
+        # a clean environment: our PYTHONPATH would put this project's uniface in place of upstream's
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "UNIFACE", "MLX_UNIFACE"))}
         self.proc = subprocess.Popen([str(python), "-c", _CHILD, str(DETECTOR), str(RECOGNIZER), *paths],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+                                     cwd=tempfile.gettempdir())  # fmt: skip
         self.info = json.loads(self.proc.stdout.readline())
 
     def run(self, k: int) -> list[float]:
