@@ -39,8 +39,10 @@ MX_NAMES = (
 # opset.native's wrappers (which fall back to MLX ops when the extension is absent).
 NATIVE_FUNCTIONS: dict[str, Callable] = {
     "native_conv2d": native.conv2d,
+    "native_image_conv2d": native.image_conv2d,
     "native_dw_pw_conv2d": native.dw_pw_conv2d,
     "native_interleave": native.interleave,
+    "native_concat": native.concat,
     "native_max_pool2d": native.max_pool2d,
     "native_upsample_nearest": native.upsample_nearest,
     "native_sigmoid": native.sigmoid,

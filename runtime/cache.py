@@ -10,6 +10,7 @@ processes race, the first rename wins and the loser discards its copy.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from pathlib import Path
 from translator.api import convert, module_weights, resolve_native, translate
 from translator.emit.weights import sha256_bytes, weights_bytes
 from translator.errors import TranslatorError
+from translator.image_input import ImageInput
 from translator.version import __version__ as TRANSLATOR_VERSION
 
 from .generated import _index as _generated_index
@@ -44,20 +46,32 @@ def entry_dir(
     input_shapes: dict | None = None,
     native: bool = False,
     dynamic: bool = False,
+    image_input: ImageInput | None = None,
 ) -> Path:
     """Folder of one cache entry (not created)."""
     safe_stem = re.sub(r"[^0-9A-Za-z_.-]", "_", stem)[:60] or "model"
     key = f"{safe_stem}-{sha256[:16]}-t{TRANSLATOR_VERSION}{'+native' if native else ''}-{mode}"
+    if image_input is not None:  # e.g. img127.5,127.5,rgb: a hash keeps the folder name short and portable
+        key += "-img" + hashlib.sha256(image_input.key().encode()).hexdigest()[:12]
     shapes = "dynamic" if dynamic else shapes_key(input_shapes)
     return Path(root) / (key + (f"-{shapes}" if shapes else ""))
 
 
-def _meta(sha256: str, mode: str, input_shapes: dict | None, native: bool = False, dynamic: bool = False) -> dict:
+def _meta(
+    sha256: str,
+    mode: str,
+    input_shapes: dict | None,
+    native: bool = False,
+    dynamic: bool = False,
+    image_input: ImageInput | None = None,
+) -> dict:
     shapes = {k: list(map(int, v)) for k, v in (input_shapes or {}).items()}
     meta = {"source_sha256": sha256, "translator_version": TRANSLATOR_VERSION, "mode": mode, "input_shapes": shapes,
             "native": native}  # fmt: skip
     if dynamic:
         meta["dynamic"] = True
+    if image_input is not None:
+        meta["image_input"] = image_input.key()
     return meta
 
 
@@ -100,18 +114,20 @@ def load_or_translate(
     mode: str = "oplist",
     input_shapes: dict[str, tuple[int, ...]] | None = None,
     dynamic: bool = False,
+    image_input: ImageInput | None = None,
 ) -> tuple[CompiledModel, bool]:
     """Load the cached translation of `onnx_path`, translating (once) if needed.
 
     `dynamic=True`: the one translation with every input dim dynamic (translator.translate), which
-    runs at any input size. Returns (model, translated_now). A damaged entry is rebuilt.
+    runs at any input size. Translations taking an 8-bit image (`image_input`) are cached apart,
+    per normalization. Returns (model, translated_now). A damaged entry is rebuilt.
     """
     if mode not in MAIN_FILE:
         raise TranslatorError(f"unknown mode {mode!r}; use one of {sorted(MAIN_FILE)}")
     root = Path(root)
     native = resolve_native(None)  # translations with and without the native kernels are cached apart
-    entry = entry_dir(root, Path(onnx_path).stem, sha256, mode, input_shapes, native, dynamic)
-    meta = _meta(sha256, mode, input_shapes, native, dynamic)
+    entry = entry_dir(root, Path(onnx_path).stem, sha256, mode, input_shapes, native, dynamic, image_input)
+    meta = _meta(sha256, mode, input_shapes, native, dynamic, image_input)
     if _valid(entry, meta) or _valid(entry, dict(meta, generated=True)):
         try:
             return _load(entry, mode), False
@@ -121,12 +137,12 @@ def load_or_translate(
     tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", suffix=".tmp", dir=root))
     try:
         # generated/ classes call the native kernels: use them only where those run natively
-        if mode == "module" and not input_shapes and not dynamic and native and _use_generated(onnx_path, sha256, tmp):
+        plain = not input_shapes and not dynamic and image_input is None  # generated/ holds default translations
+        if mode == "module" and plain and native and _use_generated(onnx_path, sha256, tmp):
             meta["generated"] = True
         else:
-            convert(
-                str(onnx_path), tmp, mode=mode, name="model", input_shapes=input_shapes, native=native, dynamic=dynamic
-            )
+            convert(str(onnx_path), tmp, mode=mode, name="model", input_shapes=input_shapes, native=native,
+                    dynamic=dynamic, image_input=image_input)  # fmt: skip
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         try:
             os.rename(tmp, entry)

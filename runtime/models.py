@@ -12,12 +12,15 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnx
 
 from .download import sha256_file
+
+if TYPE_CHECKING:  # the translator is imported only where a translation is made
+    from translator.image_input import ImageInput
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +60,50 @@ def _read_signature(path: str, mtime_ns: int, size: int) -> tuple[list[TensorInf
     return _infos([i for i in model.graph.input if i.name not in init]), _infos(model.graph.output)
 
 
+def image_blob(images: np.ndarray, spec: ImageInput) -> np.ndarray:
+    """The float32 NCHW tensor a model expects of 8-bit HWC (or NHWC) images: channels reordered
+    (`bgr_to_rgb`), (x - mean) / std, transposed: what every facade did in numpy before calling a model."""
+    batch = images if images.ndim == 4 else images[None]
+    mean, std, perm = spec.per_channel(batch.shape[3])
+    x = batch[..., perm].astype(np.float32)
+    x = (x - mean.astype(np.float32)) / std.astype(np.float32)
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def _check_images(images: np.ndarray, where: str) -> np.ndarray:
+    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim not in (3, 4):
+        what = f"{images.dtype} {images.shape}" if isinstance(images, np.ndarray) else type(images).__name__
+        raise ValueError(f"{where}: run_image takes a uint8 HWC image or NHWC batch (as OpenCV gives), got {what}")
+    return images
+
+
 class ModelRunner:
-    """Common API: `inputs`, `outputs`, `backend`, `run(feed) -> list of arrays in output order`."""
+    """Common API: `inputs`, `outputs`, `backend`, `run(feed) -> list of arrays in output order`.
+
+    Runners opened with an `image_input` also take 8-bit images: `run_image(img)` (HWC, or NHWC for a
+    batch). onnxruntime then gets the float blob made in numpy (`image_blob`); an MLX translation made
+    with the image input reads the image itself, normalized inside the network (translator/image_input.py).
+    """
 
     backend: str = ""
 
-    def __init__(self, path: str | os.PathLike, inputs: list[TensorInfo], outputs: list[TensorInfo]):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        inputs: list[TensorInfo],
+        outputs: list[TensorInfo],
+        image_input: ImageInput | None = None,
+    ):
         self.path = Path(path)
         self.inputs = inputs
         self.outputs = outputs
+        self.image_input = image_input
+
+    def run_image(self, images: np.ndarray) -> list[np.ndarray]:
+        """Run on 8-bit HWC image(s) (BGR, as OpenCV reads them), normalized as `image_input` says."""
+        if self.image_input is None:
+            raise ValueError(f"{self.path.name}: opened without image_input, so run_image has no normalization")
+        return self.run(image_blob(_check_images(images, self.path.name), self.image_input))
 
     @property
     def input_name(self) -> str:
@@ -98,7 +136,13 @@ class OnnxRunner(ModelRunner):
     backend = "onnx"
 
     def __init__(
-        self, path: str | os.PathLike, inputs=None, outputs=None, threads: int | None = None, dynamic: bool = False
+        self,
+        path: str | os.PathLike,
+        inputs=None,
+        outputs=None,
+        threads: int | None = None,
+        dynamic: bool = False,
+        image_input: ImageInput | None = None,
     ):
         """`dynamic=True` frees the declared input sizes, as the MLX runner's one dynamic translation does
         (YuNet declares 640x640 but computes every shape from its input)."""
@@ -106,7 +150,7 @@ class OnnxRunner(ModelRunner):
 
         if inputs is None or outputs is None:
             inputs, outputs = read_signature(path)
-        super().__init__(path, inputs, outputs)
+        super().__init__(path, inputs, outputs, image_input)
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         if threads:
@@ -132,6 +176,9 @@ class MlxRunner(ModelRunner):
     seen by `run` is translated once and cached. `dynamic=True` instead
     translates once with every input dim dynamic (declared sizes included):
     that one translation runs at any input size.
+
+    With `image_input`, the translation takes the 8-bit NHWC image in place of
+    the NCHW float tensor (`run_image`); `run` then takes that image batch too.
     """
 
     backend = "mlx"
@@ -147,12 +194,13 @@ class MlxRunner(ModelRunner):
         inputs=None,
         outputs=None,
         dynamic: bool = False,
+        image_input: ImageInput | None = None,
     ):
         if inputs is None or outputs is None:
             inputs, outputs = read_signature(path)
         if dynamic and input_shapes:
             raise ValueError("give input_shapes or dynamic=True, not both")
-        super().__init__(path, inputs, outputs)
+        super().__init__(path, inputs, outputs, image_input)
         self.mode = mode
         self.cache_dir = Path(cache_dir)
         self.sha256 = sha256 or sha256_file(path)
@@ -173,16 +221,28 @@ class MlxRunner(ModelRunner):
 
             model, fresh = load_or_translate(
                 self.path, self.sha256, self.cache_dir, mode=self.mode, input_shapes=shapes,
-                dynamic=self.one_translation,
+                dynamic=self.one_translation, image_input=self.image_input,
             )  # fmt: skip
             self.translated_now |= fresh
             self._models[key] = model
         return model
 
+    def run_image(self, images: np.ndarray) -> list[np.ndarray]:
+        """Run on 8-bit HWC image(s): the translation reads them as they are (no float blob, no copy of one)."""
+        if self.image_input is None:
+            return super().run_image(images)
+        batch = _check_images(images, self.path.name)
+        return self._run({self.input_name: np.ascontiguousarray(batch if batch.ndim == 4 else batch[None])})
+
     def _run(self, feed):
         import mlx.core as mx
 
-        shapes = {i.name: tuple(feed[i.name].shape) for i in self.inputs} if self.dynamic else None
+        shapes = None
+        if self.dynamic:  # in the ONNX graph's terms: an image batch (N, H, W, C) is the NCHW input (N, C, H, W)
+            shapes = {i.name: tuple(feed[i.name].shape) for i in self.inputs}
+            if self.image_input is not None:
+                n, h, w, c = shapes[self.input_name]
+                shapes[self.input_name] = (n, c, h, w)
         model = self._model_for(shapes)
         args = []
         for spec in model.inputs:
@@ -225,10 +285,14 @@ def open_model(
     input_shapes: dict[str, tuple[int, ...]] | None = None,
     fallback: bool = False,
     dynamic: bool = False,
+    image_input: ImageInput | None = None,
 ) -> ModelRunner:
     """A runner for `path` on `backend` ('mlx' or 'onnx').
 
     `dynamic=True` (MLX): one translation for every input size, instead of one per size seen.
+    With `image_input` (the model's normalization of an 8-bit image), the runner's
+    `run_image(img)` takes OpenCV's uint8 HWC image: onnxruntime is fed the float
+    blob made in numpy, the MLX translation reads the image itself.
 
     With `fallback=True` an MLX translation failure (e.g. an op not lowered
     yet) logs a warning and returns the onnxruntime runner instead; without
@@ -242,7 +306,7 @@ def open_model(
         raise FileNotFoundError(f"model file not found: {path}")
     inputs, outputs = read_signature(path)
     if backend == "onnx":
-        return OnnxRunner(path, inputs, outputs, dynamic=dynamic)
+        return OnnxRunner(path, inputs, outputs, dynamic=dynamic, image_input=image_input)
     from translator.errors import TranslatorError
 
     try:
@@ -254,9 +318,10 @@ def open_model(
             inputs=inputs,
             outputs=outputs,
             dynamic=dynamic,
+            image_input=image_input,
         )
     except (TranslatorError, ImportError) as exc:
         if not fallback:
             raise
         log.warning("MLX backend unavailable for %s (%s); using onnxruntime", path.name, str(exc).splitlines()[0])
-        return OnnxRunner(path, inputs, outputs, dynamic=dynamic)
+        return OnnxRunner(path, inputs, outputs, dynamic=dynamic, image_input=image_input)

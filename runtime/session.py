@@ -16,6 +16,7 @@ from opset.execute import to_mx, to_numpy
 from translator.api import MODES, convert
 from translator.errors import InputError, TranslatorError
 from translator.frontend import ModelSource, load_model
+from translator.image_input import ImageInput
 
 import mlx.core as mx
 import numpy as np
@@ -81,6 +82,8 @@ class InferenceSession:
     shape, so shape sub-graphs fold to constants (translations are cached).
     With `dynamic=True` the model is translated once, every input dim dynamic
     (declared sizes included), and that one translation runs at any size.
+    With `image_input`, the model's image input is fed as the 8-bit NHWC image
+    (uint8, what OpenCV gives), normalized inside the translated network.
     """
 
     def __init__(
@@ -96,6 +99,7 @@ class InferenceSession:
         tune: bool = False,
         native: bool | None = None,
         dynamic: bool = False,
+        image_input: ImageInput | None = None,
     ):
         if mode not in MODES:
             raise TranslatorError(f"unknown mode {mode!r}; use one of {MODES}")
@@ -104,16 +108,19 @@ class InferenceSession:
         self.nhwc_inputs = nhwc_inputs
         self.tune = tune
         self.native = native
+        self.image_input = image_input
         loaded = load_model(path_or_model)
         self._source = loaded.model
         self._label = loaded.label
         self._sha = loaded.sha256
         init = {i.name for i in loaded.model.graph.initializer}
         self._inputs = _node_args([i for i in loaded.model.graph.input if i.name not in init])
-        if nhwc_inputs:  # 4-D inputs are fed channels-last (what cv2 gives)
+        if nhwc_inputs or image_input is not None:  # 4-D inputs are fed channels-last (what cv2 gives)
             for arg in self._inputs:
                 if len(arg.shape) == 4:
                     arg.shape = [arg.shape[0], arg.shape[2], arg.shape[3], arg.shape[1]]
+                    if image_input is not None:  # the 8-bit image itself (translator/image_input.py)
+                        arg.dtype, arg.type = np.dtype(np.uint8), _ONNX_TYPE_NAMES["uint8"]
         self._outputs = _node_args(loaded.model.graph.output)
         self._tmp = None
         if cache_dir is None:
@@ -224,13 +231,12 @@ class InferenceSession:
         input_shapes = None
         name = "model"
         if shapes is not None:
-            input_shapes = {
-                arg.name: _nchw(s) if self.nhwc_inputs else s for arg, s in zip(self._inputs, shapes) if s is not None
-            }
+            nhwc = self.nhwc_inputs or self.image_input is not None
+            input_shapes = {arg.name: _nchw(s) if nhwc else s for arg, s in zip(self._inputs, shapes) if s is not None}
             name = "model_" + "_".join("x".join(map(str, s)) for s in shapes if s is not None)
         written = convert(self._source, self._dir, mode=self.mode, name=name, optimize=self.optimize,
                           input_shapes=input_shapes, nhwc_inputs=self.nhwc_inputs, tune=self.tune,
-                          native=self.native, dynamic=self.one_translation)  # fmt: skip
+                          native=self.native, dynamic=self.one_translation, image_input=self.image_input)  # fmt: skip
         main = written.paths[0]
         model = load_module_model(main) if self.mode == "module" else load_oplist_model(main)
         self._models[shapes] = model

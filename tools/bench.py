@@ -1,30 +1,45 @@
-"""Latency of translated models against onnxruntime and onnx2mlx, in one process.
+"""Speed of translated models against onnxruntime (and onnx2mlx, and upstream uniface), in one process.
 
-For each zoo model: build every engine, warm up, then alternate single runs
-(A B C D A B C D ...) so drift hits all engines alike; report the median and
-the p10-p90 spread. Peak RSS is measured per engine in a fresh subprocess
-(RSS is per process). Writes docs/benchmarks.md and docs/benchmarks.png.
+    python tools/bench.py                      # every section below; rewrites their tables in docs/benchmarks.md
+    python tools/bench.py --sections models,avx2 [--runs 40] [--models retinaface,scrfd_640]
+    python tools/bench.py --ab MLX_UNIFACE_WINOGRAD=0,auto   # A/B of a translation-time switch, one process
+
+Sections (each a table between `<!-- bench:NAME -->` markers in docs/benchmarks.md):
+- models     ours (module, oplist) against onnxruntime on the tensor each model takes, default threads;
+- models-1t  the same with one thread each (steadier on a busy machine);
+- avx2       `models` with our AVX2 table forced (a child process with MLX_UNIFACE_ISA=avx2); onnxruntime
+             keeps AVX-512 there, so those ratios are pessimistic for us;
+- image      from the 8-bit image: onnxruntime fed numpy's float blob, against ours reading the image itself;
+- batch      images per second at batch 1, 4 and 8 (models whose batch dim is not fixed by the graph);
+- facade     end to end, SCRFD.detect() plus an embedding per face (tools/bench_facade.py): ours on MLX,
+             ours on onnxruntime, ours with the image input wired, upstream uniface 4.2.1 (its own venv);
+- engines    all four engines with onnx2mlx, and peak RSS per engine in fresh processes (slow).
+
+Engines take turns in blocks of runs, each block after a pause (onnxruntime's pool spins ~20 ms after a
+run), rotating who goes first, so drift hits all alike; medians with the p10-p90 spread; ratios use medians.
 Speed is a benchmark, never a test: nothing here gates CI.
-
-    python tools/bench.py [--runs 30] [--models retinaface,scrfd_640]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
 import platform
+import re
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import runtime  # noqa: E402  (fast BLAS before MLX, for every MLX engine here)
+import runtime  # noqa: E402, F401  (fast BLAS before MLX, for every MLX engine here)
 from opset import native  # noqa: E402
 from translator.api import translate  # noqa: E402
 from translator.version import __version__  # noqa: E402
@@ -36,29 +51,72 @@ from tools.zoo import ZOO  # noqa: E402
 
 ENGINES = ("onnxruntime", "module", "oplist", "onnx2mlx")
 DEFAULT_MODELS = ("retinaface", "scrfd_640", "yunet", "yolov5n", "mobilefacenet")
+SECTIONS = ("models", "models-1t", "avx2", "image", "batch", "facade", "engines")
+BATCHES = (1, 4, 8)
+DOC = ROOT / "docs" / "benchmarks.md"
 
 
-def build(engine: str, path: Path, x: np.ndarray, workdir: Path, tune: bool = False):
-    """A zero-argument callable running one inference (inputs converted, outputs materialized)."""
+# -- engines ----------------------------------------------------------------------------------------
+
+
+def _ort_session(path, threads: int | None = None):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+    return ort.InferenceSession(str(path) if not isinstance(path, bytes) else path, opts,
+                                providers=["CPUExecutionProvider"])  # fmt: skip
+
+
+def build(engine: str, key: str, workdir: Path, tune: bool = False, threads: int | None = None) -> Callable:
+    """A zero-argument callable running one inference of zoo model `key` (inputs converted, outputs
+    materialized, as a caller would).
+
+    - "onnxruntime", "module", "oplist", "onnx2mlx": on the float tensor the model takes;
+    - "onnxruntime image", "module image": from the 8-bit image (numpy's blob for onnxruntime; the
+      translation with the image input for ours);
+    - "module[VAR=value]": the module engine translated with environment variable VAR=value (`--ab`).
+    """
+    z = ZOO[key]
+    if engine.startswith("module[") and engine.endswith("]"):
+        var, _, value = engine[len("module[") : -1].partition("=")
+        old = os.environ.get(var)
+        os.environ[var] = value
+        try:
+            return build("module", key, workdir / re.sub(r"\W", "_", engine), tune, threads)
+        finally:
+            if old is None:
+                del os.environ[var]
+            else:
+                os.environ[var] = old
     if engine == "onnxruntime":
-        import onnxruntime as ort
-
-        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        sess, x = _ort_session(z.path, threads), z.make_input()
         name = sess.get_inputs()[0].name
         return lambda: sess.run(None, {name: x})
     if engine in ("module", "oplist"):
         from runtime.session import InferenceSession
 
         # The default translation (native kernels where built); tune=True times conv strategies and mx.compile.
-        sess = InferenceSession(path, mode=engine, cache_dir=workdir / engine, tune=tune)
+        sess, x = InferenceSession(z.path, mode=engine, cache_dir=workdir / engine, tune=tune), z.make_input()
         name = sess.get_inputs()[0].name
-        sess.run(None, {name: x})
         return lambda: sess.run(None, {name: x})
+    if engine in ("onnxruntime image", "module image"):
+        from runtime.models import open_model
+
+        img = z.make_image()
+        shape = {_input_name(z.path): tuple(z.make_input().shape)}
+        backend = "onnx" if engine.startswith("onnx") else "mlx"
+        runner = open_model(z.path, backend, cache_dir=workdir / "image", input_shapes=shape,
+                            image_input=z.image_input())  # fmt: skip
+        if backend == "onnx" and threads:
+            runner.session = _ort_session(z.path, threads)
+        return lambda: runner.run_image(img)
     if engine == "onnx2mlx":
         import onnx
         import onnx2mlx
 
-        fn = onnx2mlx.convert_to_mlx(onnx.load(str(path)))
+        fn, x = onnx2mlx.convert_to_mlx(onnx.load(str(z.path))), z.make_input()
 
         def run():
             out = fn(mx.array(x))
@@ -70,19 +128,42 @@ def build(engine: str, path: Path, x: np.ndarray, workdir: Path, tune: bool = Fa
     raise ValueError(engine)
 
 
-def measure(
-    models: list[str], runs: int, warmup: int, block: int = 5, tune: bool = False, engines_run=ENGINES,
-    settle_ms: float = 30.0,
-) -> dict:  # fmt: skip
+def _input_name(path) -> str:
+    from runtime.models import read_signature
+
+    return read_signature(path)[0][0].name
+
+
+def alternate(engines: dict[str, Callable], runs: int, block: int, settle_ms: float) -> dict[str, dict]:
     """Engines take turns in blocks of `block` runs (rotating who goes first), so drift hits all alike.
 
     Each block starts after a `settle_ms` pause: onnxruntime's pool keeps spinning about 20 ms after a
     run (measured), and without the pause it competed with the first two runs of the next engine's block.
     """
+    times: dict[str, list[float]] = {e: [] for e in engines}
+    order = list(engines)
+    for r in range((runs + block - 1) // block):
+        for e in order[r % len(order) :] + order[: r % len(order)]:
+            time.sleep(settle_ms / 1000)
+            for _ in range(block):
+                t = time.perf_counter()
+                engines[e]()
+                times[e].append((time.perf_counter() - t) * 1000)
+    return {e: _stats(ts) for e, ts in times.items()}
+
+
+def _stats(ts: list[float]) -> dict:
+    q = np.percentile(ts, [10, 50, 90])
+    return {"median_ms": float(q[1]), "p10_ms": float(q[0]), "p90_ms": float(q[2])}
+
+
+def measure(
+    models: list[str], runs: int, warmup: int, block: int = 5, tune: bool = False, engines_run=ENGINES,
+    settle_ms: float = 30.0, threads: int | None = None,
+) -> dict:  # fmt: skip
     results = {}
     for key in models:
         z = ZOO[key]
-        x = z.make_input()
         t0 = time.perf_counter()
         translate(z.path, input_shapes=None)
         convert_s = time.perf_counter() - t0
@@ -90,27 +171,71 @@ def measure(
         with tempfile.TemporaryDirectory() as tmp:
             for e in engines_run:
                 try:
-                    engines[e] = build(e, z.path, x, Path(tmp), tune)
+                    engines[e] = build(e, key, Path(tmp), tune, threads)
                     for _ in range(warmup):
                         engines[e]()
                 except Exception as exc:  # a competitor failing is a result, not a crash
                     errors[e] = f"{type(exc).__name__}: {str(exc)[:120]}"
-            times: dict[str, list[float]] = {e: [] for e in engines}
-            order = list(engines)
-            for r in range((runs + block - 1) // block):
-                for e in order[r % len(order) :] + order[: r % len(order)]:
-                    time.sleep(settle_ms / 1000)
-                    for _ in range(block):
-                        t = time.perf_counter()
-                        engines[e]()
-                        times[e].append((time.perf_counter() - t) * 1000)
-        stats = {}
-        for e, ts in times.items():
-            q = np.percentile(ts, [10, 50, 90])
-            stats[e] = {"median_ms": float(q[1]), "p10_ms": float(q[0]), "p90_ms": float(q[2])}
+            stats = alternate(engines, runs, block, settle_ms)
         results[key] = {"label": z.label, "convert_s": convert_s, "stats": stats, "errors": errors}
-        print(f"{z.label}: " + ", ".join(f"{e} {s['median_ms']:.1f} ms" for e, s in stats.items()), flush=True)
+        print(f"{z.label}: " + ", ".join(f"{e} {s['median_ms']:.2f} ms" for e, s in stats.items()), flush=True)
     return results
+
+
+# -- batch throughput ---------------------------------------------------------------------------------
+
+
+def batch_model(key: str) -> bytes | None:
+    """The zoo model with its batch dim made symbolic, or None if the graph pins it (onnxruntime then
+    refuses a batch of 2, e.g. a Reshape to [1, ...])."""
+    import onnx
+
+    model = onnx.load(str(ZOO[key].path))
+    for value in list(model.graph.input) + list(model.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        if dims:
+            dims[0].Clear()
+            dims[0].dim_param = "N"
+    data = model.SerializeToString()
+    x = ZOO[key].make_input()
+    try:
+        _ort_session(data).run(None, {_input_name(ZOO[key].path): np.concatenate([x, x])})
+    except Exception:
+        return None
+    return data
+
+
+def measure_batches(models: list[str], runs: int, block: int, settle_ms: float) -> dict:
+    """Images per second at each batch size: onnxruntime and our module engine on the same batches."""
+    from runtime.session import InferenceSession
+
+    results = {}
+    for key in models:
+        data = batch_model(key)
+        if data is None:
+            results[key] = {"label": ZOO[key].label, "fixed": True}
+            print(f"{ZOO[key].label}: batch fixed by the graph", flush=True)
+            continue
+        name, x1 = _input_name(ZOO[key].path), ZOO[key].make_input()
+        per = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for b in BATCHES:
+                x = np.ascontiguousarray(np.concatenate([x1] * b))
+                ort_sess = _ort_session(data)
+                ours = InferenceSession(data, mode="module", cache_dir=Path(tmp) / f"b{b}")
+                engines = {"onnxruntime": lambda s=ort_sess, x=x, n=name: s.run(None, {n: x}),
+                           "module": lambda s=ours, x=x, n=name: s.run(None, {n: x})}  # fmt: skip
+                for fn in engines.values():
+                    fn()
+                stats = alternate(engines, max(block, runs // b), block, settle_ms)
+                per[b] = {e: {**s, "images_per_s": 1000 * b / s["median_ms"]} for e, s in stats.items()}
+                print(f"{ZOO[key].label} batch {b}: " + ", ".join(
+                    f"{e} {s['images_per_s']:.0f}/s" for e, s in per[b].items()), flush=True)  # fmt: skip
+        results[key] = {"label": ZOO[key].label, "batches": per}
+    return results
+
+
+# -- peak RSS -----------------------------------------------------------------------------------------
 
 
 def peak_rss(model: str, engine: str) -> float | None:
@@ -125,9 +250,8 @@ def peak_rss(model: str, engine: str) -> float | None:
 
 
 def _rss_child(model: str, engine: str) -> None:
-    z = ZOO[model]
     with tempfile.TemporaryDirectory() as tmp:
-        fn = build(engine, z.path, z.make_input(), Path(tmp))
+        fn = build(engine, model, Path(tmp))
         for _ in range(5):
             fn()
     # VmHWM, not ru_maxrss: ru_maxrss survives exec and would report the parent's peak.
@@ -136,53 +260,102 @@ def _rss_child(model: str, engine: str) -> None:
     print(int(hwm[0]) / 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def write_report(
-    results: dict, rss: dict, runs: int, out_md: Path, out_png: Path, block: int = 5, settle_ms: float = 30.0
-) -> str:
-    blas = runtime.active_blas()
-    lines = [
-        "# Benchmarks",
-        "",
-        f"`python tools/bench.py` (translator {__version__}, MLX {mx.__version__}, {platform.machine()}, "
-        f"{mx.default_device()}, BLAS: {blas.name}, native kernels: {native.isa() or 'unavailable'} "
-        f"({native.num_threads()} threads, spin {native.spin_us()} us), "
-        f"{runs} runs per engine in alternating blocks of {block} after warm-up, each block after a "
-        f"{settle_ms:g} ms pause, one process).",
-        "Times are medians with the p10-p90 spread; ratios use medians. Peak RSS is measured in a fresh process per engine.",
-        "This is a benchmark, not a test: the machine is shared, so re-run before drawing fine conclusions.",
-        "",
-        "| model | onnxruntime ms | module ms | oplist ms | onnx2mlx ms | ours/ort (module) | ours/ort (oplist) | oplist/module | onnx2mlx/ours | convert s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+# -- tables -------------------------------------------------------------------------------------------
+
+
+def _cell(s: dict | None) -> str:
+    return "-" if s is None else f"{s['median_ms']:.1f} ({s['p10_ms']:.1f}-{s['p90_ms']:.1f})"
+
+
+def _ratio(a: dict | None, b: dict | None) -> str:
+    return "-" if a is None or b is None else f"{a['median_ms'] / b['median_ms']:.2f}"
+
+
+def models_table(results: dict) -> list[str]:
+    lines = ["| model | onnxruntime ms | module ms | oplist ms | ours/ort (module) | ours/ort (oplist) |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
     for r in results.values():
         s = r["stats"]
+        o, m, p = s.get("onnxruntime"), s.get("module"), s.get("oplist")
+        lines.append(f"| {r['label']} | {_cell(o)} | {_cell(m)} | {_cell(p)} | **{_ratio(m, o)}** | {_ratio(p, o)} |")
+    return lines + _failures(results)
 
-        def cell(e, s=s, r=r):
-            if e not in s:
-                return "failed" if e in r["errors"] else "-"
-            return f"{s[e]['median_ms']:.1f} ({s[e]['p10_ms']:.1f}-{s[e]['p90_ms']:.1f})"
 
-        def ratio(a, b, s=s):
-            return f"{s[a]['median_ms'] / s[b]['median_ms']:.2f}" if a in s and b in s else "-"
+def image_table(results: dict) -> list[str]:
+    lines = ["| model | onnxruntime + numpy blob ms | ours, image in ms | ours/ort |", "|---|---|---|---|"]
+    for r in results.values():
+        o, m = r["stats"].get("onnxruntime image"), r["stats"].get("module image")
+        lines.append(f"| {r['label']} | {_cell(o)} | {_cell(m)} | **{_ratio(m, o)}** |")
+    return lines + _failures(results)
 
+
+def engines_table(results: dict, rss: dict) -> list[str]:
+    lines = ["| model | onnxruntime ms | module ms | oplist ms | onnx2mlx ms | ours/ort (module) | onnx2mlx/ours |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in results.values():
+        s = r["stats"]
+        o, m, p, x = (s.get(e) for e in ENGINES)
         lines.append(
-            f"| {r['label']} | {cell('onnxruntime')} | {cell('module')} | {cell('oplist')} | {cell('onnx2mlx')} | "
-            f"{ratio('module', 'onnxruntime')} | {ratio('oplist', 'onnxruntime')} | {ratio('oplist', 'module')} | "
-            f"{ratio('onnx2mlx', 'module')} | {r['convert_s']:.2f} |"
+            f"| {r['label']} | {_cell(o)} | {_cell(m)} | {_cell(p)} | {_cell(x)} | {_ratio(m, o)} | {_ratio(x, m)} |"
         )
     if rss:
-        lines += ["", "## Peak RSS (MiB, fresh process per engine)", "", "| model | " + " | ".join(ENGINES) + " |",
-                  "|---|" + "---|" * len(ENGINES)]  # fmt: skip
+        lines += ["", "Peak RSS (MiB, VmHWM of a fresh process per engine, imports included):", "",
+                  "| model | " + " | ".join(ENGINES) + " |", "|---|" + "---|" * len(ENGINES)]  # fmt: skip
         for key, per in rss.items():
             lines.append(f"| {results[key]['label']} | " + " | ".join(f"{per.get(e) or 0:.0f}" for e in ENGINES) + " |")
-    errs = [(results[k]["label"], e, msg) for k in results for e, msg in results[k]["errors"].items()]
-    if errs:
-        lines += ["", "## Engines that failed", ""] + [f"- {label}, {e}: {msg}" for label, e, msg in errs]
-    lines += ["", f"![latency chart]({out_png.name})", ""]
-    text = "\n".join(lines)
-    out_md.write_text(text)
-    _chart(results, out_png)
-    return text
+    return lines + _failures(results)
+
+
+def batch_table(results: dict) -> list[str]:
+    lines = ["| model | batch | onnxruntime images/s | ours images/s | ours/ort throughput |", "|---|---|---|---|---|"]
+    for r in results.values():
+        if r.get("fixed"):
+            lines.append(f"| {r['label']} | 1 only | - | - | the graph fixes its batch dim |")
+            continue
+        for b, per in r["batches"].items():
+            o, m = per["onnxruntime"], per["module"]
+            lines.append(f"| {r['label']} | {b} | {o['images_per_s']:.0f} | {m['images_per_s']:.0f} | "
+                         f"**{m['images_per_s'] / o['images_per_s']:.2f}** |")  # fmt: skip
+    return lines
+
+
+def facade_table(stats: dict) -> list[str]:
+    onnx = stats.get("onnx")
+    lines = ["| pipeline | ms per pass | faces | / ours on onnxruntime |", "|---|---|---|---|"]
+    for name, s in stats.items():
+        label = f"uniface {s['version']} (onnxruntime)" if "version" in s else f"ours, {name}"
+        lines.append(f"| {label} | {_cell(s)} | {s['faces']} | **{_ratio(s, onnx)}** |")
+    return lines
+
+
+def _failures(results: dict) -> list[str]:
+    errs = [(results[k]["label"], e, msg) for k in results for e, msg in results[k].get("errors", {}).items()]
+    return ["", *[f"- {label}, {e} failed: {msg}" for label, e, msg in errs]] if errs else []
+
+
+def caption(runs: int, block: int, settle_ms: float, threads: int | None = None, isa: str | None = None) -> str:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"*{datetime.date.today()}, translator {__version__}, MLX {mx.__version__}, {platform.machine()}, "
+        f"{os.cpu_count()} cores, load {load:.1f} at the start; native kernels: {isa or native.isa()}, "
+        f"{threads or native.num_threads()} thread(s), spin {native.spin_us()} us; {runs} runs per engine in "
+        f"alternating blocks of {block}, {settle_ms:g} ms apart. Medians (p10-p90).*"
+    )
+
+
+def write_sections(doc: Path, tables: dict[str, list[str]]) -> None:
+    """Replace each `<!-- bench:NAME -->` ... `<!-- /bench:NAME -->` block of `doc` (appending missing ones)."""
+    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
+    for name, lines in tables.items():
+        block = f"<!-- bench:{name} -->\n" + "\n".join(lines) + f"\n<!-- /bench:{name} -->"
+        pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
+        if pattern.search(text):
+            text = pattern.sub(lambda _m, b=block: b, text)
+        else:
+            text = text.rstrip("\n") + f"\n\n{block}\n"
+    tmp = doc.with_suffix(".md.tmp")
+    tmp.write_text(text)
+    tmp.replace(doc)
 
 
 def _chart(results: dict, out_png: Path) -> None:
@@ -191,12 +364,13 @@ def _chart(results: dict, out_png: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    engines = [e for e in ENGINES if any(e in r["stats"] for r in results.values())]
     labels = [r["label"] for r in results.values()]
     fig, ax = plt.subplots(figsize=(10, 4.5))
-    width = 0.2
-    for i, e in enumerate(ENGINES):
+    width = 0.8 / max(1, len(engines))
+    for i, e in enumerate(engines):
         vals = [r["stats"].get(e, {}).get("median_ms", 0) for r in results.values()]
-        ax.bar(np.arange(len(labels)) + (i - 1.5) * width, vals, width, label=e)
+        ax.bar(np.arange(len(labels)) + (i - (len(engines) - 1) / 2) * width, vals, width, label=e)
     ax.set_xticks(np.arange(len(labels)), labels, rotation=15, ha="right", fontsize=8)
     ax.set_ylabel("median latency (ms, lower is better)")
     ax.set_yscale("log")
@@ -205,29 +379,100 @@ def _chart(results: dict, out_png: Path) -> None:
     fig.savefig(out_png, dpi=110)
 
 
+# -- main ---------------------------------------------------------------------------------------------
+
+
+def run_sections(args, models: list[str]) -> tuple[dict, dict]:
+    tables, raw = {}, {}
+    runs, block, settle = args.runs, args.block, args.settle_ms
+    sections = [s for s in args.sections.split(",") if s]
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown:
+        raise SystemExit(f"unknown sections {unknown}; choose from {SECTIONS}")
+    main_engines = ("onnxruntime", "module", "oplist")
+    if "models" in sections:
+        raw["models"] = r = measure(models, runs, args.warmup, block, args.tune, main_engines, settle)
+        tables["models"] = [caption(runs, block, settle), "", *models_table(r)]
+        _chart(r, DOC.with_suffix(".png"))
+    if "models-1t" in sections:
+        before = native.num_threads()
+        native.set_num_threads(1)
+        try:
+            raw["models-1t"] = r = measure(models, runs, args.warmup, block, args.tune, main_engines, settle, threads=1)
+        finally:
+            native.set_num_threads(before)
+        tables["models-1t"] = [caption(runs, block, settle, threads=1), "", *models_table(r)]
+    if "avx2" in sections:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "avx2.json"
+            cmd = [sys.executable, __file__, "--sections", "models", "--models", ",".join(models), "--runs", str(runs),
+                   "--block", str(block), "--json-only", str(out)]  # fmt: skip
+            subprocess.run(cmd, env=dict(os.environ, MLX_UNIFACE_ISA="avx2"), check=True)
+            raw["avx2"] = r = json.loads(out.read_text())["models"]
+        tables["avx2"] = [caption(runs, block, settle, isa="avx2 (forced; onnxruntime keeps AVX-512)"), "",
+                          *models_table(r)]  # fmt: skip
+    if "image" in sections:
+        raw["image"] = r = measure(
+            models, runs, args.warmup, block, False, ("onnxruntime image", "module image"), settle
+        )
+        tables["image"] = [caption(runs, block, settle), "", *image_table(r)]
+    if "batch" in sections:
+        raw["batch"] = r = measure_batches(models, runs, block, settle)
+        tables["batch"] = [caption(runs, block, settle), "", *batch_table(r)]
+    if "facade" in sections:
+        from tools import bench_facade
+
+        raw["facade"] = r = bench_facade.measure(max(6, runs // 4), block=3, settle_ms=settle)
+        tables["facade"] = [caption(max(6, runs // 4), 3, settle), "", *facade_table(r)]
+    if "engines" in sections:
+        raw["engines"] = r = measure(models, runs, args.warmup, block, args.tune, ENGINES, settle)
+        rss = {} if args.no_rss else {m: {e: peak_rss(m, e) for e in ENGINES} for m in models}
+        raw["rss"] = rss
+        tables["engines"] = [caption(runs, block, settle), "", *engines_table(r, rss)]
+    return tables, raw
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--runs", type=int, default=30)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated subset of " + ",".join(SECTIONS))
+    p.add_argument("--runs", type=int, default=40)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--models", default=",".join(DEFAULT_MODELS))
-    p.add_argument("--no-rss", action="store_true")
+    p.add_argument("--no-rss", action="store_true", help="engines section: skip the peak-RSS processes")
     p.add_argument("--block", type=int, default=5, help="runs per engine per turn")
     p.add_argument("--settle-ms", type=float, default=30.0, help="pause before each block (other pools stop spinning)")
     p.add_argument("--tune", action="store_true", help="translate ours with tune=True")
-    p.add_argument("--engines", default=",".join(ENGINES), help="subset of " + ",".join(ENGINES))
+    p.add_argument("--threads", type=int, help="threads for every engine (default: each engine's own, the cores)")
+    p.add_argument("--ab", metavar="VAR=A,B", help="A/B of a translation-time switch: the module engine per value")
+    p.add_argument("--out", default=str(DOC), help="the markdown file whose bench: blocks are rewritten")
+    p.add_argument("--json-only", metavar="PATH", help=argparse.SUPPRESS)  # the avx2 section's child
     p.add_argument("--rss", nargs=2, metavar=("MODEL", "ENGINE"), help=argparse.SUPPRESS)
-    p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     args = p.parse_args(argv)
     if args.rss:
         _rss_child(*args.rss)
         return 0
     models = [m for m in args.models.split(",") if m]
-    results = measure(models, args.runs, args.warmup, args.block, args.tune, args.engines.split(","), args.settle_ms)
-    rss = {} if args.no_rss else {m: {e: peak_rss(m, e) for e in ENGINES} for m in models}
+    if args.threads:
+        native.set_num_threads(args.threads)
+    if args.ab:
+        var, _, values = args.ab.partition("=")
+        engines = [f"module[{var}={v}]" for v in values.split(",")]
+        results = measure(models, args.runs, args.warmup, args.block, args.tune, engines, args.settle_ms, args.threads)
+        for r in results.values():
+            base = r["stats"][engines[0]]["median_ms"]
+            print(f"{r['label']}: " + ", ".join(
+                f"{e} {s['median_ms']:.2f} ms ({s['p10_ms']:.2f}-{s['p90_ms']:.2f}) x{s['median_ms'] / base:.3f}"
+                for e, s in r["stats"].items()))  # fmt: skip
+        return 0
+    tables, raw = run_sections(args, models)
+    if args.json_only:
+        Path(args.json_only).write_text(json.dumps(raw, indent=1))
+        return 0
     out = Path(args.out)
-    text = write_report(results, rss, args.runs, out, out.with_suffix(".png"), args.block, args.settle_ms)
-    print(text)
-    (out.with_suffix(".json")).write_text(json.dumps({"results": results, "rss": rss}, indent=1))
+    write_sections(out, tables)
+    out.with_suffix(".json").write_text(json.dumps(raw, indent=1))
+    for name, lines in tables.items():
+        print(f"\n## {name}\n" + "\n".join(lines))
     return 0
 
 

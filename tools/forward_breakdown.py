@@ -3,10 +3,12 @@
     python tools/forward_breakdown.py [--models retinaface,scrfd_640] [--runs 9] [--kernels]
 
 A forward through `InferenceSession.run` is split into: numpy -> MLX input, tracing the compiled
-graph, eval until the first native kernel starts, first kernel start to last kernel end, the rest
-of eval (heads, softmax), MLX -> numpy. Kernel times come from the extension's own in-graph timing
-(`opset.native._ext.set_recording`), so they are what each kernel took inside the real graph,
-with the caches as the previous kernel left them. Speed is a benchmark, never a test.
+graph, eval until the first native op starts, first native op start to last native op end, the rest
+of eval (heads), MLX -> numpy. Native op times (convs, and pooling, upsampling, interleave, concat,
+sigmoid, softmax) come from the extension's own in-graph timing (`opset.native._ext.set_recording`),
+so they are what each took inside the real graph, with the caches as the previous op left them;
+"between native ops" is the rest of the span (MLX's own ops and dispatch). Speed is a benchmark,
+never a test.
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from opset import native  # noqa: E402
 from opset.execute import to_mx, to_numpy  # noqa: E402
-from runtime import InferenceSession, native  # noqa: E402
+from runtime import InferenceSession  # noqa: E402
 
 import mlx.core as mx  # noqa: E402
 
 from tools.zoo import ZOO  # noqa: E402
 
-STEPS = ("numpy -> MLX", "trace", "eval to first kernel", "first to last kernel", "after last kernel", "MLX -> numpy")
+STEPS = ("numpy -> MLX", "trace", "eval to first native op", "first to last native op", "after last native op",
+         "MLX -> numpy")  # fmt: skip
 
 
 def breakdown(key: str, runs: int) -> tuple[dict, list]:
@@ -71,19 +75,24 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default="retinaface,scrfd_640")
     p.add_argument("--runs", type=int, default=9)
-    p.add_argument("--kernels", action="store_true", help="also list every kernel (median us)")
+    p.add_argument("--kernels", action="store_true", help="also list every native op (median us)")
     args = p.parse_args(argv)
     if not native.available():
         print(f"native kernels unavailable: {native.UNAVAILABLE_REASON}")
         return 1
     print(f"native kernels: {native.isa()}, {native.num_threads()} threads, spin {native.spin_us()} us\n")
-    print("| model | " + " | ".join(STEPS) + " | kernels alone |")
-    print("|---|" + "---|" * (len(STEPS) + 1))
+    print("| model | " + " | ".join(STEPS) + " | native ops alone | between native ops |")
+    print("|---|" + "---|" * (len(STEPS) + 2))
     details = {}
     for key in args.models.split(","):
         med, per_kernel = breakdown(key, args.runs)
         total_kernels = sum(t for _, _, t in per_kernel) / 1000
-        print(f"| {ZOO[key].label} | " + " | ".join(f"{med[s]:.2f}" for s in STEPS) + f" | {total_kernels:.2f} |")
+        between = med[STEPS[3]] - total_kernels
+        print(
+            f"| {ZOO[key].label} | "
+            + " | ".join(f"{med[s]:.2f}" for s in STEPS)
+            + f" | {total_kernels:.2f} | {between:.2f} |"
+        )
         details[key] = per_kernel
     if args.kernels:
         for key, per_kernel in details.items():

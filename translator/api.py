@@ -20,6 +20,7 @@ from .emit.scopes import Scope, node_scopes
 from .emit.weights import atomic_write, sha256_bytes, weights_bytes
 from .errors import InvalidModelError, TranslatorError
 from .frontend import ModelSource, build_graph, load_model, prepare_model
+from .image_input import ImageInput, apply_image_input
 from .lowering import ops as _ops  # noqa: F401  (registers lowerings)
 from .lowering.lower import check_supported, lower_graph
 from .lowering.names import RESERVED
@@ -125,6 +126,7 @@ def translate(
     tune: bool = False,
     native: bool | None = None,
     dynamic: DynamicDims = False,
+    image_input: ImageInput | None = None,
 ) -> Translation:
     """ONNX model -> lowered Program (after the pass pipeline).
 
@@ -139,6 +141,9 @@ def translate(
     the extension is importable and MLX's default device is the CPU (on the GPU,
     MLX's own Metal ops stay); True always records them (they fall back to MLX ops
     where the extension is missing); False never.
+    image_input: the model's NCHW float input becomes an 8-bit NHWC image (what OpenCV
+    gives) of the same name, normalized in the graph (translator/image_input.py); with
+    native kernels the stem conv reads the image itself.
     """
     start = time.perf_counter()
     loaded = load_model(source)
@@ -155,6 +160,10 @@ def translate(
     model = prepare_model(loaded)
     graph = build_graph(model, loaded.label)
     histogram = dict(collections.Counter(n.op_type for n in graph.nodes).most_common())
+    if image_input is not None:
+        if nhwc_inputs:
+            raise TranslatorError("image_input already takes the image channels-last: drop nhwc_inputs")
+        apply_image_input(graph, image_input, loaded.label)
     origins = node_scopes(graph)  # before the passes rename what they fuse
     check_supported(graph, loaded.label)
     use_native = resolve_native(native) and optimize and layout == "nhwc"

@@ -32,13 +32,15 @@ def _fmt_bytes(n: int) -> str:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from .api import convert
+    from .image_input import parse_image_input
 
     shapes = dict(args.input_shape or [])
+    image = parse_image_input(args.image_input) if args.image_input else None
     start = time.perf_counter()
     written = convert(args.model, args.output, mode=args.mode, name=args.name or Path(args.model).stem,
                       optimize=not args.no_optimize, input_shapes=shapes or None, tune=args.tune,
                       layout=args.layout, nhwc_inputs=args.nhwc_input, dynamic=args.dynamic,
-                      native={"auto": None, "on": True, "off": False}[args.native])  # fmt: skip
+                      native={"auto": None, "on": True, "off": False}[args.native], image_input=image)  # fmt: skip
     t = written.translation
     calls = t.program.calls
     print(f"translated {t.label} (sha256 {t.source_sha256[:16]}...) in {time.perf_counter() - start:.2f} s")
@@ -53,6 +55,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if lay:
         print(f"  layout     : NHWC, {lay['nhwc_ops']} channels-last ops, transposes {lay['transposes_before']} -> "
               f"{lay['transposes_after']}, {t.notes.get('epilogues_fused', 0)} activations fused")  # fmt: skip
+    if image is not None:
+        folded = t.notes.get("image_normalization_folded", 0)
+        print(f"  image in   : uint8 NHWC, {image.key()}; normalization "
+              + (f"folded into {folded} stem conv(s)" if folded else "run as MLX ops"))  # fmt: skip
     if t.program.notes.get("conv_strategies"):
         print("  convs      : " + ", ".join(f"{k} {v}" for k, v in t.program.notes["conv_strategies"].items()))
     notes = t.program.notes
@@ -197,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="every input dim dynamic, declared sizes included: one translation for any input size")  # fmt: skip
     c.add_argument("--native", choices=("auto", "on", "off"), default="auto",
                    help="native C++ conv kernels: auto = when built and the target is the CPU (default)")  # fmt: skip
+    c.add_argument("--image-input", metavar="MEAN,STD[,rgb]",
+                   help="take the 8-bit BGR HWC image instead of the float NCHW tensor, normalized as "
+                        "(x - MEAN) / STD in the graph (MEAN, STD: a number or three colon-separated, model "
+                        "order); rgb: the model wants RGB (e.g. 127.5,127.5,rgb; 104:117:123,1)")  # fmt: skip
     c.set_defaults(func=cmd_convert)
     i = sub.add_parser("inspect", help="op histogram, opsets, inputs/outputs, unsupported ops")
     i.add_argument("model")

@@ -1,7 +1,8 @@
 """`--tune`: time candidate lowerings on this machine and keep the winners.
 
 Per NHWC conv, every applicable strategy is lowered and timed on a random
-input of the conv's shape; the fastest is recorded in the node (and so in the
+input of the conv's shape (native dense 3x3 stride-1 convs also as Winograd
+F(2x2) and F(4x4)); the fastest is recorded in the node (and so in the
 generated code's notes). For the whole program, `mx.compile` is timed against
 plain execution: it helps some models and hurts others, so the choice is per
 model. Timing needs static shapes; convs with dynamic dims keep the heuristic.
@@ -42,9 +43,24 @@ def _applicable(node: Node, graph: Graph) -> list[str]:
         out.append("depthwise")
     if groups == 1 and (kh, kw) == (3, 3) and strides == (1, 1) and dil == (1, 1):
         out.append("shifted_gemm")
-    if node.attrs.get("strategy") == "native" or (native.available() and native_kind(w.shape, groups, dil, w.dtype)):
+    kind = native_kind(w.shape, groups, dil, w.dtype)
+    if node.attrs.get("strategy") == "native" or (native.available() and kind):
         out.append("native")
+        if kind == "dense" and (kh, kw) == (3, 3) and strides == (1, 1):  # the direct GEMM or Winograd
+            out += [f"native{WINOGRAD}{m}" for m in (2, 4)]
     return out
+
+
+WINOGRAD = "+winograd"  # a candidate "native+winograd4": the native kernel as Winograd F(4x4, 3x3)
+
+
+def _set_candidate(node: Node, candidate: str) -> None:
+    strategy, _, tile = candidate.partition(WINOGRAD)
+    node.attrs["strategy"] = strategy
+    if strategy == "native" and node.attrs.get("group", 1) == 1:
+        node.attrs["winograd"] = int(tile or 0)  # explicit: 0 keeps the direct GEMM
+    else:
+        node.attrs.pop("winograd", None)
 
 
 def _time(fn, repeats: int = 5) -> float:
@@ -79,7 +95,7 @@ def tune_convs(graph: Graph) -> dict[str, str]:
             feeds["r"] = mx.array(rng.standard_normal(res_shape).astype(np.float32))
         timings = {}
         for strategy in candidates:
-            node.attrs["strategy"] = strategy
+            _set_candidate(node, strategy)
             builder = ProgramBuilder(graph)
             builder.env[node.inputs[0]] = Ref("x")
             if residual is not None:
@@ -93,7 +109,7 @@ def tune_convs(graph: Graph) -> dict[str, str]:
 
             timings[strategy] = _time(run)
         best = min(timings, key=timings.get)
-        node.attrs["strategy"] = best
+        _set_candidate(node, best)
         winners[node.name] = best
     return winners
 

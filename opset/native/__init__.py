@@ -111,24 +111,65 @@ def conv2d(
     slope: mx.array | None = None,
     residual: mx.array | None = None,
     residual_after: bool = False,
+    winograd: int = 0,
 ) -> mx.array:
     """activation(conv(x, w) + bias + residual) for NHWC `x` (residual_after: activation(...) + residual).
 
     w is (kh, kw, C) for a depthwise conv and (kh, kw, C_in, C_out) otherwise;
     pads are (top, left, bottom, right). activation is one of ACTIVATIONS:
     leaky_relu uses alpha, clip clamps to [alpha, beta], prelu uses `slope`
-    (one value per output channel).
+    (one value per output channel). winograd=2 or 4 runs a dense 3x3 stride-1
+    conv as Winograd F(2x2, 3x3) or F(4x4, 3x3) (fewer multiplies, a little
+    more rounding; the MLX fallback computes the conv directly).
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"native.conv2d: unknown activation {activation!r}")
+    if winograd not in (0, 2, 4):
+        raise ValueError(f"native.conv2d: winograd must be 0, 2 or 4, got {winograd!r}")
     if _runs_native(x):
         return _ext.conv2d(
             x, w, bias, residual, slope, depthwise=depthwise, strides=list(strides), pads=list(pads),
             act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta), residual_after=bool(residual_after),
+            winograd=int(winograd),
         )  # fmt: skip
     return reference_conv2d(
         x, w, bias, depthwise=depthwise, strides=strides, pads=pads, activation=activation, alpha=alpha, beta=beta,
         slope=slope, residual=residual, residual_after=residual_after,
+    )  # fmt: skip
+
+
+def image_conv2d(
+    x: mx.array,
+    w: mx.array,
+    bias: mx.array | None,
+    offset: mx.array,
+    *,
+    strides: tuple[int, int] = (1, 1),
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+    activation: str | None = None,
+    alpha: float = 0.0,
+    beta: float = 0.0,
+    slope: mx.array | None = None,
+    residual: mx.array | None = None,
+    residual_after: bool = False,
+) -> mx.array:
+    """conv2d on an 8-bit NHWC image `x` (uint8, as OpenCV gives it) read as float(x) - offset per channel.
+
+    A network's stem with its input normalization folded in (translator/passes/image_input.py): w holds
+    W / std with its input channels in the image's order, offset the mean, so zero padding of the
+    normalized image is zero padding of float(x) - offset. The kernel converts rows as it needs them;
+    the fallback makes the float image with MLX ops.
+    """
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"native.image_conv2d: unknown activation {activation!r}")
+    if _runs_native(w, offset) and x.dtype == mx.uint8:
+        return _ext.image_conv2d(
+            x, w, bias, offset, residual, slope, strides=list(strides), pads=list(pads), act=ACTIVATIONS[activation],
+            alpha=float(alpha), beta=float(beta), residual_after=bool(residual_after),
+        )  # fmt: skip
+    return reference_conv2d(
+        x.astype(mx.float32) - mx.reshape(offset, (-1,)), w, bias, strides=strides, pads=pads, activation=activation,
+        alpha=alpha, beta=beta, slope=slope, residual=residual, residual_after=residual_after,
     )  # fmt: skip
 
 
@@ -208,6 +249,14 @@ def interleave(parts: list[mx.array]) -> mx.array:
         return _ext.interleave(list(parts))
     stacked = mx.stack(list(parts), axis=-1)
     return mx.reshape(stacked, tuple(parts[0].shape[:-1]) + (parts[0].shape[-1] * len(parts),))
+
+
+def concat(parts: list[mx.array]) -> mx.array:
+    """Concatenation along the last axis (NHWC channels) on the pool's threads, reading channel slices of wider
+    maps in place; MLX's concatenate copies on one thread."""
+    if _runs_native(*parts):
+        return _ext.concat(list(parts))
+    return mx.concatenate(list(parts), axis=-1)
 
 
 def sigmoid(x: mx.array) -> mx.array:

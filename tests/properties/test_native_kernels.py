@@ -74,7 +74,10 @@ def conv_cases(draw, depthwise: bool):
     n = draw(st.integers(1, 2))
     h = draw(st.integers(max(1, k - pads[0] - pads[2]), 19))
     w = draw(st.integers(max(1, k - pads[1] - pads[3]), 19))
+    # dense 3x3 stride 1 also runs as Winograd F(2x2, 3x3) and F(4x4, 3x3)
+    winograd = draw(st.sampled_from([0, 2, 4])) if not depthwise and k == 3 and stride == 1 else 0
     return {
+        "winograd": winograd,
         "depthwise": depthwise, "k": k, "stride": stride, "pads": pads, "n": n, "h": h, "w": w, "c_in": c_in,
         "c_out": c_out, "act": draw(st.sampled_from(ACTS)), "bias": draw(st.booleans()),
         "residual": draw(st.sampled_from([False, "before", "after"])), "view": draw(st.sampled_from(["contiguous", "transposed", "sliced"])),
@@ -165,7 +168,7 @@ def check(case):
             xa, mx.array(w_native), None if bias is None else mx.array(bias), depthwise=case["depthwise"],
             strides=(s, s), pads=(pt, pl, pb, pr), activation=case["act"], alpha=alpha, beta=beta,
             slope=mx.array(slope) if case["act"] == "prelu" else None, residual=ra,
-            residual_after=case["residual"] == "after",
+            residual_after=case["residual"] == "after", winograd=case.get("winograd", 0),
         )  # fmt: skip
 
     xa = _view(x, case["view"])
@@ -175,7 +178,20 @@ def check(case):
             fn = conv if case["run"] == "eager" else mx.compile(conv, shapeless=case["run"] == "shapeless")
             got = np.array(fn(xa, ra))
         assert got.shape == want.shape
-        np.testing.assert_allclose(got, want, atol=2e-5, rtol=2e-5, err_msg=isa)
+        np.testing.assert_allclose(got, want, atol=2e-5 * winograd_scale(case, want), rtol=2e-5, err_msg=isa)
+
+
+def winograd_scale(case, want: np.ndarray) -> float:
+    """How much larger than the direct conv's a Winograd conv's rounding may be, for this output.
+
+    The transforms add and subtract scaled tile values (F(4x4, 3x3)'s matrices hold 4s, 5s and 8s),
+    so the error grows with the largest values in the map rather than with each output: measured
+    (tests/properties, 80x80x64 maps) at 1e-6 (F(2x2)) and 4e-6 (F(4x4)) of the largest output.
+    The bound below allows up to 2e-5 of it (and never less than the direct conv's tolerance).
+    """
+    if not case.get("winograd"):
+        return 1.0
+    return max(1.0, float(np.max(np.abs(want))))
 
 
 @scaled(2)
@@ -191,20 +207,56 @@ def test_dense_matches_onnxruntime(case):
 
 
 @pytest.mark.parametrize(
-    "depthwise,k,stride,c,view",
-    [(True, 3, 1, 64, "contiguous"), (True, 3, 2, 32, "contiguous"), (True, 5, 2, 24, "contiguous"),
-     (False, 1, 1, 64, "contiguous"), (False, 3, 2, 3, "contiguous"), (False, 3, 1, 48, "contiguous"),
-     (False, 3, 2, 3, "transposed")],
+    "depthwise,k,stride,c,view,winograd",
+    [(True, 3, 1, 64, "contiguous", 0), (True, 3, 2, 32, "contiguous", 0), (True, 5, 2, 24, "contiguous", 0),
+     (False, 1, 1, 64, "contiguous", 0), (False, 3, 2, 3, "contiguous", 0), (False, 3, 1, 48, "contiguous", 0),
+     (False, 3, 2, 3, "transposed", 0), (False, 3, 1, 48, "contiguous", 2), (False, 3, 1, 64, "sliced", 4)],
 )  # fmt: skip
-def test_face_model_shapes(depthwise, k, stride, c, view):
-    """Shapes from the real models (MobileNet blocks, the C_in=3 stem), larger than the generated ones.
+def test_face_model_shapes(depthwise, k, stride, c, view, winograd):
+    """Shapes from the real models (MobileNet blocks, the C_in=3 stem, the FPN/SSH 3x3 convs as Winograd),
+    larger than the generated ones.
 
     The stem also runs on the network's NCHW input seen as NHWC, which the dense kernel reads in place.
     """
     case = {"depthwise": depthwise, "k": k, "stride": stride, "pads": [k // 2] * 4, "n": 1, "h": 56, "w": 72,
             "c_in": c, "c_out": c if depthwise else 80, "act": "leaky_relu", "bias": True, "residual": False,
-            "view": view, "run": "eager", "seed": 1}  # fmt: skip
+            "view": view, "run": "eager", "seed": 1, "winograd": winograd}  # fmt: skip
     check(case)
+
+
+@pytest.mark.parametrize("winograd", [2, 4])
+def test_winograd_tiles_at_every_edge(winograd):
+    """Map sizes around the tile size (partial tiles at the right and bottom, maps smaller than one
+    tile, several images, blocks spanning tile rows and images), every pad combination, a residual."""
+    for n, h, w, pads in [(1, 1, 1, (1, 1, 1, 1)), (2, 5, 3, (0, 1, 2, 0)), (1, 9, 13, (1, 0, 0, 1)),
+                          (3, 7, 6, (2, 2, 2, 2)), (1, 17, 33, (1, 1, 1, 1))]:  # fmt: skip
+        case = {"depthwise": False, "k": 3, "stride": 1, "pads": list(pads), "n": n, "h": h, "w": w, "c_in": 19,
+                "c_out": 21, "act": "relu", "bias": True, "residual": "before", "view": "contiguous",
+                "run": "eager", "seed": h * w, "winograd": winograd}  # fmt: skip
+        check(case)
+
+
+@pytest.mark.parametrize("c", [1, 4, 10, 36])
+def test_flat_depthwise_rows_of_several_convs_in_one_graph(c):
+    """Stride-1 depthwise convs whose channels do not fill a vector run as flat rows with their weights
+    repeated along the row, kept per thread between rows. Several such convs in one graph, with small
+    unaligned operands (which reach the kernel through the same reused scratch buffer), must each use
+    their own weights, bias and slope."""
+    rng = np.random.default_rng(c)
+    x = mx.array(rng.standard_normal((2, 11, 13, c)).astype(np.float32))
+
+    def unaligned(shape):  # a view one float into a wider buffer: copied to an aligned scratch buffer
+        return mx.array(rng.standard_normal(int(np.prod(shape)) + 1).astype(np.float32))[1:].reshape(shape)
+
+    convs = [(unaligned((3, 3, c)), unaligned((c,)), unaligned((c,))) for _ in range(3)]
+    for isa in ISAS:
+        with use_isa(isa):
+            got = [native.conv2d(x, w, b, depthwise=True, pads=(1, 1, 1, 1), activation="prelu", slope=sl)
+                   for w, b, sl in convs]  # fmt: skip
+            got = [np.array(g) for g in mx.eval(got) or got]
+        for g, (w, b, sl) in zip(got, convs):
+            want = native.reference_conv2d(x, w, b, depthwise=True, pads=(1, 1, 1, 1), activation="prelu", slope=sl)
+            np.testing.assert_allclose(g, np.array(want), atol=2e-5, rtol=2e-5, err_msg=isa)
 
 
 def test_thread_counts_agree():
@@ -273,6 +325,10 @@ def test_weight_cache_evicts_least_recently_used_and_packs_the_oversized():
         ({"x": (1, 2, 2, 4), "w": (3, 3, 4, 4)}, "does not fit"),
         ({"x": (1, 8, 8, 4), "w": (3, 3, 4, 4), "bias": (5,)}, "bias"),
         ({"x": (1, 8, 8, 4), "w": (3, 3, 4, 4), "residual": (1, 8, 8, 4)}, "residual"),
+        ({"x": (1, 8, 8, 4), "w": (1, 1, 4, 4), "winograd": 4}, "winograd needs a dense 3x3"),
+        ({"x": (1, 8, 8, 4), "w": (3, 3, 4), "depthwise": True, "winograd": 2}, "winograd needs a dense 3x3"),
+        ({"x": (1, 8, 8, 4), "w": (3, 3, 4, 4), "strides": [2, 2], "winograd": 2}, "winograd needs a dense 3x3"),
+        ({"x": (1, 8, 8, 4), "w": (3, 3, 4, 4), "winograd": 3}, "winograd must be 0, 2 or 4"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs, match):
@@ -281,7 +337,8 @@ def test_bad_arguments_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         native._ext.conv2d(
             args["x"], args["w"], args.get("bias"), args.get("residual"), None,
-            depthwise=kwargs.get("depthwise", False), strides=[1, 1], pads=[0, 0, 0, 0],
+            depthwise=kwargs.get("depthwise", False), strides=kwargs.get("strides", [1, 1]), pads=[0, 0, 0, 0],
+            winograd=kwargs.get("winograd", 0),
         )  # fmt: skip
 
 

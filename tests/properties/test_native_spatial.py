@@ -1,5 +1,5 @@
-"""The native NHWC max pool, nearest upsampling and channel interleave (opset/native) against
-onnxruntime and numpy.
+"""The native NHWC max pool, nearest upsampling, channel interleave and channel concat (opset/native)
+against onnxruntime and numpy.
 
 Max pools: kernels 1-4, strides 1-3, pads up to kernel - 1 on each side, floor or ceil output sizes,
 1-40 channels (most not multiples of the vector width), batch 1-2, contiguous or transposed input,
@@ -112,16 +112,34 @@ def _part(a: np.ndarray, how: str, rng) -> mx.array:
 
 
 @scaled(1)
-@given(g=st.integers(2, 4), shape=st.lists(st.integers(1, 9), min_size=1, max_size=4), seed=st.integers(0, 2**16),
+@given(g=st.integers(2, 4), shape=st.lists(st.integers(1, 9), min_size=0, max_size=3), c=st.integers(1, 40),
+       seed=st.integers(0, 2**16),
        views=st.lists(st.sampled_from(["contiguous", "channel slice", "every other"]), min_size=4, max_size=4))  # fmt: skip
-def test_interleave_is_concat_then_channel_shuffle(g, shape, seed, views):
-    """out[..., j * g + k] = parts[k][..., j]: what Concat + ChannelShuffle(g) compute, checked with numpy."""
+def test_interleave_is_concat_then_channel_shuffle(g, shape, c, seed, views):
+    """out[..., j * g + k] = parts[k][..., j]: what Concat + ChannelShuffle(g) compute, checked with numpy.
+    Channels up to 40: two groups go through in vector pairs (zipped in registers), the rest element-wise."""
     from tests.util import shuffle_reference
 
     rng = np.random.default_rng(seed)
+    shape = [*shape, c]
     parts = [rng.standard_normal(shape).astype(np.float32) for _ in range(g)]
     want = shuffle_reference(np.concatenate(parts, axis=-1), len(shape) - 1, g)
     arrays = [_part(p, how, rng) for p, how in zip(parts, views)]
     for isa in ISAS:
         with use_isa(isa):
             np.testing.assert_array_equal(np.array(native.interleave(arrays)), want, err_msg=isa)
+
+
+@scaled(1)
+@given(widths=st.lists(st.integers(1, 40), min_size=1, max_size=4), shape=st.lists(st.integers(1, 9), min_size=0, max_size=3),
+       seed=st.integers(0, 2**16),
+       views=st.lists(st.sampled_from(["contiguous", "channel slice", "every other"]), min_size=4, max_size=4))  # fmt: skip
+def test_concat_matches_numpy(widths, shape, seed, views):
+    """A channel Concat of parts of any widths, read in place (channel slices) or copied (other views)."""
+    rng = np.random.default_rng(seed)
+    parts = [rng.standard_normal([*shape, w]).astype(np.float32) for w in widths]
+    want = np.concatenate(parts, axis=-1)
+    arrays = [_part(p, how, rng) for p, how in zip(parts, views)]
+    for isa in ISAS:
+        with use_isa(isa):
+            np.testing.assert_array_equal(np.array(native.concat(arrays)), want, err_msg=isa)

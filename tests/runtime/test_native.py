@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,6 +117,31 @@ def test_with_the_extension_translation_uses_it():
     assert t.program.notes["conv_strategies"] == {"native dense": 1, "native depthwise+pointwise": 1}
     assert t.program.notes["epilogues_fused"] == 3  # Relu, Clip, and the residual Add
     assert translate(small_net(), native=False).program.notes.get("native_convs") is None
+
+
+def test_one_channel_conv_runs_on_the_depthwise_kernel(tmp_path):
+    """A 1-in, 1-out channel conv (YuNet's score heads) is a depthwise conv with one channel: the depthwise
+    kernel's flat rows take it (the dense GEMM filled one lane of a 16-32 wide panel)."""
+    from opset import native
+
+    if not native.available():
+        pytest.skip(f"extension not built here: {native.UNAVAILABLE_REASON}")
+    from translator import translate
+
+    from onnx import helper
+
+    from tests.util import assert_matches_ort, make_model
+
+    rng = np.random.default_rng(0)
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Sigmoid", ["c"], ["y"]),
+    ]
+    inits = {"w": rng.standard_normal((1, 1, 3, 3)).astype(np.float32), "b": rng.standard_normal(1).astype(np.float32)}
+    m = make_model(nodes, [("x", np.float32, [2, 1, 9, 21])], [("y", np.float32, [2, 1, 9, 21])], inits)
+    assert translate(m).program.notes["conv_strategies"] == {"native depthwise": 1}
+    x = rng.standard_normal((2, 1, 9, 21)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
 
 
 def _setup_module():

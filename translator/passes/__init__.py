@@ -11,8 +11,9 @@ from .constant_folding import fold_constants
 from .control_flow import fold_constant_ifs, optimize_subgraphs
 from .dw_pw import fuse_depthwise_pointwise
 from .epilogue import fuse_epilogues
+from .image_input import fold_image_normalization
 from .layout import assign_nhwc
-from .native import assign_native, assign_native_ops
+from .native import assign_native, assign_native_ops, native_channel_concats
 from .shuffle import fold_channel_shuffles, fuse_concat_shuffles
 from .siblings import merge_sibling_convs
 
@@ -20,7 +21,7 @@ __all__ = [
     "run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
     "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
     "assign_native_ops", "fuse_depthwise_pointwise", "fold_channel_shuffles",
-    "fuse_concat_shuffles",
+    "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats",
 ]  # fmt: skip
 
 
@@ -69,12 +70,14 @@ def run_passes(
             if native:
                 notes["native_convs"] = assign_native(graph)
                 notes["native_ops"] = assign_native_ops(graph)
+                count("image_normalization_folded", fold_image_normalization(graph))
             notes["epilogues_fused"] = fuse_epilogues(graph, residuals=native)
             count("sibling_convs_merged", merge_sibling_convs(graph))
             if native:
                 count("concats_split_into_convs", split_concat_convs(graph))
                 count("depthwise_pointwise_fused", fuse_depthwise_pointwise(graph))
                 count("concat_shuffles_interleaved", fuse_concat_shuffles(graph))
+                count("native_channel_concats", native_channel_concats(graph))
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)
     # Subgraphs (If branches, loop bodies) go through the same pipeline; their notes are summed in.
     sub_notes = optimize_subgraphs(graph, lambda sub: run_passes(sub, optimize, layout, False, native))

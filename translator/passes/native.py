@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from ..ir import Graph
+import numpy as np
+
+from ..ir import Graph, Node
 from ..lowering.ops.layout import native_kind
 from .layout import NHWC_DOMAIN
+from .shuffle import INTERNAL_DOMAIN
+
+CHANNEL_CONCAT = "ChannelConcat"  # mlx.internal: a Concat along the last axis (native.concat)
 
 
 def assign_native(graph: Graph) -> int:
@@ -36,3 +41,27 @@ def assign_native_ops(graph: Graph) -> int:
             node.attrs["native"] = True
             marked += 1
     return marked
+
+
+def native_channel_concats(graph: Graph) -> int:
+    """Concats along the last axis of float32 values of known rank -> `ChannelConcat` (native.concat): NHWC
+    channel concats (YOLOv5n's neck, the FPNs) copied on the pool's threads, channel slices read in place;
+    MLX's concatenate copies on one thread. Run after the passes that look for Concat (convs over a
+    concat, concat + shuffle), which remove the concats they take."""
+    replaced = 0
+    for node in graph.topo_order():
+        if node.domain or node.op_type != "Concat" or len(node.outputs) != 1:
+            continue
+        inputs = [i for i in node.inputs if i]
+        values = [graph.value(i) for i in inputs]
+        if len(inputs) < 2 or any(v.dtype is None or np.dtype(v.dtype) != np.float32 for v in values):
+            continue
+        shape = graph.value(node.outputs[0]).shape
+        if shape is None or len(shape) < 2 or any(v.shape is None or len(v.shape) != len(shape) for v in values):
+            continue
+        if int(node.attrs.get("axis", 0)) % len(shape) != len(shape) - 1:
+            continue
+        graph.remove_node(node)
+        graph.add_node(Node(node.name, CHANNEL_CONCAT, INTERNAL_DOMAIN, inputs, list(node.outputs)))
+        replaced += 1
+    return replaced

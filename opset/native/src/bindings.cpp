@@ -37,7 +37,7 @@ NB_MODULE(_kernels, m) {
       [] {
         nb::list out;
         for (const auto& r : mlxu::take_records())
-          out.append(nb::make_tuple(r.fused_pw ? "depthwise+pointwise" : r.depthwise ? "depthwise" : "dense",
+          out.append(nb::make_tuple(r.kind,
                                     nb::make_tuple(r.n, r.h, r.w, r.c_in, r.ho, r.wo, r.c_out, r.kh, r.kw, r.sh),
                                     r.x_aligned, r.start_us, r.copy_us, r.kernel_us, r.worker_share));
         return out;
@@ -60,8 +60,15 @@ NB_MODULE(_kernels, m) {
         "stream"_a = nb::none(), "NHWC nearest upsampling by integer factors (fh, fw).");
   m.def("interleave", &mlxu::native_interleave, "parts"_a, nb::kw_only(), "stream"_a = nb::none(),
         "out[..., j * g + k] = parts[k][..., j]: a channel Concat and a channel shuffle in one pass.");
+  m.def("image_conv2d", &mlxu::native_image_conv2d, "x"_a, "w"_a, "bias"_a.none(), "offset"_a, "residual"_a.none(),
+        "slope"_a.none(), nb::kw_only(), "strides"_a, "pads"_a, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f,
+        "residual_after"_a = false, "stream"_a = nb::none(),
+        "A dense conv on a uint8 NHWC image read as float(x) - offset (a stem with its normalization folded in).");
+  m.def("concat", &mlxu::native_concat, "parts"_a, nb::kw_only(), "stream"_a = nb::none(),
+        "Concat along the last axis on the pool's threads, reading channel slices in place.");
   m.def("conv2d", &mlxu::native_conv2d, "x"_a, "w"_a, "bias"_a.none(), "residual"_a.none(), "slope"_a.none(),
         nb::kw_only(), "depthwise"_a, "strides"_a, "pads"_a, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f,
-        "residual_after"_a = false, "stream"_a = nb::none(),
-        "Fused NHWC conv: act(conv(x, w) + bias + residual). Depthwise w: (kh, kw, C); dense w: HWIO.");
+        "residual_after"_a = false, "winograd"_a = 0, "stream"_a = nb::none(),
+        "Fused NHWC conv: act(conv(x, w) + bias + residual). Depthwise w: (kh, kw, C); dense w: HWIO. "
+        "winograd=2|4: a dense 3x3 stride-1 conv as Winograd F(2x2, 3x3) / F(4x4, 3x3).");
 }

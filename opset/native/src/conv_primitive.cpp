@@ -43,7 +43,7 @@ mx::Shape conv_output_shape(const mx::Shape& x, const mx::Shape& w, const ConvPa
 
 // Where each optional operand sits among the inputs (-1: absent); see ConvParams.
 struct Operands {
-  int bias = -1, residual = -1, slope = -1, w_pw = -1, bias_pw = -1, slope_pw = -1;
+  int bias = -1, residual = -1, slope = -1, w_pw = -1, bias_pw = -1, slope_pw = -1, offset = -1;
 };
 
 Operands operands(const ConvParams& p) {
@@ -53,6 +53,7 @@ Operands operands(const ConvParams& p) {
   if (!p.fused_pw) {
     if (p.has_residual) o.residual = next++;
     if (p.has_slope) o.slope = next++;
+    if (p.kind == ConvKind::Image) o.offset = next++;
     return o;
   }
   if (p.has_slope) o.slope = next++;
@@ -121,7 +122,7 @@ void set_aligned_output(mx::array& out) {
 
 // x (shape N, H, W, C) is a transposed view of a dense NCHW array, and the dense kernel can take it as is.
 bool is_nchw_view(const mx::array& x, int kh, const ConvParams& p) {
-  if (p.kind != ConvKind::Dense || x.ndim() != 4 || x.size() == 0 || x.flags().row_contiguous) return false;
+  if (p.kind != ConvKind::Dense || p.winograd || x.ndim() != 4 || x.size() == 0 || x.flags().row_contiguous) return false;
   const int64_t h = x.shape(1), w = x.shape(2), c = x.shape(3);
   const auto& st = x.strides();
   return c * kh <= kMaxSegments && st[3] == h * w && st[1] == w && st[2] == 1 && (x.shape(0) == 1 || st[0] == c * h * w);
@@ -139,6 +140,23 @@ double us_since(std::chrono::steady_clock::time_point t) {
 
 void set_recording(bool on) { recording.store(on); }
 
+bool recording_on() { return recording.load(std::memory_order_relaxed); }
+
+void record_op(const char* kind, const mx::Shape& out_shape, std::chrono::steady_clock::time_point start,
+               std::chrono::steady_clock::time_point kernel_start) {
+  KernelRecord r{kind, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, true,
+                 std::chrono::duration<double, std::micro>(start.time_since_epoch()).count(),
+                 std::chrono::duration<double, std::micro>(kernel_start - start).count(), us_since(kernel_start),
+                 ThreadPool::instance().last_worker_share()};
+  const int nd = static_cast<int>(out_shape.size());
+  if (nd > 0) r.c_out = out_shape[nd - 1];
+  if (nd > 1) r.wo = out_shape[nd - 2];
+  if (nd > 2) r.ho = out_shape[nd - 3];
+  if (nd > 3) r.n = out_shape[0];
+  std::lock_guard<std::mutex> lock(records_mutex);
+  records.push_back(r);
+}
+
 std::vector<KernelRecord> take_records() {
   std::lock_guard<std::mutex> lock(records_mutex);
   return std::exchange(records, {});
@@ -155,7 +173,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
   // The weight cache needs an owning reference (the weak copies do not keep a buffer alive); only a
   // plain stored array qualifies, never a graph node whose inputs the reference would keep too.
   const Operands o = operands(p_);
-  const int dense_w = p_.kind == ConvKind::Dense ? 1 : o.w_pw;  // the weight the kernel packs, if any
+  const int dense_w = p_.kind != ConvKind::Depthwise ? 1 : o.w_pw;  // the weight the kernel packs, if any
   std::optional<mx::array> owned_weights;
   if (dense_w >= 0 && !inputs[dense_w].has_primitive()) owned_weights = inputs[dense_w];
   encoder.dispatch([held = std::move(held), owned_weights = std::move(owned_weights), o, dense_w,
@@ -169,10 +187,11 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     std::vector<const float*> ptr(held.size());
     // A dense conv on a few channels (a stem) reads an NCHW input seen as NHWC in place, plane by plane.
     const bool nchw = is_nchw_view(held[0], held[1].shape(0), p);
+    const bool image = p.kind == ConvKind::Image;
     for (size_t i = 0; i < held.size(); ++i) {
       const auto& a = held[i];
-      if (i == 0 && nchw) {
-        ptr[i] = a.data<float>();
+      if (i == 0 && (nchw || image)) {  // read in place (an image is made contiguous when the op is built)
+        ptr[i] = nchw ? a.data<float>() : nullptr;
         continue;
       }
       const bool aligned = reinterpret_cast<uintptr_t>(a.data<float>()) % kAlign == 0;
@@ -200,6 +219,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     s.kh = w.shape(0), s.kw = w.shape(1);
     s.sh = p.sh, s.sw = p.sw, s.pt = p.pt, s.pl = p.pl, s.pb = p.pb, s.pr = p.pr;
     s.nchw = nchw;
+    s.winograd = p.winograd;
     Epilogue e;  // the conv's own (the depthwise one's, with a pointwise stage)
     e.bias = operand(o.bias), e.slope = operand(o.slope);
     e.act = p.act, e.alpha = p.alpha, e.beta = p.beta;
@@ -209,7 +229,10 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     Epilogue& last = p.fused_pw ? e_pw : e;
     last.residual = operand(o.residual), last.residual_after = p.residual_after;
     if (out.size() == 0) return;
-    const KernelTable& k = best_kernels();
+    // a stem (on the image, or a dense conv on a few channels) runs on the table whose vectors its output
+    // channels fill (RetinaFace's 8: AVX2's)
+    const bool stem = image || (p.kind == ConvKind::Dense && !p.fused_pw && !p.winograd && s.c_in <= 4);
+    const KernelTable& k = stem ? kernels_for_channels(s.c_out) : best_kernels();
     const double copy_us = record ? us_since(t0) : 0.0;
     const auto t1 = record ? std::chrono::steady_clock::now() : t0;
     // dense weights are packed once per weight array (when read in place, from the array's own buffer)
@@ -225,13 +248,20 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
       k.dw_pw(s, ptr[0], ptr[1], e, pw, packed.get(), e_pw, out.data<float>());
     } else if (p.kind == ConvKind::Depthwise) {
       k.depthwise(s, ptr[0], ptr[1], e, out.data<float>());
+    } else if (image) {
+      const auto packed = packed_weights(s);
+      k.image_conv(s, held[0].data<uint8_t>(), ptr[o.offset], packed.get(), e, out.data<float>());
     } else {
       const auto packed = packed_weights(s);
       k.dense(s, ptr[0], packed.get(), e, out.data<float>());
     }
     if (record) {
-      const bool x_aligned = reinterpret_cast<uintptr_t>(ptr[0]) % kAlign == 0;
-      KernelRecord r{p.kind == ConvKind::Depthwise, p.fused_pw, s.n, s.h, s.w, s.c_in, s.ho, s.wo,
+      const bool x_aligned = image || reinterpret_cast<uintptr_t>(ptr[0]) % kAlign == 0;
+      const char* kind = p.fused_pw ? "depthwise+pointwise"
+                         : p.kind == ConvKind::Depthwise ? "depthwise"
+                         : image                          ? "image"
+                                                          : "dense";
+      KernelRecord r{kind, s.n, s.h, s.w, s.c_in, s.ho, s.wo,
                      static_cast<int>(out.shape(3)), s.kh, s.kw, s.sh,
                      x_aligned,
                      std::chrono::duration<double, std::micro>(t0.time_since_epoch()).count(), copy_us,
@@ -293,13 +323,18 @@ struct Inputs {
 mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
                         const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
                         bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,
-                        float beta, bool residual_after, mx::StreamOrDevice s) {
+                        float beta, bool residual_after, int winograd, mx::StreamOrDevice s) {
   check_geometry(x, strides, pads, act);
   check_weight(x, w, depthwise);
+  if (winograd != 0 && winograd != 2 && winograd != 4) refuse("winograd must be 0, 2 or 4, got " + std::to_string(winograd));
+  if (winograd && (depthwise || w.shape(0) != 3 || w.shape(1) != 3 || strides[0] != 1 || strides[1] != 1))
+    refuse("winograd needs a dense 3x3 stride-1 conv, got weight " + shape_str(w.shape()) + " and strides (" +
+           std::to_string(strides[0]) + ", " + std::to_string(strides[1]) + ")");
   ConvParams p{depthwise ? ConvKind::Depthwise : ConvKind::Dense,
                strides[0], strides[1], pads[0], pads[1], pads[2], pads[3],
                static_cast<Act>(act), alpha, beta,
                bias.has_value(), residual.has_value(), slope.has_value(), residual_after && residual.has_value()};
+  p.winograd = winograd;
   const mx::Shape out_shape = conv_output_shape(x.shape(), w.shape(), p);
   if (out_shape[1] < 1 || out_shape[2] < 1) refuse("the kernel does not fit the padded input " + shape_str(x.shape()));
   const int c_out = out_shape[3];
@@ -310,6 +345,33 @@ mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optio
   in.add_per_channel(bias, c_out, "bias");
   in.add_residual(residual, out_shape);
   in.add_per_channel(slope, c_out, "slope");
+  return mx::array(out_shape, mx::float32, std::make_shared<NativeConv>(in.stream, p), std::move(in.list));
+}
+
+mx::array native_image_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
+                              const mx::array& offset, const std::optional<mx::array>& residual,
+                              const std::optional<mx::array>& slope, std::vector<int> strides, std::vector<int> pads,
+                              int act, float alpha, float beta, bool residual_after, mx::StreamOrDevice s) {
+  check_geometry(x, strides, pads, act);
+  if (x.dtype() != mx::uint8) refuse("the image must be uint8, got another dtype");
+  if (x.shape(3) < 1 || x.shape(3) > 4) refuse("the image must have 1 to 4 channels, got shape " + shape_str(x.shape()));
+  check_weight(x, w, false);
+  if (offset.size() != static_cast<size_t>(x.shape(3)))
+    refuse("offset must have one value per image channel (" + std::to_string(x.shape(3)) + ")");
+  ConvParams p{ConvKind::Image, strides[0], strides[1], pads[0], pads[1], pads[2], pads[3],
+               static_cast<Act>(act), alpha, beta,
+               bias.has_value(), residual.has_value(), slope.has_value(), residual_after && residual.has_value()};
+  const mx::Shape out_shape = conv_output_shape(x.shape(), w.shape(), p);
+  if (out_shape[1] < 1 || out_shape[2] < 1) refuse("the kernel does not fit the padded input " + shape_str(x.shape()));
+  const int c_out = out_shape[3];
+  if (p.act == Act::PRelu && !slope) refuse("PRelu needs a slope");
+  Inputs in{mx::to_stream(s), {}};
+  in.list.push_back(mx::contiguous(x, false, in.stream));
+  in.add(w, "w");
+  in.add_per_channel(bias, c_out, "bias");
+  in.add_residual(residual, out_shape);
+  in.add_per_channel(slope, c_out, "slope");
+  in.add_per_channel(offset, x.shape(3), "offset");
   return mx::array(out_shape, mx::float32, std::make_shared<NativeConv>(in.stream, p), std::move(in.list));
 }
 

@@ -1,6 +1,7 @@
 // NativeConv: an MLX primitive running the native NHWC conv kernels on the CPU.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <vector>
 
@@ -13,7 +14,7 @@ namespace mlxu {
 
 namespace mx = mlx::core;
 
-enum class ConvKind : int { Depthwise = 0, Dense = 1 };
+enum class ConvKind : int { Depthwise = 0, Dense = 1, Image = 2 };  // Image: a dense conv on a uint8 NHWC image
 
 // A 1x1 conv run on a depthwise conv's output in the same pass (MobileNet's depthwise-pointwise pair).
 struct PointwiseStage {
@@ -23,7 +24,7 @@ struct PointwiseStage {
   bool operator==(const PointwiseStage&) const = default;
 };
 
-// Inputs: x, w, [bias], [residual], [slope]; with a pointwise stage (depthwise only):
+// Inputs: x, w, [bias], [residual], [slope] (Image: then the per-channel offset); with a pointwise stage (depthwise only):
 // x, w, [bias], [slope], w_pw, [bias_pw], [residual], [slope_pw], the residual then joining the final output.
 struct ConvParams {
   ConvKind kind;
@@ -35,6 +36,7 @@ struct ConvParams {
   bool residual_after;
   bool fused_pw = false;
   PointwiseStage pw{};
+  int winograd = 0;  // dense 3x3 stride 1: F(2x2, 3x3) or F(4x4, 3x3) (2 or 4); 0: the GEMM
   bool operator==(const ConvParams&) const = default;
 };
 
@@ -48,6 +50,7 @@ class NativeConv : public mx::UnaryPrimitive {
   bool is_equivalent(const mx::Primitive& other) const override;
   const char* name() const override {
     if (p_.fused_pw) return "NativeDepthwisePointwiseConv";
+    if (p_.kind == ConvKind::Image) return "NativeImageConv";
     return p_.kind == ConvKind::Depthwise ? "NativeDepthwiseConv" : "NativeDenseConv";
   }
 
@@ -59,16 +62,19 @@ class NativeConv : public mx::UnaryPrimitive {
 
 // x: [N,H,W,C_in] float32. Depthwise w: [kh,kw,C]; dense w: [kh,kw,C_in,C_out] (HWIO).
 // bias / slope: [C_out]; residual: the output's shape. Inputs need not be contiguous.
-// Opt-in timing of each kernel call as it runs inside the graph (tools/profile.py --kernels).
+// Opt-in timing of each native op as it runs inside the graph (tools/forward_breakdown.py --kernels).
 struct KernelRecord {
-  bool depthwise;
-  bool fused_pw;  // a depthwise conv with its pointwise conv: c_out is the pointwise conv's
-  int n, h, w, c_in, ho, wo, c_out, kh, kw, sh;
+  const char* kind;  // "dense", "depthwise", "depthwise+pointwise", "image", or a non-conv op ("max_pool", ...)
+  int n, h, w, c_in, ho, wo, c_out, kh, kw, sh;  // convs; other ops: the output as n, ho, wo, c_out
   bool x_aligned;
   double start_us;            // steady clock, when the task began
   double copy_us, kernel_us;  // copying strided/misaligned operands; the kernel itself
   double worker_share;        // share of the kernel's work the pool's workers did
 };
+bool recording_on();
+// Appends a record for a non-conv op that began at `start` (its kernel ran from `kernel_start` to now).
+void record_op(const char* kind, const mx::Shape& out_shape, std::chrono::steady_clock::time_point start,
+               std::chrono::steady_clock::time_point kernel_start);
 void set_recording(bool on);
 std::vector<KernelRecord> take_records();
 
@@ -81,9 +87,16 @@ mx::array native_dw_pw_conv2d(const mx::array& x, const mx::array& w_dw, const s
                               std::vector<int> pads, int act, float alpha, float beta, int act_pw, float alpha_pw,
                               float beta_pw, bool residual_after = false, mx::StreamOrDevice s = {});
 
+// A dense conv on an 8-bit NHWC image x (uint8 [N,H,W,C], C <= 4), read as float(x) - offset[c] and zero-padded:
+// a network's stem with its input normalization folded into w (HWIO) and offset (the mean, in image order).
+mx::array native_image_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
+                              const mx::array& offset, const std::optional<mx::array>& residual,
+                              const std::optional<mx::array>& slope, std::vector<int> strides, std::vector<int> pads,
+                              int act, float alpha, float beta, bool residual_after = false, mx::StreamOrDevice s = {});
+
 mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
                         const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
                         bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,
-                        float beta, bool residual_after = false, mx::StreamOrDevice s = {});
+                        float beta, bool residual_after = false, int winograd = 0, mx::StreamOrDevice s = {});
 
 }  // namespace mlxu

@@ -43,6 +43,15 @@ const KernelTable& best_kernels() {
   return *t;
 }
 
+const KernelTable& kernels_for_channels(int channels) {
+  const KernelTable& best = best_kernels();
+  if (channels % best.lanes == 0) return best;
+  const auto tables = runnable();
+  for (size_t i = 0; i + 1 < tables.size(); ++i)
+    if (tables[i] == &best && channels % tables[i + 1]->lanes == 0) return *tables[i + 1];
+  return best;
+}
+
 std::vector<std::string> available_isas() {
   std::vector<std::string> names;
   for (const KernelTable* t : runnable()) names.emplace_back(t->isa);

@@ -27,6 +27,7 @@ struct ConvShape {
   int sh, sw;              // strides
   int pt, pl, pb, pr;      // pads: top, left, bottom, right
   bool nchw = false;       // dense only: x is [n, c_in, h, w], read in place (a network's stem on its NCHW input)
+  int winograd = 0;        // dense 3x3 stride 1 only: 2 or 4 runs Winograd F(2x2, 3x3) / F(4x4, 3x3), 0 the GEMM
 };
 
 // Dense kernels read a pixel's window as segments of contiguous floats: kh of kw * c_in (NHWC), or
@@ -64,6 +65,15 @@ struct KernelTable {
   // (a channel Concat + a channel shuffle); a part's rows may be further apart than c (a channel slice).
   void (*interleave)(const float* const* parts, const int64_t* row_strides, int g, int64_t pixels, int c,
                      float* out);
+  // A dense conv on an 8-bit image: x uint8 [n,h,w,c_in] (NHWC, as OpenCV gives it) read as float(x) - offset[c]
+  // and zero-padded (a network's stem, with its input normalization folded into the weights); packed: dense_pack's.
+  void (*image_conv)(const ConvShape&, const unsigned char* x, const float* offset, const float* packed,
+                     const Epilogue&, float* out);
+  // out[p, offsets[k] + j] = parts[k][p * row_strides[k] + j], j < widths[k]: a channel Concat of g parts of
+  // `pixels` rows each (a part's rows may be further apart than its width: a channel slice).
+  void (*concat)(const float* const* parts, const int64_t* row_strides, const int* widths, int g, int64_t pixels,
+                 float* out);
+  int lanes;  // floats per vector
 };
 
 const KernelTable& kernels_baseline();
@@ -77,6 +87,9 @@ const KernelTable& kernels_neon();
 
 // The table in use: the best this CPU can run, unless MLX_UNIFACE_ISA or set_isa chose another.
 const KernelTable& best_kernels();
+// The table to run a kernel with `channels` output channels on: the best one, unless its vectors do not
+// divide `channels` and the next narrower runnable table's do (AVX-512 hands 8 channels to AVX2).
+const KernelTable& kernels_for_channels(int channels);
 // Instruction sets this CPU can run, best first; set_isa picks one of them (false if not runnable here).
 std::vector<std::string> available_isas();
 bool set_isa(const std::string& name);

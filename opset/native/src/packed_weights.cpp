@@ -20,7 +20,7 @@ std::shared_ptr<float> aligned_floats(size_t n) {
 }
 
 // what the packed layout depends on: the table (its vector width), the weights, and the shape
-using Key = std::tuple<const KernelTable*, const float*, int, int, int, int, bool>;
+using Key = std::tuple<const KernelTable*, const float*, int, int, int, int, bool, int>;
 
 struct Entry {
   mx::array weights;  // keeps the buffer the key's pointer names alive
@@ -72,7 +72,7 @@ std::shared_ptr<const float> packed_dense_weights(const float* data, const mx::a
                                                   const ConvShape& s) {
   const size_t n = k.dense_packed_size(s);
   const size_t bytes = n * sizeof(float);
-  const Key key{&k, data, s.kh, s.kw, s.c_in, s.c_out, s.nchw};
+  const Key key{&k, data, s.kh, s.kw, s.c_in, s.c_out, s.nchw, s.winograd};
   Cache& c = cache();
   bool cache_it = owner != nullptr;
   if (cache_it) {

@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "conv_primitive.h"
 #include "kernels.h"
 #include "strided.h"
 #include "mlx/allocator.h"
@@ -70,6 +71,18 @@ void NativeUnary::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out)
   encoder.set_output_array(out);
   encoder.dispatch([x = mx::array::unsafe_weak_copy(x), out = mx::array::unsafe_weak_copy(out), p = p_]() mutable {
     if (out.size() == 0) return;
+    const bool record = recording_on();
+    const auto t0 = record ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    struct Recorder {  // records the op when the kernel returns (each kind returns from its own branch)
+      bool on;
+      const UnaryParams& p;
+      const mx::array& out;
+      std::chrono::steady_clock::time_point t0;
+      ~Recorder() {
+        static const char* names[] = {"sigmoid", "softmax", "max_pool", "upsample"};
+        if (on) record_op(names[static_cast<int>(p.kind)], out.shape(), t0, t0);
+      }
+    } recorder{record, p, out, t0};
     const KernelTable& k = best_kernels();
     const float* src = x.data<float>();
     float* dst = out.data<float>();
@@ -127,7 +140,12 @@ mx::array native_max_pool2d(const mx::array& x, std::vector<int> kernel, std::ve
 
 std::vector<mx::Shape> NativeInterleave::output_shapes(const std::vector<mx::array>& inputs) {
   mx::Shape shape = inputs[0].shape();
-  shape.back() *= static_cast<int>(inputs.size());
+  if (!concat_) {
+    shape.back() *= static_cast<int>(inputs.size());
+    return {shape};
+  }
+  shape.back() = 0;
+  for (const auto& a : inputs) shape.back() += a.shape(-1);
   return {shape};
 }
 
@@ -144,16 +162,25 @@ void NativeInterleave::eval_cpu(const std::vector<mx::array>& inputs, mx::array&
     held.push_back(mx::array::unsafe_weak_copy(a));
   }
   encoder.set_output_array(out);
-  encoder.dispatch([held = std::move(held), out = mx::array::unsafe_weak_copy(out)]() mutable {
+  encoder.dispatch([held = std::move(held), out = mx::array::unsafe_weak_copy(out), concat = concat_]() mutable {
     if (out.size() == 0) return;
+    const bool record = recording_on();
+    const auto t0 = record ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     const int g = static_cast<int>(held.size());
-    const int c = held[0].shape(-1);
     std::vector<const float*> parts;
     std::vector<int64_t> row_strides;
+    std::vector<int> widths;
     thread_local std::vector<std::vector<float>> copies;
     if (copies.size() < held.size()) copies.resize(held.size());
     for (size_t i = 0; i < held.size(); ++i) {
       const auto& a = held[i];
+      const int width = a.shape(-1);
+      widths.push_back(width);
+      if (a.size() == 0) {
+        parts.push_back(nullptr);
+        row_strides.push_back(0);
+        continue;
+      }
       const int64_t stride = row_stride(a);
       if (stride > 0) {  // contiguous, or a channel slice of a wider map: read in place
         parts.push_back(a.data<float>());
@@ -163,10 +190,15 @@ void NativeInterleave::eval_cpu(const std::vector<mx::array>& inputs, mx::array&
       copies[i].resize(a.size());
       gather(a, copies[i].data());
       parts.push_back(copies[i].data());
-      row_strides.push_back(c);
+      row_strides.push_back(width);
     }
-    best_kernels().interleave(parts.data(), row_strides.data(), g, static_cast<int64_t>(held[0].size()) / c, c,
-                              out.data<float>());
+    const int64_t pixels = static_cast<int64_t>(out.size()) / out.shape(-1);
+    const auto t1 = record ? std::chrono::steady_clock::now() : t0;
+    if (concat)
+      best_kernels().concat(parts.data(), row_strides.data(), widths.data(), g, pixels, out.data<float>());
+    else
+      best_kernels().interleave(parts.data(), row_strides.data(), g, pixels, widths[0], out.data<float>());
+    if (record) record_op(concat ? "concat" : "interleave", out.shape(), t0, t1);
   });
 }
 
@@ -180,6 +212,22 @@ mx::array native_interleave(const std::vector<mx::array>& parts, mx::StreamOrDev
     inputs.push_back(a);  // views are fine: eval_cpu reads channel slices in place and copies the rest
   }
   auto prim = std::make_shared<NativeInterleave>(stream);
+  auto shape = prim->output_shapes(inputs)[0];
+  return mx::array(std::move(shape), mx::float32, std::move(prim), std::move(inputs));
+}
+
+mx::array native_concat(const std::vector<mx::array>& parts, mx::StreamOrDevice s) {
+  if (parts.empty()) refuse("concat needs a part");
+  auto stream = mx::to_stream(s);
+  std::vector<mx::array> inputs;
+  for (const auto& a : parts) {
+    if (a.dtype() != mx::float32) refuse("concat parts must be float32");
+    if (a.ndim() != parts[0].ndim() || a.ndim() == 0) refuse("concat parts must share one rank");
+    for (size_t d = 0; d + 1 < a.ndim(); ++d)
+      if (a.shape(d) != parts[0].shape(d)) refuse("concat parts must agree in every dim but the last");
+    inputs.push_back(a);
+  }
+  auto prim = std::make_shared<NativeInterleave>(stream, true);
   auto shape = prim->output_shapes(inputs)[0];
   return mx::array(std::move(shape), mx::float32, std::move(prim), std::move(inputs));
 }

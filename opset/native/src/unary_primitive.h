@@ -35,20 +35,27 @@ class NativeUnary : public mx::UnaryPrimitive {
 
 // Channels of g same-shaped inputs interleaved: out[..., j * g + k] = parts[k][..., j]. A channel
 // Concat of the parts followed by a channel shuffle in g groups (ShuffleNet's unit), in one pass.
+// With `concat`, the channel Concat alone (parts may differ in their last dim), on the pool's threads.
 class NativeInterleave : public mx::UnaryPrimitive {
  public:
-  explicit NativeInterleave(mx::Stream stream) : mx::UnaryPrimitive(stream) {}
+  explicit NativeInterleave(mx::Stream stream, bool concat = false) : mx::UnaryPrimitive(stream), concat_(concat) {}
 
   void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override;
   void eval_gpu(const std::vector<mx::array>& inputs, mx::array& out) override;
   std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override;
   bool is_equivalent(const mx::Primitive& other) const override {
-    return dynamic_cast<const NativeInterleave*>(&other) != nullptr;
+    const auto* o = dynamic_cast<const NativeInterleave*>(&other);
+    return o != nullptr && o->concat_ == concat_;
   }
-  const char* name() const override { return "NativeInterleave"; }
+  const char* name() const override { return concat_ ? "NativeConcat" : "NativeInterleave"; }
+
+ private:
+  bool concat_;
 };
 
 mx::array native_interleave(const std::vector<mx::array>& parts, mx::StreamOrDevice s = {});
+// Concat along the last axis: float32 parts equal in every other dim.
+mx::array native_concat(const std::vector<mx::array>& parts, mx::StreamOrDevice s = {});
 
 // float32 x of any strides (read through mx::contiguous).
 mx::array native_sigmoid(const mx::array& x, mx::StreamOrDevice s = {});

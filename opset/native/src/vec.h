@@ -45,6 +45,17 @@ inline Vec keep_nan(Vec x, Vec y) { return {_mm512_mask_blend_ps(_mm512_cmp_ps_m
 inline Vec load_partial(const float* p, int n) { return {_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p)}; }
 inline void store_partial(Vec v, float* p, int n) { _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), v.v); }
 #define MLXU_HAVE_PARTIAL 1
+// zip_lo(a, b) = a0 b0 a1 b1 ... (the low halves interleaved), zip_hi the high halves
+inline Vec zip_lo(Vec a, Vec b) {
+  return {_mm512_permutex2var_ps(a.v, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), b.v)};
+}
+inline Vec zip_hi(Vec a, Vec b) {
+  return {_mm512_permutex2var_ps(a.v, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b.v)};
+}
+// 16 bytes as floats (an 8-bit image's values)
+inline Vec load_u8(const unsigned char* p) {
+  return {_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))))};
+}
 constexpr const char* kIsaName = "avx512";
 
 #elif defined(MLXU_ISA_AVX2)
@@ -75,6 +86,15 @@ inline Vec exp2_int(Vec n) {
 }
 inline Vec vround(Vec a) { return {_mm256_round_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)}; }
 inline Vec keep_nan(Vec x, Vec y) { return {_mm256_blendv_ps(y.v, x.v, _mm256_cmp_ps(x.v, x.v, _CMP_UNORD_Q))}; }
+inline Vec load_u8(const unsigned char* p) {
+  return {_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))))};
+}
+inline Vec zip_lo(Vec a, Vec b) {
+  return {_mm256_permute2f128_ps(_mm256_unpacklo_ps(a.v, b.v), _mm256_unpackhi_ps(a.v, b.v), 0x20)};
+}
+inline Vec zip_hi(Vec a, Vec b) {
+  return {_mm256_permute2f128_ps(_mm256_unpacklo_ps(a.v, b.v), _mm256_unpackhi_ps(a.v, b.v), 0x31)};
+}
 constexpr const char* kIsaName = "avx2";
 
 #elif defined(MLXU_ISA_NEON)
@@ -112,6 +132,12 @@ inline Vec vround(Vec a) { return {vrndnq_f32(a.lo), vrndnq_f32(a.hi)}; }
 inline Vec keep_nan(Vec x, Vec y) {
   return {vbslq_f32(vceqq_f32(x.lo, x.lo), y.lo, x.lo), vbslq_f32(vceqq_f32(x.hi, x.hi), y.hi, x.hi)};
 }
+inline Vec load_u8(const unsigned char* p) {
+  const uint16x8_t h = vmovl_u8(vld1_u8(p));
+  return {vcvtq_f32_u32(vmovl_u16(vget_low_u16(h))), vcvtq_f32_u32(vmovl_u16(vget_high_u16(h)))};
+}
+inline Vec zip_lo(Vec a, Vec b) { return {vzip1q_f32(a.lo, b.lo), vzip2q_f32(a.lo, b.lo)}; }
+inline Vec zip_hi(Vec a, Vec b) { return {vzip1q_f32(a.hi, b.hi), vzip2q_f32(a.hi, b.hi)}; }
 constexpr const char* kIsaName = "neon";
 
 #else  // portable baseline: plain arrays the compiler vectorizes with what the target has (SSE2 on x86-64)
@@ -147,6 +173,9 @@ inline Vec select_nonneg(Vec a, Vec b) { MLXU_LANEWISE(a.v[i] >= 0.f ? a.v[i] : 
 inline Vec exp2_int(Vec n) { MLXU_LANEWISE(std::ldexp(1.0f, static_cast<int>(n.v[i]))) }
 inline Vec vround(Vec a) { MLXU_LANEWISE(std::nearbyint(a.v[i])) }
 inline Vec keep_nan(Vec x, Vec y) { MLXU_LANEWISE(x.v[i] != x.v[i] ? x.v[i] : y.v[i]) }
+inline Vec load_u8(const unsigned char* p) { MLXU_LANEWISE(static_cast<float>(p[i])) }
+inline Vec zip_lo(Vec a, Vec b) { MLXU_LANEWISE(i % 2 ? b.v[i / 2] : a.v[i / 2]) }
+inline Vec zip_hi(Vec a, Vec b) { MLXU_LANEWISE(i % 2 ? b.v[4 + i / 2] : a.v[4 + i / 2]) }
 #undef MLXU_LANEWISE
 constexpr const char* kIsaName = "baseline";
 

@@ -9,8 +9,9 @@ activation (from the epilogue pass) is applied right after the bias.
 from __future__ import annotations
 
 import math
+import os
 
-from opset.program import Ref, Slice
+from opset.program import DType, Ref, Slice
 
 import mlx.core as mx
 import numpy as np
@@ -32,11 +33,31 @@ def native_kind(w_shape, groups: int, dilations, dtype) -> str | None:
     o, kh, kw, i_per_group = w_shape
     if np.dtype(dtype) != np.float32 or tuple(dilations) != (1, 1) or not (1 <= kh <= 8):
         return None
+    if groups == o and i_per_group == 1:  # also a one-channel conv (YuNet's heads): the depthwise kernel's flat rows
+        return "depthwise"
     if groups == 1:
         return "dense"
-    if groups == o and i_per_group == 1:
-        return "depthwise"
     return None
+
+
+def winograd_tile(w_shape, strides, out_hw) -> int:
+    """Winograd output tile (4: F(4x4, 3x3), 2: F(2x2, 3x3)) for a native dense conv, or 0 for the direct GEMM.
+
+    From a sweep of the kernels on AVX-512 and AVX2 (docs/benchmarks.md, "Winograd"): F(4x4) takes
+    0.36-0.6x the direct conv's time from 20x20 maps up, F(2x2) wins on 5x5-14x14 maps, and fewer than
+    8 input or output channels leave the transformed GEMM too thin to pay for the transforms.
+    """
+    o, kh, kw, ipg = w_shape
+    if (kh, kw) != (3, 3) or tuple(strides) != (1, 1) or o < 8 or ipg < 8:
+        return 0
+    forced = os.environ.get("MLX_UNIFACE_WINOGRAD", "")  # A/B switch: 0 (never), 2 or 4 (always)
+    if forced in ("0", "2", "4"):
+        return int(forced)
+    ho, wo = out_hw
+    if not (isinstance(ho, int) and isinstance(wo, int)):
+        return 4  # a dynamic map: the detectors' maps are large
+    pixels = ho * wo
+    return 4 if pixels >= 400 else 2 if pixels >= 25 else 0
 
 
 def conv_pads(ctx: LowerCtx, in_hw, kernel, strides, dilations) -> list[int] | None:
@@ -150,8 +171,10 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
     if strategy == "native" and kind is None:
         strategy = conv_strategy(w_arr.shape, groups, strides, dilations, pads, target_device())
     ctx.builder.note_strategy(f"native {kind}" if kind else strategy)
+    if ctx.attr("image_offset") is not None:  # reads the uint8 image itself (passes/image_input.py)
+        return _native_conv(ctx, x, w_arr, bias, "image", strides, pads, residual, out_hw)
     if kind is not None:
-        return _native_conv(ctx, x, w_arr, bias, kind, strides, pads, residual)
+        return _native_conv(ctx, x, w_arr, bias, kind, strides, pads, residual, out_hw)
     if strategy == "matmul":
         xs = x
         if strides != [1, 1]:
@@ -181,21 +204,33 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
     return ctx.call("add", y, residual) if residual is not None and after else y
 
 
-def _native_conv(ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, residual: Ref | None) -> Ref:
-    """One opset.native.conv2d call: conv, bias, residual and activation in one pass."""
+def _native_conv(ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, residual: Ref | None, out_hw) -> Ref:
+    """One opset.native.conv2d call: conv, bias, residual and activation in one pass.
+
+    Dense 3x3 stride-1 convs run as Winograd where `winograd_tile` (or `--tune`, through the node's
+    "winograd" attribute) picks a tile."""
     o, kh, kw, ipg = w_arr.shape
     if kind == "depthwise":
         w = ctx.constant(np.ascontiguousarray(w_arr.reshape(o, kh, kw).transpose(1, 2, 0)), "w")  # (kh, kw, C)
     else:
         w = ctx.constant(np.ascontiguousarray(w_arr.transpose(1, 2, 3, 0)), "w")  # HWIO
-    kwargs: dict = {"depthwise": kind == "depthwise", "strides": tuple(int(s) for s in strides),
-                    "pads": tuple(int(p) for p in pads)}  # fmt: skip
+    kwargs: dict = {"strides": tuple(int(s) for s in strides), "pads": tuple(int(p) for p in pads)}
+    if kind != "image":
+        kwargs["depthwise"] = kind == "depthwise"
     kwargs.update(_native_act_kwargs(ctx, ctx.attr("activation"), w_arr.dtype))
     if residual is not None:
         kwargs["residual"] = residual
         if ctx.attr("residual_after"):
             kwargs["residual_after"] = True
+    if kind == "dense":
+        tile = ctx.attr("winograd")
+        tile = winograd_tile(w_arr.shape, strides, out_hw) if tile is None else int(tile)
+        if tile:
+            kwargs["winograd"] = tile
     b = ctx.constant(bias, "b") if bias is not None else None
+    if kind == "image":
+        offset = ctx.constant(np.asarray(ctx.attr("image_offset"), w_arr.dtype), "offset")
+        return ctx.call("native_image_conv2d", x, w, b, offset, **kwargs)
     return ctx.call("native_conv2d", x, w, b, **kwargs)
 
 
@@ -242,6 +277,24 @@ def _shifted_gemm(ctx: LowerCtx, x: Ref, w_arr, bias, pads, in_shape, out_hw) ->
     weights = ctx.constant(np.ascontiguousarray(w_arr.transpose(1, 2, 3, 0)), "w")  # (3, 3, C, O)
     b = ctx.constant(bias if bias is not None else np.zeros(o, w_arr.dtype), "b")
     return ctx.call("shifted_gemm_conv3x3", _pad(ctx, x, pads, extra_bottom=1), weights, b, tuple(out_hw))
+
+
+@lowering("ChannelConcat", domain="mlx.internal")
+def channel_concat(ctx: LowerCtx) -> Ref:
+    """passes/native.py's Concat along the last axis, on the native kernels' threads."""
+    return ctx.call("native_concat", [ctx.input(i) for i in range(len(ctx.node.inputs))])
+
+
+@lowering("ImageNormalize", domain=DOMAIN)
+def image_normalize_nhwc(ctx: LowerCtx) -> Ref:
+    """An 8-bit NHWC image -> (float(x)[..., perm] - mean) / std, NHWC (translator/image_input.py)."""
+    mean, std, perm = ctx.attr("mean"), ctx.attr("std"), [int(p) for p in ctx.attr("perm")]
+    dtype = ctx.out_value(0).dtype or np.dtype(np.float32)
+    y = ctx.call("astype", ctx.input(0), DType(np.dtype(dtype).name))
+    if perm != list(range(len(perm))):
+        y = ctx.call("take", y, ctx.constant(np.asarray(perm, np.int32), "perm"), axis=3)
+    y = ctx.call("subtract", y, ctx.constant(np.asarray(mean, dtype), "mean"))
+    return ctx.call("divide", y, ctx.constant(np.asarray(std, dtype), "std"))
 
 
 @lowering("MaxPool", domain=DOMAIN)
