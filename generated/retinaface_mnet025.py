@@ -24,7 +24,7 @@ NOTES = {'compile': True, 'concats_split_into_convs': 3, 'constants_folded': 65,
 
 
 class Conv(nn.Module):
-    def __init__(self, kernel_size, in_channels, out_channels, strides, pads, activation, alpha):
+    def __init__(self, kernel_size, in_channels, out_channels, strides, pads, activation, alpha, winograd):
         super().__init__()
         self.weight = mx.zeros((kernel_size, kernel_size, in_channels, out_channels), dtype=mx.float32)
         self.bias = mx.zeros((out_channels,), dtype=mx.float32)
@@ -32,9 +32,10 @@ class Conv(nn.Module):
         self.pads = pads
         self.activation = activation
         self.alpha = alpha
+        self.winograd = winograd
 
     def __call__(self, x):
-        return native.conv2d(x, self.weight, self.bias, strides=self.strides, pads=self.pads, activation=self.activation, alpha=self.alpha)
+        return native.conv2d(x, self.weight, self.bias, strides=self.strides, pads=self.pads, activation=self.activation, alpha=self.alpha, winograd=self.winograd)
 
 
 class DepthwisePointwiseLeakyRelu(nn.Module):
@@ -54,7 +55,7 @@ class Body(nn.Module):
     def __init__(self):
         super().__init__()
         self.stage1 = [
-            Conv(3, 3, 8, strides=(2, 2), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612),
+            Conv(3, 3, 8, strides=(2, 2), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=0),
             DepthwisePointwiseLeakyRelu(8, 16, strides=(1, 1)),
             DepthwisePointwiseLeakyRelu(16, 32, strides=(2, 2)),
             DepthwisePointwiseLeakyRelu(32, 32, strides=(1, 1)),
@@ -98,11 +99,11 @@ class ConvLeakyReluResidual(nn.Module):
 class Fpn(nn.Module):
     def __init__(self):
         super().__init__()
-        self.output3 = Conv(1, 256, 64, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612)
+        self.output3 = Conv(1, 256, 64, strides=(1, 1), pads=(0, 0, 0, 0), activation='leaky_relu', alpha=0.10000000149011612, winograd=0)
         self.output2 = ConvLeakyReluResidual(128)
-        self.merge2 = Conv(3, 64, 64, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        self.merge2 = Conv(3, 64, 64, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
         self.output1 = ConvLeakyReluResidual(64)
-        self.merge1 = Conv(3, 64, 64, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
+        self.merge1 = Conv(3, 64, 64, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
 
     def __call__(self, x1, x2, x3):
         output3 = self.output3(x1)
@@ -118,11 +119,11 @@ class Fpn(nn.Module):
 class Ssh(nn.Module):
     def __init__(self):
         super().__init__()
-        self.conv3X3 = Conv(3, 64, 32, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', alpha=0.0)
-        self.conv5X5_1 = Conv(3, 64, 16, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
-        self.conv5X5_2 = Conv(3, 16, 16, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', alpha=0.0)
-        self.conv7X7_2 = Conv(3, 16, 16, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612)
-        self.conv7x7_3 = Conv(3, 16, 16, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', alpha=0.0)
+        self.conv3X3 = Conv(3, 64, 32, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', alpha=0.0, winograd=4)
+        self.conv5X5_1 = Conv(3, 64, 16, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
+        self.conv5X5_2 = Conv(3, 16, 16, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', alpha=0.0, winograd=4)
+        self.conv7X7_2 = Conv(3, 16, 16, strides=(1, 1), pads=(1, 1, 1, 1), activation='leaky_relu', alpha=0.10000000149011612, winograd=4)
+        self.conv7x7_3 = Conv(3, 16, 16, strides=(1, 1), pads=(1, 1, 1, 1), activation='relu', alpha=0.0, winograd=4)
 
     def __call__(self, x):
         conv3x3 = self.conv3X3(x)

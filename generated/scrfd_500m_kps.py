@@ -222,15 +222,16 @@ def shape_of(x):
 
 
 class Conv(nn.Module):
-    def __init__(self, in_channels, strides, activation):
+    def __init__(self, in_channels, strides, activation, winograd):
         super().__init__()
         self.weight = mx.zeros((3, 3, in_channels, 16), dtype=mx.float32)
         self.bias = mx.zeros((16,), dtype=mx.float32)
         self.strides = strides
         self.activation = activation
+        self.winograd = winograd
 
     def __call__(self, x):
-        return native.conv2d(x, self.weight, self.bias, strides=self.strides, pads=(1, 1, 1, 1), activation=self.activation)
+        return native.conv2d(x, self.weight, self.bias, strides=self.strides, pads=(1, 1, 1, 1), activation=self.activation, winograd=self.winograd)
 
 
 class DepthwisePointwiseRelu(nn.Module):
@@ -277,15 +278,15 @@ class Conv5(nn.Module):
 
     def __call__(self, x):
         x = mx.transpose(x, [0, 2, 3, 1])
-        return native.conv2d(x, self.weight, self.bias, pads=(1, 1, 1, 1))
+        return native.conv2d(x, self.weight, self.bias, pads=(1, 1, 1, 1), winograd=4)
 
 
 class NeckDownsampleConvs(nn.Module):
     def __init__(self):
         super().__init__()
         self.layers = [
-            Conv(16, strides=(2, 2), activation=None),
-            Conv(16, strides=(2, 2), activation=None),
+            Conv(16, strides=(2, 2), activation=None, winograd=0),
+            Conv(16, strides=(2, 2), activation=None, winograd=0),
         ]
 
     def __call__(self, x1, x2):
@@ -302,7 +303,7 @@ class Conv2(nn.Module):
         self.bias = mx.zeros((30,), dtype=mx.float32)
 
     def __call__(self, x):
-        x = native.conv2d(x, self.weight, self.bias, pads=(1, 1, 1, 1))
+        x = native.conv2d(x, self.weight, self.bias, pads=(1, 1, 1, 1), winograd=4)
         part = x[:, :, :, :2]
         part_2 = x[:, :, :, 2:10]
         x = x[:, :, :, 10:]
@@ -321,7 +322,7 @@ class Scrfd500mKps(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.conv_0 = Conv(3, strides=(2, 2), activation='relu')
+        self.conv_0 = Conv(3, strides=(2, 2), activation='relu', winograd=0)
         self.layers = [
             DepthwisePointwiseRelu(16, 16, strides=(1, 1)),
             DepthwisePointwiseRelu(16, 40, strides=(2, 2)),
@@ -346,8 +347,8 @@ class Scrfd500mKps(nn.Module):
         self.neck_fpn_convs = Conv5()
         self.neck_downsample_convs = NeckDownsampleConvs()
         self.neck_pafpn_convs = [
-            Conv(16, strides=(1, 1), activation=None),
-            Conv(16, strides=(1, 1), activation=None),
+            Conv(16, strides=(1, 1), activation=None, winograd=4),
+            Conv(16, strides=(1, 1), activation=None, winograd=4),
         ]
         self.layers_2 = [
             DepthwisePointwiseRelu(16, 64, strides=(1, 1)),
@@ -405,8 +406,8 @@ class Scrfd500mKps(nn.Module):
         add_2 = mx.add(neck_lateral_convs, resize_nd_3)
         neck_fpn_convs = self.neck_fpn_convs(add_2)
         add = mx.transpose(add, [0, 2, 3, 1])
-        add = native.conv2d(add, self.neck_weight, self.neck_bias, pads=(1, 1, 1, 1))
-        conv2d = native.conv2d(x, self.neck_weight_2, self.neck_bias_2, pads=(1, 1, 1, 1))
+        add = native.conv2d(add, self.neck_weight, self.neck_bias, pads=(1, 1, 1, 1), winograd=4)
+        conv2d = native.conv2d(x, self.neck_weight_2, self.neck_bias_2, pads=(1, 1, 1, 1), winograd=4)
         x2, layers_2 = self.neck_downsample_convs(neck_fpn_convs, add)
         neck_pafpn_convs = self.neck_pafpn_convs[0](x2)
         conv2d = mx.add(conv2d, layers_2)

@@ -24,25 +24,27 @@ NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native den
 
 
 class ConvPrelu(nn.Module):
-    def __init__(self, in_channels, out_channels, strides):
+    def __init__(self, in_channels, out_channels, strides, winograd):
         super().__init__()
         self.weight = mx.zeros((3, 3, in_channels, out_channels), dtype=mx.float32)
         self.bias = mx.zeros((out_channels,), dtype=mx.float32)
         self.slope = mx.zeros((out_channels,), dtype=mx.float32)
         self.strides = strides
+        self.winograd = winograd
 
     def __call__(self, x):
-        return native.conv2d(x, self.weight, self.bias, strides=self.strides, pads=(1, 1, 1, 1), activation='prelu', slope=self.slope)
+        return native.conv2d(x, self.weight, self.bias, strides=self.strides, pads=(1, 1, 1, 1), activation='prelu', slope=self.slope, winograd=self.winograd)
 
 
 class Conv(nn.Module):
-    def __init__(self, in_channels):
+    def __init__(self, in_channels, winograd):
         super().__init__()
         self.weight = mx.zeros((3, 3, in_channels, in_channels), dtype=mx.float32)
         self.bias = mx.zeros((in_channels,), dtype=mx.float32)
+        self.winograd = winograd
 
     def __call__(self, x):
-        return native.conv2d(x, self.weight, self.bias, pads=(1, 1, 1, 1))
+        return native.conv2d(x, self.weight, self.bias, pads=(1, 1, 1, 1), winograd=self.winograd)
 
 
 class PRelu(nn.Module):
@@ -58,9 +60,9 @@ class PRelu(nn.Module):
 class Block2(nn.Module):
     def __init__(self, in_channels, out_channels):
         super().__init__()
-        self.conv1 = ConvPrelu(in_channels, out_channels, strides=(2, 2))
-        self.conv2 = ConvPrelu(out_channels, out_channels, strides=(1, 1))
-        self.conv3 = Conv(out_channels)
+        self.conv1 = ConvPrelu(in_channels, out_channels, strides=(2, 2), winograd=0)
+        self.conv2 = ConvPrelu(out_channels, out_channels, strides=(1, 1), winograd=4)
+        self.conv3 = Conv(out_channels, winograd=4)
         self.prelu = PRelu(out_channels)
 
     def __call__(self, x):
@@ -76,8 +78,8 @@ class Block2(nn.Module):
 class Block(nn.Module):
     def __init__(self):
         super().__init__()
-        self.conv1 = ConvPrelu(256, 256, strides=(1, 1))
-        self.conv2 = Conv(256)
+        self.conv1 = ConvPrelu(256, 256, strides=(1, 1), winograd=2)
+        self.conv2 = Conv(256, winograd=2)
         self.prelu = PRelu(256)
 
     def __call__(self, x):
@@ -109,10 +111,10 @@ class StandinSphere20(nn.Module):
             Block2(3, 64),
             Block2(64, 128),
         ]
-        self.conv_47 = ConvPrelu(128, 128, strides=(1, 1))
-        self.conv_52 = Conv(128)
+        self.conv_47 = ConvPrelu(128, 128, strides=(1, 1), winograd=4)
+        self.conv_52 = Conv(128, winograd=4)
         self.prelu_56 = PRelu(128)
-        self.conv_59 = ConvPrelu(128, 256, strides=(2, 2))
+        self.conv_59 = ConvPrelu(128, 256, strides=(2, 2), winograd=0)
         self.blocks_2 = [
             Block(),
             Block(),
@@ -120,10 +122,10 @@ class StandinSphere20(nn.Module):
             Block(),
         ]
         self.layers = [
-            ConvPrelu(256, 512, strides=(2, 2)),
-            ConvPrelu(512, 512, strides=(1, 1)),
+            ConvPrelu(256, 512, strides=(2, 2), winograd=0),
+            ConvPrelu(512, 512, strides=(1, 1), winograd=2),
         ]
-        self.conv_135 = Conv(512)
+        self.conv_135 = Conv(512, winograd=2)
         self.prelu_139 = PRelu(512)
         self.gemm_144 = Gemm()
 

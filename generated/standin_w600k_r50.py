@@ -24,26 +24,28 @@ NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native den
 
 
 class ConvPrelu(nn.Module):
-    def __init__(self, in_channels, out_channels):
+    def __init__(self, in_channels, out_channels, winograd):
         super().__init__()
         self.weight = mx.zeros((3, 3, in_channels, out_channels), dtype=mx.float32)
         self.bias = mx.zeros((out_channels,), dtype=mx.float32)
         self.slope = mx.zeros((out_channels,), dtype=mx.float32)
+        self.winograd = winograd
 
     def __call__(self, x):
-        return native.conv2d(x, self.weight, self.bias, pads=(1, 1, 1, 1), activation='prelu', slope=self.slope)
+        return native.conv2d(x, self.weight, self.bias, pads=(1, 1, 1, 1), activation='prelu', slope=self.slope, winograd=self.winograd)
 
 
 class Conv(nn.Module):
-    def __init__(self, kernel_size, in_channels, out_channels, strides, pads):
+    def __init__(self, kernel_size, in_channels, out_channels, strides, pads, winograd):
         super().__init__()
         self.weight = mx.zeros((kernel_size, kernel_size, in_channels, out_channels), dtype=mx.float32)
         self.bias = mx.zeros((out_channels,), dtype=mx.float32)
         self.strides = strides
         self.pads = pads
+        self.winograd = winograd
 
     def __call__(self, x):
-        return native.conv2d(x, self.weight, self.bias, strides=self.strides, pads=self.pads)
+        return native.conv2d(x, self.weight, self.bias, strides=self.strides, pads=self.pads, winograd=self.winograd)
 
 
 class Batchnormalization(nn.Module):
@@ -58,14 +60,14 @@ class Batchnormalization(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, in_channels, out_channels, strides):
+    def __init__(self, in_channels, out_channels, strides, winograd):
         super().__init__()
-        self.conv1 = ConvPrelu(in_channels, in_channels)
-        self.conv2 = Conv(3, in_channels, in_channels, strides=strides, pads=(1, 1, 1, 1))
-        self.conv3 = Conv(1, in_channels, out_channels, strides=(2, 2), pads=(0, 0, 0, 0))
+        self.conv1 = ConvPrelu(in_channels, in_channels, winograd=4)
+        self.conv2 = Conv(3, in_channels, in_channels, strides=strides, pads=(1, 1, 1, 1), winograd=winograd)
+        self.conv3 = Conv(1, in_channels, out_channels, strides=(2, 2), pads=(0, 0, 0, 0), winograd=0)
         self.batchnormalization1 = Batchnormalization(in_channels)
-        self.conv4 = ConvPrelu(in_channels, out_channels)
-        self.conv5 = Conv(3, out_channels, out_channels, strides=(2, 2), pads=(1, 1, 1, 1))
+        self.conv4 = ConvPrelu(in_channels, out_channels, winograd=4)
+        self.conv5 = Conv(3, out_channels, out_channels, strides=(2, 2), pads=(1, 1, 1, 1), winograd=0)
         self.batchnormalization2 = Batchnormalization(out_channels)
 
     def __call__(self, x1, x2):
@@ -109,19 +111,19 @@ class StandinW600kR50(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.conv_2 = ConvPrelu(3, 64)
-        self.conv_32 = Conv(1, 64, 64, strides=(2, 2), pads=(0, 0, 0, 0))
+        self.conv_2 = ConvPrelu(3, 64, winograd=0)
+        self.conv_32 = Conv(1, 64, 64, strides=(2, 2), pads=(0, 0, 0, 0), winograd=0)
         self.batchnormalization_14 = Batchnormalization(64)
         self.blocks = [
-            Block(64, 128, strides=(2, 2)),
-            Block(128, 256, strides=(1, 1)),
+            Block(64, 128, strides=(2, 2), winograd=0),
+            Block(128, 256, strides=(1, 1), winograd=4),
         ]
-        self.conv_125 = ConvPrelu(256, 256)
-        self.conv_134 = Conv(3, 256, 256, strides=(1, 1), pads=(1, 1, 1, 1))
-        self.conv_163 = Conv(1, 256, 512, strides=(2, 2), pads=(0, 0, 0, 0))
+        self.conv_125 = ConvPrelu(256, 256, winograd=2)
+        self.conv_134 = Conv(3, 256, 256, strides=(1, 1), pads=(1, 1, 1, 1), winograd=2)
+        self.conv_163 = Conv(1, 256, 512, strides=(2, 2), pads=(0, 0, 0, 0), winograd=0)
         self.batchnormalization_145 = Batchnormalization(256)
-        self.conv_147 = ConvPrelu(256, 512)
-        self.conv_156 = Conv(3, 512, 512, strides=(2, 2), pads=(1, 1, 1, 1))
+        self.conv_147 = ConvPrelu(256, 512, winograd=2)
+        self.conv_156 = Conv(3, 512, 512, strides=(2, 2), pads=(1, 1, 1, 1), winograd=0)
         self.batchnormalization_174 = Batchnormalization2()
         self.gemm_178 = Gemm()
 

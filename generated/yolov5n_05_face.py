@@ -20,19 +20,20 @@ WEIGHTS_FILE = "yolov5n_05_face.module.safetensors"
 MODULE_NAME = "yolov5n_05_face"
 INPUTS = [('data', 'data', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('stride_8', 'stride_8', 'float32', (1, 3, 80, 80, 16)), ('stride_16', 'stride_16', 'float32', (1, 3, 40, 40, 16)), ('stride_32', 'stride_32', 'float32', (1, 3, 20, 20, 16))]
-NOTES = {'channel_shuffles': 16, 'compile': True, 'concat_shuffles_interleaved': 16, 'concats_split_into_convs': 5, 'constants_folded': 229, 'conv_strategies': {'native dense': 52, 'native depthwise+pointwise': 19}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 19, 'epilogues_fused': 63, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 7, 'transposes_as_reshape': 0, 'transposes_before': 3}, 'native_convs': 85, 'native_ops': 66, 'shapes_reinferred': 133}
+NOTES = {'channel_shuffles': 16, 'compile': True, 'concat_shuffles_interleaved': 16, 'concats_split_into_convs': 5, 'constants_folded': 229, 'conv_strategies': {'native dense': 52, 'native depthwise+pointwise': 19}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 19, 'epilogues_fused': 63, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 7, 'transposes_as_reshape': 0, 'transposes_before': 3}, 'native_channel_concats': 4, 'native_convs': 85, 'native_ops': 66, 'shapes_reinferred': 133}
 
 
 class ConvSilu(nn.Module):
-    def __init__(self, kernel_size, in_channels, out_channels, strides, pads):
+    def __init__(self, kernel_size, in_channels, out_channels, strides, pads, winograd):
         super().__init__()
         self.weight = mx.zeros((kernel_size, kernel_size, in_channels, out_channels), dtype=mx.float32)
         self.bias = mx.zeros((out_channels,), dtype=mx.float32)
         self.strides = strides
         self.pads = pads
+        self.winograd = winograd
 
     def __call__(self, x):
-        return native.conv2d(x, self.weight, self.bias, strides=self.strides, pads=self.pads, activation='silu')
+        return native.conv2d(x, self.weight, self.bias, strides=self.strides, pads=self.pads, activation='silu', winograd=self.winograd)
 
 
 class Cv(nn.Module):
@@ -50,9 +51,9 @@ class Cv(nn.Module):
 class Model2(nn.Module):
     def __init__(self):
         super().__init__()
-        self.stem_1 = ConvSilu(3, 3, 16, strides=(2, 2), pads=(1, 1, 1, 1))
-        self.stem_2a = ConvSilu(1, 16, 8, strides=(1, 1), pads=(0, 0, 0, 0))
-        self.stem_2b = ConvSilu(3, 8, 16, strides=(2, 2), pads=(1, 1, 1, 1))
+        self.stem_1 = ConvSilu(3, 3, 16, strides=(2, 2), pads=(1, 1, 1, 1), winograd=0)
+        self.stem_2a = ConvSilu(1, 16, 8, strides=(1, 1), pads=(0, 0, 0, 0), winograd=0)
+        self.stem_2b = ConvSilu(3, 8, 16, strides=(2, 2), pads=(1, 1, 1, 1), winograd=0)
         self.stem_3 = Cv(16, 16)
 
     def __call__(self, x):
@@ -80,7 +81,7 @@ class Block2(nn.Module):
     def __init__(self, strides):
         super().__init__()
         self.conv1 = DepthwisePointwise(32, 32, strides=strides)
-        self.conv2 = ConvSilu(1, 32, 32, strides=(1, 1), pads=(0, 0, 0, 0))
+        self.conv2 = ConvSilu(1, 32, 32, strides=(1, 1), pads=(0, 0, 0, 0), winograd=0)
 
     def __call__(self, x1, x2):
         conv1 = self.conv1(x1)
@@ -95,7 +96,7 @@ class Block(nn.Module):
     def __init__(self, strides):
         super().__init__()
         self.conv1 = DepthwisePointwise(64, 64, strides=strides)
-        self.conv2 = ConvSilu(1, 64, 64, strides=(1, 1), pads=(0, 0, 0, 0))
+        self.conv2 = ConvSilu(1, 64, 64, strides=(1, 1), pads=(0, 0, 0, 0), winograd=0)
 
     def __call__(self, x1, x2):
         conv1 = self.conv1(x1)
@@ -110,7 +111,7 @@ class Block3(nn.Module):
     def __init__(self, strides):
         super().__init__()
         self.conv1 = DepthwisePointwise(128, 128, strides=strides)
-        self.conv2 = ConvSilu(1, 128, 128, strides=(1, 1), pads=(0, 0, 0, 0))
+        self.conv2 = ConvSilu(1, 128, 128, strides=(1, 1), pads=(0, 0, 0, 0), winograd=0)
 
     def __call__(self, x1, x2):
         conv1 = self.conv1(x1)
@@ -124,8 +125,8 @@ class Block3(nn.Module):
 class M(nn.Module):
     def __init__(self):
         super().__init__()
-        self.cv1 = ConvSilu(1, 32, 32, strides=(1, 1), pads=(0, 0, 0, 0))
-        self.cv2 = ConvSilu(3, 32, 32, strides=(1, 1), pads=(1, 1, 1, 1))
+        self.cv1 = ConvSilu(1, 32, 32, strides=(1, 1), pads=(0, 0, 0, 0), winograd=0)
+        self.cv2 = ConvSilu(3, 32, 32, strides=(1, 1), pads=(1, 1, 1, 1), winograd=4)
 
     def __call__(self, x):
         cv1 = self.cv1(x)
@@ -135,9 +136,9 @@ class M(nn.Module):
 class Model(nn.Module):
     def __init__(self, in_channels):
         super().__init__()
-        self.cv1 = ConvSilu(1, in_channels, 32, strides=(1, 1), pads=(0, 0, 0, 0))
+        self.cv1 = ConvSilu(1, in_channels, 32, strides=(1, 1), pads=(0, 0, 0, 0), winograd=0)
         self.m = M()
-        self.cv2 = ConvSilu(1, in_channels, 32, strides=(1, 1), pads=(0, 0, 0, 0))
+        self.cv2 = ConvSilu(1, in_channels, 32, strides=(1, 1), pads=(0, 0, 0, 0), winograd=0)
         self.cv3 = Cv(32, 64)
 
     def __call__(self, x):
@@ -166,7 +167,7 @@ class Yolov5n05Face(nn.Module):
     def __init__(self):
         super().__init__()
         self.model_0 = Model2()
-        self.model_conv_18 = ConvSilu(1, 16, 32, strides=(1, 1), pads=(0, 0, 0, 0))
+        self.model_conv_18 = ConvSilu(1, 16, 32, strides=(1, 1), pads=(0, 0, 0, 0), winograd=0)
         self.model_conv_14 = DepthwisePointwise(16, 32, strides=(2, 2))
         self.blocks = [
             Block2(strides=(2, 2)),
@@ -174,7 +175,7 @@ class Yolov5n05Face(nn.Module):
             Block2(strides=(1, 1)),
         ]
         self.model_conv_102 = DepthwisePointwise(32, 32, strides=(1, 1))
-        self.model_conv_116 = ConvSilu(1, 64, 64, strides=(1, 1), pads=(0, 0, 0, 0))
+        self.model_conv_116 = ConvSilu(1, 64, 64, strides=(1, 1), pads=(0, 0, 0, 0), winograd=0)
         self.model_conv_112 = DepthwisePointwise(64, 64, strides=(2, 2))
         self.blocks_2 = [
             Block(strides=(2, 2)),
@@ -186,7 +187,7 @@ class Yolov5n05Face(nn.Module):
             Block(strides=(1, 1)),
         ]
         self.model_conv_308 = DepthwisePointwise(64, 64, strides=(1, 1))
-        self.model_conv_322 = ConvSilu(1, 128, 128, strides=(1, 1), pads=(0, 0, 0, 0))
+        self.model_conv_322 = ConvSilu(1, 128, 128, strides=(1, 1), pads=(0, 0, 0, 0), winograd=0)
         self.model_conv_318 = DepthwisePointwise(128, 128, strides=(2, 2))
         self.blocks_3 = [
             Block3(strides=(2, 2)),
@@ -194,18 +195,18 @@ class Yolov5n05Face(nn.Module):
             Block3(strides=(1, 1)),
         ]
         self.model_conv_406 = DepthwisePointwise(128, 128, strides=(1, 1))
-        self.model_7 = ConvSilu(1, 256, 64, strides=(1, 1), pads=(0, 0, 0, 0))
+        self.model_7 = ConvSilu(1, 256, 64, strides=(1, 1), pads=(0, 0, 0, 0), winograd=0)
         self.model_10 = Model(192)
-        self.model_11 = ConvSilu(1, 64, 64, strides=(1, 1), pads=(0, 0, 0, 0))
+        self.model_11 = ConvSilu(1, 64, 64, strides=(1, 1), pads=(0, 0, 0, 0), winograd=0)
         self.model_14 = Model(128)
-        self.model_15 = ConvSilu(3, 64, 64, strides=(2, 2), pads=(1, 1, 1, 1))
+        self.model_15 = ConvSilu(3, 64, 64, strides=(2, 2), pads=(1, 1, 1, 1), winograd=0)
         self.model_21_m = [
             Conv(shape=[1, 3, 16, 80, 80]),
             Conv(shape=[1, 3, 16, 40, 40]),
             Conv(shape=[1, 3, 16, 20, 20]),
         ]
         self.model_17 = Model(128)
-        self.model_18 = ConvSilu(3, 64, 64, strides=(2, 2), pads=(1, 1, 1, 1))
+        self.model_18 = ConvSilu(3, 64, 64, strides=(2, 2), pads=(1, 1, 1, 1), winograd=0)
         self.model_20 = Model(128)
 
     def __call__(self, data):
@@ -238,22 +239,22 @@ class Yolov5n05Face(nn.Module):
         interleave_3 = native.interleave([part_13, model_conv_406])
         model_7 = self.model_7(interleave_3)
         upsample_nearest = native.upsample_nearest(model_7, (2, 2))
-        upsample_nearest = mx.concatenate([upsample_nearest, interleave_2], axis=3)
+        upsample_nearest = native.concat([upsample_nearest, interleave_2])
         model_10 = self.model_10(upsample_nearest)
         model_11 = self.model_11(model_10)
         upsample_nearest_2 = native.upsample_nearest(model_11, (2, 2))
-        upsample_nearest_2 = mx.concatenate([upsample_nearest_2, interleave], axis=3)
+        upsample_nearest_2 = native.concat([upsample_nearest_2, interleave])
         model_14 = self.model_14(upsample_nearest_2)
         model_15 = self.model_15(model_14)
         model_21_m = self.model_21_m[0](model_14)
         stride_8 = mx.transpose(model_21_m, [0, 1, 3, 4, 2])
-        concatenate = mx.concatenate([model_15, model_11], axis=3)
-        model_17 = self.model_17(concatenate)
+        concat = native.concat([model_15, model_11])
+        model_17 = self.model_17(concat)
         model_18 = self.model_18(model_17)
         model_21_m_2 = self.model_21_m[1](model_17)
         stride_16 = mx.transpose(model_21_m_2, [0, 1, 3, 4, 2])
-        concatenate_2 = mx.concatenate([model_18, model_7], axis=3)
-        model_20 = self.model_20(concatenate_2)
+        concat_2 = native.concat([model_18, model_7])
+        model_20 = self.model_20(concat_2)
         model_21_m_3 = self.model_21_m[2](model_20)
         stride_32 = mx.transpose(model_21_m_3, [0, 1, 3, 4, 2])
         return stride_8, stride_16, stride_32
