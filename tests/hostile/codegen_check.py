@@ -16,10 +16,12 @@ from __future__ import annotations
 import ast
 import re
 
+from opset.functions import NATIVE_FUNCTIONS
+
 # Modules whose attributes may be called (mx.conv2d, np.arange, math.floor, nn.Module ...).
 MODULES = {"mx", "nn", "np", "math"}
 # opset.native: only the kernel wrappers on the interpreter's allowlist (opset/functions.py).
-NATIVE_CALLS = {"conv2d", "dw_pw_conv2d", "interleave", "max_pool2d", "upsample_nearest", "sigmoid", "softmax"}
+NATIVE_CALLS = {name.removeprefix("native_") for name in NATIVE_FUNCTIONS}
 # The only imports a generated module may have.
 IMPORTS = {
     ("__future__", "annotations"), ("math", None), ("pathlib", "Path"), ("mlx.core", "mx"), ("mlx.nn", "nn"),
