@@ -123,16 +123,17 @@ def main(argv: list[str] | None = None) -> int:
         keys = [k for k in args.models.split(",") if k] or list(zoo)
         results = bench.measure(keys, args.runs, args.warmup, engines_run=("onnxruntime", "module", "oplist"))
         rvm = time_rvm(Path(tmp), args.rvm_frames) if args.rvm_frames else {}
-    out = Path(args.out)
-    text = bench.write_report(results, {}, args.runs, out, out.with_suffix(".png"))
+    tables = {"families": [bench.caption(args.runs, 5, 30.0), "", *bench.models_table(results)]}
     if rvm:
-        text += (
-            "\n## Robust Video Matting (stand-in), 720p frames, downsample_ratio 0.4, state carried\n\n"
-            "| engine | median ms per frame | ratio to onnxruntime |\n|---|---|---|\n"
-            + "".join(f"| {e} | {ms:.1f} | {ms / rvm['onnxruntime']:.2f} |\n" for e, ms in rvm.items())
-        )
-        out.write_text(text)
-    print(text)
+        tables["rvm"] = [
+            "Robust Video Matting (stand-in), 720p frames, downsample_ratio 0.4, state carried:",
+            "",
+            "| engine | median ms per frame | ratio to onnxruntime |",
+            "|---|---|---|",
+            *(f"| {e} | {ms:.1f} | {ms / rvm['onnxruntime']:.2f} |" for e, ms in rvm.items()),
+        ]
+    bench.write_sections(Path(args.out), tables)
+    print("\n".join(line for lines in tables.values() for line in lines))
     return 0
 
 
