@@ -206,7 +206,9 @@ def test_per_channel_preprocessing_config_reads_the_image_the_same(backend):
     for flag in ("1", "0"):
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("UNIFACE_IMAGE_INPUT", flag)
-            pair.append(uniface.ArcFace(None, config, model_path=MODELS / "mobilefacenet_prelu_128d.onnx", backend=backend))
+            pair.append(
+                uniface.ArcFace(None, config, model_path=MODELS / "mobilefacenet_prelu_128d.onnx", backend=backend)
+            )
     image_in, tensor_in = pair
     assert image_in.session.image_input == ImageInput((120.0, 127.5, 131.0), (58.0, 64.0, 71.0), bgr_to_rgb=True)
     crop = cv2.imread(str(IMAGES / "facerec_aligned_a_01.jpg"))
