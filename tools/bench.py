@@ -11,8 +11,9 @@ Sections (each a table between `<!-- bench:NAME -->` markers in docs/benchmarks.
              keeps AVX-512 there, so those ratios are pessimistic for us;
 - image      from the 8-bit image: onnxruntime fed numpy's float blob, against ours reading the image itself;
 - batch      images per second at batch 1, 4 and 8 (models whose batch dim is not fixed by the graph);
-- facade     end to end, SCRFD.detect() plus an embedding per face (tools/bench_facade.py): ours on MLX,
-             ours on onnxruntime, ours with the image input wired, upstream uniface 4.2.1 (its own venv);
+- facade     end to end, SCRFD.detect() plus an embedding per face (tools/bench_facade.py): ours on MLX
+             (image in), ours on MLX fed float tensors (UNIFACE_IMAGE_INPUT=0), ours on onnxruntime,
+             upstream uniface 4.2.1 (its own venv);
 - engines    all four engines with onnx2mlx, and peak RSS per engine in fresh processes (slow).
 
 Engines take turns in blocks of runs, each block after a pause (onnxruntime's pool spins ~20 ms after a

@@ -1,11 +1,11 @@
 """End to end, as a user sees it: `SCRFD.detect()` plus one embedding per face, over real photos.
 
 Pipelines (each a zero-argument callable running one pass over the photos):
-- "mlx": our facade on the MLX backend (the default translations);
+- "mlx": our facade on the MLX backend as it ships: the networks read the 8-bit image (the translations
+  made with the image input; preprocessing only resizes, pads and aligns in OpenCV);
+- "mlx float-in": the same with `UNIFACE_IMAGE_INPUT=0`: the float tensor made in numpy, fed to the
+  default translations (generated/ where the sha256 matches);
 - "onnx": our facade with `backend="onnx"`: the same pre- and post-processing, onnxruntime underneath;
-- "mlx image-in": our facade's MLX runners swapped for runners translated with the 8-bit image input
-  (`open_model(..., image_input=...)`), the way the facade will call them once wired (preprocess only
-  crops and resizes; normalization and layout happen inside the network);
 - "uniface 4.2.1": upstream uniface with onnxruntime, in its own venv, driven through a child process
   that runs blocks of passes on request (so its blocks alternate with ours like any other engine).
 
@@ -54,36 +54,24 @@ def _pass(detector, recognizer, images) -> int:
     return faces
 
 
-def ours(backend: str, image_input: bool = False):
-    """Our facade's pipeline on `backend`; with image_input, its MLX runners take the 8-bit image."""
+def ours(backend: str, image_input: bool = True):
+    """Our facade's pipeline on `backend`; image_input=False constructs it with `UNIFACE_IMAGE_INPUT=0`."""
     from uniface import SCRFD, ArcFace
+    from uniface.backend import IMAGE_INPUT_ENV_VAR
 
-    det = SCRFD(model_path=DETECTOR, backend=backend)
-    rec = ArcFace(model_path=RECOGNIZER, backend=backend)
-    if image_input:
-        _wire_image_input(det, rec)
+    previous = os.environ.get(IMAGE_INPUT_ENV_VAR)
+    os.environ[IMAGE_INPUT_ENV_VAR] = "1" if image_input else "0"  # read when a model is constructed
+    try:
+        det = SCRFD(model_path=DETECTOR, backend=backend)
+        rec = ArcFace(model_path=RECOGNIZER, backend=backend)
+    finally:
+        if previous is None:
+            os.environ.pop(IMAGE_INPUT_ENV_VAR)
+        else:
+            os.environ[IMAGE_INPUT_ENV_VAR] = previous
+    assert det.takes_images == rec.takes_images == image_input
     images = photos()
     return lambda: _pass(det, rec, images)
-
-
-def _wire_image_input(det, rec) -> None:
-    """What the facade change amounts to (see docs/benchmarks.md): open the runners with the model's
-    normalization as `image_input`, and hand them the resized uint8 image instead of a float blob."""
-    from runtime.models import open_model
-    from translator.image_input import ImageInput
-    from uniface.model_store import cache_dir
-
-    import cv2
-
-    cache = cache_dir() / "mlx"
-    shape = {det.inputs[0].name: (1, 3, det.input_size[1], det.input_size[0])}
-    det.session = open_model(det.model_path, "mlx", cache_dir=cache, input_shapes=shape,
-                             image_input=ImageInput(127.5, 127.5))  # fmt: skip
-    det.preprocess = lambda canvas: canvas[None]  # uint8 NHWC: the network normalizes
-    rec.session = open_model(rec.model_path, "mlx", cache_dir=cache, image_input=ImageInput(127.5, 127.5, True),
-                             input_shapes={rec.input_name: (1, 3, rec.input_size[1], rec.input_size[0])})  # fmt: skip
-    size = rec.input_size
-    rec.preprocess = lambda face: (face if face.shape[1::-1] == size else cv2.resize(face, size))[None]
 
 
 # -- upstream uniface 4.2.1, in its own venv ---------------------------------------------------------
@@ -145,7 +133,7 @@ def measure(runs: int, block: int = 3, settle_ms: float = 30.0, upstream: bool =
     """Median ms per pass (p10-p90) of each pipeline, in alternating blocks."""
     with tempfile.TemporaryDirectory() as cache:
         os.environ["UNIFACE_CACHE_DIR"] = cache  # fresh translations, never a stale cache entry
-        engines = {"mlx": ours("mlx"), "onnx": ours("onnx"), "mlx image-in": ours("mlx", image_input=True)}
+        engines = {"mlx": ours("mlx"), "mlx float-in": ours("mlx", image_input=False), "onnx": ours("onnx")}
         faces = {name: fn() for name, fn in engines.items()}  # warm-up (and the face count)
         up = None
         if upstream:

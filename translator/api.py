@@ -155,6 +155,11 @@ def translate(
         if input_shapes:
             _set_input_shapes(model, input_shapes, loaded.label)
         else:
+            if image_input is not None and dynamic is True:  # the image keeps its channel count: the
+                # normalization is per channel (folded into the stem conv's weights); N, H and W go free
+                init = {t.name for t in model.graph.initializer}
+                dynamic = {i.name: (0, 2, 3) if len(i.type.tensor_type.shape.dim) == 4 else None
+                           for i in model.graph.input if i.name not in init}  # fmt: skip
             free_input_dims(model, dynamic, loaded.label)
         loaded.model = model
     model = prepare_model(loaded)

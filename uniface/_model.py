@@ -5,7 +5,10 @@ Construction is the same for every family: the weights from `model_name`
 `model_path=` (a local ONNX file, our extension), the backend
 (`backend=`, else `uniface.backend`'s choice), and the first input's size
 read from the model. Subclasses add their pre/post-processing and call
-`self._infer(blob)` or `self.session.run(feed)`.
+`self._infer(blob)` or `self.session.run(feed)`; those that pass an
+`image_input` (their normalization of the 8-bit image) call
+`self.session.run_image(images)` when `takes_images` says the runner was
+opened with it.
 """
 
 from __future__ import annotations
@@ -14,17 +17,21 @@ import os
 from enum import Enum
 from typing import ClassVar
 
+from translator.image_input import ImageInput
+
 import numpy as np
 
-from ._runner import create_runner, fixed_hw, resolve_weights, signature
+from ._runner import RunnerOwner, fixed_hw, resolve_weights, signature
 
 
-class OnnxModel:
+class OnnxModel(RunnerOwner):
     """Resolves weights, reads the input size from the model, opens the runner at that size.
 
     `default_hw`: the (height, width) used when the model's input is dynamic
     and no `input_size` is given. `dynamic_input`: open the runner without
     fixing the input shape (each new shape is translated once on MLX).
+    `image_input` (from subclasses): the model's normalization of the 8-bit
+    image, so that the runner can take the image itself (`_runner.create_runner`).
     """
 
     default_model: ClassVar[Enum]
@@ -40,6 +47,7 @@ class OnnxModel:
         mode: str = "module",
         input_size: int | tuple[int, int] | None = None,
         providers: list[str] | None = None,
+        image_input: ImageInput | None = None,
     ) -> None:
         if isinstance(model_name, str) and not isinstance(model_name, Enum):
             # Upstream's weight enums are `str` enums, so `model_name="modnet_webcam"` finds the slot there
@@ -65,7 +73,7 @@ class OnnxModel:
         self.input_name = self.inputs[0].name
         self.output_names = [o.name for o in self.outputs]
         shapes = None if self.dynamic_input else {self.input_name: (1, 3, self.input_size[1], self.input_size[0])}
-        self.session = create_runner(self.model_path, backend=backend, mode=mode, input_shapes=shapes)
+        self._open_runner(self.model_path, backend=backend, mode=mode, input_shapes=shapes, image_input=image_input)
 
     def _registry_entry(self):
         """The registry entry to resolve `model_name` with (None: `uniface.constants.MODEL_REGISTRY`)."""
@@ -77,8 +85,8 @@ class OnnxModel:
         return self.session.backend
 
     def _infer(self, blob: np.ndarray) -> np.ndarray:
-        """The first output for a single-input feed."""
-        return self.session.run({self.input_name: blob})[0]
+        """The first output for a single-input feed (a preprocessed float tensor)."""
+        return self.tensor_session.run({self.input_name: blob})[0]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={os.path.basename(self.model_path)}, backend={self.backend})"

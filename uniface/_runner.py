@@ -1,15 +1,22 @@
-"""Opening a model for a facade class: weights lookup + backend choice + runner."""
+"""Opening a model for a facade class: weights lookup + backend choice + runner (image in or tensor in)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from enum import Enum
+from typing import Any
 
 from runtime.models import ModelRunner, TensorInfo, open_model, read_signature
+from translator.image_input import ImageInput
 
-from .backend import Backend, resolve_backend
+import numpy as np
+
+from .backend import Backend, image_input_enabled, resolve_backend
 from .constants import ModelInfo
 from .model_store import cache_dir, verify_model_weights
+
+log = logging.getLogger("uniface")
 
 
 def resolve_weights(
@@ -43,6 +50,7 @@ def create_runner(
     mode: str = "module",
     input_shapes: dict[str, tuple[int, ...]] | None = None,
     dynamic: bool = False,
+    image_input: ImageInput | None = None,
 ) -> ModelRunner:
     """Runner for the ONNX file at `path` on the requested (or automatic) backend.
 
@@ -50,8 +58,14 @@ def create_runner(
     chosen MLX backend falls back to onnxruntime (with a warning) when the
     model cannot be translated yet; an explicitly chosen one raises instead.
     `dynamic=True`: one translation that runs at every input size.
+    `image_input`: the model's normalization of the 8-bit image; the runner's
+    `run_image` then takes the image (see runtime.models.open_model). It is
+    dropped (the caller feeds float tensors) when `UNIFACE_IMAGE_INPUT=0` or
+    when the file's input is not one float NCHW tensor of 3 channels.
     """
     chosen, explicit = resolve_backend(backend)
+    if image_input is not None and not (image_input_enabled() and fits_image_input(signature(path)[0], image_input)):
+        image_input = None
     return open_model(
         path,
         chosen.value,
@@ -60,7 +74,52 @@ def create_runner(
         input_shapes=input_shapes,
         fallback=not explicit,
         dynamic=dynamic,
+        image_input=image_input,
     )
+
+
+def fits_image_input(inputs: list[TensorInfo], spec: ImageInput) -> bool:
+    """True if a model with these inputs can take a 3-channel 8-bit image normalized by `spec`.
+
+    Why: `model_path=` accepts any file; one whose input is not a single float NCHW tensor of 3 channels
+    (or a spec with other than 1 or 3 values) keeps the float tensor path instead of failing to translate.
+    """
+    if len(inputs) != 1 or len(inputs[0].shape) != 4 or inputs[0].shape[1] != 3 or inputs[0].dtype.kind != "f":
+        log.debug("%s: not a 3-channel NCHW float input, the float tensor path stays", inputs)
+        return False
+    return all(np.asarray(v).size in (1, 3) for v in (spec.mean, spec.std))
+
+
+class RunnerOwner:
+    """A facade class's runner (`self.session`), opened once, plus the tensor-in runner upstream's methods need.
+
+    An MLX translation made with the image input takes the 8-bit image in `run` as well; methods of the
+    upstream API that take a preprocessed float tensor (`inference`) use `tensor_session` instead.
+    """
+
+    session: ModelRunner
+    _runner_args: dict[str, Any]
+    _tensor_session: ModelRunner | None = None
+
+    def _open_runner(self, path: str, *, image_input: ImageInput | None = None, **kwargs: Any) -> None:
+        self._runner_args = {"path": path, **kwargs}
+        self._tensor_session = None
+        self.session = create_runner(path, image_input=image_input, **kwargs)
+
+    @property
+    def takes_images(self) -> bool:
+        """True when the runner was opened with the image input (`session.run_image`)."""
+        return self.session.image_input is not None
+
+    @property
+    def tensor_session(self) -> ModelRunner:
+        """A runner whose `run` takes the float NCHW tensor: `session`, unless that is an MLX translation
+        reading the 8-bit image; then the same model without the image input (opened on first use)."""
+        if self.session.image_input is None or self.session.backend != "mlx":
+            return self.session
+        if self._tensor_session is None:
+            self._tensor_session = create_runner(**dict(self._runner_args, backend=self.session.backend))
+        return self._tensor_session
 
 
 def fixed_hw(info: TensorInfo) -> tuple[int | None, int | None]:

@@ -3,6 +3,11 @@
 Precedence when a model is constructed: an explicit `backend=` argument,
 then `set_backend()`, then the `UNIFACE_BACKEND` environment variable (read
 at construction time, not at import), then MLX if it imports, else ONNX.
+
+`UNIFACE_IMAGE_INPUT` (also read at construction): the detectors and
+recognizers hand their networks the 8-bit image (normalized inside the MLX
+translation, or by `runtime.models.image_blob` for onnxruntime); `0` makes
+them feed the float tensor made in numpy instead, as before.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import os
 from enum import Enum
 
 ENV_VAR = "UNIFACE_BACKEND"
+IMAGE_INPUT_ENV_VAR = "UNIFACE_IMAGE_INPUT"
+_ON, _OFF = ("", "1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 class Backend(str, Enum):
@@ -62,3 +69,16 @@ def resolve_backend(backend: Backend | str | None = None) -> tuple[Backend, bool
 def get_backend() -> Backend:
     """The backend the next model will use."""
     return resolve_backend()[0]
+
+
+def image_input_enabled() -> bool:
+    """Whether models constructed now take the 8-bit image (`UNIFACE_IMAGE_INPUT`, on unless 0/false/no/off)."""
+    value = os.environ.get(IMAGE_INPUT_ENV_VAR, "").strip().lower()
+    if value in _ON:
+        return True
+    if value in _OFF:
+        return False
+    raise ValueError(
+        f"{IMAGE_INPUT_ENV_VAR}={value!r}: use 1 (the networks read the 8-bit image, the default) "
+        "or 0 (they get the float tensor made in numpy)"
+    )

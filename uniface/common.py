@@ -6,10 +6,13 @@ from collections.abc import Sequence
 
 from runtime.face import decode
 from runtime.face.nms import nms
-from runtime.face.preprocess import letterbox_center, resize_top_left, to_nchw
+from runtime.face.preprocess import letterbox_center, resize_top_left
 from runtime.face.priors import retinaface_priors
+from runtime.models import image_blob
 
 import numpy as np
+
+from .detection.yolov5 import YOLO_NORMALIZATION
 
 __all__ = [
     "decode_boxes",
@@ -55,7 +58,7 @@ def letterbox_resize(
     """Centred letterbox -> (RGB `/ 255` NCHW tensor, scale, (pad_w, pad_h)), as the YOLO detectors feed it."""
     validate_image(image)
     canvas, scale, pad = letterbox_center(image, target_size, fill_value)
-    return to_nchw(canvas[:, :, ::-1].astype(np.float32) / 255.0), scale, pad
+    return image_blob(canvas, YOLO_NORMALIZATION), scale, pad
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:

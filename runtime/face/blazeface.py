@@ -11,13 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from translator.image_input import ImageInput
+
 import cv2
 import numpy as np
+
+from ..models import image_blob
 
 NUM_KEYPOINTS = 6  # right eye, left eye, nose tip, mouth centre, right ear tragion, left ear tragion
 ANCHOR_STRIDES = (8, 16, 16, 16)  # layers sharing a stride stack their anchors per cell
 NUM_ANCHORS = 896
 SCORE_CLIP = 100.0  # MediaPipe's score_clipping_thresh, applied to the logits before the sigmoid
+NORMALIZATION = ImageInput(mean=127.5, std=127.5, bgr_to_rgb=True)  # RGB in [-1, 1]
 
 
 def anchors(input_size: int, strides: Sequence[int] = ANCHOR_STRIDES) -> np.ndarray:
@@ -50,8 +55,7 @@ def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, float, float, f
 
 def to_input(canvas: np.ndarray) -> np.ndarray:
     """BGR canvas -> RGB `(x - 127.5) / 127.5`, `[1, 3, H, W]` float32."""
-    rgb = canvas[:, :, ::-1].astype(np.float32)
-    return np.ascontiguousarray(np.transpose((rgb - 127.5) / 127.5, (2, 0, 1))[None])
+    return image_blob(canvas, NORMALIZATION)
 
 
 def decode(

@@ -8,13 +8,17 @@ are predicted relative to the clipped box as (dy, dx) pairs.
 
 from __future__ import annotations
 
+from translator.image_input import ImageInput
+
 import cv2
 import numpy as np
 
+from ..models import image_blob
 from .nms import nms
 
 STRIDE = 4
 SIZE_DIVISOR = 32
+NORMALIZATION = ImageInput(mean=0.0, std=1.0, bgr_to_rgb=True)  # raw RGB pixels: the network normalizes nothing
 
 
 def resize(image: np.ndarray, max_size: tuple[int, int] | None) -> tuple[np.ndarray, float, float]:
@@ -30,7 +34,7 @@ def resize(image: np.ndarray, max_size: tuple[int, int] | None) -> tuple[np.ndar
 
 def to_input(image: np.ndarray) -> np.ndarray:
     """BGR -> RGB float32 `[1, 3, H, W]`, raw 0..255 (the network normalizes nothing)."""
-    return np.ascontiguousarray(image[:, :, ::-1].astype(np.float32).transpose(2, 0, 1)[None])
+    return image_blob(image, NORMALIZATION)
 
 
 def decode(

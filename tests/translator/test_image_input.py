@@ -183,6 +183,29 @@ def test_image_conv_refuses_bad_arguments(x, offset, match):
                                  strides=[1, 1], pads=[1, 1, 1, 1])  # fmt: skip
 
 
+@needs_native
+def test_one_dynamic_translation_reads_images_of_every_size(tmp_path):
+    """dynamic=True frees N, H and W of the image but keeps its channels (the normalization is per channel):
+    one translation, declared at 16x20 like YuNet's fixed 640x640, runs at other sizes and batches."""
+    from runtime.session import InferenceSession
+    from translator.api import free_input_dims
+
+    spec = ImageInput((104.0, 117.0, 123.0), (1.0, 2.0, 4.0), bgr_to_rgb=True)
+    model = _stem_model(8, 3, 2, [1, 1, 1, 1], (16, 20))
+    *free_dims, channels = translate(model, dynamic=True, image_input=spec).program.inputs[0].shape
+    assert channels == 3 and not any(isinstance(d, int) for d in free_dims)
+    free = onnx.ModelProto.FromString(model.SerializeToString())
+    free_input_dims(free, True, "stem")  # onnxruntime at any size: the float blob's dims all free
+    session = InferenceSession(model, mode="oplist", cache_dir=tmp_path, dynamic=True, image_input=spec)
+    rng = np.random.default_rng(5)
+    for shape in ((1, 16, 20, 3), (2, 33, 18, 3), (1, 64, 48, 3)):
+        img = rng.integers(0, 256, shape, dtype=np.uint8)
+        want = run_ort(free, {"x": _blob(img, spec)})[0]
+        got = session.run(None, {"x": img})[0]
+        np.testing.assert_allclose(got, want, atol=2e-5 * float(np.max(np.abs(want))), rtol=1e-5)
+    assert len(session._models) == 1
+
+
 def test_bad_specs_and_models_are_clear_errors():
     model = _stem_model(8, 3, 1, [1, 1, 1, 1], (8, 8))
     with pytest.raises(TranslatorError, match="mean has 2 values for 3 channels"):

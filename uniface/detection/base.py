@@ -15,10 +15,12 @@ from typing import Any, ClassVar
 
 from runtime.face import detectors as post
 from runtime.face.preprocess import ensure_bgr
+from runtime.models import image_blob
+from translator.image_input import ImageInput
 
 import numpy as np
 
-from .._runner import create_runner, fixed_hw, resolve_weights, signature
+from .._runner import RunnerOwner, fixed_hw, resolve_weights, signature
 from ..types import Face
 
 log = logging.getLogger("uniface")
@@ -26,13 +28,17 @@ log = logging.getLogger("uniface")
 ALIASES = {"conf_thresh": "confidence_threshold", "nms_thresh": "nms_threshold"}
 
 
-class BaseDetector:
-    """Detector base: subclasses set `default_model`, `defaults` and implement `_forward(image) -> (dets, lms)`.
+class BaseDetector(RunnerOwner):
+    """Detector base: subclasses set `default_model`, `defaults`, `normalization` and implement
+    `_forward(image) -> (dets, lms)`.
 
-    `dets` are rows `[x1, y1, x2, y2, score]` and `lms` `[N, K, 2]` in image pixels.
+    `dets` are rows `[x1, y1, x2, y2, score]` and `lms` `[N, K, 2]` in image pixels. `normalization` is
+    what the network expects of the 8-bit canvas: the runner reads the canvas itself (`_run_canvas`), or,
+    with `UNIFACE_IMAGE_INPUT=0`, gets the float tensor `preprocess` makes from the same spec.
     """
 
     default_model: ClassVar[Enum]
+    normalization: ClassVar[ImageInput]
     defaults: ClassVar[dict[str, Any]] = {}
     supports_landmarks: ClassVar[bool] = True
     supports_alignment: ClassVar[bool] = True  # landmarks are the 5-point ArcFace template order
@@ -77,8 +83,13 @@ class BaseDetector:
     nms_thresh = property(lambda self: self.nms_threshold, lambda self, v: setattr(self, "nms_threshold", v))
 
     def _open(self, input_shapes: dict[str, tuple[int, ...]] | None = None, dynamic: bool = False) -> None:
-        self.session = create_runner(
-            self.model_path, backend=self._backend_request, mode=self.mode, input_shapes=input_shapes, dynamic=dynamic
+        self._open_runner(
+            self.model_path,
+            backend=self._backend_request,
+            mode=self.mode,
+            input_shapes=input_shapes,
+            dynamic=dynamic,
+            image_input=self.normalization,
         )
         self.input_names = self.inputs[0].name
         self.output_names = [o.name for o in self.outputs]
@@ -106,7 +117,13 @@ class BaseDetector:
 
     def inference(self, input_tensor: np.ndarray) -> list[np.ndarray]:
         """Raw network outputs for a preprocessed `[1, 3, H, W]` tensor, in the graph's output order."""
-        return self.session.run(input_tensor)
+        return self.tensor_session.run(input_tensor)
+
+    def _run_canvas(self, canvas: np.ndarray) -> list[np.ndarray]:
+        """Raw network outputs for the 8-bit BGR canvas (resized, letterboxed or padded as the model wants)."""
+        if self.takes_images:
+            return self.session.run_image(canvas)
+        return self.session.run(image_blob(canvas, self.normalization))
 
     def detect(
         self, image: np.ndarray, max_num: int = 0, metric: str = "max", center_weight: float = 2.0

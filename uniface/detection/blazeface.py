@@ -23,6 +23,7 @@ class BlazeFace(BaseDetector):
     default_model = BlazeFaceWeights.DEFAULT
     defaults = {"confidence_threshold": 0.5, "nms_threshold": 0.3}
     supports_alignment = False
+    normalization = blazeface.NORMALIZATION
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -40,7 +41,7 @@ class BlazeFace(BaseDetector):
 
     def _forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         canvas, *params = blazeface.letterbox(image, self.input_size)
-        outputs = self.inference(self.preprocess(canvas))
+        outputs = self._run_canvas(canvas)
         return blazeface.postprocess(
             outputs, self.anchors, self.input_size, tuple(params), self.confidence_threshold, self.nms_threshold
         )

@@ -23,6 +23,7 @@ class CenterFace(BaseDetector):
 
     default_model = CenterFaceWeights.DEFAULT
     defaults = {"confidence_threshold": 0.35, "nms_threshold": 0.3, "input_size": (640, 640)}
+    normalization = centerface.NORMALIZATION
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -38,7 +39,7 @@ class CenterFace(BaseDetector):
 
     def _forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         resized, sx, sy = centerface.resize(image, self.input_size)
-        outputs = self.inference(self.preprocess(resized))
+        outputs = self._run_canvas(resized)
         return centerface.postprocess(
             outputs, resized.shape[:2], (sx, sy), self.confidence_threshold, self.nms_threshold
         )

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.face import detectors as post
-from runtime.face.preprocess import resize_top_left, to_nchw
+from runtime.face.preprocess import resize_top_left
 from runtime.face.priors import retinaface_priors
+from runtime.models import image_blob
+from translator.image_input import ImageInput
 
 import numpy as np
 
 from .._runner import fixed_hw
 from ..constants import RetinaFaceWeights
 from .base import BaseDetector, as_wh
-
-BGR_MEAN = np.array([104, 117, 123], dtype=np.float32)
 
 
 class RetinaFace(BaseDetector):
@@ -33,6 +33,7 @@ class RetinaFace(BaseDetector):
         "post_nms_topk": 750,
         "dynamic_size": False,
     }
+    normalization = ImageInput(mean=(104.0, 117.0, 123.0), std=1.0)  # BGR
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -54,7 +55,7 @@ class RetinaFace(BaseDetector):
         return self._priors[key]
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
-        return to_nchw(np.float32(image) - BGR_MEAN)
+        return image_blob(image, self.normalization)
 
     def _forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.dynamic_size:
@@ -62,7 +63,7 @@ class RetinaFace(BaseDetector):
         else:
             canvas, factor = resize_top_left(image, self.input_size)
         h, w = canvas.shape[:2]
-        outputs = self.session.run(self.preprocess(canvas))
+        outputs = self._run_canvas(canvas)
         return post.retinaface(
             outputs,
             self.priors(h, w),

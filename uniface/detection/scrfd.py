@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.face import detectors as post
-from runtime.face.preprocess import pad_to_multiple, resize_top_left, to_nchw
+from runtime.face.preprocess import pad_to_multiple, resize_top_left
+from runtime.models import image_blob
+from translator.image_input import ImageInput
 
 import numpy as np
 
@@ -27,6 +29,7 @@ class SCRFD(BaseDetector):
         "input_size": (640, 640),
         "dynamic_size": False,
     }
+    normalization = ImageInput(mean=127.5, std=127.5)  # BGR
     strides = (8, 16, 32)
     num_anchors = 2
 
@@ -40,14 +43,14 @@ class SCRFD(BaseDetector):
             self._open(self._fixed_input(self.input_size))
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
-        return to_nchw((np.float32(image) - 127.5) / 127.5)
+        return image_blob(image, self.normalization)
 
     def _forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.dynamic_size:
             (canvas, _), factor = pad_to_multiple(image, 32), 1.0
         else:
             canvas, factor = resize_top_left(image, self.input_size)
-        outputs = self.session.run(self.preprocess(canvas))
+        outputs = self._run_canvas(canvas)
         return post.scrfd(
             outputs,
             canvas.shape[:2],

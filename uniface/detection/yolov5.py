@@ -6,7 +6,9 @@ from typing import Any
 
 from runtime.face import decode
 from runtime.face import detectors as post
-from runtime.face.preprocess import letterbox_center, to_nchw
+from runtime.face.preprocess import letterbox_center
+from runtime.models import image_blob
+from translator.image_input import ImageInput
 
 import numpy as np
 
@@ -14,6 +16,7 @@ from ..constants import YOLOv5FaceWeights
 from .base import BaseDetector, log, square_size
 
 NMS_MODES = ("numpy", "torchvision")
+YOLO_NORMALIZATION = ImageInput(mean=0.0, std=255.0, bgr_to_rgb=True)  # RGB / 255, both YOLO generations
 
 
 def check_nms_mode(mode: str) -> str:
@@ -41,6 +44,7 @@ class YOLOv5Face(BaseDetector):
         "nms_mode": "numpy",
         "max_det": 750,
     }
+    normalization = YOLO_NORMALIZATION
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -55,8 +59,7 @@ class YOLOv5Face(BaseDetector):
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
         canvas, scale, pad = letterbox_center(image, self.input_size)
-        rgb = canvas[:, :, ::-1].astype(np.float32) / 255.0
-        return to_nchw(rgb), scale, pad
+        return image_blob(canvas, self.normalization), scale, pad
 
     def _decoded(self, outputs: list[np.ndarray]) -> np.ndarray:
         if not self.raw_heads:
@@ -66,6 +69,6 @@ class YOLOv5Face(BaseDetector):
         return decode.yolov5_face_heads(heads, strides)
 
     def _forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        tensor, scale, pad = self.preprocess(image)
-        decoded = self._decoded(self.inference(tensor))
+        canvas, scale, pad = letterbox_center(image, self.input_size)
+        decoded = self._decoded(self._run_canvas(canvas))
         return post.yolov5_face(decoded, scale, pad, self.confidence_threshold, self.nms_threshold, self.max_det)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.face import yolov8
-from runtime.face.preprocess import letterbox_center, to_nchw
+from runtime.face.preprocess import letterbox_center
+from runtime.models import image_blob
 
 import numpy as np
 
 from ..constants import YOLOv8FaceWeights
 from .base import BaseDetector, square_size
-from .yolov5 import check_nms_mode
+from .yolov5 import YOLO_NORMALIZATION, check_nms_mode
 
 
 class YOLOv8Face(BaseDetector):
@@ -25,6 +26,7 @@ class YOLOv8Face(BaseDetector):
         "nms_mode": "numpy",
         "max_det": 750,
     }
+    normalization = YOLO_NORMALIZATION
     strides = yolov8.STRIDES
 
     def __init__(self, **kwargs: Any) -> None:
@@ -36,11 +38,11 @@ class YOLOv8Face(BaseDetector):
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
         canvas, scale, pad = letterbox_center(image, self.input_size)
-        return to_nchw(canvas[:, :, ::-1].astype(np.float32) / 255.0), scale, pad
+        return image_blob(canvas, self.normalization), scale, pad
 
     def _forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        tensor, scale, pad = self.preprocess(image)
-        heads = self.inference(tensor)
+        canvas, scale, pad = letterbox_center(image, self.input_size)
+        heads = self._run_canvas(canvas)
         return yolov8.postprocess(
             heads,
             scale,

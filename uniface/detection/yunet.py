@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.face import detectors as post
-from runtime.face.preprocess import pad_to_multiple, resize_top_left, to_nchw
+from runtime.face.preprocess import pad_to_multiple, resize_top_left
+from runtime.models import image_blob
+from translator.image_input import ImageInput
 
 import numpy as np
 
@@ -29,6 +31,7 @@ class YuNet(BaseDetector):
         "top_k": 5000,
         "dynamic_size": False,
     }
+    normalization = ImageInput(mean=0.0, std=1.0)  # BGR pixels as they are
     strides = (8, 16, 32)
 
     def __init__(self, **kwargs: Any) -> None:
@@ -47,15 +50,15 @@ class YuNet(BaseDetector):
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
         padded, pad_wh = pad_to_multiple(image, 32)
-        return to_nchw(np.float32(padded)), pad_wh
+        return image_blob(padded, self.normalization), pad_wh
 
     def _forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.dynamic_size:
             canvas, factor = image, 1.0
         else:
             canvas, factor = resize_top_left(image, self.input_size)
-        tensor, pad_wh = self.preprocess(canvas)
-        outputs = self.session.run_named(tensor)
+        padded, pad_wh = pad_to_multiple(canvas, 32)
+        outputs = dict(zip(self.output_names, self._run_canvas(padded)))
         return post.yunet(
             outputs, pad_wh, factor, self.confidence_threshold, self.nms_threshold, self.top_k, self.strides
         )

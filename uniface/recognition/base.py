@@ -15,6 +15,7 @@ from enum import Enum
 from runtime.face.alignment import face_alignment
 from runtime.face.embedding import l2_normalize
 from runtime.face.preprocess import blob, ensure_bgr, normalize_channels
+from translator.image_input import ImageInput
 
 import cv2
 import numpy as np
@@ -33,6 +34,9 @@ class PreprocessConfig:
 
 class BaseRecognizer(OnnxModel):
     """Aligns with the ArcFace template, normalizes (RGB unless `swap_rb` is False), embeds.
+
+    The network reads the aligned 8-bit crops itself (`normalization`, from the preprocessing config),
+    or, with `UNIFACE_IMAGE_INPUT=0`, gets the float blob `preprocess` makes.
 
     `BaseRecognizer(model_name=None, preprocessing=None, *, model_path=None,
     backend=None, providers=None)`: `model_name` and `preprocessing`
@@ -61,9 +65,16 @@ class BaseRecognizer(OnnxModel):
             mode=mode,
             input_size=tuple(self.preprocessing.input_size) if preprocessing is not None else None,
             providers=providers,
+            image_input=self.normalization,
         )
         if len(self.outputs) != 1:
             raise ValueError(f"{self.model_path}: expected one embedding output, got {self.output_names}")
+
+    @property
+    def normalization(self) -> ImageInput:
+        """`(x - input_mean) / input_std` of the crop in the model's channel order (RGB unless `swap_rb` is False)."""
+        values = [tuple(v) if isinstance(v, (list, tuple)) else float(v) for v in (self.input_mean, self.input_std)]
+        return ImageInput(*values, bgr_to_rgb=self.swap_rb)
 
     def preprocess(self, face_img: np.ndarray) -> np.ndarray:
         """Aligned BGR crop -> `[1, 3, H, W]` blob (resized to the input size first)."""
@@ -77,7 +88,7 @@ class BaseRecognizer(OnnxModel):
         image = ensure_bgr(image)
         if landmarks is not None:
             image, _ = face_alignment(image, np.asarray(landmarks), self.input_size)
-        return self._infer(self.preprocess(image))
+        return self._embed([image], 1)
 
     def get_normalized_embedding(self, image: np.ndarray, landmarks: np.ndarray | None = None) -> np.ndarray:
         """Unit-length embedding `(D,)` (compare with a dot product or `compute_similarity`)."""
@@ -102,18 +113,27 @@ class BaseRecognizer(OnnxModel):
         """L2-normalized embeddings `[N, D]` of already aligned BGR crops (see `get_normalized_embeddings`)."""
         if not crops:
             return np.empty((0, 0), dtype=np.float32)
-        blobs = np.concatenate([self.preprocess(c) for c in crops])
+        crops = [ensure_bgr(c) for c in crops]
         batch = self.inputs[0].shape[0]
         step = self.embedding_batch if not isinstance(batch, int) else batch
         out = []
-        for start in range(0, len(blobs), step):
-            chunk = blobs[start : start + step]
+        for start in range(0, len(crops), step):
+            chunk = crops[start : start + step]
             size = step if isinstance(batch, int) else min(step, 1 << (len(chunk) - 1).bit_length())
-            padded = np.zeros((size, *chunk.shape[1:]), dtype=chunk.dtype)
-            padded[: len(chunk)] = chunk
-            out.append(self._infer(padded)[: len(chunk)])
+            out.append(self._embed(chunk, size)[: len(chunk)])
         emb = np.concatenate(out).astype(np.float32)
         norms = np.linalg.norm(emb, axis=1, keepdims=True)
         return emb / np.where(norms > 0, norms, 1.0)
+
+    def _embed(self, crops: list[np.ndarray], size: int) -> np.ndarray:
+        """Raw embeddings of BGR crops, run as one batch zero-padded to `size` rows (ignored by the caller):
+        the uint8 NHWC crops themselves when the runner takes images, else `preprocess`'s float blobs."""
+        if self.takes_images:
+            x = np.stack([c if c.shape[1::-1] == self.input_size else cv2.resize(c, self.input_size) for c in crops])
+        else:
+            x = np.concatenate([self.preprocess(c) for c in crops])
+        if size > len(x):
+            x = np.concatenate([x, np.zeros((size - len(x), *x.shape[1:]), dtype=x.dtype)])
+        return self.session.run_image(x)[0] if self.takes_images else self._infer(x)
 
     __call__ = get_normalized_embedding
