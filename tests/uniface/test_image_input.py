@@ -54,10 +54,6 @@ RECOGNIZERS = {
     "sphereface": uniface.SphereFace,
 }
 
-# EdgeFace's stand-in declares a free batch but its attention reshapes to batch 1 (tools/standins/recognition.py),
-# so it fails at batch > 1 on either path and either backend: its batch check runs one crop.
-BATCH_OF_ONE = {"edgeface"}
-
 
 def _path(source: str, standins: Path) -> Path:
     need_shared()
@@ -191,8 +187,6 @@ def test_recognizer_reads_the_crops_like_the_float_blob(family, backend, standin
         context = f"{family}/{backend} {case['image']}"
         _assert_close([image_in.get_embedding(image, landmarks)], [tensor_in.get_embedding(image, landmarks)], context)
         crops.append(uniface.face_alignment(image, landmarks, image_in.input_size[0])[0])
-    if family in BATCH_OF_ONE:
-        crops = crops[:1]
     # a batch of 5 crops runs zero-padded to 8 (uint8 rows for the image path, float rows for the other)
     _assert_close([image_in.embed_aligned(crops)], [tensor_in.embed_aligned(crops)], f"{family}/{backend} batch")
 

@@ -162,21 +162,23 @@ def _split_transpose_block(
         outs.append(sp)
     y = g.op("Concat", [*outs, parts[-1]], axis=1)
     h, w = hw
-    tokens = g.op("Transpose", [g.op("Reshape", [y, g.const_int([1, c, h * w])])], perm=[0, 2, 1])  # [1, N, C]
+    tokens = g.op("Transpose", [g.op("Reshape", [y, g.const_int([-1, c, h * w])])], perm=[0, 2, 1])  # [B, N, C]
     if pos_embed:  # Fourier positional encoding + 1x1 projection: constant-folded by the exporter
         tokens = g.op("Add", [tokens, g.const(g.rng.normal(0, 0.3, (1, h * w, c)))])
     # cross-covariance attention: attention over channels, tokens L2-normalized
     head_dim = c // heads
     qkv = _linear(g, _layer_norm(g, tokens, c), c, 3 * c)
-    qkv = g.op("Transpose", [g.op("Reshape", [qkv, g.const_int([1, h * w, 3, heads, head_dim])])], perm=[2, 0, 3, 4, 1])
+    qkv = g.op(
+        "Transpose", [g.op("Reshape", [qkv, g.const_int([-1, h * w, 3, heads, head_dim])])], perm=[2, 0, 3, 4, 1]
+    )
     qkv_parts = g.op_multi("Split", [qkv, g.const_int([1, 1, 1])], 3, axis=0)
     q, k, v = (g.op("Squeeze", [t, g.const_int([0])]) for t in qkv_parts)
     attn = g.op("MatMul", [_l2_normalize(g, q), g.op("Transpose", [_l2_normalize(g, k)], perm=[0, 1, 3, 2])])
     attn = g.op("Softmax", [g.op("Mul", [attn, g.const(g.rng.uniform(0.5, 2.0, (heads, 1, 1)))])], axis=-1)
-    out = g.op("Transpose", [g.op("MatMul", [attn, v])], perm=[0, 3, 1, 2])  # [1, N, heads, head_dim]
-    out = _linear(g, g.op("Reshape", [out, g.const_int([1, h * w, c])]), c, c)
+    out = g.op("Transpose", [g.op("MatMul", [attn, v])], perm=[0, 3, 1, 2])  # [B, N, heads, head_dim]
+    out = _linear(g, g.op("Reshape", [out, g.const_int([-1, h * w, c])]), c, c)
     tokens = g.op("Add", [tokens, g.op("Mul", [out, g.const(g.rng.uniform(0.1, 0.3, c))])])
-    z = g.op("Reshape", [tokens, g.const_int([1, h, w, c])])
+    z = g.op("Reshape", [tokens, g.const_int([-1, h, w, c])])
     return g.op("Add", [x, g.op("Transpose", [_mlp_scaled(g, z, c)], perm=[0, 3, 1, 2])])
 
 
