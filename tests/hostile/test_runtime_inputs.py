@@ -246,6 +246,24 @@ def test_nonfinite_values_propagate_like_onnxruntime(case, optimize, request):
             assert_close(g, w, f"{case} {mode}")
 
 
+def _max_pool_reference(x: np.ndarray, k: int, stride: int, pad: int) -> np.ndarray:
+    """IEEE max over each window, NaN propagating (numpy's np.max): the exact reference where onnxruntime's
+    running `if (v > max)` depends on the NaN's position in the window."""
+    padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), constant_values=-np.inf)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (k, k), axis=(2, 3))[:, :, ::stride, ::stride]
+    return windows.max(axis=(-2, -1))
+
+
+@pytest.mark.parametrize("optimize", [True, False], ids=["optimized", "unoptimized"])
+@pytest.mark.parametrize("case, k, stride, pad", [("MaxPool", 2, 2, 0), ("MaxPool_padded", 3, 1, 1)])
+def test_max_pool_nonfinite_values_match_the_exact_reference(case, k, stride, pad, optimize):
+    c = NONFINITE_CASES[case]()
+    want = _max_pool_reference(c.feed["x"], k, stride, pad)
+    got = run_backends(c.model, c.feed, optimize=optimize)
+    for mode in MODES:
+        assert_close(got[mode][0], want, f"{case} {mode} vs numpy")
+
+
 def test_nonfinite_through_the_session(conv_model):
     x = _special((1, 3, 6, 8), 7)
     (want,) = run_ort(conv_model, {"x": x})
