@@ -41,6 +41,7 @@ NATIVE_FUNCTIONS: dict[str, Callable] = {
     "native_conv2d": native.conv2d,
     "native_image_conv2d": native.image_conv2d,
     "native_dw_pw_conv2d": native.dw_pw_conv2d,
+    "native_pw_dw_conv2d": native.pw_dw_conv2d,
     "native_interleave": native.interleave,
     "native_concat": native.concat,
     "native_max_pool2d": native.max_pool2d,

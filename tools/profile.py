@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 from tools.zoo import ZOO  # noqa: E402
 
 CATEGORIES = ("stem", "depthwise", "pointwise", "depthwise+pointwise", "dense kxk", "other")
-FUSED = "depthwise+pointwise"  # ours only: a depthwise conv and its 1x1 conv in one kernel
+FUSED = "depthwise+pointwise"  # ours only: a depthwise conv and its 1x1 conv(s) in one kernel
 
 
 def conv_category(c_in: int, groups: int, kh: int, kw: int) -> str:
@@ -107,6 +107,15 @@ def profile_ours(path: Path, x: np.ndarray, runs: int, native_opt) -> dict:
                 )  # C (kh kw + C_out)
                 if r == 0:
                     macs[category] += float(np.prod(outs[0].shape[:3])) * per_pixel
+            elif call.fn == "native_pw_dw_conv2d":  # the first 1x1 conv's MACs, then the depthwise (+ 1x1) ones
+                x, w_pre, w = (resolve(call.args[i], env) for i in (0, 1, 3))
+                w_pw = resolve(call.args[5], env) if len(call.args) > 5 else call.kwargs.get("w_pw")
+                category = FUSED
+                if r == 0:
+                    c = w.shape[2]
+                    macs[category] += float(np.prod(x.shape[:3])) * w_pre.shape[2] * c + float(
+                        np.prod(outs[0].shape[:3])
+                    ) * c * (w.shape[0] * w.shape[1] + (0 if w_pw is None else w_pw.shape[3]))
             elif call.fn == "native_conv2d":
                 category, per_pixel = _native_call_info(call, env)
                 if r == 0:

@@ -214,6 +214,62 @@ def dw_pw_conv2d(
                             slope=pw_slope, residual=residual, residual_after=residual_after)  # fmt: skip
 
 
+def pw_dw_conv2d(
+    x: mx.array,
+    w_pre: mx.array,
+    bias_pre: mx.array | None,
+    w: mx.array,
+    bias: mx.array | None,
+    w_pw: mx.array | None = None,
+    bias_pw: mx.array | None = None,
+    *,
+    strides: tuple[int, int] = (1, 1),
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+    pre_activation: str | None = None,
+    pre_alpha: float = 0.0,
+    pre_beta: float = 0.0,
+    pre_slope: mx.array | None = None,
+    activation: str | None = None,
+    alpha: float = 0.0,
+    beta: float = 0.0,
+    slope: mx.array | None = None,
+    pw_activation: str | None = None,
+    pw_alpha: float = 0.0,
+    pw_beta: float = 0.0,
+    pw_slope: mx.array | None = None,
+    residual: mx.array | None = None,
+    residual_after: bool = False,
+) -> mx.array:
+    """A 1x1 conv, the depthwise conv that alone reads its output, and optionally a 1x1 conv after that, in one pass.
+
+    conv2d(x, w_pre (1, 1, C_in, C), bias_pre, activation=pre_...) feeds conv2d(..., w (kh, kw, C), bias,
+    depthwise=True, activation=...), which, with w_pw (1, 1, C, C_out), feeds conv2d(..., w_pw, bias_pw,
+    activation=pw_...); residual joins the last. The first 1x1 output is made a band of rows at a time in a
+    per-thread buffer and never written out (YuNet's blocks: 1x1, then 3x3 depthwise).
+    """
+    for act in (pre_activation, activation, pw_activation):
+        if act not in ACTIVATIONS:
+            raise ValueError(f"native.pw_dw_conv2d: unknown activation {act!r}")
+    if _runs_native(x):
+        return _ext.pw_dw_conv2d(
+            x, w_pre, bias_pre, pre_slope, w, bias, slope, w_pw, bias_pw, pw_slope, residual, strides=list(strides),
+            pads=list(pads), act_pre=ACTIVATIONS[pre_activation], alpha_pre=float(pre_alpha),
+            beta_pre=float(pre_beta), act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta),
+            act_pw=ACTIVATIONS[pw_activation], alpha_pw=float(pw_alpha), beta_pw=float(pw_beta),
+            residual_after=bool(residual_after),
+        )  # fmt: skip
+    y = reference_conv2d(x, w_pre, bias_pre, activation=pre_activation, alpha=pre_alpha, beta=pre_beta,
+                         slope=pre_slope)  # fmt: skip
+    if w_pw is None:
+        return reference_conv2d(y, w, bias, depthwise=True, strides=strides, pads=pads, activation=activation,
+                                alpha=alpha, beta=beta, slope=slope, residual=residual,
+                                residual_after=residual_after)  # fmt: skip
+    y = reference_conv2d(y, w, bias, depthwise=True, strides=strides, pads=pads, activation=activation,
+                         alpha=alpha, beta=beta, slope=slope)  # fmt: skip
+    return reference_conv2d(y, w_pw, bias_pw, activation=pw_activation, alpha=pw_alpha, beta=pw_beta,
+                            slope=pw_slope, residual=residual, residual_after=residual_after)  # fmt: skip
+
+
 def max_pool2d(
     x: mx.array, kernel: tuple[int, int], strides: tuple[int, int], pads: tuple[int, int], out_hw: tuple[int, int]
 ) -> mx.array:

@@ -193,6 +193,13 @@ def test_every_wrapper_falls_back_to_the_same_result(monkeypatch):
                                                     pads=(1, 1, 1, 1), activation="clip", alpha=-0.5, beta=0.5,
                                                     pw_activation="leaky_relu", pw_alpha=0.1, residual=r,
                                                     residual_after=True),
+        "pw_dw_conv2d": lambda: native.pw_dw_conv2d(x, arr(1, 1, 6, 7), arr(7), arr(3, 3, 7), arr(7), arr(1, 1, 7, 5),
+                                                    arr(5), pads=(1, 1, 1, 1), pre_activation="prelu",
+                                                    pre_slope=arr(7), activation="relu", pw_activation="silu",
+                                                    residual=r),
+        "pw_dw_conv2d, no last 1x1": lambda: native.pw_dw_conv2d(x, arr(1, 1, 6, 5), None, arr(3, 3, 5), arr(5),
+                                                                 strides=(2, 1), pads=(1, 1, 2, 1),
+                                                                 activation="clip", alpha=-0.5, beta=0.5),
         "max_pool2d": lambda: native.max_pool2d(x, (3, 2), (2, 2), (1, 0), (5, 5)),
         "upsample_nearest": lambda: native.upsample_nearest(x, (2, 3)),
         "interleave": lambda: native.interleave([x, arr(1, 9, 11, 12)[..., 3:9]]),  # a channel slice, read in place

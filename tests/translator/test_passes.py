@@ -5,6 +5,7 @@ from translator.frontend import build_graph, load_model, prepare_model
 from translator.passes import eliminate_dead_code, fold_constants, fuse_batchnorm, remove_identities
 
 import numpy as np
+import pytest
 from onnx import helper
 
 from tests.util import assert_matches_ort, make_model
@@ -293,6 +294,49 @@ def test_depthwise_and_pointwise_fuse(tmp_path):
     assert t.program.notes["conv_strategies"] == {"native depthwise+pointwise": 1}
     x = np.random.default_rng(12).standard_normal((1, 6, 7, 9)).astype(np.float32)
     assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+def _yunet_block(last_pointwise: bool, extra_consumer: bool = False):
+    """1x1 conv, then depthwise 3x3 + BN + Relu (YuNet's block), then maybe a 1x1 conv + Relu."""
+    rng = np.random.default_rng(13)
+    ci, c, co = 5, 6, 7
+    inits = {
+        "wq": rng.standard_normal((c, ci, 1, 1)).astype(np.float32),
+        "bq": rng.standard_normal(c).astype(np.float32),
+        "wd": rng.standard_normal((c, 1, 3, 3)).astype(np.float32),
+        "bd": rng.standard_normal(c).astype(np.float32),
+        "wp": rng.standard_normal((co, c, 1, 1)).astype(np.float32),
+    }
+    nodes = [helper.make_node("Conv", ["x", "wq", "bq"], ["q"]),
+             helper.make_node("Conv", ["q", "wd", "bd"], ["d"], group=c, pads=[1, 1, 1, 1], strides=[2, 2]),
+             helper.make_node("Relu", ["d"], ["y" if not last_pointwise else "dr"])]  # fmt: skip
+    if last_pointwise:
+        nodes += [helper.make_node("Conv", ["dr", "wp"], ["p"]), helper.make_node("Relu", ["p"], ["y"])]
+    outputs = [("y", np.float32, [1, co if last_pointwise else c, 5, 6])]
+    if extra_consumer:
+        nodes.append(helper.make_node("Neg", ["q"], ["z"]))
+        outputs.append(("z", np.float32, [1, c, 9, 11]))
+    return make_model(nodes, [("x", np.float32, [1, ci, 9, 11])], outputs, inits)
+
+
+@pytest.mark.parametrize("last_pointwise", [False, True], ids=["pw_dw", "pw_dw_pw"])
+def test_pointwise_and_depthwise_fuse(tmp_path, last_pointwise):
+    m = _yunet_block(last_pointwise)
+    t = translate(m, native=True)
+    assert t.notes["pointwise_depthwise_fused"] == 1
+    want = "native pointwise+depthwise" + ("+pointwise" if last_pointwise else "")
+    assert t.program.notes["conv_strategies"] == {want: 1}
+    x = np.random.default_rng(14).standard_normal((1, 5, 9, 11)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+def test_pointwise_output_read_elsewhere_or_switched_off_is_not_fused(tmp_path, monkeypatch):
+    t = translate(_yunet_block(True, extra_consumer=True), native=True)
+    assert "pointwise_depthwise_fused" not in t.notes
+    monkeypatch.setenv("MLX_UNIFACE_PW_DW", "0")
+    t = translate(_yunet_block(True), native=True)
+    assert "pointwise_depthwise_fused" not in t.notes
+    assert t.notes["depthwise_pointwise_fused"] == 1
 
 
 def test_depthwise_output_read_elsewhere_is_not_fused(tmp_path):

@@ -40,6 +40,15 @@ _AXES: dict[tuple[str, str], tuple[str | None, ...]] = {
     ("native_dw_pw_conv2d", "w_pw"): (None, None, "in_channels", "out_channels"),
     ("native_dw_pw_conv2d", "bias_pw"): ("out_channels",),
     ("native_dw_pw_conv2d", "pw_slope"): ("out_channels",),
+    ("native_pw_dw_conv2d", "w_pre"): (None, None, "in_channels", "channels"),
+    ("native_pw_dw_conv2d", "bias_pre"): ("channels",),
+    ("native_pw_dw_conv2d", "pre_slope"): ("channels",),
+    ("native_pw_dw_conv2d", "w"): ("kernel_size", "kernel_size", "channels"),
+    ("native_pw_dw_conv2d", "bias"): ("channels",),
+    ("native_pw_dw_conv2d", "slope"): ("channels",),
+    ("native_pw_dw_conv2d", "w_pw"): (None, None, "channels", "out_channels"),
+    ("native_pw_dw_conv2d", "bias_pw"): ("out_channels",),
+    ("native_pw_dw_conv2d", "pw_slope"): ("out_channels",),
 }
 _DEPTHWISE = {"w": ("kernel_size", "kernel_size", "channels"), "bias": ("channels",), "slope": ("channels",)}
 

@@ -14,13 +14,14 @@ from .epilogue import fuse_epilogues
 from .image_input import fold_image_normalization
 from .layout import assign_nhwc
 from .native import assign_native, assign_native_ops, native_channel_concats
+from .pw_dw import fuse_pointwise_depthwise
 from .shuffle import fold_channel_shuffles, fuse_concat_shuffles
 from .siblings import merge_sibling_convs
 
 __all__ = [
     "run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
     "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
-    "assign_native_ops", "fuse_depthwise_pointwise", "fold_channel_shuffles",
+    "assign_native_ops", "fuse_depthwise_pointwise", "fuse_pointwise_depthwise", "fold_channel_shuffles",
     "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats",
 ]  # fmt: skip
 
@@ -76,6 +77,7 @@ def run_passes(
             if native:
                 count("concats_split_into_convs", split_concat_convs(graph))
                 count("depthwise_pointwise_fused", fuse_depthwise_pointwise(graph))
+                count("pointwise_depthwise_fused", fuse_pointwise_depthwise(graph))
                 count("concat_shuffles_interleaved", fuse_concat_shuffles(graph))
                 count("native_channel_concats", native_channel_concats(graph))
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)

@@ -15,7 +15,8 @@ from .layout import NHWC_DOMAIN
 FUSED = "DepthwisePointwise"
 
 
-def _native(graph: Graph, node: Node, kind: str) -> bool:
+def native_of_kind(graph: Graph, node: Node, kind: str) -> bool:
+    """A native NHWC conv of this kind ("dense", "depthwise")."""
     if node.domain != NHWC_DOMAIN or node.op_type != "Conv" or node.attrs.get("strategy") != "native":
         return False
     w = graph.value(node.inputs[1]).const
@@ -23,8 +24,9 @@ def _native(graph: Graph, node: Node, kind: str) -> bool:
     return w is not None and native_kind(w.shape, groups, node.attrs.get("dilations", [1, 1]), w.dtype) == kind
 
 
-def _pointwise(graph: Graph, node: Node) -> bool:
-    if not _native(graph, node, "dense"):
+def plain_pointwise(graph: Graph, node: Node) -> bool:
+    """A native 1x1 conv with stride 1 and no padding."""
+    if not native_of_kind(graph, node, "dense"):
         return False
     return (
         graph.value(node.inputs[1]).const.shape[1:3] == (1, 1)
@@ -38,7 +40,7 @@ def fuse_depthwise_pointwise(graph: Graph) -> int:
     """Returns the number of pairs fused."""
     fused = 0
     for dw in graph.topo_order():
-        if dw.name not in graph.g or not _native(graph, dw, "depthwise"):
+        if dw.name not in graph.g or not native_of_kind(graph, dw, "depthwise"):
             continue
         if len(dw.inputs) > 3 and dw.inputs[3]:  # a residual of its own: the kernel adds one only at the end
             continue
@@ -47,7 +49,7 @@ def fuse_depthwise_pointwise(graph: Graph) -> int:
         if len(users) != 1 or y in graph.outputs:
             continue
         pw = users[0]
-        if not _pointwise(graph, pw) or pw.inputs[0] != y or y in pw.inputs[1:]:
+        if not plain_pointwise(graph, pw) or pw.inputs[0] != y or y in pw.inputs[1:]:
             continue
         pw_inputs = list(pw.inputs) + [""] * (4 - len(pw.inputs))
         dw_inputs = list(dw.inputs) + [""] * (3 - len(dw.inputs))

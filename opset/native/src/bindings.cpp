@@ -54,6 +54,13 @@ NB_MODULE(_kernels, m) {
         "residual_after"_a = false, "stream"_a = nb::none(),
         "A depthwise conv and the 1x1 conv reading its output, in one pass: "
         "act_pw(conv1x1(act(dwconv(x) + bias), w_pw) + bias_pw [+ residual]).");
+  m.def("pw_dw_conv2d", &mlxu::native_pw_dw_conv2d, "x"_a, "w_pre"_a, "bias_pre"_a.none(), "slope_pre"_a.none(),
+        "w"_a, "bias"_a.none(), "slope"_a.none(), "w_pw"_a.none(), "bias_pw"_a.none(), "slope_pw"_a.none(),
+        "residual"_a.none(), nb::kw_only(), "strides"_a, "pads"_a, "act_pre"_a = 0, "alpha_pre"_a = 0.f,
+        "beta_pre"_a = 0.f, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f, "act_pw"_a = 0, "alpha_pw"_a = 0.f,
+        "beta_pw"_a = 0.f, "residual_after"_a = false, "stream"_a = nb::none(),
+        "A 1x1 conv, the depthwise conv reading its output and optionally a 1x1 conv after that, in one pass: "
+        "[act_pw(conv1x1(.., w_pw) + bias_pw)](act(dwconv(act_pre(conv1x1(x, w_pre) + bias_pre)) + bias)) [+ residual].");
   m.def("max_pool2d", &mlxu::native_max_pool2d, "x"_a, "kernel"_a, "strides"_a, "pads"_a, "out_hw"_a, nb::kw_only(),
         "stream"_a = nb::none(), "NHWC max pool; pads (top, left); the output size is given.");
   m.def("upsample_nearest", &mlxu::native_upsample_nearest, "x"_a, "factors"_a, nb::kw_only(),

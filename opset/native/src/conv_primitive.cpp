@@ -44,6 +44,7 @@ mx::Shape conv_output_shape(const mx::Shape& x, const mx::Shape& w, const ConvPa
 // Where each optional operand sits among the inputs (-1: absent); see ConvParams.
 struct Operands {
   int bias = -1, residual = -1, slope = -1, w_pw = -1, bias_pw = -1, slope_pw = -1, offset = -1;
+  int w_pre = -1, bias_pre = -1, slope_pre = -1;
 };
 
 Operands operands(const ConvParams& p) {
@@ -54,13 +55,18 @@ Operands operands(const ConvParams& p) {
     if (p.has_residual) o.residual = next++;
     if (p.has_slope) o.slope = next++;
     if (p.kind == ConvKind::Image) o.offset = next++;
-    return o;
+  } else {
+    if (p.has_slope) o.slope = next++;
+    o.w_pw = next++;
+    if (p.pw.has_bias) o.bias_pw = next++;
+    if (p.has_residual) o.residual = next++;
+    if (p.pw.has_slope) o.slope_pw = next++;
   }
-  if (p.has_slope) o.slope = next++;
-  o.w_pw = next++;
-  if (p.pw.has_bias) o.bias_pw = next++;
-  if (p.has_residual) o.residual = next++;
-  if (p.pw.has_slope) o.slope_pw = next++;
+  if (p.pre_pw) {
+    o.w_pre = next++;
+    if (p.pre.has_bias) o.bias_pre = next++;
+    if (p.pre.has_slope) o.slope_pre = next++;
+  }
   return o;
 }
 
@@ -174,14 +180,15 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
   // plain stored array qualifies, never a graph node whose inputs the reference would keep too.
   const Operands o = operands(p_);
   const int dense_w = p_.kind != ConvKind::Depthwise ? 1 : o.w_pw;  // the weight the kernel packs, if any
-  std::optional<mx::array> owned_weights;
+  std::optional<mx::array> owned_weights, owned_pre;
   if (dense_w >= 0 && !inputs[dense_w].has_primitive()) owned_weights = inputs[dense_w];
-  encoder.dispatch([held = std::move(held), owned_weights = std::move(owned_weights), o, dense_w,
-                    out = mx::array::unsafe_weak_copy(out), p = p_]() mutable {
+  if (o.w_pre >= 0 && !inputs[o.w_pre].has_primitive()) owned_pre = inputs[o.w_pre];
+  encoder.dispatch([held = std::move(held), owned_weights = std::move(owned_weights), owned_pre = std::move(owned_pre),
+                    o, dense_w, out = mx::array::unsafe_weak_copy(out), p = p_]() mutable {
     // Views (transposes, slices, broadcasts) are read through a dense copy; the kernels want row-major.
     // Depthwise weights, bias and slope (small, read over and over) are also copied when not cache-line aligned.
     // The copies live in buffers kept by this (stream) thread, so repeated calls do not fault in new pages.
-    thread_local std::vector<Scratch> scratch(12);
+    thread_local std::vector<Scratch> scratch(16);
     const bool record = recording.load(std::memory_order_relaxed);
     const auto t0 = record ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     std::vector<const float*> ptr(held.size());
@@ -197,7 +204,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
       const bool aligned = reinterpret_cast<uintptr_t>(a.data<float>()) % kAlign == 0;
       // x and the residual are read in place; so is a dense weight, which the kernel repacks anyway
       const int at = static_cast<int>(i);
-      const bool in_place = at == 0 || at == dense_w || at == o.residual;
+      const bool in_place = at == 0 || at == dense_w || at == o.w_pre || at == o.residual;
       if (a.size() == 0 || (a.flags().row_contiguous && (aligned || in_place))) {
         ptr[i] = a.data<float>();
       } else if (a.flags().row_contiguous) {
@@ -214,7 +221,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     const auto& w = held[1];
     auto operand = [&](int i) -> const float* { return i >= 0 ? ptr[i] : nullptr; };
     ConvShape s{};
-    s.n = x.shape(0), s.h = x.shape(1), s.w = x.shape(2), s.c_in = x.shape(3);
+    s.n = x.shape(0), s.h = x.shape(1), s.w = x.shape(2), s.c_in = p.pre_pw ? w.shape(2) : x.shape(3);
     s.ho = out.shape(1), s.wo = out.shape(2), s.c_out = p.fused_pw ? s.c_in : out.shape(3);
     s.kh = w.shape(0), s.kw = w.shape(1);
     s.sh = p.sh, s.sw = p.sw, s.pt = p.pt, s.pl = p.pl, s.pb = p.pb, s.pr = p.pr;
@@ -236,14 +243,28 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     const double copy_us = record ? us_since(t0) : 0.0;
     const auto t1 = record ? std::chrono::steady_clock::now() : t0;
     // dense weights are packed once per weight array (when read in place, from the array's own buffer)
-    auto packed_weights = [&](const ConvShape& shape) {
-      const bool own = owned_weights && ptr[dense_w] == owned_weights->data<float>();
-      return packed_dense_weights(ptr[dense_w], own ? &*owned_weights : nullptr, k, shape);
+    auto pack = [&](int at, const std::optional<mx::array>& owner, const ConvShape& shape) {
+      const bool own = owner && ptr[at] == owner->data<float>();
+      return packed_dense_weights(ptr[at], own ? &*owner : nullptr, k, shape);
     };
-    if (p.fused_pw) {
-      ConvShape pw{};
-      pw.n = s.n, pw.h = s.ho, pw.w = s.wo, pw.c_in = s.c_in, pw.ho = s.ho, pw.wo = s.wo, pw.c_out = out.shape(3);
-      pw.kh = pw.kw = pw.sh = pw.sw = 1;
+    auto packed_weights = [&](const ConvShape& shape) { return pack(dense_w, owned_weights, shape); };
+    ConvShape pw{};  // the 1x1 conv after a depthwise one
+    pw.n = s.n, pw.h = s.ho, pw.w = s.wo, pw.c_in = s.c_in, pw.ho = s.ho, pw.wo = s.wo, pw.c_out = out.shape(3);
+    pw.kh = pw.kw = pw.sh = pw.sw = 1;
+    if (p.pre_pw) {
+      ConvShape pre = pw;  // the 1x1 conv before it
+      pre.h = pre.ho = s.h, pre.w = pre.wo = s.w, pre.c_in = x.shape(3), pre.c_out = s.c_in;
+      Epilogue e_pre;
+      e_pre.bias = operand(o.bias_pre), e_pre.slope = operand(o.slope_pre);
+      e_pre.act = p.pre.act, e_pre.alpha = p.pre.alpha, e_pre.beta = p.pre.beta;
+      const auto packed_pre = pack(o.w_pre, owned_pre, pre);
+      if (p.fused_pw) {
+        const auto packed = packed_weights(pw);
+        k.pw_dw(pre, ptr[0], packed_pre.get(), e_pre, s, ptr[1], e, &pw, packed.get(), &e_pw, out.data<float>());
+      } else {
+        k.pw_dw(pre, ptr[0], packed_pre.get(), e_pre, s, ptr[1], e, nullptr, nullptr, nullptr, out.data<float>());
+      }
+    } else if (p.fused_pw) {
       const auto packed = packed_weights(pw);
       k.dw_pw(s, ptr[0], ptr[1], e, pw, packed.get(), e_pw, out.data<float>());
     } else if (p.kind == ConvKind::Depthwise) {
@@ -257,7 +278,8 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     }
     if (record) {
       const bool x_aligned = image || reinterpret_cast<uintptr_t>(ptr[0]) % kAlign == 0;
-      const char* kind = p.fused_pw ? "depthwise+pointwise"
+      const char* kind = p.pre_pw ? (p.fused_pw ? "pointwise+depthwise+pointwise" : "pointwise+depthwise")
+                         : p.fused_pw ? "depthwise+pointwise"
                          : p.kind == ConvKind::Depthwise ? "depthwise"
                          : image                          ? "image"
                                                           : "dense";
@@ -407,6 +429,62 @@ mx::array native_dw_pw_conv2d(const mx::array& x, const mx::array& w_dw, const s
   in.add_per_channel(bias_pw, c_out, "bias_pw");
   in.add_residual(residual, out_shape);
   in.add_per_channel(slope_pw, c_out, "slope_pw");
+  return mx::array(out_shape, mx::float32, std::make_shared<NativeConv>(in.stream, p), std::move(in.list));
+}
+
+mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const std::optional<mx::array>& bias_pre,
+                              const std::optional<mx::array>& slope_pre, const mx::array& w_dw,
+                              const std::optional<mx::array>& bias, const std::optional<mx::array>& slope,
+                              const std::optional<mx::array>& w_pw, const std::optional<mx::array>& bias_pw,
+                              const std::optional<mx::array>& slope_pw, const std::optional<mx::array>& residual,
+                              std::vector<int> strides, std::vector<int> pads, int act_pre, float alpha_pre,
+                              float beta_pre, int act, float alpha, float beta, int act_pw, float alpha_pw,
+                              float beta_pw, bool residual_after, mx::StreamOrDevice s) {
+  check_geometry(x, strides, pads, act);
+  for (int a : {act_pre, act_pw})
+    if (a < 0 || a > static_cast<int>(Act::Silu)) refuse("unknown activation code " + std::to_string(a));
+  const int c_in = x.shape(3);
+  if (w_pre.ndim() != 4 || w_pre.shape(0) != 1 || w_pre.shape(1) != 1 || w_pre.shape(2) != c_in)
+    refuse("the first pointwise weight must be (1, 1, C_in, C) with C_in = " + std::to_string(c_in) + ", got " +
+           shape_str(w_pre.shape()));
+  const int c = w_pre.shape(3);
+  if (w_dw.ndim() != 3 || w_dw.shape(2) != c || w_dw.shape(0) < 1 || w_dw.shape(1) < 1 || w_dw.shape(0) > 8)
+    refuse("depthwise weight must be (kh, kw, C) with C = " + std::to_string(c) + " and kh <= 8, got " +
+           shape_str(w_dw.shape()));
+  if (w_pw && (w_pw->ndim() != 4 || w_pw->shape(0) != 1 || w_pw->shape(1) != 1 || w_pw->shape(2) != c))
+    refuse("pointwise weight must be (1, 1, C, C_out) with C = " + std::to_string(c) + ", got " +
+           shape_str(w_pw->shape()));
+  if (!w_pw && (bias_pw || slope_pw || act_pw)) refuse("bias_pw, slope_pw and act_pw need w_pw");
+  ConvParams p{ConvKind::Depthwise, strides[0], strides[1], pads[0], pads[1], pads[2], pads[3],
+               static_cast<Act>(act), alpha, beta,
+               bias.has_value(), residual.has_value(), slope.has_value(), residual_after && residual.has_value(),
+               w_pw.has_value(), PointwiseStage{static_cast<Act>(act_pw), alpha_pw, beta_pw, bias_pw.has_value(), slope_pw.has_value()}};
+  p.pre_pw = true;
+  p.pre = PointwiseStage{static_cast<Act>(act_pre), alpha_pre, beta_pre, bias_pre.has_value(), slope_pre.has_value()};
+  mx::Shape out_shape = conv_output_shape(x.shape(), w_dw.shape(), p);
+  if (out_shape[1] < 1 || out_shape[2] < 1) refuse("the kernel does not fit the padded input " + shape_str(x.shape()));
+  const int c_out = w_pw ? w_pw->shape(3) : c;
+  out_shape[3] = c_out;
+  if (p.pre.act == Act::PRelu && !slope_pre) refuse("the first pointwise PRelu needs a slope");
+  if (p.act == Act::PRelu && !slope) refuse("PRelu needs a slope");
+  if (p.pw.act == Act::PRelu && !slope_pw) refuse("the pointwise PRelu needs a slope");
+  Inputs in{mx::to_stream(s), {}};
+  in.add(x, "x");
+  in.add(w_dw, "w");
+  in.add_per_channel(bias, c, "bias");
+  if (w_pw) {  // the order operands() expects
+    in.add_per_channel(slope, c, "slope");
+    in.add(*w_pw, "w_pw");
+    in.add_per_channel(bias_pw, c_out, "bias_pw");
+    in.add_residual(residual, out_shape);
+    in.add_per_channel(slope_pw, c_out, "slope_pw");
+  } else {
+    in.add_residual(residual, out_shape);
+    in.add_per_channel(slope, c, "slope");
+  }
+  in.add(w_pre, "w_pre");
+  in.add_per_channel(bias_pre, c, "bias_pre");
+  in.add_per_channel(slope_pre, c, "slope_pre");
   return mx::array(out_shape, mx::float32, std::make_shared<NativeConv>(in.stream, p), std::move(in.list));
 }
 

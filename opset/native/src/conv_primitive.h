@@ -37,6 +37,9 @@ struct ConvParams {
   bool fused_pw = false;
   PointwiseStage pw{};
   int winograd = 0;  // dense 3x3 stride 1: F(2x2, 3x3) or F(4x4, 3x3) (2 or 4); 0: the GEMM
+  // Depthwise only: x first goes through a 1x1 conv (its inputs last: w_pre, [bias_pre], [slope_pre])
+  bool pre_pw = false;
+  PointwiseStage pre{};
   bool operator==(const ConvParams&) const = default;
 };
 
@@ -49,6 +52,7 @@ class NativeConv : public mx::UnaryPrimitive {
   std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override;
   bool is_equivalent(const mx::Primitive& other) const override;
   const char* name() const override {
+    if (p_.pre_pw) return p_.fused_pw ? "NativePointwiseDepthwisePointwiseConv" : "NativePointwiseDepthwiseConv";
     if (p_.fused_pw) return "NativeDepthwisePointwiseConv";
     if (p_.kind == ConvKind::Image) return "NativeImageConv";
     return p_.kind == ConvKind::Depthwise ? "NativeDepthwiseConv" : "NativeDenseConv";
@@ -85,6 +89,18 @@ mx::array native_dw_pw_conv2d(const mx::array& x, const mx::array& w_dw, const s
                               const std::optional<mx::array>& bias_pw, const std::optional<mx::array>& slope_pw,
                               const std::optional<mx::array>& residual, std::vector<int> strides,
                               std::vector<int> pads, int act, float alpha, float beta, int act_pw, float alpha_pw,
+                              float beta_pw, bool residual_after = false, mx::StreamOrDevice s = {});
+
+// A 1x1 conv (w_pre: [1,1,C_in,C]) whose output only a depthwise conv (w_dw: [kh,kw,C]) reads, then, if w_pw is
+// given, a 1x1 conv over the depthwise output (w_pw: [1,1,C,C_out]), in one pass: *_pre belong to the first
+// 1x1 conv, bias/slope/act to the depthwise one, *_pw to the last; residual joins the final output.
+mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const std::optional<mx::array>& bias_pre,
+                              const std::optional<mx::array>& slope_pre, const mx::array& w_dw,
+                              const std::optional<mx::array>& bias, const std::optional<mx::array>& slope,
+                              const std::optional<mx::array>& w_pw, const std::optional<mx::array>& bias_pw,
+                              const std::optional<mx::array>& slope_pw, const std::optional<mx::array>& residual,
+                              std::vector<int> strides, std::vector<int> pads, int act_pre, float alpha_pre,
+                              float beta_pre, int act, float alpha, float beta, int act_pw, float alpha_pw,
                               float beta_pw, bool residual_after = false, mx::StreamOrDevice s = {});
 
 // A dense conv on an 8-bit NHWC image x (uint8 [N,H,W,C], C <= 4), read as float(x) - offset[c] and zero-padded:

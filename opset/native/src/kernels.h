@@ -73,6 +73,13 @@ struct KernelTable {
   // `pixels` rows each (a part's rows may be further apart than its width: a channel slice).
   void (*concat)(const float* const* parts, const int64_t* row_strides, const int* widths, int g, int64_t pixels,
                  float* out);
+  // A 1x1 conv (shape pre over x: [n,h,w,pre.c_in] -> dw.c_in channels; packed_pre from dense_pack; e_pre
+  // without residual) whose output feeds only a depthwise conv (shape dw over it, epilogue e_dw), then, if
+  // pw is given, a 1x1 conv over the depthwise output (as dw_pw; e_dw then without residual): the 1x1
+  // output rows stay in a per-thread buffer. out: [n, dw.ho, dw.wo, pw ? pw->c_out : dw.c_in].
+  void (*pw_dw)(const ConvShape& pre, const float* x, const float* packed_pre, const Epilogue& e_pre,
+                const ConvShape& dw, const float* w_dw, const Epilogue& e_dw, const ConvShape* pw,
+                const float* packed_pw, const Epilogue* e_pw, float* out);
   int lanes;  // floats per vector
 };
 

@@ -695,14 +695,44 @@ void dense(const ConvShape& s, const float* x, const float* packed, const Epilog
 // A depthwise conv whose output only feeds a 1x1 conv (MobileNet blocks): each depthwise output row is
 // computed into a per-thread buffer that stays in L1/L2 and multiplied by the pointwise weights at
 // once, so the intermediate map is never written to memory and read back.
+
+// The 1x1 conv pw (stride 1, no padding) over `px` consecutive pixels at x (row-major, pw.c_in each) into
+// out (pw.c_out each); e's residual, if any, already points at these pixels' first one.
+inline void pointwise_pixels(const ConvShape& pw, const float* x, int64_t px, const float* packed, const Epilogue& e,
+                             float* out) {
+  ConvShape block = pw;
+  block.n = 1, block.h = 1, block.w = static_cast<int>(px), block.ho = 1, block.wo = static_cast<int>(px);
+  const DenseJob j{&block, x, &e, out, pw.c_in, 1, pw.c_in, true, packed};
+  const int64_t tiles = (px + MR - 1) / MR;
+  const bool dot = dot_path(pw);
+  with_act(e.act, [&](auto act) {
+    constexpr Act A = decltype(act)::value;
+    thread_local std::vector<float> scratch;
+    if (dot)
+      dense_dot_tiles<A>(j, 0, tiles, scratch);
+    else
+      dense_tiles<A>(j, 0, tiles, scratch);
+  });
+}
+
+// A float buffer of at least n floats starting on a cache line, kept per thread (slot: which one).
+inline float* thread_buffer(int slot, size_t n) {
+  thread_local std::vector<float> buffers[2];
+  std::vector<float>& b = buffers[slot];
+  if (b.size() < n + 16) b.resize(n + 16);
+  return b.data() + (64 - reinterpret_cast<uintptr_t>(b.data()) % 64) % 64 / sizeof(float);
+}
+
+#ifdef MLXU_NARROW_TABLE
+// the depthwise rows run on the narrower table when the channels do not fill this one's vectors
+inline const KernelTable& dw_row_table(const ConvShape& dw) { return dw.c_in % kL != 0 ? MLXU_NARROW_TABLE() : table(); }
+#else
+inline const KernelTable& dw_row_table(const ConvShape&) { return table(); }
+#endif
+
 void dw_pw(const ConvShape& dw, const float* x, const float* w_dw, const Epilogue& e_dw, const ConvShape& pw,
            const float* packed_pw, const Epilogue& e_pw, float* out) {
-#ifdef MLXU_NARROW_TABLE
-  // the depthwise rows run on the narrower table when the channels do not fill this one's vectors
-  const KernelTable& dw_table = dw.c_in % kL != 0 ? MLXU_NARROW_TABLE() : table();
-#else
-  const KernelTable& dw_table = table();
-#endif
+  const KernelTable& dw_table = dw_row_table(dw);
   const int64_t rows = static_cast<int64_t>(dw.n) * dw.ho;
   const int64_t row_px = dw.wo;
   const int C = dw.c_in, Co = pw.c_out;
@@ -714,31 +744,82 @@ void dw_pw(const ConvShape& dw, const float* x, const float* w_dw, const Epilogu
   const int64_t threads = ThreadPool::instance().num_threads();
   const int64_t grain = std::max<int64_t>({int64_t{1}, (1 << 16) / std::max<int64_t>(1, work_per_row),
                                            std::min(block_rows, rows / std::max<int64_t>(1, 2 * threads))});
-  const bool dot = dot_path(pw);
-  with_act(e_pw.act, [&](auto act) {
-    constexpr Act A = decltype(act)::value;
-    ThreadPool::instance().parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
-      thread_local std::vector<float> buffer, scratch;
-      const size_t need = static_cast<size_t>(std::min(block_rows, r1 - r0) * row_px * C) + 16;
-      if (buffer.size() < need) buffer.resize(need);
-      float* tmp = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64 / sizeof(float);
-      for (int64_t b0 = r0; b0 < r1; b0 += block_rows) {
-        const int64_t b1 = std::min(r1, b0 + block_rows);
-        for (int64_t r = b0; r < b1; ++r) dw_table.depthwise_row_into(dw, x, w_dw, e_dw, r, tmp + (r - b0) * row_px * C);
-        // the block's rows, consecutive in the output, as the pointwise conv's whole input
-        const int64_t px = (b1 - b0) * row_px;
-        ConvShape block = pw;
-        block.n = 1, block.h = 1, block.w = static_cast<int>(px), block.ho = 1, block.wo = static_cast<int>(px);
-        Epilogue e = e_pw;
-        if (e.residual) e.residual += b0 * row_px * Co;
-        const DenseJob j{&block, tmp, &e, out + b0 * row_px * Co, C, 1, C, true, packed_pw};
-        const int64_t tiles = (px + MR - 1) / MR;
-        if (dot)
-          dense_dot_tiles<A>(j, 0, tiles, scratch);
-        else
-          dense_tiles<A>(j, 0, tiles, scratch);
+  ThreadPool::instance().parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
+    float* tmp = thread_buffer(0, static_cast<size_t>(std::min(block_rows, r1 - r0) * row_px * C));
+    for (int64_t b0 = r0; b0 < r1; b0 += block_rows) {
+      const int64_t b1 = std::min(r1, b0 + block_rows);
+      for (int64_t r = b0; r < b1; ++r) dw_table.depthwise_row_into(dw, x, w_dw, e_dw, r, tmp + (r - b0) * row_px * C);
+      // the block's rows, consecutive in the output, as the pointwise conv's whole input
+      Epilogue e = e_pw;
+      if (e.residual) e.residual += b0 * row_px * Co;
+      pointwise_pixels(pw, tmp, (b1 - b0) * row_px, packed_pw, e, out + b0 * row_px * Co);
+    }
+  });
+}
+
+// ---- pointwise then depthwise (then pointwise), fused ------------------------------------------------
+//
+// A 1x1 conv whose output only feeds a depthwise conv (YuNet's blocks: 1x1, then 3x3 depthwise): each
+// thread walks its output rows in blocks and makes the 1x1 output rows the block's depthwise windows
+// read (the block's rows plus the halo) in a per-thread buffer, keeping the rows the next block shares
+// (moved to the front); a following 1x1 conv (pw, when given) runs on each block of depthwise rows as
+// in dw_pw. No intermediate map is written to memory.
+void pw_dw(const ConvShape& pre, const float* x, const float* packed_pre, const Epilogue& e_pre, const ConvShape& dw,
+           const float* w_dw, const Epilogue& e_dw, const ConvShape* pw, const float* packed_pw, const Epilogue* e_pw,
+           float* out) {
+  const KernelTable& dw_table = dw_row_table(dw);
+  const int64_t rows = static_cast<int64_t>(dw.n) * dw.ho;
+  const int64_t in_row = static_cast<int64_t>(dw.w) * dw.c_in;   // floats of one 1x1 output row
+  const int64_t out_row = static_cast<int64_t>(dw.wo) * dw.c_in;  // floats of one depthwise output row
+  const int Co = pw ? pw->c_out : dw.c_in;
+  const int64_t block_rows = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(1, out_row));
+  const int64_t threads = ThreadPool::instance().num_threads();
+  // each claimed chunk recomputes the 1x1 rows of its first block's halo: two chunks per thread (the second
+  // one can go to a thread that finished early), up to 16 blocks
+  const int64_t grain = std::max<int64_t>(1, std::min(16 * block_rows, rows / std::max<int64_t>(1, 2 * threads)));
+  const int64_t buf_rows = std::min<int64_t>(dw.h, (block_rows - 1) * dw.sh + dw.kh);
+  // the input rows [lo, hi) output row oy's window reads
+  auto first_in = [&](int oy) { return std::clamp(oy * dw.sh - dw.pt, 0, dw.h); };
+  auto end_in = [&](int oy) { return std::clamp(oy * dw.sh - dw.pt + dw.kh, 0, dw.h); };
+  ThreadPool::instance().parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
+    float* mid = thread_buffer(0, static_cast<size_t>(buf_rows * in_row));
+    float* tmp = pw ? thread_buffer(1, static_cast<size_t>(std::min(block_rows, r1 - r0) * out_row)) : nullptr;
+    int have_n = -1, have_lo = 0, have_hi = 0;  // mid holds the 1x1 output rows [have_lo, have_hi) of image have_n
+    for (int64_t b0 = r0; b0 < r1;) {
+      const int n = static_cast<int>(b0 / dw.ho), oy0 = static_cast<int>(b0 % dw.ho);
+      const int64_t b1 = std::min({r1, b0 + block_rows, static_cast<int64_t>(n + 1) * dw.ho});
+      const int lo = first_in(oy0), hi = std::max(lo, end_in(static_cast<int>(b1 - 1 - int64_t{n} * dw.ho)));
+      if (have_n == n && lo >= have_lo && lo < have_hi) {  // keep the shared rows, moved to the front
+        std::memmove(mid, mid + (lo - have_lo) * in_row, sizeof(float) * (have_hi - lo) * in_row);
+        have_lo = lo;
+      } else {
+        have_n = n, have_lo = have_hi = lo;
       }
-    });
+      if (hi > have_hi) {
+        Epilogue e = e_pre;
+        const int64_t first_px = (int64_t{n} * dw.h + have_hi) * dw.w;
+        pointwise_pixels(pre, x + first_px * pre.c_in, int64_t{hi - have_hi} * dw.w, packed_pre, e,
+                         mid + (have_hi - have_lo) * in_row);
+        have_hi = hi;
+      }
+      // the depthwise conv reads image n's row iy at mid + (iy - have_lo) * in_row
+      const float* image_base = mid - (int64_t{n} * dw.h + have_lo) * in_row;
+      for (int64_t r = b0; r < b1; ++r) {
+        if (pw) {
+          dw_table.depthwise_row_into(dw, image_base, w_dw, e_dw, r, tmp + (r - b0) * out_row);
+        } else {
+          Epilogue e = e_dw;
+          if (e.residual) e.residual += r * out_row;
+          dw_table.depthwise_row_into(dw, image_base, w_dw, e, r, out + r * out_row);
+        }
+      }
+      if (pw) {
+        Epilogue e = *e_pw;
+        if (e.residual) e.residual += b0 * dw.wo * Co;
+        pointwise_pixels(*pw, tmp, (b1 - b0) * dw.wo, packed_pw, e, out + b0 * dw.wo * Co);
+      }
+      b0 = b1;
+    }
   });
 }
 
@@ -940,7 +1021,7 @@ void concat(const float* const* parts, const int64_t* row_strides, const int* wi
 const KernelTable& table() {
   static const KernelTable t{kIsaName, &depthwise,  &dense,   &dense_packed_size, &dense_pack,
                              &sigmoid,  &softmax, &dw_pw,   &depthwise_row_into,
-                             &max_pool, &upsample, &interleave, &image_conv, &concat, kL};
+                             &max_pool, &upsample, &interleave, &image_conv, &concat, &pw_dw, kL};
   return t;
 }
 

@@ -272,6 +272,38 @@ def depthwise_pointwise_nhwc(ctx: LowerCtx) -> Ref:
     return ctx.call("native_dw_pw_conv2d", x, taps, b, w1, b_pw, **kwargs)
 
 
+@lowering("PointwiseDepthwise", domain=DOMAIN)
+def pointwise_depthwise_nhwc(ctx: LowerCtx) -> Ref:
+    """A native 1x1 conv, its depthwise conv and maybe that one's 1x1 conv in one opset.native.pw_dw_conv2d
+    call (passes/pw_dw.py). Inputs: x, w_pre, [b_pre], w_dw, [b_dw], [w_pw], [b_pw], [residual]."""
+    x, w_pre, w_dw = ctx.input(0), ctx.const(1), ctx.const(3)
+    c, kh, kw, _ = w_dw.shape
+    strides = [int(s) for s in ctx.attr("strides", [1, 1])]
+    pads = conv_pads(ctx, ctx.shape(0)[1:3], (kh, kw), strides, [1, 1])
+    if pads is None:
+        ctx.fail("auto_pad SAME with dynamic spatial dims")
+    post = ctx.has_input(5)
+    ctx.builder.note_strategy("native pointwise+depthwise" + ("+pointwise" if post else ""))
+
+    def const(i: int, name: str):
+        return ctx.constant(ctx.const(i), name) if ctx.has_input(i) else None
+
+    w0 = ctx.constant(np.ascontiguousarray(w_pre.transpose(1, 2, 3, 0)), "w_pre")  # (1, 1, C_in, C)
+    taps = ctx.constant(np.ascontiguousarray(w_dw.reshape(c, kh, kw).transpose(1, 2, 0)), "w")  # (kh, kw, C)
+    w1 = ctx.constant(np.ascontiguousarray(ctx.const(5).transpose(1, 2, 3, 0)), "w_pw") if post else None
+    kwargs: dict = {"strides": tuple(strides), "pads": tuple(int(p) for p in pads)}
+    kwargs.update(_native_act_kwargs(ctx, ctx.attr("pre_activation"), w_dw.dtype, "pre_"))
+    kwargs.update(_native_act_kwargs(ctx, ctx.attr("activation"), w_dw.dtype))
+    kwargs.update(_native_act_kwargs(ctx, ctx.attr("pointwise_activation"), w_dw.dtype, "pw_"))
+    if ctx.has_input(7):
+        kwargs["residual"] = ctx.input(7)
+        if ctx.attr("residual_after"):
+            kwargs["residual_after"] = True
+    return ctx.call(
+        "native_pw_dw_conv2d", x, w0, const(2, "b_pre"), taps, const(4, "b"), w1, const(6, "b_pw"), **kwargs
+    )
+
+
 def _shifted_gemm(ctx: LowerCtx, x: Ref, w_arr, bias, pads, in_shape, out_hw) -> Ref:
     o = w_arr.shape[0]
     weights = ctx.constant(np.ascontiguousarray(w_arr.transpose(1, 2, 3, 0)), "w")  # (3, 3, C, O)

@@ -1,0 +1,183 @@
+"""The fused pointwise + depthwise (+ pointwise) kernel (opset.native.pw_dw_conv2d) against onnxruntime.
+
+Each example is a YuNet-style block as ONNX: a 1x1 conv with bias and activation, a depthwise conv with
+bias and activation, optionally another 1x1 conv, and optionally a residual Add (before or after the last
+activation), run in onnxruntime on the NCHW input; the kernel computes the chain in one pass on the NHWC
+input (contiguous or a strided view), eagerly or inside mx.compile, on every instruction set this CPU runs.
+"""
+
+from __future__ import annotations
+
+import os
+
+from opset import native
+
+import mlx.core as mx
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from onnx import helper
+
+from tests.properties.conftest import scaled
+from tests.properties.test_native_kernels import ACTS, ISAS, _view, activation_nodes, use_isa
+from tests.util import make_model, run_ort
+
+pytestmark = pytest.mark.skipif(
+    not native.available() and not os.environ.get("CI"),
+    reason=f"native kernels not built here: {native.UNAVAILABLE_REASON}",
+)
+
+
+@st.composite
+def chains(draw):
+    k = draw(st.sampled_from([3, 5]))
+    return {
+        "k": k, "stride": draw(st.sampled_from([1, 2])), "pads": [draw(st.integers(0, k - 1)) for _ in range(4)],
+        "n": draw(st.integers(1, 2)), "h": draw(st.integers(k, 17)), "w": draw(st.integers(k, 17)),
+        "c_in": draw(st.integers(1, 40)), "c": draw(st.integers(1, 40)),
+        "c_out": draw(st.sampled_from([None, draw(st.integers(1, 40))])),
+        "act_pre": draw(st.sampled_from(ACTS)), "act": draw(st.sampled_from(ACTS)),
+        "act_pw": draw(st.sampled_from(ACTS)), "bias_pre": draw(st.booleans()), "bias": draw(st.booleans()),
+        "bias_pw": draw(st.booleans()), "residual": draw(st.sampled_from([False, "before", "after"])),
+        "view": draw(st.sampled_from(["contiguous", "transposed", "sliced"])),
+        "run": draw(st.sampled_from(["eager", "compile"])), "seed": draw(st.integers(0, 2**16)),
+    }  # fmt: skip
+
+
+def _maybe(rng, flag: bool, n: int):
+    return rng.standard_normal(n).astype(np.float32) if flag else None
+
+
+def check(b):
+    rng = np.random.default_rng(b["seed"])
+    n, h, w, ci, c, k, s = b["n"], b["h"], b["w"], b["c_in"], b["c"], b["k"], b["stride"]
+    post = b["c_out"] is not None
+    co = b["c_out"] if post else c
+    if not post:  # the last stage is the depthwise one: its activation and epilogue are the last
+        b = b | {"act_pw": None, "bias_pw": False}
+    pt, pl, pb, pr = b["pads"]
+    ho, wo = (h + pt + pb - k) // s + 1, (w + pl + pr - k) // s + 1
+    x = rng.standard_normal((n, h, w, ci)).astype(np.float32)
+    w_pre = (rng.standard_normal((c, ci, 1, 1)) / np.sqrt(ci)).astype(np.float32)
+    w_dw = (rng.standard_normal((c, 1, k, k)) * 0.5).astype(np.float32)
+    w_pw = (rng.standard_normal((co, c, 1, 1)) / np.sqrt(c)).astype(np.float32)
+    bias_pre, bias, bias_pw = _maybe(rng, b["bias_pre"], c), _maybe(rng, b["bias"], c), _maybe(rng, b["bias_pw"], co)
+    slopes = {tag: rng.uniform(-0.5, 1.5, m).astype(np.float32) for tag, m in (("pre", c), ("dw", c), ("pw", co))}
+    residual = rng.standard_normal((n, ho, wo, co)).astype(np.float32) if b["residual"] else None
+    bounds = {"pre": (-0.6, 0.8), "dw": (-0.4, 0.7), "pw": (-0.3, 0.9)}
+    leaky = {"pre": 0.1, "dw": 0.13, "pw": 0.2}
+
+    def ab(tag, act):
+        return bounds[tag] if act == "clip" else (leaky[tag], 0.0)
+
+    inits = {"wq": w_pre, "wd": w_dw, "wp": w_pw}
+    inits |= {name: v for name, v in (("bq", bias_pre), ("bd", bias), ("bp", bias_pw)) if v is not None}
+    nodes = [helper.make_node("Conv", ["x", "wq"] + (["bq"] if bias_pre is not None else []), ["q"])]
+    nodes += activation_nodes(b["act_pre"], "q", "qa", *ab("pre", b["act_pre"]), slopes["pre"], inits, "_pre")
+    nodes.append(helper.make_node("Conv", ["qa", "wd"] + (["bd"] if bias is not None else []), ["d"], group=c,
+                                  strides=[s, s], pads=[pt, pl, pb, pr]))  # fmt: skip
+    last, last_act, last_tag = "d", b["act"], "_dw"
+    if post:
+        nodes += activation_nodes(b["act"], "d", "da", *ab("dw", b["act"]), slopes["dw"], inits, "_dw")
+        nodes.append(helper.make_node("Conv", ["da", "wp"] + (["bp"] if bias_pw is not None else []), ["p"]))
+        last, last_act, last_tag = "p", b["act_pw"], "_pw"
+    feed = {"x": np.ascontiguousarray(x.transpose(0, 3, 1, 2))}
+    inputs = [("x", np.float32, list(feed["x"].shape))]
+    if residual is not None:
+        feed["r"] = np.ascontiguousarray(residual.transpose(0, 3, 1, 2))
+        inputs.append(("r", np.float32, list(feed["r"].shape)))
+        if b["residual"] == "before":
+            nodes.append(helper.make_node("Add", [last, "r"], ["lr"]))
+            last = "lr"
+    stage = last_tag[1:]
+    nodes += activation_nodes(last_act, last, "y0", *ab(stage, last_act), slopes[stage], inits, last_tag)
+    nodes.append(helper.make_node("Add", ["y0", "r"], ["y"]) if b["residual"] == "after" else
+                 helper.make_node("Identity", ["y0"], ["y"]))  # fmt: skip
+    model = make_model(nodes, inputs, [("y", np.float32, None)], inits, opset=14)
+    want = run_ort(model, feed)[0].transpose(0, 2, 3, 1)
+
+    def arr(a):
+        return None if a is None else mx.array(a)
+
+    def acts(prefix, tag, act):
+        alpha, beta = ab(tag, act)
+        slope = arr(slopes[tag]) if act == "prelu" else None
+        return {f"{prefix}activation": act, f"{prefix}alpha": alpha, f"{prefix}beta": beta, f"{prefix}slope": slope}
+
+    def chain(xa, ra):
+        return native.pw_dw_conv2d(
+            xa, mx.array(np.ascontiguousarray(w_pre.transpose(2, 3, 1, 0))), arr(bias_pre),
+            mx.array(np.ascontiguousarray(w_dw[:, 0].transpose(1, 2, 0))), arr(bias),
+            mx.array(np.ascontiguousarray(w_pw.transpose(2, 3, 1, 0))) if post else None, arr(bias_pw),
+            strides=(s, s), pads=(pt, pl, pb, pr), residual=ra, residual_after=b["residual"] == "after",
+            **acts("pre_", "pre", b["act_pre"]), **acts("", "dw", b["act"]),
+            **(acts("pw_", "pw", b["act_pw"]) if post else {}),
+        )  # fmt: skip
+
+    xa = _view(x, b["view"])
+    ra = None if residual is None else _view(residual, b["view"])
+    for isa in ISAS:
+        with use_isa(isa):
+            fn = chain if b["run"] == "eager" else mx.compile(chain)
+            got = np.array(fn(xa, ra))
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, atol=3e-5, rtol=3e-5, err_msg=isa)
+
+
+@scaled(2)
+@given(b=chains())
+def test_pointwise_depthwise_matches_onnxruntime(b):
+    check(b)
+
+
+@pytest.mark.parametrize(
+    "h,w,c_in,c,c_out,stride",
+    [(64, 200, 16, 16, None, 1), (48, 96, 16, 16, 32, 1), (41, 120, 24, 32, 64, 2), (30, 50, 64, 64, 64, 1),
+     (33, 70, 8, 10, None, 1)],
+)  # fmt: skip
+def test_face_model_blocks(h, w, c_in, c, c_out, stride):
+    """YuNet block shapes, wide enough that each thread's rows go through several bands (the rows two bands
+    share are kept, the rest made anew), and channels off the vector width (the depthwise rows' flat path)."""
+    check({"k": 3, "stride": stride, "pads": [1, 1, 1, 1], "n": 2, "h": h, "w": w, "c_in": c_in, "c": c,
+           "c_out": c_out, "act_pre": None, "act": "relu", "act_pw": "relu", "bias_pre": True, "bias": True,
+           "bias_pw": True, "residual": False, "view": "contiguous", "run": "eager", "seed": 5})  # fmt: skip
+
+
+@pytest.mark.parametrize("post", [False, True], ids=["pw_dw", "pw_dw_pw"])
+def test_a_nan_input_stays_nan_on_every_table(post):
+    """A NaN input pixel makes its whole 1x1 output pixel NaN, so every depthwise output whose window touches
+    it is NaN in every channel (and so is the last 1x1 output there); every other output stays finite, on
+    every table, through Relu stages (x86's max would turn a NaN into 0). Oracle: the windows (numpy)."""
+    rng = np.random.default_rng(7)
+    h, w, c = 12, 40, 16
+    x = rng.standard_normal((1, h, w, 8)).astype(np.float32)
+    x[0, 3, 4, 5] = x[0, 10, 39, 0] = np.nan
+    bad = np.pad(np.isnan(x).any(-1), [(0, 0), (1, 1), (1, 1)])
+    touched = np.zeros((1, h, w), bool)
+    for ky in range(3):
+        for kx in range(3):
+            touched |= bad[:, ky : ky + h, kx : kx + w]
+    c_out = 24 if post else c
+    want_nan = np.repeat(touched[..., None], c_out, -1)
+    w_pre, w_dw = (
+        mx.array(rng.standard_normal((1, 1, 8, c)).astype(np.float32)),
+        mx.array(rng.standard_normal((3, 3, c)).astype(np.float32)),
+    )
+    w_pw = mx.array(rng.standard_normal((1, 1, c, c_out)).astype(np.float32)) if post else None
+    for isa in ISAS:
+        with use_isa(isa):
+            got = np.array(native.pw_dw_conv2d(mx.array(x), w_pre, None, w_dw, None, w_pw, pads=(1, 1, 1, 1),
+                                               pre_activation="relu", activation="relu",
+                                               pw_activation="relu" if post else None))  # fmt: skip
+        np.testing.assert_array_equal(np.isnan(got), want_nan, err_msg=isa)
+
+
+def test_weights_are_checked():
+    x = mx.zeros((1, 8, 8, 4))
+    with pytest.raises(ValueError, match="first pointwise weight"):
+        native._ext.pw_dw_conv2d(x, mx.zeros((3, 3, 4, 4)), None, None, mx.zeros((3, 3, 4)), None, None, None, None,
+                                 None, None, strides=[1, 1], pads=[1, 1, 1, 1])  # fmt: skip
+    with pytest.raises(ValueError, match="depthwise weight"):
+        native._ext.pw_dw_conv2d(x, mx.zeros((1, 1, 4, 6)), None, None, mx.zeros((3, 3, 4)), None, None, None, None,
+                                 None, None, strides=[1, 1], pads=[1, 1, 1, 1])  # fmt: skip
