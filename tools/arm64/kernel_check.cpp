@@ -8,10 +8,16 @@
 // activation, residual before/after, unaligned inputs, 1..4 pool threads), runs one table, and compares
 // with the reference computed here in double: conv results within 1e-5 of the sum of the magnitudes of
 // their terms (float32 rounding of a K-term sum stays far below that; a wrong or missing tap does not),
-// sigmoid/softmax within a few float ulps, pools/upsampling/interleaving exactly. Outputs are prefilled
-// with NaN (an element never written fails) and followed by a guard zone (an overrun fails).
+// sigmoid/softmax within a few float ulps, pools/upsampling/interleaving/concat exactly. A Winograd conv's
+// value is the direct conv's, its terms those of its own sums (|A^T| (|G g G^T| . |B^T d B|) |A|: the
+// transforms' scale: up to ~1100x the direct sum's for F(4x4), ~40x for F(2x2), in these cases), under the
+// same 1e-5.
+// Outputs are prefilled with NaN (an element never written fails) and followed by a guard zone (an
+// overrun fails); an 8-bit image ends at an inaccessible page (a read past it faults).
 //
-// To cover a new entry point: write `Result check_NAME(Rng&, const KernelTable&)` and add it to kChecks.
+// Checks are per entry point, and per code path where an entry point has several worth drawing apart
+// (depthwise_wide/_flat, dense_winograd/_stem, max_pool_2x2_3x3). To cover a new one: write
+// `Result check_NAME(Rng&, const KernelTable&)` and add it to kChecks.
 // A case that once failed goes into kRegressions with the numbers that showed it.
 //
 // Usage: kernel_check [--cases N] [--seed S] [--isa NAME]   (exit status 1 if any case failed)
@@ -29,6 +35,9 @@
 #include <string>
 #include <vector>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "kernels.h"
 #include "threadpool.h"
 
@@ -43,6 +52,8 @@ constexpr double kConvTol = 1e-5;     // of the sum of the magnitudes of a conv 
 
 // ---- random cases ---------------------------------------------------------------------------
 
+// Draws are sequenced: never two in one call's arguments, whose order C++ leaves unspecified (GCC takes
+// them in different orders for x86-64 and aarch64), so every table on every architecture sees the same cases.
 struct Rng {
   std::mt19937_64 g;
   explicit Rng(uint64_t seed) : g(seed) {}
@@ -71,6 +82,7 @@ class Buffer {
   const float* data() const { return p_; }
   size_t size() const { return n_; }
   float& operator[](size_t i) { return p_[i]; }
+  float operator[](size_t i) const { return p_[i]; }
   bool guard_intact() const {
     for (int i = 0; i < kGuard; ++i)
       if (std::memcmp(&p_[n_ + i], &kGuardValue, sizeof(float)) != 0) return false;
@@ -153,6 +165,11 @@ struct Result {
   void guard(const Buffer& b, const std::string& what) {
     if (!b.guard_intact()) fail(what + ": wrote past the end of its output");
   }
+  void merge(const Result& o) {
+    values += o.values;
+    max_err = std::max(max_err, o.max_err), max_abs = std::max(max_abs, o.max_abs);
+    if (!o.failure.empty()) fail(o.failure);
+  }
 };
 
 // ---- the reference: direct loops in double -------------------------------------------------------
@@ -184,8 +201,8 @@ double activate(Act a, double v, const Epilogue& e, int c, double* lipschitz) {
   return v;
 }
 
-// conv (depthwise or dense, NHWC or an NCHW input) + bias [+ residual] + activation [+ residual].
-Ref ref_conv(const ConvShape& s, bool depthwise, const Ref& x, const float* w, const Epilogue& e) {
+// The conv alone (depthwise or dense, NHWC or an NCHW input): each output's sum and its terms' magnitudes.
+Ref conv_terms(const ConvShape& s, bool depthwise, const Ref& x, const float* w) {
   const int co_n = depthwise ? s.c_in : s.c_out;
   Ref out(static_cast<size_t>(s.n) * s.ho * s.wo * co_n);
   auto x_at = [&](int n, int iy, int ix, int c) -> size_t {
@@ -214,17 +231,33 @@ Ref ref_conv(const ConvShape& s, bool depthwise, const Ref& x, const float* w, c
               }
             }
           }
-          if (e.bias) v += e.bias[co], m += std::fabs(e.bias[co]);
-          const double res = e.residual ? e.residual[o] : 0.0;
-          if (e.residual && !e.residual_after) v += res, m += std::fabs(res);
-          double lip = 1;
-          v = activate(e.act, v, e, co, &lip);
-          m *= lip;
-          // exp-based activations add their own relative error (a few 1e-7; 0.1 |v| here is 1e-6 |v| in the bound)
-          if (e.act == Act::Sigmoid || e.act == Act::Silu || e.act == Act::HardSwish) m += 0.1 * std::fabs(v);
-          if (e.residual && e.residual_after) v += res, m += std::fabs(res);
           out.val[o] = v, out.mag[o] = m;
         }
+  return out;
+}
+
+// bias [+ residual] + activation [+ residual] on conv terms of `channels` channels per pixel, in place.
+void apply_epilogue(Ref& out, int channels, const Epilogue& e) {
+  for (size_t o = 0; o < out.val.size(); ++o) {
+    const int co = static_cast<int>(o % channels);
+    double v = out.val[o], m = out.mag[o];
+    if (e.bias) v += e.bias[co], m += std::fabs(e.bias[co]);
+    const double res = e.residual ? e.residual[o] : 0.0;
+    if (e.residual && !e.residual_after) v += res, m += std::fabs(res);
+    double lip = 1;
+    v = activate(e.act, v, e, co, &lip);
+    m *= lip;
+    // exp-based activations add their own relative error (a few 1e-7; 0.1 |v| here is 1e-6 |v| in the bound)
+    if (e.act == Act::Sigmoid || e.act == Act::Silu || e.act == Act::HardSwish) m += 0.1 * std::fabs(v);
+    if (e.residual && e.residual_after) v += res, m += std::fabs(res);
+    out.val[o] = v, out.mag[o] = m;
+  }
+}
+
+// conv (depthwise or dense, NHWC or an NCHW input) + bias [+ residual] + activation [+ residual].
+Ref ref_conv(const ConvShape& s, bool depthwise, const Ref& x, const float* w, const Epilogue& e) {
+  Ref out = conv_terms(s, depthwise, x, w);
+  apply_epilogue(out, depthwise ? s.c_in : s.c_out, e);
   return out;
 }
 
@@ -268,18 +301,31 @@ void draw_epilogue(Rng& r, int channels, size_t out_size, bool allow_residual, E
   }
 }
 
+// Pads 0..k-1 on each side and an input the kernel fits, for s's kernel and strides; the output size they give.
+void draw_extent(Rng& r, ConvShape& s, int max_h, int max_w) {
+  s.pt = r.uniform(0, s.kh - 1), s.pb = r.uniform(0, s.kh - 1), s.pl = r.uniform(0, s.kw - 1), s.pr = r.uniform(0, s.kw - 1);
+  s.h = r.uniform(std::max(1, s.kh - s.pt - s.pb), std::max(1, max_h));
+  s.w = r.uniform(std::max(1, s.kw - s.pl - s.pr), std::max(1, max_w));
+  s.ho = (s.h + s.pt + s.pb - s.kh) / s.sh + 1;
+  s.wo = (s.w + s.pl + s.pr - s.kw) / s.sw + 1;
+}
+
 // A conv geometry: kernel k x k (or kh x kw), stride, pads, and the output size they give.
 ConvShape draw_geometry(Rng& r, int kh, int kw, int c_in, int c_out, int max_side) {
   ConvShape s{};
   s.n = r.pick({1, 1, 2});
-  s.kh = kh, s.kw = kw;
+  s.kh = kh, s.kw = kw, s.c_in = c_in, s.c_out = c_out;
   s.sh = r.pick({1, 1, 2, 3}), s.sw = r.chance(0.8) ? s.sh : r.pick({1, 2, 3});
-  s.pt = r.uniform(0, kh - 1), s.pb = r.uniform(0, kh - 1), s.pl = r.uniform(0, kw - 1), s.pr = r.uniform(0, kw - 1);
-  s.h = r.uniform(std::max(1, kh - s.pt - s.pb), max_side);
-  s.w = r.uniform(std::max(1, kw - s.pl - s.pr), max_side + 10);
-  s.c_in = c_in, s.c_out = c_out;
-  s.ho = (s.h + s.pt + s.pb - kh) / s.sh + 1;
-  s.wo = (s.w + s.pl + s.pr - kw) / s.sw + 1;
+  draw_extent(r, s, max_side, max_side + 10);
+  return s;
+}
+
+// The same with the strides given.
+ConvShape geometry(Rng& r, int kh, int kw, int sh, int sw, int c_in, int c_out, int max_h, int max_w) {
+  ConvShape s{};
+  s.n = r.pick({1, 1, 2});
+  s.kh = kh, s.kw = kw, s.sh = sh, s.sw = sw, s.c_in = c_in, s.c_out = c_out;
+  draw_extent(r, s, max_h, max_w);
   return s;
 }
 
@@ -287,7 +333,7 @@ std::string describe(const ConvShape& s) {
   char b[200];
   std::snprintf(b, sizeof b, "n=%d h=%d w=%d c_in=%d c_out=%d k=%dx%d s=%dx%d pads=(%d,%d,%d,%d) nchw=%d -> %dx%d", s.n,
                 s.h, s.w, s.c_in, s.c_out, s.kh, s.kw, s.sh, s.sw, s.pt, s.pl, s.pb, s.pr, s.nchw, s.ho, s.wo);
-  return b;
+  return s.winograd ? std::string(b) + " winograd F(" + std::to_string(s.winograd) + "x" + std::to_string(s.winograd) + ")" : b;
 }
 
 struct PackedWeights {
@@ -320,10 +366,32 @@ Result run_depthwise(const KernelTable& k, Rng& r, DepthwiseCase& c) {
   return res;
 }
 
-DepthwiseCase draw_depthwise(Rng& r, bool allow_residual = true) {
+// Any: every depthwise path. Wide: 3x3 at stride 1 with 64+ channels or stride 2 with 32+, which 16-register
+// tables (AVX2, NEON, baseline) run 4 output pixels per block, not 8 (and other kernels at those widths).
+// Flat: stride 1 with channels off the vector width (1..40, never a multiple of 8): each output row as one
+// flat array, the weights tiled to lcm(C, lanes) floats.
+enum class DwKind { Any, Wide, Flat };
+
+DepthwiseCase draw_depthwise(Rng& r, bool allow_residual = true, DwKind kind = DwKind::Any) {
   DepthwiseCase c;
-  const int k = r.pick({3, 3, 3, 5, 1, 2, 7});
-  c.s = draw_geometry(r, k, r.chance(0.9) ? k : r.pick({1, 3, 5}), r.channels(72), 0, 14);
+  if (kind == DwKind::Any) {
+    const int k = r.pick({3, 3, 3, 5, 1, 2, 7});
+    const int kw = r.chance(0.9) ? k : r.pick({1, 3, 5}), ch = r.channels(72);
+    c.s = draw_geometry(r, k, kw, ch, 0, 14);
+  } else if (kind == DwKind::Wide) {
+    const int k = r.chance(0.85) ? 3 : r.pick({5, 1, 2});
+    const int sw = r.pick({1, 2}), sh = r.chance(0.8) ? sw : r.pick({1, 2});
+    // stride 2 from 32 channels, stride 1 from 64; a tail off the vector width in some
+    const int base = sw == 2 && r.chance(0.5) ? r.pick({32, 40, 48, 56}) : 8 * r.uniform(8, 20);
+    const int ch = base + (r.chance(0.3) ? r.uniform(1, 7) : 0);
+    c.s = geometry(r, k, k, sh, sw, ch, 0, 9, 26);
+  } else {
+    const int k = r.pick({3, 3, 5, 1, 2, 7});
+    int ch = r.chance(0.6) ? r.uniform(1, 12) : r.uniform(13, 40);
+    if (ch % 8 == 0) ch += r.uniform(1, 7);
+    const int kw = r.chance(0.8) ? k : r.pick({1, 3, 5}), sh = r.pick({1, 1, 2});
+    c.s = geometry(r, k, kw, sh, 1, ch, 0, 12, 40);
+  }
   c.s.c_out = c.s.c_in;
   c.x = random_buffer(r, size_t(c.s.n) * c.s.h * c.s.w * c.s.c_in);
   sprinkle_nan(r, c.x);
@@ -376,17 +444,20 @@ Result check_dense(Rng& r, const KernelTable& k) {
   DenseCase c;
   const int kind = r.uniform(0, 3);
   if (kind == 0) {  // pointwise: 1x1, stride 1, no pads (pixels read in place)
-    c.s = draw_geometry(r, 1, 1, r.channels(80), r.channels(80), 12);
+    const int c_in = r.channels(80), c_out = r.channels(80);
+    c.s = draw_geometry(r, 1, 1, c_in, c_out, 12);
     c.s.sh = c.s.sw = 1, c.s.pt = c.s.pl = c.s.pb = c.s.pr = 0, c.s.ho = c.s.h, c.s.wo = c.s.w;
   } else if (kind == 1) {  // a network's stem on its NCHW input: few channels, read plane by plane
     const int k = r.pick({3, 3, 5, 7, 2});
-    c.s = draw_geometry(r, k, k, r.uniform(1, 4), r.channels(40), 16);
+    const int c_in = r.uniform(1, 4), c_out = r.channels(40);
+    c.s = draw_geometry(r, k, k, c_in, c_out, 16);
     c.s.nchw = c.s.c_in * c.s.kh <= kMaxSegments;
   } else {  // kxk over NHWC; tiny C_out and long K take the dot-product path
     const int k = r.pick({1, 3, 3, 5, 2});
     const bool heads = r.chance(0.3);
-    c.s = draw_geometry(r, k, r.chance(0.9) ? k : r.pick({1, 3}), r.channels(heads ? 80 : 40),
-                        heads ? r.uniform(1, 8) : r.channels(48), 10);
+    const int kw = r.chance(0.9) ? k : r.pick({1, 3}), c_in = r.channels(heads ? 80 : 40);
+    const int c_out = heads ? r.uniform(1, 8) : r.channels(48);
+    c.s = draw_geometry(r, k, kw, c_in, c_out, 10);
   }
   const size_t out_n = size_t(c.s.n) * c.s.ho * c.s.wo * c.s.c_out;
   c.x = random_buffer(r, size_t(c.s.n) * c.s.h * c.s.w * c.s.c_in);
@@ -484,19 +555,8 @@ Result check_softmax(Rng& r, const KernelTable& k) {
   return res;
 }
 
-Result check_max_pool(Rng& r, const KernelTable& k) {
-  ConvShape s{};
-  s.n = r.pick({1, 2}), s.c_in = s.c_out = r.channels(40);
-  s.kh = r.pick({1, 2, 3, 3, 5}), s.kw = r.chance(0.8) ? s.kh : r.pick({1, 2, 3});
-  s.sh = r.pick({1, 1, 2, 3}), s.sw = r.chance(0.8) ? s.sh : r.pick({1, 2});
-  s.pt = r.uniform(0, s.kh - 1), s.pl = r.uniform(0, s.kw - 1);
-  s.h = r.uniform(1, 14), s.w = r.uniform(1, 20);
-  // any output size whose every window keeps a tap inside the input (ceil_mode and end pads decide it)
-  s.ho = r.uniform(1, (s.h - 1 + s.pt) / s.sh + 1), s.wo = r.uniform(1, (s.w - 1 + s.pl) / s.sw + 1);
-  Buffer x = random_buffer(r, size_t(s.n) * s.h * s.w * s.c_in, -10.f, 10.f);
-  if (r.chance(0.3))  // a window holding a NaN is NaN on every table (as MLX's maximum, the fallback, has it)
-    for (size_t i = 0; i < x.size(); ++i)
-      if (r.chance(0.05)) x[i] = r.pick({-INFINITY, INFINITY, kNaN});
+// The pool of x over s against the direct loop, bit for bit (a window holding a NaN is NaN).
+Result run_max_pool(Rng& r, const KernelTable& k, const ConvShape& s, const Buffer& x) {
   const size_t out_n = size_t(s.n) * s.ho * s.wo * s.c_in;
   Buffer out = output_buffer(r, out_n);
   k.max_pool(s, x.data(), out.data());
@@ -521,6 +581,42 @@ Result check_max_pool(Rng& r, const KernelTable& k) {
   res.exact(out.data(), want.data(), out_n, what);
   res.guard(out, what);
   return res;
+}
+
+Result check_max_pool(Rng& r, const KernelTable& k) {
+  ConvShape s{};
+  s.n = r.pick({1, 2}), s.c_in = s.c_out = r.channels(40);
+  s.kh = r.pick({1, 2, 3, 3, 5}), s.kw = r.chance(0.8) ? s.kh : r.pick({1, 2, 3});
+  s.sh = r.pick({1, 1, 2, 3}), s.sw = r.chance(0.8) ? s.sh : r.pick({1, 2});
+  s.pt = r.uniform(0, s.kh - 1), s.pl = r.uniform(0, s.kw - 1);
+  s.h = r.uniform(1, 14), s.w = r.uniform(1, 20);
+  // any output size whose every window keeps a tap inside the input (ceil_mode and end pads decide it)
+  s.ho = r.uniform(1, (s.h - 1 + s.pt) / s.sh + 1), s.wo = r.uniform(1, (s.w - 1 + s.pl) / s.sw + 1);
+  Buffer x = random_buffer(r, size_t(s.n) * s.h * s.w * s.c_in, -10.f, 10.f);
+  if (r.chance(0.3))  // a window holding a NaN is NaN on every table (as MLX's maximum, the fallback, has it)
+    for (size_t i = 0; i < x.size(); ++i)
+      if (r.chance(0.05)) x[i] = r.pick({-INFINITY, INFINITY, kNaN});
+  return run_max_pool(r, k, s, x);
+}
+
+// The 2x2 and 3x3 windows every model pools with, which run unrolled where a window lies inside the input
+// and its channels fill whole vectors (the generic window elsewhere: borders, ceil-mode edges, channel tails):
+// larger maps than check_max_pool's, so most windows are inside, and the largest output the pads allow.
+Result check_max_pool_2x2_3x3(Rng& r, const KernelTable& k) {
+  ConvShape s{};
+  s.n = r.pick({1, 2}), s.c_in = s.c_out = r.channels(80);
+  s.kh = r.pick({2, 3}), s.kw = r.chance(0.9) ? s.kh : r.pick({2, 3});
+  s.sh = r.pick({1, 2, 2, 3}), s.sw = r.chance(0.8) ? s.sh : r.pick({1, 2});
+  s.pt = r.uniform(0, s.kh - 1), s.pl = r.uniform(0, s.kw - 1);
+  s.h = r.uniform(1, 20), s.w = r.uniform(1, 30);
+  const int ho_max = (s.h - 1 + s.pt) / s.sh + 1, wo_max = (s.w - 1 + s.pl) / s.sw + 1;
+  s.ho = r.chance(0.7) ? ho_max : r.uniform(1, ho_max);
+  s.wo = r.chance(0.7) ? wo_max : r.uniform(1, wo_max);
+  Buffer x = random_buffer(r, size_t(s.n) * s.h * s.w * s.c_in, -10.f, 10.f);
+  if (r.chance(0.3))
+    for (size_t i = 0; i < x.size(); ++i)
+      if (r.chance(0.02)) x[i] = r.pick({-INFINITY, INFINITY, kNaN});
+  return run_max_pool(r, k, s, x);
 }
 
 Result check_upsample(Rng& r, const KernelTable& k) {
@@ -571,6 +667,282 @@ Result check_interleave(Rng& r, const KernelTable& k) {
   return res;
 }
 
+// ---- the kernels merged with Winograd, the stem and native concat ------------------------------------
+
+// The 3x3 depthwise block of 4 output pixels (16-register tables: 64+ channels, or stride 2 with 32+).
+Result check_depthwise_wide(Rng& r, const KernelTable& k) {
+  DepthwiseCase c = draw_depthwise(r, true, DwKind::Wide);
+  return run_depthwise(k, r, c);
+}
+
+// Flat rows (stride 1, few channels). In some cases the same weights run again with another bias: the
+// tiled weights are cached per thread and recognized by value, so a stale tiling would show here.
+Result check_depthwise_flat(Rng& r, const KernelTable& k) {
+  DepthwiseCase c = draw_depthwise(r, true, DwKind::Flat);
+  Result res = run_depthwise(k, r, c);
+  if (r.chance(0.3)) {
+    c.ep.bias = random_buffer(r, c.s.c_in);
+    c.ep.e.bias = c.ep.bias.data();
+    res.merge(run_depthwise(k, r, c));
+  }
+  return res;
+}
+
+// Winograd F(m x m, 3 x 3) as Lavin & Gray give it ("Fast Algorithms for Convolutional Neural Networks",
+// 2016), written here independently of winograd_impl.h: y = A^T [(G g G^T) . (B^T d B)] A. The reference
+// value of a Winograd conv is the direct conv; these matrices only scale its rounding bound.
+struct WinogradMatrices {
+  int m, t;
+  std::vector<double> bt, g, at;  // B^T [t][t], G [t][3], A^T [m][t]
+};
+
+const WinogradMatrices& winograd_matrices(int m) {
+  static const WinogradMatrices f2{2, 4,
+                                   {1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1},
+                                   {1, 0, 0, .5, .5, .5, .5, -.5, .5, 0, 0, 1},
+                                   {1, 1, 1, 0, 0, 1, -1, -1}};
+  static const WinogradMatrices f4{4, 6,
+                                   {4, 0, -5, 0, 1, 0, 0, -4, -4, 1, 1, 0, 0, 4, -4, -1, 1, 0,
+                                    0, -2, -1, 2, 1, 0, 0, 2, -1, -2, 1, 0, 0, 4, 0, -5, 0, 1},
+                                   {1. / 4, 0, 0, -1. / 6, -1. / 6, -1. / 6, -1. / 6, 1. / 6, -1. / 6,
+                                    1. / 24, 1. / 12, 1. / 6, 1. / 24, -1. / 12, 1. / 6, 0, 0, 1},
+                                   {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 0, 0, 1, 1, 4, 4, 0, 0, 1, -1, 8, -8, 1}};
+  return m == 2 ? f2 : f4;
+}
+
+// The matrices compute a 1-D correlation y[i] = sum_k d[i + k] g[k] (so, nested, the 2-D one): checked once,
+// in double, before they scale any bound.
+bool winograd_matrices_correct() {
+  Rng r(7);
+  for (int m : {2, 4}) {
+    const WinogradMatrices& f = winograd_matrices(m);
+    std::vector<double> d(f.t), u(f.t), v(f.t);
+    double g[3];
+    for (auto& x : d) x = r.real(-1, 1);
+    for (auto& x : g) x = r.real(-1, 1);
+    for (int a = 0; a < f.t; ++a) {
+      u[a] = f.g[a * 3] * g[0] + f.g[a * 3 + 1] * g[1] + f.g[a * 3 + 2] * g[2];
+      v[a] = 0;
+      for (int q = 0; q < f.t; ++q) v[a] += f.bt[a * f.t + q] * d[q];
+    }
+    for (int i = 0; i < m; ++i) {
+      double y = 0;
+      for (int a = 0; a < f.t; ++a) y += f.at[i * f.t + a] * u[a] * v[a];
+      if (std::fabs(y - (d[i] * g[0] + d[i + 1] * g[1] + d[i + 2] * g[2])) > 1e-12) return false;
+    }
+  }
+  return true;
+}
+
+// The scale of a Winograd output's rounding error: its computation's sums taken over magnitudes,
+// |A^T| (sum over c_in of |G g G^T| . |B^T| |d| |B|) |A|, for the tile holding the output, as the direct
+// conv's scale is the sum of |x w|. F(4x4)'s transforms (4s, 5s, 8s) make it several times the direct one;
+// F(2x2)'s (0, +-1, +-1/2) barely larger. Replaces terms.mag; tile_nan[o]: a NaN in the T x T input tile
+// output o's tile reads (NaN input counts 0 in the magnitudes).
+void winograd_magnitudes(const ConvShape& s, const float* x, const float* w, Ref& terms, std::vector<char>& tile_nan) {
+  const WinogradMatrices& f = winograd_matrices(s.winograd);
+  const int M = f.m, T = f.t, TT = T * T, C = s.c_in, K = s.c_out;
+  std::vector<double> u(size_t(C) * K * TT);  // |G g G^T| per (c, k)
+  for (int c = 0; c < C; ++c)
+    for (int k = 0; k < K; ++k)
+      for (int a = 0; a < T; ++a)
+        for (int b = 0; b < T; ++b) {
+          double v = 0;
+          for (int ky = 0; ky < 3; ++ky)
+            for (int kx = 0; kx < 3; ++kx)
+              v += f.g[a * 3 + ky] * f.g[b * 3 + kx] * w[(size_t(ky * 3 + kx) * C + c) * K + k];
+          u[(size_t(c) * K + k) * TT + a * T + b] = std::fabs(v);
+        }
+  tile_nan.assign(terms.val.size(), 0);
+  std::vector<double> d(TT), tmp(TT), v(size_t(C) * TT), mm(TT);
+  const int tiles_h = (s.ho + M - 1) / M, tiles_w = (s.wo + M - 1) / M;
+  for (int n = 0; n < s.n; ++n)
+    for (int ty = 0; ty < tiles_h; ++ty)
+      for (int tx = 0; tx < tiles_w; ++tx) {
+        bool nan = false;
+        for (int c = 0; c < C; ++c) {
+          for (int rr = 0; rr < T; ++rr)
+            for (int q = 0; q < T; ++q) {
+              const int iy = ty * M - s.pt + rr, ix = tx * M - s.pl + q;
+              const bool in = iy >= 0 && iy < s.h && ix >= 0 && ix < s.w;
+              const float xv = in ? x[((size_t(n) * s.h + iy) * s.w + ix) * C + c] : 0.f;
+              nan |= std::isnan(xv);
+              d[rr * T + q] = std::isnan(xv) ? 0 : std::fabs(xv);
+            }
+          for (int a = 0; a < T; ++a)  // |B^T| |d|, then times |B|
+            for (int q = 0; q < T; ++q) {
+              double acc = 0;
+              for (int rr = 0; rr < T; ++rr) acc += std::fabs(f.bt[a * T + rr]) * d[rr * T + q];
+              tmp[a * T + q] = acc;
+            }
+          for (int a = 0; a < T; ++a)
+            for (int b = 0; b < T; ++b) {
+              double acc = 0;
+              for (int q = 0; q < T; ++q) acc += tmp[a * T + q] * std::fabs(f.bt[b * T + q]);
+              v[size_t(c) * TT + a * T + b] = acc;
+            }
+        }
+        for (int k = 0; k < K; ++k) {
+          std::fill(mm.begin(), mm.end(), 0.0);
+          for (int c = 0; c < C; ++c)
+            for (int i = 0; i < TT; ++i) mm[i] += u[(size_t(c) * K + k) * TT + i] * v[size_t(c) * TT + i];
+          for (int i = 0; i < M; ++i)
+            for (int j = 0; j < M; ++j) {
+              const int oy = ty * M + i, ox = tx * M + j;
+              if (oy >= s.ho || ox >= s.wo) continue;
+              double acc = 0;
+              for (int a = 0; a < T; ++a)
+                for (int b = 0; b < T; ++b) acc += std::fabs(f.at[i * T + a]) * std::fabs(f.at[j * T + b]) * mm[a * T + b];
+              const size_t o = ((size_t(n) * s.ho + oy) * s.wo + ox) * K + k;
+              terms.mag[o] = acc;
+              tile_nan[o] = nan;
+            }
+        }
+      }
+}
+
+// Dense 3x3 stride 1 as Winograd F(2x2) or F(4x4): partial tiles at the right and bottom, maps smaller
+// than a tile, several images (blocks of tiles spanning tile rows and images), pads 0-2, channels on
+// and off the GEMM's panel width. Within 1e-5 of winograd_magnitudes (as the dense check is of its own).
+// A NaN input: an output whose window holds it is NaN. F(2x2)'s transforms keep each output's inputs
+// within its window, so there nothing else may be NaN; F(4x4)'s mix its tile's 6 x 6 inputs (o0 of a
+// row reads d0..d4 through B^T and A^T: any F(4x4) does), so there outputs of the same tile may be NaN too.
+Result check_dense_winograd(Rng& r, const KernelTable& k) {
+  DenseCase c;
+  const int tile = r.pick({2, 4});
+  const int c_in = r.channels(40);
+  const int c_out = r.chance(0.2) ? r.uniform(1, 4) : r.channels(40);
+  c.s = geometry(r, 3, 3, 1, 1, c_in, c_out, 16, 20);
+  c.s.n = r.pick({1, 1, 2, 3});
+  c.s.winograd = tile;
+  const size_t out_n = size_t(c.s.n) * c.s.ho * c.s.wo * c.s.c_out;
+  c.x = random_buffer(r, size_t(c.s.n) * c.s.h * c.s.w * c.s.c_in);
+  sprinkle_nan(r, c.x);
+  c.w = random_buffer(r, size_t(9) * c.s.c_in * c.s.c_out);
+  draw_epilogue(r, c.s.c_out, out_n, true, c.ep);
+  Buffer out = output_buffer(r, out_n);
+  const PackedWeights p = pack(k, c.s, c.w.data());
+  k.dense(c.s, c.x.data(), p.buf.data(), c.ep.e, out.data());
+  Ref want = conv_terms(c.s, false, from_floats(c.x.data(), c.x.size()), c.w.data());
+  std::vector<char> tile_nan;
+  winograd_magnitudes(c.s, c.x.data(), c.w.data(), want, tile_nan);
+  apply_epilogue(want, c.s.c_out, c.ep.e);
+  if (tile == 4)
+    for (size_t i = 0; i < out_n; ++i)
+      if (tile_nan[i] && std::isnan(out[i])) want.val[i] = kNaN;
+  Result res;
+  const std::string what = "dense " + describe(c.s) + " " + c.ep.describe();
+  res.compare(out.data(), want.val.data(), conv_bounds(want).data(), out_n, what);
+  res.guard(out, what);
+  return res;
+}
+
+// The stem's own kernel: dense 3x3 on 3 channels at horizontal stride 1 or 2 (any vertical), on an NHWC
+// map or an NCHW input read in place, over zero-padded row bands; pixels in steps of up to 16, output
+// channels in passes of up to 2-4 vectors (several passes from 33 channels on NEON/AVX2, 65 on AVX-512).
+Result check_dense_stem(Rng& r, const KernelTable& k) {
+  DenseCase c;
+  const int sw = r.pick({1, 2, 2}), sh = r.chance(0.8) ? sw : r.pick({1, 2, 3});
+  const int c_out = r.chance(0.3) ? r.uniform(1, 12) : r.channels(80);
+  c.s = geometry(r, 3, 3, sh, sw, 3, c_out, 12, 48);
+  c.s.nchw = r.chance(0.5);
+  const size_t out_n = size_t(c.s.n) * c.s.ho * c.s.wo * c.s.c_out;
+  c.x = random_buffer(r, size_t(c.s.n) * c.s.h * c.s.w * c.s.c_in);
+  sprinkle_nan(r, c.x);
+  c.w = random_buffer(r, size_t(9) * c.s.c_in * c.s.c_out);
+  draw_epilogue(r, c.s.c_out, out_n, true, c.ep);
+  return run_dense(k, r, c);
+}
+
+// n bytes that end where an inaccessible page begins: a kernel reading past an image's last byte faults.
+class PageEndBytes {
+ public:
+  explicit PageEndBytes(size_t n) {
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_ = (n + page - 1) / page * page + page;
+    void* m = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED || mprotect(static_cast<char*>(m) + size_ - page, page, PROT_NONE) != 0) {
+      std::perror("kernel_check: mmap/mprotect");
+      std::exit(2);
+    }
+    mem_ = static_cast<unsigned char*>(m);
+    p_ = mem_ + size_ - page - n;
+  }
+  ~PageEndBytes() { munmap(mem_, size_); }
+  PageEndBytes(const PageEndBytes&) = delete;
+  PageEndBytes& operator=(const PageEndBytes&) = delete;
+  unsigned char* data() { return p_; }
+
+ private:
+  unsigned char* mem_;
+  unsigned char* p_;
+  size_t size_;
+};
+
+// A dense conv on an 8-bit NHWC image read as float(x) - offset[c] (the normalization folded into the
+// weights): 1-4 channels; 3x3 on 3 channels at horizontal stride 1 or 2 runs the stem kernel, every other
+// shape the GEMM over the band. Zero pads are zeros of the normalized image (the reference pads x - offset).
+Result check_image_conv(Rng& r, const KernelTable& k) {
+  const int ch = r.chance(0.6) ? 3 : r.uniform(1, 4);
+  const int kh = r.pick({3, 3, 3, 1, 2, 5, 7}), kw = r.chance(0.85) ? kh : r.pick({1, 3, 5});
+  const int sw = r.pick({1, 2, 2, 3}), sh = r.chance(0.8) ? sw : r.pick({1, 2, 3});
+  const int c_out = r.chance(0.3) ? r.uniform(1, 12) : r.channels(80);
+  const ConvShape s = geometry(r, kh, kw, sh, sw, ch, c_out, 12, 48);
+  const size_t in_n = size_t(s.n) * s.h * s.w * ch, out_n = size_t(s.n) * s.ho * s.wo * c_out;
+  PageEndBytes img(in_n);
+  for (size_t i = 0; i < in_n; ++i) img.data()[i] = static_cast<unsigned char>(r.uniform(0, 255));
+  Buffer offset = random_buffer(r, ch, 0.f, 255.f);
+  if (r.chance(0.2)) std::fill(offset.data(), offset.data() + ch, 0.f);
+  Buffer w = random_buffer(r, size_t(kh) * kw * ch * c_out, -1.f / 128, 1.f / 128);  // a 1/std folded in
+  EpilogueCase ep;
+  draw_epilogue(r, c_out, out_n, true, ep);
+  const PackedWeights p = pack(k, s, w.data());
+  Buffer out = output_buffer(r, out_n);
+  k.image_conv(s, img.data(), offset.data(), p.buf.data(), ep.e, out.data());
+  Ref x(in_n);
+  for (size_t i = 0; i < in_n; ++i) x.val[i] = double(img.data()[i]) - offset[i % ch], x.mag[i] = std::fabs(x.val[i]);
+  const Ref want = ref_conv(s, false, x, w.data(), ep.e);
+  Result res;
+  const std::string what = "image_conv " + describe(s) + " " + ep.describe();
+  res.compare(out.data(), want.val.data(), conv_bounds(want).data(), out_n, what);
+  res.guard(out, what);
+  return res;
+}
+
+// A channel Concat of 1-6 parts of any widths, some channel slices of wider maps; bit for bit (NaN and inf
+// payloads copied as they are).
+Result check_concat(Rng& r, const KernelTable& k) {
+  const int g = r.uniform(1, 6);
+  const int64_t pixels = r.chance(0.5) ? r.uniform(1, 20) : r.uniform(1, 3000);
+  std::vector<Buffer> parts;
+  std::vector<const float*> ptrs;
+  std::vector<int64_t> strides;
+  std::vector<int> widths;
+  int total = 0;
+  for (int i = 0; i < g; ++i) {
+    const int width = r.chance(0.3) ? r.uniform(1, 5) : r.channels(64);
+    const int64_t stride = width + (r.chance(0.5) ? r.uniform(0, 9) : 0);
+    parts.push_back(random_buffer(r, size_t(pixels * stride)));
+    if (r.chance(0.2))
+      for (size_t j = 0; j < parts.back().size(); ++j)
+        if (r.chance(0.02)) parts.back()[j] = r.pick({-INFINITY, INFINITY, kNaN});
+    widths.push_back(width), strides.push_back(stride), total += width;
+  }
+  for (auto& p : parts) ptrs.push_back(p.data());
+  const size_t out_n = size_t(pixels) * total;
+  Buffer out = output_buffer(r, out_n);
+  k.concat(ptrs.data(), strides.data(), widths.data(), g, pixels, out.data());
+  std::vector<float> want(out_n);
+  for (int64_t p = 0; p < pixels; ++p)
+    for (int i = 0, at = 0; i < g; at += widths[i++])
+      for (int j = 0; j < widths[i]; ++j) want[p * total + at + j] = parts[i][p * strides[i] + j];
+  Result res;
+  const std::string what = "concat g=" + std::to_string(g) + " total=" + std::to_string(total) + " pixels=" + std::to_string(pixels);
+  res.exact(out.data(), want.data(), out_n, what);
+  res.guard(out, what);
+  return res;
+}
+
 struct Check {
   const char* name;
   Result (*run)(Rng&, const KernelTable&);
@@ -587,6 +959,13 @@ const Check kChecks[] = {
     {"max_pool", check_max_pool},
     {"upsample", check_upsample},
     {"interleave", check_interleave},
+    {"depthwise_wide", check_depthwise_wide},
+    {"depthwise_flat", check_depthwise_flat},
+    {"dense_winograd", check_dense_winograd},
+    {"dense_stem", check_dense_stem},
+    {"image_conv", check_image_conv},
+    {"max_pool_2x2_3x3", check_max_pool_2x2_3x3},
+    {"concat", check_concat},
 };
 
 // Fixed cases that once failed somewhere (none yet): {name, function building and checking the case}.
@@ -636,6 +1015,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "usage: %s [--cases N] [--seed S] [--isa NAME]\n", argv[0]);
       return 2;
     }
+  }
+  if (!winograd_matrices_correct()) {
+    std::printf("kernel_check: the reference's Winograd matrices do not compute a correlation\n");
+    return 2;
   }
   std::printf("kernel_check: %ld cases per entry point, seed %llu, tables:", cases, static_cast<unsigned long long>(seed));
   for (const auto& name : available_isas()) std::printf(" %s", name.c_str());
