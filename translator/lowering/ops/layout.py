@@ -43,7 +43,7 @@ def native_kind(w_shape, groups: int, dilations, dtype) -> str | None:
 def winograd_tile(w_shape, strides, out_hw) -> int:
     """Winograd output tile (4: F(4x4, 3x3), 2: F(2x2, 3x3)) for a native dense conv, or 0 for the direct GEMM.
 
-    From a sweep of the kernels on AVX-512 and AVX2 (docs/benchmarks.md, "Winograd"): F(4x4) takes
+    From a sweep of the kernels on AVX-512 and AVX2 (docs/passes.md, docs/benchmarks.md): F(4x4) takes
     0.36-0.6x the direct conv's time from 20x20 maps up, F(2x2) wins on 5x5-14x14 maps, and fewer than
     8 input or output channels leave the transformed GEMM too thin to pay for the transforms.
     """
