@@ -302,10 +302,11 @@ void draw_epilogue(Rng& r, int channels, size_t out_size, bool allow_residual, E
 }
 
 // Pads 0..k-1 on each side and an input the kernel fits, for s's kernel and strides; the output size they give.
-void draw_extent(Rng& r, ConvShape& s, int max_h, int max_w) {
+// (At least min_h x min_w, if given.)
+void draw_extent(Rng& r, ConvShape& s, int max_h, int max_w, int min_h = 1, int min_w = 1) {
   s.pt = r.uniform(0, s.kh - 1), s.pb = r.uniform(0, s.kh - 1), s.pl = r.uniform(0, s.kw - 1), s.pr = r.uniform(0, s.kw - 1);
-  s.h = r.uniform(std::max(1, s.kh - s.pt - s.pb), std::max(1, max_h));
-  s.w = r.uniform(std::max(1, s.kw - s.pl - s.pr), std::max(1, max_w));
+  s.h = r.uniform(std::max({1, min_h, s.kh - s.pt - s.pb}), std::max(1, max_h));
+  s.w = r.uniform(std::max({1, min_w, s.kw - s.pl - s.pr}), std::max(1, max_w));
   s.ho = (s.h + s.pt + s.pb - s.kh) / s.sh + 1;
   s.wo = (s.w + s.pl + s.pr - s.kw) / s.sw + 1;
 }
@@ -320,12 +321,13 @@ ConvShape draw_geometry(Rng& r, int kh, int kw, int c_in, int c_out, int max_sid
   return s;
 }
 
-// The same with the strides given.
-ConvShape geometry(Rng& r, int kh, int kw, int sh, int sw, int c_in, int c_out, int max_h, int max_w) {
+// The same with the strides given (and, if given, a least input size).
+ConvShape geometry(Rng& r, int kh, int kw, int sh, int sw, int c_in, int c_out, int max_h, int max_w, int min_h = 1,
+                   int min_w = 1) {
   ConvShape s{};
   s.n = r.pick({1, 1, 2});
   s.kh = kh, s.kw = kw, s.sh = sh, s.sw = sw, s.c_in = c_in, s.c_out = c_out;
-  draw_extent(r, s, max_h, max_w);
+  draw_extent(r, s, max_h, max_w, min_h, min_w);
   return s;
 }
 
@@ -486,6 +488,73 @@ Result check_dw_pw(Rng& r, const KernelTable& k) {
   Result res;
   const std::string what = "dw_pw " + describe(dw.s) + " dw " + dw.ep.describe() + " -> c_out=" +
                            std::to_string(pw.c_out) + " pw " + ep_pw.describe();
+  res.compare(out.data(), want.val.data(), conv_bounds(want).data(), out_n, what);
+  res.guard(out, what);
+  return res;
+}
+
+// A 1x1 conv, the depthwise conv that alone reads its output and, in some cases, a 1x1 conv reading the
+// depthwise output, fused (YuNet's blocks): the first 1x1 conv's output rows made a band at a time, with
+// the depthwise halo, in a per-thread buffer (rows a band shares with the next one moved to its front).
+// Small maps (each chunk a pool thread claims is one band, its halo recomputed); tall maps of 96-199 middle
+// channels, 20-60 rows (bands of a few rows: several per chunk in about a third of them, some across an
+// image's end, the rows two bands share kept); 1-8 middle channels after 64-160 inputs (the first 1x1 conv on
+// its dot-product path). Depthwise kernels 1-7 (mostly 3x3 and 5x5), strides 1 and 2, pads 0..k-1; every
+// activation and a bias at every stage, the residual (before or after) on the last one; NaN inputs.
+// The reference runs the convs one after another in double, each stage's terms' magnitudes carried into the
+// next (as dw_pw's), and the output is within 1e-5 of them.
+Result check_pw_dw(Rng& r, const KernelTable& k) {
+  const int kind = r.uniform(0, 2);  // 0: small maps; 1: tall maps; 2: few middle channels
+  int c_in = 0, mid = 0;
+  if (kind == 2) {
+    c_in = r.uniform(64, 160);
+    mid = r.uniform(1, 8);
+  } else if (kind == 1) {
+    c_in = r.channels(24);
+    mid = 8 * r.uniform(12, 24);
+    if (r.chance(0.4)) mid += r.uniform(1, 7);
+  } else {
+    c_in = r.channels(64);
+    mid = r.channels(72);
+  }
+  const int kh = r.pick({3, 3, 3, 5, 5, 1, 2, 7});
+  const int kw = r.chance(0.85) ? kh : r.pick({1, 3, 5});
+  const int sh = r.pick({1, 1, 2}), sw = r.chance(0.8) ? sh : r.pick({1, 2});
+  ConvShape dw = kind == 1 ? geometry(r, kh, kw, sh, sw, mid, mid, 60, 40, 20, 16) : geometry(r, kh, kw, sh, sw, mid, mid, 14, 24);
+  ConvShape pre{};
+  pre.n = dw.n, pre.h = pre.ho = dw.h, pre.w = pre.wo = dw.w, pre.c_in = c_in, pre.c_out = mid;
+  pre.kh = pre.kw = pre.sh = pre.sw = 1;
+  const bool last = r.chance(0.6);  // the 1x1 conv after the depthwise one
+  ConvShape pw{};
+  pw.n = dw.n, pw.h = pw.ho = dw.ho, pw.w = pw.wo = dw.wo, pw.c_in = mid, pw.kh = pw.kw = pw.sh = pw.sw = 1;
+  if (last) pw.c_out = r.chance(0.2) ? r.uniform(1, 8) : r.channels(64);
+  const size_t dw_n = size_t(dw.n) * dw.ho * dw.wo * mid, out_n = last ? size_t(pw.n) * pw.ho * pw.wo * pw.c_out : dw_n;
+  Buffer x = random_buffer(r, size_t(pre.n) * pre.h * pre.w * c_in);
+  sprinkle_nan(r, x);
+  Buffer w_pre = random_buffer(r, size_t(c_in) * mid);
+  EpilogueCase ep_pre;
+  draw_epilogue(r, mid, 0, false, ep_pre);
+  Buffer w_dw = random_buffer(r, size_t(kh) * kw * mid);
+  EpilogueCase ep_dw;
+  draw_epilogue(r, mid, dw_n, !last, ep_dw);
+  Buffer w_pw(0);
+  EpilogueCase ep_pw;
+  if (last) {
+    w_pw = random_buffer(r, size_t(mid) * pw.c_out);
+    draw_epilogue(r, pw.c_out, out_n, true, ep_pw);
+  }
+  const PackedWeights p_pre = pack(k, pre, w_pre.data());
+  const PackedWeights p_pw = last ? pack(k, pw, w_pw.data()) : PackedWeights{};
+  Buffer out = output_buffer(r, out_n);
+  k.pw_dw(pre, x.data(), p_pre.buf.data(), ep_pre.e, dw, w_dw.data(), ep_dw.e, last ? &pw : nullptr,
+          last ? p_pw.buf.data() : nullptr, last ? &ep_pw.e : nullptr, out.data());
+  const Ref a = ref_conv(pre, false, from_floats(x.data(), x.size()), w_pre.data(), ep_pre.e);
+  Ref want = ref_conv(dw, true, a, w_dw.data(), ep_dw.e);
+  if (last) want = ref_conv(pw, false, want, w_pw.data(), ep_pw.e);
+  Result res;
+  std::string what = "pw_dw c_in=" + std::to_string(c_in) + " pre " + ep_pre.describe() + " -> dw " + describe(dw) +
+                     " " + ep_dw.describe();
+  if (last) what += " -> c_out=" + std::to_string(pw.c_out) + " pw " + ep_pw.describe();
   res.compare(out.data(), want.val.data(), conv_bounds(want).data(), out_n, what);
   res.guard(out, what);
   return res;
@@ -948,7 +1017,7 @@ struct Check {
   Result (*run)(Rng&, const KernelTable&);
 };
 
-// Every entry point of KernelTable (dense_packed_size and dense_pack run inside dense and dw_pw).
+// Every entry point of KernelTable (dense_packed_size and dense_pack run inside dense, dw_pw and pw_dw).
 const Check kChecks[] = {
     {"depthwise", check_depthwise},
     {"depthwise_row_into", check_depthwise_row_into},
@@ -966,6 +1035,7 @@ const Check kChecks[] = {
     {"image_conv", check_image_conv},
     {"max_pool_2x2_3x3", check_max_pool_2x2_3x3},
     {"concat", check_concat},
+    {"pw_dw", check_pw_dw},
 };
 
 // Fixed cases that once failed somewhere (none yet): {name, function building and checking the case}.
