@@ -26,11 +26,13 @@ def to_model(graph: Graph) -> onnx.ModelProto:
     """The IR as a ModelProto (default and standard domains only).
 
     Control-flow nodes are left out and their outputs enter as graph inputs of their known types:
-    their subgraphs are IR graphs with explicit captures, inferred on their own.
+    their subgraphs are IR graphs with explicit captures, inferred on their own. So are nodes of
+    domains the model does not import (the translator's own, e.g. the image input's ImageNormalize),
+    which ONNX's inference would refuse, giving up on the whole graph.
     """
     nodes, cut = [], []
     for n in graph.topo_order():
-        if n.subgraphs:
+        if n.subgraphs or (n.domain and n.domain not in graph.opsets):
             cut += [o for o in n.outputs if o]
             continue
         attrs = {k: v for k, v in n.attrs.items() if not k.startswith("_")}
