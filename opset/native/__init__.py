@@ -40,6 +40,15 @@ def _load() -> None:
         )
         return
     _ext = _kernels
+    forced = os.environ.get("MLX_UNIFACE_ISA")
+    if forced and forced not in _kernels.available_isas():
+        # the kernels then run the best table: say so, or a test run meant for another table proves nothing
+        warnings.warn(
+            f"MLX_UNIFACE_ISA={forced!r} is not a kernel table this CPU runs {_kernels.available_isas()}; "
+            f"using {_kernels.isa()!r}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 _load()
