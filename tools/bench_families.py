@@ -76,7 +76,7 @@ def entries(standin_dir: Path) -> dict[str, FamilyModel]:
         ("modnet", fixed_copy(standin_dir, "modnet_photographic.onnx", (1, 3, 512, 832)), lambda: nchw(photo((512, 832))[..., ::-1] / 127.5 - 1.0), "MODNet 512x832 (stand-in)", standin_dir),
         ("ediffiqa", "ediffiqa_t.onnx", lambda: nchw(photo((112, 112))[..., ::-1] / 127.5 - 1.0), "eDifFIQA-T 112 (stand-in)", standin_dir),
     ]  # fmt: skip
-    return {key: FamilyModel(key, file, make, label, folder) for key, file, make, label, folder in rows}
+    return {key: FamilyModel(key, file, make, label, folder=folder) for key, file, make, label, folder in rows}
 
 
 def time_rvm(standin_dir: Path, frames: int) -> dict[str, float]:
