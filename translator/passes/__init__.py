@@ -11,6 +11,7 @@ from .constant_folding import fold_constants
 from .control_flow import fold_constant_ifs, optimize_subgraphs
 from .dw_pw import fuse_depthwise_pointwise
 from .epilogue import fuse_epilogues
+from .grouped import split_grouped_convs
 from .image_input import fold_image_normalization
 from .layout import assign_nhwc
 from .native import assign_native, assign_native_ops, native_channel_concats
@@ -22,7 +23,7 @@ __all__ = [
     "run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
     "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
     "assign_native_ops", "fuse_depthwise_pointwise", "fuse_pointwise_depthwise", "fold_channel_shuffles",
-    "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats",
+    "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats", "split_grouped_convs",
 ]  # fmt: skip
 
 
@@ -69,6 +70,7 @@ def run_passes(
         if layout == "nhwc":
             notes["layout"] = assign_nhwc(graph, nhwc_inputs=nhwc_inputs)
             if native:
+                count("grouped_convs_split", split_grouped_convs(graph))
                 notes["native_convs"] = assign_native(graph)
                 notes["native_ops"] = assign_native_ops(graph)
                 count("image_normalization_folded", fold_image_normalization(graph))

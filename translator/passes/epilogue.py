@@ -34,14 +34,23 @@ def _activation(graph: Graph, act: Node, channels: int) -> list | None:
                 bounds.append(default)
         return [op, *bounds]
     if op == "PRelu":
-        slope = graph.value(act.inputs[1]).const
-        if slope is None or slope.size not in (1, channels):
-            return None
-        if slope.size == channels and slope.ndim >= 1 and slope.shape[-1] != channels:
-            return None  # slope is laid out per channel along the last (NHWC) axis after the layout pass
-        flat = np.broadcast_to(slope.reshape(-1), (channels,)).astype(np.float64)
-        return [op, flat.tolist(), bool(np.all((flat >= 0) & (flat <= 1)))]
+        flat = _prelu_slopes(graph, act, channels)
+        return None if flat is None else _prelu_spec(flat)
     return None
+
+
+def _prelu_slopes(graph: Graph, act: Node, channels: int) -> np.ndarray | None:
+    """The PRelu's slope per channel of the last (NHWC) axis, or None if it is not one per channel."""
+    slope = graph.value(act.inputs[1]).const
+    if slope is None or slope.size not in (1, channels):
+        return None
+    if slope.size == channels and slope.ndim >= 1 and slope.shape[-1] != channels:
+        return None  # slope is laid out per channel along the last (NHWC) axis after the layout pass
+    return np.broadcast_to(slope.reshape(-1), (channels,)).astype(np.float64)
+
+
+def _prelu_spec(flat: np.ndarray) -> list:
+    return ["PRelu", flat.tolist(), bool(np.all((flat >= 0) & (flat <= 1)))]
 
 
 def _absorb(graph: Graph, producer: Node, tail: Node) -> None:
@@ -113,11 +122,27 @@ def _fuse_activation(graph: Graph, conv: Node) -> bool:
 _DISTRIBUTIVE = ("Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSwish")
 
 
+def _part_specs(graph: Graph, act: Node, cat: Node, convs: list[Node]) -> list | None:
+    """Each conv's share of the activation: the same spec, or for a PRelu after a channel Concat (a grouped
+    conv split by passes/grouped.py) the slopes of that conv's channels."""
+    channels = [graph.value(c.inputs[1]).const.shape[0] for c in convs]
+    if act.op_type != "PRelu":
+        return [_activation(graph, act, n) for n in channels]
+    shape = graph.value(cat.outputs[0]).shape
+    if shape is None or int(cat.attrs.get("axis", 0)) % len(shape) != len(shape) - 1:
+        return None
+    flat = _prelu_slopes(graph, act, sum(channels))
+    if flat is None:
+        return None
+    starts = np.cumsum([0, *channels])
+    return [_prelu_spec(flat[a:b]) for a, b in zip(starts[:-1], starts[1:])]
+
+
 def _activation_into_concat(graph: Graph) -> int:
     """act(Concat(conv, conv, ...)) -> Concat(conv+act, ...): RetinaFace's SSH modules, one pass over memory fewer."""
     moved = 0
     for act in graph.topo_order():
-        if act.domain or act.op_type not in _DISTRIBUTIVE or len([o for o in act.outputs if o]) != 1:
+        if act.domain or act.op_type not in (*_DISTRIBUTIVE, "PRelu") or len([o for o in act.outputs if o]) != 1:
             continue
         cat = graph.producer(act.inputs[0])
         if cat is None or cat.domain or cat.op_type != "Concat" or act.inputs[0] in graph.outputs:
@@ -131,8 +156,8 @@ def _activation_into_concat(graph: Graph) -> int:
             for c in convs
         ):  # fmt: skip
             continue
-        specs = [_activation(graph, act, graph.value(c.inputs[1]).const.shape[0]) for c in convs]
-        if any(spec is None for spec in specs):
+        specs = _part_specs(graph, act, cat, convs)
+        if specs is None or any(spec is None for spec in specs):
             continue
         for c, spec in zip(convs, specs):
             c.attrs = dict(c.attrs, activation=spec)
