@@ -321,6 +321,17 @@ def resize_axis_map(
     return np.clip(raw, 0, in_size - 1), coeffs, extrap
 
 
+def resize_axis_matrix(idx, coeffs, in_size):
+    """The dense (out, in) float64 matrix of one axis's Resize maps (from resize_axis_map).
+
+    Taps clamped onto the same input index add up, exactly as the gather-and-sum does.
+    """
+    out = idx.shape[0]
+    m = np.zeros((out, in_size), np.float64)
+    np.add.at(m, (np.repeat(np.arange(out), idx.shape[1]), idx.reshape(-1)), coeffs.reshape(-1))
+    return m
+
+
 @helper
 def resize_apply_axis(x, axis, idx, coeffs, extrap=None, extrapolation_value=0.0):
     """Apply one axis's Resize maps (from resize_axis_map) to x."""

@@ -227,9 +227,12 @@ _MAXPOOL_NAN = (
 NONFINITE_DIVERGENCES: dict[str, str] = {
     "MaxPool": _MAXPOOL_NAN,
     "MaxPool_padded": _MAXPOOL_NAN,
-    "Resize": "Resize linear (helpers/nn.py resize) leaves out zero-weight taps; onnxruntime multiplies them, so an "
-    "Inf next to an output pixel gives NaN there (0 * inf): x=[1, inf, 2, 3], scale 2 -> onnxruntime [nan, inf, ...], "
-    "ours [1, inf, ...].",
+    "Resize": "A static linear/cubic Resize is lowered as one matmul per axis with a dense (out x in) interpolation "
+    "matrix (lowering/ops/nn.py _resize_axis_matmul), so every zero weight multiplies every input of the row: an Inf "
+    "anywhere along the resized axis makes all outputs of that row NaN (0 * inf). onnxruntime multiplies only its "
+    "two (four) taps, so the NaN stays local: x=[1, inf, 2, 3], scale 2 -> onnxruntime "
+    "[nan, inf, inf, inf, inf, 2.25, 2.75, 3], ours [nan, inf, inf, inf, inf, nan, nan, nan]. The gather lowering "
+    "(dynamic shapes, resize_nd) keeps the taps local but clamps border taps differently: ours [1, inf, ...].",
 }
 
 
