@@ -46,6 +46,7 @@ NATIVE_FUNCTIONS: dict[str, Callable] = {
     "native_concat": native.concat,
     "native_max_pool2d": native.max_pool2d,
     "native_upsample_nearest": native.upsample_nearest,
+    "native_resize_axis": native.resize_axis,
     "native_sigmoid": native.sigmoid,
     "native_softmax": native.softmax,
 }

@@ -307,6 +307,19 @@ def upsample_nearest(x: mx.array, factors: tuple[int, int]) -> mx.array:
     return mx.reshape(y, (n, h * fh, w * fw, c))
 
 
+def resize_axis(x: mx.array, axis: int, idx: mx.array, coeffs: mx.array) -> mx.array:
+    """One axis of a linear/cubic Resize from its (out, taps) index and weight maps:
+    out[..., j, ...] = sum_t coeffs[j, t] * x[..., idx[j, t], ...], indices clamped into the axis."""
+    if _runs_native(x, coeffs) and idx.dtype == mx.int32:
+        return _ext.resize_axis(x, axis, idx, coeffs)
+    axis %= x.ndim
+    out, taps = idx.shape
+    g = mx.take(x, mx.clip(idx, 0, x.shape[axis] - 1).reshape(-1), axis=axis)
+    g = g.reshape(x.shape[:axis] + (out, taps) + x.shape[axis + 1 :])
+    w = coeffs.astype(x.dtype).reshape((out, taps) + (1,) * (x.ndim - axis - 1))
+    return mx.sum(g * w, axis=axis + 1)
+
+
 def interleave(parts: list[mx.array]) -> mx.array:
     """out[..., j * g + k] = parts[k][..., j] for g same-shaped parts: a channel Concat followed by a channel
     shuffle in g groups (ShuffleNet's unit), in one multi-threaded pass instead of two MLX copies."""

@@ -227,12 +227,11 @@ _MAXPOOL_NAN = (
 NONFINITE_DIVERGENCES: dict[str, str] = {
     "MaxPool": _MAXPOOL_NAN,
     "MaxPool_padded": _MAXPOOL_NAN,
-    "Resize": "A static linear/cubic Resize is lowered as one matmul per axis with a dense (out x in) interpolation "
-    "matrix (lowering/ops/nn.py _resize_axis_matmul), so every zero weight multiplies every input of the row: an Inf "
-    "anywhere along the resized axis makes all outputs of that row NaN (0 * inf). onnxruntime multiplies only its "
-    "two (four) taps, so the NaN stays local: x=[1, inf, 2, 3], scale 2 -> onnxruntime "
-    "[nan, inf, inf, inf, inf, 2.25, 2.75, 3], ours [nan, inf, inf, inf, inf, nan, nan, nan]. The gather lowering "
-    "(dynamic shapes, resize_nd) keeps the taps local but clamps border taps differently: ours [1, inf, ...].",
+    "Resize": "Ours multiplies only the taps an output reads (native.resize_axis, or the gathers of resize_nd); "
+    "where a border output's taps clamp onto one input, their weights are summed into that input. onnxruntime keeps a "
+    "zero-weight tap on the neighbour, so an Inf next to a border pixel gives NaN there (0 * inf): x=[1, inf, 2, 3], "
+    "scale 2 -> onnxruntime [nan, inf, ...], ours [1, inf, ...]. Interior outputs agree, NaN and Inf included. "
+    "(native=False lowers to a dense interpolation matrix, where a non-finite input spreads along its whole row.)",
 }
 
 

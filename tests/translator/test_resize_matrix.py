@@ -1,5 +1,6 @@
-"""Static linear/cubic Resize lowered as one matmul per axis (a dense interpolation matrix built at
-translation time), checked against onnxruntime in both modes and against a hand-computed matrix."""
+"""Static linear/cubic Resize, lowered either as native.resize_axis (the taps, on the pool's threads: native
+translations) or as one matmul per axis (a dense interpolation matrix built at translation time: native=False),
+checked against onnxruntime in both modes and against a hand-computed matrix."""
 
 from __future__ import annotations
 
@@ -44,8 +45,12 @@ def _resize_model(mode, ctm, spec, **attrs):
     return make_model([node], [("x", np.float32, IN_SHAPE)], [("y", np.float32, out)], inits, opset=19)
 
 
-def _fns(model):
-    return [c.fn for c in translate(model).program.calls]
+# native=True: the taps kernel (or its MLX fallback where the extension is absent); False: the dense matrix
+PATHS = {True: "native_resize_axis", False: "matmul"}
+
+
+def _fns(model, native):
+    return [c.fn for c in translate(model, native=native).program.calls]
 
 
 def test_axis_matrix_sums_clamped_taps():
@@ -56,17 +61,20 @@ def test_axis_matrix_sums_clamped_taps():
     np.testing.assert_allclose(nnh.resize_axis_matrix(idx, coeffs, 2), want, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("native", [True, False], ids=["taps", "matrix"])
 @pytest.mark.parametrize("spec", sorted(SPECS))
 @pytest.mark.parametrize("ctm", CTMS)
 @pytest.mark.parametrize("mode", ["linear", "cubic"])
-def test_static_resize_matrix_matches_ort(mode, ctm, spec, tmp_path):
+def test_static_resize_matches_ort(mode, ctm, spec, native, tmp_path):
     attrs = {"extrapolation_value": -3.5} if ctm == "tf_crop_and_resize" else {}
     m = _resize_model(mode, ctm, spec, **attrs)
-    fns = _fns(m)
-    assert "matmul" in fns and "take" not in fns, fns  # the matrix path, not the gathers
-    assert_matches_ort(m, {"x": RNG.standard_normal(IN_SHAPE).astype(np.float32)}, tmp_path, atol=1e-5)
+    fns = _fns(m, native)
+    assert PATHS[native] in fns and "take" not in fns, fns  # the chosen path, not MLX's gathers
+    feed = {"x": RNG.standard_normal(IN_SHAPE).astype(np.float32)}
+    assert_matches_ort(m, feed, tmp_path, atol=1e-5, native=native)
 
 
+@pytest.mark.parametrize("native", [True, False], ids=["taps", "matrix"])
 @pytest.mark.parametrize("optimize", [False, True])
 @pytest.mark.parametrize("spec", sorted(SPECS))
 @pytest.mark.parametrize(
@@ -79,15 +87,16 @@ def test_static_resize_matrix_matches_ort(mode, ctm, spec, tmp_path):
     ],
     ids=["exclude_outside", "coeff_a", "coeff_a_exclude", "antialias"],
 )
-def test_static_resize_matrix_cubic_options_match_ort(attrs, spec, optimize, tmp_path):
+def test_static_resize_cubic_options_match_ort(attrs, spec, optimize, native, tmp_path):
     m = _resize_model("cubic", "half_pixel", spec, **attrs)
-    assert "take" not in _fns(m)
+    assert "take" not in _fns(m, native)
     feed = {"x": RNG.standard_normal(IN_SHAPE).astype(np.float32)}
-    assert_matches_ort(m, feed, tmp_path, atol=1e-5, optimize=optimize)
+    assert_matches_ort(m, feed, tmp_path, atol=1e-5, optimize=optimize, native=native)
 
 
+@pytest.mark.parametrize("native", [True, False], ids=["taps", "matrix"])
 @pytest.mark.parametrize("opset", [10, 13])
-def test_static_resize_matrix_integer_input_matches_ort(opset, tmp_path):
+def test_static_resize_integer_input_matches_ort(opset, native, tmp_path):
     # uint8 is resized in float32, then rounded and clipped back; exact agreement with onnxruntime.
     if opset == 10:
         node = helper.make_node("Resize", ["x", "scales"], ["y"], mode="linear")
@@ -96,5 +105,5 @@ def test_static_resize_matrix_integer_input_matches_ort(opset, tmp_path):
     inits = {"scales": np.array([1, 1, 2, 1.5], np.float32)}
     m = make_model([node], [("x", np.uint8, [1, 1, 5, 4])], [("y", np.uint8, [1, 1, 10, 6])], inits, opset=opset)
     x = RNG.integers(0, 256, (1, 1, 5, 4), dtype=np.uint8)
-    assert "take" not in _fns(m)
-    assert_matches_ort(m, {"x": x}, tmp_path, atol=1, rtol=0)
+    assert "take" not in _fns(m, native)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1, rtol=0, native=native)

@@ -26,17 +26,28 @@ def assign_native(graph: Graph) -> int:
     return marked
 
 
+def _attr_str(v) -> str | None:
+    return v.decode() if isinstance(v, bytes) else v
+
+
 def assign_native_ops(graph: Graph) -> int:
     """Mark the non-conv ops opset.native has kernels for: Sigmoid and Softmax (MLX's CPU ones are
-    scalar code), and the layout pass's NHWC MaxPool and nearest Upsample (MLX runs them on one thread).
+    scalar code), linear/cubic Resize axes (MLX's `take` is scalar; a dense matrix wastes multiply-adds), and
+    the layout pass's NHWC MaxPool and nearest Upsample (MLX runs them on one thread).
 
     Each lowering uses the kernel where it applies (float32; Softmax over the last axis; a 2-D max pool
     without dilation, indices or SAME padding whose windows all reach into the input) and MLX's ops elsewhere.
     """
     marked = 0
     for node in graph.nodes:
-        if (not node.domain and node.op_type in ("Sigmoid", "Softmax")) or (
-            node.domain == NHWC_DOMAIN and node.op_type in ("MaxPool", "Upsample")
+        if (
+            (not node.domain and node.op_type in ("Sigmoid", "Softmax"))
+            or (
+                not node.domain
+                and node.op_type == "Resize"
+                and _attr_str(node.attrs.get("mode")) in ("linear", "cubic")
+            )
+            or (node.domain == NHWC_DOMAIN and node.op_type in ("MaxPool", "Upsample"))
         ):
             node.attrs["native"] = True
             marked += 1

@@ -8,6 +8,7 @@
 #include "conv_primitive.h"
 #include "kernels.h"
 #include "packed_weights.h"
+#include "resize_primitive.h"
 #include "unary_primitive.h"
 #include "mlx/version.h"
 #include "threadpool.h"
@@ -65,6 +66,9 @@ NB_MODULE(_kernels, m) {
         "stream"_a = nb::none(), "NHWC max pool; pads (top, left); the output size is given.");
   m.def("upsample_nearest", &mlxu::native_upsample_nearest, "x"_a, "factors"_a, nb::kw_only(),
         "stream"_a = nb::none(), "NHWC nearest upsampling by integer factors (fh, fw).");
+  m.def("resize_axis", &mlxu::native_resize_axis, "x"_a, "axis"_a, "idx"_a, "coeffs"_a, nb::kw_only(),
+        "stream"_a = nb::none(),
+        "One axis of a linear/cubic Resize: out[.., j, ..] = sum_t coeffs[j, t] * x[.., idx[j, t], ..].");
   m.def("interleave", &mlxu::native_interleave, "parts"_a, nb::kw_only(), "stream"_a = nb::none(),
         "out[..., j * g + k] = parts[k][..., j]: a channel Concat and a channel shuffle in one pass.");
   m.def("image_conv2d", &mlxu::native_image_conv2d, "x"_a, "w"_a, "bias"_a.none(), "offset"_a, "residual"_a.none(),

@@ -845,6 +845,7 @@ def _resize_static(
     opts: dict,
 ) -> Ref:
     """Emit per-axis gathers (or repeats) from index maps computed now."""
+    native = bool(ctx.attr("native"))  # marked by the native pass: linear/cubic axes as native.resize_axis
     rank = len(in_shape)
     dt = ctx.dtype(0)
     sc, full = nnh.resize_plan(in_shape, scales, sizes, axes, opts["keep_aspect_ratio_policy"])
@@ -891,7 +892,11 @@ def _resize_static(
     ft = dt if dt.kind == "f" else np.dtype(np.float32)
     y = x
     converted = False
-    for a, (idx, coeffs, extrap) in maps.items():
+    order = list(maps)
+    if native:  # shrink first; then the last axis (its taps are gathers per value) while the others are small
+        order.sort(key=lambda a: (maps[a][0].shape[0] > in_shape[a], a != rank - 1))
+    for a in order:
+        idx, coeffs, extrap = maps[a]
         out, taps = idx.shape
         if taps == 1:
             r = repeats[a]
@@ -903,7 +908,15 @@ def _resize_static(
             if not converted and ft != dt:
                 y = ctx.cast(y, ft)
                 converted = True
-            if _matrix_fits(out, cur[a]):
+            if native and ft == np.float32:  # the taps alone, on the pool's threads
+                y = ctx.call(
+                    "native_resize_axis",
+                    y,
+                    a,
+                    ctx.constant(idx.astype(np.int32), "index"),
+                    ctx.constant(coeffs.astype(np.float32), "coeffs"),
+                )
+            elif _matrix_fits(out, cur[a]):
                 y = _resize_axis_matmul(ctx, y, cur, a, nnh.resize_axis_matrix(idx, coeffs, cur[a]).astype(ft))
             else:
                 g = ctx.call("take", y, ctx.constant(idx.reshape(-1).astype(np.int32), "index"), axis=a)
