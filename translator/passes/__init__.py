@@ -18,12 +18,14 @@ from .native import assign_native, assign_native_ops, native_channel_concats
 from .pw_dw import fuse_pointwise_depthwise
 from .shuffle import fold_channel_shuffles, fuse_concat_shuffles
 from .siblings import merge_sibling_convs
+from .subpixel import subpixel_conv_transposes
 
 __all__ = [
     "run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
     "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
     "assign_native_ops", "fuse_depthwise_pointwise", "fuse_pointwise_depthwise", "fold_channel_shuffles",
     "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats", "split_grouped_convs",
+    "subpixel_conv_transposes",
 ]  # fmt: skip
 
 
@@ -67,6 +69,7 @@ def run_passes(
         if "fused" in notes:
             notes["constants_folded"] += fold_constants(graph)
         count("channel_shuffles", fold_channel_shuffles(graph))
+        count("conv_transposes_as_phases", subpixel_conv_transposes(graph))
         if layout == "nhwc":
             notes["layout"] = assign_nhwc(graph, nhwc_inputs=nhwc_inputs)
             if native:
