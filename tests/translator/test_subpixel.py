@@ -32,7 +32,10 @@ def _model(geometry, bias=True, c_in=5, c_out=3, hw=(6, 7), tail=None, group=1):
         ins.append("b")
     attrs = {"strides": list(strides), "pads": list(pads), "output_padding": list(out_pad), "group": group}
     nodes = [helper.make_node("ConvTranspose", ins, ["y"], **attrs)]
-    out_hw = [s * (n - 1) + op + k - pads[a] - pads[a + 2] for a, (n, s, op, k) in enumerate(zip(hw, strides, out_pad, (kh, kw)))]
+    out_hw = [
+        s * (n - 1) + op + k - pads[a] - pads[a + 2]
+        for a, (n, s, op, k) in enumerate(zip(hw, strides, out_pad, (kh, kw)))
+    ]
     last = "y"
     if tail == "Relu":  # a consumer in the NHWC domain after the shuffle
         nodes.append(helper.make_node("Relu", ["y"], ["r"]))
