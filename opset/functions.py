@@ -47,6 +47,7 @@ NATIVE_FUNCTIONS: dict[str, Callable] = {
     "native_max_pool2d": native.max_pool2d,
     "native_upsample_nearest": native.upsample_nearest,
     "native_resize_axis": native.resize_axis,
+    "native_instance_norm": native.instance_norm,
     "native_sigmoid": native.sigmoid,
     "native_softmax": native.softmax,
 }

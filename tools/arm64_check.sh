@@ -147,7 +147,7 @@ if stale "$EXT" "$SRC"; then
   # as opset/native/CMakeLists.txt builds it: nanobind NB_STATIC with NB_DOMAIN mlx, only the NEON table added
   cxx="aarch64-linux-gnu-g++ $CXXFLAGS -fPIC -fvisibility=hidden -DNDEBUG -DNB_DOMAIN=mlx $inc"
   $cxx -DNB_BUILD -fno-strict-aliasing -c "$NB/src/nb_combined.cpp" -o "$build/nb_combined.o"
-  for f in bindings conv_primitive packed_weights strided threadpool unary_primitive resize_primitive dispatch kernels_baseline kernels_neon; do
+  for f in bindings conv_primitive packed_weights strided threadpool unary_primitive resize_primitive norm_primitive dispatch kernels_baseline kernels_neon; do
     $cxx -c "$SRC/$f.cpp" -o "$build/$f.o"
   done
   aarch64-linux-gnu-g++ -shared -o "$EXT.tmp" "$build"/*.o -L"$SITE/mlx/lib" -lmlx -Wl,-rpath,'$ORIGIN/../../mlx/lib'

@@ -320,6 +320,21 @@ def resize_axis(x: mx.array, axis: int, idx: mx.array, coeffs: mx.array) -> mx.a
     return mx.sum(g * w, axis=axis + 1)
 
 
+def instance_norm(x: mx.array, scale: mx.array, bias: mx.array, eps: float) -> mx.array:
+    """ONNX InstanceNormalization of (N, C, spatial...): each (n, c) plane normalized by its own mean and
+    variance (two passes), then scale[c] and bias[c]."""
+    if _runs_native(x, scale, bias):
+        return _ext.instance_norm(x, scale, bias, float(eps))
+    axes = tuple(range(2, x.ndim))
+    per_channel = (1, -1) + (1,) * (x.ndim - 2)
+    rough = mx.mean(x, axis=axes, keepdims=True)
+    # a second pass corrects the mean from the deviations (exact where x is close to it): a large mean must not
+    # shift the deviations it is subtracted from
+    dev = (x - rough) - mx.mean(x - rough, axis=axes, keepdims=True)
+    var = mx.mean(mx.square(dev), axis=axes, keepdims=True)
+    return dev * mx.rsqrt(var + eps) * scale.reshape(per_channel) + bias.reshape(per_channel)
+
+
 def interleave(parts: list[mx.array]) -> mx.array:
     """out[..., j * g + k] = parts[k][..., j] for g same-shaped parts: a channel Concat followed by a channel
     shuffle in g groups (ShuffleNet's unit), in one multi-threaded pass instead of two MLX copies."""

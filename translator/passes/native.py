@@ -32,8 +32,9 @@ def _attr_str(v) -> str | None:
 
 def assign_native_ops(graph: Graph) -> int:
     """Mark the non-conv ops opset.native has kernels for: Sigmoid and Softmax (MLX's CPU ones are
-    scalar code), linear/cubic Resize axes (MLX's `take` is scalar; a dense matrix wastes multiply-adds), and
-    the layout pass's NHWC MaxPool and nearest Upsample (MLX runs them on one thread).
+    scalar code), InstanceNormalization (five single-threaded MLX passes), linear/cubic Resize axes (MLX's
+    `take` is scalar; a dense matrix wastes multiply-adds), and the layout pass's NHWC MaxPool and nearest
+    Upsample (MLX runs them on one thread).
 
     Each lowering uses the kernel where it applies (float32; Softmax over the last axis; a 2-D max pool
     without dilation, indices or SAME padding whose windows all reach into the input) and MLX's ops elsewhere.
@@ -41,7 +42,7 @@ def assign_native_ops(graph: Graph) -> int:
     marked = 0
     for node in graph.nodes:
         if (
-            (not node.domain and node.op_type in ("Sigmoid", "Softmax"))
+            (not node.domain and node.op_type in ("Sigmoid", "Softmax", "InstanceNormalization"))
             or (
                 not node.domain
                 and node.op_type == "Resize"

@@ -8,6 +8,7 @@
 #include "conv_primitive.h"
 #include "kernels.h"
 #include "packed_weights.h"
+#include "norm_primitive.h"
 #include "resize_primitive.h"
 #include "unary_primitive.h"
 #include "mlx/version.h"
@@ -69,6 +70,8 @@ NB_MODULE(_kernels, m) {
   m.def("resize_axis", &mlxu::native_resize_axis, "x"_a, "axis"_a, "idx"_a, "coeffs"_a, nb::kw_only(),
         "stream"_a = nb::none(),
         "One axis of a linear/cubic Resize: out[.., j, ..] = sum_t coeffs[j, t] * x[.., idx[j, t], ..].");
+  m.def("instance_norm", &mlxu::native_instance_norm, "x"_a, "scale"_a, "bias"_a, "eps"_a, nb::kw_only(),
+        "stream"_a = nb::none(), "ONNX InstanceNormalization of (N, C, spatial...) planes, statistics in double.");
   m.def("interleave", &mlxu::native_interleave, "parts"_a, nb::kw_only(), "stream"_a = nb::none(),
         "out[..., j * g + k] = parts[k][..., j]: a channel Concat and a channel shuffle in one pass.");
   m.def("image_conv2d", &mlxu::native_image_conv2d, "x"_a, "w"_a, "bias"_a.none(), "offset"_a, "residual"_a.none(),

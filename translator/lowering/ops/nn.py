@@ -712,11 +712,18 @@ def batch_norm(ctx: LowerCtx):
     return ctx.call("add", y, bias)
 
 
+def _vectors(ctx: LowerCtx, inputs) -> bool:
+    """Whether these inputs are float32 vectors (the native norms' per-channel scale and bias)."""
+    return all(ctx.rank(i) == 1 and ctx.dtype(i) == np.float32 for i in inputs)
+
+
 @lowering("InstanceNormalization")
 def instance_norm(ctx: LowerCtx) -> Ref:
     x = ctx.input(0)
     rank = ctx.rank(0)
     eps = float(ctx.attr("epsilon", 1e-5))
+    if ctx.attr("native") and ctx.dtype(0) == np.float32 and rank >= 3 and _vectors(ctx, (1, 2)):
+        return ctx.call("native_instance_norm", x, ctx.input(1), ctx.input(2), eps)
     axes = tuple(range(2, rank))
     mean, var, centred = accurate.mean_and_var(ctx, x, axes, accurate.reduced_dims(ctx, 0, axes))
     norm = ctx.call(
