@@ -320,13 +320,13 @@ def resize_axis(x: mx.array, axis: int, idx: mx.array, coeffs: mx.array) -> mx.a
     return mx.sum(g * w, axis=axis + 1)
 
 
-def instance_norm(x: mx.array, scale: mx.array, bias: mx.array, eps: float) -> mx.array:
-    """ONNX InstanceNormalization of (N, C, spatial...): each (n, c) plane normalized by its own mean and
-    variance (two passes), then scale[c] and bias[c]."""
+def instance_norm(x: mx.array, scale: mx.array, bias: mx.array, eps: float, channels_last: bool = False) -> mx.array:
+    """ONNX InstanceNormalization of (N, C, spatial...), or of (N, spatial..., C) with channels_last: each
+    (n, c) plane normalized by its own mean and variance (two passes), then scale[c] and bias[c]."""
     if _runs_native(x, scale, bias):
-        return _ext.instance_norm(x, scale, bias, float(eps))
-    axes = tuple(range(2, x.ndim))
-    per_channel = (1, -1) + (1,) * (x.ndim - 2)
+        return _ext.instance_norm(x, scale, bias, float(eps), channels_last=channels_last)
+    axes = tuple(range(1, x.ndim - 1)) if channels_last else tuple(range(2, x.ndim))
+    per_channel = (x.ndim - 1) * (1,) + (-1,) if channels_last else (1, -1) + (1,) * (x.ndim - 2)
     rough = mx.mean(x, axis=axes, keepdims=True)
     # a second pass corrects the mean from the deviations (exact where x is close to it): a large mean must not
     # shift the deviations it is subtracted from

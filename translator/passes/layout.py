@@ -4,7 +4,7 @@ MLX convolutions and pools are channels-last; ONNX is channels-first. A naive
 translation transposes around every conv, and each transpose costs about as
 much as the conv at high resolution. This pass
 
-1. rewrites each 2-D Conv / pool / Resize into its `mlx.nhwc` twin, which reads
+1. rewrites each 2-D Conv / pool / Resize / InstanceNormalization into its `mlx.nhwc` twin, which reads
    and writes NHWC, with its weight transposed once, offline; wrapped in a pair
    of Transposes (NCHW->NHWC before, NHWC->NCHW after);
 2. pushes Transposes down through layout-agnostic ops (elementwise, PRelu,
@@ -83,6 +83,13 @@ def _wrappable(graph: Graph, node: Node) -> bool:
         return node.op_type.startswith("Global") or len(node.attrs.get("kernel_shape", ())) == 2
     if node.op_type in ("Resize", "Upsample"):
         return resize_factors(graph, node) is not None
+    if node.op_type == "InstanceNormalization":  # per-channel statistics: the channel axis just moves
+        return all(
+            len(node.inputs) > i
+            and graph.value(node.inputs[i]).const is not None
+            and graph.value(node.inputs[i]).const.ndim == 1
+            for i in (1, 2)
+        )
     return False
 
 

@@ -48,7 +48,7 @@ def assign_native_ops(graph: Graph) -> int:
                 and node.op_type == "Resize"
                 and _attr_str(node.attrs.get("mode")) in ("linear", "cubic")
             )
-            or (node.domain == NHWC_DOMAIN and node.op_type in ("MaxPool", "Upsample"))
+            or (node.domain == NHWC_DOMAIN and node.op_type in ("MaxPool", "Upsample", "InstanceNormalization"))
         ):
             node.attrs["native"] = True
             marked += 1

@@ -71,7 +71,8 @@ NB_MODULE(_kernels, m) {
         "stream"_a = nb::none(),
         "One axis of a linear/cubic Resize: out[.., j, ..] = sum_t coeffs[j, t] * x[.., idx[j, t], ..].");
   m.def("instance_norm", &mlxu::native_instance_norm, "x"_a, "scale"_a, "bias"_a, "eps"_a, nb::kw_only(),
-        "stream"_a = nb::none(), "ONNX InstanceNormalization of (N, C, spatial...) planes, statistics in double.");
+        "channels_last"_a = false, "stream"_a = nb::none(),
+        "ONNX InstanceNormalization of (N, C, spatial...) planes (or (N, spatial..., C)), statistics in double.");
   m.def("interleave", &mlxu::native_interleave, "parts"_a, nb::kw_only(), "stream"_a = nb::none(),
         "out[..., j * g + k] = parts[k][..., j]: a channel Concat and a channel shuffle in one pass.");
   m.def("image_conv2d", &mlxu::native_image_conv2d, "x"_a, "w"_a, "bias"_a.none(), "offset"_a, "residual"_a.none(),

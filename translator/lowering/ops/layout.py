@@ -16,6 +16,7 @@ from opset.program import DType, Ref, Slice
 import mlx.core as mx
 import numpy as np
 
+from .. import accurate
 from ..context import LowerCtx
 from ..registry import lowering
 from .nn import lower_pool
@@ -365,6 +366,22 @@ def avgpool_nhwc(ctx: LowerCtx) -> Ref:
 def global_pool_nhwc(ctx: LowerCtx) -> Ref:
     fn = "mean" if ctx.node.op_type == "GlobalAveragePool" else "max"
     return ctx.call(fn, ctx.input(0), axis=(1, 2), keepdims=True)
+
+
+@lowering("InstanceNormalization", domain=DOMAIN)
+def instance_norm_nhwc(ctx: LowerCtx) -> Ref:
+    """Per-channel statistics over H and W of an NHWC map; scale and bias broadcast along the last axis."""
+    x, eps = ctx.input(0), float(ctx.attr("epsilon", 1e-5))
+    if ctx.attr("native") and ctx.dtype(0) == np.float32 and ctx.dtype(1) == np.float32:
+        return ctx.call("native_instance_norm", x, ctx.input(1), ctx.input(2), eps, channels_last=True)
+    axes = (1, 2)
+    mean, var, centred = accurate.mean_and_var(ctx, x, axes, accurate.reduced_dims(ctx, 0, axes))
+    norm = ctx.call(
+        "multiply",
+        centred or ctx.call("subtract", x, mean),
+        ctx.call("rsqrt", ctx.call("add", var, ctx.scalar(eps, ctx.dtype(0)))),
+    )
+    return ctx.call("add", ctx.call("multiply", norm, ctx.input(1)), ctx.input(2))
 
 
 @lowering("Upsample", domain=DOMAIN)
