@@ -159,6 +159,8 @@ def resize_apply_axis(x, axis, idx, coeffs, extrap=None, extrapolation_value=0.0
             y = mx.repeat(x, out // x.shape[axis], axis=axis)
         else:
             y = mx.take(x, mx.array(col.astype(np.int32)), axis=axis)
+    elif x.dtype == mx.float32:  # the taps on the pool's threads (MLX's gathers where the kernels cannot run)
+        y = native.resize_axis(x, axis, mx.array(idx.astype(np.int32)), mx.array(coeffs.astype(np.float32)))
     else:
         dtype = x.dtype if mx.issubdtype(x.dtype, mx.floating) else mx.float32
         g = mx.take(x.astype(dtype), mx.array(idx.reshape(-1).astype(np.int32)), axis=axis)

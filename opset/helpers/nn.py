@@ -11,6 +11,7 @@ from __future__ import annotations
 import mlx.core as mx
 import numpy as np
 
+from .. import native
 from . import helper
 from .common import to_ints
 
@@ -332,7 +333,7 @@ def resize_axis_matrix(idx, coeffs, in_size):
     return m
 
 
-@helper
+@helper(calls_native=True)
 def resize_apply_axis(x, axis, idx, coeffs, extrap=None, extrapolation_value=0.0):
     """Apply one axis's Resize maps (from resize_axis_map) to x."""
     out, taps = idx.shape
@@ -345,6 +346,8 @@ def resize_apply_axis(x, axis, idx, coeffs, extrap=None, extrapolation_value=0.0
             y = mx.repeat(x, out // x.shape[axis], axis=axis)
         else:
             y = mx.take(x, mx.array(col.astype(np.int32)), axis=axis)
+    elif x.dtype == mx.float32:  # the taps on the pool's threads (MLX's gathers where the kernels cannot run)
+        y = native.resize_axis(x, axis, mx.array(idx.astype(np.int32)), mx.array(coeffs.astype(np.float32)))
     else:
         dtype = x.dtype if mx.issubdtype(x.dtype, mx.floating) else mx.float32
         g = mx.take(x.astype(dtype), mx.array(idx.reshape(-1).astype(np.int32)), axis=axis)

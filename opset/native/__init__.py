@@ -121,6 +121,7 @@ def conv2d(
     residual: mx.array | None = None,
     residual_after: bool = False,
     winograd: int = 0,
+    dilation: int = 1,
 ) -> mx.array:
     """activation(conv(x, w) + bias + residual) for NHWC `x` (residual_after: activation(...) + residual).
 
@@ -129,8 +130,18 @@ def conv2d(
     leaky_relu uses alpha, clip clamps to [alpha, beta], prelu uses `slope`
     (one value per output channel). winograd=2 or 4 runs a dense 3x3 stride-1
     conv as Winograd F(2x2, 3x3) or F(4x4, 3x3) (fewer multiplies, a little
-    more rounding; the MLX fallback computes the conv directly).
+    more rounding; the MLX fallback computes the conv directly). dilation > 1 (stride 1, pads divisible
+    by it) runs the undilated kernel over the input's dilation x dilation phase grids (`_phase_conv`).
     """
+    if dilation > 1:
+        if tuple(strides) != (1, 1) or any(int(p) % dilation for p in pads) or winograd:
+            raise ValueError("native.conv2d: a dilated conv needs stride 1 and pads divisible by the dilation")
+        if _runs_native(x):
+            return _phase_conv(
+                x, w, bias, dilation, pads, residual,
+                dict(depthwise=depthwise, act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta),
+                     residual_after=bool(residual_after)), slope,
+            )  # fmt: skip
     if activation not in ACTIVATIONS:
         raise ValueError(f"native.conv2d: unknown activation {activation!r}")
     if winograd not in (0, 2, 4):
@@ -143,8 +154,37 @@ def conv2d(
         )  # fmt: skip
     return reference_conv2d(
         x, w, bias, depthwise=depthwise, strides=strides, pads=pads, activation=activation, alpha=alpha, beta=beta,
-        slope=slope, residual=residual, residual_after=residual_after,
+        slope=slope, residual=residual, residual_after=residual_after, dilation=dilation,
     )  # fmt: skip
+
+
+def _phase_conv(x, w, bias, d: int, pads, residual, kwargs: dict, slope) -> mx.array:
+    """A stride-1 conv at dilation d as the undilated conv over the d x d phase grids of x, stacked in the
+    batch: output pixel d*t + a reads only input pixels of phase a, at t + j - pad/d. H and W are padded at
+    the end to multiples of d (the extra outputs are cropped), so any size works."""
+    n, h, wd, c = x.shape
+    kh, kw = w.shape[:2]
+    top, left, bottom, right = (int(p) for p in pads)
+    ho, wo = h + top + bottom - d * (kh - 1), wd + left + right - d * (kw - 1)
+    eh, ew = (-h) % d, (-wd) % d
+    if eh or ew:
+        x = mx.pad(x, [(0, 0), (0, eh), (0, ew), (0, 0)])
+    hh, ww = (h + eh) // d, (wd + ew) // d
+    phases = x.reshape(n, hh, d, ww, d, c).transpose(0, 2, 4, 1, 3, 5).reshape(n * d * d, hh, ww, c)
+    oh, ow = ho + eh, wo + ew  # multiples of d
+    if residual is not None:
+        r = mx.pad(residual, [(0, 0), (0, eh), (0, ew), (0, 0)]) if eh or ew else residual
+        residual = (
+            r.reshape(n, oh // d, d, ow // d, d, -1)
+            .transpose(0, 2, 4, 1, 3, 5)
+            .reshape(n * d * d, oh // d, ow // d, -1)
+        )
+    y = _ext.conv2d(
+        phases, w, bias, residual, slope, strides=[1, 1], pads=[top // d, left // d, bottom // d, right // d], **kwargs
+    )
+    co = y.shape[-1]
+    y = y.reshape(n, d, d, oh // d, ow // d, co).transpose(0, 3, 1, 4, 2, 5).reshape(n, oh, ow, co)
+    return y[:, :ho, :wo] if eh or ew else y
 
 
 def image_conv2d(
@@ -369,15 +409,16 @@ def softmax(x: mx.array, axis: int = -1) -> mx.array:
 
 
 def reference_conv2d(x, w, bias=None, *, depthwise=False, strides=(1, 1), pads=(0, 0, 0, 0), activation=None,
-                     alpha=0.0, beta=0.0, slope=None, residual=None, residual_after=False) -> mx.array:  # fmt: skip
+                     alpha=0.0, beta=0.0, slope=None, residual=None, residual_after=False, dilation=1) -> mx.array:  # fmt: skip
     """The same computation with MLX's own ops (the fallback, and MLX's Metal path on the GPU)."""
     top, left, bottom, right = pads
     if any(pads):
         x = mx.pad(x, [(0, 0), (top, bottom), (left, right), (0, 0)])
     if depthwise:
-        y = mx.conv2d(x, mx.expand_dims(mx.transpose(w, (2, 0, 1)), -1), stride=tuple(strides), groups=w.shape[2])
+        wt = mx.expand_dims(mx.transpose(w, (2, 0, 1)), -1)
+        y = mx.conv2d(x, wt, stride=tuple(strides), dilation=dilation, groups=w.shape[2])
     else:
-        y = mx.conv2d(x, mx.transpose(w, (3, 0, 1, 2)), stride=tuple(strides))
+        y = mx.conv2d(x, mx.transpose(w, (3, 0, 1, 2)), stride=tuple(strides), dilation=dilation)
     if bias is not None:
         y = y + mx.reshape(bias, (-1,))
     if residual is not None and not residual_after:

@@ -107,3 +107,14 @@ def test_static_resize_integer_input_matches_ort(opset, native, tmp_path):
     x = RNG.integers(0, 256, (1, 1, 5, 4), dtype=np.uint8)
     assert "take" not in _fns(m, native)
     assert_matches_ort(m, {"x": x}, tmp_path, atol=1, rtol=0, native=native)
+
+
+@pytest.mark.parametrize("mode", ["linear", "cubic"])
+def test_runtime_scales_resize_matches_ort(mode, tmp_path):
+    # scales fed at run time (RVM's downsample_ratio): the maps are built per call (resize_nd), and each
+    # linear/cubic axis runs as native.resize_axis
+    node = helper.make_node("Resize", ["x", "", "s"], ["y"], mode=mode)
+    m = make_model([node], [("x", np.float32, IN_SHAPE), ("s", np.float32, [4])], [("y", np.float32, None)], opset=19)
+    feed = {"x": RNG.standard_normal(IN_SHAPE).astype(np.float32), "s": np.array([1, 1, 1.5, 0.6], np.float32)}
+    assert "resize_nd" in _fns(m, True)
+    assert_matches_ort(m, feed, tmp_path, atol=1e-5)

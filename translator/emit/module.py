@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opset.functions import FUNCTIONS, HELPERS, helper_closure, is_native, printed_name
+from opset.helpers import CALLS_NATIVE
 from opset.program import CONTROL, Call, Dim, DType, Program, Ref, Slice, walk_calls
 
 import jinja2
@@ -554,7 +555,8 @@ def render_module(
     )
     classes = writer.classes(root_doc)
     used = [c.fn for c in walk_calls(program.calls) if c.fn in FUNCTIONS] + control_helpers(program.calls)
-    helpers = [helper_source(h) for h in helper_closure(used)]
+    helper_names = helper_closure(used)
+    helpers = [helper_source(h) for h in helper_names]
     return _ENV.get_template("module.py.j2").render(
         version=__version__,
         source_label=label,
@@ -564,7 +566,7 @@ def render_module(
         module_name=re.sub(r"[^0-9A-Za-z_]", "_", module_name) or "model",
         notes_literal=_literal(program.notes),
         uses_math=writer.printer.uses_math,
-        uses_native=any(is_native(c.fn) for c in walk_calls(program.calls)),
+        uses_native=any(is_native(c.fn) for c in walk_calls(program.calls)) or bool(CALLS_NATIVE & set(helper_names)),
         helpers=helpers,
         classes=classes,
         class_name=class_name,

@@ -20,7 +20,11 @@ def assign_native(graph: Graph) -> int:
             continue
         w = graph.value(node.inputs[1]).const
         groups = int(node.attrs.get("group", 1))
-        if w is not None and native_kind(w.shape, groups, node.attrs.get("dilations", [1, 1]), w.dtype):
+        dil, strides = node.attrs.get("dilations", [1, 1]), node.attrs.get("strides", [1, 1])
+        pads = (
+            node.attrs.get("pads", [0, 0, 0, 0]) if node.attrs.get("auto_pad", "NOTSET") in ("NOTSET", None) else None
+        )
+        if w is not None and native_kind(w.shape, groups, dil, w.dtype, strides, pads):
             node.attrs["strategy"] = "native"
             marked += 1
     return marked

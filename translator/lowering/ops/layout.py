@@ -29,11 +29,18 @@ _NATIVE_ACTS = {"Relu": "relu", "LeakyRelu": "leaky_relu", "Clip": "clip", "Sigm
                 "HardSwish": "hard_swish", "PRelu": "prelu", "Silu": "silu"}  # fmt: skip
 
 
-def native_kind(w_shape, groups: int, dilations, dtype) -> str | None:
-    """ "depthwise" / "dense" if opset.native's kernels cover this NHWC conv, else None."""
+def native_kind(w_shape, groups: int, dilations, dtype, strides=(1, 1), pads=None) -> str | None:
+    """ "depthwise" / "dense" if opset.native's kernels cover this NHWC conv, else None.
+
+    A dilated conv is covered at stride 1 with pads divisible by its (square) dilation: native.conv2d runs it
+    undilated over the input's phase grids."""
     o, kh, kw, i_per_group = w_shape
-    if np.dtype(dtype) != np.float32 or tuple(dilations) != (1, 1) or not (1 <= kh <= 8):
+    if np.dtype(dtype) != np.float32 or not (1 <= kh <= 8):
         return None
+    d = tuple(int(v) for v in dilations)
+    if d != (1, 1):
+        if d[0] != d[1] or tuple(int(s) for s in strides) != (1, 1) or pads is None or any(int(p) % d[0] for p in pads):
+            return None
     if groups == o and i_per_group == 1:  # also a one-channel conv (YuNet's heads): the depthwise kernel's flat rows
         return "depthwise"
     if groups == 1:
@@ -168,14 +175,14 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
     out_hw = tuple(out_shape[1:3]) if out_shape is not None else (None, None)
     dtype = w_arr.dtype
     residual = ctx.input(3) if ctx.has_input(3) else None  # an Add folded in by the epilogue pass
-    kind = native_kind(w_arr.shape, groups, dilations, dtype) if strategy == "native" else None
+    kind = native_kind(w_arr.shape, groups, dilations, dtype, strides, pads) if strategy == "native" else None
     if strategy == "native" and kind is None:
         strategy = conv_strategy(w_arr.shape, groups, strides, dilations, pads, target_device())
     ctx.builder.note_strategy(f"native {kind}" if kind else strategy)
     if ctx.attr("image_offset") is not None:  # reads the uint8 image itself (passes/image_input.py)
         return _native_conv(ctx, x, w_arr, bias, "image", strides, pads, residual, out_hw)
     if kind is not None:
-        return _native_conv(ctx, x, w_arr, bias, kind, strides, pads, residual, out_hw)
+        return _native_conv(ctx, x, w_arr, bias, kind, strides, pads, residual, out_hw, int(dilations[0]))
     if strategy == "matmul":
         xs = x
         if strides != [1, 1]:
@@ -205,7 +212,9 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
     return ctx.call("add", y, residual) if residual is not None and after else y
 
 
-def _native_conv(ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, residual: Ref | None, out_hw) -> Ref:
+def _native_conv(
+    ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, residual: Ref | None, out_hw, dilation: int = 1
+) -> Ref:
     """One opset.native.conv2d call: conv, bias, residual and activation in one pass.
 
     Dense 3x3 stride-1 convs run as Winograd where `winograd_tile` (or `--tune`, through the node's
@@ -223,7 +232,9 @@ def _native_conv(ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, r
         kwargs["residual"] = residual
         if ctx.attr("residual_after"):
             kwargs["residual_after"] = True
-    if kind == "dense":
+    if dilation > 1:
+        kwargs["dilation"] = dilation
+    elif kind == "dense":
         tile = ctx.attr("winograd")
         tile = winograd_tile(w_arr.shape, strides, out_hw) if tile is None else int(tile)
         if tile:
