@@ -198,3 +198,39 @@ def test_channel_shuffle_matches_its_reference():
     x = np.arange(2 * 6 * 2 * 1).reshape(2, 6, 2, 1)
     # channels 0..5 in 2 groups of 3 -> 0, 3, 1, 4, 2, 5
     np.testing.assert_array_equal(shuffle_reference(x, 1, 2)[0, :, 0, 0], x[0, [0, 3, 1, 4, 2, 5], 0, 0])
+
+
+@pytest.mark.parametrize(
+    "opset, with_axes", [(10, False), (13, False), (18, True)], ids=["pad2", "pad13", "pad18_axes"]
+)
+def test_a_pad_between_nhwc_ops_keeps_the_layout(opset, with_axes, tmp_path):
+    # MediaPipe's channel-Pad shortcut (and a spatial pad) between convs: the layout pass carries the
+    # transposes through the Pad (its amounts permuted) instead of stopping at it
+    rng = np.random.default_rng(9)
+    c = 4
+    inits = {
+        "w1": rng.standard_normal((c, 3, 3, 3)).astype(np.float32),
+        "w2": rng.standard_normal((c + 2, c + 2, 1, 1)).astype(np.float32),
+    }
+    pads = [0, 1, 0, 2, 0, 1, 1, 0]  # channels 1 + 1, W 2 | 0, H 0 | 1
+    if opset < 11:
+        pad = helper.make_node("Pad", ["c1"], ["p"], pads=pads, mode="constant")
+    elif with_axes:
+        inits["pads"], inits["axes"] = np.array([1, 0, 2, 1, 1, 0], np.int64), np.array([1, 2, 3], np.int64)
+        inits["v"] = np.array(0.0, np.float32)
+        pad = helper.make_node("Pad", ["c1", "pads", "v", "axes"], ["p"])
+    else:
+        inits["pads"] = np.array(pads, np.int64)
+        pad = helper.make_node("Pad", ["c1", "pads"], ["p"])
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+        pad,
+        helper.make_node("Relu", ["p"], ["r"]),
+        helper.make_node("Conv", ["r", "w2"], ["y"]),
+    ]
+    model = make_model(
+        nodes, [("x", np.float32, [1, 3, 9, 11])], [("y", np.float32, [1, c + 2, 10, 13])], inits, opset=opset
+    )
+    fns = [call.fn for call in translate(model).program.calls]
+    assert fns.count("transpose") <= 2, fns  # the graph's own NCHW input and output only
+    assert_matches_ort(model, {"x": rng.standard_normal((1, 3, 9, 11)).astype(np.float32)}, tmp_path, atol=1e-4)

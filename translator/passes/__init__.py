@@ -15,6 +15,7 @@ from .grouped import split_grouped_convs
 from .image_input import fold_image_normalization
 from .layout import assign_nhwc
 from .native import assign_native, assign_native_ops, native_channel_concats
+from .pad_conv import fold_pads_into_convs
 from .pw_dw import fuse_pointwise_depthwise
 from .shuffle import fold_channel_shuffles, fuse_concat_shuffles
 from .siblings import merge_sibling_convs
@@ -25,7 +26,7 @@ __all__ = [
     "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
     "assign_native_ops", "fuse_depthwise_pointwise", "fuse_pointwise_depthwise", "fold_channel_shuffles",
     "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats", "split_grouped_convs",
-    "subpixel_conv_transposes",
+    "subpixel_conv_transposes", "fold_pads_into_convs",
 ]  # fmt: skip
 
 
@@ -69,6 +70,7 @@ def run_passes(
         if "fused" in notes:
             notes["constants_folded"] += fold_constants(graph)
         count("channel_shuffles", fold_channel_shuffles(graph))
+        count("pads_folded_into_convs", fold_pads_into_convs(graph))
         count("conv_transposes_as_phases", subpixel_conv_transposes(graph))
         if layout == "nhwc":
             notes["layout"] = assign_nhwc(graph, nhwc_inputs=nhwc_inputs)

@@ -190,7 +190,13 @@ def _push_through(graph: Graph, t: Node, consumer: Node) -> bool:
     shuffle = consumer.domain == INTERNAL_DOMAIN and op == SHUFFLE
     if (consumer.domain and not shuffle) or len(outs) != 1 or len(consumer.outputs) != 1:
         return False
-    if shuffle or op == "Slice":  # ops on one axis: the axis moves with the transpose
+    if op == "Pad":  # pads per axis: they move with the transpose
+        if consumer.inputs[0] != tv or tv in consumer.inputs[1:]:
+            return False
+        new_inputs = _permuted_pads(graph, consumer, perm, x)
+        if new_inputs is None:
+            return False
+    elif shuffle or op == "Slice":  # ops on one axis: the axis moves with the transpose
         if consumer.inputs[0] != tv or tv in consumer.inputs[1:]:
             return False
         new_inputs = _renumber_axes(graph, consumer, perm, [x] + list(consumer.inputs[1:]))
@@ -237,6 +243,42 @@ def _push_through(graph: Graph, t: Node, consumer: Node) -> bool:
     graph.add_node(consumer)
     _add_transpose(graph, y_pre, y, perm, consumer.name)
     return True
+
+
+def _permuted_pads(graph: Graph, node: Node, perm: tuple[int, ...], x: str) -> list[str] | None:
+    """A Pad reading transpose(x, perm), made to read x: its pads (or its axes) permuted, the node's attributes
+    updated and its new inputs returned; None, changing nothing, if they are not constant."""
+    rank = len(perm)
+
+    def moved(pads) -> list[int]:
+        pads = [int(p) for p in np.asarray(pads).reshape(-1)]
+        out = [0] * (2 * rank)
+        for i in range(rank):
+            out[perm[i]], out[rank + perm[i]] = pads[i], pads[rank + i]
+        return out
+
+    if graph.opset() < 11:  # Pad-2: pads is an attribute over every dim
+        pads = node.attrs.get("pads")
+        if pads is None or len(pads) != 2 * rank:
+            return None
+        node.attrs = dict(node.attrs, pads=moved(pads))
+        return [x]
+    inputs = list(node.inputs) + [""] * (4 - len(node.inputs))
+    if inputs[3]:  # Pad-18 axes: renumbered, the amounts stay with them
+        axes = graph.value(inputs[3]).const
+        if axes is None:
+            return None
+        new = np.asarray([perm[int(a) % rank] for a in np.asarray(axes).reshape(-1)], np.int64)
+        name = graph.fresh_name(f"{node.name}_axes")
+        graph.add_value(Value(name, new.dtype, new.shape, new))
+        return [x, inputs[1], inputs[2], name]
+    pads = graph.value(inputs[1]).const if inputs[1] else None
+    if pads is None or np.asarray(pads).size != 2 * rank:
+        return None
+    new = np.asarray(moved(pads), np.int64)
+    name = graph.fresh_name(f"{node.name}_pads")
+    graph.add_value(Value(name, new.dtype, new.shape, new))
+    return [x, name, inputs[2]] if inputs[2] else [x, name]
 
 
 def _renumber_axes(graph: Graph, node: Node, perm: tuple[int, ...], inputs: list[str]) -> list[str] | None:
