@@ -234,3 +234,37 @@ def test_a_pad_between_nhwc_ops_keeps_the_layout(opset, with_axes, tmp_path):
     fns = [call.fn for call in translate(model).program.calls]
     assert fns.count("transpose") <= 2, fns  # the graph's own NCHW input and output only
     assert_matches_ort(model, {"x": rng.standard_normal((1, 3, 9, 11)).astype(np.float32)}, tmp_path, atol=1e-4)
+
+
+@pytest.mark.parametrize("middle", ["resize_linear_scales", "resize_cubic_sizes", "resize_axes", "depth_to_space"])
+def test_resize_and_depth_to_space_between_nhwc_convs_keep_the_layout(middle, tmp_path):
+    # BiSeNet/MODNet upsample bilinearly between convs, and strided ConvTransposes become a conv + DepthToSpace:
+    # the transposes pass through them (per-axis scales/sizes permuted; DepthToSpace has an NHWC twin)
+    rng = np.random.default_rng(4)
+    c, hw = 8, (6, 7)
+    inits = {"w1": rng.standard_normal((c, 3, 3, 3)).astype(np.float32)}
+    if middle == "resize_linear_scales":
+        inits["s"] = np.array([1, 1, 2, 1.5], np.float32)
+        mid = helper.make_node("Resize", ["c1", "", "s"], ["m"], mode="linear")
+        out_c, out_hw = c, (12, 10)
+    elif middle == "resize_cubic_sizes":
+        inits["z"] = np.array([1, c, 11, 13], np.int64)
+        mid = helper.make_node("Resize", ["c1", "", "", "z"], ["m"], mode="cubic")
+        out_c, out_hw = c, (11, 13)
+    elif middle == "resize_axes":
+        inits["z"] = np.array([9, 5], np.int64)
+        mid = helper.make_node("Resize", ["c1", "", "", "z"], ["m"], mode="linear", axes=[2, 3])
+        out_c, out_hw = c, (9, 5)
+    else:
+        mid = helper.make_node("DepthToSpace", ["c1"], ["m"], blocksize=2, mode="DCR")
+        out_c, out_hw = c // 4, (12, 14)
+    inits["w2"] = rng.standard_normal((4, out_c, 1, 1)).astype(np.float32)
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+        mid,
+        helper.make_node("Conv", ["m", "w2"], ["y"]),
+    ]
+    model = make_model(nodes, [("x", np.float32, [1, 3, *hw])], [("y", np.float32, [1, 4, *out_hw])], inits, opset=19)
+    layout = translate(model).program.notes["layout"]
+    assert layout["transposes_after"] <= 2, layout  # the graph's own NCHW input and output only
+    assert_matches_ort(model, {"x": rng.standard_normal((1, 3, *hw)).astype(np.float32)}, tmp_path, atol=1e-4)

@@ -4,7 +4,7 @@ MLX convolutions and pools are channels-last; ONNX is channels-first. A naive
 translation transposes around every conv, and each transpose costs about as
 much as the conv at high resolution. This pass
 
-1. rewrites each 2-D Conv / pool / Resize / InstanceNormalization into its `mlx.nhwc` twin, which reads
+1. rewrites each 2-D Conv / pool / Resize / InstanceNormalization / DepthToSpace into its `mlx.nhwc` twin, which reads
    and writes NHWC, with its weight transposed once, offline; wrapped in a pair
    of Transposes (NCHW->NHWC before, NHWC->NCHW after);
 2. pushes Transposes down through layout-agnostic ops (elementwise, PRelu,
@@ -36,6 +36,8 @@ UNARY = {
 BINARY = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "PRelu", "Equal", "Greater", "Less",
           "And", "Or", "Xor", "Where", "Clip"}  # fmt: skip
 POOLS = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}
+REDUCES = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare",
+           "ReduceLogSum", "ReduceLogSumExp"}  # fmt: skip
 
 
 def _perm(node: Node) -> tuple[int, ...] | None:
@@ -83,6 +85,9 @@ def _wrappable(graph: Graph, node: Node) -> bool:
         return node.op_type.startswith("Global") or len(node.attrs.get("kernel_shape", ())) == 2
     if node.op_type in ("Resize", "Upsample"):
         return resize_factors(graph, node) is not None
+    if node.op_type == "DepthToSpace":  # DCR: channel (r_h * b + r_w) * C + c, a reshape in NHWC too
+        mode = node.attrs.get("mode", "DCR")
+        return (mode.decode() if isinstance(mode, bytes) else mode) == "DCR" or graph.opset() < 11
     if node.op_type == "InstanceNormalization":  # per-channel statistics: the channel axis just moves
         return all(
             len(node.inputs) > i
@@ -190,7 +195,19 @@ def _push_through(graph: Graph, t: Node, consumer: Node) -> bool:
     shuffle = consumer.domain == INTERNAL_DOMAIN and op == SHUFFLE
     if (consumer.domain and not shuffle) or len(outs) != 1 or len(consumer.outputs) != 1:
         return False
-    if op == "Pad":  # pads per axis: they move with the transpose
+    if op in REDUCES:  # keepdims reductions keep the rank: their axes move with the transpose
+        if consumer.inputs[0] != tv or tv in consumer.inputs[1:] or not int(consumer.attrs.get("keepdims", 1)):
+            return False
+        new_inputs = _renumbered_reduce(graph, consumer, perm, x)
+        if new_inputs is None:
+            return False
+    elif op == "Resize":  # per-axis scales/sizes (linear, cubic, any nearest): they move with the transpose
+        if consumer.inputs[0] != tv or tv in consumer.inputs[1:]:
+            return False
+        new_inputs = _permuted_resize(graph, consumer, perm, x)
+        if new_inputs is None:
+            return False
+    elif op == "Pad":  # pads per axis: they move with the transpose
         if consumer.inputs[0] != tv or tv in consumer.inputs[1:]:
             return False
         new_inputs = _permuted_pads(graph, consumer, perm, x)
@@ -243,6 +260,59 @@ def _push_through(graph: Graph, t: Node, consumer: Node) -> bool:
     graph.add_node(consumer)
     _add_transpose(graph, y_pre, y, perm, consumer.name)
     return True
+
+
+def _renumbered_reduce(graph: Graph, node: Node, perm: tuple[int, ...], x: str) -> list[str] | None:
+    """A keepdims reduction reading transpose(x, perm), made to read x: its axes renumbered (attribute or
+    input), its new inputs returned; None, changing nothing, if the axes are not constant."""
+    rank = len(perm)
+    if len(node.inputs) > 1 and node.inputs[1]:  # axes as an input (ReduceSum-13, the others from 18)
+        axes = graph.value(node.inputs[1]).const
+        if axes is None:
+            return None
+        new = np.asarray([perm[int(a) % rank] for a in np.asarray(axes).reshape(-1)], np.int64)
+        name = graph.fresh_name(f"{node.name}_axes")
+        graph.add_value(Value(name, new.dtype, new.shape, new))
+        return [x, name]
+    if node.attrs.get("axes") is not None:
+        node.attrs = dict(node.attrs, axes=[perm[int(a) % rank] for a in node.attrs["axes"]])
+    return [x]  # no axes: every dim is reduced, in any order
+
+
+def _permuted_resize(graph: Graph, node: Node, perm: tuple[int, ...], x: str) -> list[str] | None:
+    """A Resize reading transpose(x, perm), made to read x: its axes attribute renumbered, or its constant
+    roi/scales/sizes permuted; None, changing nothing, where they are not constant (or opset < 11)."""
+    rank = len(perm)
+    if graph.opset() < 11:
+        return None
+    inputs = list(node.inputs) + [""] * (4 - len(node.inputs))
+    if node.attrs.get("axes") is not None:
+        node.attrs = dict(node.attrs, axes=[perm[int(a) % rank] for a in node.attrs["axes"]])
+        return [x, *inputs[1:]]
+    new_inputs = [x]
+    for i, per_axis in ((1, 2), (2, 1), (3, 1)):  # roi holds (begins, ends); scales and sizes one per axis
+        if not inputs[i]:
+            new_inputs.append("")
+            continue
+        c = graph.value(inputs[i]).const
+        if c is None:
+            return None
+        c = np.asarray(c).reshape(-1)
+        if c.size == 0:
+            new_inputs.append(inputs[i])
+            continue
+        if c.size != per_axis * rank:
+            return None
+        moved = c.copy()
+        for part in range(per_axis):
+            for j in range(rank):
+                moved[part * rank + perm[j]] = c[part * rank + j]
+        name = graph.fresh_name(f"{node.name}_{('roi', 'scales', 'sizes')[i - 1]}")
+        graph.add_value(Value(name, moved.dtype, moved.shape, moved))
+        new_inputs.append(name)
+    while new_inputs and not new_inputs[-1]:
+        new_inputs.pop()
+    return new_inputs
 
 
 def _permuted_pads(graph: Graph, node: Node, perm: tuple[int, ...], x: str) -> list[str] | None:

@@ -4,8 +4,8 @@ MLX's CPU runs a transposed conv as a conv over the stride-dilated input (`input
 that also multiplies the inserted zeros: XSeg's three 3x3 stride-2 up-convs took 35 of its 110 ms. Every
 output phase (Y mod s) of a transposed conv reads the input through its own sub-kernel (the taps k with
 k = phase + s*m), so one dense conv with s*s*C_out output channels, one group per phase, computes all of
-them at the input's resolution, where the native kernels take it; a reshape/transpose interleaves the
-phases and a slice drops the rows the pads remove.
+them at the input's resolution, where the native kernels take it; a DepthToSpace (which the layout pass
+keeps channels-last) interleaves the phases and a slice drops the rows the pads remove.
 
 Per axis, with input length n, kernel k, stride s, begin pad p and output length L:
   output Y = q*s + r - p (r = (Y + p) mod s) sums w[r + s*m] * x[q - m] over m;
@@ -119,18 +119,37 @@ def _rewrite(graph: Graph, node: Node, w: np.ndarray, bias: np.ndarray | None, a
     attrs = {"kernel_shape": [ah["taps"], aw["taps"]], "pads": [ah["pl"], aw["pl"], ah["pr"], aw["pr"]]}
     phases = _tensor(graph, f"{node.name}_phases", dt, (batch, sh * sw * c_out, th, tw))
     graph.add_node(Node(graph.fresh_name(f"{node.name}_conv"), "Conv", "", inputs, [phases], attrs))
-    split = _tensor(graph, f"{node.name}_split", dt, (batch, sh, sw, c_out, th, tw))
-    shape6 = _const(graph, f"{node.name}_shape6", np.array([0, sh, sw, c_out, th, tw], np.int64))
-    graph.add_node(Node(graph.fresh_name(f"{node.name}_reshape"), "Reshape", "", [phases, shape6], [split]))
-    moved = _tensor(graph, f"{node.name}_moved", dt, (batch, c_out, th, sh, tw, sw))
-    graph.add_node(
-        Node(graph.fresh_name(f"{node.name}_shuffle"), "Transpose", "", [split], [moved], {"perm": [0, 3, 4, 1, 5, 2]})
-    )
     out = node.outputs[0]
     crop = (ah["start"], aw["start"]) != (0, 0) or (th * sh, tw * sw) != (ah["length"], aw["length"])
     merged = _tensor(graph, f"{node.name}_merged", dt, (batch, c_out, th * sh, tw * sw)) if crop else out
-    shape4 = _const(graph, f"{node.name}_shape4", np.array([0, c_out, th * sh, tw * sw], np.int64))
-    graph.add_node(Node(graph.fresh_name(f"{node.name}_merge"), "Reshape", "", [moved, shape4], [merged]))
+    if sh == sw:  # DepthToSpace (DCR: channel (r_h * s + r_w) * C + c), which the layout pass keeps in NHWC
+        graph.add_node(
+            Node(
+                graph.fresh_name(f"{node.name}_d2s"),
+                "DepthToSpace",
+                "",
+                [phases],
+                [merged],
+                {"blocksize": sh, "mode": "DCR"},
+            )
+        )
+    else:
+        split = _tensor(graph, f"{node.name}_split", dt, (batch, sh, sw, c_out, th, tw))
+        shape6 = _const(graph, f"{node.name}_shape6", np.array([0, sh, sw, c_out, th, tw], np.int64))
+        graph.add_node(Node(graph.fresh_name(f"{node.name}_reshape"), "Reshape", "", [phases, shape6], [split]))
+        moved = _tensor(graph, f"{node.name}_moved", dt, (batch, c_out, th, sh, tw, sw))
+        graph.add_node(
+            Node(
+                graph.fresh_name(f"{node.name}_shuffle"),
+                "Transpose",
+                "",
+                [split],
+                [moved],
+                {"perm": [0, 3, 4, 1, 5, 2]},
+            )
+        )
+        shape4 = _const(graph, f"{node.name}_shape4", np.array([0, c_out, th * sh, tw * sw], np.int64))
+        graph.add_node(Node(graph.fresh_name(f"{node.name}_merge"), "Reshape", "", [moved, shape4], [merged]))
     if crop:
         starts = np.array([ah["start"], aw["start"]], np.int64)
         ends = starts + np.array([ah["length"], aw["length"]], np.int64)

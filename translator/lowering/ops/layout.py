@@ -379,6 +379,16 @@ def global_pool_nhwc(ctx: LowerCtx) -> Ref:
     return ctx.call(fn, ctx.input(0), axis=(1, 2), keepdims=True)
 
 
+@lowering("DepthToSpace", domain=DOMAIN)
+def depth_to_space_nhwc(ctx: LowerCtx) -> Ref:
+    """DCR DepthToSpace of an NHWC map: channel (r_h * b + r_w) * C + c of pixel (y, x) goes to pixel
+    (y * b + r_h, x * b + r_w), channel c."""
+    b = int(ctx.attr("blocksize"))
+    t = ctx.call("unflatten", ctx.input(0), 3, [b, b, -1])  # n, h, w, b, b, c
+    t = ctx.call("transpose", t, [0, 1, 3, 2, 4, 5])  # n, h, b, w, b, c
+    return ctx.call("flatten", ctx.call("flatten", t, 3, 4), 1, 2)
+
+
 @lowering("InstanceNormalization", domain=DOMAIN)
 def instance_norm_nhwc(ctx: LowerCtx) -> Ref:
     """Per-channel statistics over H and W of an NHWC map; scale and bias broadcast along the last axis."""
