@@ -268,3 +268,38 @@ def test_resize_and_depth_to_space_between_nhwc_convs_keep_the_layout(middle, tm
     layout = translate(model).program.notes["layout"]
     assert layout["transposes_after"] <= 2, layout  # the graph's own NCHW input and output only
     assert_matches_ort(model, {"x": rng.standard_normal((1, 3, *hw)).astype(np.float32)}, tmp_path, atol=1e-4)
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_keepdims_reductions_between_nhwc_convs_keep_the_layout(opset, tmp_path):
+    # XSeg's FRN: x * rsqrt(mean(x^2 over H, W) + eps) between convs; ReduceMean's axes are an attribute before
+    # opset 18 and an input from it; ReduceMax over the channels is reduced too (axes renumbered either way)
+    rng = np.random.default_rng(6)
+    c, hw = 8, (7, 9)
+    inits = {
+        "w1": rng.standard_normal((c, 3, 3, 3)).astype(np.float32),
+        "w2": rng.standard_normal((4, c, 1, 1)).astype(np.float32),
+    }
+    inits["eps"] = np.array([1e-6], np.float32)
+    if opset >= 18:
+        inits["hw_axes"], inits["c_axes"] = np.array([2, 3], np.int64), np.array([1], np.int64)
+        mean = helper.make_node("ReduceMean", ["sq", "hw_axes"], ["nu2"], keepdims=1)
+        peak = helper.make_node("ReduceMax", ["c1", "c_axes"], ["peak"], keepdims=1)
+    else:
+        mean = helper.make_node("ReduceMean", ["sq"], ["nu2"], axes=[2, 3], keepdims=1)
+        peak = helper.make_node("ReduceMax", ["c1"], ["peak"], axes=[1], keepdims=1)
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Mul", ["c1", "c1"], ["sq"]),
+        mean,
+        helper.make_node("Add", ["nu2", "eps"], ["d"]),
+        helper.make_node("Sqrt", ["d"], ["s"]),
+        helper.make_node("Div", ["c1", "s"], ["n"]),
+        peak,
+        helper.make_node("Sub", ["n", "peak"], ["m"]),
+        helper.make_node("Conv", ["m", "w2"], ["y"]),
+    ]
+    model = make_model(nodes, [("x", np.float32, [1, 3, *hw])], [("y", np.float32, [1, 4, *hw])], inits, opset=opset)
+    layout = translate(model).program.notes["layout"]
+    assert layout["transposes_after"] <= 2, layout
+    assert_matches_ort(model, {"x": rng.standard_normal((1, 3, *hw)).astype(np.float32)}, tmp_path, atol=1e-4)
