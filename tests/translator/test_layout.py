@@ -303,3 +303,28 @@ def test_keepdims_reductions_between_nhwc_convs_keep_the_layout(opset, tmp_path)
     layout = translate(model).program.notes["layout"]
     assert layout["transposes_after"] <= 2, layout
     assert_matches_ort(model, {"x": rng.standard_normal((1, 3, *hw)).astype(np.float32)}, tmp_path, atol=1e-4)
+
+
+def test_a_squeeze_excite_scale_meets_the_nhwc_map_without_moving_it(tmp_path):
+    # SE: pool -> FC -> sigmoid -> Reshape (N, C, 1, 1) -> Mul with the map. The run-time (1, C, 1, 1) operand
+    # is transposed instead (only size-1 dims move: a reshape), so the map stays NHWC around the Mul
+    rng = np.random.default_rng(8)
+    c, hw = 8, (9, 7)
+    inits = {
+        "w1": rng.standard_normal((c, 3, 3, 3)).astype(np.float32), "fc": rng.standard_normal((c, c)).astype(np.float32),
+        "shape": np.array([1, c, 1, 1], np.int64), "w2": rng.standard_normal((4, c, 1, 1)).astype(np.float32),
+    }  # fmt: skip
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("GlobalAveragePool", ["c1"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["f"]),
+        helper.make_node("MatMul", ["f", "fc"], ["z"]),
+        helper.make_node("Sigmoid", ["z"], ["s"]),
+        helper.make_node("Reshape", ["s", "shape"], ["s4"]),
+        helper.make_node("Mul", ["c1", "s4"], ["m"]),
+        helper.make_node("Conv", ["m", "w2"], ["y"]),
+    ]
+    model = make_model(nodes, [("x", np.float32, [1, 3, *hw])], [("y", np.float32, [1, 4, *hw])], inits, opset=17)
+    layout = translate(model).program.notes["layout"]
+    assert layout["transposes_after"] <= 2, layout  # the graph's input and output (the SE one became a reshape)
+    assert_matches_ort(model, {"x": rng.standard_normal((1, 3, *hw)).astype(np.float32)}, tmp_path, atol=1e-4)

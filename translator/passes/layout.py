@@ -173,7 +173,7 @@ def _transposed_operand(graph: Graph, name: str, perm: tuple[int, ...]) -> str |
         return prod.inputs[0]
     v = graph.value(name)
     if v.const is None:
-        return None
+        return _cheap_transposed(graph, name, perm)
     c = v.const
     if c.ndim == 0 or c.size == 1:
         return name
@@ -183,6 +183,23 @@ def _transposed_operand(graph: Graph, name: str, perm: tuple[int, ...]) -> str |
     moved = np.ascontiguousarray(c4.transpose(_inverse(perm)))
     new = graph.fresh_name(f"{name}_perm")
     graph.add_value(Value(new, moved.dtype, moved.shape, moved))
+    return new
+
+
+def _cheap_transposed(graph: Graph, name: str, perm: tuple[int, ...]) -> str | None:
+    """T_perm^-1(name) as a new Transpose where that moves only size-1 dims (a reshape later: free), else None.
+
+    A squeeze-excite block's weights (N, C, 1, 1), computed at run time, then meet the NHWC map as
+    (N, 1, 1, C) instead of the map going back to NCHW around the multiply."""
+    shape = graph.value(name).shape
+    if shape is None or len(shape) != len(perm) or not all(isinstance(d, int) for d in shape):
+        return None
+    inv = _inverse(perm)
+    moved = [p for p in inv if shape[p] != 1]
+    if moved != sorted(moved):
+        return None
+    new = graph.fresh_name(f"{name}_perm")
+    _add_transpose(graph, name, new, inv, new)
     return new
 
 
