@@ -26,9 +26,11 @@ import onnx
 
 from .loader import CompiledModel, load_module_model, load_oplist_model
 
-# A batch runs as sub-batches whose largest feature map fits this (translator/batch_split.py): about the
-# L2 of the 2 cores measured (docs/benchmarks.md). MLX_UNIFACE_SUB_BATCH_MB=0 runs every batch whole.
-DEFAULT_SUB_BATCH_MB = 8.0
+# A batch runs as sub-batches whose largest feature map fits this (translator/batch_split.py): half of
+# glibc's largest mmap threshold (32 MB), so the maps are reused heap memory, not faulted in afresh each
+# forward; 640x640 detectors run 2 images at a time (8 and 16 MB measured alike, 32 MB faulted again in
+# one run of two), MobileFaceNet 10. MLX_UNIFACE_SUB_BATCH_MB=0 runs every batch whole.
+DEFAULT_SUB_BATCH_MB = 16.0
 
 _ONNX_TYPE_NAMES = {
     "float32": "tensor(float)", "float64": "tensor(double)", "float16": "tensor(float16)",
@@ -91,8 +93,8 @@ class InferenceSession:
     With `image_input`, the model's image input is fed as the 8-bit NHWC image
     (uint8, what OpenCV gives), normalized inside the translated network.
     A batch whose images the graph provably keeps apart runs as sub-batches small
-    enough to keep their feature maps in cache (`sub_batch_mb`, default
-    MLX_UNIFACE_SUB_BATCH_MB or 8; 0 runs every batch whole).
+    enough to keep their feature maps reusable and in cache (`sub_batch_mb`, default
+    MLX_UNIFACE_SUB_BATCH_MB or 16; 0 runs every batch whole).
     """
 
     def __init__(

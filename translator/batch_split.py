@@ -1,9 +1,11 @@
 """Whether a batch may run as sub-batches: each image's outputs depend on that image alone.
 
-A detector at 640x640 has 6.5 MB feature maps per image: one image's fit the 2 cores' L2 between
-layers, eight images' do not, and every layer of a batch of 8 then streams its input from L3 or
-DRAM (measured: 1.0-2.4x the time per image of batch 1, docs/benchmarks.md). Running the batch as
-sub-batches keeps the maps in cache; it is only right when no op mixes images.
+A detector at 640x640 has 6.5 MB feature maps per image, 52 MB for a batch of 8: over glibc's
+largest mmap threshold (32 MB, opset/allocator.py), so every such buffer is mmapped and faulted in
+afresh on every forward (YuNet at batch 8: 38,000 page faults per run, 0 as sub-batches), and the
+maps no longer stay in cache from one layer to the next. Images per second at batch 8 fell to a
+third of batch 1's (docs/benchmarks.md). Running the batch as sub-batches keeps both in bounds; it
+is only right when no op mixes images.
 
 `image_split` proves that on the model's graph at the batch's concrete shapes (shape sub-graphs
 folded): every input has the batch on axis 0, and every op is known to act on each image alone

@@ -60,9 +60,9 @@ def test_a_batch_run_image_by_image_matches_onnxruntime(tmp_path, model_file, mo
 
 
 @pytest.mark.parametrize("model_file", sorted(MODELS_PREPROCESS))
-def test_the_default_budget_runs_640_detectors_image_by_image(model_file):
-    """One image's largest map (640x640: 320x320x16 floats, 6.5 MB) fills the default budget."""
+def test_the_default_budget_runs_640_detectors_two_images_at_a_time(model_file):
+    """One image's largest map (640x640: 320x320x16 floats, 6.5 MB): two fill the default budget."""
     split = image_split(_free_batch(model_file), {"input.1" if "scrfd" in model_file else "input": (8, 3, 640, 640)})
     assert split is not None
     assert split.image_bytes == 320 * 320 * 16 * 4
-    assert split.sub_batch(int(DEFAULT_SUB_BATCH_MB * (1 << 20))) == 1
+    assert split.sub_batch(int(DEFAULT_SUB_BATCH_MB * (1 << 20))) == 2
