@@ -482,7 +482,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     out = Path(args.out)
     write_sections(out, tables)
-    out.with_suffix(".json").write_text(json.dumps(raw, indent=1))
+    raw_path = out.with_suffix(".json")  # the sections not run keep their last raw results
+    kept = json.loads(raw_path.read_text()) if raw_path.exists() else {}
+    raw_path.write_text(json.dumps({**kept, **raw}, indent=1))
     for name, lines in tables.items():
         print(f"\n## {name}\n" + "\n".join(lines))
     return 0
