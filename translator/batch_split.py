@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import onnx
 
-from .api import _set_input_shapes
+from .api import set_input_shapes
 from .errors import TranslatorError
 from .frontend import ModelSource, build_graph, load_model, prepare_model
 from .ir import Graph, Node
@@ -100,7 +100,7 @@ def image_split(source: ModelSource, input_shapes: dict[str, tuple[int, ...]]) -
     n = next(iter(batches))
     model = onnx.ModelProto.FromString(loaded.model.SerializeToString())
     try:
-        _set_input_shapes(model, input_shapes, loaded.label)
+        set_input_shapes(model, input_shapes, loaded.label)
         loaded.model = model
         graph = build_graph(prepare_model(loaded), loaded.label)
         fold_to_fixpoint(graph)
