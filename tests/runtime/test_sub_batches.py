@@ -66,3 +66,19 @@ def test_the_default_budget_runs_640_detectors_two_images_at_a_time(model_file):
     assert split is not None
     assert split.image_bytes == 320 * 320 * 16 * 4
     assert split.sub_batch(int(DEFAULT_SUB_BATCH_MB * (1 << 20))) == 2
+
+
+def test_one_dynamic_translation_runs_the_sub_batches(tmp_path):
+    """dynamic=True: the one translation runs every sub-batch (no per-size translation is made)."""
+    model_file = "face_detection_yunet_2023mar.onnx"
+    data = _free_batch(model_file)
+    x = _batch(model_file, (320, 320))
+    sess = InferenceSession(data, mode="module", cache_dir=tmp_path, sub_batch_mb=1e-6, dynamic=True)
+    got = sess.run(None, {"input": x})
+    assert sess._split([x]) is not None and len(sess._models) == 1
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    want = ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"]).run(None, {"input": x})
+    for i, (g, w) in enumerate(zip(got, want)):
+        assert g.shape == w.shape, (i, g.shape, w.shape)
+        assert float(np.max(np.abs(g.astype(np.float64) - w))) <= ATOL, i
