@@ -6,6 +6,7 @@ Switch existing onnxruntime code with one import:
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 
 from opset.execute import to_mx, to_numpy
 from translator.api import MODES, convert
+from translator.batch_split import ImageSplit, image_split
 from translator.errors import InputError, TranslatorError
 from translator.frontend import ModelSource, load_model
 from translator.image_input import ImageInput
@@ -23,6 +25,12 @@ import numpy as np
 import onnx
 
 from .loader import CompiledModel, load_module_model, load_oplist_model
+
+# A batch runs as sub-batches whose largest feature map fits this (translator/batch_split.py): half of
+# glibc's largest mmap threshold (32 MB), so the maps are reused heap memory, not faulted in afresh each
+# forward; 640x640 detectors run 2 images at a time (8 and 16 MB measured alike, 32 MB faulted again in
+# one run of two), MobileFaceNet 10. MLX_UNIFACE_SUB_BATCH_MB=0 runs every batch whole.
+DEFAULT_SUB_BATCH_MB = 16.0
 
 _ONNX_TYPE_NAMES = {
     "float32": "tensor(float)", "float64": "tensor(double)", "float16": "tensor(float16)",
@@ -84,6 +92,9 @@ class InferenceSession:
     (declared sizes included), and that one translation runs at any size.
     With `image_input`, the model's image input is fed as the 8-bit NHWC image
     (uint8, what OpenCV gives), normalized inside the translated network.
+    A batch whose images the graph provably keeps apart runs as sub-batches small
+    enough to keep their feature maps reusable and in cache (`sub_batch_mb`, default
+    MLX_UNIFACE_SUB_BATCH_MB or 16; 0 runs every batch whole).
     """
 
     def __init__(
@@ -100,6 +111,7 @@ class InferenceSession:
         native: bool | None = None,
         dynamic: bool = False,
         image_input: ImageInput | None = None,
+        sub_batch_mb: float | None = None,
     ):
         if mode not in MODES:
             raise TranslatorError(f"unknown mode {mode!r}; use one of {MODES}")
@@ -128,6 +140,10 @@ class InferenceSession:
             cache_dir = self._tmp.name
         self._dir = Path(cache_dir)
         self._models: dict[tuple, CompiledModel] = {}
+        self._splits: dict[tuple, ImageSplit | None] = {}
+        if sub_batch_mb is None:
+            sub_batch_mb = float(os.environ.get("MLX_UNIFACE_SUB_BATCH_MB", DEFAULT_SUB_BATCH_MB))
+        self.sub_batch_bytes = int(sub_batch_mb * (1 << 20))
         self.one_translation = dynamic
         if dynamic:  # every dim dynamic, as the translation sees them
             for arg in self._inputs:
@@ -153,6 +169,21 @@ class InferenceSession:
         self, output_names: Sequence[str] | None, input_feed: dict[str, Any], run_options: Any = None
     ) -> list[np.ndarray]:
         arrays = self._check_feed(input_feed)
+        names = list(output_names) if output_names else [o.name for o in self._outputs]
+        for name in names:
+            if name not in {o.name for o in self._outputs}:
+                raise InputError(
+                    f"{self._label}: no output named {name!r} (outputs: {[o.name for o in self._outputs]})"
+                )
+        split = self._split(arrays)
+        if split is not None:
+            size = split.sub_batch(self.sub_batch_bytes)
+            parts = [self._forward(names, [a[i : i + size] for a in arrays]) for i in range(0, split.batch, size)]
+            return [split.assemble(name, [p[k] for p in parts]) for k, name in enumerate(names)]
+        return self._forward(names, arrays)
+
+    # -- internals --------------------------------------------------------
+    def _forward(self, names: list[str], arrays: list) -> list:
         shapes = None
         if self.dynamic:
             shapes = tuple(tuple(a.shape) if arg.kind == "tensor" else None for arg, a in zip(self._inputs, arrays))
@@ -160,17 +191,24 @@ class InferenceSession:
         outs = model(*[_to_mx_value(a) for a in arrays])
         mx.eval(*_arrays_in(outs))
         by_name = {spec.onnx_name: out for spec, out in zip(model.outputs, outs)}
-        names = list(output_names) if output_names else [o.name for o in self._outputs]
-        result = []
-        for name in names:
-            if name not in by_name:
-                raise InputError(
-                    f"{self._label}: no output named {name!r} (outputs: {[o.name for o in self._outputs]})"
-                )
-            result.append(_to_numpy_value(by_name[name], self._output_dtype(name)))
-        return result
+        return [_to_numpy_value(by_name[name], self._output_dtype(name)) for name in names]
 
-    # -- internals --------------------------------------------------------
+    def _split(self, arrays: list) -> ImageSplit | None:
+        """How this batch splits into sub-batches that keep their maps in cache, or None: run it whole."""
+        if self.sub_batch_bytes <= 0 or any(arg.kind != "tensor" for arg in self._inputs):
+            return None
+        if len({a.shape[0] if a.ndim else 0 for a in arrays}) != 1 or arrays[0].ndim == 0 or len(arrays[0]) < 2:
+            return None
+        shapes = tuple(tuple(a.shape) for a in arrays)
+        if shapes not in self._splits:
+            nhwc = self.nhwc_inputs or self.image_input is not None
+            at = {arg.name: _nchw(s) if nhwc else s for arg, s in zip(self._inputs, shapes)}
+            self._splits[shapes] = image_split(self._source, at)
+        split = self._splits[shapes]
+        if split is None or split.sub_batch(self.sub_batch_bytes) >= split.batch:
+            return None
+        return split
+
     def _output_dtype(self, name: str) -> np.dtype | None:
         return next((o.dtype for o in self._outputs if o.name == name), None)
 

@@ -45,7 +45,8 @@ class Translation:
         return sum(w.nbytes for w in self.program.weights.values())
 
 
-def _set_input_shapes(model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]], label: str) -> None:
+def set_input_shapes(model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]], label: str) -> None:
+    """Fix the model's input dims to `shapes` in place (a declared fixed dim must agree)."""
     inputs = {i.name: i for i in model.graph.input}
     for name, shape in shapes.items():
         if name not in inputs:
@@ -153,7 +154,7 @@ def translate(
     if input_shapes or dynamic:
         model = onnx.ModelProto.FromString(model.SerializeToString())
         if input_shapes:
-            _set_input_shapes(model, input_shapes, loaded.label)
+            set_input_shapes(model, input_shapes, loaded.label)
         else:
             if image_input is not None and dynamic is True:  # the image keeps its channel count: the
                 # normalization is per channel (folded into the stem conv's weights); N, H and W go free

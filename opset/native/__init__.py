@@ -288,13 +288,17 @@ def pw_dw_conv2d(
     pw_slope: mx.array | None = None,
     residual: mx.array | None = None,
     residual_after: bool = False,
+    pre_strides: tuple[int, int] = (1, 1),
+    pre_pads: tuple[int, int, int, int] = (0, 0, 0, 0),
 ) -> mx.array:
     """A 1x1 conv, the depthwise conv that alone reads its output, and optionally a 1x1 conv after that, in one pass.
 
     conv2d(x, w_pre (1, 1, C_in, C), bias_pre, activation=pre_...) feeds conv2d(..., w (kh, kw, C), bias,
     depthwise=True, activation=...), which, with w_pw (1, 1, C, C_out), feeds conv2d(..., w_pw, bias_pw,
     activation=pw_...); residual joins the last. The first 1x1 output is made a band of rows at a time in a
-    per-thread buffer and never written out (YuNet's blocks: 1x1, then 3x3 depthwise).
+    per-thread buffer and never written out (YuNet's blocks: 1x1, then 3x3 depthwise). The first conv may
+    be a network's stem instead: w_pre (kh, kw, C_in <= 4, C) with pre_strides and pre_pads (SCRFD's 3x3
+    stride-2 stem, then its first depthwise conv).
     """
     for act in (pre_activation, activation, pw_activation):
         if act not in ACTIVATIONS:
@@ -305,10 +309,10 @@ def pw_dw_conv2d(
             pads=list(pads), act_pre=ACTIVATIONS[pre_activation], alpha_pre=float(pre_alpha),
             beta_pre=float(pre_beta), act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta),
             act_pw=ACTIVATIONS[pw_activation], alpha_pw=float(pw_alpha), beta_pw=float(pw_beta),
-            residual_after=bool(residual_after),
+            residual_after=bool(residual_after), pre_strides=list(pre_strides), pre_pads=list(pre_pads),
         )  # fmt: skip
-    y = reference_conv2d(x, w_pre, bias_pre, activation=pre_activation, alpha=pre_alpha, beta=pre_beta,
-                         slope=pre_slope)  # fmt: skip
+    y = reference_conv2d(x, w_pre, bias_pre, strides=pre_strides, pads=pre_pads, activation=pre_activation,
+                         alpha=pre_alpha, beta=pre_beta, slope=pre_slope)  # fmt: skip
     if w_pw is None:
         return reference_conv2d(y, w, bias, depthwise=True, strides=strides, pads=pads, activation=activation,
                                 alpha=alpha, beta=beta, slope=slope, residual=residual,

@@ -49,17 +49,34 @@ def _maybe(rng, flag: bool, n: int):
     return rng.standard_normal(n).astype(np.float32) if flag else None
 
 
+@st.composite
+def stem_chains(draw):
+    """A network's stem (a dense conv on 1-4 channels, any kernel, stride and pads) as the first conv."""
+    kp = draw(st.sampled_from([3, 3, 1, 2, 5]))
+    b = draw(chains())
+    return b | {
+        "c_in": draw(st.integers(1, 4)), "k_pre": kp, "stride_pre": draw(st.sampled_from([1, 2, 2, 3])),
+        "pads_pre": [draw(st.integers(0, kp - 1)) for _ in range(4)], "h": draw(st.integers(kp + 4, 40)),
+        "w": draw(st.integers(kp + 4, 40)), "c": draw(st.integers(1, 33)),
+    }  # fmt: skip
+
+
 def check(b):
     rng = np.random.default_rng(b["seed"])
-    n, h, w, ci, c, k, s = b["n"], b["h"], b["w"], b["c_in"], b["c"], b["k"], b["stride"]
+    n, h0, w0, ci, c, k, s = b["n"], b["h"], b["w"], b["c_in"], b["c"], b["k"], b["stride"]
+    kp, sp, pads_pre = b.get("k_pre", 1), b.get("stride_pre", 1), b.get("pads_pre", [0, 0, 0, 0])
+    h = (h0 + pads_pre[0] + pads_pre[2] - kp) // sp + 1  # the depthwise conv's input
+    w = (w0 + pads_pre[1] + pads_pre[3] - kp) // sp + 1
     post = b["c_out"] is not None
     co = b["c_out"] if post else c
     if not post:  # the last stage is the depthwise one: its activation and epilogue are the last
         b = b | {"act_pw": None, "bias_pw": False}
     pt, pl, pb, pr = b["pads"]
     ho, wo = (h + pt + pb - k) // s + 1, (w + pl + pr - k) // s + 1
-    x = rng.standard_normal((n, h, w, ci)).astype(np.float32)
-    w_pre = (rng.standard_normal((c, ci, 1, 1)) / np.sqrt(ci)).astype(np.float32)
+    if ho < 1 or wo < 1:
+        return
+    x = rng.standard_normal((n, h0, w0, ci)).astype(np.float32)
+    w_pre = (rng.standard_normal((c, ci, kp, kp)) / np.sqrt(ci * kp * kp)).astype(np.float32)
     w_dw = (rng.standard_normal((c, 1, k, k)) * 0.5).astype(np.float32)
     w_pw = (rng.standard_normal((co, c, 1, 1)) / np.sqrt(c)).astype(np.float32)
     bias_pre, bias, bias_pw = _maybe(rng, b["bias_pre"], c), _maybe(rng, b["bias"], c), _maybe(rng, b["bias_pw"], co)
@@ -73,7 +90,8 @@ def check(b):
 
     inits = {"wq": w_pre, "wd": w_dw, "wp": w_pw}
     inits |= {name: v for name, v in (("bq", bias_pre), ("bd", bias), ("bp", bias_pw)) if v is not None}
-    nodes = [helper.make_node("Conv", ["x", "wq"] + (["bq"] if bias_pre is not None else []), ["q"])]
+    nodes = [helper.make_node("Conv", ["x", "wq"] + (["bq"] if bias_pre is not None else []), ["q"],
+                              strides=[sp, sp], pads=list(pads_pre))]  # fmt: skip
     nodes += activation_nodes(b["act_pre"], "q", "qa", *ab("pre", b["act_pre"]), slopes["pre"], inits, "_pre")
     nodes.append(helper.make_node("Conv", ["qa", "wd"] + (["bd"] if bias is not None else []), ["d"], group=c,
                                   strides=[s, s], pads=[pt, pl, pb, pr]))  # fmt: skip
@@ -111,6 +129,7 @@ def check(b):
             mx.array(np.ascontiguousarray(w_dw[:, 0].transpose(1, 2, 0))), arr(bias),
             mx.array(np.ascontiguousarray(w_pw.transpose(2, 3, 1, 0))) if post else None, arr(bias_pw),
             strides=(s, s), pads=(pt, pl, pb, pr), residual=ra, residual_after=b["residual"] == "after",
+            pre_strides=(sp, sp), pre_pads=tuple(pads_pre),
             **acts("pre_", "pre", b["act_pre"]), **acts("", "dw", b["act"]),
             **(acts("pw_", "pw", b["act_pw"]) if post else {}),
         )  # fmt: skip
@@ -129,6 +148,24 @@ def check(b):
 @given(b=chains())
 def test_pointwise_depthwise_matches_onnxruntime(b):
     check(b)
+
+
+@scaled(2)
+@given(b=stem_chains())
+def test_stem_depthwise_matches_onnxruntime(b):
+    """The stem's rows made by the stem kernel (3x3 on 3 channels) or the GEMM over its row bands (any other
+    shape), read from NHWC or in place from an NCHW buffer (the "transposed" view: a network's input)."""
+    check(b)
+
+
+@pytest.mark.parametrize("c,c_out,view", [(16, 16, "transposed"), (8, 16, "transposed"), (32, None, "contiguous")])
+def test_face_model_stems(c, c_out, view):
+    """SCRFD's (3x3 stride-2 stem to 16 channels, then depthwise and 1x1) and RetinaFace's (8 channels) first
+    block on maps tall enough for several bands per thread, the input read in place from NCHW."""
+    check({"k": 3, "stride": 1, "pads": [1, 1, 1, 1], "n": 2, "h": 96, "w": 130, "c_in": 3, "c": c, "c_out": c_out,
+           "k_pre": 3, "stride_pre": 2, "pads_pre": [1, 1, 1, 1], "act_pre": "relu", "act": "relu", "act_pw": "relu",
+           "bias_pre": True, "bias": True, "bias_pw": True, "residual": False, "view": view, "run": "eager",
+           "seed": 11})  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -175,9 +212,19 @@ def test_a_nan_input_stays_nan_on_every_table(post):
 
 def test_weights_are_checked():
     x = mx.zeros((1, 8, 8, 4))
-    with pytest.raises(ValueError, match="first pointwise weight"):
-        native._ext.pw_dw_conv2d(x, mx.zeros((3, 3, 4, 4)), None, None, mx.zeros((3, 3, 4)), None, None, None, None,
+    with pytest.raises(ValueError, match="first weight must be"):
+        native._ext.pw_dw_conv2d(x, mx.zeros((1, 1, 5, 4)), None, None, mx.zeros((3, 3, 4)), None, None, None, None,
                                  None, None, strides=[1, 1], pads=[1, 1, 1, 1])  # fmt: skip
+    wide = mx.zeros((1, 8, 8, 5))  # a 3x3 first conv is a stem only on 1-4 channels
+    with pytest.raises(ValueError, match="a stem on at most 4 channels"):
+        native._ext.pw_dw_conv2d(wide, mx.zeros((3, 3, 5, 4)), None, None, mx.zeros((3, 3, 4)), None, None, None,
+                                 None, None, None, strides=[1, 1], pads=[1, 1, 1, 1])  # fmt: skip
+    with pytest.raises(ValueError, match="a stem on at most 4 channels"):  # a strided 1x1 conv, likewise
+        native._ext.pw_dw_conv2d(wide, mx.zeros((1, 1, 5, 4)), None, None, mx.zeros((3, 3, 4)), None, None, None,
+                                 None, None, None, strides=[1, 1], pads=[1, 1, 1, 1], pre_strides=[2, 2])  # fmt: skip
+    with pytest.raises(ValueError, match="first kernel does not fit"):
+        native._ext.pw_dw_conv2d(mx.zeros((1, 4, 4, 4)), mx.zeros((7, 3, 4, 4)), None, None, mx.zeros((3, 3, 4)), None,
+                                 None, None, None, None, None, strides=[1, 1], pads=[1, 1, 1, 1])  # fmt: skip
     with pytest.raises(ValueError, match="depthwise weight"):
         native._ext.pw_dw_conv2d(x, mx.zeros((1, 1, 4, 6)), None, None, mx.zeros((3, 3, 4)), None, None, None, None,
                                  None, None, strides=[1, 1], pads=[1, 1, 1, 1])  # fmt: skip

@@ -504,9 +504,14 @@ Result check_dw_pw(Rng& r, const KernelTable& k) {
 // The reference runs the convs one after another in double, each stage's terms' magnitudes carried into the
 // next (as dw_pw's), and the output is within 1e-5 of them.
 Result check_pw_dw(Rng& r, const KernelTable& k) {
-  const int kind = r.uniform(0, 2);  // 0: small maps; 1: tall maps; 2: few middle channels
+  // 0: small maps; 1: tall maps; 2: few middle channels; 3: a stem first (a dense conv on 1-4 channels, any
+  // kernel, stride and pads, its input NHWC or NCHW: SCRFD's 3x3 stride-2 stem, then its first depthwise conv)
+  const int kind = r.uniform(0, 3);
   int c_in = 0, mid = 0;
-  if (kind == 2) {
+  if (kind == 3) {
+    c_in = r.uniform(1, 4);
+    mid = r.channels(40);
+  } else if (kind == 2) {
     c_in = r.uniform(64, 160);
     mid = r.uniform(1, 8);
   } else if (kind == 1) {
@@ -524,6 +529,19 @@ Result check_pw_dw(Rng& r, const KernelTable& k) {
   ConvShape pre{};
   pre.n = dw.n, pre.h = pre.ho = dw.h, pre.w = pre.wo = dw.w, pre.c_in = c_in, pre.c_out = mid;
   pre.kh = pre.kw = pre.sh = pre.sw = 1;
+  if (kind == 3) {  // the stem's input: the size whose output is exactly dw's input
+    pre.kh = pre.kw = r.pick({3, 3, 3, 5, 2, 1});
+    pre.sh = pre.sw = r.pick({2, 2, 1, 3});
+    pre.pt = r.uniform(0, pre.kh - 1), pre.pb = r.uniform(0, pre.kh - 1);
+    pre.pl = r.uniform(0, pre.kw - 1), pre.pr = r.uniform(0, pre.kw - 1);
+    pre.h = (dw.h - 1) * pre.sh + pre.kh - pre.pt - pre.pb + r.uniform(0, pre.sh - 1);
+    pre.w = (dw.w - 1) * pre.sw + pre.kw - pre.pl - pre.pr + r.uniform(0, pre.sw - 1);
+    if (pre.h < 1 || pre.w < 1) {
+      pre.pt = pre.pb = pre.pl = pre.pr = 0;
+      pre.h = (dw.h - 1) * pre.sh + pre.kh, pre.w = (dw.w - 1) * pre.sw + pre.kw;
+    }
+    pre.nchw = r.chance(0.5) && c_in * pre.kh <= kMaxSegments;
+  }
   const bool last = r.chance(0.6);  // the 1x1 conv after the depthwise one
   ConvShape pw{};
   pw.n = dw.n, pw.h = pw.ho = dw.ho, pw.w = pw.wo = dw.wo, pw.c_in = mid, pw.kh = pw.kw = pw.sh = pw.sw = 1;
@@ -531,7 +549,7 @@ Result check_pw_dw(Rng& r, const KernelTable& k) {
   const size_t dw_n = size_t(dw.n) * dw.ho * dw.wo * mid, out_n = last ? size_t(pw.n) * pw.ho * pw.wo * pw.c_out : dw_n;
   Buffer x = random_buffer(r, size_t(pre.n) * pre.h * pre.w * c_in);
   sprinkle_nan(r, x);
-  Buffer w_pre = random_buffer(r, size_t(c_in) * mid);
+  Buffer w_pre = random_buffer(r, size_t(pre.kh) * pre.kw * c_in * mid);
   EpilogueCase ep_pre;
   draw_epilogue(r, mid, 0, false, ep_pre);
   Buffer w_dw = random_buffer(r, size_t(kh) * kw * mid);
@@ -552,7 +570,7 @@ Result check_pw_dw(Rng& r, const KernelTable& k) {
   Ref want = ref_conv(dw, true, a, w_dw.data(), ep_dw.e);
   if (last) want = ref_conv(pw, false, want, w_pw.data(), ep_pw.e);
   Result res;
-  std::string what = "pw_dw c_in=" + std::to_string(c_in) + " pre " + ep_pre.describe() + " -> dw " + describe(dw) +
+  std::string what = "pw_dw pre " + describe(pre) + " " + ep_pre.describe() + " -> dw " + describe(dw) +
                      " " + ep_dw.describe();
   if (last) what += " -> c_out=" + std::to_string(pw.c_out) + " pw " + ep_pw.describe();
   res.compare(out.data(), want.val.data(), conv_bounds(want).data(), out_n, what);

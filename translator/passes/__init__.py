@@ -22,12 +22,37 @@ from .siblings import merge_sibling_convs
 from .subpixel import subpixel_conv_transposes
 
 __all__ = [
-    "run_passes", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
+    "run_passes", "fold_to_fixpoint", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
     "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
     "assign_native_ops", "fuse_depthwise_pointwise", "fuse_pointwise_depthwise", "fold_channel_shuffles",
     "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats", "split_grouped_convs",
     "subpixel_conv_transposes", "fold_pads_into_convs",
 ]  # fmt: skip
+
+
+def fold_to_fixpoint(graph: Graph) -> dict:
+    """Remove identities and fold constants (shape sub-graphs included) until nothing more folds; notes."""
+    notes: dict = {"identities_removed": remove_identities(graph), "constants_folded": fold_constants(graph)}
+    ifs = fold_constant_ifs(graph)
+    if ifs:  # the taken branches' nodes are new to folding
+        notes["ifs_folded"] = ifs
+        notes["constants_folded"] += fold_constants(graph)
+    if notes["constants_folded"]:
+        notes["shapes_reinferred"] = 0
+        # Shapes learned by reinference make more Shape ops constant (SCRFD's Resize sizes): repeat
+        # until nothing more folds (bounded: each round must fold something new).
+        folded = notes["constants_folded"]
+        for _ in range(9):
+            if not folded:
+                break
+            notes["shapes_reinferred"] += reinfer_shapes(graph)
+            folded = fold_constants(graph)
+            ifs = fold_constant_ifs(graph)
+            if ifs:
+                notes["ifs_folded"] = notes.get("ifs_folded", 0) + ifs
+                folded += ifs + fold_constants(graph)
+            notes["constants_folded"] += folded
+    return notes
 
 
 def run_passes(
@@ -46,26 +71,7 @@ def run_passes(
             notes[key] = n
 
     if optimize:
-        notes["identities_removed"] = remove_identities(graph)
-        notes["constants_folded"] = fold_constants(graph)
-        count("ifs_folded", fold_constant_ifs(graph))
-        if "ifs_folded" in notes:  # the taken branches' nodes are new to folding
-            notes["constants_folded"] += fold_constants(graph)
-        if notes["constants_folded"]:
-            notes["shapes_reinferred"] = 0
-            # Shapes learned by reinference make more Shape ops constant (SCRFD's Resize sizes): repeat
-            # until nothing more folds (bounded: each round must fold something new).
-            folded = notes["constants_folded"]
-            for _ in range(9):
-                if not folded:
-                    break
-                notes["shapes_reinferred"] += reinfer_shapes(graph)
-                folded = fold_constants(graph)
-                ifs = fold_constant_ifs(graph)
-                if ifs:
-                    notes["ifs_folded"] = notes.get("ifs_folded", 0) + ifs
-                    folded += ifs + fold_constants(graph)
-                notes["constants_folded"] += folded
+        notes.update(fold_to_fixpoint(graph))
         count("fused", fuse_batchnorm(graph))
         if "fused" in notes:
             notes["constants_folded"] += fold_constants(graph)

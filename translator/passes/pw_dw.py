@@ -9,6 +9,12 @@ activation; the last one its residual. MLX_UNIFACE_PW_DW=0 turns the pass off (a
 Measured (tools/bench.py --ab MLX_UNIFACE_PW_DW=0,1, one process): YuNet 0.86x the time on one thread,
 0.97x on two; YOLOv5n 1.00x and 1.04x (noise on this shared machine is about 5%). Fusing only maps larger
 than 512 KB (smaller ones stay in the cache between two kernels) measured slower than fusing every one.
+
+The first conv may also be a network's stem, a dense conv on 1-4 channels (SCRFD's and RetinaFace's 3x3
+stride-2 stem, then their first depthwise conv): the kernel then makes the stem's rows with the stem
+kernel, reading the NCHW input in place, and the stem's map (6.5 MB for SCRFD at 640x640) is never
+written. MLX_UNIFACE_STEM_DW=0 leaves stems alone (an A/B switch). A stem that reads the 8-bit image
+(passes/image_input.py) is not fused.
 """
 
 from __future__ import annotations
@@ -18,9 +24,26 @@ import os
 from ..ir import Graph, Node
 from .dw_pw import FUSED as DW_PW
 from .dw_pw import native_of_kind, plain_pointwise
+from .image_input import OFFSET
 from .layout import NHWC_DOMAIN
 
 FUSED = "PointwiseDepthwise"
+MAX_STEM_CHANNELS = 4  # opset.native's stem kernels: gray, BGR, BGRA
+
+
+def stem(graph: Graph, node: Node) -> bool:
+    """A native dense conv on 1-4 channels with explicit pads, reading floats (not the 8-bit image)."""
+    if not native_of_kind(graph, node, "dense") or node.attrs.get(OFFSET) is not None:
+        return False
+    _, kh, _, c_in = graph.value(node.inputs[1]).const.shape  # (O, kh, kw, I): the NHWC domain's weight
+    return (
+        c_in <= MAX_STEM_CHANNELS
+        and kh <= 8
+        and int(node.attrs.get("group", 1)) == 1
+        and list(node.attrs.get("dilations", [1, 1])) == [1, 1]
+        and node.attrs.get("auto_pad", "NOTSET") in ("NOTSET", "VALID")
+        and node.attrs.get("winograd") is None
+    )
 
 
 def _depthwise_reader(graph: Graph, node: Node) -> bool:
@@ -32,9 +55,13 @@ def fuse_pointwise_depthwise(graph: Graph) -> int:
     """Returns the number of chains fused."""
     if os.environ.get("MLX_UNIFACE_PW_DW", "1") == "0":
         return 0
+    stems = os.environ.get("MLX_UNIFACE_STEM_DW", "1") != "0"
     fused = 0
     for pre in graph.topo_order():
-        if pre.name not in graph.g or not plain_pointwise(graph, pre):
+        if pre.name not in graph.g:
+            continue
+        pointwise = plain_pointwise(graph, pre)
+        if not pointwise and not (stems and stem(graph, pre)):
             continue
         if len(pre.inputs) > 3 and pre.inputs[3]:  # a residual of its own: only the chain's last conv adds one
             continue
@@ -54,6 +81,10 @@ def fuse_pointwise_depthwise(graph: Graph) -> int:
         attrs = dict(dw.attrs)
         if pre.attrs.get("activation"):
             attrs["pre_activation"] = pre.attrs["activation"]
+        if not pointwise:
+            attrs["pre_strides"] = [int(v) for v in pre.attrs.get("strides", [1, 1])]
+            pads = pre.attrs.get("pads", [0, 0, 0, 0]) if pre.attrs.get("auto_pad", "NOTSET") == "NOTSET" else [0] * 4
+            attrs["pre_pads"] = [int(v) for v in pads]
         graph.remove_node(dw)
         graph.remove_node(pre)
         inputs = [pre_inputs[0], pre_inputs[1], pre_inputs[2], *rest]

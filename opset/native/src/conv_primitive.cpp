@@ -70,8 +70,17 @@ Operands operands(const ConvParams& p) {
   return o;
 }
 
+// The depthwise conv's input: x, or a stem's output on x (a 1x1 pre keeps x's size).
+mx::Shape dw_input_shape(const mx::Shape& x, const mx::Shape& w_pre, const ConvParams& p) {
+  if (!p.pre_pw) return x;
+  return {x[0], out_size(x[1], w_pre[0], p.pre_sh, p.pre_pt, p.pre_pb), out_size(x[2], w_pre[1], p.pre_sw, p.pre_pl, p.pre_pr),
+          w_pre[3]};
+}
+
 mx::Shape output_shape(const std::vector<mx::array>& inputs, const ConvParams& p) {
-  mx::Shape shape = conv_output_shape(inputs[0].shape(), inputs[1].shape(), p);
+  const mx::Shape x = p.pre_pw ? dw_input_shape(inputs[0].shape(), inputs[operands(p).w_pre].shape(), p)
+                               : inputs[0].shape();
+  mx::Shape shape = conv_output_shape(x, inputs[1].shape(), p);
   if (p.fused_pw) shape[3] = inputs[operands(p).w_pw].shape(3);
   return shape;
 }
@@ -128,7 +137,10 @@ void set_aligned_output(mx::array& out) {
 
 // x (shape N, H, W, C) is a transposed view of a dense NCHW array, and the dense kernel can take it as is.
 bool is_nchw_view(const mx::array& x, int kh, const ConvParams& p) {
-  if (p.kind != ConvKind::Dense || p.winograd || x.ndim() != 4 || x.size() == 0 || x.flags().row_contiguous) return false;
+  const bool stem_pre = p.pre_pw && x.ndim() == 4 && x.shape(3) <= kMaxStemChannels;
+  if ((p.kind != ConvKind::Dense && !stem_pre) || p.winograd || x.ndim() != 4 || x.size() == 0 ||
+      x.flags().row_contiguous)
+    return false;
   const int64_t h = x.shape(1), w = x.shape(2), c = x.shape(3);
   const auto& st = x.strides();
   return c * kh <= kMaxSegments && st[3] == h * w && st[1] == w && st[2] == 1 && (x.shape(0) == 1 || st[0] == c * h * w);
@@ -193,7 +205,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     const auto t0 = record ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     std::vector<const float*> ptr(held.size());
     // A dense conv on a few channels (a stem) reads an NCHW input seen as NHWC in place, plane by plane.
-    const bool nchw = is_nchw_view(held[0], held[1].shape(0), p);
+    const bool nchw = is_nchw_view(held[0], p.pre_pw ? held[o.w_pre].shape(0) : held[1].shape(0), p);
     const bool image = p.kind == ConvKind::Image;
     for (size_t i = 0; i < held.size(); ++i) {
       const auto& a = held[i];
@@ -221,11 +233,12 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     const auto& w = held[1];
     auto operand = [&](int i) -> const float* { return i >= 0 ? ptr[i] : nullptr; };
     ConvShape s{};
-    s.n = x.shape(0), s.h = x.shape(1), s.w = x.shape(2), s.c_in = p.pre_pw ? w.shape(2) : x.shape(3);
+    const mx::Shape dw_in = p.pre_pw ? dw_input_shape(x.shape(), held[o.w_pre].shape(), p) : x.shape();
+    s.n = x.shape(0), s.h = dw_in[1], s.w = dw_in[2], s.c_in = p.pre_pw ? w.shape(2) : x.shape(3);
     s.ho = out.shape(1), s.wo = out.shape(2), s.c_out = p.fused_pw ? s.c_in : out.shape(3);
     s.kh = w.shape(0), s.kw = w.shape(1);
     s.sh = p.sh, s.sw = p.sw, s.pt = p.pt, s.pl = p.pl, s.pb = p.pb, s.pr = p.pr;
-    s.nchw = nchw;
+    s.nchw = nchw && !p.pre_pw;
     s.winograd = p.winograd;
     Epilogue e;  // the conv's own (the depthwise one's, with a pointwise stage)
     e.bias = operand(o.bias), e.slope = operand(o.slope);
@@ -239,7 +252,9 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     // a stem (on the image, or a dense conv on a few channels) runs on the table whose vectors its output
     // channels fill (RetinaFace's 8: AVX2's)
     const bool stem = image || (p.kind == ConvKind::Dense && !p.fused_pw && !p.winograd && s.c_in <= 4);
-    const KernelTable& k = stem ? kernels_for_channels(s.c_out) : best_kernels();
+    // so does a stem fused with the depthwise conv after it (its output channels are the depthwise conv's)
+    const bool stem_pre = p.pre_pw && held[o.w_pre].shape(0) * held[o.w_pre].shape(1) > 1;
+    const KernelTable& k = stem ? kernels_for_channels(s.c_out) : stem_pre ? kernels_for_channels(s.c_in) : best_kernels();
     const double copy_us = record ? us_since(t0) : 0.0;
     const auto t1 = record ? std::chrono::steady_clock::now() : t0;
     // dense weights are packed once per weight array (when read in place, from the array's own buffer)
@@ -252,8 +267,10 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     pw.n = s.n, pw.h = s.ho, pw.w = s.wo, pw.c_in = s.c_in, pw.ho = s.ho, pw.wo = s.wo, pw.c_out = out.shape(3);
     pw.kh = pw.kw = pw.sh = pw.sw = 1;
     if (p.pre_pw) {
-      ConvShape pre = pw;  // the 1x1 conv before it
-      pre.h = pre.ho = s.h, pre.w = pre.wo = s.w, pre.c_in = x.shape(3), pre.c_out = s.c_in;
+      ConvShape pre = pw;  // the 1x1 conv (or stem) before it
+      pre.h = x.shape(1), pre.w = x.shape(2), pre.ho = s.h, pre.wo = s.w, pre.c_in = x.shape(3), pre.c_out = s.c_in;
+      pre.kh = held[o.w_pre].shape(0), pre.kw = held[o.w_pre].shape(1), pre.sh = p.pre_sh, pre.sw = p.pre_sw;
+      pre.pt = p.pre_pt, pre.pl = p.pre_pl, pre.pb = p.pre_pb, pre.pr = p.pre_pr, pre.nchw = nchw;
       Epilogue e_pre;
       e_pre.bias = operand(o.bias_pre), e_pre.slope = operand(o.slope_pre);
       e_pre.act = p.pre.act, e_pre.alpha = p.pre.alpha, e_pre.beta = p.pre.beta;
@@ -278,7 +295,8 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     }
     if (record) {
       const bool x_aligned = image || reinterpret_cast<uintptr_t>(ptr[0]) % kAlign == 0;
-      const char* kind = p.pre_pw ? (p.fused_pw ? "pointwise+depthwise+pointwise" : "pointwise+depthwise")
+      const char* kind = stem_pre ? (p.fused_pw ? "stem+depthwise+pointwise" : "stem+depthwise")
+                         : p.pre_pw ? (p.fused_pw ? "pointwise+depthwise+pointwise" : "pointwise+depthwise")
                          : p.fused_pw ? "depthwise+pointwise"
                          : p.kind == ConvKind::Depthwise ? "depthwise"
                          : image                          ? "image"
@@ -439,14 +457,22 @@ mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const 
                               const std::optional<mx::array>& slope_pw, const std::optional<mx::array>& residual,
                               std::vector<int> strides, std::vector<int> pads, int act_pre, float alpha_pre,
                               float beta_pre, int act, float alpha, float beta, int act_pw, float alpha_pw,
-                              float beta_pw, bool residual_after, mx::StreamOrDevice s) {
+                              float beta_pw, bool residual_after, std::vector<int> pre_strides,
+                              std::vector<int> pre_pads, mx::StreamOrDevice s) {
   check_geometry(x, strides, pads, act);
+  check_geometry(x, pre_strides, pre_pads, act_pre);
   for (int a : {act_pre, act_pw})
     if (a < 0 || a > static_cast<int>(Act::Silu)) refuse("unknown activation code " + std::to_string(a));
   const int c_in = x.shape(3);
-  if (w_pre.ndim() != 4 || w_pre.shape(0) != 1 || w_pre.shape(1) != 1 || w_pre.shape(2) != c_in)
-    refuse("the first pointwise weight must be (1, 1, C_in, C) with C_in = " + std::to_string(c_in) + ", got " +
+  if (w_pre.ndim() != 4 || w_pre.shape(2) != c_in)
+    refuse("the first weight must be (kh, kw, C_in, C) with C_in = " + std::to_string(c_in) + ", got " +
            shape_str(w_pre.shape()));
+  const bool pointwise = w_pre.shape(0) == 1 && w_pre.shape(1) == 1 && pre_strides == std::vector<int>{1, 1} &&
+                         pre_pads == std::vector<int>{0, 0, 0, 0};
+  if (!pointwise && (c_in > kMaxStemChannels || w_pre.shape(0) < 1 || w_pre.shape(1) < 1 || w_pre.shape(0) > 8))
+    refuse("the first conv must be a 1x1 conv (stride 1, no pads) or a stem on at most " +
+           std::to_string(kMaxStemChannels) + " channels with a kernel of 1..8 rows, got weight " +
+           shape_str(w_pre.shape()) + " on " + std::to_string(c_in) + " channels");
   const int c = w_pre.shape(3);
   if (w_dw.ndim() != 3 || w_dw.shape(2) != c || w_dw.shape(0) < 1 || w_dw.shape(1) < 1 || w_dw.shape(0) > 8)
     refuse("depthwise weight must be (kh, kw, C) with C = " + std::to_string(c) + " and kh <= 8, got " +
@@ -461,7 +487,11 @@ mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const 
                w_pw.has_value(), PointwiseStage{static_cast<Act>(act_pw), alpha_pw, beta_pw, bias_pw.has_value(), slope_pw.has_value()}};
   p.pre_pw = true;
   p.pre = PointwiseStage{static_cast<Act>(act_pre), alpha_pre, beta_pre, bias_pre.has_value(), slope_pre.has_value()};
-  mx::Shape out_shape = conv_output_shape(x.shape(), w_dw.shape(), p);
+  p.pre_sh = pre_strides[0], p.pre_sw = pre_strides[1];
+  p.pre_pt = pre_pads[0], p.pre_pl = pre_pads[1], p.pre_pb = pre_pads[2], p.pre_pr = pre_pads[3];
+  const mx::Shape dw_in = dw_input_shape(x.shape(), w_pre.shape(), p);
+  if (dw_in[1] < 1 || dw_in[2] < 1) refuse("the first kernel does not fit the padded input " + shape_str(x.shape()));
+  mx::Shape out_shape = conv_output_shape(dw_in, w_dw.shape(), p);
   if (out_shape[1] < 1 || out_shape[2] < 1) refuse("the kernel does not fit the padded input " + shape_str(x.shape()));
   const int c_out = w_pw ? w_pw->shape(3) : c;
   out_shape[3] = c_out;

@@ -37,9 +37,11 @@ struct ConvParams {
   bool fused_pw = false;
   PointwiseStage pw{};
   int winograd = 0;  // dense 3x3 stride 1: F(2x2, 3x3) or F(4x4, 3x3) (2 or 4); 0: the GEMM
-  // Depthwise only: x first goes through a 1x1 conv (its inputs last: w_pre, [bias_pre], [slope_pre])
+  // Depthwise only: x first goes through a 1x1 conv (its inputs last: w_pre, [bias_pre], [slope_pre]), or a
+  // stem (a dense conv on 1-4 channels) with these strides and pads
   bool pre_pw = false;
   PointwiseStage pre{};
+  int pre_sh = 1, pre_sw = 1, pre_pt = 0, pre_pl = 0, pre_pb = 0, pre_pr = 0;
   bool operator==(const ConvParams&) const = default;
 };
 
@@ -94,6 +96,7 @@ mx::array native_dw_pw_conv2d(const mx::array& x, const mx::array& w_dw, const s
 // A 1x1 conv (w_pre: [1,1,C_in,C]) whose output only a depthwise conv (w_dw: [kh,kw,C]) reads, then, if w_pw is
 // given, a 1x1 conv over the depthwise output (w_pw: [1,1,C,C_out]), in one pass: *_pre belong to the first
 // 1x1 conv, bias/slope/act to the depthwise one, *_pw to the last; residual joins the final output.
+// The first conv may be a stem instead: w_pre [kh,kw,C_in,C] with C_in <= 4, pre_strides, pre_pads.
 mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const std::optional<mx::array>& bias_pre,
                               const std::optional<mx::array>& slope_pre, const mx::array& w_dw,
                               const std::optional<mx::array>& bias, const std::optional<mx::array>& slope,
@@ -101,7 +104,8 @@ mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const 
                               const std::optional<mx::array>& slope_pw, const std::optional<mx::array>& residual,
                               std::vector<int> strides, std::vector<int> pads, int act_pre, float alpha_pre,
                               float beta_pre, int act, float alpha, float beta, int act_pw, float alpha_pw,
-                              float beta_pw, bool residual_after = false, mx::StreamOrDevice s = {});
+                              float beta_pw, bool residual_after = false, std::vector<int> pre_strides = {1, 1},
+                              std::vector<int> pre_pads = {0, 0, 0, 0}, mx::StreamOrDevice s = {});
 
 // A dense conv on an 8-bit NHWC image x (uint8 [N,H,W,C], C <= 4), read as float(x) - offset[c] and zero-padded:
 // a network's stem with its input normalization folded into w (HWIO) and offset (the mean, in image order).

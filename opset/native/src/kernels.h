@@ -33,6 +33,8 @@ struct ConvShape {
 // Dense kernels read a pixel's window as segments of contiguous floats: kh of kw * c_in (NHWC), or
 // c_in * kh of kw (NCHW). An NCHW input qualifies only if c_in * kh is at most this.
 constexpr int kMaxSegments = 32;
+// A stem: a dense conv on at most this many input channels (gray, BGR, BGRA), run over zero-padded row bands.
+constexpr int kMaxStemChannels = 4;
 
 // One table per instruction set; the dispatcher picks one at run time.
 struct KernelTable {
@@ -74,7 +76,9 @@ struct KernelTable {
   void (*concat)(const float* const* parts, const int64_t* row_strides, const int* widths, int g, int64_t pixels,
                  float* out);
   // A 1x1 conv (shape pre over x: [n,h,w,pre.c_in] -> dw.c_in channels; packed_pre from dense_pack; e_pre
-  // without residual) whose output feeds only a depthwise conv (shape dw over it, epilogue e_dw), then, if
+  // without residual), or a stem (pre: a dense conv on 1-4 channels, any kernel, stride and pads, x NCHW
+  // [n,c_in,h,w] if pre.nchw; its output is dw's input, pre.ho = dw.h, pre.wo = dw.w),
+  // whose output feeds only a depthwise conv (shape dw over it, epilogue e_dw), then, if
   // pw is given, a 1x1 conv over the depthwise output (as dw_pw; e_dw then without residual): the 1x1
   // output rows stay in a per-thread buffer. out: [n, dw.ho, dw.wo, pw ? pw->c_out : dw.c_in].
   void (*pw_dw)(const ConvShape& pre, const float* x, const float* packed_pre, const Epilogue& e_pre,

@@ -764,10 +764,31 @@ void dw_pw(const ConvShape& dw, const float* x, const float* w_dw, const Epilogu
 // read (the block's rows plus the halo) in a per-thread buffer, keeping the rows the next block shares
 // (moved to the front); a following 1x1 conv (pw, when given) runs on each block of depthwise rows as
 // in dw_pw. No intermediate map is written to memory.
+//
+// The first conv may instead be a stem (a dense conv on a 1-4 channel input, x NHWC or, pre.nchw, NCHW read
+// in place; SCRFD's and RetinaFace's 3x3 stride-2 stem, then their first depthwise conv): its rows come from
+// stem_rows, and the stem's map (6.5 MB for SCRFD at 640x640) is never written either.
+inline bool pre_is_pointwise(const ConvShape& pre) {
+  return pre.kh == 1 && pre.kw == 1 && pre.sh == 1 && pre.sw == 1 && !(pre.pt | pre.pl | pre.pb | pre.pr) && !pre.nchw;
+}
+
+// Rows [r0, r1) of the stem pre (of n * pre.ho) at out + r * pre.wo * pre.c_out.
+inline void stem_rows_into(const ConvShape& pre, const float* x, const float* packed, const Epilogue& e, float* out,
+                           int64_t r0, int64_t r1) {
+  with_act(e.act, [&](auto act) {
+    constexpr Act A = decltype(act)::value;
+    if (pre.nchw)
+      stem_rows<A, StemSource::F32Planar>(pre, x, nullptr, packed, e, out, r0, r1);
+    else
+      stem_rows<A, StemSource::F32>(pre, x, nullptr, packed, e, out, r0, r1);
+  });
+}
+
 void pw_dw(const ConvShape& pre, const float* x, const float* packed_pre, const Epilogue& e_pre, const ConvShape& dw,
            const float* w_dw, const Epilogue& e_dw, const ConvShape* pw, const float* packed_pw, const Epilogue* e_pw,
            float* out) {
   const KernelTable& dw_table = dw_row_table(dw);
+  const bool pointwise = pre_is_pointwise(pre);
   const int64_t rows = static_cast<int64_t>(dw.n) * dw.ho;
   const int64_t in_row = static_cast<int64_t>(dw.w) * dw.c_in;   // floats of one 1x1 output row
   const int64_t out_row = static_cast<int64_t>(dw.wo) * dw.c_in;  // floats of one depthwise output row
@@ -796,10 +817,12 @@ void pw_dw(const ConvShape& pre, const float* x, const float* packed_pre, const 
         have_n = n, have_lo = have_hi = lo;
       }
       if (hi > have_hi) {
-        Epilogue e = e_pre;
-        const int64_t first_px = (int64_t{n} * dw.h + have_hi) * dw.w;
-        pointwise_pixels(pre, x + first_px * pre.c_in, int64_t{hi - have_hi} * dw.w, packed_pre, e,
-                         mid + (have_hi - have_lo) * in_row);
+        float* dst = mid + (have_hi - have_lo) * in_row;
+        const int64_t first = int64_t{n} * dw.h + have_hi;  // the first row to make, of n * dw.h
+        if (pointwise)
+          pointwise_pixels(pre, x + first * dw.w * pre.c_in, int64_t{hi - have_hi} * dw.w, packed_pre, e_pre, dst);
+        else
+          stem_rows_into(pre, x, packed_pre, e_pre, dst - first * in_row, first, first + (hi - have_hi));
         have_hi = hi;
       }
       // the depthwise conv reads image n's row iy at mid + (iy - have_lo) * in_row

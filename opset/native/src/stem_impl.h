@@ -13,7 +13,7 @@
 // shapes run the dense GEMM over the band, where every window lies inside.
 #pragma once
 
-constexpr int kMaxImageChannels = 4;  // gray, BGR, BGRA
+constexpr int kMaxImageChannels = kMaxStemChannels;
 
 // Registers for the stem kernel's accumulators: the rest hold a tap's weight vectors and the broadcast value.
 // At most kMaxNV channel vectors per step (wider maps take several passes over the band, from L1).

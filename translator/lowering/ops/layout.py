@@ -286,16 +286,27 @@ def depthwise_pointwise_nhwc(ctx: LowerCtx) -> Ref:
 
 @lowering("PointwiseDepthwise", domain=DOMAIN)
 def pointwise_depthwise_nhwc(ctx: LowerCtx) -> Ref:
-    """A native 1x1 conv, its depthwise conv and maybe that one's 1x1 conv in one opset.native.pw_dw_conv2d
-    call (passes/pw_dw.py). Inputs: x, w_pre, [b_pre], w_dw, [b_dw], [w_pw], [b_pw], [residual]."""
+    """A native 1x1 conv (or a stem: pre_strides, pre_pads), its depthwise conv and maybe that one's 1x1 conv
+    in one opset.native.pw_dw_conv2d call (passes/pw_dw.py). Inputs: x, w_pre, [b_pre], w_dw, [b_dw], [w_pw],
+    [b_pw], [residual]."""
     x, w_pre, w_dw = ctx.input(0), ctx.const(1), ctx.const(3)
     c, kh, kw, _ = w_dw.shape
     strides = [int(s) for s in ctx.attr("strides", [1, 1])]
-    pads = conv_pads(ctx, ctx.shape(0)[1:3], (kh, kw), strides, [1, 1])
+    pre_strides = [int(s) for s in ctx.attr("pre_strides", [1, 1])]
+    pre_pads = [int(p) for p in ctx.attr("pre_pads", [0, 0, 0, 0])]
+    in_hw = ctx.shape(0)[1:3]  # the depthwise conv's input: the first conv's output
+    in_hw = [
+        (d + pre_pads[i] + pre_pads[i + 2] - w_pre.shape[1 + i]) // pre_strides[i] + 1 if isinstance(d, int) else d
+        for i, d in enumerate(in_hw)
+    ]
+    pads = conv_pads(ctx, in_hw, (kh, kw), strides, [1, 1])
     if pads is None:
         ctx.fail("auto_pad SAME with dynamic spatial dims")
     post = ctx.has_input(5)
-    ctx.builder.note_strategy("native pointwise+depthwise" + ("+pointwise" if post else ""))
+    stem = pre_strides != [1, 1] or any(pre_pads) or w_pre.shape[1:3] != (1, 1)  # (O, kh, kw, I)
+    ctx.builder.note_strategy(
+        ("native stem" if stem else "native pointwise") + "+depthwise" + ("+pointwise" if post else "")
+    )
 
     def const(i: int, name: str):
         return ctx.constant(ctx.const(i), name) if ctx.has_input(i) else None
@@ -311,6 +322,8 @@ def pointwise_depthwise_nhwc(ctx: LowerCtx) -> Ref:
         kwargs["residual"] = ctx.input(7)
         if ctx.attr("residual_after"):
             kwargs["residual_after"] = True
+    if stem:
+        kwargs["pre_strides"], kwargs["pre_pads"] = tuple(pre_strides), tuple(pre_pads)
     return ctx.call(
         "native_pw_dw_conv2d", x, w0, const(2, "b_pre"), taps, const(4, "b"), w1, const(6, "b_pw"), **kwargs
     )
