@@ -14,6 +14,18 @@ def search_sections(results: dict) -> list[str]:
     )  # fmt: skip
 
 
+def scan_choice() -> str:
+    """The store's code width and candidates by embedding size, in words."""
+    from uniface.stores.pqscan import WIDE_CODES_FROM_DIM
+    from uniface.stores.vectors import default_candidates
+
+    narrow, wide = WIDE_CODES_FROM_DIM - 1, WIDE_CODES_FROM_DIM
+    return (
+        f"one 4-bit code per 3 dimensions and {default_candidates(narrow):,} candidates below {wide}-d, one per 4"
+        f" dimensions and {default_candidates(wide):,} candidates from {wide}-d"
+    )
+
+
 def _order(r: dict) -> tuple:
     digits = "".join(c if c.isdigit() else " " for c in r.get("setting", "-")).split()
     return (r["d"], r["n"], r["method"], -r.get("threads", 1), int(digits[-1]) if digits else 0)
@@ -66,9 +78,9 @@ def vector_search(results: dict) -> list[str]:
         "",
         "Random unit vectors (no cluster structure: the worst case for every approximate index), 200 single-vector",
         "queries (50 for the exact scans), recall@10 against the exact top-10. `compressed scan (VectorIndex)` is the",
-        "store's index tier for large collections on its own: faiss `IndexPQFastScan` with one 4-bit code per 3",
-        "dimensions, its best `candidates` re-ranked exactly from the float32 vectors, on one thread or on two (one",
-        "shard each). `FaceDatabase` is the store end to end (matches re-read and re-scored from the SQLite rows).",
+        "store's index tier for large collections on its own: faiss `IndexPQFastScan` (" + scan_choice() + "), its",
+        "best `candidates` re-ranked exactly from the float32 vectors, on one thread or on two (one shard each).",
+        "`FaceDatabase` is the store end to end (matches re-read and re-scored from the SQLite rows).",
         "CPU p50/p99: CPU time of the query's critical path (the calling thread plus the slowest shard thread), i.e.",
         "the latency on idle cores; CPU total: all threads; wall: the clock on this shared machine, which also counts",
         "waiting for a core. HNSW: M=32, efConstruction=128, built up to 100k x 128-d and 10k x 512-d (the 1M graph",
@@ -87,13 +99,13 @@ def threshold(results: dict) -> list[str]:
     rows = search_rows(results, "threshold")
     if not rows:
         return []
-    from uniface.stores.vectors import CANDIDATES, MEASURED_CROSSOVER
+    from uniface.stores.vectors import MEASURED_CROSSOVER
 
     out = [
         "## Where exact search stops",
         "",
-        f"Exact search (one matrix-vector product over n x d floats, recall 1) against the compressed scan ({CANDIDATES}",
-        "candidates re-ranked). The scan's cost at these sizes is mostly the fixed re-ranking, while the exact scan",
+        "Exact search (one matrix-vector product over n x d floats, recall 1) against the compressed scan (the store's",
+        "default candidates re-ranked). The scan's cost at these sizes is mostly the fixed re-ranking, while the exact scan",
         "grows with n and leaves the caches sooner at 512-d. The store searches exactly below `ann_threshold`: "
         + ", ".join(f"{n:,} at {d}-d" for d, n in MEASURED_CROSSOVER)
         + " (interpolated in between), where the scan on one thread stopped being slower in these runs.",
@@ -113,8 +125,8 @@ def threshold(results: dict) -> list[str]:
 
 
 def million(results: dict) -> list[str]:
-    from uniface.stores.pqscan import DIMS_PER_CODE, PQScan
-    from uniface.stores.vectors import CANDIDATES
+    from uniface.stores.pqscan import PQScan
+    from uniface.stores.vectors import default_candidates
 
     main = search_rows(results, "main")
     bw = (results.get("search_runs") or [{}])[-1].get("bandwidth_gb_s", {})
@@ -126,20 +138,21 @@ def million(results: dict) -> list[str]:
         "and cluster indexes must then visit a large part of the collection: HNSW needed `ef` 1024 for recall@10",
         "0.98 already at 100k x 128-d (table above), IVF had to probe half its lists for 0.9 (alternatives below),",
         "and a 1M graph takes hours to build on 2 cores. A scan visits everything but reads little: one 4-bit code",
-        f"per {DIMS_PER_CODE} dimensions is 1/{DIMS_PER_CODE * 8} of the float32 bytes, compared in SIMD registers",
-        "(faiss fast-scan); the codes' estimate is ~0.45 standard deviations off, so the best "
-        f"{CANDIDATES:,} of 1M by code",
-        "hold the true top-10 with recall ~0.99, and re-scoring those from the exact vectors costs little. Its",
-        "time is bytes over memory bandwidth, so it splits over cores: one shard per thread.",
+        "per 3 dimensions is 1/24 of the float32 bytes, per 4 dimensions 1/32, compared in SIMD registers (faiss",
+        "fast-scan); the best few thousand of 1M by code hold the true top-10 with recall ~0.99, and faiss",
+        "re-scores those in place from the exact vectors (`knn_inner_products_by_idx`; numpy's gather-then-multiply",
+        "was ~3.5x slower). Its time is the code bytes over memory bandwidth, plus keeping the best candidates and",
+        "re-ranking them, so it splits over cores: one shard per thread. The store uses " + scan_choice() + ".",
         "",
     ]
     for d in (128, 512):
-        one = _row(main, 1_000_000, d, SCAN, 1, f"{CANDIDATES} candidates")
-        two = _row(main, 1_000_000, d, SCAN, 2, f"{CANDIDATES} candidates")
+        candidates = default_candidates(d)
+        one = _row(main, 1_000_000, d, SCAN, 1, f"{candidates} candidates")
+        two = _row(main, 1_000_000, d, SCAN, 2, f"{candidates} candidates")
         if not one:
             continue
         codes_mb = 1_000_000 * PQScan(d, 1).m / 2 / 1e6
-        rerank_mb = CANDIDATES * d * 4 / 1e6
+        rerank_mb = candidates * d * 4 / 1e6
         rate = codes_mb / latency(one)  # MB/ms = GB/s
         text = (
             f"- {d}-d: {codes_mb:.0f} MB of codes per query plus {rerank_mb:.1f} MB of candidate vectors; one thread "
@@ -157,8 +170,9 @@ def million(results: dict) -> list[str]:
             floor = codes_mb / (bw.get("two_threads") or 1)
             text += (
                 f"Target not met: just reading the codes at the two-thread bandwidth measured ({bw.get('two_threads', 0):.1f}"
-                f" GB/s) takes {floor:.1f} ms, and fewer bits per dimension need more candidates (4 bits per 4"
-                " dimensions needed ~10,000 for 0.98), so no code width tried fits 5 ms at 512-d on this machine."
+                f" GB/s) takes {floor:.1f} ms, and the candidates this code width needs for 0.98 ({candidates:,}) add"
+                " their selection (a heap per shard) and re-ranking; wider codes read fewer bytes but need"
+                " proportionally more candidates (see '512-d: what else was measured' below)."
             )
         out.append(text)
     for r in sorted(main, key=_order):
@@ -206,14 +220,12 @@ def alternatives(results: dict) -> list[str]:
     rows = sorted(search_rows(results, "alternatives"), key=_order)
     if not rows:
         return []
-    from uniface.stores.vectors import CANDIDATES
-
     return [
         "## What the scan was chosen over",
         "",
         "Other faiss indexes on the same 1M random vectors, 100 queries, one thread, each followed by the same exact",
-        f"re-ranking of its candidates; `{SCAN}` is the store's choice (4 bits per 3 dimensions, {CANDIDATES}",
-        "candidates by default), measured in the same run. IVF lists are probed by the query's nearest centroids.",
+        f"re-ranking of its candidates; `{SCAN}` is the store's choice ({scan_choice()}), measured in the same",
+        "run. IVF lists are probed by the query's nearest centroids.",
         "",
         *_table(rows, [c for c in COLUMNS if c[0] not in ("n", "threads", "CPU total p50 ms")]),
     ]

@@ -5,11 +5,12 @@ cluster structure (random unit vectors, the benchmark's worst case) the true
 10 nearest neighbours are only ~4 standard deviations above the rest, so a
 graph or cluster index must visit a large part of the collection to reach
 recall@10 0.98, and a 1M-vector HNSW graph takes hours to build on 2 cores.
-This tier reads every vector, but as 4-bit codes (one per 3 dimensions: 1/24
-of the float32 bytes) compared with SIMD lookup tables (faiss fast-scan), and
-re-scores its best `candidates` from the exact vectors. Its time is the code
-bytes over memory bandwidth (measured in docs/pipeline.md). The codes are
-split into shards, one thread each, so one query uses every core.
+This tier reads every vector, but as 4-bit codes (one per 3 or 4 dimensions:
+1/24 or 1/32 of the float32 bytes) compared with SIMD lookup tables (faiss
+fast-scan), and re-scores its best `candidates` from the exact vectors. Its
+time is the code bytes over memory bandwidth plus the re-ranking (measured in
+docs/pipeline.md). The codes are split into shards, one thread each, so one
+query uses every core.
 """
 
 from __future__ import annotations
@@ -22,9 +23,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-# One 4-bit code per 3 dimensions (1.33 bits per dimension): codes per 2 dimensions scanned 45% more bytes for the same
-# recall, per 4 needed ~3x the candidates (docs/pipeline.md).
-DIMS_PER_CODE = 3
+# 128-d: one 4-bit code per 3 dimensions (1.33 bits per dimension): codes per 2 dimensions scanned 45% more bytes for
+# the same recall, per 4 needed ~3x the candidates. 512-d: one per 4 (64 bytes a vector instead of 86): ~2.5x the
+# candidates for the same recall, but faiss's fast-scan reads 128 codes a vector faster per byte than 172, and the
+# candidates are re-ranked in place (exact_top_k), so it was ~0.5-1 ms faster at recall@10 0.98 (docs/pipeline.md).
+WIDE_CODES_FROM_DIM = 512
+
+
+def dims_per_code(dim: int) -> int:
+    return 4 if dim >= WIDE_CODES_FROM_DIM else 3
+
+
 CODE_BITS = 4  # fast-scan's SIMD lookup tables need 4-bit codes
 TRAIN_SAMPLE = 16_384  # codebook training (faiss's k-means samples 256 points per centroid, 4096, anyway)
 SHARD_OVERFETCH = 1.1  # each of S shards returns 1.1 x candidates / S, so their union covers the global best
@@ -63,9 +72,10 @@ class PQScan:
 
     def __init__(self, dim: int, shards: int):
         self.dim = dim
-        m = -(-dim // DIMS_PER_CODE)
+        self.per_code = dims_per_code(dim)
+        m = -(-dim // self.per_code)
         self.m = m + m % 2  # codes are packed in pairs: an odd count would leave a nibble unused
-        self.padded_dim = self.m * DIMS_PER_CODE  # zero-padded to whole subspaces
+        self.padded_dim = self.m * self.per_code  # zero-padded to whole subspaces
         self.shards: list = []
         self.rows: list[np.ndarray] = [np.empty(0, dtype=np.int64) for _ in range(shards)]
         self._size = [0] * shards
@@ -77,6 +87,8 @@ class PQScan:
         return sum(self._size)
 
     def _pad(self, vectors: np.ndarray) -> np.ndarray:
+        if self.padded_dim == self.dim:
+            return np.ascontiguousarray(vectors, dtype=np.float32)
         out = np.zeros((len(vectors), self.padded_dim), dtype=np.float32)
         out[:, : self.dim] = vectors
         return out
@@ -126,7 +138,7 @@ class PQScan:
                 _, pos = self.shards[s].search(padded, min(per_shard, self._size[s]))
                 rows = self.rows[s][pos[0][pos[0] >= 0]]
                 rows = rows[rows >= 0]
-            best = top_k(rows, vectors[rows] @ query, k)
+            best = exact_top_k(vectors, rows, query, k)
             self.shard_cpu[s] = time.thread_time() - started
             return best
 
@@ -141,7 +153,7 @@ class PQScan:
     def to_bytes(self, label: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> bytes:
         """Per shard: (face id, fingerprint) of every position, from `label(rows)`, then the faiss index."""
         faiss = faiss_module()
-        out = [struct.pack("<IIII", self.dim, self.m, DIMS_PER_CODE, len(self.shards))]
+        out = [struct.pack("<IIII", self.dim, self.m, self.per_code, len(self.shards))]
         for s, shard in enumerate(self.shards):
             ids, prints = label(self.rows[s][: self._size[s]])
             blob = faiss.serialize_index(shard).tobytes()
@@ -157,7 +169,7 @@ class PQScan:
         if len(data) < 16:
             return None
         d, m, per_code, shards = struct.unpack_from("<IIII", data, 0)
-        if (d, per_code) != (dim, DIMS_PER_CODE) or not 1 <= shards <= 64:
+        if (d, per_code) != (dim, dims_per_code(dim)) or not 1 <= shards <= 64:
             return None
         scan = cls(dim, shards)
         if m != scan.m:
@@ -201,6 +213,24 @@ def fingerprints(vectors: np.ndarray) -> np.ndarray:
         chunk = words[start : start + 8192].astype(np.uint64)
         out[start : start + len(chunk)] = (chunk * multipliers).sum(axis=1, dtype=np.uint64)
     return out
+
+
+def exact_top_k(vectors: np.ndarray, rows: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k (rows, scores) best first among `rows` of `vectors` by inner product with `query`. faiss reads each row
+    in place (numpy's `vectors[rows] @ query` copies the rows first: ~3.5x slower at 2,000 rows of 512-d)."""
+    faiss = faiss_module()
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    k = min(k, len(rows))
+    if k <= 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    if not (vectors.flags.c_contiguous and vectors.dtype == np.float32) or rows.min() < 0 or rows.max() >= len(vectors):
+        raise ValueError("exact_top_k needs a C-contiguous float32 matrix and rows inside it")
+    query = np.ascontiguousarray(query, dtype=np.float32)
+    scores, found = np.empty(k, dtype=np.float32), np.empty(k, dtype=np.int64)
+    faiss.knn_inner_products_by_idx(faiss.swig_ptr(query), faiss.swig_ptr(vectors), faiss.swig_ptr(rows),
+                                    vectors.shape[1], 1, len(vectors), len(rows), k, faiss.swig_ptr(scores),
+                                    faiss.swig_ptr(found), len(rows))  # fmt: skip
+    return top_k(found, scores, k)
 
 
 def top_k(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
