@@ -128,10 +128,10 @@ def faiss_threads(threads: int = 1):
 
 
 def scan_candidates(d: int) -> list[int]:
+    """The sweep of candidate counts, with the store's default for `d` among them."""
     from uniface.stores.vectors import default_candidates
 
-    default = default_candidates(d)
-    return sorted({*SCAN_CANDIDATES, default, 2 * default} if default > max(SCAN_CANDIDATES) else {*SCAN_CANDIDATES})
+    return sorted({*SCAN_CANDIDATES, default_candidates(d)})
 
 
 def scan_index(data: np.ndarray, threads: int):

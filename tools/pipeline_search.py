@@ -16,14 +16,11 @@ def search_sections(results: dict) -> list[str]:
 
 def scan_choice() -> str:
     """The store's code width and candidates by embedding size, in words."""
-    from uniface.stores.pqscan import WIDE_CODES_FROM_DIM
-    from uniface.stores.vectors import default_candidates
+    from uniface.stores.pqscan import DIMS_PER_CODE
+    from uniface.stores.vectors import MEASURED_CANDIDATES
 
-    narrow, wide = WIDE_CODES_FROM_DIM - 1, WIDE_CODES_FROM_DIM
-    return (
-        f"one 4-bit code per 3 dimensions and {default_candidates(narrow):,} candidates below {wide}-d, one per 4"
-        f" dimensions and {default_candidates(wide):,} candidates from {wide}-d"
-    )
+    counts = ", ".join(f"{c:,} at {d}-d" for d, c in MEASURED_CANDIDATES)
+    return f"one 4-bit code per {DIMS_PER_CODE} dimensions; candidates {counts}"
 
 
 def _order(r: dict) -> tuple:
@@ -138,7 +135,7 @@ def million(results: dict) -> list[str]:
         "and cluster indexes must then visit a large part of the collection: HNSW needed `ef` 1024 for recall@10",
         "0.98 already at 100k x 128-d (table above), IVF had to probe half its lists for 0.9 (alternatives below),",
         "and a 1M graph takes hours to build on 2 cores. A scan visits everything but reads little: one 4-bit code",
-        "per 3 dimensions is 1/24 of the float32 bytes, per 4 dimensions 1/32, compared in SIMD registers (faiss",
+        "per 3 dimensions is 1/24 of the float32 bytes, compared in SIMD registers (faiss",
         "fast-scan); the best few thousand of 1M by code hold the true top-10 with recall ~0.99, and faiss",
         "re-scores those in place from the exact vectors (`knn_inner_products_by_idx`; numpy's gather-then-multiply",
         "was ~3.5x slower). Its time is the code bytes over memory bandwidth, plus keeping the best candidates and",

@@ -5,12 +5,12 @@ cluster structure (random unit vectors, the benchmark's worst case) the true
 10 nearest neighbours are only ~4 standard deviations above the rest, so a
 graph or cluster index must visit a large part of the collection to reach
 recall@10 0.98, and a 1M-vector HNSW graph takes hours to build on 2 cores.
-This tier reads every vector, but as 4-bit codes (one per 3 or 4 dimensions:
-1/24 or 1/32 of the float32 bytes) compared with SIMD lookup tables (faiss
-fast-scan), and re-scores its best `candidates` from the exact vectors. Its
-time is the code bytes over memory bandwidth plus the re-ranking (measured in
-docs/pipeline.md). The codes are split into shards, one thread each, so one
-query uses every core.
+This tier reads every vector, but as 4-bit codes (one per 3 dimensions: 1/24
+of the float32 bytes) compared with SIMD lookup tables (faiss fast-scan), and
+re-scores its best `candidates` in place from the exact vectors. Its time is
+the code bytes over memory bandwidth, plus keeping and re-ranking the
+candidates (measured in docs/pipeline.md). The codes are split into shards,
+one thread each, so one query uses every core.
 """
 
 from __future__ import annotations
@@ -24,17 +24,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
-# 128-d: one 4-bit code per 3 dimensions (1.33 bits per dimension): codes per 2 dimensions scanned 45% more bytes for
-# the same recall, per 4 needed ~3x the candidates. 512-d: one per 4 (64 bytes a vector instead of 86): ~2.5x the
-# candidates for the same recall, but faiss's fast-scan reads 128 codes a vector faster per byte than 172, and the
-# candidates are re-ranked in place (exact_top_k), so it was ~0.5-1 ms faster at recall@10 0.98 (docs/pipeline.md).
-WIDE_CODES_FROM_DIM = 512
-
-
-def dims_per_code(dim: int) -> int:
-    return 4 if dim >= WIDE_CODES_FROM_DIM else 3
-
-
+# One 4-bit code per 3 dimensions (1.33 bits per dimension): codes per 2 dimensions scanned 45% more bytes for the same
+# recall; per 4 (at 512-d: 64 bytes a vector instead of 86) needed ~3x the candidates, and keeping and re-ranking them
+# cost more than the bytes saved: 6.6 ms against 5.9 at recall@10 0.988, 1M x 512-d, 2 shards (docs/pipeline.md).
+DIMS_PER_CODE = 3
 CODE_BITS = 4  # fast-scan's SIMD lookup tables need 4-bit codes
 TRAIN_SAMPLE = 16_384  # codebook training (faiss's k-means samples 256 points per centroid, 4096, anyway)
 PARALLEL_ENCODE_FROM = 50_000  # vectors added at once; fewer are encoded on one OpenMP thread (see omp_threads)
@@ -88,7 +81,7 @@ class PQScan:
 
     def __init__(self, dim: int, shards: int):
         self.dim = dim
-        self.per_code = dims_per_code(dim)
+        self.per_code = DIMS_PER_CODE
         m = -(-dim // self.per_code)
         self.m = m + m % 2  # codes are packed in pairs: an odd count would leave a nibble unused
         self.padded_dim = self.m * self.per_code  # zero-padded to whole subspaces
@@ -187,7 +180,7 @@ class PQScan:
         if len(data) < 16:
             return None
         d, m, per_code, shards = struct.unpack_from("<IIII", data, 0)
-        if (d, per_code) != (dim, dims_per_code(dim)) or not 1 <= shards <= 64:
+        if (d, per_code) != (dim, DIMS_PER_CODE) or not 1 <= shards <= 64:
             return None
         scan = cls(dim, shards)
         if m != scan.m:

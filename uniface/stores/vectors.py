@@ -20,20 +20,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .pqscan import TRAIN_SAMPLE, PQScan, default_threads, dims_per_code, fingerprints, top_k
+from .pqscan import TRAIN_SAMPLE, PQScan, default_threads, fingerprints, top_k
 
 # Measured in tools/bench_pipeline.py (docs/pipeline.md, 'Where exact search stops'): the collection size (at 128-d
 # and 512-d) where the compressed scan, whose cost is mostly re-ranking a fixed number of candidates, becomes faster
 # than the exact scan of n x d floats (which stays in cache longer at small d); interpolated in between.
 MEASURED_CROSSOVER = ((128, 50_000), (512, 20_000))
-# Re-ranked exactly, by code width (pqscan.dims_per_code): recall@10 ~0.99 at 1M random vectors with codes per 3
-# dimensions (128-d), ~0.985 with codes per 4 (512-d; 8,000 gave 0.98) (docs/pipeline.md).
-CANDIDATES = {3: 4000, 4: 10_000}
+# Re-ranked exactly, by embedding size (interpolated in between): recall@10 ~0.99 at 1M random vectors, 2 shards
+# (128-d: 2,000 gave 0.97; 512-d: 2,000 gave 0.98 and 4,000 0.994 for 0.2 ms more) (docs/pipeline.md).
+MEASURED_CANDIDATES = ((128, 4000), (512, 3000))
 _CACHE_MAGIC = b"UFPQFS01"
 
 
 def default_candidates(dim: int) -> int:
-    return CANDIDATES[dims_per_code(dim)]
+    dims, counts = zip(*MEASURED_CANDIDATES)
+    return int(np.interp(dim, dims, counts))
 
 
 def default_ann_threshold(dim: int) -> int:

@@ -1,6 +1,5 @@
 """The compressed-scan tier: recall against exact search, deletions, re-scoring from SQLite, the cache file and its
-verification (damaged, foreign and stale caches). Run at 32-d (codes per 3 dimensions) and 512-d (codes per 4
-dimensions: pqscan.dims_per_code), so both code widths the store chooses between are covered."""
+verification (damaged, foreign and stale caches). Run at 32-d and at 512-d, the size of most face embeddings."""
 
 from __future__ import annotations
 
@@ -15,13 +14,7 @@ import numpy as np
 import pytest
 
 N, D, THRESHOLD = 3000, 32, 1000
-CANDIDATES = 200  # of 3000 with codes per 3 dimensions: the scan must rank well for recall, not re-rank everything
-
-
-def candidates(dim: int) -> int:
-    """CANDIDATES scaled like the store's defaults for this code width (coarser codes need more candidates)."""
-    store = vectors_module.CANDIDATES
-    return CANDIDATES * store[pqscan.dims_per_code(dim)] // store[3]
+CANDIDATES = 200  # of 3000: the scan must rank well for recall, not re-rank everything
 
 
 def unit(rng, n, d=D):
@@ -39,13 +32,12 @@ def threads(request, monkeypatch):
 def open_db(path, **kwargs) -> FaceDatabase:
     db = FaceDatabase(path, ann_threshold=THRESHOLD, durability="normal", **kwargs)
     if db.index is not None:
-        db.index.candidates = candidates(db.embedding_size)
+        db.index.candidates = CANDIDATES
     return db
 
 
-@pytest.fixture(params=[D, 512], ids=["codes-per-3-dims", "codes-per-4-dims"])
+@pytest.fixture(params=[D, 512], ids=["32-d", "512-d"])
 def dim(request):
-    assert pqscan.dims_per_code(request.param) == (3 if request.param == D else 4)
     return request.param
 
 
@@ -54,7 +46,7 @@ def big(tmp_path, threads, dim):
     vecs = unit(np.random.default_rng(3), N, dim)
     db = open_db(tmp_path / "big.db", embedding_size=dim)
     db.add_many(vecs, [{"i": i} for i in range(N)])
-    db.index.candidates = candidates(dim)
+    db.index.candidates = CANDIDATES
     return db, vecs
 
 
@@ -71,7 +63,7 @@ def recall_at_10(db, vecs, queries, alive=None):
 def test_switches_to_the_scan_with_high_recall(big, threads):
     db, vecs = big
     assert db.index.ann is not None and db.index.ann.ntotal == N and len(db.index.ann.shards) == threads
-    assert db.index.ann.per_code == pqscan.dims_per_code(vecs.shape[1])
+    assert db.index.ann.per_code == pqscan.DIMS_PER_CODE
     queries = unit(np.random.default_rng(4), 50, vecs.shape[1])
     assert recall_at_10(db, vecs, queries) >= 0.95
     for m in db.search(queries[0], threshold=-1, k=10):  # scores come from the stored rows
@@ -166,12 +158,12 @@ def test_stale_cache_is_rebuilt(tmp_path, threads, dim, monkeypatch):
 
 
 def test_cache_of_another_code_width_is_rebuilt(big, monkeypatch):
-    """Codes written with another dims-per-code choice (e.g. 512-d caches from before the store switched to codes
-    per 4 dimensions) are not adopted: they are rebuilt, and search still finds every face."""
+    """Codes written with another number of dimensions per code (another version's choice) are not adopted: they are
+    rebuilt, and search still finds every face."""
     db, vecs = big
     d = vecs.shape[1]
     with monkeypatch.context() as patched:
-        patched.setattr(pqscan, "dims_per_code", lambda dim: 2)
+        patched.setattr(pqscan, "DIMS_PER_CODE", 2)
         db.index.build_ann()
         assert db.index.ann.per_code == 2
         db.save()
@@ -180,7 +172,7 @@ def test_cache_of_another_code_width_is_rebuilt(big, monkeypatch):
     real_build = VectorIndex.build_ann
     monkeypatch.setattr(VectorIndex, "build_ann", lambda self: builds.append(1) or real_build(self))
     reopened = open_db(db.path)
-    assert builds == [1] and reopened.index.ann.per_code == pqscan.dims_per_code(d)
+    assert builds == [1] and reopened.index.ann.per_code == pqscan.DIMS_PER_CODE
     assert reopened.search(vecs[11])[0] == {"i": 11}
     assert recall_at_10(reopened, vecs, unit(np.random.default_rng(12), 30, d)) >= 0.95
 
