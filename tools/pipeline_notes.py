@@ -6,7 +6,7 @@ NOTES_BEFORE = [
     "One SQLite file (WAL) is the single source of truth: people, faces, and each face's vector and metadata in",
     "the same row with a CRC-32 over both, written in one transaction per `add` (fsync with",
     "`durability='full'`, the default). The search index is a cache of those rows: an in-memory float32 matrix",
-    "searched exactly below `ann_threshold` vectors (measured: 50,000 at 128-d, 20,000 at 512-d) and, above, a",
+    "searched exactly below `ann_threshold` vectors (measured: 50,000 at 128-d, 10,000 at 512-d) and, above, a",
     "faiss fast-scan of 4-bit product-quantized codes (one per 3 dimensions) split into one shard per core,",
     "whose best 4,000 (128-d) or 3,000 (512-d) candidates faiss re-ranks exactly, in place, from the matrix.",
     "Every reported match is then re-read",

@@ -25,7 +25,7 @@ from .pqscan import TRAIN_SAMPLE, PQScan, default_threads, fingerprints, top_k
 # Measured in tools/bench_pipeline.py (docs/pipeline.md, 'Where exact search stops'): the collection size (at 128-d
 # and 512-d) where the compressed scan, whose cost is mostly re-ranking a fixed number of candidates, becomes faster
 # than the exact scan of n x d floats (which stays in cache longer at small d); interpolated in between.
-MEASURED_CROSSOVER = ((128, 50_000), (512, 20_000))
+MEASURED_CROSSOVER = ((128, 50_000), (512, 10_000))
 # Re-ranked exactly, by embedding size (interpolated in between): recall@10 ~0.99 at 1M random vectors, 2 shards
 # (128-d: 2,000 gave 0.97; 512-d: 2,000 gave 0.98 and 4,000 0.994 for 0.2 ms more) (docs/pipeline.md).
 MEASURED_CANDIDATES = ((128, 4000), (512, 3000))
