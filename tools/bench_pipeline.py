@@ -254,8 +254,11 @@ def run_search(args: argparse.Namespace, sections: list[str]) -> tuple[list[dict
 
 
 def search_key(row: dict) -> tuple:
-    return (row.get("data", "random"), row.get("table", "main"), row["n"], row["d"], row["method"],
-            row.get("setting", "-"), row.get("threads", 1))  # fmt: skip
+    """What a row measures. `FaceDatabase` rows measure the store's defaults, whatever they are: a new row replaces
+    the old one even when the defaults (e.g. its candidates) changed in between."""
+    setting = "-" if row["method"].startswith("FaceDatabase") else row.get("setting", "-")
+    return (row.get("data", "random"), row.get("table", "main"), row["n"], row["d"], row["method"], setting,
+            row.get("threads", 1))  # fmt: skip
 
 
 def merge_search(old: list[dict], new: list[dict]) -> list[dict]:

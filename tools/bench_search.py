@@ -28,7 +28,7 @@ import numpy as np
 QUERIES = 200
 STORE_ROUNDS = 3  # the headline (FaceDatabase at 1M) is measured this many times; rows give the median round
 EXACT_QUERIES = 50  # brute force at 1M x 512 is ~0.2 s a query
-SCAN_CANDIDATES = (1000, 2000, 4000, 8000)
+SCAN_CANDIDATES = (1000, 2000, 4000, 8000)  # and the store's default for the dimension (scan_candidates)
 CLUSTER_SIZE = 10  # embeddings per identity in the clustered data
 CLUSTER_COSINE = 0.6  # mean cosine of two embeddings of one identity (real recognizers: ~0.5-0.8)
 
@@ -125,6 +125,13 @@ def faiss_threads(threads: int = 1):
 
 
 # -- the store's tiers ----------------------------------------------------------------------------
+
+
+def scan_candidates(d: int) -> list[int]:
+    """The sweep of candidate counts, with the store's default for `d` among them."""
+    from uniface.stores.vectors import default_candidates
+
+    return sorted({*SCAN_CANDIDATES, default_candidates(d)})
 
 
 def scan_index(data: np.ndarray, threads: int):
@@ -285,7 +292,7 @@ def bench_main(sizes, dims, efs, methods, hnsw_max, usearch_max, store_max, thre
             if "scan" in methods:
                 for t in sorted({1, threads}, reverse=True):
                     index, build = scan_index(data, t)
-                    rows += scan_rows(base, index, build, queries, truth, SCAN_CANDIDATES)
+                    rows += scan_rows(base, index, build, queries, truth, scan_candidates(d))
                     del index
             if "store" in methods and n <= store_max:
                 rows += store_rows(base, data, queries, truth)
@@ -294,7 +301,7 @@ def bench_main(sizes, dims, efs, methods, hnsw_max, usearch_max, store_max, thre
 
 def bench_threshold(sizes, dims, threads) -> list[dict]:
     """Exact search vs the scan (default candidates) where the store switches between them."""
-    from uniface.stores.vectors import CANDIDATES, VectorIndex
+    from uniface.stores.vectors import VectorIndex, default_candidates
 
     rows = []
     for d in dims:
@@ -309,7 +316,7 @@ def bench_threshold(sizes, dims, threads) -> list[dict]:
             rows.append(row(base, "exact (VectorIndex)", "-", 1, stats))
             for t in sorted({1, threads}, reverse=True):
                 index, build = scan_index(data, t)
-                rows += scan_rows(base, index, build, queries, truth, [CANDIDATES])
+                rows += scan_rows(base, index, build, queries, truth, [default_candidates(d)])
     return rows
 
 

@@ -36,6 +36,20 @@ def _threads(n: int) -> str:
     return f"{n} thread{'s' if n != 1 else ''}"
 
 
+def _rounds(r: dict) -> str:
+    """The spread over the row's rounds, the load it ran under, its configuration and the build time."""
+    rounds = r.get("rounds") or []
+    out = ""
+    if len(rounds) > 1:
+        cpu, load = [x["cpu_p50_ms"] for x in rounds], [x["load_average"] for x in rounds]
+        out += f"; rounds {min(cpu):.2f}-{max(cpu):.2f} ms at load average {min(load):.1f}-{max(load):.1f}"
+    if r.get("setting", "-") != "-":
+        out += f"; {r['setting']}"
+    if r.get("build_s"):
+        out += f", {r['build_s']:.0f} s to add 1M faces and build"
+    return out
+
+
 def targets(results: dict) -> list[str]:
     lines = ["| target | measured | met |", "|---|---|---|"]
     idx = results.get("index")
@@ -59,7 +73,7 @@ def targets(results: dict) -> list[str]:
             lines.append(
                 f"| 1M x {d}-d: p50 <= {TARGET_P50_MS:g} ms at recall@10 >= {TARGET_RECALL} (`FaceDatabase.search`, "
                 f"{_threads(r['threads'])}) | CPU p50 {latency(r):.2f} ms (wall {r['p50_ms']:.2f} ms), recall "
-                f"{r['recall10']:.3f} | {'yes' if ok else 'no'} |"
+                f"{r['recall10']:.3f}{_rounds(r)} | {'yes' if ok else 'no'} |"
             )
     crash = results.get("crash")
     if crash:

@@ -7,9 +7,10 @@ graph or cluster index must visit a large part of the collection to reach
 recall@10 0.98, and a 1M-vector HNSW graph takes hours to build on 2 cores.
 This tier reads every vector, but as 4-bit codes (one per 3 dimensions: 1/24
 of the float32 bytes) compared with SIMD lookup tables (faiss fast-scan), and
-re-scores its best `candidates` from the exact vectors. Its time is the code
-bytes over memory bandwidth (measured in docs/pipeline.md). The codes are
-split into shards, one thread each, so one query uses every core.
+re-scores its best `candidates` in place from the exact vectors. Its time is
+the code bytes over memory bandwidth, plus keeping and re-ranking the
+candidates (measured in docs/pipeline.md). The codes are split into shards,
+one thread each, so one query uses every core.
 """
 
 from __future__ import annotations
@@ -17,16 +18,19 @@ from __future__ import annotations
 import os
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 
 # One 4-bit code per 3 dimensions (1.33 bits per dimension): codes per 2 dimensions scanned 45% more bytes for the same
-# recall, per 4 needed ~3x the candidates (docs/pipeline.md).
+# recall; per 4 (at 512-d: 64 bytes a vector instead of 86) needed ~3x the candidates, and keeping and re-ranking them
+# cost more than the bytes saved: 6.6 ms against 5.9 at recall@10 0.988, 1M x 512-d, 2 shards (docs/pipeline.md).
 DIMS_PER_CODE = 3
 CODE_BITS = 4  # fast-scan's SIMD lookup tables need 4-bit codes
 TRAIN_SAMPLE = 16_384  # codebook training (faiss's k-means samples 256 points per centroid, 4096, anyway)
+PARALLEL_ENCODE_FROM = 50_000  # vectors added at once; fewer are encoded on one OpenMP thread (see omp_threads)
 SHARD_OVERFETCH = 1.1  # each of S shards returns 1.1 x candidates / S, so their union covers the global best
 
 
@@ -35,6 +39,20 @@ def faiss_module():
     import faiss
 
     return faiss
+
+
+@contextmanager
+def omp_threads(count: int) -> Iterator[None]:
+    """faiss's OpenMP team size for this thread within the block. Small jobs (codebook training on <= 16k vectors,
+    adding a few faces) run on one: a team of two waiting for a busy core took 25 s instead of 0.7 s to train 3,000
+    512-d vectors on this shared 2-core machine."""
+    faiss = faiss_module()
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(count)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def default_threads() -> int:
@@ -63,9 +81,10 @@ class PQScan:
 
     def __init__(self, dim: int, shards: int):
         self.dim = dim
-        m = -(-dim // DIMS_PER_CODE)
+        self.per_code = DIMS_PER_CODE
+        m = -(-dim // self.per_code)
         self.m = m + m % 2  # codes are packed in pairs: an odd count would leave a nibble unused
-        self.padded_dim = self.m * DIMS_PER_CODE  # zero-padded to whole subspaces
+        self.padded_dim = self.m * self.per_code  # zero-padded to whole subspaces
         self.shards: list = []
         self.rows: list[np.ndarray] = [np.empty(0, dtype=np.int64) for _ in range(shards)]
         self._size = [0] * shards
@@ -77,6 +96,8 @@ class PQScan:
         return sum(self._size)
 
     def _pad(self, vectors: np.ndarray) -> np.ndarray:
+        if self.padded_dim == self.dim:
+            return np.ascontiguousarray(vectors, dtype=np.float32)
         out = np.zeros((len(vectors), self.padded_dim), dtype=np.float32)
         out[:, : self.dim] = vectors
         return out
@@ -88,7 +109,8 @@ class PQScan:
             sample = np.concatenate([sample, extra / np.linalg.norm(extra, axis=1, keepdims=True)])
         base = faiss.IndexPQFastScan(self.padded_dim, self.m, CODE_BITS, faiss.METRIC_INNER_PRODUCT)
         base.pq.cp.min_points_per_centroid = 1  # small collections train on what they have (no warning)
-        base.train(self._pad(sample))
+        with omp_threads(1):
+            base.train(self._pad(sample))
         self.shards = [faiss.clone_index(base) for _ in self.rows]
 
     def add(self, vectors: np.ndarray, rows: np.ndarray) -> None:
@@ -99,7 +121,8 @@ class PQScan:
             part = slice((s - first) % count, None, count)
             new_rows = rows[part]
             if len(new_rows):
-                shard.add(self._pad(vectors[part]))
+                with omp_threads(faiss_module().omp_get_max_threads() if len(new_rows) >= PARALLEL_ENCODE_FROM else 1):
+                    shard.add(self._pad(vectors[part]))
                 self.rows[s] = _append(self.rows[s], self._size[s], new_rows)
                 self._size[s] += len(new_rows)
 
@@ -126,7 +149,7 @@ class PQScan:
                 _, pos = self.shards[s].search(padded, min(per_shard, self._size[s]))
                 rows = self.rows[s][pos[0][pos[0] >= 0]]
                 rows = rows[rows >= 0]
-            best = top_k(rows, vectors[rows] @ query, k)
+            best = exact_top_k(vectors, rows, query, k)
             self.shard_cpu[s] = time.thread_time() - started
             return best
 
@@ -141,7 +164,7 @@ class PQScan:
     def to_bytes(self, label: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> bytes:
         """Per shard: (face id, fingerprint) of every position, from `label(rows)`, then the faiss index."""
         faiss = faiss_module()
-        out = [struct.pack("<IIII", self.dim, self.m, DIMS_PER_CODE, len(self.shards))]
+        out = [struct.pack("<IIII", self.dim, self.m, self.per_code, len(self.shards))]
         for s, shard in enumerate(self.shards):
             ids, prints = label(self.rows[s][: self._size[s]])
             blob = faiss.serialize_index(shard).tobytes()
@@ -201,6 +224,24 @@ def fingerprints(vectors: np.ndarray) -> np.ndarray:
         chunk = words[start : start + 8192].astype(np.uint64)
         out[start : start + len(chunk)] = (chunk * multipliers).sum(axis=1, dtype=np.uint64)
     return out
+
+
+def exact_top_k(vectors: np.ndarray, rows: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k (rows, scores) best first among `rows` of `vectors` by inner product with `query`. faiss reads each row
+    in place (numpy's `vectors[rows] @ query` copies the rows first: ~3.5x slower at 2,000 rows of 512-d)."""
+    faiss = faiss_module()
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    k = min(k, len(rows))
+    if k <= 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    if not (vectors.flags.c_contiguous and vectors.dtype == np.float32) or rows.min() < 0 or rows.max() >= len(vectors):
+        raise ValueError("exact_top_k needs a C-contiguous float32 matrix and rows inside it")
+    query = np.ascontiguousarray(query, dtype=np.float32)
+    scores, found = np.empty(k, dtype=np.float32), np.empty(k, dtype=np.int64)
+    faiss.knn_inner_products_by_idx(faiss.swig_ptr(query), faiss.swig_ptr(vectors), faiss.swig_ptr(rows),
+                                    vectors.shape[1], 1, len(vectors), len(rows), k, faiss.swig_ptr(scores),
+                                    faiss.swig_ptr(found), len(rows))  # fmt: skip
+    return top_k(found, scores, k)
 
 
 def top_k(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

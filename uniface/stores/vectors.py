@@ -25,9 +25,16 @@ from .pqscan import TRAIN_SAMPLE, PQScan, default_threads, fingerprints, top_k
 # Measured in tools/bench_pipeline.py (docs/pipeline.md, 'Where exact search stops'): the collection size (at 128-d
 # and 512-d) where the compressed scan, whose cost is mostly re-ranking a fixed number of candidates, becomes faster
 # than the exact scan of n x d floats (which stays in cache longer at small d); interpolated in between.
-MEASURED_CROSSOVER = ((128, 50_000), (512, 20_000))
-CANDIDATES = 4000  # re-ranked exactly: recall@10 ~0.99 at 1M random vectors, 128-d and 512-d (docs/pipeline.md)
+MEASURED_CROSSOVER = ((128, 50_000), (512, 10_000))
+# Re-ranked exactly, by embedding size (interpolated in between): recall@10 ~0.99 at 1M random vectors, 2 shards
+# (128-d: 2,000 gave 0.97; 512-d: 2,000 gave 0.98 and 4,000 0.994 for 0.2 ms more) (docs/pipeline.md).
+MEASURED_CANDIDATES = ((128, 4000), (512, 3000))
 _CACHE_MAGIC = b"UFPQFS01"
+
+
+def default_candidates(dim: int) -> int:
+    dims, counts = zip(*MEASURED_CANDIDATES)
+    return int(np.interp(dim, dims, counts))
 
 
 def default_ann_threshold(dim: int) -> int:
@@ -43,11 +50,15 @@ class VectorIndex:
     """
 
     def __init__(
-        self, dim: int, ann_threshold: int | None = None, candidates: int = CANDIDATES, threads: int | None = None
+        self,
+        dim: int,
+        ann_threshold: int | None = None,
+        candidates: int | None = None,
+        threads: int | None = None,
     ):
         self.dim = dim
         self.ann_threshold = default_ann_threshold(dim) if ann_threshold is None else int(ann_threshold)
-        self.candidates = candidates
+        self.candidates = default_candidates(dim) if candidates is None else int(candidates)
         self.threads = default_threads() if threads is None else max(1, int(threads))
         self._ids = np.empty(0, dtype=np.int64)
         self._vecs = np.empty((0, dim), dtype=np.float32)
