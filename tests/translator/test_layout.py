@@ -328,3 +328,24 @@ def test_a_squeeze_excite_scale_meets_the_nhwc_map_without_moving_it(tmp_path):
     layout = translate(model).program.notes["layout"]
     assert layout["transposes_after"] <= 2, layout  # the graph's input and output (the SE one became a reshape)
     assert_matches_ort(model, {"x": rng.standard_normal((1, 3, *hw)).astype(np.float32)}, tmp_path, atol=1e-4)
+
+
+def test_a_small_nchw_part_of_a_concat_is_transposed_instead_of_the_maps(tmp_path):
+    # MODNet's fusion branch concatenates the 3-channel NCHW image with 32-channel conv maps: the image part
+    # takes a transpose, and the concat and the conv after it stay NHWC
+    rng = np.random.default_rng(10)
+    c, hw = 16, (9, 8)
+    inits = {
+        "w1": rng.standard_normal((c, 3, 3, 3)).astype(np.float32),
+        "w2": rng.standard_normal((4, c + 3, 3, 3)).astype(np.float32),
+    }
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Concat", ["r1", "x"], ["cat"], axis=1),
+        helper.make_node("Conv", ["cat", "w2"], ["y"], pads=[1, 1, 1, 1]),
+    ]
+    model = make_model(nodes, [("x", np.float32, [1, 3, *hw])], [("y", np.float32, [1, 4, *hw])], inits, opset=17)
+    layout = translate(model).program.notes["layout"]
+    assert layout["transposes_after"] <= 3, layout  # input (twice: conv and concat) and output; the maps stay
+    assert_matches_ort(model, {"x": rng.standard_normal((1, 3, *hw)).astype(np.float32)}, tmp_path, atol=1e-4)

@@ -203,6 +203,25 @@ def _cheap_transposed(graph: Graph, name: str, perm: tuple[int, ...]) -> str | N
     return new
 
 
+def _concat_movable(graph: Graph, concat: Node, tv: str, perm: tuple[int, ...]) -> bool:
+    """Whether a Concat reading transpose(x, perm) can move below the transpose: every other part is a
+    transpose with the same perm, or the parts that are not hold at most a quarter of the output (MODNet
+    concatenates the 3-channel NCHW image with 32-channel NHWC maps: the image is transposed, not the maps)."""
+    out = graph.value(concat.outputs[0]).static_shape
+    loose = 0
+    for name in concat.inputs:
+        if not name or name == tv:
+            continue
+        prod = graph.producer(name)
+        if prod is not None and prod.op_type == "Transpose" and not prod.domain and _perm(prod) == perm:
+            continue
+        shape = graph.value(name).static_shape
+        if shape is None or out is None or len(shape) != len(perm):
+            return False
+        loose += int(np.prod(shape))
+    return loose == 0 or (out is not None and 4 * loose <= int(np.prod(out)))
+
+
 def _push_through(graph: Graph, t: Node, consumer: Node) -> bool:
     """Move transpose `t` below `consumer` (which reads t's output). True if done."""
     perm = _perm(t)
@@ -241,6 +260,8 @@ def _push_through(graph: Graph, t: Node, consumer: Node) -> bool:
             return False
         new_inputs = [x] + consumer.inputs[1:]
     elif op in BINARY or op == "Concat":
+        if op == "Concat" and not _concat_movable(graph, consumer, tv, perm):
+            return False
         new_inputs = []
         for name in consumer.inputs:
             if not name:
@@ -251,9 +272,11 @@ def _push_through(graph: Graph, t: Node, consumer: Node) -> bool:
                 continue
             if op == "Concat":
                 prod = graph.producer(name)
-                if prod is None or prod.op_type != "Transpose" or prod.domain or _perm(prod) != perm:
-                    return False
-                new_inputs.append(prod.inputs[0])
+                if prod is not None and prod.op_type == "Transpose" and not prod.domain and _perm(prod) == perm:
+                    new_inputs.append(prod.inputs[0])
+                else:  # a small part (checked above) takes the transpose itself
+                    new_inputs.append(graph.fresh_name(f"{name}_perm"))
+                    _add_transpose(graph, name, new_inputs[-1], _inverse(perm), new_inputs[-1])
                 continue
             moved = _transposed_operand(graph, name, perm)
             if moved is None:
