@@ -22,16 +22,6 @@ def _reference(x: np.ndarray, scale: np.ndarray, bias: np.ndarray, eps: float) -
     return (x64 - mean) / np.sqrt(var + eps) * scale.reshape(per_channel) + bias.reshape(per_channel)
 
 
-@pytest.fixture(params=["kernel", "fallback"])
-def path(request, monkeypatch):
-    if request.param == "kernel":
-        if not native.available():
-            pytest.skip(f"native kernels unavailable: {native.UNAVAILABLE_REASON}")
-    else:
-        monkeypatch.setattr(native, "_ext", None)
-    return request.param
-
-
 def _run(x: np.ndarray, scale, bias, eps: float, channels_last: bool) -> np.ndarray:
     """native.instance_norm on NC<spatial> x, or on its channels-last transpose (and back)."""
     if not channels_last:

@@ -26,16 +26,6 @@ def _maps(n_in: int, n_out: int, taps: int) -> tuple[np.ndarray, np.ndarray]:
     return RNG.integers(0, n_in, (n_out, taps)).astype(np.int32), RNG.standard_normal((n_out, taps)).astype(np.float32)
 
 
-@pytest.fixture(params=["kernel", "fallback"])
-def path(request, monkeypatch):
-    if request.param == "kernel":
-        if not native.available():
-            pytest.skip(f"native kernels unavailable: {native.UNAVAILABLE_REASON}")
-    else:
-        monkeypatch.setattr(native, "_ext", None)
-    return request.param
-
-
 @pytest.mark.parametrize("taps", [1, 2, 3, 4])
 @pytest.mark.parametrize("axis", [0, 1, 2, 3])
 def test_resize_axis_matches_the_sum_of_its_taps(path, axis, taps):

@@ -302,18 +302,22 @@ def _push_through(graph: Graph, t: Node, consumer: Node) -> bool:
     return True
 
 
+def _moved_axes(graph: Graph, node: Node, axes, perm: tuple[int, ...]) -> str:
+    """A new int64 constant holding `axes` renumbered through perm (for a node now reading the
+    transpose's input); returns its name."""
+    moved = np.asarray([perm[int(a) % len(perm)] for a in np.asarray(axes).reshape(-1)], np.int64)
+    name = graph.fresh_name(f"{node.name}_axes")
+    graph.add_value(Value(name, moved.dtype, moved.shape, moved))
+    return name
+
+
 def _renumbered_reduce(graph: Graph, node: Node, perm: tuple[int, ...], x: str) -> list[str] | None:
     """A keepdims reduction reading transpose(x, perm), made to read x: its axes renumbered (attribute or
     input), its new inputs returned; None, changing nothing, if the axes are not constant."""
     rank = len(perm)
     if len(node.inputs) > 1 and node.inputs[1]:  # axes as an input (ReduceSum-13, the others from 18)
         axes = graph.value(node.inputs[1]).const
-        if axes is None:
-            return None
-        new = np.asarray([perm[int(a) % rank] for a in np.asarray(axes).reshape(-1)], np.int64)
-        name = graph.fresh_name(f"{node.name}_axes")
-        graph.add_value(Value(name, new.dtype, new.shape, new))
-        return [x, name]
+        return None if axes is None else [x, _moved_axes(graph, node, axes, perm)]
     if node.attrs.get("axes") is not None:
         node.attrs = dict(node.attrs, axes=[perm[int(a) % rank] for a in node.attrs["axes"]])
     return [x]  # no axes: every dim is reduced, in any order
@@ -376,12 +380,7 @@ def _permuted_pads(graph: Graph, node: Node, perm: tuple[int, ...], x: str) -> l
     inputs = list(node.inputs) + [""] * (4 - len(node.inputs))
     if inputs[3]:  # Pad-18 axes: renumbered, the amounts stay with them
         axes = graph.value(inputs[3]).const
-        if axes is None:
-            return None
-        new = np.asarray([perm[int(a) % rank] for a in np.asarray(axes).reshape(-1)], np.int64)
-        name = graph.fresh_name(f"{node.name}_axes")
-        graph.add_value(Value(name, new.dtype, new.shape, new))
-        return [x, inputs[1], inputs[2], name]
+        return None if axes is None else [x, inputs[1], inputs[2], _moved_axes(graph, node, axes, perm)]
     pads = graph.value(inputs[1]).const if inputs[1] else None
     if pads is None or np.asarray(pads).size != 2 * rank:
         return None
@@ -410,11 +409,8 @@ def _renumber_axes(graph: Graph, node: Node, perm: tuple[int, ...], inputs: list
         axes = graph.value(node.inputs[3]).const
         if axes is None:
             return None
-    moved = np.asarray([perm[int(a) % rank] for a in np.asarray(axes).reshape(-1)], np.int64)
-    name = graph.fresh_name(f"{node.name}_axes")
-    graph.add_value(Value(name, moved.dtype, moved.shape, moved))
     inputs = list(inputs) + [""] * (4 - len(inputs))
-    inputs[3] = name
+    inputs[3] = _moved_axes(graph, node, axes, perm)
     return inputs
 
 
