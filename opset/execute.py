@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -163,9 +164,39 @@ def _run_loop(call: Call, env: dict) -> None:
     _bind(call.outputs, [*carried, *parts], env)
 
 
+class _CompileKey:
+    """The callable handed to mx.compile in place of a model's forward.
+
+    MLX keeps compiled traces in a per-thread cache keyed by the address of that callable, and a
+    trace is forgotten only in the thread that drops the compiled function. Left in another
+    thread's cache, it would be replayed for a later callable at the same address with inputs of
+    the same shape: another model's graph. Keys are never freed (`_COMPILE_KEYS`), so no address
+    given to mx.compile is reused; a dropped model releases its forward (and weights) through
+    `release`, and only this small object stays.
+    """
+
+    __slots__ = ("target",)
+
+    def __init__(self, target: Callable[..., Any]):
+        self.target: Callable[..., Any] | None = target
+
+    def __call__(self, *inputs: mx.array):
+        if self.target is None:
+            raise RuntimeError("compiled forward called after its model was released")
+        return self.target(*inputs)
+
+    def release(self) -> None:
+        self.target = None
+
+
+_COMPILE_KEYS: list[_CompileKey] = []
+
+
 def compiled_or_eager(fn: Callable[..., Any]) -> Callable[..., Any]:
     """mx.compile(fn), which falls back to fn for good if tracing fails (a helper that reads array values)."""
-    compiled = mx.compile(fn)
+    key = _CompileKey(fn)
+    _COMPILE_KEYS.append(key)
+    compiled = mx.compile(key)
     use_compiled = True
 
     def call(*inputs: mx.array):
@@ -177,4 +208,5 @@ def compiled_or_eager(fn: Callable[..., Any]) -> Callable[..., Any]:
                 use_compiled = False
         return fn(*inputs)
 
+    weakref.finalize(call, key.release)
     return call
