@@ -50,6 +50,9 @@ def test_image_blob_is_what_the_facades_computed():
     assert blob.shape == (2, 3, 3, 4) and blob.dtype == np.float32
     np.testing.assert_array_equal(blob[:, 0], (img[..., 2].astype(np.float32) - 1) / 2)  # R first
     np.testing.assert_array_equal(blob[:, 2], (img[..., 0].astype(np.float32) - 3) / 8)
+    np.testing.assert_array_equal(blob[:, 1], (img[..., 1].astype(np.float32) - 2) / 4)
+    one = image_blob(img[1], ImageInput((1.0, 2.0, 3.0), (2.0, 4.0, 8.0), bgr_to_rgb=True))  # one HWC image
+    np.testing.assert_array_equal(one, blob[1:])
 
 
 def test_translations_with_and_without_image_input_are_cached_apart(tmp_path):
