@@ -192,11 +192,17 @@ class _CompileKey:
 _COMPILE_KEYS: list[_CompileKey] = []
 
 
-def compiled_or_eager(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """mx.compile(fn), which falls back to fn for good if tracing fails (a helper that reads array values)."""
+def compile_keyed(fn: Callable[..., Any]) -> tuple[Callable[..., Any], _CompileKey]:
+    """mx.compile(fn) through a key no later callable can share (see _CompileKey); call key.release() when
+    done with it, or let compiled_or_eager do so."""
     key = _CompileKey(fn)
     _COMPILE_KEYS.append(key)
-    compiled = mx.compile(key)
+    return mx.compile(key), key
+
+
+def compiled_or_eager(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """mx.compile(fn), which falls back to fn for good if tracing fails (a helper that reads array values)."""
+    compiled, key = compile_keyed(fn)
     use_compiled = True
 
     def call(*inputs: mx.array):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 from opset import native
-from opset.execute import run_calls, to_mx
+from opset.execute import compile_keyed, run_calls, to_mx
 from opset.program import Program, Ref
 
 import mlx.core as mx
@@ -126,11 +126,13 @@ def tune_compile(program: Program, feed: list[mx.array]) -> dict:
         return [env[o] for o in outs]
 
     plain = _time(lambda: forward(*feed))
-    compiled_fn = mx.compile(forward)
+    compiled_fn, key = compile_keyed(forward)
     try:
         compiled = _time(lambda: compiled_fn(*feed))
     except Exception:  # compile can fail on data-dependent helpers: keep it off
         compiled = float("inf")
+    finally:
+        key.release()
     return {"compile": bool(compiled < plain * 0.95), "plain_ms": round(plain * 1000, 2),
             "compiled_ms": round(compiled * 1000, 2) if compiled != float("inf") else None}  # fmt: skip
 
