@@ -12,9 +12,21 @@ than 512 KB (smaller ones stay in the cache between two kernels) measured slower
 
 The first conv may also be a network's stem, a dense conv on 1-4 channels (SCRFD's and RetinaFace's 3x3
 stride-2 stem, then their first depthwise conv): the kernel then makes the stem's rows with the stem
-kernel, reading the NCHW input in place, and the stem's map (6.5 MB for SCRFD at 640x640) is never
-written. MLX_UNIFACE_STEM_DW=0 leaves stems alone (an A/B switch). A stem that reads the 8-bit image
-(passes/image_input.py) is not fused.
+kernel, reading the NCHW input in place or the 8-bit image itself (a stem passes/image_input.py folded the
+input normalization into: float(x) - offset per channel, as native.image_conv2d reads it), and the stem's
+map (6.5 MB for SCRFD at 640x640) is never written. A stem may also be followed by a 1x1 conv that alone
+reads it (YuNet: 3x3 stride-2 stem 3 -> 16, 1x1 16 -> 16, 3x3 depthwise): the kernel then makes the stem's
+rows a few at a time in a second, L1-sized buffer and runs the 1x1 conv over them into the band the
+depthwise conv reads, so neither 6.5 MB map is written. MLX_UNIFACE_STEM_DW=0 leaves stems alone,
+MLX_UNIFACE_STEM_CHAIN=0 only the stem -> 1x1 chains (A/B switches).
+
+Measured (2 vCPUs, tools/bench.py --ab MLX_UNIFACE_STEM_DW=0,1 --ab-image and --ab MLX_UNIFACE_STEM_CHAIN=0,1,
+100 runs each, two repetitions; YOLOv5n, which none of this touches, moved 0.94-1.03x: the noise): with
+the image in, YuNet 0.91-0.96x the time on one thread, 0.93-0.96x on two; SCRFD 0.965x on one thread,
+0.95-1.01x on two; RetinaFace (an 8-channel stem: half the map) 1.00x on both. YuNet with the tensor in
+(the float stem chain) 0.965x on one thread, 0.92-0.96x on two. Its first block alone (stem, 1x1, depthwise
+and 1x1 at 640x640) 0.84x on one thread, 0.94x on two; SCRFD's image stem block 0.90x and 0.98x: a stem is
+compute-bound (a 3x3 on 3 channels to 16 is 88 MFLOP at 640x640), so only its map's traffic is saved.
 """
 
 from __future__ import annotations
