@@ -77,15 +77,17 @@ def build(engine: str, key: str, workdir: Path, tune: bool = False, threads: int
     - "onnxruntime", "module", "oplist", "onnx2mlx": on the float tensor the model takes;
     - "onnxruntime image", "module image": from the 8-bit image (numpy's blob for onnxruntime; the
       translation with the image input for ours);
-    - "module[VAR=value]": the module engine translated with environment variable VAR=value (`--ab`).
+    - "module[VAR=value]", "module image[VAR=value]": the module engine translated with environment variable
+      VAR=value (`--ab`, `--ab --ab-image`).
     """
     z = ZOO[key]
-    if engine.startswith("module[") and engine.endswith("]"):
-        var, _, value = engine[len("module[") : -1].partition("=")
+    switched = re.fullmatch(r"(module(?: image)?)\[(\w+)=(.*)\]", engine)
+    if switched:
+        base, var, value = switched.groups()
         old = os.environ.get(var)
         os.environ[var] = value
         try:
-            return build("module", key, workdir / re.sub(r"\W", "_", engine), tune, threads)
+            return build(base, key, workdir / re.sub(r"\W", "_", engine), tune, threads)
         finally:
             if old is None:
                 del os.environ[var]
@@ -473,6 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tune", action="store_true", help="translate ours with tune=True")
     p.add_argument("--threads", type=int, help="threads for every engine (default: each engine's own, the cores)")
     p.add_argument("--ab", metavar="VAR=A,B", help="A/B of a translation-time switch: the module engine per value")
+    p.add_argument("--ab-image", action="store_true", help="--ab with the module engine reading the 8-bit image")
     p.add_argument("--out", default=str(DOC), help="the markdown file whose bench: blocks are rewritten")
     p.add_argument("--json-only", metavar="PATH", help=argparse.SUPPRESS)  # the avx2 section's child
     p.add_argument("--rss", nargs=2, metavar=("MODEL", "ENGINE"), help=argparse.SUPPRESS)
@@ -485,7 +488,8 @@ def main(argv: list[str] | None = None) -> int:
         native.set_num_threads(args.threads)
     if args.ab:
         var, _, values = args.ab.partition("=")
-        engines = [f"module[{var}={v}]" for v in values.split(",")]
+        base = "module image" if args.ab_image else "module"
+        engines = [f"{base}[{var}={v}]" for v in values.split(",")]
         results = measure(models, args.runs, args.warmup, args.block, args.tune, engines, args.settle_ms, args.threads)
         for r in results.values():
             base = r["stats"][engines[0]]["median_ms"]

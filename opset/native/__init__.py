@@ -290,6 +290,13 @@ def pw_dw_conv2d(
     residual_after: bool = False,
     pre_strides: tuple[int, int] = (1, 1),
     pre_pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+    pre_offset: mx.array | None = None,
+    w_mid: mx.array | None = None,
+    bias_mid: mx.array | None = None,
+    mid_activation: str | None = None,
+    mid_alpha: float = 0.0,
+    mid_beta: float = 0.0,
+    mid_slope: mx.array | None = None,
 ) -> mx.array:
     """A 1x1 conv, the depthwise conv that alone reads its output, and optionally a 1x1 conv after that, in one pass.
 
@@ -298,21 +305,31 @@ def pw_dw_conv2d(
     activation=pw_...); residual joins the last. The first 1x1 output is made a band of rows at a time in a
     per-thread buffer and never written out (YuNet's blocks: 1x1, then 3x3 depthwise). The first conv may
     be a network's stem instead: w_pre (kh, kw, C_in <= 4, C) with pre_strides and pre_pads (SCRFD's 3x3
-    stride-2 stem, then its first depthwise conv).
+    stride-2 stem, then its first depthwise conv), on the 8-bit NHWC image x read as float(x) - pre_offset
+    when pre_offset is given (as image_conv2d), and followed by a 1x1 conv w_mid (1, 1, C_stem, C), bias_mid,
+    mid_... before the depthwise conv when w_mid is given (YuNet: stem, 1x1, depthwise).
     """
-    for act in (pre_activation, activation, pw_activation):
+    for act in (pre_activation, mid_activation, activation, pw_activation):
         if act not in ACTIVATIONS:
             raise ValueError(f"native.pw_dw_conv2d: unknown activation {act!r}")
-    if _runs_native(x):
+    image = pre_offset is not None
+    if (_runs_native(pre_offset) and x.dtype == mx.uint8) if image else _runs_native(x):
         return _ext.pw_dw_conv2d(
             x, w_pre, bias_pre, pre_slope, w, bias, slope, w_pw, bias_pw, pw_slope, residual, strides=list(strides),
             pads=list(pads), act_pre=ACTIVATIONS[pre_activation], alpha_pre=float(pre_alpha),
             beta_pre=float(pre_beta), act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta),
             act_pw=ACTIVATIONS[pw_activation], alpha_pw=float(pw_alpha), beta_pw=float(pw_beta),
             residual_after=bool(residual_after), pre_strides=list(pre_strides), pre_pads=list(pre_pads),
+            pre_offset=pre_offset, w_mid=w_mid, bias_mid=bias_mid, slope_mid=mid_slope,
+            act_mid=ACTIVATIONS[mid_activation], alpha_mid=float(mid_alpha), beta_mid=float(mid_beta),
         )  # fmt: skip
+    if image:
+        x = x.astype(mx.float32) - mx.reshape(pre_offset, (-1,))
     y = reference_conv2d(x, w_pre, bias_pre, strides=pre_strides, pads=pre_pads, activation=pre_activation,
                          alpha=pre_alpha, beta=pre_beta, slope=pre_slope)  # fmt: skip
+    if w_mid is not None:
+        y = reference_conv2d(y, w_mid, bias_mid, activation=mid_activation, alpha=mid_alpha, beta=mid_beta,
+                             slope=mid_slope)  # fmt: skip
     if w_pw is None:
         return reference_conv2d(y, w, bias, depthwise=True, strides=strides, pads=pads, activation=activation,
                                 alpha=alpha, beta=beta, slope=slope, residual=residual,

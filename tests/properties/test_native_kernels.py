@@ -135,7 +135,7 @@ def _view(a: np.ndarray, how: str) -> mx.array:
     if how == "transposed":  # NHWC values held in an NCHW buffer
         return mx.transpose(mx.array(np.ascontiguousarray(a.transpose(0, 3, 1, 2))), (0, 2, 3, 1))
     if how == "sliced":  # every other element of a wider buffer
-        wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), np.float32)
+        wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), a.dtype)
         wide[..., ::2] = a
         return mx.array(wide)[..., ::2]
     return mx.array(a)

@@ -4,6 +4,9 @@ Each example is a YuNet-style block as ONNX: a 1x1 conv with bias and activation
 bias and activation, optionally another 1x1 conv, and optionally a residual Add (before or after the last
 activation), run in onnxruntime on the NCHW input; the kernel computes the chain in one pass on the NHWC
 input (contiguous or a strided view), eagerly or inside mx.compile, on every instruction set this CPU runs.
+The first conv may be a stem (a dense conv on 1-4 channels), reading floats or the 8-bit image (minus a
+per-channel offset: onnxruntime gets float(image) - offset, the kernel the image itself), and may be
+followed by a 1x1 conv before the depthwise one (YuNet's stem, 1x1, depthwise).
 """
 
 from __future__ import annotations
@@ -61,10 +64,33 @@ def stem_chains(draw):
     }  # fmt: skip
 
 
+@st.composite
+def image_stem_chains(draw):
+    """A stem on the 8-bit image (its normalization folded into the weights and an offset), maybe then a 1x1."""
+    return draw(stem_chains()) | {"image": True, **draw(mids())}
+
+
+@st.composite
+def mids(draw):
+    """A 1x1 conv between the stem and the depthwise conv (YuNet: 3 -> 16 stem, 16 -> 16 1x1)."""
+    return {
+        "c_stem": draw(st.integers(1, 33)), "act_mid": draw(st.sampled_from(ACTS)), "bias_mid": draw(st.booleans()),
+    }  # fmt: skip
+
+
+@st.composite
+def stem_mid_chains(draw):
+    return draw(stem_chains()) | draw(mids())
+
+
 def check(b):
     rng = np.random.default_rng(b["seed"])
     n, h0, w0, ci, c, k, s = b["n"], b["h"], b["w"], b["c_in"], b["c"], b["k"], b["stride"]
     kp, sp, pads_pre = b.get("k_pre", 1), b.get("stride_pre", 1), b.get("pads_pre", [0, 0, 0, 0])
+    image, c_stem = b.get("image", False), b.get("c_stem")  # c_stem: a 1x1 conv (c_stem -> c) after the stem
+    cq = c_stem or c  # the first conv's output channels
+    if c_stem is None:
+        b = b | {"act_mid": None, "bias_mid": False}
     h = (h0 + pads_pre[0] + pads_pre[2] - kp) // sp + 1  # the depthwise conv's input
     w = (w0 + pads_pre[1] + pads_pre[3] - kp) // sp + 1
     post = b["c_out"] is not None
@@ -75,25 +101,41 @@ def check(b):
     ho, wo = (h + pt + pb - k) // s + 1, (w + pl + pr - k) // s + 1
     if ho < 1 or wo < 1:
         return
-    x = rng.standard_normal((n, h0, w0, ci)).astype(np.float32)
-    w_pre = (rng.standard_normal((c, ci, kp, kp)) / np.sqrt(ci * kp * kp)).astype(np.float32)
+    if image:  # the image; onnxruntime gets float(image) - offset, as the kernel reads it (one rounding each)
+        pixels = rng.integers(0, 256, (n, h0, w0, ci), dtype=np.uint8)
+        offset = rng.uniform(60, 190, ci).astype(np.float32)
+        x = pixels.astype(np.float32) - offset
+    else:
+        x = rng.standard_normal((n, h0, w0, ci)).astype(np.float32)
+    scale = 1 / 128 if image else 1.0  # the folded 1 / std of an image stem
+    w_pre = (rng.standard_normal((cq, ci, kp, kp)) * scale / np.sqrt(ci * kp * kp)).astype(np.float32)
+    w_mid = (rng.standard_normal((c, cq, 1, 1)) / np.sqrt(cq)).astype(np.float32)
     w_dw = (rng.standard_normal((c, 1, k, k)) * 0.5).astype(np.float32)
     w_pw = (rng.standard_normal((co, c, 1, 1)) / np.sqrt(c)).astype(np.float32)
-    bias_pre, bias, bias_pw = _maybe(rng, b["bias_pre"], c), _maybe(rng, b["bias"], c), _maybe(rng, b["bias_pw"], co)
-    slopes = {tag: rng.uniform(-0.5, 1.5, m).astype(np.float32) for tag, m in (("pre", c), ("dw", c), ("pw", co))}
+    bias_pre, bias, bias_pw = _maybe(rng, b["bias_pre"], cq), _maybe(rng, b["bias"], c), _maybe(rng, b["bias_pw"], co)
+    bias_mid = _maybe(rng, b["bias_mid"], c)
+    slopes = {
+        tag: rng.uniform(-0.5, 1.5, m).astype(np.float32) for tag, m in (("pre", cq), ("mid", c), ("dw", c), ("pw", co))
+    }
     residual = rng.standard_normal((n, ho, wo, co)).astype(np.float32) if b["residual"] else None
-    bounds = {"pre": (-0.6, 0.8), "dw": (-0.4, 0.7), "pw": (-0.3, 0.9)}
-    leaky = {"pre": 0.1, "dw": 0.13, "pw": 0.2}
+    bounds = {"pre": (-0.6, 0.8), "mid": (-0.5, 0.6), "dw": (-0.4, 0.7), "pw": (-0.3, 0.9)}
+    leaky = {"pre": 0.1, "mid": 0.07, "dw": 0.13, "pw": 0.2}
 
     def ab(tag, act):
         return bounds[tag] if act == "clip" else (leaky[tag], 0.0)
 
-    inits = {"wq": w_pre, "wd": w_dw, "wp": w_pw}
-    inits |= {name: v for name, v in (("bq", bias_pre), ("bd", bias), ("bp", bias_pw)) if v is not None}
+    inits = {"wq": w_pre, "wm": w_mid, "wd": w_dw, "wp": w_pw}
+    biases = (("bq", bias_pre), ("bm", bias_mid), ("bd", bias), ("bp", bias_pw))
+    inits |= {name: v for name, v in biases if v is not None}
     nodes = [helper.make_node("Conv", ["x", "wq"] + (["bq"] if bias_pre is not None else []), ["q"],
                               strides=[sp, sp], pads=list(pads_pre))]  # fmt: skip
     nodes += activation_nodes(b["act_pre"], "q", "qa", *ab("pre", b["act_pre"]), slopes["pre"], inits, "_pre")
-    nodes.append(helper.make_node("Conv", ["qa", "wd"] + (["bd"] if bias is not None else []), ["d"], group=c,
+    dw_in = "qa"
+    if c_stem is not None:
+        nodes.append(helper.make_node("Conv", ["qa", "wm"] + (["bm"] if bias_mid is not None else []), ["m"]))
+        nodes += activation_nodes(b["act_mid"], "m", "ma", *ab("mid", b["act_mid"]), slopes["mid"], inits, "_mid")
+        dw_in = "ma"
+    nodes.append(helper.make_node("Conv", [dw_in, "wd"] + (["bd"] if bias is not None else []), ["d"], group=c,
                                   strides=[s, s], pads=[pt, pl, pb, pr]))  # fmt: skip
     last, last_act, last_tag = "d", b["act"], "_dw"
     if post:
@@ -129,12 +171,14 @@ def check(b):
             mx.array(np.ascontiguousarray(w_dw[:, 0].transpose(1, 2, 0))), arr(bias),
             mx.array(np.ascontiguousarray(w_pw.transpose(2, 3, 1, 0))) if post else None, arr(bias_pw),
             strides=(s, s), pads=(pt, pl, pb, pr), residual=ra, residual_after=b["residual"] == "after",
-            pre_strides=(sp, sp), pre_pads=tuple(pads_pre),
+            pre_strides=(sp, sp), pre_pads=tuple(pads_pre), pre_offset=mx.array(offset) if image else None,
             **acts("pre_", "pre", b["act_pre"]), **acts("", "dw", b["act"]),
             **(acts("pw_", "pw", b["act_pw"]) if post else {}),
+            **({"w_mid": mx.array(np.ascontiguousarray(w_mid.transpose(2, 3, 1, 0))), "bias_mid": arr(bias_mid),
+                **acts("mid_", "mid", b["act_mid"])} if c_stem is not None else {}),
         )  # fmt: skip
 
-    xa = _view(x, b["view"])
+    xa = _view(pixels if image else x, b["view"])
     ra = None if residual is None else _view(residual, b["view"])
     for isa in ISAS:
         with use_isa(isa):
@@ -158,6 +202,20 @@ def test_stem_depthwise_matches_onnxruntime(b):
     check(b)
 
 
+@scaled(2)
+@given(b=stem_mid_chains())
+def test_stem_pointwise_depthwise_matches_onnxruntime(b):
+    """A stem, then a 1x1 conv over its rows (made a few at a time in a second buffer), then the depthwise conv."""
+    check(b)
+
+
+@scaled(2)
+@given(b=image_stem_chains())
+def test_image_stem_depthwise_matches_onnxruntime(b):
+    """The stem reads the 8-bit image (float(x) - offset, zero-padded), with or without a 1x1 conv after it."""
+    check(b)
+
+
 @pytest.mark.parametrize("c,c_out,view", [(16, 16, "transposed"), (8, 16, "transposed"), (32, None, "contiguous")])
 def test_face_model_stems(c, c_out, view):
     """SCRFD's (3x3 stride-2 stem to 16 channels, then depthwise and 1x1) and RetinaFace's (8 channels) first
@@ -166,6 +224,20 @@ def test_face_model_stems(c, c_out, view):
            "k_pre": 3, "stride_pre": 2, "pads_pre": [1, 1, 1, 1], "act_pre": "relu", "act": "relu", "act_pw": "relu",
            "bias_pre": True, "bias": True, "bias_pw": True, "residual": False, "view": view, "run": "eager",
            "seed": 11})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "image,c_stem,c,c_out",
+    [(True, None, 16, 16), (True, None, 8, 16), (True, 16, 16, 32), (False, 16, 16, 32), (True, 8, 24, None)],
+    ids=["scrfd-image", "retinaface-image", "yunet-image", "yunet", "narrow-stem"],
+)
+def test_face_model_image_stems(image, c_stem, c, c_out):
+    """SCRFD's and RetinaFace's image stem (3x3 stride 2 on the 8-bit BGR image) then depthwise (and 1x1), and
+    YuNet's stem, 1x1 and depthwise, on maps tall and wide enough for several bands per thread."""
+    check({"k": 3, "stride": 1, "pads": [1, 1, 1, 1], "n": 2, "h": 96, "w": 130, "c_in": 3, "c": c, "c_out": c_out,
+           "k_pre": 3, "stride_pre": 2, "pads_pre": [1, 1, 1, 1], "act_pre": "relu", "act": "relu", "act_pw": "relu",
+           "bias_pre": True, "bias": True, "bias_pw": True, "residual": False, "view": "contiguous", "run": "eager",
+           "seed": 13, "image": image, "c_stem": c_stem, "act_mid": "relu", "bias_mid": True})  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -228,3 +300,24 @@ def test_weights_are_checked():
     with pytest.raises(ValueError, match="depthwise weight"):
         native._ext.pw_dw_conv2d(x, mx.zeros((1, 1, 4, 6)), None, None, mx.zeros((3, 3, 4)), None, None, None, None,
                                  None, None, strides=[1, 1], pads=[1, 1, 1, 1])  # fmt: skip
+    image = mx.zeros((1, 8, 8, 3), dtype=mx.uint8)
+    stem = mx.zeros((3, 3, 3, 4))
+    with pytest.raises(ValueError, match="needs pre_offset"):
+        native._ext.pw_dw_conv2d(image, stem, None, None, mx.zeros((3, 3, 4)), None, None, None, None, None, None,
+                                 strides=[1, 1], pads=[1, 1, 1, 1], pre_strides=[2, 2])  # fmt: skip
+    with pytest.raises(ValueError, match="x must be the uint8 image"):
+        native._ext.pw_dw_conv2d(mx.zeros((1, 8, 8, 3)), stem, None, None, mx.zeros((3, 3, 4)), None, None, None,
+                                 None, None, None, strides=[1, 1], pads=[1, 1, 1, 1], pre_strides=[2, 2],
+                                 pre_offset=mx.zeros((3,)))  # fmt: skip
+    with pytest.raises(ValueError, match="one value per image channel"):
+        native._ext.pw_dw_conv2d(image, stem, None, None, mx.zeros((3, 3, 4)), None, None, None, None, None, None,
+                                 strides=[1, 1], pads=[1, 1, 1, 1], pre_strides=[2, 2],
+                                 pre_offset=mx.zeros((4,)))  # fmt: skip
+    with pytest.raises(ValueError, match="middle weight must be"):
+        native._ext.pw_dw_conv2d(mx.zeros((1, 8, 8, 3)), stem, None, None, mx.zeros((3, 3, 6)), None, None, None,
+                                 None, None, None, strides=[1, 1], pads=[1, 1, 1, 1], pre_strides=[2, 2],
+                                 w_mid=mx.zeros((1, 1, 5, 6)))  # fmt: skip
+    with pytest.raises(ValueError, match="depthwise weight"):  # the depthwise conv reads the middle conv's 6
+        native._ext.pw_dw_conv2d(mx.zeros((1, 8, 8, 3)), stem, None, None, mx.zeros((3, 3, 4)), None, None, None,
+                                 None, None, None, strides=[1, 1], pads=[1, 1, 1, 1], pre_strides=[2, 2],
+                                 w_mid=mx.zeros((1, 1, 4, 6)))  # fmt: skip

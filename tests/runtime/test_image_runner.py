@@ -12,9 +12,9 @@ import pytest
 
 from tools.zoo import IMAGES, ZOO
 
-# the normalizations upstream uniface applies (../shared/models/MANIFEST.md)
+# the normalizations upstream uniface applies (../shared/models/MANIFEST.md; YuNet: BGR, none, as OpenCV's)
 SPECS = {"scrfd_640": ImageInput(127.5, 127.5), "mobilefacenet": ImageInput(127.5, 127.5, bgr_to_rgb=True),
-         "retinaface": ImageInput((104.0, 117.0, 123.0), 1.0)}  # fmt: skip
+         "retinaface": ImageInput((104.0, 117.0, 123.0), 1.0), "yunet": ImageInput(0.0, 1.0)}  # fmt: skip
 
 
 def _photo(key: str) -> np.ndarray:

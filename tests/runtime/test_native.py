@@ -186,6 +186,7 @@ def test_every_wrapper_falls_back_to_the_same_result(monkeypatch):
         return mx.array(rng.standard_normal(shape).astype(np.float32))
 
     x, r = arr(1, 9, 11, 6), arr(1, 9, 11, 5)
+    img = mx.array(rng.integers(0, 256, (1, 17, 21, 3), dtype=np.uint8))
     calls = {
         "conv2d": lambda: native.conv2d(x, arr(3, 3, 6, 5), arr(5), pads=(1, 1, 1, 1), activation="prelu",
                                         slope=arr(5), residual=r),
@@ -200,6 +201,10 @@ def test_every_wrapper_falls_back_to_the_same_result(monkeypatch):
         "pw_dw_conv2d, no last 1x1": lambda: native.pw_dw_conv2d(x, arr(1, 1, 6, 5), None, arr(3, 3, 5), arr(5),
                                                                  strides=(2, 1), pads=(1, 1, 2, 1),
                                                                  activation="clip", alpha=-0.5, beta=0.5),
+        "pw_dw_conv2d, image stem, 1x1 between": lambda: native.pw_dw_conv2d(
+            img, arr(3, 3, 3, 8) / 64, arr(8), arr(3, 3, 6), arr(6), arr(1, 1, 6, 5), arr(5), pads=(1, 1, 1, 1),
+            pre_strides=(2, 2), pre_pads=(1, 1, 1, 1), pre_offset=mx.array([100.0, 120.5, 90.0]), w_mid=arr(1, 1, 8, 6),
+            bias_mid=arr(6), mid_activation="leaky_relu", mid_alpha=0.1, pre_activation="relu", activation="relu"),
         "max_pool2d": lambda: native.max_pool2d(x, (3, 2), (2, 2), (1, 0), (5, 5)),
         "upsample_nearest": lambda: native.upsample_nearest(x, (2, 3)),
         "interleave": lambda: native.interleave([x, arr(1, 9, 11, 12)[..., 3:9]]),  # a channel slice, read in place

@@ -124,6 +124,57 @@ def test_borders_are_exact(stride, tmp_path):
     np.testing.assert_allclose(got, want, atol=2e-5 * scale, rtol=1e-5)
 
 
+def _stem_chain_model(k: int, stride: int, mid: bool, post: bool, size_hw=(21, 26)):
+    """A stem (+ Relu) then maybe a 1x1 conv (+ Relu; YuNet), a depthwise 3x3 (+ Relu) and maybe a 1x1 conv:
+    the start of SCRFD, RetinaFace and YuNet, which passes/pw_dw.py makes one call reading the image."""
+    rng = np.random.default_rng(k * 5 + stride + 2 * mid + post)
+    cs, c, co = 16, 8, 12
+    cd = c if mid else cs
+    inits = {"ws": (rng.standard_normal((cs, 3, k, k)) / np.sqrt(3 * k * k)).astype(np.float32),
+             "bs": rng.standard_normal(cs).astype(np.float32),
+             "wm": (rng.standard_normal((c, cs, 1, 1)) / 4).astype(np.float32),
+             "wd": (rng.standard_normal((cd, 1, 3, 3)) / 3).astype(np.float32),
+             "bd": rng.standard_normal(cd).astype(np.float32),
+             "wp": (rng.standard_normal((co, cd, 1, 1)) / 3).astype(np.float32)}  # fmt: skip
+    p = k // 2
+    nodes = [helper.make_node("Conv", ["x", "ws", "bs"], ["s"], pads=[p, p, p, p], strides=[stride, stride]),
+             helper.make_node("Relu", ["s"], ["sr"])]  # fmt: skip
+    dw_in = "sr"
+    if mid:
+        nodes += [helper.make_node("Conv", ["sr", "wm"], ["m"]), helper.make_node("Relu", ["m"], ["mr"])]
+        dw_in = "mr"
+    nodes += [helper.make_node("Conv", [dw_in, "wd", "bd"], ["d"], group=cd, pads=[1, 1, 1, 1]),
+              helper.make_node("Relu", ["d"], ["y" if not post else "dr"])]  # fmt: skip
+    if post:
+        nodes.append(helper.make_node("Conv", ["dr", "wp"], ["y"]))
+    h, w = size_hw
+    ho, wo = (h + 2 * p - k) // stride + 1, (w + 2 * p - k) // stride + 1
+    outputs = [("y", np.float32, [1, co if post else cd, ho, wo])]
+    return make_model(nodes, [("x", np.float32, [1, 3, h, w])], outputs, inits, opset=13)
+
+
+@needs_native
+@pytest.mark.parametrize(
+    "k,stride,mid,post",
+    [(3, 2, False, True), (3, 2, True, False), (3, 2, True, True), (1, 1, False, False), (5, 1, True, True)],
+    ids=["scrfd", "yunet", "yunet-pw", "1x1-stem", "5x5-stem"],
+)
+def test_image_stem_chains_fuse_and_match_onnxruntime(k, stride, mid, post, tmp_path):
+    """The stem reading the image, maybe a 1x1 conv, the depthwise conv (and maybe a 1x1 conv) become one
+    native call whose stem rows come from the 8-bit image (a 1x1 stem on the image included: it is no plain
+    1x1 conv, having the offset); on every instruction set, both modes."""
+    spec = ImageInput((104.0, 117.0, 123.0), (58.0, 57.0, 57.5), bgr_to_rgb=True)
+    model = _stem_chain_model(k, stride, mid, post)
+    t = translate(model, native=True, image_input=spec)
+    assert t.notes["pointwise_depthwise_fused"] == 1
+    want = "native image stem" + ("+pointwise" if mid else "") + "+depthwise" + ("+pointwise" if post else "")
+    assert t.program.notes["conv_strategies"] == {want: 1}
+    img = np.random.default_rng(k + stride).integers(0, 256, (1, 21, 26, 3), dtype=np.uint8)
+    img[:, 0], img[:, :, -1] = 255, 0  # borders far from the mean: the padding must be of the normalized image
+    for isa in ISAS:
+        _check(model, spec, img, True, tmp_path / (isa or "best"), isa, folded=1)
+
+
 def test_without_native_kernels_the_normalization_runs_as_mlx_ops(tmp_path):
     """No native kernels (or the GPU): ImageNormalize stays, as MLX ops computing what numpy computed."""
     spec = ImageInput((104.0, 117.0, 123.0), 1.0)

@@ -339,6 +339,72 @@ def test_pointwise_output_read_elsewhere_or_switched_off_is_not_fused(tmp_path, 
     assert t.notes["depthwise_pointwise_fused"] == 1
 
 
+def _stem_chain(mid: bool, last_pointwise: bool, reader: str | None = None):
+    """A network's start: a 3x3 stride-2 stem (+ Relu) on 3 channels, maybe a 1x1 conv (+ Relu; YuNet's), a
+    depthwise 3x3 (+ Relu), maybe a 1x1 conv. reader: "stem" or "mid", that output is also a graph output."""
+    rng = np.random.default_rng(21)
+    cs, c, co = 8, 6, 7
+    inits = {
+        "ws": (rng.standard_normal((cs, 3, 3, 3)) / 5).astype(np.float32),
+        "bs": rng.standard_normal(cs).astype(np.float32),
+        "wm": (rng.standard_normal((c, cs, 1, 1)) / 3).astype(np.float32),
+        "bm": rng.standard_normal(c).astype(np.float32),
+        "wd": rng.standard_normal((c if mid else cs, 1, 3, 3)).astype(np.float32),
+        "wp": rng.standard_normal((co, c if mid else cs, 1, 1)).astype(np.float32),
+    }
+    nodes = [helper.make_node("Conv", ["x", "ws", "bs"], ["s"], pads=[1, 1, 1, 1], strides=[2, 2]),
+             helper.make_node("Relu", ["s"], ["sr"])]  # fmt: skip
+    dw_in = "sr"
+    if mid:
+        nodes += [helper.make_node("Conv", ["sr", "wm", "bm"], ["m"]), helper.make_node("Relu", ["m"], ["mr"])]
+        dw_in = "mr"
+    nodes += [helper.make_node("Conv", [dw_in, "wd"], ["d"], group=c if mid else cs, pads=[1, 1, 1, 1]),
+              helper.make_node("Relu", ["d"], ["y" if not last_pointwise else "dr"])]  # fmt: skip
+    if last_pointwise:
+        nodes.append(helper.make_node("Conv", ["dr", "wp"], ["y"]))
+    outputs = [("y", np.float32, [1, co if last_pointwise else (c if mid else cs), 10, 12])]
+    if reader:
+        value, channels = {"stem": ("sr", cs), "mid": ("mr", c)}[reader]
+        nodes.append(helper.make_node("Neg", [value], ["z"]))
+        outputs.append(("z", np.float32, [1, channels, 10, 12]))
+    return make_model(nodes, [("x", np.float32, [1, 3, 19, 23])], outputs, inits)
+
+
+@pytest.mark.parametrize("mid", [False, True], ids=["stem_dw", "stem_pw_dw"])
+@pytest.mark.parametrize("last_pointwise", [False, True], ids=["", "pw"])
+def test_stem_chains_fuse(tmp_path, mid, last_pointwise):
+    """SCRFD's start (stem, depthwise) and YuNet's (stem, 1x1, depthwise) become one native call."""
+    m = _stem_chain(mid, last_pointwise)
+    t = translate(m, native=True)
+    assert t.notes["pointwise_depthwise_fused"] == 1
+    want = "native stem" + ("+pointwise" if mid else "") + "+depthwise" + ("+pointwise" if last_pointwise else "")
+    assert t.program.notes["conv_strategies"] == {want: 1}
+    x = np.random.default_rng(22).standard_normal((1, 3, 19, 23)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+def test_stem_chains_read_elsewhere_or_switched_off_are_not_fused(tmp_path, monkeypatch):
+    x = np.random.default_rng(23).standard_normal((1, 3, 19, 23)).astype(np.float32)
+    # the stem's map is read elsewhere: it is written, and the 1x1 conv fuses with the depthwise conv alone
+    m = _stem_chain(True, False, reader="stem")
+    t = translate(m, native=True)
+    assert t.program.notes["conv_strategies"] == {"native dense": 1, "native pointwise+depthwise": 1}
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+    # the 1x1 conv's map is read elsewhere: nothing fuses
+    m = _stem_chain(True, False, reader="mid")
+    t = translate(m, native=True)
+    assert "pointwise_depthwise_fused" not in t.notes
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+    monkeypatch.setenv("MLX_UNIFACE_STEM_CHAIN", "0")  # the A/B switch: the stem alone, as before
+    t = translate(_stem_chain(True, False), native=True)
+    assert t.program.notes["conv_strategies"] == {"native dense": 1, "native pointwise+depthwise": 1}
+    t = translate(_stem_chain(False, False), native=True)  # stem -> depthwise still fuses
+    assert t.program.notes["conv_strategies"] == {"native stem+depthwise": 1}
+    monkeypatch.setenv("MLX_UNIFACE_STEM_DW", "0")
+    t = translate(_stem_chain(False, False), native=True)
+    assert "pointwise_depthwise_fused" not in t.notes
+
+
 def test_depthwise_output_read_elsewhere_is_not_fused(tmp_path):
     m = _mobilenet_block(extra_consumer=True)
     t = translate(m, native=True)

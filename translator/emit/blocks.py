@@ -49,8 +49,17 @@ _AXES: dict[tuple[str, str], tuple[str | None, ...]] = {
     ("native_pw_dw_conv2d", "w_pw"): (None, None, "channels", "out_channels"),
     ("native_pw_dw_conv2d", "bias_pw"): ("out_channels",),
     ("native_pw_dw_conv2d", "pw_slope"): ("out_channels",),
+    ("native_pw_dw_conv2d", "w_mid"): (None, None, "stem_channels", "channels"),
+    ("native_pw_dw_conv2d", "bias_mid"): ("channels",),
+    ("native_pw_dw_conv2d", "mid_slope"): ("channels",),
 }
 _DEPTHWISE = {"w": ("kernel_size", "kernel_size", "channels"), "bias": ("channels",), "slope": ("channels",)}
+# A stem followed by a 1x1 conv (w_mid) before the depthwise conv: the stem's outputs are the 1x1 conv's inputs.
+_STEM_BEFORE_MID = {
+    "w_pre": (None, None, "in_channels", "stem_channels"),
+    "bias_pre": ("stem_channels",),
+    "pre_slope": ("stem_channels",),
+}
 
 
 class _Opaque(Exception):
@@ -138,6 +147,8 @@ def normalized_kwargs(c: Call) -> list[tuple[str, Any, bool]]:
 def _axis_names(call: Call, key: str) -> tuple[str | None, ...]:
     if call.fn == "native_conv2d" and call.kwargs.get("depthwise") is True and key in _DEPTHWISE:
         return _DEPTHWISE[key]
+    if call.fn == "native_pw_dw_conv2d" and "w_mid" in call.kwargs and key in _STEM_BEFORE_MID:
+        return _STEM_BEFORE_MID[key]
     return _AXES.get((call.fn, key), ())
 
 

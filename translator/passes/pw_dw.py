@@ -12,9 +12,21 @@ than 512 KB (smaller ones stay in the cache between two kernels) measured slower
 
 The first conv may also be a network's stem, a dense conv on 1-4 channels (SCRFD's and RetinaFace's 3x3
 stride-2 stem, then their first depthwise conv): the kernel then makes the stem's rows with the stem
-kernel, reading the NCHW input in place, and the stem's map (6.5 MB for SCRFD at 640x640) is never
-written. MLX_UNIFACE_STEM_DW=0 leaves stems alone (an A/B switch). A stem that reads the 8-bit image
-(passes/image_input.py) is not fused.
+kernel, reading the NCHW input in place or the 8-bit image itself (a stem passes/image_input.py folded the
+input normalization into: float(x) - offset per channel, as native.image_conv2d reads it), and the stem's
+map (6.5 MB for SCRFD at 640x640) is never written. A stem may also be followed by a 1x1 conv that alone
+reads it (YuNet: 3x3 stride-2 stem 3 -> 16, 1x1 16 -> 16, 3x3 depthwise): the kernel then makes the stem's
+rows a few at a time in a second, L1-sized buffer and runs the 1x1 conv over them into the band the
+depthwise conv reads, so neither 6.5 MB map is written. MLX_UNIFACE_STEM_DW=0 leaves stems alone,
+MLX_UNIFACE_STEM_CHAIN=0 only the stem -> 1x1 chains (A/B switches).
+
+Measured (2 vCPUs, tools/bench.py --ab MLX_UNIFACE_STEM_DW=0,1 --ab-image and --ab MLX_UNIFACE_STEM_CHAIN=0,1,
+100 runs each, two repetitions; YOLOv5n, which none of this touches, moved 0.94-1.03x: the noise): with
+the image in, YuNet 0.91-0.96x the time on one thread, 0.93-0.96x on two; SCRFD 0.965x on one thread,
+0.95-1.01x on two; RetinaFace (an 8-channel stem: half the map) 1.00x on both. YuNet with the tensor in
+(the float stem chain) 0.965x on one thread, 0.92-0.96x on two. Its first block alone (stem, 1x1, depthwise
+and 1x1 at 640x640) 0.84x on one thread, 0.94x on two; SCRFD's image stem block 0.90x and 0.98x: a stem is
+compute-bound (a 3x3 on 3 channels to 16 is 88 MFLOP at 640x640), so only its map's traffic is saved.
 """
 
 from __future__ import annotations
@@ -32,8 +44,8 @@ MAX_STEM_CHANNELS = 4  # opset.native's stem kernels: gray, BGR, BGRA
 
 
 def stem(graph: Graph, node: Node) -> bool:
-    """A native dense conv on 1-4 channels with explicit pads, reading floats (not the 8-bit image)."""
-    if not native_of_kind(graph, node, "dense") or node.attrs.get(OFFSET) is not None:
+    """A native dense conv on 1-4 channels with explicit pads, reading floats or the 8-bit image."""
+    if not native_of_kind(graph, node, "dense"):
         return False
     _, kh, _, c_in = graph.value(node.inputs[1]).const.shape  # (O, kh, kw, I): the NHWC domain's weight
     return (
@@ -51,27 +63,62 @@ def _depthwise_reader(graph: Graph, node: Node) -> bool:
     return (node.domain == NHWC_DOMAIN and node.op_type == DW_PW) or native_of_kind(graph, node, "depthwise")
 
 
+def _own_residual(node: Node) -> bool:
+    return len(node.inputs) > 3 and bool(node.inputs[3])
+
+
+def _sole_reader(graph: Graph, node: Node) -> Node | None:
+    """The one node reading node's output, if only one does and it is no graph output."""
+    y = node.outputs[0]
+    users = graph.consumers(y)
+    if len(users) != 1 or y in graph.outputs:
+        return None
+    return users[0]
+
+
+def _depthwise_after(graph: Graph, node: Node) -> Node | None:
+    """The depthwise conv (maybe fused with its 1x1 conv) that alone reads node's output, reading only it once."""
+    dw = _sole_reader(graph, node)
+    if dw is None or not _depthwise_reader(graph, dw) or dw.inputs[0] != node.outputs[0]:
+        return None
+    return None if node.outputs[0] in dw.inputs[1:] else dw
+
+
+def _chain(graph: Graph, pre: Node, stems: bool, chains: bool) -> tuple[Node | None, Node] | None:
+    """(the 1x1 conv between, or None; the depthwise conv) when pre starts a chain this pass fuses."""
+    if _own_residual(pre):  # only the chain's last conv adds one
+        return None
+    if plain_pointwise(graph, pre) and pre.attrs.get(OFFSET) is None:
+        dw = _depthwise_after(graph, pre)
+        return None if dw is None else (None, dw)
+    if not (stems and stem(graph, pre)):
+        return None
+    dw = _depthwise_after(graph, pre)
+    if dw is not None:
+        return None, dw
+    mid = _sole_reader(graph, pre)
+    if not chains or mid is None or not plain_pointwise(graph, mid) or _own_residual(mid):
+        return None
+    if mid.inputs[0] != pre.outputs[0] or pre.outputs[0] in mid.inputs[1:]:
+        return None
+    dw = _depthwise_after(graph, mid)
+    return None if dw is None else (mid, dw)
+
+
 def fuse_pointwise_depthwise(graph: Graph) -> int:
     """Returns the number of chains fused."""
     if os.environ.get("MLX_UNIFACE_PW_DW", "1") == "0":
         return 0
     stems = os.environ.get("MLX_UNIFACE_STEM_DW", "1") != "0"
+    chains = os.environ.get("MLX_UNIFACE_STEM_CHAIN", "1") != "0"
     fused = 0
     for pre in graph.topo_order():
         if pre.name not in graph.g:
             continue
-        pointwise = plain_pointwise(graph, pre)
-        if not pointwise and not (stems and stem(graph, pre)):
+        found = _chain(graph, pre, stems, chains)
+        if found is None:
             continue
-        if len(pre.inputs) > 3 and pre.inputs[3]:  # a residual of its own: only the chain's last conv adds one
-            continue
-        y = pre.outputs[0]
-        users = graph.consumers(y)
-        if len(users) != 1 or y in graph.outputs:
-            continue
-        dw = users[0]
-        if not _depthwise_reader(graph, dw) or dw.inputs[0] != y or y in dw.inputs[1:]:
-            continue
+        mid, dw = found
         pre_inputs = list(pre.inputs) + [""] * (3 - len(pre.inputs))
         if dw.op_type == DW_PW:  # x, w_dw, b_dw, w_pw, b_pw, [residual]
             rest = list(dw.inputs[1:]) + [""] * (6 - len(dw.inputs))
@@ -81,17 +128,24 @@ def fuse_pointwise_depthwise(graph: Graph) -> int:
         attrs = dict(dw.attrs)
         if pre.attrs.get("activation"):
             attrs["pre_activation"] = pre.attrs["activation"]
-        if not pointwise:
+        if not plain_pointwise(graph, pre) or mid is not None or pre.attrs.get(OFFSET) is not None:
             attrs["pre_strides"] = [int(v) for v in pre.attrs.get("strides", [1, 1])]
             pads = pre.attrs.get("pads", [0, 0, 0, 0]) if pre.attrs.get("auto_pad", "NOTSET") == "NOTSET" else [0] * 4
             attrs["pre_pads"] = [int(v) for v in pads]
+        if pre.attrs.get(OFFSET) is not None:
+            attrs[OFFSET] = list(pre.attrs[OFFSET])
+        mid_inputs: list[str] = []
+        if mid is not None:
+            mid_inputs = (list(mid.inputs) + [""] * (3 - len(mid.inputs)))[1:3]
+            if mid.attrs.get("activation"):
+                attrs["mid_activation"] = mid.attrs["activation"]
+            graph.remove_node(mid)
         graph.remove_node(dw)
         graph.remove_node(pre)
-        inputs = [pre_inputs[0], pre_inputs[1], pre_inputs[2], *rest]
+        inputs = [pre_inputs[0], pre_inputs[1], pre_inputs[2], *rest, *mid_inputs]
         while inputs and not inputs[-1]:
             inputs.pop()
-        graph.add_node(
-            Node(graph.fresh_name(f"{pre.name}_{dw.name}"), FUSED, NHWC_DOMAIN, inputs, list(dw.outputs), attrs)
-        )
+        name = f"{pre.name}_{mid.name}_{dw.name}" if mid is not None else f"{pre.name}_{dw.name}"
+        graph.add_node(Node(graph.fresh_name(name), FUSED, NHWC_DOMAIN, inputs, list(dw.outputs), attrs))
         fused += 1
     return fused

@@ -44,7 +44,7 @@ mx::Shape conv_output_shape(const mx::Shape& x, const mx::Shape& w, const ConvPa
 // Where each optional operand sits among the inputs (-1: absent); see ConvParams.
 struct Operands {
   int bias = -1, residual = -1, slope = -1, w_pw = -1, bias_pw = -1, slope_pw = -1, offset = -1;
-  int w_pre = -1, bias_pre = -1, slope_pre = -1;
+  int w_pre = -1, bias_pre = -1, slope_pre = -1, w_mid = -1, bias_mid = -1, slope_mid = -1;
 };
 
 Operands operands(const ConvParams& p) {
@@ -66,6 +66,12 @@ Operands operands(const ConvParams& p) {
     o.w_pre = next++;
     if (p.pre.has_bias) o.bias_pre = next++;
     if (p.pre.has_slope) o.slope_pre = next++;
+    if (p.pre_image) o.offset = next++;
+    if (p.pre_mid) {
+      o.w_mid = next++;
+      if (p.mid.has_bias) o.bias_mid = next++;
+      if (p.mid.has_slope) o.slope_mid = next++;
+    }
   }
   return o;
 }
@@ -194,9 +200,12 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
   const int dense_w = p_.kind != ConvKind::Depthwise ? 1 : o.w_pw;  // the weight the kernel packs, if any
   std::optional<mx::array> owned_weights, owned_pre;
   if (dense_w >= 0 && !inputs[dense_w].has_primitive()) owned_weights = inputs[dense_w];
+  std::optional<mx::array> owned_mid;
   if (o.w_pre >= 0 && !inputs[o.w_pre].has_primitive()) owned_pre = inputs[o.w_pre];
+  if (o.w_mid >= 0 && !inputs[o.w_mid].has_primitive()) owned_mid = inputs[o.w_mid];
   encoder.dispatch([held = std::move(held), owned_weights = std::move(owned_weights), owned_pre = std::move(owned_pre),
-                    o, dense_w, out = mx::array::unsafe_weak_copy(out), p = p_]() mutable {
+                    owned_mid = std::move(owned_mid), o, dense_w, out = mx::array::unsafe_weak_copy(out),
+                    p = p_]() mutable {
     // Views (transposes, slices, broadcasts) are read through a dense copy; the kernels want row-major.
     // Depthwise weights, bias and slope (small, read over and over) are also copied when not cache-line aligned.
     // The copies live in buffers kept by this (stream) thread, so repeated calls do not fault in new pages.
@@ -209,14 +218,14 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     const bool image = p.kind == ConvKind::Image;
     for (size_t i = 0; i < held.size(); ++i) {
       const auto& a = held[i];
-      if (i == 0 && (nchw || image)) {  // read in place (an image is made contiguous when the op is built)
+      if (i == 0 && (nchw || image || p.pre_image)) {  // read in place (an image is made contiguous when the op is built)
         ptr[i] = nchw ? a.data<float>() : nullptr;
         continue;
       }
       const bool aligned = reinterpret_cast<uintptr_t>(a.data<float>()) % kAlign == 0;
       // x and the residual are read in place; so is a dense weight, which the kernel repacks anyway
       const int at = static_cast<int>(i);
-      const bool in_place = at == 0 || at == dense_w || at == o.w_pre || at == o.residual;
+      const bool in_place = at == 0 || at == dense_w || at == o.w_pre || at == o.w_mid || at == o.residual;
       if (a.size() == 0 || (a.flags().row_contiguous && (aligned || in_place))) {
         ptr[i] = a.data<float>();
       } else if (a.flags().row_contiguous) {
@@ -253,8 +262,11 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     // channels fill (RetinaFace's 8: AVX2's)
     const bool stem = image || (p.kind == ConvKind::Dense && !p.fused_pw && !p.winograd && s.c_in <= 4);
     // so does a stem fused with the depthwise conv after it (its output channels are the depthwise conv's)
-    const bool stem_pre = p.pre_pw && held[o.w_pre].shape(0) * held[o.w_pre].shape(1) > 1;
-    const KernelTable& k = stem ? kernels_for_channels(s.c_out) : stem_pre ? kernels_for_channels(s.c_in) : best_kernels();
+    const bool stem_pre = p.pre_pw && (p.pre_image || p.pre_mid || held[o.w_pre].shape(0) * held[o.w_pre].shape(1) > 1 ||
+                                       p.pre_sh * p.pre_sw > 1 || p.pre_pt || p.pre_pl || p.pre_pb || p.pre_pr);
+    const KernelTable& k = stem       ? kernels_for_channels(s.c_out)
+                           : stem_pre ? kernels_for_channels(held[o.w_pre].shape(3))
+                                      : best_kernels();
     const double copy_us = record ? us_since(t0) : 0.0;
     const auto t1 = record ? std::chrono::steady_clock::now() : t0;
     // dense weights are packed once per weight array (when read in place, from the array's own buffer)
@@ -267,19 +279,33 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     pw.n = s.n, pw.h = s.ho, pw.w = s.wo, pw.c_in = s.c_in, pw.ho = s.ho, pw.wo = s.wo, pw.c_out = out.shape(3);
     pw.kh = pw.kw = pw.sh = pw.sw = 1;
     if (p.pre_pw) {
-      ConvShape pre = pw;  // the 1x1 conv (or stem) before it
-      pre.h = x.shape(1), pre.w = x.shape(2), pre.ho = s.h, pre.wo = s.w, pre.c_in = x.shape(3), pre.c_out = s.c_in;
-      pre.kh = held[o.w_pre].shape(0), pre.kw = held[o.w_pre].shape(1), pre.sh = p.pre_sh, pre.sw = p.pre_sw;
-      pre.pt = p.pre_pt, pre.pl = p.pre_pl, pre.pb = p.pre_pb, pre.pr = p.pre_pr, pre.nchw = nchw;
-      Epilogue e_pre;
-      e_pre.bias = operand(o.bias_pre), e_pre.slope = operand(o.slope_pre);
-      e_pre.act = p.pre.act, e_pre.alpha = p.pre.alpha, e_pre.beta = p.pre.beta;
-      const auto packed_pre = pack(o.w_pre, owned_pre, pre);
+      PreStage pre;
+      ConvShape& first = pre.shape;  // the 1x1 conv (or stem) before it
+      first = pw;
+      first.h = x.shape(1), first.w = x.shape(2), first.ho = s.h, first.wo = s.w, first.c_in = x.shape(3);
+      first.c_out = held[o.w_pre].shape(3);
+      first.kh = held[o.w_pre].shape(0), first.kw = held[o.w_pre].shape(1), first.sh = p.pre_sh, first.sw = p.pre_sw;
+      first.pt = p.pre_pt, first.pl = p.pre_pl, first.pb = p.pre_pb, first.pr = p.pre_pr, first.nchw = nchw;
+      pre.x = p.pre_image ? static_cast<const void*>(held[0].data<uint8_t>()) : ptr[0];
+      pre.offset = p.pre_image ? ptr[o.offset] : nullptr;
+      pre.e.bias = operand(o.bias_pre), pre.e.slope = operand(o.slope_pre);
+      pre.e.act = p.pre.act, pre.e.alpha = p.pre.alpha, pre.e.beta = p.pre.beta;
+      const auto packed_pre = pack(o.w_pre, owned_pre, first);
+      pre.packed = packed_pre.get();
+      ConvShape mid = pw;  // the 1x1 conv between the stem and the depthwise conv
+      mid.h = mid.ho = s.h, mid.w = mid.wo = s.w, mid.c_in = first.c_out, mid.c_out = s.c_in;
+      std::shared_ptr<const float> packed_mid;
+      if (p.pre_mid) {
+        packed_mid = pack(o.w_mid, owned_mid, mid);
+        pre.mid = &mid, pre.packed_mid = packed_mid.get();
+        pre.e_mid.bias = operand(o.bias_mid), pre.e_mid.slope = operand(o.slope_mid);
+        pre.e_mid.act = p.mid.act, pre.e_mid.alpha = p.mid.alpha, pre.e_mid.beta = p.mid.beta;
+      }
       if (p.fused_pw) {
         const auto packed = packed_weights(pw);
-        k.pw_dw(pre, ptr[0], packed_pre.get(), e_pre, s, ptr[1], e, &pw, packed.get(), &e_pw, out.data<float>());
+        k.pw_dw(pre, s, ptr[1], e, &pw, packed.get(), &e_pw, out.data<float>());
       } else {
-        k.pw_dw(pre, ptr[0], packed_pre.get(), e_pre, s, ptr[1], e, nullptr, nullptr, nullptr, out.data<float>());
+        k.pw_dw(pre, s, ptr[1], e, nullptr, nullptr, nullptr, out.data<float>());
       }
     } else if (p.fused_pw) {
       const auto packed = packed_weights(pw);
@@ -294,8 +320,9 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
       k.dense(s, ptr[0], packed.get(), e, out.data<float>());
     }
     if (record) {
-      const bool x_aligned = image || reinterpret_cast<uintptr_t>(ptr[0]) % kAlign == 0;
-      const char* kind = stem_pre ? (p.fused_pw ? "stem+depthwise+pointwise" : "stem+depthwise")
+      const bool x_aligned = image || p.pre_image || reinterpret_cast<uintptr_t>(ptr[0]) % kAlign == 0;
+      const char* kind = p.pre_mid ? (p.fused_pw ? "stem+pointwise+depthwise+pointwise" : "stem+pointwise+depthwise")
+                         : stem_pre ? (p.fused_pw ? "stem+depthwise+pointwise" : "stem+depthwise")
                          : p.pre_pw ? (p.fused_pw ? "pointwise+depthwise+pointwise" : "pointwise+depthwise")
                          : p.fused_pw ? "depthwise+pointwise"
                          : p.kind == ConvKind::Depthwise ? "depthwise"
@@ -458,22 +485,34 @@ mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const 
                               std::vector<int> strides, std::vector<int> pads, int act_pre, float alpha_pre,
                               float beta_pre, int act, float alpha, float beta, int act_pw, float alpha_pw,
                               float beta_pw, bool residual_after, std::vector<int> pre_strides,
-                              std::vector<int> pre_pads, mx::StreamOrDevice s) {
+                              std::vector<int> pre_pads, const std::optional<mx::array>& pre_offset,
+                              const std::optional<mx::array>& w_mid, const std::optional<mx::array>& bias_mid,
+                              const std::optional<mx::array>& slope_mid, int act_mid, float alpha_mid, float beta_mid,
+                              mx::StreamOrDevice s) {
   check_geometry(x, strides, pads, act);
   check_geometry(x, pre_strides, pre_pads, act_pre);
-  for (int a : {act_pre, act_pw})
+  for (int a : {act_pre, act_pw, act_mid})
     if (a < 0 || a > static_cast<int>(Act::Silu)) refuse("unknown activation code " + std::to_string(a));
   const int c_in = x.shape(3);
+  if (pre_offset.has_value() != (x.dtype() == mx::uint8))
+    refuse(pre_offset ? "with pre_offset, x must be the uint8 image" : "a uint8 x (the image) needs pre_offset");
+  if (pre_offset && pre_offset->size() != static_cast<size_t>(c_in))
+    refuse("pre_offset must have one value per image channel (" + std::to_string(c_in) + ")");
   if (w_pre.ndim() != 4 || w_pre.shape(2) != c_in)
     refuse("the first weight must be (kh, kw, C_in, C) with C_in = " + std::to_string(c_in) + ", got " +
            shape_str(w_pre.shape()));
   const bool pointwise = w_pre.shape(0) == 1 && w_pre.shape(1) == 1 && pre_strides == std::vector<int>{1, 1} &&
-                         pre_pads == std::vector<int>{0, 0, 0, 0};
+                         pre_pads == std::vector<int>{0, 0, 0, 0} && !pre_offset && !w_mid;
   if (!pointwise && (c_in > kMaxStemChannels || w_pre.shape(0) < 1 || w_pre.shape(1) < 1 || w_pre.shape(0) > 8))
     refuse("the first conv must be a 1x1 conv (stride 1, no pads) or a stem on at most " +
            std::to_string(kMaxStemChannels) + " channels with a kernel of 1..8 rows, got weight " +
            shape_str(w_pre.shape()) + " on " + std::to_string(c_in) + " channels");
-  const int c = w_pre.shape(3);
+  const int c_stem = w_pre.shape(3);
+  if (w_mid && (w_mid->ndim() != 4 || w_mid->shape(0) != 1 || w_mid->shape(1) != 1 || w_mid->shape(2) != c_stem))
+    refuse("the middle weight must be (1, 1, C_stem, C) with C_stem = " + std::to_string(c_stem) + ", got " +
+           shape_str(w_mid->shape()));
+  if (!w_mid && (bias_mid || slope_mid || act_mid)) refuse("bias_mid, slope_mid and act_mid need w_mid");
+  const int c = w_mid ? w_mid->shape(3) : c_stem;
   if (w_dw.ndim() != 3 || w_dw.shape(2) != c || w_dw.shape(0) < 1 || w_dw.shape(1) < 1 || w_dw.shape(0) > 8)
     refuse("depthwise weight must be (kh, kw, C) with C = " + std::to_string(c) + " and kh <= 8, got " +
            shape_str(w_dw.shape()));
@@ -489,6 +528,9 @@ mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const 
   p.pre = PointwiseStage{static_cast<Act>(act_pre), alpha_pre, beta_pre, bias_pre.has_value(), slope_pre.has_value()};
   p.pre_sh = pre_strides[0], p.pre_sw = pre_strides[1];
   p.pre_pt = pre_pads[0], p.pre_pl = pre_pads[1], p.pre_pb = pre_pads[2], p.pre_pr = pre_pads[3];
+  p.pre_image = pre_offset.has_value();
+  p.pre_mid = w_mid.has_value();
+  p.mid = PointwiseStage{static_cast<Act>(act_mid), alpha_mid, beta_mid, bias_mid.has_value(), slope_mid.has_value()};
   const mx::Shape dw_in = dw_input_shape(x.shape(), w_pre.shape(), p);
   if (dw_in[1] < 1 || dw_in[2] < 1) refuse("the first kernel does not fit the padded input " + shape_str(x.shape()));
   mx::Shape out_shape = conv_output_shape(dw_in, w_dw.shape(), p);
@@ -496,10 +538,14 @@ mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const 
   const int c_out = w_pw ? w_pw->shape(3) : c;
   out_shape[3] = c_out;
   if (p.pre.act == Act::PRelu && !slope_pre) refuse("the first pointwise PRelu needs a slope");
+  if (p.mid.act == Act::PRelu && !slope_mid) refuse("the middle pointwise PRelu needs a slope");
   if (p.act == Act::PRelu && !slope) refuse("PRelu needs a slope");
   if (p.pw.act == Act::PRelu && !slope_pw) refuse("the pointwise PRelu needs a slope");
   Inputs in{mx::to_stream(s), {}};
-  in.add(x, "x");
+  if (pre_offset)
+    in.list.push_back(mx::contiguous(x, false, in.stream));  // the kernel reads the image in place
+  else
+    in.add(x, "x");
   in.add(w_dw, "w");
   in.add_per_channel(bias, c, "bias");
   if (w_pw) {  // the order operands() expects
@@ -513,8 +559,14 @@ mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const 
     in.add_per_channel(slope, c, "slope");
   }
   in.add(w_pre, "w_pre");
-  in.add_per_channel(bias_pre, c, "bias_pre");
-  in.add_per_channel(slope_pre, c, "slope_pre");
+  in.add_per_channel(bias_pre, c_stem, "bias_pre");
+  in.add_per_channel(slope_pre, c_stem, "slope_pre");
+  if (pre_offset) in.add_per_channel(pre_offset, c_in, "pre_offset");
+  if (w_mid) {
+    in.add(*w_mid, "w_mid");
+    in.add_per_channel(bias_mid, c, "bias_mid");
+    in.add_per_channel(slope_mid, c, "slope_mid");
+  }
   return mx::array(out_shape, mx::float32, std::make_shared<NativeConv>(in.stream, p), std::move(in.list));
 }
 

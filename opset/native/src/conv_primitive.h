@@ -42,6 +42,11 @@ struct ConvParams {
   bool pre_pw = false;
   PointwiseStage pre{};
   int pre_sh = 1, pre_sw = 1, pre_pt = 0, pre_pl = 0, pre_pb = 0, pre_pr = 0;
+  // the stem reads the uint8 image x minus a per-channel offset (an input after the first conv's: offset)
+  bool pre_image = false;
+  // a 1x1 conv between the stem and the depthwise conv (inputs after those: w_mid, [bias_mid], [slope_mid])
+  bool pre_mid = false;
+  PointwiseStage mid{};
   bool operator==(const ConvParams&) const = default;
 };
 
@@ -96,7 +101,9 @@ mx::array native_dw_pw_conv2d(const mx::array& x, const mx::array& w_dw, const s
 // A 1x1 conv (w_pre: [1,1,C_in,C]) whose output only a depthwise conv (w_dw: [kh,kw,C]) reads, then, if w_pw is
 // given, a 1x1 conv over the depthwise output (w_pw: [1,1,C,C_out]), in one pass: *_pre belong to the first
 // 1x1 conv, bias/slope/act to the depthwise one, *_pw to the last; residual joins the final output.
-// The first conv may be a stem instead: w_pre [kh,kw,C_in,C] with C_in <= 4, pre_strides, pre_pads.
+// The first conv may be a stem instead: w_pre [kh,kw,C_in,C] with C_in <= 4, pre_strides, pre_pads; on the uint8
+// image x (NHWC) read as float(x) - pre_offset[c] when pre_offset is given; and then, if w_mid [1,1,C_stem,C] is
+// given, a 1x1 conv (*_mid) between the stem (w_pre [kh,kw,C_in,C_stem]) and the depthwise conv.
 mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const std::optional<mx::array>& bias_pre,
                               const std::optional<mx::array>& slope_pre, const mx::array& w_dw,
                               const std::optional<mx::array>& bias, const std::optional<mx::array>& slope,
@@ -105,7 +112,10 @@ mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const 
                               std::vector<int> strides, std::vector<int> pads, int act_pre, float alpha_pre,
                               float beta_pre, int act, float alpha, float beta, int act_pw, float alpha_pw,
                               float beta_pw, bool residual_after = false, std::vector<int> pre_strides = {1, 1},
-                              std::vector<int> pre_pads = {0, 0, 0, 0}, mx::StreamOrDevice s = {});
+                              std::vector<int> pre_pads = {0, 0, 0, 0}, const std::optional<mx::array>& pre_offset = {},
+                              const std::optional<mx::array>& w_mid = {}, const std::optional<mx::array>& bias_mid = {},
+                              const std::optional<mx::array>& slope_mid = {}, int act_mid = 0, float alpha_mid = 0.f,
+                              float beta_mid = 0.f, mx::StreamOrDevice s = {});
 
 // A dense conv on an 8-bit NHWC image x (uint8 [N,H,W,C], C <= 4), read as float(x) - offset[c] and zero-padded:
 // a network's stem with its input normalization folded into w (HWIO) and offset (the mean, in image order).

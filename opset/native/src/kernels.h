@@ -36,6 +36,22 @@ constexpr int kMaxSegments = 32;
 // A stem: a dense conv on at most this many input channels (gray, BGR, BGRA), run over zero-padded row bands.
 constexpr int kMaxStemChannels = 4;
 
+// What makes a depthwise conv's input rows in pw_dw: a 1x1 conv (shape over x: [n,h,w,c_in], float), or a stem
+// (a dense conv on 1-4 channels, any kernel, stride and pads) on x float NHWC, float NCHW [n,c_in,h,w] if
+// shape.nchw, or, with offset, an 8-bit NHWC image read as float(x) - offset[c] (passes/image_input.py);
+// then, if mid is given, a 1x1 conv over the stem's output (YuNet: stem, 1x1, depthwise). The last of them
+// writes dw's input: its output is dw.h x dw.w x dw.c_in. packed*: dense_pack's; epilogues without residual.
+struct PreStage {
+  ConvShape shape;
+  const void* x;
+  const float* offset = nullptr;  // the image's per-channel offset (x is then uint8)
+  const float* packed = nullptr;
+  Epilogue e{};
+  const ConvShape* mid = nullptr;  // the 1x1 conv after the stem: c_in = shape.c_out, c_out = dw.c_in
+  const float* packed_mid = nullptr;
+  Epilogue e_mid{};
+};
+
 // One table per instruction set; the dispatcher picks one at run time.
 struct KernelTable {
   const char* isa;
@@ -75,15 +91,12 @@ struct KernelTable {
   // `pixels` rows each (a part's rows may be further apart than its width: a channel slice).
   void (*concat)(const float* const* parts, const int64_t* row_strides, const int* widths, int g, int64_t pixels,
                  float* out);
-  // A 1x1 conv (shape pre over x: [n,h,w,pre.c_in] -> dw.c_in channels; packed_pre from dense_pack; e_pre
-  // without residual), or a stem (pre: a dense conv on 1-4 channels, any kernel, stride and pads, x NCHW
-  // [n,c_in,h,w] if pre.nchw; its output is dw's input, pre.ho = dw.h, pre.wo = dw.w),
-  // whose output feeds only a depthwise conv (shape dw over it, epilogue e_dw), then, if
-  // pw is given, a 1x1 conv over the depthwise output (as dw_pw; e_dw then without residual): the 1x1
-  // output rows stay in a per-thread buffer. out: [n, dw.ho, dw.wo, pw ? pw->c_out : dw.c_in].
-  void (*pw_dw)(const ConvShape& pre, const float* x, const float* packed_pre, const Epilogue& e_pre,
-                const ConvShape& dw, const float* w_dw, const Epilogue& e_dw, const ConvShape* pw,
-                const float* packed_pw, const Epilogue* e_pw, float* out);
+  // A 1x1 conv or a stem (PreStage) whose output feeds only a depthwise conv (shape dw over it, epilogue
+  // e_dw), then, if pw is given, a 1x1 conv over the depthwise output (as dw_pw; e_dw then without
+  // residual): the first stage's output rows stay in a per-thread buffer.
+  // out: [n, dw.ho, dw.wo, pw ? pw->c_out : dw.c_in].
+  void (*pw_dw)(const PreStage& pre, const ConvShape& dw, const float* w_dw, const Epilogue& e_dw,
+                const ConvShape* pw, const float* packed_pw, const Epilogue* e_pw, float* out);
   int lanes;  // floats per vector
 };
 

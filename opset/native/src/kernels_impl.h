@@ -717,7 +717,7 @@ inline void pointwise_pixels(const ConvShape& pw, const float* x, int64_t px, co
 
 // A float buffer of at least n floats starting on a cache line, kept per thread (slot: which one).
 inline float* thread_buffer(int slot, size_t n) {
-  thread_local std::vector<float> buffers[2];
+  thread_local std::vector<float> buffers[3];
   std::vector<float>& b = buffers[slot];
   if (b.size() < n + 16) b.resize(n + 16);
   return b.data() + (64 - reinterpret_cast<uintptr_t>(b.data()) % 64) % 64 / sizeof(float);
@@ -766,29 +766,54 @@ void dw_pw(const ConvShape& dw, const float* x, const float* w_dw, const Epilogu
 // in dw_pw. No intermediate map is written to memory.
 //
 // The first conv may instead be a stem (a dense conv on a 1-4 channel input, x NHWC or, pre.nchw, NCHW read
-// in place; SCRFD's and RetinaFace's 3x3 stride-2 stem, then their first depthwise conv): its rows come from
-// stem_rows, and the stem's map (6.5 MB for SCRFD at 640x640) is never written either.
+// in place, or the 8-bit image; SCRFD's and RetinaFace's 3x3 stride-2 stem, then their first depthwise conv):
+// its rows come from stem_rows, and the stem's map (6.5 MB for SCRFD at 640x640) is never written either.
+// A stem may be followed by a 1x1 conv (YuNet: stem, 1x1, depthwise): the stem's rows are then made a few at
+// a time into a second per-thread buffer (L1-sized) and the 1x1 conv runs over them into the first.
 inline bool pre_is_pointwise(const ConvShape& pre) {
   return pre.kh == 1 && pre.kw == 1 && pre.sh == 1 && pre.sw == 1 && !(pre.pt | pre.pl | pre.pb | pre.pr) && !pre.nchw;
 }
 
 // Rows [r0, r1) of the stem pre (of n * pre.ho) at out + r * pre.wo * pre.c_out.
-inline void stem_rows_into(const ConvShape& pre, const float* x, const float* packed, const Epilogue& e, float* out,
-                           int64_t r0, int64_t r1) {
-  with_act(e.act, [&](auto act) {
+inline void stem_rows_into(const PreStage& pre, float* out, int64_t r0, int64_t r1) {
+  with_act(pre.e.act, [&](auto act) {
     constexpr Act A = decltype(act)::value;
-    if (pre.nchw)
-      stem_rows<A, StemSource::F32Planar>(pre, x, nullptr, packed, e, out, r0, r1);
+    if (pre.offset)
+      stem_rows<A, StemSource::U8>(pre.shape, pre.x, pre.offset, pre.packed, pre.e, out, r0, r1);
+    else if (pre.shape.nchw)
+      stem_rows<A, StemSource::F32Planar>(pre.shape, pre.x, nullptr, pre.packed, pre.e, out, r0, r1);
     else
-      stem_rows<A, StemSource::F32>(pre, x, nullptr, packed, e, out, r0, r1);
+      stem_rows<A, StemSource::F32>(pre.shape, pre.x, nullptr, pre.packed, pre.e, out, r0, r1);
   });
 }
 
-void pw_dw(const ConvShape& pre, const float* x, const float* packed_pre, const Epilogue& e_pre, const ConvShape& dw,
-           const float* w_dw, const Epilogue& e_dw, const ConvShape* pw, const float* packed_pw, const Epilogue* e_pw,
-           float* out) {
+// Rows [r0, r1) of the depthwise conv's input (of n * pre.ho) into dst, consecutive rows of pre.wo pixels.
+inline void pre_rows_into(const PreStage& pre, bool pointwise, float* dst, int64_t r0, int64_t r1) {
+  const ConvShape& s = pre.shape;
+  if (pointwise) {
+    const float* x = static_cast<const float*>(pre.x) + r0 * s.w * s.c_in;
+    pointwise_pixels(s, x, (r1 - r0) * s.wo, pre.packed, pre.e, dst);
+    return;
+  }
+  if (!pre.mid) {
+    stem_rows_into(pre, dst - r0 * s.wo * s.c_out, r0, r1);
+    return;
+  }
+  const int64_t stem_row = static_cast<int64_t>(s.wo) * s.c_out;
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 13) / std::max<int64_t>(1, stem_row));  // ~32 KB
+  float* rows = thread_buffer(2, static_cast<size_t>(std::min(chunk, r1 - r0) * stem_row));
+  for (int64_t c0 = r0; c0 < r1; c0 += chunk) {
+    const int64_t c1 = std::min(r1, c0 + chunk);
+    stem_rows_into(pre, rows - c0 * stem_row, c0, c1);
+    pointwise_pixels(*pre.mid, rows, (c1 - c0) * s.wo, pre.packed_mid, pre.e_mid,
+                     dst + (c0 - r0) * s.wo * pre.mid->c_out);
+  }
+}
+
+void pw_dw(const PreStage& pre, const ConvShape& dw, const float* w_dw, const Epilogue& e_dw, const ConvShape* pw,
+           const float* packed_pw, const Epilogue* e_pw, float* out) {
   const KernelTable& dw_table = dw_row_table(dw);
-  const bool pointwise = pre_is_pointwise(pre);
+  const bool pointwise = !pre.mid && !pre.offset && pre_is_pointwise(pre.shape);
   const int64_t rows = static_cast<int64_t>(dw.n) * dw.ho;
   const int64_t in_row = static_cast<int64_t>(dw.w) * dw.c_in;   // floats of one 1x1 output row
   const int64_t out_row = static_cast<int64_t>(dw.wo) * dw.c_in;  // floats of one depthwise output row
@@ -819,10 +844,7 @@ void pw_dw(const ConvShape& pre, const float* x, const float* packed_pre, const 
       if (hi > have_hi) {
         float* dst = mid + (have_hi - have_lo) * in_row;
         const int64_t first = int64_t{n} * dw.h + have_hi;  // the first row to make, of n * dw.h
-        if (pointwise)
-          pointwise_pixels(pre, x + first * dw.w * pre.c_in, int64_t{hi - have_hi} * dw.w, packed_pre, e_pre, dst);
-        else
-          stem_rows_into(pre, x, packed_pre, e_pre, dst - first * in_row, first, first + (hi - have_hi));
+        pre_rows_into(pre, pointwise, dst, first, first + (hi - have_hi));
         have_hi = hi;
       }
       // the depthwise conv reads image n's row iy at mid + (iy - have_lo) * in_row

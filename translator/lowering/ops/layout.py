@@ -286,9 +286,9 @@ def depthwise_pointwise_nhwc(ctx: LowerCtx) -> Ref:
 
 @lowering("PointwiseDepthwise", domain=DOMAIN)
 def pointwise_depthwise_nhwc(ctx: LowerCtx) -> Ref:
-    """A native 1x1 conv (or a stem: pre_strides, pre_pads), its depthwise conv and maybe that one's 1x1 conv
-    in one opset.native.pw_dw_conv2d call (passes/pw_dw.py). Inputs: x, w_pre, [b_pre], w_dw, [b_dw], [w_pw],
-    [b_pw], [residual]."""
+    """A native 1x1 conv (or a stem: pre_strides, pre_pads; on the 8-bit image with image_offset; then maybe a
+    1x1 conv w_mid), its depthwise conv and maybe that one's 1x1 conv in one opset.native.pw_dw_conv2d call
+    (passes/pw_dw.py). Inputs: x, w_pre, [b_pre], w_dw, [b_dw], [w_pw], [b_pw], [residual], [w_mid], [b_mid]."""
     x, w_pre, w_dw = ctx.input(0), ctx.const(1), ctx.const(3)
     c, kh, kw, _ = w_dw.shape
     strides = [int(s) for s in ctx.attr("strides", [1, 1])]
@@ -302,10 +302,13 @@ def pointwise_depthwise_nhwc(ctx: LowerCtx) -> Ref:
     pads = conv_pads(ctx, in_hw, (kh, kw), strides, [1, 1])
     if pads is None:
         ctx.fail("auto_pad SAME with dynamic spatial dims")
-    post = ctx.has_input(5)
-    stem = pre_strides != [1, 1] or any(pre_pads) or w_pre.shape[1:3] != (1, 1)  # (O, kh, kw, I)
+    post, mid, offset = ctx.has_input(5), ctx.has_input(8), ctx.attr("image_offset")
+    stem = pre_strides != [1, 1] or any(pre_pads) or w_pre.shape[1:3] != (1, 1) or mid or offset is not None
     ctx.builder.note_strategy(
-        ("native stem" if stem else "native pointwise") + "+depthwise" + ("+pointwise" if post else "")
+        ("native image stem" if offset is not None else "native stem" if stem else "native pointwise")
+        + ("+pointwise" if mid else "")
+        + "+depthwise"
+        + ("+pointwise" if post else "")
     )
 
     def const(i: int, name: str):
@@ -324,6 +327,13 @@ def pointwise_depthwise_nhwc(ctx: LowerCtx) -> Ref:
             kwargs["residual_after"] = True
     if stem:
         kwargs["pre_strides"], kwargs["pre_pads"] = tuple(pre_strides), tuple(pre_pads)
+    if offset is not None:
+        kwargs["pre_offset"] = ctx.constant(np.asarray(offset, w_pre.dtype), "offset")
+    if mid:
+        kwargs["w_mid"] = ctx.constant(np.ascontiguousarray(ctx.const(8).transpose(1, 2, 3, 0)), "w_mid")
+        if ctx.has_input(9):
+            kwargs["bias_mid"] = ctx.constant(ctx.const(9), "b_mid")
+        kwargs.update(_native_act_kwargs(ctx, ctx.attr("mid_activation"), w_dw.dtype, "mid_"))
     return ctx.call(
         "native_pw_dw_conv2d", x, w0, const(2, "b_pre"), taps, const(4, "b"), w1, const(6, "b_pw"), **kwargs
     )
