@@ -493,6 +493,31 @@ Result check_dw_pw(Rng& r, const KernelTable& k) {
   return res;
 }
 
+// n bytes that end where an inaccessible page begins: a kernel reading past an image's last byte faults.
+class PageEndBytes {
+ public:
+  explicit PageEndBytes(size_t n) {
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_ = (n + page - 1) / page * page + page;
+    void* m = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED || mprotect(static_cast<char*>(m) + size_ - page, page, PROT_NONE) != 0) {
+      std::perror("kernel_check: mmap/mprotect");
+      std::exit(2);
+    }
+    mem_ = static_cast<unsigned char*>(m);
+    p_ = mem_ + size_ - page - n;
+  }
+  ~PageEndBytes() { munmap(mem_, size_); }
+  PageEndBytes(const PageEndBytes&) = delete;
+  PageEndBytes& operator=(const PageEndBytes&) = delete;
+  unsigned char* data() { return p_; }
+
+ private:
+  unsigned char* mem_;
+  unsigned char* p_;
+  size_t size_;
+};
+
 // A 1x1 conv, the depthwise conv that alone reads its output and, in some cases, a 1x1 conv reading the
 // depthwise output, fused (YuNet's blocks): the first 1x1 conv's output rows made a band at a time, with
 // the depthwise halo, in a per-thread buffer (rows a band shares with the next one moved to its front).
@@ -505,8 +530,11 @@ Result check_dw_pw(Rng& r, const KernelTable& k) {
 // next (as dw_pw's), and the output is within 1e-5 of them.
 Result check_pw_dw(Rng& r, const KernelTable& k) {
   // 0: small maps; 1: tall maps; 2: few middle channels; 3: a stem first (a dense conv on 1-4 channels, any
-  // kernel, stride and pads, its input NHWC or NCHW: SCRFD's 3x3 stride-2 stem, then its first depthwise conv)
+  // kernel, stride and pads, its input NHWC or NCHW floats or the 8-bit image read as x - offset: SCRFD's 3x3
+  // stride-2 stem, then its first depthwise conv), maybe followed by a 1x1 conv (YuNet: stem, 1x1, depthwise)
   const int kind = r.uniform(0, 3);
+  const bool image = kind == 3 && r.chance(0.4);
+  const bool chain = kind == 3 && r.chance(0.4);
   int c_in = 0, mid = 0;
   if (kind == 3) {
     c_in = r.uniform(1, 4);
@@ -522,12 +550,13 @@ Result check_pw_dw(Rng& r, const KernelTable& k) {
     c_in = r.channels(64);
     mid = r.channels(72);
   }
+  const int stem_out = chain ? r.channels(24) : mid;  // the first conv's output channels
   const int kh = r.pick({3, 3, 3, 5, 5, 1, 2, 7});
   const int kw = r.chance(0.85) ? kh : r.pick({1, 3, 5});
   const int sh = r.pick({1, 1, 2}), sw = r.chance(0.8) ? sh : r.pick({1, 2});
   ConvShape dw = kind == 1 ? geometry(r, kh, kw, sh, sw, mid, mid, 60, 40, 20, 16) : geometry(r, kh, kw, sh, sw, mid, mid, 14, 24);
   ConvShape pre{};
-  pre.n = dw.n, pre.h = pre.ho = dw.h, pre.w = pre.wo = dw.w, pre.c_in = c_in, pre.c_out = mid;
+  pre.n = dw.n, pre.h = pre.ho = dw.h, pre.w = pre.wo = dw.w, pre.c_in = c_in, pre.c_out = stem_out;
   pre.kh = pre.kw = pre.sh = pre.sw = 1;
   if (kind == 3) {  // the stem's input: the size whose output is exactly dw's input
     pre.kh = pre.kw = r.pick({3, 3, 3, 5, 2, 1});
@@ -540,18 +569,36 @@ Result check_pw_dw(Rng& r, const KernelTable& k) {
       pre.pt = pre.pb = pre.pl = pre.pr = 0;
       pre.h = (dw.h - 1) * pre.sh + pre.kh, pre.w = (dw.w - 1) * pre.sw + pre.kw;
     }
-    pre.nchw = r.chance(0.5) && c_in * pre.kh <= kMaxSegments;
+    pre.nchw = !image && r.chance(0.5) && c_in * pre.kh <= kMaxSegments;
   }
+  ConvShape mid_s{};  // the 1x1 conv between the stem and the depthwise conv
+  mid_s.n = dw.n, mid_s.h = mid_s.ho = dw.h, mid_s.w = mid_s.wo = dw.w, mid_s.c_in = stem_out, mid_s.c_out = mid;
+  mid_s.kh = mid_s.kw = mid_s.sh = mid_s.sw = 1;
   const bool last = r.chance(0.6);  // the 1x1 conv after the depthwise one
   ConvShape pw{};
   pw.n = dw.n, pw.h = pw.ho = dw.ho, pw.w = pw.wo = dw.wo, pw.c_in = mid, pw.kh = pw.kw = pw.sh = pw.sw = 1;
   if (last) pw.c_out = r.chance(0.2) ? r.uniform(1, 8) : r.channels(64);
   const size_t dw_n = size_t(dw.n) * dw.ho * dw.wo * mid, out_n = last ? size_t(pw.n) * pw.ho * pw.wo * pw.c_out : dw_n;
-  Buffer x = random_buffer(r, size_t(pre.n) * pre.h * pre.w * c_in);
-  sprinkle_nan(r, x);
-  Buffer w_pre = random_buffer(r, size_t(pre.kh) * pre.kw * c_in * mid);
+  const size_t in_n = size_t(pre.n) * pre.h * pre.w * c_in;
+  Buffer x = random_buffer(r, image ? 0 : in_n);
+  PageEndBytes img(image ? in_n : 1);
+  Buffer offset = random_buffer(r, c_in, 0.f, 255.f);
+  Ref x_ref(in_n);
+  if (image) {
+    for (size_t i = 0; i < in_n; ++i) img.data()[i] = static_cast<unsigned char>(r.uniform(0, 255));
+    for (size_t i = 0; i < in_n; ++i)
+      x_ref.val[i] = double(img.data()[i]) - offset[i % c_in], x_ref.mag[i] = std::fabs(x_ref.val[i]);
+  } else {
+    sprinkle_nan(r, x);
+    x_ref = from_floats(x.data(), x.size());
+  }
+  Buffer w_pre = image ? random_buffer(r, size_t(pre.kh) * pre.kw * c_in * stem_out, -1.f / 128, 1.f / 128)
+                       : random_buffer(r, size_t(pre.kh) * pre.kw * c_in * stem_out);  // image: a 1/std folded in
   EpilogueCase ep_pre;
-  draw_epilogue(r, mid, 0, false, ep_pre);
+  draw_epilogue(r, stem_out, 0, false, ep_pre);
+  Buffer w_mid = random_buffer(r, chain ? size_t(stem_out) * mid : 0);
+  EpilogueCase ep_mid;
+  if (chain) draw_epilogue(r, mid, 0, false, ep_mid);
   Buffer w_dw = random_buffer(r, size_t(kh) * kw * mid);
   EpilogueCase ep_dw;
   draw_epilogue(r, mid, dw_n, !last, ep_dw);
@@ -562,16 +609,26 @@ Result check_pw_dw(Rng& r, const KernelTable& k) {
     draw_epilogue(r, pw.c_out, out_n, true, ep_pw);
   }
   const PackedWeights p_pre = pack(k, pre, w_pre.data());
+  const PackedWeights p_mid = chain ? pack(k, mid_s, w_mid.data()) : PackedWeights{};
   const PackedWeights p_pw = last ? pack(k, pw, w_pw.data()) : PackedWeights{};
+  PreStage stage;
+  stage.shape = pre;
+  stage.x = image ? static_cast<const void*>(img.data()) : static_cast<const void*>(x.data());
+  stage.offset = image ? offset.data() : nullptr;
+  stage.packed = p_pre.buf.data();
+  stage.e = ep_pre.e;
+  if (chain) stage.mid = &mid_s, stage.packed_mid = p_mid.buf.data(), stage.e_mid = ep_mid.e;
   Buffer out = output_buffer(r, out_n);
-  k.pw_dw(pre, x.data(), p_pre.buf.data(), ep_pre.e, dw, w_dw.data(), ep_dw.e, last ? &pw : nullptr,
-          last ? p_pw.buf.data() : nullptr, last ? &ep_pw.e : nullptr, out.data());
-  const Ref a = ref_conv(pre, false, from_floats(x.data(), x.size()), w_pre.data(), ep_pre.e);
+  k.pw_dw(stage, dw, w_dw.data(), ep_dw.e, last ? &pw : nullptr, last ? p_pw.buf.data() : nullptr,
+          last ? &ep_pw.e : nullptr, out.data());
+  Ref a = ref_conv(pre, false, x_ref, w_pre.data(), ep_pre.e);
+  if (chain) a = ref_conv(mid_s, false, a, w_mid.data(), ep_mid.e);
   Ref want = ref_conv(dw, true, a, w_dw.data(), ep_dw.e);
   if (last) want = ref_conv(pw, false, want, w_pw.data(), ep_pw.e);
   Result res;
-  std::string what = "pw_dw pre " + describe(pre) + " " + ep_pre.describe() + " -> dw " + describe(dw) +
-                     " " + ep_dw.describe();
+  std::string what = std::string("pw_dw pre ") + (image ? "image " : "") + describe(pre) + " " + ep_pre.describe();
+  if (chain) what += " -> 1x1 " + describe(mid_s) + " " + ep_mid.describe();
+  what += " -> dw " + describe(dw) + " " + ep_dw.describe();
   if (last) what += " -> c_out=" + std::to_string(pw.c_out) + " pw " + ep_pw.describe();
   res.compare(out.data(), want.val.data(), conv_bounds(want).data(), out_n, what);
   res.guard(out, what);
@@ -940,31 +997,6 @@ Result check_dense_stem(Rng& r, const KernelTable& k) {
   draw_epilogue(r, c.s.c_out, out_n, true, c.ep);
   return run_dense(k, r, c);
 }
-
-// n bytes that end where an inaccessible page begins: a kernel reading past an image's last byte faults.
-class PageEndBytes {
- public:
-  explicit PageEndBytes(size_t n) {
-    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    size_ = (n + page - 1) / page * page + page;
-    void* m = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED || mprotect(static_cast<char*>(m) + size_ - page, page, PROT_NONE) != 0) {
-      std::perror("kernel_check: mmap/mprotect");
-      std::exit(2);
-    }
-    mem_ = static_cast<unsigned char*>(m);
-    p_ = mem_ + size_ - page - n;
-  }
-  ~PageEndBytes() { munmap(mem_, size_); }
-  PageEndBytes(const PageEndBytes&) = delete;
-  PageEndBytes& operator=(const PageEndBytes&) = delete;
-  unsigned char* data() { return p_; }
-
- private:
-  unsigned char* mem_;
-  unsigned char* p_;
-  size_t size_;
-};
 
 // A dense conv on an 8-bit NHWC image read as float(x) - offset[c] (the normalization folded into the
 // weights): 1-4 channels; 3x3 on 3 channels at horizontal stride 1 or 2 runs the stem kernel, every other
