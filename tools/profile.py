@@ -107,15 +107,14 @@ def profile_ours(path: Path, x: np.ndarray, runs: int, native_opt) -> dict:
                 )  # C (kh kw + C_out)
                 if r == 0:
                     macs[category] += float(np.prod(outs[0].shape[:3])) * per_pixel
-            elif call.fn == "native_pw_dw_conv2d":  # the first 1x1 conv's MACs, then the depthwise (+ 1x1) ones
-                x, w_pre, w = (resolve(call.args[i], env) for i in (0, 1, 3))
-                w_pw = resolve(call.args[5], env) if len(call.args) > 5 else call.kwargs.get("w_pw")
+            elif call.fn == "native_pw_dw_conv2d":  # the first conv's (and a middle 1x1's) MACs, then the rest
+                x, w = resolve(call.args[0], env), resolve(call.args[3], env)
+                w_pw = resolve(call.args[5], env) if len(call.args) > 5 else resolve(call.kwargs.get("w_pw"), env)
                 category = FUSED
                 if r == 0:
-                    c = w.shape[2]
-                    macs[category] += float(np.prod(x.shape[:3])) * w_pre.shape[2] * c + float(
-                        np.prod(outs[0].shape[:3])
-                    ) * c * (w.shape[0] * w.shape[1] + (0 if w_pw is None else w_pw.shape[3]))
+                    macs[category] += _pw_dw_first_macs(call, env, x) + float(np.prod(outs[0].shape[:3])) * w.shape[
+                        2
+                    ] * (w.shape[0] * w.shape[1] + (0 if w_pw is None else w_pw.shape[3]))
             elif call.fn == "native_conv2d":
                 category, per_pixel = _native_call_info(call, env)
                 if r == 0:
@@ -130,6 +129,19 @@ def profile_ours(path: Path, x: np.ndarray, runs: int, native_opt) -> dict:
         "strategies": program.notes.get("conv_strategies", {}),
         "round_trip_us": trip * 1e6,
     }
+
+
+def _pw_dw_first_macs(call, env, x) -> float:
+    """MACs of a fused pw_dw call's first stage: a 1x1 conv over x's pixels, or a stem (kh x kw, strided and
+    padded, x NHWC or NCHW) and then, with w_mid, a 1x1 conv over the stem's pixels."""
+    w_pre = resolve(call.args[1], env)
+    kh, kw, c_in, c_first = w_pre.shape
+    sh, sw = call.kwargs.get("pre_strides", (1, 1))
+    pt, pl, pb, pr = call.kwargs.get("pre_pads", (0, 0, 0, 0))
+    n, h, w = (x.shape[0], x.shape[1], x.shape[2]) if x.shape[3] == c_in else (x.shape[0], x.shape[2], x.shape[3])
+    pixels = float(n * ((h + pt + pb - kh) // sh + 1) * ((w + pl + pr - kw) // sw + 1))
+    w_mid = resolve(call.kwargs.get("w_mid"), env)
+    return pixels * kh * kw * c_in * c_first + (0.0 if w_mid is None else pixels * w_mid.shape[2] * w_mid.shape[3])
 
 
 def _ort_category(args: dict) -> str:

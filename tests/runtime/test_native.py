@@ -201,8 +201,11 @@ def test_every_wrapper_falls_back_to_the_same_result(monkeypatch):
         "pw_dw_conv2d, no last 1x1": lambda: native.pw_dw_conv2d(x, arr(1, 1, 6, 5), None, arr(3, 3, 5), arr(5),
                                                                  strides=(2, 1), pads=(1, 1, 2, 1),
                                                                  activation="clip", alpha=-0.5, beta=0.5),
+        # stem weights with a 1/std (~1/128) folded in, as passes/image_input.py makes them: the outputs then
+        # have the other cases' magnitudes, which the shared tolerance assumes (with /64 they reached ~100,
+        # and one cancelled output differed by 1.4e-5 on the baseline table: float32 rounding of ~70-size terms)
         "pw_dw_conv2d, image stem, 1x1 between": lambda: native.pw_dw_conv2d(
-            img, arr(3, 3, 3, 8) / 64, arr(8), arr(3, 3, 6), arr(6), arr(1, 1, 6, 5), arr(5), pads=(1, 1, 1, 1),
+            img, arr(3, 3, 3, 8) / 1024, arr(8), arr(3, 3, 6), arr(6), arr(1, 1, 6, 5), arr(5), pads=(1, 1, 1, 1),
             pre_strides=(2, 2), pre_pads=(1, 1, 1, 1), pre_offset=mx.array([100.0, 120.5, 90.0]), w_mid=arr(1, 1, 8, 6),
             bias_mid=arr(6), mid_activation="leaky_relu", mid_alpha=0.1, pre_activation="relu", activation="relu"),
         "max_pool2d": lambda: native.max_pool2d(x, (3, 2), (2, 2), (1, 0), (5, 5)),
