@@ -68,20 +68,20 @@ def _own_residual(node: Node) -> bool:
 
 
 def _sole_reader(graph: Graph, node: Node) -> Node | None:
-    """The one node reading node's output, if only one does and it is no graph output."""
+    """The one node reading node's output, if only one does, as its first input and nowhere else, and the
+    output is no graph output."""
     y = node.outputs[0]
     users = graph.consumers(y)
     if len(users) != 1 or y in graph.outputs:
         return None
-    return users[0]
+    reader = users[0]
+    return reader if reader.inputs[0] == y and y not in reader.inputs[1:] else None
 
 
 def _depthwise_after(graph: Graph, node: Node) -> Node | None:
-    """The depthwise conv (maybe fused with its 1x1 conv) that alone reads node's output, reading only it once."""
+    """The depthwise conv (maybe fused with its 1x1 conv) that alone reads node's output."""
     dw = _sole_reader(graph, node)
-    if dw is None or not _depthwise_reader(graph, dw) or dw.inputs[0] != node.outputs[0]:
-        return None
-    return None if node.outputs[0] in dw.inputs[1:] else dw
+    return dw if dw is not None and _depthwise_reader(graph, dw) else None
 
 
 def _chain(graph: Graph, pre: Node, stems: bool, chains: bool) -> tuple[Node | None, Node] | None:
@@ -98,8 +98,6 @@ def _chain(graph: Graph, pre: Node, stems: bool, chains: bool) -> tuple[Node | N
         return None, dw
     mid = _sole_reader(graph, pre)
     if not chains or mid is None or not plain_pointwise(graph, mid) or _own_residual(mid):
-        return None
-    if mid.inputs[0] != pre.outputs[0] or pre.outputs[0] in mid.inputs[1:]:
         return None
     dw = _depthwise_after(graph, mid)
     return None if dw is None else (mid, dw)
