@@ -35,8 +35,10 @@ def storage_array(a: np.ndarray) -> np.ndarray:
     return a.astype(storage) if storage else a
 
 
-def to_mx(a) -> mx.array:
-    """numpy -> MLX keeping the dtype (mx.array alone turns float64 into float32)."""
+def to_mx(a, in_place: bool = False) -> mx.array:
+    """numpy -> MLX keeping the dtype (mx.array alone turns float64 into float32). in_place: read the numpy
+    memory without a copy where `native.borrow` can; only for a caller that evaluates everything computed from
+    it before returning, without writing to `a` meanwhile, then calls `native.release_borrowed()`."""
     a = storage_array(np.asarray(a))
     if a.size == 0:  # MLX can hang evaluating reductions of empty arrays made from numpy buffers
         dtype = DTYPES.get("bool_" if a.dtype == np.bool_ else a.dtype.name)
@@ -44,6 +46,10 @@ def to_mx(a) -> mx.array:
             return mx.zeros(a.shape, dtype=dtype)
     if a.dtype == np.float64:
         return mx.array(a, dtype=mx.float64)
+    if in_place:
+        from opset import native
+
+        return native.borrow(a)
     return mx.array(a)
 
 

@@ -244,6 +244,8 @@ class MlxRunner(ModelRunner):
         return self._run({self.input_name: np.ascontiguousarray(batch if batch.ndim == 4 else batch[None])})
 
     def _run(self, feed):
+        from opset import native
+
         import mlx.core as mx
 
         shapes = None
@@ -261,11 +263,15 @@ class MlxRunner(ModelRunner):
                 raise InputError(
                     f"{self.path.name}: missing input {spec.onnx_name!r}; the model takes {[i.name for i in self.inputs]}"
                 )
-            args.append(mx.array(feed[spec.onnx_name]))
-        outs = model(*args)
-        mx.eval(*outs)
-        by_name = {spec.onnx_name: out for spec, out in zip(model.outputs, outs)}
-        return [_to_numpy(by_name[o.name], o.dtype) for o in self.outputs]
+            args.append(native.borrow(feed[spec.onnx_name]))  # held until the outputs are numpy
+        try:
+            outs = model(*args)
+            mx.eval(*outs)
+            by_name = {spec.onnx_name: out for spec, out in zip(model.outputs, outs)}
+            return [_to_numpy(by_name[o.name], o.dtype) for o in self.outputs]
+        finally:
+            del args
+            native.release_borrowed()
 
 
 def _to_numpy(x, dtype: np.dtype) -> np.ndarray:

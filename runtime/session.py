@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opset import native
 from opset.execute import to_mx, to_numpy
 from translator.api import MODES, convert
 from translator.batch_split import ImageSplit, image_split
@@ -188,10 +189,15 @@ class InferenceSession:
         if self.dynamic:
             shapes = tuple(tuple(a.shape) if arg.kind == "tensor" else None for arg, a in zip(self._inputs, arrays))
         model = self._compiled(shapes)
-        outs = model(*[_to_mx_value(a) for a in arrays])
-        mx.eval(*_arrays_in(outs))
-        by_name = {spec.onnx_name: out for spec, out in zip(model.outputs, outs)}
-        return [_to_numpy_value(by_name[name], self._output_dtype(name)) for name in names]
+        inputs = [_to_mx_value(a) for a in arrays]  # held until the outputs are numpy: borrowed buffers stay read
+        try:
+            outs = model(*inputs)
+            mx.eval(*_arrays_in(outs))
+            by_name = {spec.onnx_name: out for spec, out in zip(model.outputs, outs)}
+            return [_to_numpy_value(by_name[name], self._output_dtype(name)) for name in names]
+        finally:
+            del inputs
+            native.release_borrowed()
 
     def _split(self, arrays: list) -> ImageSplit | None:
         """How this batch splits into sub-batches that keep their maps in cache, or None: run it whole."""
@@ -287,7 +293,7 @@ def _to_mx_value(value: Any) -> Any:
         return None
     if isinstance(value, list):
         return [to_mx(v) for v in value]
-    return to_mx(value)
+    return to_mx(value, in_place=True)
 
 
 def _to_numpy_value(value: Any, dtype: np.dtype | None) -> Any:

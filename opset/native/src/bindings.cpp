@@ -1,10 +1,12 @@
 // Python bindings: opset.native._kernels (NB_DOMAIN mlx, so mx.array crosses as MLX's own type).
 #include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/variant.h>
 #include <nanobind/stl/vector.h>
 
+#include "borrowed.h"
 #include "conv_primitive.h"
 #include "kernels.h"
 #include "packed_weights.h"
@@ -46,6 +48,11 @@ NB_MODULE(_kernels, m) {
       },
       "The calls timed since the last take: (kind, (n, h, w, c_in, ho, wo, c_out, kh, kw, stride), x_aligned, "
       "start_us, copy_us, kernel_us, worker_share).");
+  m.def("borrow", &mlxu::borrow_numpy, "a"_a, "owner"_a,
+        "An MLX array over C-contiguous numpy memory, without a copy (None if it cannot): `owner` stays "
+        "referenced until MLX drops the buffer and release_borrowed() runs after that.");
+  m.def("release_borrowed", &mlxu::release_borrowed,
+        "Drop the references to numpy arrays whose borrowed MLX buffers were freed; returns how many.");
   m.def("sigmoid", &mlxu::native_sigmoid, "x"_a, nb::kw_only(), "stream"_a = nb::none(),
         "1 / (1 + exp(-x)) for float32 x, vectorized.");
   m.def("softmax_last", &mlxu::native_softmax_last, "x"_a, nb::kw_only(), "stream"_a = nb::none(),
