@@ -147,7 +147,7 @@ if stale "$EXT" "$SRC"; then
   # as opset/native/CMakeLists.txt builds it: nanobind NB_STATIC with NB_DOMAIN mlx, only the NEON table added
   cxx="aarch64-linux-gnu-g++ $CXXFLAGS -fPIC -fvisibility=hidden -DNDEBUG -DNB_DOMAIN=mlx $inc"
   $cxx -DNB_BUILD -fno-strict-aliasing -c "$NB/src/nb_combined.cpp" -o "$build/nb_combined.o"
-  for f in bindings conv_primitive packed_weights strided threadpool unary_primitive resize_primitive norm_primitive dispatch kernels_baseline kernels_neon; do
+  for f in bindings borrowed conv_primitive packed_weights strided threadpool unary_primitive resize_primitive norm_primitive dispatch kernels_baseline kernels_neon; do
     $cxx -c "$SRC/$f.cpp" -o "$build/$f.o"
   done
   aarch64-linux-gnu-g++ -shared -o "$EXT.tmp" "$build"/*.o -L"$SITE/mlx/lib" -lmlx -Wl,-rpath,'$ORIGIN/../../mlx/lib'
@@ -179,7 +179,7 @@ start=$(date +%s)
 py_step native-kernels pytest_native.log -m pytest -p no:cacheprovider -q tests/properties/test_native_kernels.py \
   tests/properties/test_native_dw_pw.py tests/properties/test_native_pw_dw.py tests/properties/test_native_elementwise.py \
   tests/properties/test_native_spatial.py \
-  tests/opset/test_native_resize.py tests/opset/test_native_norm.py tests/runtime/test_native.py -k "not without_the_extension and not failed_native_build"
+  tests/opset/test_native_resize.py tests/opset/test_native_norm.py tests/opset/test_borrow.py tests/runtime/test_native.py -k "not without_the_extension and not failed_native_build"
 log "took $(($(date +%s) - start)) s"
 log "Winograd and image-input translations (the image conv kernel on every table; SCRFD, RetinaFace and"
 log "MobileFaceNet reading the 8-bit image) vs onnxruntime, emulated"
