@@ -20,7 +20,7 @@ WEIGHTS_FILE = "yunet_2023mar.module.safetensors"
 MODULE_NAME = "yunet_2023mar"
 INPUTS = [('input_', 'input', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('cls_8', 'cls_8', 'float32', (1, 6400, 1)), ('cls_16', 'cls_16', 'float32', (1, 1600, 1)), ('cls_32', 'cls_32', 'float32', (1, 400, 1)), ('obj_8', 'obj_8', 'float32', (1, 6400, 1)), ('obj_16', 'obj_16', 'float32', (1, 1600, 1)), ('obj_32', 'obj_32', 'float32', (1, 400, 1)), ('bbox_8', 'bbox_8', 'float32', (1, 6400, 4)), ('bbox_16', 'bbox_16', 'float32', (1, 1600, 4)), ('bbox_32', 'bbox_32', 'float32', (1, 400, 4)), ('kps_8', 'kps_8', 'float32', (1, 6400, 10)), ('kps_16', 'kps_16', 'float32', (1, 1600, 10)), ('kps_32', 'kps_32', 'float32', (1, 400, 10))]
-NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 2, 'native depthwise': 16, 'native depthwise+pointwise': 3, 'native pointwise+depthwise': 1, 'native pointwise+depthwise+pointwise': 5, 'native stem+pointwise+depthwise': 1}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 8, 'epilogues_fused': 15, 'identities_removed': 0, 'layout': {'nhwc_ops': 59, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 12}, 'native_convs': 53, 'native_ops': 12, 'pointwise_depthwise_fused': 7, 'sibling_convs_merged': 9}
+NOTES = {'compile': True, 'constants_folded': 0, 'conv_strategies': {'native dense': 2, 'native depthwise': 16, 'native depthwise+pointwise': 3, 'native pointwise+depthwise': 1, 'native pointwise+depthwise+pointwise': 5, 'native stem+pointwise+depthwise': 1}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 8, 'epilogues_fused': 15, 'identities_removed': 0, 'layout': {'nhwc_ops': 59, 'transposes_after': 1, 'transposes_as_reshape': 0, 'transposes_before': 12}, 'max_pools_fused_into_convs': 2, 'native_convs': 53, 'native_ops': 12, 'pointwise_depthwise_fused': 7, 'sibling_convs_merged': 9}
 
 
 class PointwiseDepthwiseRelu2(nn.Module):
@@ -34,7 +34,7 @@ class PointwiseDepthwiseRelu2(nn.Module):
         self.bias_mid = mx.zeros((16,), dtype=mx.float32)
 
     def __call__(self, x):
-        return native.pw_dw_conv2d(x, self.w_pre, self.bias_pre, self.weight, self.bias, None, None, pads=(1, 1, 1, 1), pre_activation='relu', activation='relu', pre_strides=(2, 2), pre_pads=(1, 1, 1, 1), w_mid=self.w_mid, bias_mid=self.bias_mid)
+        return native.pw_dw_conv2d(x, self.w_pre, self.bias_pre, self.weight, self.bias, None, None, pads=(1, 1, 1, 1), pre_activation='relu', activation='relu', pre_strides=(2, 2), pre_pads=(1, 1, 1, 1), w_mid=self.w_mid, bias_mid=self.bias_mid, pool=True)
 
 
 class PointwiseDepthwiseRelu(nn.Module):
@@ -75,13 +75,14 @@ class Model(nn.Module):
 
 
 class ConvRelu(nn.Module):
-    def __init__(self):
+    def __init__(self, pool):
         super().__init__()
         self.weight = mx.zeros((3, 3, 64), dtype=mx.float32)
         self.bias = mx.zeros((64,), dtype=mx.float32)
+        self.pool = pool
 
     def __call__(self, x):
-        return native.conv2d(x, self.weight, self.bias, depthwise=True, pads=(1, 1, 1, 1), activation='relu')
+        return native.conv2d(x, self.weight, self.bias, depthwise=True, pads=(1, 1, 1, 1), activation='relu', pool=self.pool)
 
 
 class Backbone(nn.Module):
@@ -90,27 +91,25 @@ class Backbone(nn.Module):
         self.model0 = PointwiseDepthwiseRelu2()
         self.model1 = PointwiseDepthwiseRelu(16, 32)
         self.model2 = Model()
-        self.conv_16 = ConvRelu()
+        self.conv_16 = ConvRelu(pool=True)
         self.model3 = PointwiseDepthwiseRelu(64, 64)
-        self.conv_23 = ConvRelu()
+        self.conv_23 = ConvRelu(pool=False)
         self.model4 = PointwiseDepthwiseRelu(64, 64)
-        self.conv_30 = ConvRelu()
+        self.conv_30 = ConvRelu(pool=False)
         self.model5 = PointwiseDepthwiseRelu(64, 64)
 
     def __call__(self, x):
         model0 = self.model0(x)
-        max_pool2d = native.max_pool2d(model0, (2, 2), (2, 2), (0, 0), (160, 160))
-        model1 = self.model1(max_pool2d)
+        model1 = self.model1(model0)
         model2 = self.model2(model1)
         conv_16 = self.conv_16(model2)
-        max_pool2d_2 = native.max_pool2d(conv_16, (2, 2), (2, 2), (0, 0), (80, 80))
-        model3 = self.model3(max_pool2d_2)
+        model3 = self.model3(conv_16)
         conv_23 = self.conv_23(model3)
-        max_pool2d_3 = native.max_pool2d(conv_23, (2, 2), (2, 2), (0, 0), (40, 40))
-        model4 = self.model4(max_pool2d_3)
+        max_pool2d = native.max_pool2d(conv_23, (2, 2), (2, 2), (0, 0), (40, 40))
+        model4 = self.model4(max_pool2d)
         conv_30 = self.conv_30(model4)
-        max_pool2d_4 = native.max_pool2d(conv_30, (2, 2), (2, 2), (0, 0), (20, 20))
-        model5 = self.model5(max_pool2d_4)
+        max_pool2d_2 = native.max_pool2d(conv_30, (2, 2), (2, 2), (0, 0), (20, 20))
+        model5 = self.model5(max_pool2d_2)
         return conv_23, conv_30, model5
 
 
@@ -199,7 +198,7 @@ class Yunet2023mar(nn.Module):
         super().__init__()
         self.backbone = Backbone()
         self.neck_lateral_convs_2 = DepthwisePointwiseRelu(64, 64)
-        self.neck_lateral_convs_conv_40 = ConvRelu()
+        self.neck_lateral_convs_conv_40 = ConvRelu(pool=False)
         self.neck_lateral_convs_1 = PointwiseDepthwiseRelu3()
         self.bbox_head_multi_level_cls = [
             BboxHeadMultiLevelClsBlock2(),

@@ -112,14 +112,16 @@ def profile_ours(path: Path, x: np.ndarray, runs: int, native_opt) -> dict:
                 w_pw = resolve(call.args[5], env) if len(call.args) > 5 else resolve(call.kwargs.get("w_pw"), env)
                 category = FUSED
                 if r == 0:
-                    macs[category] += _pw_dw_first_macs(call, env, x) + float(np.prod(outs[0].shape[:3])) * w.shape[
-                        2
-                    ] * (w.shape[0] * w.shape[1] + (0 if w_pw is None else w_pw.shape[3]))
+                    pooled = 4 if call.kwargs.get("pool") else 1  # the conv made 4 pixels per one written
+                    macs[category] += _pw_dw_first_macs(call, env, x) + pooled * float(
+                        np.prod(outs[0].shape[:3])
+                    ) * w.shape[2] * (w.shape[0] * w.shape[1] + (0 if w_pw is None else w_pw.shape[3]))
             elif call.fn == "native_conv2d":
                 category, per_pixel = _native_call_info(call, env)
                 if r == 0:
                     o = outs[0]
-                    macs[category] += float(np.prod(o.shape)) * per_pixel
+                    pooled = 4 if call.kwargs.get("pool") else 1  # the conv made 4 pixels per one written
+                    macs[category] += pooled * float(np.prod(o.shape)) * per_pixel
             times[category] += elapsed
         if r:
             per_run.append(times)

@@ -123,6 +123,7 @@ def conv2d(
     residual_after: bool = False,
     winograd: int = 0,
     dilation: int = 1,
+    pool: bool = False,
 ) -> mx.array:
     """activation(conv(x, w) + bias + residual) for NHWC `x` (residual_after: activation(...) + residual).
 
@@ -133,7 +134,11 @@ def conv2d(
     conv as Winograd F(2x2, 3x3) or F(4x4, 3x3) (fewer multiplies, a little
     more rounding; the MLX fallback computes the conv directly). dilation > 1 (stride 1, pads divisible
     by it) runs the undilated kernel over the input's dilation x dilation phase grids (`_phase_conv`).
+    pool (a depthwise conv, no residual, an even output height and width): the result is the conv's 2x2 stride-2
+    max pool, made two rows at a time so the conv's own map is never written (YuNet's pools).
     """
+    if pool and (not depthwise or residual is not None or dilation > 1):
+        raise ValueError("native.conv2d: pool needs a depthwise conv without residual or dilation")
     if dilation > 1:
         if tuple(strides) != (1, 1) or any(int(p) % dilation for p in pads) or winograd:
             raise ValueError("native.conv2d: a dilated conv needs stride 1 and pads divisible by the dilation")
@@ -151,12 +156,21 @@ def conv2d(
         return _ext.conv2d(
             x, w, bias, residual, slope, depthwise=depthwise, strides=list(strides), pads=list(pads),
             act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta), residual_after=bool(residual_after),
-            winograd=int(winograd),
+            winograd=int(winograd), pool2=bool(pool),
         )  # fmt: skip
-    return reference_conv2d(
+    y = reference_conv2d(
         x, w, bias, depthwise=depthwise, strides=strides, pads=pads, activation=activation, alpha=alpha, beta=beta,
         slope=slope, residual=residual, residual_after=residual_after, dilation=dilation,
     )  # fmt: skip
+    return _pool2_reference(y) if pool else y
+
+
+def _pool2_reference(y: mx.array) -> mx.array:
+    """The 2x2 stride-2 max pool of an NHWC map with even height and width (NaN propagates)."""
+    n, h, w, c = y.shape
+    if h % 2 or w % 2:
+        raise ValueError(f"native: pool needs the conv output's height and width even, got {tuple(y.shape)}")
+    return mx.max(mx.reshape(y, (n, h // 2, 2, w // 2, 2, c)), axis=(2, 4))
 
 
 def _phase_conv(x, w, bias, d: int, pads, residual, kwargs: dict, slope) -> mx.array:
@@ -298,6 +312,7 @@ def pw_dw_conv2d(
     mid_alpha: float = 0.0,
     mid_beta: float = 0.0,
     mid_slope: mx.array | None = None,
+    pool: bool = False,
 ) -> mx.array:
     """A 1x1 conv, the depthwise conv that alone reads its output, and optionally a 1x1 conv after that, in one pass.
 
@@ -308,8 +323,11 @@ def pw_dw_conv2d(
     be a network's stem instead: w_pre (kh, kw, C_in <= 4, C) with pre_strides and pre_pads (SCRFD's 3x3
     stride-2 stem, then its first depthwise conv), on the 8-bit NHWC image x read as float(x) - pre_offset
     when pre_offset is given (as image_conv2d), and followed by a 1x1 conv w_mid (1, 1, C_stem, C), bias_mid,
-    mid_... before the depthwise conv when w_mid is given (YuNet: stem, 1x1, depthwise).
+    mid_... before the depthwise conv when w_mid is given (YuNet: stem, 1x1, depthwise). pool (no w_pw, no residual,
+    the depthwise output's height and width even): the result is the depthwise output's 2x2 stride-2 max pool.
     """
+    if pool and (w_pw is not None or residual is not None):
+        raise ValueError("native.pw_dw_conv2d: pool needs no w_pw and no residual")
     for act in (pre_activation, mid_activation, activation, pw_activation):
         if act not in ACTIVATIONS:
             raise ValueError(f"native.pw_dw_conv2d: unknown activation {act!r}")
@@ -323,6 +341,7 @@ def pw_dw_conv2d(
             residual_after=bool(residual_after), pre_strides=list(pre_strides), pre_pads=list(pre_pads),
             pre_offset=pre_offset, w_mid=w_mid, bias_mid=bias_mid, slope_mid=mid_slope,
             act_mid=ACTIVATIONS[mid_activation], alpha_mid=float(mid_alpha), beta_mid=float(mid_beta),
+            pool2=bool(pool),
         )  # fmt: skip
     if image:
         x = x.astype(mx.float32) - mx.reshape(pre_offset, (-1,))
@@ -332,9 +351,10 @@ def pw_dw_conv2d(
         y = reference_conv2d(y, w_mid, bias_mid, activation=mid_activation, alpha=mid_alpha, beta=mid_beta,
                              slope=mid_slope)  # fmt: skip
     if w_pw is None:
-        return reference_conv2d(y, w, bias, depthwise=True, strides=strides, pads=pads, activation=activation,
-                                alpha=alpha, beta=beta, slope=slope, residual=residual,
-                                residual_after=residual_after)  # fmt: skip
+        y = reference_conv2d(y, w, bias, depthwise=True, strides=strides, pads=pads, activation=activation,
+                             alpha=alpha, beta=beta, slope=slope, residual=residual,
+                             residual_after=residual_after)  # fmt: skip
+        return _pool2_reference(y) if pool else y
     y = reference_conv2d(y, w, bias, depthwise=True, strides=strides, pads=pads, activation=activation,
                          alpha=alpha, beta=beta, slope=slope)  # fmt: skip
     return reference_conv2d(y, w_pw, bias_pw, activation=pw_activation, alpha=pw_alpha, beta=pw_beta,

@@ -18,7 +18,7 @@ from opset import native
 import mlx.core as mx
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from onnx import helper
 
@@ -101,6 +101,9 @@ def check(b):
     ho, wo = (h + pt + pb - k) // s + 1, (w + pl + pr - k) // s + 1
     if ho < 1 or wo < 1:
         return
+    pool = b.get("pool", False)  # the depthwise output's 2x2 stride-2 max pool (no 1x1 after, no residual)
+    if pool and (post or b["residual"] or ho % 2 or wo % 2):
+        return
     if image:  # the image; onnxruntime gets float(image) - offset, as the kernel reads it (one rounding each)
         pixels = rng.integers(0, 256, (n, h0, w0, ci), dtype=np.uint8)
         offset = rng.uniform(60, 190, ci).astype(np.float32)
@@ -154,6 +157,9 @@ def check(b):
     nodes += activation_nodes(last_act, last, "y0", *ab(stage, last_act), slopes[stage], inits, last_tag)
     nodes.append(helper.make_node("Add", ["y0", "r"], ["y"]) if b["residual"] == "after" else
                  helper.make_node("Identity", ["y0"], ["y"]))  # fmt: skip
+    if pool:
+        nodes[-1].output[0] = "y1"
+        nodes.append(helper.make_node("MaxPool", ["y1"], ["y"], kernel_shape=[2, 2], strides=[2, 2]))
     model = make_model(nodes, inputs, [("y", np.float32, None)], inits, opset=14)
     want = run_ort(model, feed)[0].transpose(0, 2, 3, 1)
 
@@ -176,6 +182,7 @@ def check(b):
             **(acts("pw_", "pw", b["act_pw"]) if post else {}),
             **({"w_mid": mx.array(np.ascontiguousarray(w_mid.transpose(2, 3, 1, 0))), "bias_mid": arr(bias_mid),
                 **acts("mid_", "mid", b["act_mid"])} if c_stem is not None else {}),
+            pool=pool,
         )  # fmt: skip
 
     xa = _view(pixels if image else x, b["view"])
@@ -186,6 +193,7 @@ def check(b):
             got = np.array(fn(xa, ra))
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want, atol=3e-5, rtol=3e-5, err_msg=isa)
+    return True  # compared (the shapes drawn fit)
 
 
 @scaled(2)
@@ -214,6 +222,16 @@ def test_stem_pointwise_depthwise_matches_onnxruntime(b):
 def test_image_stem_depthwise_matches_onnxruntime(b):
     """The stem reads the 8-bit image (float(x) - offset, zero-padded), with or without a 1x1 conv after it."""
     check(b)
+
+
+@scaled(2)
+@given(b=chains(), stem=st.sampled_from([None, "stem", "stem+1x1"]), data=st.data())
+def test_depthwise_max_pool_matches_onnxruntime(b, stem, data):
+    """pool=True: the chain's depthwise output (maybe after a stem, or a stem and a 1x1 conv: YuNet's first
+    block) 2x2-max-pooled in the same pass, against onnxruntime's MaxPool after the same convs."""
+    if stem is not None:
+        b = data.draw(stem_mid_chains() if stem == "stem+1x1" else stem_chains())
+    assume(check(b | {"c_out": None, "residual": False, "pool": True}))
 
 
 @pytest.mark.parametrize("c,c_out,view", [(16, 16, "transposed"), (8, 16, "transposed"), (32, None, "contiguous")])

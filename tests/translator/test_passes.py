@@ -412,3 +412,67 @@ def test_depthwise_output_read_elsewhere_is_not_fused(tmp_path):
     assert t.program.notes["conv_strategies"] == {"native dense": 1, "native depthwise": 1}
     x = np.random.default_rng(13).standard_normal((1, 6, 7, 9)).astype(np.float32)
     assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+def _conv_pool(first: str, h: int = 16, w: int = 20, pool: tuple = (2, 2, 0), reader: bool = False):
+    """A depthwise 3x3 conv + Relu, then MaxPool (kernel, stride, pad) (YuNet's stage ends); first: "dense" (a
+    stem and a dense 3x3 conv before it: the depthwise conv stays a plain native conv), "1x1" (fused with it as
+    a PointwiseDepthwise chain) or "stem+1x1" (YuNet's first block: stem, 1x1, depthwise). reader: the
+    depthwise output is also a graph output."""
+    rng = np.random.default_rng(31)
+    ci, c = 3, 8
+    inits = {
+        "w0": (rng.standard_normal((c, ci, 3, 3)) / 5).astype(np.float32),
+        "w1": (rng.standard_normal((c, ci if first == "1x1" else c, 1, 1)) / 3).astype(np.float32),
+        "w2": (rng.standard_normal((c, c, 3, 3)) / 8).astype(np.float32),
+        "wd": rng.standard_normal((c, 1, 3, 3)).astype(np.float32),
+        "bd": rng.standard_normal(c).astype(np.float32),
+    }
+    stem_pads, stem_stride = ([1, 1, 1, 1], 2) if first == "stem+1x1" else ([1, 1, 1, 1], 1)
+    nodes = []
+    if first in ("dense", "stem+1x1"):
+        nodes.append(helper.make_node("Conv", ["x", "w0"], ["s0" if first == "dense" else "s"], pads=stem_pads,
+                                      strides=[stem_stride] * 2))  # fmt: skip
+    if first == "dense":
+        nodes.append(helper.make_node("Conv", ["s0", "w2"], ["s"], pads=[1, 1, 1, 1]))
+    if first in ("1x1", "stem+1x1"):
+        nodes.append(helper.make_node("Conv", ["s" if first == "stem+1x1" else "x", "w1"], ["q"]))
+    nodes += [helper.make_node("Conv", ["q" if first != "dense" else "s", "wd", "bd"], ["d"], group=c, pads=[1, 1, 1, 1]),
+              helper.make_node("Relu", ["d"], ["dr"])]  # fmt: skip
+    k, s, p = pool
+    nodes.append(helper.make_node("MaxPool", ["dr"], ["y"], kernel_shape=[k, k], strides=[s, s], pads=[p] * 4))
+    outputs = [("y", np.float32, None)]
+    if reader:
+        outputs.append(("dr", np.float32, None))
+    return make_model(nodes, [("x", np.float32, [1, ci, h, w])], outputs, inits)
+
+
+@pytest.mark.parametrize("first", ["dense", "1x1", "stem+1x1"])
+def test_max_pools_fuse_into_depthwise_convs(tmp_path, first):
+    m = _conv_pool(first)
+    t = translate(m, native=True)
+    assert t.notes["max_pools_fused_into_convs"] == 1
+    assert all(c.fn != "native_max_pool2d" for c in t.program.calls)
+    fused = {"dense": "native_conv2d", "1x1": "native_pw_dw_conv2d", "stem+1x1": "native_pw_dw_conv2d"}[first]
+    assert [c.fn for c in t.program.calls if c.kwargs.get("pool")] == [fused]
+    x = np.random.default_rng(32).standard_normal((1, 3, 16, 20)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+@pytest.mark.parametrize(
+    "why,kwargs",
+    [("odd height", {"h": 15}), ("3x3 pool", {"pool": (3, 2, 1)}), ("padded pool", {"pool": (2, 2, 1)}),
+     ("stride-1 pool", {"pool": (2, 1, 0)}), ("read elsewhere", {"reader": True})],
+)  # fmt: skip
+def test_max_pools_that_cannot_fuse_stay_apart(tmp_path, monkeypatch, why, kwargs):
+    m = _conv_pool("1x1", **kwargs)
+    t = translate(m, native=True)
+    assert "max_pools_fused_into_convs" not in t.notes, why
+    x = np.random.default_rng(33).standard_normal((1, 3, kwargs.get("h", 16), 20)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+def test_max_pool_fusion_switch(monkeypatch):
+    monkeypatch.setenv("MLX_UNIFACE_CONV_POOL", "0")
+    t = translate(_conv_pool("1x1"), native=True)
+    assert "max_pools_fused_into_convs" not in t.notes

@@ -9,6 +9,7 @@ from .cleanup import eliminate_dead_code, remove_identities
 from .concat_conv import split_concat_convs
 from .constant_folding import fold_constants
 from .control_flow import fold_constant_ifs, optimize_subgraphs
+from .conv_pool import fuse_conv_max_pools
 from .dw_pw import fuse_depthwise_pointwise
 from .epilogue import fuse_epilogues
 from .grouped import split_grouped_convs
@@ -26,7 +27,7 @@ __all__ = [
     "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
     "assign_native_ops", "fuse_depthwise_pointwise", "fuse_pointwise_depthwise", "fold_channel_shuffles",
     "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats", "split_grouped_convs",
-    "subpixel_conv_transposes", "fold_pads_into_convs",
+    "subpixel_conv_transposes", "fold_pads_into_convs", "fuse_conv_max_pools",
 ]  # fmt: skip
 
 
@@ -91,6 +92,7 @@ def run_passes(
                 count("concats_split_into_convs", split_concat_convs(graph))
                 count("depthwise_pointwise_fused", fuse_depthwise_pointwise(graph))
                 count("pointwise_depthwise_fused", fuse_pointwise_depthwise(graph))
+                count("max_pools_fused_into_convs", fuse_conv_max_pools(graph))
                 count("concat_shuffles_interleaved", fuse_concat_shuffles(graph))
                 count("native_channel_concats", native_channel_concats(graph))
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)

@@ -70,10 +70,10 @@ NB_MODULE(_kernels, m) {
         "beta_pw"_a = 0.f, "residual_after"_a = false, "pre_strides"_a = std::vector<int>{1, 1},
         "pre_pads"_a = std::vector<int>{0, 0, 0, 0}, "pre_offset"_a = nb::none(), "w_mid"_a = nb::none(),
         "bias_mid"_a = nb::none(), "slope_mid"_a = nb::none(), "act_mid"_a = 0, "alpha_mid"_a = 0.f,
-        "beta_mid"_a = 0.f, "stream"_a = nb::none(),
+        "beta_mid"_a = 0.f, "pool2"_a = false, "stream"_a = nb::none(),
         "A 1x1 conv (or a stem: a dense conv on <= 4 channels with pre_strides, pre_pads, on the uint8 image read as "
         "float(x) - pre_offset if given, then a 1x1 conv w_mid if given), the depthwise conv reading its output and "
-        "optionally a 1x1 conv after that, in one pass: "
+        "optionally a 1x1 conv after that (or, pool2, the 2x2 stride-2 max pool of the depthwise output), in one pass: "
         "[act_pw(conv1x1(.., w_pw) + bias_pw)](act(dwconv(act_pre(conv(x, w_pre) + bias_pre)) + bias)) [+ residual].");
   m.def("max_pool2d", &mlxu::native_max_pool2d, "x"_a, "kernel"_a, "strides"_a, "pads"_a, "out_hw"_a, nb::kw_only(),
         "stream"_a = nb::none(), "NHWC max pool; pads (top, left); the output size is given.");
@@ -95,7 +95,8 @@ NB_MODULE(_kernels, m) {
         "Concat along the last axis on the pool's threads, reading channel slices in place.");
   m.def("conv2d", &mlxu::native_conv2d, "x"_a, "w"_a, "bias"_a.none(), "residual"_a.none(), "slope"_a.none(),
         nb::kw_only(), "depthwise"_a, "strides"_a, "pads"_a, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f,
-        "residual_after"_a = false, "winograd"_a = 0, "stream"_a = nb::none(),
+        "residual_after"_a = false, "winograd"_a = 0, "pool2"_a = false, "stream"_a = nb::none(),
         "Fused NHWC conv: act(conv(x, w) + bias + residual). Depthwise w: (kh, kw, C); dense w: HWIO. "
-        "winograd=2|4: a dense 3x3 stride-1 conv as Winograd F(2x2, 3x3) / F(4x4, 3x3).");
+        "winograd=2|4: a dense 3x3 stride-1 conv as Winograd F(2x2, 3x3) / F(4x4, 3x3). pool2 (depthwise, no residual, "
+        "even output height and width): the output written is the conv's 2x2 stride-2 max pool.");
 }

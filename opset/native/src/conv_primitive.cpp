@@ -88,6 +88,7 @@ mx::Shape output_shape(const std::vector<mx::array>& inputs, const ConvParams& p
                                : inputs[0].shape();
   mx::Shape shape = conv_output_shape(x, inputs[1].shape(), p);
   if (p.fused_pw) shape[3] = inputs[operands(p).w_pw].shape(3);
+  if (p.pool2) shape[1] /= 2, shape[2] /= 2;
   return shape;
 }
 
@@ -244,7 +245,9 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     ConvShape s{};
     const mx::Shape dw_in = p.pre_pw ? dw_input_shape(x.shape(), held[o.w_pre].shape(), p) : x.shape();
     s.n = x.shape(0), s.h = dw_in[1], s.w = dw_in[2], s.c_in = p.pre_pw ? w.shape(2) : x.shape(3);
-    s.ho = out.shape(1), s.wo = out.shape(2), s.c_out = p.fused_pw ? s.c_in : out.shape(3);
+    const int scale = p.pool2 ? 2 : 1;  // the conv's own output is twice the pooled one written
+    s.ho = out.shape(1) * scale, s.wo = out.shape(2) * scale, s.c_out = p.fused_pw ? s.c_in : out.shape(3);
+    s.pool2 = p.pool2;
     s.kh = w.shape(0), s.kw = w.shape(1);
     s.sh = p.sh, s.sw = p.sw, s.pt = p.pt, s.pl = p.pl, s.pb = p.pb, s.pr = p.pr;
     s.nchw = nchw && !p.pre_pw;
@@ -321,7 +324,11 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     }
     if (record) {
       const bool x_aligned = image || p.pre_image || reinterpret_cast<uintptr_t>(ptr[0]) % kAlign == 0;
-      const char* kind = p.pre_mid ? (p.fused_pw ? "stem+pointwise+depthwise+pointwise" : "stem+pointwise+depthwise")
+      const char* kind = p.pool2 ? (p.pre_mid   ? "stem+pointwise+depthwise+max_pool"
+                                    : stem_pre   ? "stem+depthwise+max_pool"
+                                    : p.pre_pw   ? "pointwise+depthwise+max_pool"
+                                                 : "depthwise+max_pool")
+                         : p.pre_mid ? (p.fused_pw ? "stem+pointwise+depthwise+pointwise" : "stem+pointwise+depthwise")
                          : stem_pre ? (p.fused_pw ? "stem+depthwise+pointwise" : "stem+depthwise")
                          : p.pre_pw ? (p.fused_pw ? "pointwise+depthwise+pointwise" : "pointwise+depthwise")
                          : p.fused_pw ? "depthwise+pointwise"
@@ -387,10 +394,18 @@ struct Inputs {
 
 }  // namespace
 
+// pool2: a depthwise conv, no residual, and an even output height and width (the pool's windows tile it exactly).
+static void check_pool2(bool depthwise, bool residual, const mx::Shape& conv_out) {
+  if (!depthwise) refuse("pool2 needs a depthwise conv");
+  if (residual) refuse("pool2 cannot take a residual");
+  if (conv_out[1] % 2 || conv_out[2] % 2)
+    refuse("pool2 needs the conv output's height and width even, got " + shape_str(conv_out));
+}
+
 mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
                         const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
                         bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,
-                        float beta, bool residual_after, int winograd, mx::StreamOrDevice s) {
+                        float beta, bool residual_after, int winograd, bool pool2, mx::StreamOrDevice s) {
   check_geometry(x, strides, pads, act);
   check_weight(x, w, depthwise);
   if (winograd != 0 && winograd != 2 && winograd != 4) refuse("winograd must be 0, 2 or 4, got " + std::to_string(winograd));
@@ -402,8 +417,13 @@ mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optio
                static_cast<Act>(act), alpha, beta,
                bias.has_value(), residual.has_value(), slope.has_value(), residual_after && residual.has_value()};
   p.winograd = winograd;
-  const mx::Shape out_shape = conv_output_shape(x.shape(), w.shape(), p);
+  mx::Shape out_shape = conv_output_shape(x.shape(), w.shape(), p);
   if (out_shape[1] < 1 || out_shape[2] < 1) refuse("the kernel does not fit the padded input " + shape_str(x.shape()));
+  if (pool2) {
+    check_pool2(depthwise, residual.has_value(), out_shape);
+    p.pool2 = true;
+    out_shape[1] /= 2, out_shape[2] /= 2;
+  }
   const int c_out = out_shape[3];
   if (p.act == Act::PRelu && !slope) refuse("PRelu needs a slope");
   Inputs in{mx::to_stream(s), {}};
@@ -488,7 +508,7 @@ mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const 
                               std::vector<int> pre_pads, const std::optional<mx::array>& pre_offset,
                               const std::optional<mx::array>& w_mid, const std::optional<mx::array>& bias_mid,
                               const std::optional<mx::array>& slope_mid, int act_mid, float alpha_mid, float beta_mid,
-                              mx::StreamOrDevice s) {
+                              bool pool2, mx::StreamOrDevice s) {
   check_geometry(x, strides, pads, act);
   check_geometry(x, pre_strides, pre_pads, act_pre);
   for (int a : {act_pre, act_pw, act_mid})
@@ -537,6 +557,12 @@ mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const 
   if (out_shape[1] < 1 || out_shape[2] < 1) refuse("the kernel does not fit the padded input " + shape_str(x.shape()));
   const int c_out = w_pw ? w_pw->shape(3) : c;
   out_shape[3] = c_out;
+  if (pool2) {
+    if (w_pw) refuse("pool2 pools the depthwise output: it cannot take w_pw");
+    check_pool2(true, residual.has_value(), out_shape);
+    p.pool2 = true;
+    out_shape[1] /= 2, out_shape[2] /= 2;
+  }
   if (p.pre.act == Act::PRelu && !slope_pre) refuse("the first pointwise PRelu needs a slope");
   if (p.mid.act == Act::PRelu && !slope_mid) refuse("the middle pointwise PRelu needs a slope");
   if (p.act == Act::PRelu && !slope) refuse("PRelu needs a slope");

@@ -47,6 +47,9 @@ struct ConvParams {
   // a 1x1 conv between the stem and the depthwise conv (inputs after those: w_mid, [bias_mid], [slope_mid])
   bool pre_mid = false;
   PointwiseStage mid{};
+  // depthwise (maybe after a pre stage), no 1x1 after it, no residual: the output is the 2x2 stride-2 max pool
+  // of the conv's (whose height and width are even)
+  bool pool2 = false;
   bool operator==(const ConvParams&) const = default;
 };
 
@@ -103,7 +106,8 @@ mx::array native_dw_pw_conv2d(const mx::array& x, const mx::array& w_dw, const s
 // 1x1 conv, bias/slope/act to the depthwise one, *_pw to the last; residual joins the final output.
 // The first conv may be a stem instead: w_pre [kh,kw,C_in,C] with C_in <= 4, pre_strides, pre_pads; on the uint8
 // image x (NHWC) read as float(x) - pre_offset[c] when pre_offset is given; and then, if w_mid [1,1,C_stem,C] is
-// given, a 1x1 conv (*_mid) between the stem (w_pre [kh,kw,C_in,C_stem]) and the depthwise conv.
+// given, a 1x1 conv (*_mid) between the stem (w_pre [kh,kw,C_in,C_stem]) and the depthwise conv. pool2 (no w_pw, no
+// residual, the depthwise output's height and width even): the output is that output's 2x2 stride-2 max pool.
 mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const std::optional<mx::array>& bias_pre,
                               const std::optional<mx::array>& slope_pre, const mx::array& w_dw,
                               const std::optional<mx::array>& bias, const std::optional<mx::array>& slope,
@@ -115,7 +119,7 @@ mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const 
                               std::vector<int> pre_pads = {0, 0, 0, 0}, const std::optional<mx::array>& pre_offset = {},
                               const std::optional<mx::array>& w_mid = {}, const std::optional<mx::array>& bias_mid = {},
                               const std::optional<mx::array>& slope_mid = {}, int act_mid = 0, float alpha_mid = 0.f,
-                              float beta_mid = 0.f, mx::StreamOrDevice s = {});
+                              float beta_mid = 0.f, bool pool2 = false, mx::StreamOrDevice s = {});
 
 // A dense conv on an 8-bit NHWC image x (uint8 [N,H,W,C], C <= 4), read as float(x) - offset[c] and zero-padded:
 // a network's stem with its input normalization folded into w (HWIO) and offset (the mean, in image order).
@@ -127,6 +131,7 @@ mx::array native_image_conv2d(const mx::array& x, const mx::array& w, const std:
 mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
                         const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
                         bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,
-                        float beta, bool residual_after = false, int winograd = 0, mx::StreamOrDevice s = {});
+                        float beta, bool residual_after = false, int winograd = 0, bool pool2 = false,
+                        mx::StreamOrDevice s = {});
 
 }  // namespace mlxu

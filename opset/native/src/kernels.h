@@ -28,6 +28,8 @@ struct ConvShape {
   int pt, pl, pb, pr;      // pads: top, left, bottom, right
   bool nchw = false;       // dense only: x is [n, c_in, h, w], read in place (a network's stem on its NCHW input)
   int winograd = 0;        // dense 3x3 stride 1 only: 2 or 4 runs Winograd F(2x2, 3x3) / F(4x4, 3x3), 0 the GEMM
+  bool pool2 = false;      // depthwise, and pw_dw without a last 1x1: ho and wo even, and the output written is the
+                           // 2x2 stride-2 max pool of the conv's (ho / 2 x wo / 2): the conv's map is never stored
 };
 
 // Dense kernels read a pixel's window as segments of contiguous floats: kh of kw * c_in (NHWC), or

@@ -360,12 +360,59 @@ inline void depthwise_row(const ConvShape& s, const float* x, const float* w, co
     for (int ox = 0; ox < s.wo; ++ox) dw_pixel<A>(r, ox, vectors * kL, C % kL);
 }
 
+// out (wo / 2 pixels) = the 2x2 max of conv rows a and b (wo pixels of C each); NaN propagates as in max_pool.
+inline void pool2_rows(const float* a, const float* b, int wo, int C, float* out) {
+  for (int ox = 0; ox + 1 < wo; ox += 2) {
+    const float* a0 = a + static_cast<int64_t>(ox) * C;
+    const float* b0 = b + static_cast<int64_t>(ox) * C;
+    float* o = out + static_cast<int64_t>(ox / 2) * C;
+    int c = 0;
+    for (; c + kL <= C; c += kL) {
+      Vec m = Vec::load(a0 + c);
+      for (const float* p : {a0 + C + c, b0 + c, b0 + C + c}) {
+        const Vec v = Vec::load(p);
+        m = keep_nan(v, vmax(v, m));
+      }
+      m.store(o + c);
+    }
+    for (; c < C; ++c) {
+      float m = a0[c];
+      for (float v : {a0[C + c], b0[c], b0[C + c]}) m = (v != v || v > m) ? v : m;
+      o[c] = m;
+    }
+  }
+}
+
+// A depthwise conv whose output only a 2x2 stride-2 max pool reads (s.pool2; YuNet): each thread makes two conv
+// rows in a buffer of its own and stores their pooled row, so the conv's map is never written and read back.
+template <Act A>
+void depthwise_pooled(const ConvShape& s, const float* x, const float* w, const Epilogue& e, float* out) {
+  const int64_t pairs = static_cast<int64_t>(s.n) * (s.ho / 2);
+  const int64_t row = static_cast<int64_t>(s.wo) * s.c_in;
+  const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, row * s.kh * s.kw));
+  ThreadPool::instance().parallel_for(pairs, grain, [&](int64_t p0, int64_t p1) {
+    thread_local std::vector<float> buffer;
+    if (buffer.size() < static_cast<size_t>(2 * row + 16)) buffer.resize(2 * row + 16);
+    float* tmp = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64 / sizeof(float);
+    for (int64_t q = p0; q < p1; ++q) {
+      const int n = static_cast<int>(q / (s.ho / 2)), oy = static_cast<int>(q % (s.ho / 2)) * 2;
+      depthwise_row<A>(s, x, w, e, tmp, n, oy, 0);
+      depthwise_row<A>(s, x, w, e, tmp, n, oy + 1, row);
+      pool2_rows(tmp, tmp + row, s.wo, s.c_in, out + q * (row / 2));
+    }
+  });
+}
+
 void depthwise(const ConvShape& s, const float* x, const float* w, const Epilogue& e, float* out) {
 #ifdef MLXU_NARROW_TABLE
   // Channel counts that are not a multiple of this table's width run faster on the narrower table
   // (full vectors there, masked tails here).
   if (s.c_in % kL != 0) return MLXU_NARROW_TABLE().depthwise(s, x, w, e, out);
 #endif
+  if (s.pool2) {
+    with_act(e.act, [&](auto act) { depthwise_pooled<decltype(act)::value>(s, x, w, e, out); });
+    return;
+  }
   const int64_t rows = static_cast<int64_t>(s.n) * s.ho;
   const int64_t work_per_row = static_cast<int64_t>(s.wo) * s.c_in * s.kh * s.kw;
   const int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, work_per_row));
@@ -823,18 +870,24 @@ void pw_dw(const PreStage& pre, const ConvShape& dw, const float* w_dw, const Ep
   const int64_t in_row = static_cast<int64_t>(dw.w) * dw.c_in;   // floats of one 1x1 output row
   const int64_t out_row = static_cast<int64_t>(dw.wo) * dw.c_in;  // floats of one depthwise output row
   const int Co = pw ? pw->c_out : dw.c_in;
-  const int64_t block_rows = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(1, out_row));
+  // dw.pool2 (no pw): rows go in pairs, each pair's 2x2 max pool stored (blocks and chunks start on even rows)
+  const int64_t unit = dw.pool2 ? 2 : 1;
+  const int64_t block_rows =
+      std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(1, out_row) / unit) * unit;
   const int64_t threads = ThreadPool::instance().num_threads();
   // each claimed chunk recomputes the 1x1 rows of its first block's halo: two chunks per thread (the second
   // one can go to a thread that finished early), up to 16 blocks
-  const int64_t grain = std::max<int64_t>(1, std::min(16 * block_rows, rows / std::max<int64_t>(1, 2 * threads)));
+  const int64_t grain =
+      std::max<int64_t>(1, std::min(16 * block_rows, rows / std::max<int64_t>(1, 2 * threads)) / unit);
   const int64_t buf_rows = std::min<int64_t>(dw.h, (block_rows - 1) * dw.sh + dw.kh);
   // the input rows [lo, hi) output row oy's window reads
   auto first_in = [&](int oy) { return std::clamp(oy * dw.sh - dw.pt, 0, dw.h); };
   auto end_in = [&](int oy) { return std::clamp(oy * dw.sh - dw.pt + dw.kh, 0, dw.h); };
-  ThreadPool::instance().parallel_for(rows, grain, [&](int64_t r0, int64_t r1) {
+  ThreadPool::instance().parallel_for(rows / unit, grain, [&](int64_t u0, int64_t u1) {
+    const int64_t r0 = u0 * unit, r1 = u1 * unit;
     float* mid = thread_buffer(0, static_cast<size_t>(buf_rows * in_row));
-    float* tmp = pw ? thread_buffer(1, static_cast<size_t>(std::min(block_rows, r1 - r0) * out_row)) : nullptr;
+    float* tmp = pw || dw.pool2 ? thread_buffer(1, static_cast<size_t>(std::min(block_rows, r1 - r0) * out_row))
+                                : nullptr;
     int have_n = -1, have_lo = 0, have_hi = 0;  // mid holds the 1x1 output rows [have_lo, have_hi) of image have_n
     for (int64_t b0 = r0; b0 < r1;) {
       const int n = static_cast<int>(b0 / dw.ho), oy0 = static_cast<int>(b0 % dw.ho);
@@ -855,13 +908,17 @@ void pw_dw(const PreStage& pre, const ConvShape& dw, const float* w_dw, const Ep
       // the depthwise conv reads image n's row iy at mid + (iy - have_lo) * in_row
       const float* image_base = mid - (int64_t{n} * dw.h + have_lo) * in_row;
       for (int64_t r = b0; r < b1; ++r) {
-        if (pw) {
+        if (pw || dw.pool2) {
           dw_table.depthwise_row_into(dw, image_base, w_dw, e_dw, r, tmp + (r - b0) * out_row);
         } else {
           Epilogue e = e_dw;
           if (e.residual) e.residual += r * out_row;
           dw_table.depthwise_row_into(dw, image_base, w_dw, e, r, out + r * out_row);
         }
+      }
+      if (dw.pool2 && !pw) {
+        for (int64_t r = b0; r + 1 < b1; r += 2)
+          pool2_rows(tmp + (r - b0) * out_row, tmp + (r + 1 - b0) * out_row, dw.wo, dw.c_in, out + r / 2 * (out_row / 2));
       }
       if (pw) {
         Epilogue e = *e_pw;

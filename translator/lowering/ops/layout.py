@@ -181,6 +181,8 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
     ctx.builder.note_strategy(f"native {kind}" if kind else strategy)
     if ctx.attr("image_offset") is not None:  # reads the uint8 image itself (passes/image_input.py)
         return _native_conv(ctx, x, w_arr, bias, "image", strides, pads, residual, out_hw)
+    if ctx.attr("pool") and kind != "depthwise":  # passes/conv_pool.py fuses pools into native depthwise convs only
+        ctx.fail("a max pool fused into a conv the native depthwise kernel does not run")
     if kind is not None:
         return _native_conv(ctx, x, w_arr, bias, kind, strides, pads, residual, out_hw, int(dilations[0]))
     if strategy == "matmul":
@@ -232,6 +234,8 @@ def _native_conv(
         kwargs["residual"] = residual
         if ctx.attr("residual_after"):
             kwargs["residual_after"] = True
+    if ctx.attr("pool"):  # the output is the conv's 2x2 stride-2 max pool (passes/conv_pool.py)
+        kwargs["pool"] = True
     if dilation > 1:
         kwargs["dilation"] = dilation
     elif kind == "dense":
@@ -329,6 +333,8 @@ def pointwise_depthwise_nhwc(ctx: LowerCtx) -> Ref:
         kwargs["pre_strides"], kwargs["pre_pads"] = tuple(pre_strides), tuple(pre_pads)
     if offset is not None:
         kwargs["pre_offset"] = ctx.constant(np.asarray(offset, w_pre.dtype), "offset")
+    if ctx.attr("pool"):  # the output is the depthwise conv's 2x2 stride-2 max pool (passes/conv_pool.py)
+        kwargs["pool"] = True
     if mid:
         kwargs["w_mid"] = ctx.constant(np.ascontiguousarray(ctx.const(8).transpose(1, 2, 3, 0)), "w_mid")
         if ctx.has_input(9):
