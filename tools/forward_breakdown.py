@@ -1,6 +1,6 @@
 """Where one forward of ours goes: the MLX-side steps around the native kernels, and each kernel in the graph.
 
-    python tools/forward_breakdown.py [--models retinaface,scrfd_640] [--runs 9] [--kernels]
+    python tools/forward_breakdown.py [--models retinaface,scrfd_640] [--runs 9] [--kernels] [--image]
 
 A forward through `InferenceSession.run` is split into: numpy -> MLX input, tracing the compiled
 graph, eval until the first native op starts, first native op start to last native op end, the rest
@@ -34,13 +34,15 @@ STEPS = ("numpy -> MLX", "trace", "eval to first native op", "first to last nati
          "MLX -> numpy")  # fmt: skip
 
 
-def breakdown(key: str, runs: int) -> tuple[dict, list]:
+def breakdown(key: str, runs: int, image: bool = False) -> tuple[dict, list]:
+    """image: the translation reading the 8-bit image (fed the photo), else the float tensor."""
     z = ZOO[key]
-    x = z.make_input()
-    sess = InferenceSession(str(z.path))
+    x = z.make_image() if image else z.make_input()
+    sess = InferenceSession(str(z.path), image_input=z.image_input() if image else None)
     model = sess._compiled((tuple(x.shape),)) if sess.dynamic else sess._compiled(None)
     for _ in range(5):
-        mx.eval(*model(to_mx(x)))
+        mx.eval(*model(to_mx(x, in_place=True)))
+    native.release_borrowed()
     ext = native._ext
     ext.set_recording(True)
     steps, records = [], []
@@ -48,7 +50,7 @@ def breakdown(key: str, runs: int) -> tuple[dict, list]:
         for _ in range(runs):
             ext.take_records()
             t0 = time.perf_counter()
-            a = to_mx(x)
+            a = to_mx(x, in_place=True)  # as InferenceSession.run hands it over (read in place where it can be)
             mx.eval(a)
             t1 = time.perf_counter()
             outs = model(a)
@@ -57,6 +59,8 @@ def breakdown(key: str, runs: int) -> tuple[dict, list]:
             t3 = time.perf_counter()
             [to_numpy(o) for o in outs]
             t4 = time.perf_counter()
+            del a, outs
+            native.release_borrowed()
             rec = ext.take_records()  # (kind, shape, x aligned, start us, copy us, kernel us, workers' share)
             first, last = rec[0][3] / 1e6, (rec[-1][3] + rec[-1][4] + rec[-1][5]) / 1e6  # steady clock = perf_counter
             steps.append((t1 - t0, t2 - t1, first - t2, last - first, t3 - last, t4 - t3))
@@ -76,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", default="retinaface,scrfd_640")
     p.add_argument("--runs", type=int, default=9)
     p.add_argument("--kernels", action="store_true", help="also list every native op (median us)")
+    p.add_argument("--image", action="store_true", help="the translations reading the 8-bit image, fed the photo")
     args = p.parse_args(argv)
     if not native.available():
         print(f"native kernels unavailable: {native.UNAVAILABLE_REASON}")
@@ -85,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|" + "---|" * (len(STEPS) + 2))
     details = {}
     for key in args.models.split(","):
-        med, per_kernel = breakdown(key, args.runs)
+        med, per_kernel = breakdown(key, args.runs, args.image)
         total_kernels = sum(t for _, _, t in per_kernel) / 1000
         between = med[STEPS[3]] - total_kernels
         print(
