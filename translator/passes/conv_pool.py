@@ -35,7 +35,7 @@ def _pool2(node: Node) -> bool:
         and len([o for o in node.outputs if o]) == 1
         and [int(k) for k in a.get("kernel_shape", [])] == [2, 2]
         and [int(s) for s in a.get("strides", [1, 1])] == [2, 2]
-        and a.get("auto_pad", "NOTSET") in ("NOTSET", "VALID", b"NOTSET", b"VALID")
+        and a.get("auto_pad", "NOTSET") in ("NOTSET", "VALID")
         and not any(int(p) for p in a.get("pads", [0, 0, 0, 0]))
         and [int(d) for d in a.get("dilations", [1, 1])] == [1, 1]
     )

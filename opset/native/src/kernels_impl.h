@@ -360,6 +360,14 @@ inline void depthwise_row(const ConvShape& s, const float* x, const float* w, co
     for (int ox = 0; ox < s.wo; ++ox) dw_pixel<A>(r, ox, vectors * kL, C % kL);
 }
 
+// A float buffer of at least n floats starting on a cache line, kept per thread (slot: which one).
+inline float* thread_buffer(int slot, size_t n) {
+  thread_local std::vector<float> buffers[3];
+  std::vector<float>& b = buffers[slot];
+  if (b.size() < n + 16) b.resize(n + 16);
+  return b.data() + (64 - reinterpret_cast<uintptr_t>(b.data()) % 64) % 64 / sizeof(float);
+}
+
 // out (wo / 2 pixels) = the 2x2 max of conv rows a and b (wo pixels of C each); NaN propagates as in max_pool.
 inline void pool2_rows(const float* a, const float* b, int wo, int C, float* out) {
   for (int ox = 0; ox + 1 < wo; ox += 2) {
@@ -391,9 +399,7 @@ void depthwise_pooled(const ConvShape& s, const float* x, const float* w, const 
   const int64_t row = static_cast<int64_t>(s.wo) * s.c_in;
   const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, row * s.kh * s.kw));
   ThreadPool::instance().parallel_for(pairs, grain, [&](int64_t p0, int64_t p1) {
-    thread_local std::vector<float> buffer;
-    if (buffer.size() < static_cast<size_t>(2 * row + 16)) buffer.resize(2 * row + 16);
-    float* tmp = buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64 / sizeof(float);
+    float* tmp = thread_buffer(0, static_cast<size_t>(2 * row));  // the fused kernels' slots: none runs inside
     for (int64_t q = p0; q < p1; ++q) {
       const int n = static_cast<int>(q / (s.ho / 2)), oy = static_cast<int>(q % (s.ho / 2)) * 2;
       depthwise_row<A>(s, x, w, e, tmp, n, oy, 0);
@@ -765,14 +771,6 @@ inline void pointwise_pixels(const ConvShape& pw, const float* x, int64_t px, co
     else
       dense_tiles<A>(j, 0, tiles, scratch);
   });
-}
-
-// A float buffer of at least n floats starting on a cache line, kept per thread (slot: which one).
-inline float* thread_buffer(int slot, size_t n) {
-  thread_local std::vector<float> buffers[3];
-  std::vector<float>& b = buffers[slot];
-  if (b.size() < n + 16) b.resize(n + 16);
-  return b.data() + (64 - reinterpret_cast<uintptr_t>(b.data()) % 64) % 64 / sizeof(float);
 }
 
 #ifdef MLXU_NARROW_TABLE
