@@ -177,17 +177,19 @@ inline void dw_row(const DwRow& r, int c_end) {
 // dw_block loads each tap's pixel on its own; all loops unroll, so the 9 weights stay in registers.
 // CHECK = a block at the row's ends: columns left or right of the image read as zeros (the conv's zero
 // pads) and only the first `count` pixels are stored. Those blocks took the generic dw_block before,
-// 2 of 5 blocks of a 40-pixel row.
-template <Act A, int P, int SW, bool CHECK>
-MLXU_INLINE void dw3_block(const DwRow& r, int c, int ox, int count) {
+// 2 of 5 blocks of a 40-pixel row. MASK: the last, partial vector of channels (`valid` of them), with masked
+// loads and stores (tables with native masking only; see dw3_masked).
+template <Act A, int P, int SW, bool CHECK, bool MASK = false>
+MLXU_INLINE void dw3_block(const DwRow& r, int c, int ox, int count, int valid = kL) {
   const ConvShape& s = r.s;
   const int64_t C = s.c_in;
   constexpr int kCols = (P - 1) * SW + 3;
+  auto load = [valid](const float* q) { return MASK ? load_partial(q, valid) : Vec::load(q); };
   Vec wv[9];
 #pragma GCC unroll 9
-  for (int t = 0; t < 9; ++t) wv[t] = Vec::load(r.w + t * C + c);
+  for (int t = 0; t < 9; ++t) wv[t] = load(r.w + t * C + c);
   Vec acc[P];
-  const Vec b = load_bias(r.e, c, kL);
+  const Vec b = load_bias(r.e, c, MASK ? valid : kL);
 #pragma GCC unroll 16
   for (int p = 0; p < P; ++p) acc[p] = b;
   const int ix_first = ox * SW - s.pl;  // the input column of the block's first column
@@ -198,7 +200,7 @@ MLXU_INLINE void dw3_block(const DwRow& r, int c, int ox, int count) {
 #pragma GCC unroll 64
     for (int j = 0; j < kCols; ++j) {
       const int ix = ix_first + j;
-      const Vec xv = !CHECK || (ix >= 0 && ix < s.w) ? Vec::load(row + static_cast<int64_t>(ix) * C) : Vec::zero();
+      const Vec xv = !CHECK || (ix >= 0 && ix < s.w) ? load(row + static_cast<int64_t>(ix) * C) : Vec::zero();
 #pragma GCC unroll 16
       for (int p = 0; p < P; ++p) {
         const int kx = j - p * SW;
@@ -209,7 +211,7 @@ MLXU_INLINE void dw3_block(const DwRow& r, int c, int ox, int count) {
   const int64_t at = r.out_row + static_cast<int64_t>(ox) * C;
 #pragma GCC unroll 16
   for (int p = 0; p < P; ++p)
-    if (!CHECK || p < count) finish_store<A>(acc[p], r.e, at + p * C, c, kL, r.out);
+    if (!CHECK || p < count) finish_store<A>(acc[p], r.e, at + p * C, c, MASK ? valid : kL, r.out);
 }
 
 // 16 vector registers (AVX2; NEON's two-register Vecs; SSE's 8): 8 accumulators and the 9 weights spill.
@@ -221,8 +223,9 @@ constexpr bool kFewRegisters = true;
 
 // P output pixels per block: 8, or 4 on 16-register tables for 64+ channels or stride 2 with 32+
 // (measured on AVX2, in-process A/B: 0.69-0.95x the time there; 1.15x at 16 channels, stride 1).
+// c_end: the channels in whole vectors; tail: the channels after them, in one masked vector (dw3_masked).
 template <Act A, int SW, int P>
-inline void dw3_row(const DwRow& r, int c_end) {
+inline void dw3_row(const DwRow& r, int c_end, int tail = 0) {
   const ConvShape& s = r.s;
   for (int ox = 0; ox < s.wo; ox += P) {
     const int count = std::min(P, s.wo - ox);
@@ -234,7 +237,25 @@ inline void dw3_row(const DwRow& r, int c_end) {
       else
         dw3_block<A, P, SW, true>(r, c, ox, count);
     }
+    if (tail) {
+      if (inside)
+        dw3_block<A, P, SW, false, true>(r, c_end, ox, P, tail);
+      else
+        dw3_block<A, P, SW, true, true>(r, c_end, ox, count, tail);
+    }
   }
+}
+
+// A 3x3 depthwise conv whose channels end in a partial vector, on a table with native masked loads and
+// stores (AVX-512): the tail runs as one masked vector, so 40 channels cost 3 vectors a pixel. (It ran on
+// the 8-lane table before: 5 vectors, ~1.5x the time of 48 channels here.)
+inline bool dw3_masked(const ConvShape& s) {
+#ifdef MLXU_HAVE_PARTIAL
+  return s.kh == 3 && s.kw == 3 && (s.sw == 1 || s.sw == 2) && s.c_in > kL && s.c_in % kL != 0;
+#else
+  (void)s;
+  return false;
+#endif
 }
 
 // Stride-1 rows whose channels do not fill whole vectors (detection heads: 1, 4 or 10 channels): the
@@ -340,8 +361,10 @@ inline void depthwise_row(const ConvShape& s, const float* x, const float* w, co
   const int iy0 = oy * s.sh - s.pt;
   const DwRow r{s, x + static_cast<int64_t>(n) * s.h * s.w * C, w, e, out,
                 out_row, iy0, std::max(0, -iy0), std::min(s.kh, s.h - iy0)};
+  const int vectors = C / kL;  // full channel vectors; the tail (C % kL) goes pixel by pixel, or masked
+  if (dw3_masked(s))
+    return s.sw == 1 ? dw3_row<A, 1, 8>(r, vectors * kL, C % kL) : dw3_row<A, 2, 8>(r, vectors * kL, C % kL);
   if (dw_flat(s)) return dw_flat_row<A>(r);
-  const int vectors = C / kL;  // full channel vectors; the tail (C % kL) goes pixel by pixel
   const bool k3 = s.kh == 3 && s.kw == 3;
   const bool small_tile = kFewRegisters && (vectors * kL >= 64 || (s.sw == 2 && vectors * kL >= 32));
   if (k3 && s.sw == 1 && vectors)
@@ -411,9 +434,9 @@ void depthwise_pooled(const ConvShape& s, const float* x, const float* w, const 
 
 void depthwise(const ConvShape& s, const float* x, const float* w, const Epilogue& e, float* out) {
 #ifdef MLXU_NARROW_TABLE
-  // Channel counts that are not a multiple of this table's width run faster on the narrower table
-  // (full vectors there, masked tails here).
-  if (s.c_in % kL != 0) return MLXU_NARROW_TABLE().depthwise(s, x, w, e, out);
+  // Channel counts that are not a multiple of this table's width run faster on the narrower table (full
+  // vectors there, a tail pixel by pixel here), except 3x3 convs, whose tail this table masks (dw3_masked).
+  if (s.c_in % kL != 0 && !dw3_masked(s)) return MLXU_NARROW_TABLE().depthwise(s, x, w, e, out);
 #endif
   if (s.pool2) {
     with_act(e.act, [&](auto act) { depthwise_pooled<decltype(act)::value>(s, x, w, e, out); });
@@ -775,7 +798,9 @@ inline void pointwise_pixels(const ConvShape& pw, const float* x, int64_t px, co
 
 #ifdef MLXU_NARROW_TABLE
 // the depthwise rows run on the narrower table when the channels do not fill this one's vectors
-inline const KernelTable& dw_row_table(const ConvShape& dw) { return dw.c_in % kL != 0 ? MLXU_NARROW_TABLE() : table(); }
+inline const KernelTable& dw_row_table(const ConvShape& dw) {
+  return dw.c_in % kL != 0 && !dw3_masked(dw) ? MLXU_NARROW_TABLE() : table();
+}
 #else
 inline const KernelTable& dw_row_table(const ConvShape&) { return table(); }
 #endif

@@ -38,13 +38,14 @@ struct Band {
 // 3x3, 3 channels, stride SW: P pixels x NV channel vectors per step, the 27 taps unrolled. Per tap, NV
 // weight vectors and P broadcasts feed P * NV FMAs into independent accumulators (the GEMM spent as long
 // building segment pointers and looping over 3-float segments). Stores conv + bias for output channels
-// [col, col + NV * kL) of pixels [ox, ox + count) to `row` (c_out floats per pixel); the activation and
-// residual follow per row (stem_epilogue), so this is compiled per stride, width and layout only.
+// [col, col + NV * kL) of pixels [ox, ox + count) of the output row at element `at` of `out` (c_out floats
+// per pixel), with the activation and residual applied in registers (a second pass over each row for them
+// cost SCRFD's stem a quarter of its time).
 // The packed weights' taps are in HWIO order for an interleaved band, (c, ky, kx) for a planar one (as
 // dense_pack orders them for NHWC and NCHW inputs).
-template <int SW, int NV, bool PLANAR>
-__attribute__((noinline)) void stem3_block(const Band& band, const float* packed, const Epilogue& e, float* row,
-                                           int c_out, int col, int ox, int count) {
+template <int SW, int NV, bool PLANAR, Act A>
+__attribute__((noinline)) void stem3_block(const Band& band, const float* packed, const Epilogue& e, float* out,
+                                           int64_t at, int c_out, int col, int ox, int count) {
   constexpr int P = kAccRegs / NV, C = 3;
   constexpr int64_t K = 27;
   Vec acc[P][NV];
@@ -81,37 +82,21 @@ __attribute__((noinline)) void stem3_block(const Band& band, const float* packed
       }
     }
   }
+  Epilogue plain = e;  // the bias is in the accumulators already
+  plain.bias = nullptr;
   for (int p = 0; p < count; ++p)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
       const int c = col + v * kL;
-      float* dst = row + static_cast<int64_t>(ox + p) * c_out + c;
-      if (c + kL <= c_out)
-        acc[p][v].store(dst);
-      else if (c < c_out)
-        store_partial(acc[p][v], dst, c_out - c);
-    }
-}
-
-// The activation and residual on an output row the stem wrote (still in L1).
-template <Act A>
-void stem_epilogue(const Epilogue& e, float* out, int64_t at, int wo, int c_out) {
-  if (A == Act::None && !e.residual) return;
-  Epilogue plain = e;
-  plain.bias = nullptr;
-  for (int p = 0; p < wo; ++p)
-    for (int c = 0; c < c_out; c += kL) {
-      const int valid = std::min(kL, c_out - c);
-      const int64_t px = at + static_cast<int64_t>(p) * c_out;
-      const Vec v = valid == kL ? Vec::load(out + px + c) : load_partial(out + px + c, valid);
-      finish_store<A>(v, plain, px, c, valid, out);
+      if (c < c_out)
+        finish_store<A>(acc[p][v], plain, at + static_cast<int64_t>(ox + p) * c_out, c, std::min(kL, c_out - c), out);
     }
 }
 
 // One output row of the 3x3, 3-channel stem from its band: pixels in steps of P (the last step reads the
 // band's zero slack past the row), channels in groups of up to kMaxNV vectors.
-template <int SW, bool PLANAR>
-void stem3_row(const Band& band, const float* packed, const Epilogue& e, float* row, int wo, int c_out) {
+template <int SW, bool PLANAR, Act A>
+void stem3_row(const Band& band, const float* packed, const Epilogue& e, float* out, int64_t at, int wo, int c_out) {
   const int vectors = (c_out + kL - 1) / kL;
   for (int col = 0; col < c_out; col += kMaxNV * kL) {
     const int nv = std::min(kMaxNV, vectors - col / kL);
@@ -119,7 +104,7 @@ void stem3_row(const Band& band, const float* packed, const Epilogue& e, float* 
       constexpr int NV = decltype(nv_const)::value;
       constexpr int P = kAccRegs / NV;
       for (int ox = 0; ox < wo; ox += P)
-        stem3_block<SW, NV, PLANAR>(band, packed, e, row, c_out, col, ox, std::min(P, wo - ox));
+        stem3_block<SW, NV, PLANAR, A>(band, packed, e, out, at, c_out, col, ox, std::min(P, wo - ox));
     };
     if (nv == 1)
       run(std::integral_constant<int, 1>{});
@@ -198,10 +183,9 @@ void stem_rows(const ConvShape& s, const void* src, const float* offset, const f
     const int64_t at = r * s.wo * s.c_out;
     if (stem3(s)) {
       if (s.sw == 1)
-        stem3_row<1, PLANAR>(band, packed, e, out + at, s.wo, s.c_out);
+        stem3_row<1, PLANAR, A>(band, packed, e, out, at, s.wo, s.c_out);
       else
-        stem3_row<2, PLANAR>(band, packed, e, out + at, s.wo, s.c_out);
-      stem_epilogue<A>(e, out, at, s.wo, s.c_out);
+        stem3_row<2, PLANAR, A>(band, packed, e, out, at, s.wo, s.c_out);
       continue;
     }
     // any other shape: the GEMM over the band seen as an NHWC (or NCHW) map of kh rows
