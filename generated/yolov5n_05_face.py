@@ -20,7 +20,7 @@ WEIGHTS_FILE = "yolov5n_05_face.module.safetensors"
 MODULE_NAME = "yolov5n_05_face"
 INPUTS = [('data', 'data', 'float32', (1, 3, 640, 640))]
 OUTPUTS = [('stride_8', 'stride_8', 'float32', (1, 3, 80, 80, 16)), ('stride_16', 'stride_16', 'float32', (1, 3, 40, 40, 16)), ('stride_32', 'stride_32', 'float32', (1, 3, 20, 20, 16))]
-NOTES = {'channel_shuffles': 16, 'compile': True, 'concat_shuffles_interleaved': 16, 'concats_split_into_convs': 5, 'constants_folded': 229, 'conv_strategies': {'native dense': 36, 'native depthwise+pointwise': 3, 'native pointwise+depthwise+pointwise': 16}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 19, 'epilogues_fused': 63, 'identities_removed': 0, 'layout': {'nhwc_ops': 88, 'transposes_after': 7, 'transposes_as_reshape': 0, 'transposes_before': 3}, 'native_channel_concats': 4, 'native_convs': 85, 'native_ops': 66, 'pointwise_depthwise_fused': 16, 'shapes_reinferred': 133}
+NOTES = {'channel_shuffles': 16, 'compile': True, 'concat_shuffles_interleaved': 16, 'concats_split_into_convs': 5, 'constants_folded': 229, 'conv_strategies': {'native dense': 36, 'native depthwise+pointwise': 3, 'native pointwise+depthwise+pointwise': 16}, 'dead_nodes_removed': 0, 'depthwise_pointwise_fused': 19, 'epilogues_fused': 63, 'identities_removed': 0, 'interleaves_fused_into_convs': 16, 'layout': {'nhwc_ops': 88, 'transposes_after': 7, 'transposes_as_reshape': 0, 'transposes_before': 3}, 'native_channel_concats': 4, 'native_convs': 85, 'native_ops': 66, 'pointwise_depthwise_fused': 16, 'shapes_reinferred': 133}
 
 
 class ConvSilu(nn.Module):
@@ -87,8 +87,8 @@ class PointwiseDepthwise(nn.Module):
         self.pw_bias = mx.zeros((channels,), dtype=mx.float32)
         self.strides = strides
 
-    def __call__(self, x):
-        return native.pw_dw_conv2d(x, self.w_pre, self.bias_pre, self.weight, self.bias, self.pw_weight, self.pw_bias, strides=self.strides, pads=(1, 1, 1, 1), pre_activation='silu', pw_activation='silu')
+    def __call__(self, x1, x2):
+        return native.pw_dw_conv2d(x1, self.w_pre, self.bias_pre, self.weight, self.bias, self.pw_weight, self.pw_bias, strides=self.strides, pads=(1, 1, 1, 1), pre_activation='silu', pw_activation='silu', interleave_with=x2)
 
 
 class Block2(nn.Module):
@@ -97,11 +97,10 @@ class Block2(nn.Module):
         self.conv = PointwiseDepthwise(in_channels, 32, strides=strides)
 
     def __call__(self, x1, x2):
-        conv = self.conv(x1)
-        x2 = native.interleave([x2, conv])
-        part = x2[:, :, :, :32]
-        x2 = x2[:, :, :, 32:]
-        return part, x2
+        conv = self.conv(x1, x2)
+        part = conv[:, :, :, :32]
+        part_2 = conv[:, :, :, 32:]
+        return part, part_2
 
 
 class Block(nn.Module):
@@ -110,11 +109,10 @@ class Block(nn.Module):
         self.conv = PointwiseDepthwise(64, 64, strides=strides)
 
     def __call__(self, x1, x2):
-        conv = self.conv(x1)
-        x2 = native.interleave([x2, conv])
-        part = x2[:, :, :, :64]
-        x2 = x2[:, :, :, 64:]
-        return part, x2
+        conv = self.conv(x1, x2)
+        part = conv[:, :, :, :64]
+        part_2 = conv[:, :, :, 64:]
+        return part, part_2
 
 
 class Block3(nn.Module):
@@ -123,11 +121,10 @@ class Block3(nn.Module):
         self.conv = PointwiseDepthwise(128, 128, strides=strides)
 
     def __call__(self, x1, x2):
-        conv = self.conv(x1)
-        x2 = native.interleave([x2, conv])
-        part = x2[:, :, :, :128]
-        x2 = x2[:, :, :, 128:]
-        return part, x2
+        conv = self.conv(x1, x2)
+        part = conv[:, :, :, :128]
+        part_2 = conv[:, :, :, 128:]
+        return part, part_2
 
 
 class M(nn.Module):
@@ -218,34 +215,31 @@ class Yolov5n05Face(nn.Module):
         data = mx.transpose(data, [0, 2, 3, 1])
         model_0 = self.model_0(data)
         model_conv_14 = self.model_conv_14(model_0)
-        part, x2 = self.blocks[0](model_0, model_conv_14)
-        part_2, x2_2 = self.blocks[1](x2, part)
-        part_3, x2_3 = self.blocks[2](x2_2, part_2)
-        model_conv_99 = self.model_conv_99(x2_3)
-        interleave = native.interleave([part_3, model_conv_99])
-        model_conv_112 = self.model_conv_112(interleave)
-        part_4, x2_4 = self.blocks_2[0](interleave, model_conv_112)
-        part_5, x2_5 = self.blocks_2[1](x2_4, part_4)
-        part_6, x2_6 = self.blocks_2[2](x2_5, part_5)
-        part_7, x2_7 = self.blocks_2[3](x2_6, part_6)
-        part_8, x2_8 = self.blocks_2[4](x2_7, part_7)
-        part_9, x2_9 = self.blocks_2[5](x2_8, part_8)
-        part_10, x2_10 = self.blocks_2[6](x2_9, part_9)
-        model_conv_305 = self.model_conv_305(x2_10)
-        interleave_2 = native.interleave([part_10, model_conv_305])
-        model_conv_318 = self.model_conv_318(interleave_2)
-        part_11, x2_11 = self.blocks_3[0](interleave_2, model_conv_318)
-        part_12, x2_12 = self.blocks_3[1](x2_11, part_11)
-        part_13, x2_13 = self.blocks_3[2](x2_12, part_12)
-        model_conv_403 = self.model_conv_403(x2_13)
-        interleave_3 = native.interleave([part_13, model_conv_403])
-        model_7 = self.model_7(interleave_3)
+        part, part_2 = self.blocks[0](model_0, model_conv_14)
+        part_3, part_2_2 = self.blocks[1](part_2, part)
+        part_4, part_2_3 = self.blocks[2](part_2_2, part_3)
+        model_conv_99 = self.model_conv_99(part_2_3, part_4)
+        model_conv_112 = self.model_conv_112(model_conv_99)
+        part_5, part_2_4 = self.blocks_2[0](model_conv_99, model_conv_112)
+        part_6, part_2_5 = self.blocks_2[1](part_2_4, part_5)
+        part_7, part_2_6 = self.blocks_2[2](part_2_5, part_6)
+        part_8, part_2_7 = self.blocks_2[3](part_2_6, part_7)
+        part_9, part_2_8 = self.blocks_2[4](part_2_7, part_8)
+        part_10, part_2_9 = self.blocks_2[5](part_2_8, part_9)
+        part_11, part_2_10 = self.blocks_2[6](part_2_9, part_10)
+        model_conv_305 = self.model_conv_305(part_2_10, part_11)
+        model_conv_318 = self.model_conv_318(model_conv_305)
+        part_12, part_2_11 = self.blocks_3[0](model_conv_305, model_conv_318)
+        part_13, part_2_12 = self.blocks_3[1](part_2_11, part_12)
+        part_14, part_2_13 = self.blocks_3[2](part_2_12, part_13)
+        model_conv_403 = self.model_conv_403(part_2_13, part_14)
+        model_7 = self.model_7(model_conv_403)
         upsample_nearest = native.upsample_nearest(model_7, (2, 2))
-        upsample_nearest = native.concat([upsample_nearest, interleave_2])
+        upsample_nearest = native.concat([upsample_nearest, model_conv_305])
         model_10 = self.model_10(upsample_nearest)
         model_11 = self.model_11(model_10)
         upsample_nearest_2 = native.upsample_nearest(model_11, (2, 2))
-        upsample_nearest_2 = native.concat([upsample_nearest_2, interleave])
+        upsample_nearest_2 = native.concat([upsample_nearest_2, model_conv_99])
         model_14 = self.model_14(upsample_nearest_2)
         model_15 = self.model_15(model_14)
         model_21_m = self.model_21_m[0](model_14)

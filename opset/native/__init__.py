@@ -313,6 +313,7 @@ def pw_dw_conv2d(
     mid_beta: float = 0.0,
     mid_slope: mx.array | None = None,
     pool: bool = False,
+    interleave_with: mx.array | None = None,
 ) -> mx.array:
     """A 1x1 conv, the depthwise conv that alone reads its output, and optionally a 1x1 conv after that, in one pass.
 
@@ -325,9 +326,14 @@ def pw_dw_conv2d(
     when pre_offset is given (as image_conv2d), and followed by a 1x1 conv w_mid (1, 1, C_stem, C), bias_mid,
     mid_... before the depthwise conv when w_mid is given (YuNet: stem, 1x1, depthwise). pool (no w_pw, no residual,
     the depthwise output's height and width even): the result is the depthwise output's 2x2 stride-2 max pool.
+    interleave_with (w_pw given, no residual; the result's shape): the output is interleave([interleave_with,
+    result]), a ShuffleNet unit's concat and channel shuffle, made from the result's rows while they are in the
+    cache (a channel slice of a wider map is read in place, as is x by the first 1x1 conv).
     """
     if pool and (w_pw is not None or residual is not None):
         raise ValueError("native.pw_dw_conv2d: pool needs no w_pw and no residual")
+    if interleave_with is not None and (w_pw is None or residual is not None or pool):
+        raise ValueError("native.pw_dw_conv2d: interleave_with needs w_pw, and no residual or pool")
     for act in (pre_activation, mid_activation, activation, pw_activation):
         if act not in ACTIVATIONS:
             raise ValueError(f"native.pw_dw_conv2d: unknown activation {act!r}")
@@ -341,7 +347,7 @@ def pw_dw_conv2d(
             residual_after=bool(residual_after), pre_strides=list(pre_strides), pre_pads=list(pre_pads),
             pre_offset=pre_offset, w_mid=w_mid, bias_mid=bias_mid, slope_mid=mid_slope,
             act_mid=ACTIVATIONS[mid_activation], alpha_mid=float(mid_alpha), beta_mid=float(mid_beta),
-            pool2=bool(pool),
+            pool2=bool(pool), interleave_with=interleave_with,
         )  # fmt: skip
     if image:
         x = x.astype(mx.float32) - mx.reshape(pre_offset, (-1,))
@@ -357,8 +363,14 @@ def pw_dw_conv2d(
         return _pool2_reference(y) if pool else y
     y = reference_conv2d(y, w, bias, depthwise=True, strides=strides, pads=pads, activation=activation,
                          alpha=alpha, beta=beta, slope=slope)  # fmt: skip
-    return reference_conv2d(y, w_pw, bias_pw, activation=pw_activation, alpha=pw_alpha, beta=pw_beta,
-                            slope=pw_slope, residual=residual, residual_after=residual_after)  # fmt: skip
+    y = reference_conv2d(y, w_pw, bias_pw, activation=pw_activation, alpha=pw_alpha, beta=pw_beta,
+                         slope=pw_slope, residual=residual, residual_after=residual_after)  # fmt: skip
+    if interleave_with is None:
+        return y
+    if tuple(interleave_with.shape) != tuple(y.shape):
+        raise ValueError(f"native.pw_dw_conv2d: interleave_with has shape {tuple(interleave_with.shape)}, "
+                         f"the result {tuple(y.shape)}")  # fmt: skip
+    return mx.reshape(mx.stack([interleave_with, y], axis=-1), (*y.shape[:-1], 2 * y.shape[-1]))
 
 
 def max_pool2d(

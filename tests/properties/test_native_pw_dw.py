@@ -6,7 +6,8 @@ activation), run in onnxruntime on the NCHW input; the kernel computes the chain
 input (contiguous or a strided view), eagerly or inside mx.compile, on every instruction set this CPU runs.
 The first conv may be a stem (a dense conv on 1-4 channels), reading floats or the 8-bit image (minus a
 per-channel offset: onnxruntime gets float(image) - offset, the kernel the image itself), and may be
-followed by a 1x1 conv before the depthwise one (YuNet's stem, 1x1, depthwise).
+followed by a 1x1 conv before the depthwise one (YuNet's stem, 1x1, depthwise). The output may be
+interleaved with another map (a ShuffleNet unit's Concat, Reshape, Transpose, Reshape in onnxruntime).
 """
 
 from __future__ import annotations
@@ -160,6 +161,17 @@ def check(b):
     if pool:
         nodes[-1].output[0] = "y1"
         nodes.append(helper.make_node("MaxPool", ["y1"], ["y"], kernel_shape=[2, 2], strides=[2, 2]))
+    shuffle = b.get("shuffle", False)  # the output interleaved with `other`, other first (ShuffleNet)
+    other = rng.standard_normal((n, ho, wo, co)).astype(np.float32) if shuffle else None
+    if shuffle:
+        feed["o"] = np.ascontiguousarray(other.transpose(0, 3, 1, 2))
+        inputs.append(("o", np.float32, list(feed["o"].shape)))
+        nodes[-1].output[0] = "y1"
+        inits |= {"split": np.array([n, 2, co, ho, wo], np.int64), "whole": np.array([n, 2 * co, ho, wo], np.int64)}
+        nodes += [helper.make_node("Concat", ["o", "y1"], ["cat"], axis=1),
+                  helper.make_node("Reshape", ["cat", "split"], ["groups"]),
+                  helper.make_node("Transpose", ["groups"], ["swapped"], perm=[0, 2, 1, 3, 4]),
+                  helper.make_node("Reshape", ["swapped", "whole"], ["y"])]  # fmt: skip
     model = make_model(nodes, inputs, [("y", np.float32, None)], inits, opset=14)
     want = run_ort(model, feed)[0].transpose(0, 2, 3, 1)
 
@@ -171,7 +183,7 @@ def check(b):
         slope = arr(slopes[tag]) if act == "prelu" else None
         return {f"{prefix}activation": act, f"{prefix}alpha": alpha, f"{prefix}beta": beta, f"{prefix}slope": slope}
 
-    def chain(xa, ra):
+    def chain(xa, ra, oa=None):
         return native.pw_dw_conv2d(
             xa, mx.array(np.ascontiguousarray(w_pre.transpose(2, 3, 1, 0))), arr(bias_pre),
             mx.array(np.ascontiguousarray(w_dw[:, 0].transpose(1, 2, 0))), arr(bias),
@@ -182,15 +194,24 @@ def check(b):
             **(acts("pw_", "pw", b["act_pw"]) if post else {}),
             **({"w_mid": mx.array(np.ascontiguousarray(w_mid.transpose(2, 3, 1, 0))), "bias_mid": arr(bias_mid),
                 **acts("mid_", "mid", b["act_mid"])} if c_stem is not None else {}),
-            pool=pool,
+            pool=pool, interleave_with=oa,
         )  # fmt: skip
 
-    xa = _view(pixels if image else x, b["view"])
+    def channel_slice(a, first):  # a's values as one half of a map twice as wide, as a ShuffleNet unit reads them
+        wide = rng.standard_normal(a.shape[:-1] + (2 * a.shape[-1],)).astype(np.float32)
+        if first:
+            wide[..., : a.shape[-1]] = a
+            return mx.array(wide)[..., : a.shape[-1]]
+        wide[..., a.shape[-1] :] = a
+        return mx.array(wide)[..., a.shape[-1] :]
+
+    xa = channel_slice(x, False) if shuffle and b["view"] == "sliced" else _view(pixels if image else x, b["view"])
     ra = None if residual is None else _view(residual, b["view"])
+    oa = None if other is None else channel_slice(other, True) if b["view"] != "contiguous" else mx.array(other)
     for isa in ISAS:
         with use_isa(isa):
             fn = chain if b["run"] == "eager" else mx.compile(chain)
-            got = np.array(fn(xa, ra))
+            got = np.array(fn(xa, ra, oa) if shuffle else fn(xa, ra))
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want, atol=3e-5, rtol=3e-5, err_msg=isa)
     return True  # compared (the shapes drawn fit)
@@ -232,6 +253,18 @@ def test_depthwise_max_pool_matches_onnxruntime(b, stem, data):
     if stem is not None:
         b = data.draw(stem_mid_chains() if stem == "stem+1x1" else stem_chains())
     assume(check(b | {"c_out": None, "residual": False, "pool": True}))
+
+
+@scaled(2)
+@given(b=chains(), stem=st.sampled_from([None, "stem", "stem+1x1"]), data=st.data())
+def test_interleaved_output_matches_onnxruntime(b, stem, data):
+    """interleave_with: the chain's result interleaved with another map channel by channel, other first, against
+    onnxruntime's Concat and channel shuffle; the other map (and x, for the "sliced" view) a channel slice of a
+    map twice as wide, read in place, as in YOLOv5n's ShuffleNet units."""
+    if stem is not None:
+        b = data.draw(stem_mid_chains() if stem == "stem+1x1" else stem_chains())
+    b = b | {"c_out": b["c_out"] or b["c"], "residual": False, "shuffle": True}
+    assume(check(b))
 
 
 @pytest.mark.parametrize("c,c_out,view", [(16, 16, "transposed"), (8, 16, "transposed"), (32, None, "contiguous")])
@@ -339,3 +372,20 @@ def test_weights_are_checked():
         native._ext.pw_dw_conv2d(mx.zeros((1, 8, 8, 3)), stem, None, None, mx.zeros((3, 3, 4)), None, None, None,
                                  None, None, None, strides=[1, 1], pads=[1, 1, 1, 1], pre_strides=[2, 2],
                                  w_mid=mx.zeros((1, 1, 4, 6)))  # fmt: skip
+
+
+def test_interleave_with_bad_operands_are_refused():
+    """interleave_with needs the last 1x1 conv, no residual or pool, and the result's shape: a clear ValueError."""
+    rng = np.random.default_rng(5)
+    x = mx.array(rng.standard_normal((1, 6, 6, 4)).astype(np.float32))
+    w0, wd = mx.array(np.ones((1, 1, 4, 4), np.float32)), mx.array(np.ones((3, 3, 4), np.float32))
+    w1 = mx.array(np.ones((1, 1, 4, 4), np.float32))
+    good = mx.zeros((1, 6, 6, 4))
+    with pytest.raises(ValueError, match="interleave_with"):
+        native.pw_dw_conv2d(x, w0, None, wd, None, None, pads=(1, 1, 1, 1), interleave_with=good)
+    with pytest.raises(ValueError, match="interleave_with"):
+        native.pw_dw_conv2d(x, w0, None, wd, None, w1, pads=(1, 1, 1, 1), residual=good, interleave_with=good)
+    with pytest.raises(ValueError, match="interleave_with"):
+        native.pw_dw_conv2d(x, w0, None, wd, None, w1, pads=(1, 1, 1, 1), interleave_with=mx.zeros((1, 6, 6, 5)))
+    got = native.pw_dw_conv2d(x, w0, None, wd, None, w1, pads=(1, 1, 1, 1), interleave_with=good)
+    assert got.shape == (1, 6, 6, 8)

@@ -476,3 +476,78 @@ def test_max_pool_fusion_switch(monkeypatch):
     monkeypatch.setenv("MLX_UNIFACE_CONV_POOL", "0")
     t = translate(_conv_pool("1x1"), native=True)
     assert "max_pools_fused_into_convs" not in t.notes
+
+
+def _shuffle_units(units: int = 2, c: int = 8, h: int = 12, reader: bool = False, residual: bool = False):
+    """ShuffleNet units between two 1x1 convs, as YOLOv5n-Face exports them: slice the map into halves, run the
+    second through 1x1, 3x3 depthwise, 1x1 (each with a Relu), concat with the first, shuffle (Reshape,
+    Transpose, Reshape). reader: the first unit's branch output is also a graph output; residual: the branch
+    ends in an Add."""
+    rng = np.random.default_rng(41)
+    inits, nodes, x = {"zero": np.array([0], np.int64), "half": np.array([c], np.int64)}, [], "x"
+    inits |= {"all": np.array([2 * c], np.int64), "axis": np.array([1], np.int64)}
+    inits |= {"w_in": (rng.standard_normal((2 * c, 2 * c, 1, 1)) / 4).astype(np.float32)}
+    inits |= {"w_out": (rng.standard_normal((4, 2 * c, 1, 1)) / 4).astype(np.float32)}
+    nodes.append(helper.make_node("Conv", ["x", "w_in"], ["x0"]))
+    x = "x0"
+    inits |= {"groups": np.array([1, 2, c, h, h], np.int64), "whole": np.array([1, 2 * c, h, h], np.int64)}
+    outputs = []
+    for u in range(units):
+        inits |= {
+            f"wa{u}": (rng.standard_normal((c, c, 1, 1)) / 3).astype(np.float32),
+            f"wd{u}": rng.standard_normal((c, 1, 3, 3)).astype(np.float32),
+            f"wb{u}": (rng.standard_normal((c, c, 1, 1)) / 3).astype(np.float32),
+            f"b{u}": rng.standard_normal(c).astype(np.float32),
+        }
+        nodes += [
+            helper.make_node("Slice", [x, "zero", "half", "axis"], [f"p{u}"]),
+            helper.make_node("Slice", [x, "half", "all", "axis"], [f"q{u}"]),
+            helper.make_node("Conv", [f"q{u}", f"wa{u}", f"b{u}"], [f"a{u}"]),
+            helper.make_node("Relu", [f"a{u}"], [f"ar{u}"]),
+            helper.make_node("Conv", [f"ar{u}", f"wd{u}"], [f"d{u}"], group=c, pads=[1, 1, 1, 1]),
+            helper.make_node("Conv", [f"d{u}", f"wb{u}", f"b{u}"], [f"e{u}"]),
+            helper.make_node("Relu", [f"e{u}"], [f"er{u}"]),
+        ]
+        branch = f"er{u}"
+        if residual:
+            nodes.append(helper.make_node("Add", [branch, f"q{u}"], [f"r{u}"]))
+            branch = f"r{u}"
+        if reader and u == 0:
+            outputs.append((branch, np.float32, None))
+        nodes += [
+            helper.make_node("Concat", [f"p{u}", branch], [f"c{u}"], axis=1),
+            helper.make_node("Reshape", [f"c{u}", "groups"], [f"g{u}"]),
+            helper.make_node("Transpose", [f"g{u}"], [f"t{u}"], perm=[0, 2, 1, 3, 4]),
+            helper.make_node("Reshape", [f"t{u}", "whole"], [f"s{u}"]),
+        ]
+        x = f"s{u}"
+    nodes.append(helper.make_node("Conv", [x, "w_out"], ["y"]))
+    return make_model(nodes, [("x", np.float32, [1, 2 * c, h, h])], [("y", np.float32, None), *outputs], inits)
+
+
+def test_shuffles_fuse_into_the_branch_convs(tmp_path):
+    """Each unit's interleave becomes the branch chain's interleaved output, the next unit's 1x1 conv reads its
+    half of that map in place, and the result matches onnxruntime."""
+    m = _shuffle_units()
+    t = translate(m, native=True)
+    assert t.notes["interleaves_fused_into_convs"] == 2
+    assert all(c.fn != "native_interleave" for c in t.program.calls)
+    assert [c.fn for c in t.program.calls if "interleave_with" in c.kwargs] == ["native_pw_dw_conv2d"] * 2
+    x = np.random.default_rng(42).standard_normal((1, 16, 12, 12)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+@pytest.mark.parametrize("why,kwargs", [("read elsewhere", {"reader": True}), ("residual", {"residual": True})])
+def test_shuffles_that_cannot_fuse_stay_interleaves(tmp_path, why, kwargs):
+    m = _shuffle_units(**kwargs)
+    t = translate(m, native=True)
+    assert t.notes.get("interleaves_fused_into_convs", 0) == (1 if why == "read elsewhere" else 0), why
+    x = np.random.default_rng(43).standard_normal((1, 16, 12, 12)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+def test_shuffle_fusion_switch(monkeypatch):
+    monkeypatch.setenv("MLX_UNIFACE_CONV_SHUFFLE", "0")
+    t = translate(_shuffle_units(), native=True)
+    assert "interleaves_fused_into_convs" not in t.notes
+    assert sum(c.fn == "native_interleave" for c in t.program.calls) == 2

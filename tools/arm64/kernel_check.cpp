@@ -580,7 +580,12 @@ Result check_pw_dw(Rng& r, const KernelTable& k) {
   if (last) pw.c_out = r.chance(0.2) ? r.uniform(1, 8) : r.channels(64);
   const size_t dw_n = size_t(dw.n) * dw.ho * dw.wo * mid, out_n = last ? size_t(pw.n) * pw.ho * pw.wo * pw.c_out : dw_n;
   const size_t in_n = size_t(pre.n) * pre.h * pre.w * c_in;
-  Buffer x = random_buffer(r, image ? 0 : in_n);
+  // a 1x1 pre stage may read a channel slice of a wider map (pixels x_stride floats apart; ShuffleNet), and the
+  // output may interleave another map with the conv's (its pixels other_stride apart)
+  const int x_stride = kind != 3 && r.chance(0.3) ? c_in + r.uniform(1, 9) : 0;
+  const bool shuffle = last && r.chance(0.3);
+  const int other_stride = shuffle ? pw.c_out + (r.chance(0.5) ? r.uniform(1, 9) : 0) : 0;
+  Buffer x = random_buffer(r, image ? 0 : x_stride ? in_n / c_in * x_stride : in_n);
   PageEndBytes img(image ? in_n : 1);
   Buffer offset = random_buffer(r, c_in, 0.f, 255.f);
   Ref x_ref(in_n);
@@ -590,7 +595,14 @@ Result check_pw_dw(Rng& r, const KernelTable& k) {
       x_ref.val[i] = double(img.data()[i]) - offset[i % c_in], x_ref.mag[i] = std::fabs(x_ref.val[i]);
   } else {
     sprinkle_nan(r, x);
-    x_ref = from_floats(x.data(), x.size());
+    if (x_stride) {
+      for (size_t i = 0; i < in_n; ++i) {
+        const double v = x[(i / c_in) * x_stride + i % c_in];
+        x_ref.val[i] = v, x_ref.mag[i] = std::fabs(v);
+      }
+    } else {
+      x_ref = from_floats(x.data(), x.size());
+    }
   }
   Buffer w_pre = image ? random_buffer(r, size_t(pre.kh) * pre.kw * c_in * stem_out, -1.f / 128, 1.f / 128)
                        : random_buffer(r, size_t(pre.kh) * pre.kw * c_in * stem_out);  // image: a 1/std folded in
@@ -618,9 +630,14 @@ Result check_pw_dw(Rng& r, const KernelTable& k) {
   stage.packed = p_pre.buf.data();
   stage.e = ep_pre.e;
   if (chain) stage.mid = &mid_s, stage.packed_mid = p_mid.buf.data(), stage.e_mid = ep_mid.e;
-  Buffer out = output_buffer(r, out_n);
+  stage.x_stride = x_stride;
+  const size_t pixels_out = out_n / (last ? pw.c_out : mid);
+  Buffer other = random_buffer(r, shuffle ? pixels_out * other_stride : 0);
+  if (shuffle) sprinkle_nan(r, other);
+  const ShuffleWith with{other.data(), other_stride};
+  Buffer out = output_buffer(r, shuffle ? 2 * out_n : out_n);
   k.pw_dw(stage, dw, w_dw.data(), ep_dw.e, last ? &pw : nullptr, last ? p_pw.buf.data() : nullptr,
-          last ? &ep_pw.e : nullptr, out.data());
+          last ? &ep_pw.e : nullptr, shuffle ? &with : nullptr, out.data());
   Ref a = ref_conv(pre, false, x_ref, w_pre.data(), ep_pre.e);
   if (chain) a = ref_conv(mid_s, false, a, w_mid.data(), ep_mid.e);
   Ref want = ref_conv(dw, true, a, w_dw.data(), ep_dw.e);
@@ -630,7 +647,20 @@ Result check_pw_dw(Rng& r, const KernelTable& k) {
   if (chain) what += " -> 1x1 " + describe(mid_s) + " " + ep_mid.describe();
   what += " -> dw " + describe(dw) + " " + ep_dw.describe();
   if (last) what += " -> c_out=" + std::to_string(pw.c_out) + " pw " + ep_pw.describe();
-  res.compare(out.data(), want.val.data(), conv_bounds(want).data(), out_n, what);
+  if (x_stride) what += " x_stride=" + std::to_string(x_stride);
+  std::vector<double> bounds = conv_bounds(want);
+  if (shuffle) {  // [other_0, conv_0, other_1, conv_1, ...]: the other map's values copied exactly
+    what += " interleaved, other_stride=" + std::to_string(other_stride);
+    Ref both(2 * out_n);
+    std::vector<double> both_bounds(2 * out_n);
+    for (size_t i = 0; i < out_n; ++i) {
+      const size_t px = i / pw.c_out, c = i % pw.c_out, at = px * 2 * pw.c_out + 2 * c;
+      both.val[at] = other[px * other_stride + c], both_bounds[at] = 0.0;
+      both.val[at + 1] = want.val[i], both_bounds[at + 1] = bounds[i];
+    }
+    want = std::move(both), bounds = std::move(both_bounds);
+  }
+  res.compare(out.data(), want.val.data(), bounds.data(), want.val.size(), what);
   res.guard(out, what);
   return res;
 }

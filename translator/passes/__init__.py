@@ -10,6 +10,7 @@ from .concat_conv import split_concat_convs
 from .constant_folding import fold_constants
 from .control_flow import fold_constant_ifs, optimize_subgraphs
 from .conv_pool import fuse_conv_max_pools
+from .conv_shuffle import fuse_conv_shuffles
 from .dw_pw import fuse_depthwise_pointwise
 from .epilogue import fuse_epilogues
 from .grouped import split_grouped_convs
@@ -27,7 +28,7 @@ __all__ = [
     "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
     "assign_native_ops", "fuse_depthwise_pointwise", "fuse_pointwise_depthwise", "fold_channel_shuffles",
     "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats", "split_grouped_convs",
-    "subpixel_conv_transposes", "fold_pads_into_convs", "fuse_conv_max_pools",
+    "subpixel_conv_transposes", "fold_pads_into_convs", "fuse_conv_max_pools", "fuse_conv_shuffles",
 ]  # fmt: skip
 
 
@@ -94,6 +95,7 @@ def run_passes(
                 count("pointwise_depthwise_fused", fuse_pointwise_depthwise(graph))
                 count("max_pools_fused_into_convs", fuse_conv_max_pools(graph))
                 count("concat_shuffles_interleaved", fuse_concat_shuffles(graph))
+                count("interleaves_fused_into_convs", fuse_conv_shuffles(graph))
                 count("native_channel_concats", native_channel_concats(graph))
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)
     # Subgraphs (If branches, loop bodies) go through the same pipeline; their notes are summed in.

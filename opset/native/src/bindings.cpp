@@ -70,11 +70,12 @@ NB_MODULE(_kernels, m) {
         "beta_pw"_a = 0.f, "residual_after"_a = false, "pre_strides"_a = std::vector<int>{1, 1},
         "pre_pads"_a = std::vector<int>{0, 0, 0, 0}, "pre_offset"_a = nb::none(), "w_mid"_a = nb::none(),
         "bias_mid"_a = nb::none(), "slope_mid"_a = nb::none(), "act_mid"_a = 0, "alpha_mid"_a = 0.f,
-        "beta_mid"_a = 0.f, "pool2"_a = false, "stream"_a = nb::none(),
+        "beta_mid"_a = 0.f, "pool2"_a = false, "interleave_with"_a = nb::none(), "stream"_a = nb::none(),
         "A 1x1 conv (or a stem: a dense conv on <= 4 channels with pre_strides, pre_pads, on the uint8 image read as "
         "float(x) - pre_offset if given, then a 1x1 conv w_mid if given), the depthwise conv reading its output and "
         "optionally a 1x1 conv after that (or, pool2, the 2x2 stride-2 max pool of the depthwise output), in one pass: "
-        "[act_pw(conv1x1(.., w_pw) + bias_pw)](act(dwconv(act_pre(conv(x, w_pre) + bias_pre)) + bias)) [+ residual].");
+        "[act_pw(conv1x1(.., w_pw) + bias_pw)](act(dwconv(act_pre(conv(x, w_pre) + bias_pre)) + bias)) [+ residual]; "
+        "with interleave_with, that map and the result interleaved channel by channel (other first).");
   m.def("max_pool2d", &mlxu::native_max_pool2d, "x"_a, "kernel"_a, "strides"_a, "pads"_a, "out_hw"_a, nb::kw_only(),
         "stream"_a = nb::none(), "NHWC max pool; pads (top, left); the output size is given.");
   m.def("upsample_nearest", &mlxu::native_upsample_nearest, "x"_a, "factors"_a, nb::kw_only(),

@@ -44,7 +44,7 @@ mx::Shape conv_output_shape(const mx::Shape& x, const mx::Shape& w, const ConvPa
 // Where each optional operand sits among the inputs (-1: absent); see ConvParams.
 struct Operands {
   int bias = -1, residual = -1, slope = -1, w_pw = -1, bias_pw = -1, slope_pw = -1, offset = -1;
-  int w_pre = -1, bias_pre = -1, slope_pre = -1, w_mid = -1, bias_mid = -1, slope_mid = -1;
+  int w_pre = -1, bias_pre = -1, slope_pre = -1, w_mid = -1, bias_mid = -1, slope_mid = -1, shuffle = -1;
 };
 
 Operands operands(const ConvParams& p) {
@@ -73,6 +73,7 @@ Operands operands(const ConvParams& p) {
       if (p.mid.has_slope) o.slope_mid = next++;
     }
   }
+  if (p.shuffle) o.shuffle = next++;
   return o;
 }
 
@@ -89,6 +90,7 @@ mx::Shape output_shape(const std::vector<mx::array>& inputs, const ConvParams& p
   mx::Shape shape = conv_output_shape(x, inputs[1].shape(), p);
   if (p.fused_pw) shape[3] = inputs[operands(p).w_pw].shape(3);
   if (p.pool2) shape[1] /= 2, shape[2] /= 2;
+  if (p.shuffle) shape[3] *= 2;
   return shape;
 }
 
@@ -217,15 +219,36 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     // A dense conv on a few channels (a stem) reads an NCHW input seen as NHWC in place, plane by plane.
     const bool nchw = is_nchw_view(held[0], p.pre_pw ? held[o.w_pre].shape(0) : held[1].shape(0), p);
     const bool image = p.kind == ConvKind::Image;
+    // a 1x1 pre stage reads a channel slice of a wider map in place (ShuffleNet's second half), as does the
+    // interleaved output its other map
+    const bool pointwise_pre = p.pre_pw && !p.pre_image && !p.pre_mid && held[o.w_pre].shape(0) == 1 &&
+                               held[o.w_pre].shape(1) == 1 && p.pre_sh == 1 && p.pre_sw == 1 &&
+                               !(p.pre_pt | p.pre_pl | p.pre_pb | p.pre_pr);
+    int64_t x_stride = 0, shuffle_stride = 0;
     for (size_t i = 0; i < held.size(); ++i) {
       const auto& a = held[i];
       if (i == 0 && (nchw || image || p.pre_image)) {  // read in place (an image is made contiguous when the op is built)
         ptr[i] = nchw ? a.data<float>() : nullptr;
         continue;
       }
+      const int at = static_cast<int>(i);
+      if ((at == 0 && pointwise_pre) || at == o.shuffle) {
+        const int64_t stride = a.size() ? row_stride(a) : 0;
+        if (stride > 0 && reinterpret_cast<uintptr_t>(a.data<float>()) % sizeof(float) == 0) {
+          ptr[i] = a.data<float>();
+          (at == 0 ? x_stride : shuffle_stride) = stride;
+          continue;
+        }
+        if (at == o.shuffle) {  // any other view: a dense copy
+          float* dst = scratch[i].get(a.size());
+          gather(a, dst);
+          ptr[i] = dst;
+          shuffle_stride = a.shape(3);
+          continue;
+        }
+      }
       const bool aligned = reinterpret_cast<uintptr_t>(a.data<float>()) % kAlign == 0;
       // x and the residual are read in place; so is a dense weight, which the kernel repacks anyway
-      const int at = static_cast<int>(i);
       const bool in_place = at == 0 || at == dense_w || at == o.w_pre || at == o.w_mid || at == o.residual;
       if (a.size() == 0 || (a.flags().row_contiguous && (aligned || in_place))) {
         ptr[i] = a.data<float>();
@@ -279,7 +302,8 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     };
     auto packed_weights = [&](const ConvShape& shape) { return pack(dense_w, owned_weights, shape); };
     ConvShape pw{};  // the 1x1 conv after a depthwise one
-    pw.n = s.n, pw.h = s.ho, pw.w = s.wo, pw.c_in = s.c_in, pw.ho = s.ho, pw.wo = s.wo, pw.c_out = out.shape(3);
+    pw.n = s.n, pw.h = s.ho, pw.w = s.wo, pw.c_in = s.c_in, pw.ho = s.ho, pw.wo = s.wo;
+    pw.c_out = out.shape(3) / (p.shuffle ? 2 : 1);
     pw.kh = pw.kw = pw.sh = pw.sw = 1;
     if (p.pre_pw) {
       PreStage pre;
@@ -290,6 +314,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
       first.kh = held[o.w_pre].shape(0), first.kw = held[o.w_pre].shape(1), first.sh = p.pre_sh, first.sw = p.pre_sw;
       first.pt = p.pre_pt, first.pl = p.pre_pl, first.pb = p.pre_pb, first.pr = p.pre_pr, first.nchw = nchw;
       pre.x = p.pre_image ? static_cast<const void*>(held[0].data<uint8_t>()) : ptr[0];
+      pre.x_stride = x_stride;
       pre.offset = p.pre_image ? ptr[o.offset] : nullptr;
       pre.e.bias = operand(o.bias_pre), pre.e.slope = operand(o.slope_pre);
       pre.e.act = p.pre.act, pre.e.alpha = p.pre.alpha, pre.e.beta = p.pre.beta;
@@ -306,9 +331,10 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
       }
       if (p.fused_pw) {
         const auto packed = packed_weights(pw);
-        k.pw_dw(pre, s, ptr[1], e, &pw, packed.get(), &e_pw, out.data<float>());
+        const ShuffleWith shuffle{operand(o.shuffle), shuffle_stride};
+        k.pw_dw(pre, s, ptr[1], e, &pw, packed.get(), &e_pw, p.shuffle ? &shuffle : nullptr, out.data<float>());
       } else {
-        k.pw_dw(pre, s, ptr[1], e, nullptr, nullptr, nullptr, out.data<float>());
+        k.pw_dw(pre, s, ptr[1], e, nullptr, nullptr, nullptr, nullptr, out.data<float>());
       }
     } else if (p.fused_pw) {
       const auto packed = packed_weights(pw);
@@ -328,6 +354,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
                                     : stem_pre   ? "stem+depthwise+max_pool"
                                     : p.pre_pw   ? "pointwise+depthwise+max_pool"
                                                  : "depthwise+max_pool")
+                         : p.shuffle ? "pointwise+depthwise+pointwise+interleave"
                          : p.pre_mid ? (p.fused_pw ? "stem+pointwise+depthwise+pointwise" : "stem+pointwise+depthwise")
                          : stem_pre ? (p.fused_pw ? "stem+depthwise+pointwise" : "stem+depthwise")
                          : p.pre_pw ? (p.fused_pw ? "pointwise+depthwise+pointwise" : "pointwise+depthwise")
@@ -508,7 +535,7 @@ mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const 
                               std::vector<int> pre_pads, const std::optional<mx::array>& pre_offset,
                               const std::optional<mx::array>& w_mid, const std::optional<mx::array>& bias_mid,
                               const std::optional<mx::array>& slope_mid, int act_mid, float alpha_mid, float beta_mid,
-                              bool pool2, mx::StreamOrDevice s) {
+                              bool pool2, const std::optional<mx::array>& interleave_with, mx::StreamOrDevice s) {
   check_geometry(x, strides, pads, act);
   check_geometry(x, pre_strides, pre_pads, act_pre);
   for (int a : {act_pre, act_pw, act_mid})
@@ -563,6 +590,13 @@ mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const 
     p.pool2 = true;
     out_shape[1] /= 2, out_shape[2] /= 2;
   }
+  if (interleave_with) {
+    if (!w_pw || residual || pool2) refuse("interleave_with needs w_pw, and no residual or pool2");
+    if (interleave_with->shape() != out_shape)
+      refuse("interleave_with must have the conv output's shape " + shape_str(out_shape) + ", got " +
+             shape_str(interleave_with->shape()));
+    p.shuffle = true;
+  }
   if (p.pre.act == Act::PRelu && !slope_pre) refuse("the first pointwise PRelu needs a slope");
   if (p.mid.act == Act::PRelu && !slope_mid) refuse("the middle pointwise PRelu needs a slope");
   if (p.act == Act::PRelu && !slope) refuse("PRelu needs a slope");
@@ -592,6 +626,10 @@ mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const 
     in.add(*w_mid, "w_mid");
     in.add_per_channel(bias_mid, c, "bias_mid");
     in.add_per_channel(slope_mid, c, "slope_mid");
+  }
+  if (interleave_with) {
+    in.add(*interleave_with, "interleave_with");
+    out_shape[3] *= 2;
   }
   return mx::array(out_shape, mx::float32, std::make_shared<NativeConv>(in.stream, p), std::move(in.list));
 }

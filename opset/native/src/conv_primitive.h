@@ -50,6 +50,9 @@ struct ConvParams {
   // depthwise (maybe after a pre stage), no 1x1 after it, no residual: the output is the 2x2 stride-2 max pool
   // of the conv's (whose height and width are even)
   bool pool2 = false;
+  // pw_dw with w_pw, no residual: the output interleaves another map of the conv's shape (the last input) with
+  // the conv's, channel by channel, other first (ShuffleNet's concat + channel shuffle): twice the channels
+  bool shuffle = false;
   bool operator==(const ConvParams&) const = default;
 };
 
@@ -108,6 +111,8 @@ mx::array native_dw_pw_conv2d(const mx::array& x, const mx::array& w_dw, const s
 // image x (NHWC) read as float(x) - pre_offset[c] when pre_offset is given; and then, if w_mid [1,1,C_stem,C] is
 // given, a 1x1 conv (*_mid) between the stem (w_pre [kh,kw,C_in,C_stem]) and the depthwise conv. pool2 (no w_pw, no
 // residual, the depthwise output's height and width even): the output is that output's 2x2 stride-2 max pool.
+// interleave_with (w_pw given, no residual; the conv output's shape): the output is that map and the conv's
+// interleaved channel by channel, [other_0, conv_0, other_1, conv_1, ...] (twice the channels).
 mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const std::optional<mx::array>& bias_pre,
                               const std::optional<mx::array>& slope_pre, const mx::array& w_dw,
                               const std::optional<mx::array>& bias, const std::optional<mx::array>& slope,
@@ -119,7 +124,8 @@ mx::array native_pw_dw_conv2d(const mx::array& x, const mx::array& w_pre, const 
                               std::vector<int> pre_pads = {0, 0, 0, 0}, const std::optional<mx::array>& pre_offset = {},
                               const std::optional<mx::array>& w_mid = {}, const std::optional<mx::array>& bias_mid = {},
                               const std::optional<mx::array>& slope_mid = {}, int act_mid = 0, float alpha_mid = 0.f,
-                              float beta_mid = 0.f, bool pool2 = false, mx::StreamOrDevice s = {});
+                              float beta_mid = 0.f, bool pool2 = false,
+                              const std::optional<mx::array>& interleave_with = {}, mx::StreamOrDevice s = {});
 
 // A dense conv on an 8-bit NHWC image x (uint8 [N,H,W,C], C <= 4), read as float(x) - offset[c] and zero-padded:
 // a network's stem with its input normalization folded into w (HWIO) and offset (the mean, in image order).

@@ -52,6 +52,15 @@ struct PreStage {
   const ConvShape* mid = nullptr;  // the 1x1 conv after the stem: c_in = shape.c_out, c_out = dw.c_in
   const float* packed_mid = nullptr;
   Epilogue e_mid{};
+  int64_t x_stride = 0;  // a 1x1 pre stage: floats from one pixel of x to the next (0: shape.c_in; more: a channel
+                         // slice of a wider map, read in place)
+};
+
+// pw_dw's output interleaved with another map (ShuffleNet's concat + channel shuffle, passes/conv_shuffle.py):
+// out pixel p = [other_0, conv_0, other_1, conv_1, ...], 2 * C_out floats, other's pixels `other_stride` apart.
+struct ShuffleWith {
+  const float* other;
+  int64_t other_stride;
 };
 
 // One table per instruction set; the dispatcher picks one at run time.
@@ -96,9 +105,11 @@ struct KernelTable {
   // A 1x1 conv or a stem (PreStage) whose output feeds only a depthwise conv (shape dw over it, epilogue
   // e_dw), then, if pw is given, a 1x1 conv over the depthwise output (as dw_pw; e_dw then without
   // residual): the first stage's output rows stay in a per-thread buffer.
-  // out: [n, dw.ho, dw.wo, pw ? pw->c_out : dw.c_in].
+  // out: [n, dw.ho, dw.wo, pw ? pw->c_out : dw.c_in], or twice the channels interleaved with shuffle->other (pw
+  // given; e_pw's residual, if any, joins the conv's result before the interleave).
   void (*pw_dw)(const PreStage& pre, const ConvShape& dw, const float* w_dw, const Epilogue& e_dw,
-                const ConvShape* pw, const float* packed_pw, const Epilogue* e_pw, float* out);
+                const ConvShape* pw, const float* packed_pw, const Epilogue* e_pw, const ShuffleWith* shuffle,
+                float* out);
   int lanes;  // floats per vector
 };
 

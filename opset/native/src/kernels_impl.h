@@ -385,7 +385,7 @@ inline void depthwise_row(const ConvShape& s, const float* x, const float* w, co
 
 // A float buffer of at least n floats starting on a cache line, kept per thread (slot: which one).
 inline float* thread_buffer(int slot, size_t n) {
-  thread_local std::vector<float> buffers[3];
+  thread_local std::vector<float> buffers[4];
   std::vector<float>& b = buffers[slot];
   if (b.size() < n + 16) b.resize(n + 16);
   return b.data() + (64 - reinterpret_cast<uintptr_t>(b.data()) % 64) % 64 / sizeof(float);
@@ -503,10 +503,11 @@ struct DenseJob {
   float* out;
   int64_t K;  // NHWC: k = (ky * kw + kx) * C_in + c; NCHW: k = (c * kh + ky) * kw + kx
   int nseg, seg_len;
-  bool pointwise;  // 1x1, stride 1, no padding: pixel m's row is x + m * C_in
+  bool pointwise;  // 1x1, stride 1, no padding: pixel m's row is x + m * x_stride
   // W repacked, cache-line aligned: [C_out / NR panels][K][NR] zero-padded for the GEMM,
   // or [C_out][K] (W transposed) for the dot-product path
   const float* panels;
+  int64_t x_stride = 0;  // pointwise: floats from one pixel of x to the next (0: C_in)
 };
 
 // (n, oy, ox) of output pixel m: by division for a tile's first pixel, then by stepping (divisions cost
@@ -574,7 +575,8 @@ inline void pixel_segments(const DenseJob& j, int64_t m0, int64_t M, const float
   const ConvShape& s = *j.s;
   const int C = s.c_in;
   if (j.pointwise) {
-    for (int i = 0; i < MR; ++i) seg[i] = j.x + std::min(m0 + i, M - 1) * C;
+    const int64_t stride = j.x_stride ? j.x_stride : C;
+    for (int i = 0; i < MR; ++i) seg[i] = j.x + std::min(m0 + i, M - 1) * stride;
     return;
   }
   const int64_t win = static_cast<int64_t>(s.kh) * s.kw * C;
@@ -777,13 +779,13 @@ void dense(const ConvShape& s, const float* x, const float* packed, const Epilog
 // computed into a per-thread buffer that stays in L1/L2 and multiplied by the pointwise weights at
 // once, so the intermediate map is never written to memory and read back.
 
-// The 1x1 conv pw (stride 1, no padding) over `px` consecutive pixels at x (row-major, pw.c_in each) into
-// out (pw.c_out each); e's residual, if any, already points at these pixels' first one.
+// The 1x1 conv pw (stride 1, no padding) over `px` consecutive pixels at x (pw.c_in each, x_stride floats apart;
+// 0: pw.c_in) into out (pw.c_out each); e's residual, if any, already points at these pixels' first one.
 inline void pointwise_pixels(const ConvShape& pw, const float* x, int64_t px, const float* packed, const Epilogue& e,
-                             float* out) {
+                             float* out, int64_t x_stride = 0) {
   ConvShape block = pw;
   block.n = 1, block.h = 1, block.w = static_cast<int>(px), block.ho = 1, block.wo = static_cast<int>(px);
-  const DenseJob j{&block, x, &e, out, pw.c_in, 1, pw.c_in, true, packed};
+  const DenseJob j{&block, x, &e, out, pw.c_in, 1, pw.c_in, true, packed, x_stride};
   const int64_t tiles = (px + MR - 1) / MR;
   const bool dot = dot_path(pw);
   with_act(e.act, [&](auto act) {
@@ -866,8 +868,9 @@ inline void stem_rows_into(const PreStage& pre, float* out, int64_t r0, int64_t 
 inline void pre_rows_into(const PreStage& pre, bool pointwise, float* dst, int64_t r0, int64_t r1) {
   const ConvShape& s = pre.shape;
   if (pointwise) {
-    const float* x = static_cast<const float*>(pre.x) + r0 * s.w * s.c_in;
-    pointwise_pixels(s, x, (r1 - r0) * s.wo, pre.packed, pre.e, dst);
+    const int64_t stride = pre.x_stride ? pre.x_stride : s.c_in;
+    const float* x = static_cast<const float*>(pre.x) + r0 * s.w * stride;
+    pointwise_pixels(s, x, (r1 - r0) * s.wo, pre.packed, pre.e, dst, stride);
     return;
   }
   if (!pre.mid) {
@@ -885,8 +888,11 @@ inline void pre_rows_into(const PreStage& pre, bool pointwise, float* dst, int64
   }
 }
 
+void interleave_pixels(const float* const* parts, const int64_t* row_strides, int g, int64_t p0, int64_t p1, int c,
+                       float* out);  // below, with interleave
+
 void pw_dw(const PreStage& pre, const ConvShape& dw, const float* w_dw, const Epilogue& e_dw, const ConvShape* pw,
-           const float* packed_pw, const Epilogue* e_pw, float* out) {
+           const float* packed_pw, const Epilogue* e_pw, const ShuffleWith* shuffle, float* out) {
   const KernelTable& dw_table = dw_row_table(dw);
   const bool pointwise = !pre.mid && !pre.offset && pre_is_pointwise(pre.shape);
   const int64_t rows = static_cast<int64_t>(dw.n) * dw.ho;
@@ -943,7 +949,16 @@ void pw_dw(const PreStage& pre, const ConvShape& dw, const float* w_dw, const Ep
         for (int64_t r = b0; r + 1 < b1; r += 2)
           pool2_rows(tmp + (r - b0) * out_row, tmp + (r + 1 - b0) * out_row, dw.wo, dw.c_in, out + r / 2 * (out_row / 2));
       }
-      if (pw) {
+      if (pw && shuffle) {  // the block's 1x1 output (in the cache) interleaved with the other map's pixels
+        const int64_t px = (b1 - b0) * dw.wo;
+        float* conv = thread_buffer(3, static_cast<size_t>(px * Co));
+        Epilogue e = *e_pw;
+        if (e.residual) e.residual += b0 * dw.wo * Co;
+        pointwise_pixels(*pw, tmp, px, packed_pw, e, conv);
+        const float* parts[2] = {shuffle->other + b0 * dw.wo * shuffle->other_stride, conv};
+        const int64_t strides[2] = {shuffle->other_stride, Co};
+        interleave_pixels(parts, strides, 2, 0, px, Co, out + b0 * dw.wo * 2 * Co);
+      } else if (pw) {
         Epilogue e = *e_pw;
         if (e.residual) e.residual += b0 * dw.wo * Co;
         pointwise_pixels(*pw, tmp, (b1 - b0) * dw.wo, packed_pw, e, out + b0 * dw.wo * Co);
@@ -1107,26 +1122,32 @@ void upsample(const ConvShape& s, int fh, int fw, const float* x, float* out) {
 // channel slices of wider maps (row stride > c), read in place.
 // ShuffleNet's two groups (g = 2) go a vector pair at a time: zip_lo / zip_hi interleave them in registers
 // (element by element, the strided stores ran at a quarter of the copy's speed).
+// Pixels [p0, p1) of it, on the calling thread.
+void interleave_pixels(const float* const* parts, const int64_t* row_strides, int g, int64_t p0, int64_t p1, int c,
+                       float* out) {
+  for (int64_t p = p0; p < p1; ++p) {
+    float* o = out + p * g * c;
+    int j0 = 0;
+    if (g == 2) {
+      const float* a = parts[0] + p * row_strides[0];
+      const float* b = parts[1] + p * row_strides[1];
+      for (; j0 + kL <= c; j0 += kL) {
+        const Vec va = Vec::load(a + j0), vb = Vec::load(b + j0);
+        zip_lo(va, vb).store(o + 2 * j0);
+        zip_hi(va, vb).store(o + 2 * j0 + kL);
+      }
+    }
+    for (int k = 0; k < g; ++k) {
+      const float* src = parts[k] + p * row_strides[k];
+      for (int j = j0; j < c; ++j) o[j * g + k] = src[j];
+    }
+  }
+}
+
 void interleave(const float* const* parts, const int64_t* row_strides, int g, int64_t pixels, int c, float* out) {
   const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, int64_t{g} * c));
   ThreadPool::instance().parallel_for(pixels, grain, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      float* o = out + p * g * c;
-      int j0 = 0;
-      if (g == 2) {
-        const float* a = parts[0] + p * row_strides[0];
-        const float* b = parts[1] + p * row_strides[1];
-        for (; j0 + kL <= c; j0 += kL) {
-          const Vec va = Vec::load(a + j0), vb = Vec::load(b + j0);
-          zip_lo(va, vb).store(o + 2 * j0);
-          zip_hi(va, vb).store(o + 2 * j0 + kL);
-        }
-      }
-      for (int k = 0; k < g; ++k) {
-        const float* src = parts[k] + p * row_strides[k];
-        for (int j = j0; j < c; ++j) o[j * g + k] = src[j];
-      }
-    }
+    interleave_pixels(parts, row_strides, g, p0, p1, c, out);
   });
 }
 

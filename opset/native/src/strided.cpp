@@ -6,6 +6,22 @@
 
 namespace mlxu {
 
+int64_t row_stride(const mx::array& a) {
+  const auto& shape = a.shape();
+  const auto& st = a.strides();
+  const int n = static_cast<int>(a.ndim());
+  if (n == 0 || (st[n - 1] != 1 && shape[n - 1] > 1)) return 0;
+  if (n == 1) return shape[0];
+  const int64_t row = st[n - 2];
+  int64_t expect = row;
+  for (int i = n - 2; i >= 0; --i) {
+    if (shape[i] > 1 && st[i] != expect) return 0;
+    expect *= shape[i];
+  }
+  return row >= shape[n - 1] ? row : 0;
+}
+
+
 void gather(const mx::array& a, float* dst) {
   const float* src = a.data<float>();
   std::vector<int64_t> shape(a.shape().begin(), a.shape().end());

@@ -18,23 +18,6 @@ namespace {
 
 [[noreturn]] void refuse(const std::string& what) { throw std::invalid_argument("native op: " + what); }
 
-// Distance in floats between consecutive rows (all axes but the last) when the last axis is unit-stride
-// and the rows are evenly spaced (a contiguous array, or a slice of its last axis); 0 otherwise.
-int64_t row_stride(const mx::array& a) {
-  const auto& shape = a.shape();
-  const auto& st = a.strides();
-  const int n = static_cast<int>(a.ndim());
-  if (n == 0 || (st[n - 1] != 1 && shape[n - 1] > 1)) return 0;
-  if (n == 1) return shape[0];
-  const int64_t row = st[n - 2];
-  int64_t expect = row;
-  for (int i = n - 2; i >= 0; --i) {
-    if (shape[i] > 1 && st[i] != expect) return 0;
-    expect *= shape[i];
-  }
-  return row >= shape[n - 1] ? row : 0;
-}
-
 }  // namespace
 
 const char* NativeUnary::name() const {

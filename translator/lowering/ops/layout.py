@@ -292,7 +292,8 @@ def depthwise_pointwise_nhwc(ctx: LowerCtx) -> Ref:
 def pointwise_depthwise_nhwc(ctx: LowerCtx) -> Ref:
     """A native 1x1 conv (or a stem: pre_strides, pre_pads; on the 8-bit image with image_offset; then maybe a
     1x1 conv w_mid), its depthwise conv and maybe that one's 1x1 conv in one opset.native.pw_dw_conv2d call
-    (passes/pw_dw.py). Inputs: x, w_pre, [b_pre], w_dw, [b_dw], [w_pw], [b_pw], [residual], [w_mid], [b_mid]."""
+    (passes/pw_dw.py). Inputs: x, w_pre, [b_pre], w_dw, [b_dw], [w_pw], [b_pw], [residual], [w_mid], [b_mid],
+    [interleave_with]."""
     x, w_pre, w_dw = ctx.input(0), ctx.const(1), ctx.const(3)
     c, kh, kw, _ = w_dw.shape
     strides = [int(s) for s in ctx.attr("strides", [1, 1])]
@@ -335,6 +336,8 @@ def pointwise_depthwise_nhwc(ctx: LowerCtx) -> Ref:
         kwargs["pre_offset"] = ctx.constant(np.asarray(offset, w_pre.dtype), "offset")
     if ctx.attr("pool"):  # the output is the depthwise conv's 2x2 stride-2 max pool (passes/conv_pool.py)
         kwargs["pool"] = True
+    if ctx.has_input(10):  # the output interleaved with this map (passes/conv_shuffle.py)
+        kwargs["interleave_with"] = ctx.input(10)
     if mid:
         kwargs["w_mid"] = ctx.constant(np.ascontiguousarray(ctx.const(8).transpose(1, 2, 3, 0)), "w_mid")
         if ctx.has_input(9):
