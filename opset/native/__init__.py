@@ -347,7 +347,7 @@ def pw_dw_conv2d(
             residual_after=bool(residual_after), pre_strides=list(pre_strides), pre_pads=list(pre_pads),
             pre_offset=pre_offset, w_mid=w_mid, bias_mid=bias_mid, slope_mid=mid_slope,
             act_mid=ACTIVATIONS[mid_activation], alpha_mid=float(mid_alpha), beta_mid=float(mid_beta),
-            pool2=bool(pool), interleave_with=interleave_with,
+            pool2=bool(pool), **({} if interleave_with is None else {"interleave_with": interleave_with}),
         )  # fmt: skip
     if image:
         x = x.astype(mx.float32) - mx.reshape(pre_offset, (-1,))
