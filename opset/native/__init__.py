@@ -391,14 +391,21 @@ def max_pool2d(
     return y
 
 
-def upsample_nearest(x: mx.array, factors: tuple[int, int]) -> mx.array:
-    """NHWC nearest upsampling by integer factors (each pixel repeated into an fh x fw block)."""
-    if _runs_native(x):
-        return _ext.upsample_nearest(x, list(factors))
+def upsample_nearest(x: mx.array, factors: tuple[int, int], residual: mx.array | None = None) -> mx.array:
+    """NHWC nearest upsampling by integer factors (each pixel repeated into an fh x fw block), plus `residual`
+    (the output's shape) when given: an FPN's top-down Add in the same multi-threaded pass."""
+    if _runs_native(x) and (residual is None or _runs_native(residual)):
+        return _ext.upsample_nearest(x, list(factors), **({} if residual is None else {"residual": residual}))
     n, h, w, c = x.shape
     fh, fw = factors
     y = mx.broadcast_to(mx.expand_dims(x, (2, 4)), (n, h, fh, w, fw, c))
-    return mx.reshape(y, (n, h * fh, w * fw, c))
+    y = mx.reshape(y, (n, h * fh, w * fw, c))
+    if residual is None:
+        return y
+    if tuple(residual.shape) != tuple(y.shape):
+        raise ValueError(f"native.upsample_nearest: residual has shape {tuple(residual.shape)}, "
+                         f"the output {tuple(y.shape)}")  # fmt: skip
+    return y + residual
 
 
 def resize_axis(x: mx.array, axis: int, idx: mx.array, coeffs: mx.array) -> mx.array:

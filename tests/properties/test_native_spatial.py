@@ -99,6 +99,24 @@ def test_upsample_nearest_repeats_pixels(fh, fw):
             np.testing.assert_array_equal(np.array(native.upsample_nearest(mx.array(x), (fh, fw))), want, err_msg=isa)
 
 
+@pytest.mark.parametrize("fh,fw,view", [(2, 2, "contiguous"), (2, 2, "every other"), (3, 1, "channel slice"),
+                                        (1, 2, "contiguous")])  # fmt: skip
+def test_upsample_nearest_adds_a_residual(fh, fw, view):
+    """residual: numpy's repeat plus the residual, one float addition each (bit-exact), NaN and infinities
+    included, the residual contiguous or a view; a residual of another shape is a ValueError."""
+    rng = np.random.default_rng(fh * 10 + fw)
+    x = rng.standard_normal((2, 5, 4, 19)).astype(np.float32)
+    r = rng.standard_normal((2, 5 * fh, 4 * fw, 19)).astype(np.float32)
+    x[0, 1, 2, 3], r[1, 2, 3, 4], r[0, 0, 0, 0] = np.nan, np.inf, np.nan
+    want = np.repeat(np.repeat(x, fh, axis=1), fw, axis=2) + r
+    for isa in ISAS:
+        with use_isa(isa):
+            got = np.array(native.upsample_nearest(mx.array(x), (fh, fw), residual=_part(r, view, rng)))
+        np.testing.assert_array_equal(got, want, err_msg=isa)
+    with pytest.raises(ValueError, match="residual"):
+        native.upsample_nearest(mx.array(x), (fh, fw), residual=mx.zeros((2, 5, 4, 19)))
+
+
 def _part(a: np.ndarray, how: str, rng) -> mx.array:
     if how == "channel slice":  # a's channels at an offset inside a wider map (rows further apart), read in place
         wide = rng.standard_normal(a.shape[:-1] + (a.shape[-1] + 3,)).astype(np.float32)

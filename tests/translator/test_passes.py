@@ -551,3 +551,50 @@ def test_shuffle_fusion_switch(monkeypatch):
     t = translate(_shuffle_units(), native=True)
     assert "interleaves_fused_into_convs" not in t.notes
     assert sum(c.fn == "native_interleave" for c in t.program.calls) == 2
+
+
+def _fpn(lateral_read_elsewhere: bool = True, broadcast: bool = False):
+    """An FPN level as YuNet's neck has it: a backbone map (also read by the next stage when
+    lateral_read_elsewhere) plus the nearest 2x upsampling of a coarser map, then a 1x1 conv. broadcast: the
+    coarser map's Add partner is a per-channel constant instead (a broadcasting Add, which must stay)."""
+    rng = np.random.default_rng(51)
+    c = 8
+    inits = {name: (rng.standard_normal((c, c, k, k)) / 4).astype(np.float32)
+             for name, k in (("w_lat", 3), ("w_down", 3), ("w_top", 1), ("w_out", 1))}  # fmt: skip
+    inits["scales"] = np.array([1, 1, 2, 2], np.float32)
+    inits["bias"] = rng.standard_normal((1, c, 1, 1)).astype(np.float32)
+    nodes = [
+        helper.make_node("Conv", ["x", "w_lat"], ["lat"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["lat"], ["lat_r"]),
+        helper.make_node("Conv", ["lat_r", "w_down"], ["down"], pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("Relu", ["down"], ["down_r"]),
+        helper.make_node("Conv", ["down_r", "w_top"], ["top"]),
+        helper.make_node("Resize", ["top", "", "scales"], ["up"], mode="nearest"),
+        helper.make_node("Add", ["bias" if broadcast else "lat_r", "up"], ["sum"]),
+        helper.make_node("Conv", ["sum", "w_out"], ["y"]),
+    ]
+    outputs = [("y", np.float32, None)]
+    if lateral_read_elsewhere:
+        outputs.append(("down_r", np.float32, None))
+    return make_model(nodes, [("x", np.float32, [1, c, 16, 12])], outputs, inits)
+
+
+def test_fpn_adds_fold_into_the_upsampling(tmp_path):
+    m = _fpn()
+    t = translate(m, native=True)
+    assert t.notes["adds_fused_into_upsamples"] == 1
+    ups = [c for c in t.program.calls if c.fn == "native_upsample_nearest"]
+    assert len(ups) == 1 and "residual" in ups[0].kwargs
+    assert all(c.fn != "add" for c in t.program.calls)
+    x = np.random.default_rng(52).standard_normal((1, 8, 16, 12)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+def test_broadcasting_adds_stay_apart_from_the_upsampling(tmp_path, monkeypatch):
+    m = _fpn(broadcast=True)
+    t = translate(m, native=True)
+    assert "adds_fused_into_upsamples" not in t.notes
+    x = np.random.default_rng(53).standard_normal((1, 8, 16, 12)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+    monkeypatch.setenv("MLX_UNIFACE_UPSAMPLE_ADD", "0")
+    assert "adds_fused_into_upsamples" not in translate(_fpn(), native=True).notes

@@ -800,16 +800,23 @@ Result check_upsample(Rng& r, const KernelTable& k) {
   s.ho = s.h * fh, s.wo = s.w * fw;
   Buffer x = random_buffer(r, size_t(s.n) * s.h * s.w * s.c_in);
   const size_t out_n = size_t(s.n) * s.ho * s.wo * s.c_in;
+  const bool add = r.chance(0.5);  // plus a residual of the output's shape (an FPN's top-down Add)
+  Buffer residual = random_buffer(r, add ? out_n : 0);
+  if (add) sprinkle_nan(r, residual);
   Buffer out = output_buffer(r, out_n);
-  k.upsample(s, fh, fw, x.data(), out.data());
+  k.upsample(s, fh, fw, x.data(), add ? residual.data() : nullptr, out.data());
   std::vector<float> want(out_n);
   size_t o = 0;
   for (int n = 0; n < s.n; ++n)
     for (int y = 0; y < s.ho; ++y)
       for (int xo = 0; xo < s.wo; ++xo)
-        for (int c = 0; c < s.c_in; ++c) want[o++] = x[((size_t(n) * s.h + y / fh) * s.w + xo / fw) * s.c_in + c];
+        for (int c = 0; c < s.c_in; ++c, ++o) {
+          want[o] = x[((size_t(n) * s.h + y / fh) * s.w + xo / fw) * s.c_in + c];
+          if (add) want[o] += residual[o];  // one float addition, as the kernel makes it: exact
+        }
   Result res;
-  const std::string what = "upsample x" + std::to_string(fh) + "x" + std::to_string(fw) + " " + describe(s);
+  const std::string what =
+      "upsample x" + std::to_string(fh) + "x" + std::to_string(fw) + " " + describe(s) + (add ? " + residual" : "");
   res.exact(out.data(), want.data(), out_n, what);
   res.guard(out, what);
   return res;

@@ -22,6 +22,7 @@ from .pw_dw import fuse_pointwise_depthwise
 from .shuffle import fold_channel_shuffles, fuse_concat_shuffles
 from .siblings import merge_sibling_convs
 from .subpixel import subpixel_conv_transposes
+from .upsample_add import fuse_upsample_adds
 
 __all__ = [
     "run_passes", "fold_to_fixpoint", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
@@ -29,6 +30,7 @@ __all__ = [
     "assign_native_ops", "fuse_depthwise_pointwise", "fuse_pointwise_depthwise", "fold_channel_shuffles",
     "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats", "split_grouped_convs",
     "subpixel_conv_transposes", "fold_pads_into_convs", "fuse_conv_max_pools", "fuse_conv_shuffles",
+    "fuse_upsample_adds",
 ]  # fmt: skip
 
 
@@ -97,6 +99,7 @@ def run_passes(
                 count("concat_shuffles_interleaved", fuse_concat_shuffles(graph))
                 count("interleaves_fused_into_convs", fuse_conv_shuffles(graph))
                 count("native_channel_concats", native_channel_concats(graph))
+                count("adds_fused_into_upsamples", fuse_upsample_adds(graph))
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)
     # Subgraphs (If branches, loop bodies) go through the same pipeline; their notes are summed in.
     sub_notes = optimize_subgraphs(graph, lambda sub: run_passes(sub, optimize, layout, False, native))

@@ -79,7 +79,8 @@ NB_MODULE(_kernels, m) {
   m.def("max_pool2d", &mlxu::native_max_pool2d, "x"_a, "kernel"_a, "strides"_a, "pads"_a, "out_hw"_a, nb::kw_only(),
         "stream"_a = nb::none(), "NHWC max pool; pads (top, left); the output size is given.");
   m.def("upsample_nearest", &mlxu::native_upsample_nearest, "x"_a, "factors"_a, nb::kw_only(),
-        "stream"_a = nb::none(), "NHWC nearest upsampling by integer factors (fh, fw).");
+        "residual"_a = nb::none(), "stream"_a = nb::none(),
+        "NHWC nearest upsampling by integer factors (fh, fw), plus residual (the output's shape) if given.");
   m.def("resize_axis", &mlxu::native_resize_axis, "x"_a, "axis"_a, "idx"_a, "coeffs"_a, nb::kw_only(),
         "stream"_a = nb::none(),
         "One axis of a linear/cubic Resize: out[.., j, ..] = sum_t coeffs[j, t] * x[.., idx[j, t], ..].");

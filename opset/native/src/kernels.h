@@ -88,8 +88,9 @@ struct KernelTable {
   // NHWC max pool: window s.kh x s.kw, strides s.sh, s.sw, top/left pads s.pt, s.pl, output s.ho x s.wo;
   // taps outside the input are skipped, and every window must have one inside.
   void (*max_pool)(const ConvShape& s, const float* x, float* out);
-  // NHWC nearest upsampling of x [s.n, s.h, s.w, s.c_in] by integer factors into [n, h * fh, w * fw, c].
-  void (*upsample)(const ConvShape& s, int fh, int fw, const float* x, float* out);
+  // NHWC nearest upsampling of x [s.n, s.h, s.w, s.c_in] by integer factors into [n, h * fh, w * fw, c], plus
+  // residual (the output's shape) when given: an FPN's top-down Add in the same pass.
+  void (*upsample)(const ConvShape& s, int fh, int fw, const float* x, const float* residual, float* out);
   // out[p, j * g + k] = parts[k][p * row_strides[k] + j]: g parts of `pixels` rows of c floats each
   // (a channel Concat + a channel shuffle); a part's rows may be further apart than c (a channel slice).
   void (*interleave)(const float* const* parts, const int64_t* row_strides, int g, int64_t pixels, int c,

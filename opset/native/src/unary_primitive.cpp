@@ -50,9 +50,12 @@ void NativeUnary::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out)
   const auto& x = inputs[0];
   out.set_data(mx::allocator::malloc(out.nbytes()));
   auto& encoder = mx::cpu::get_command_encoder(stream());
-  encoder.set_input_array(x);
+  for (const auto& a : inputs) encoder.set_input_array(a);
   encoder.set_output_array(out);
-  encoder.dispatch([x = mx::array::unsafe_weak_copy(x), out = mx::array::unsafe_weak_copy(out), p = p_]() mutable {
+  std::optional<mx::array> residual;
+  if (p_.residual) residual = mx::array::unsafe_weak_copy(inputs[1]);
+  encoder.dispatch([x = mx::array::unsafe_weak_copy(x), residual = std::move(residual),
+                    out = mx::array::unsafe_weak_copy(out), p = p_]() mutable {
     if (out.size() == 0) return;
     const bool record = recording_on();
     const auto t0 = record ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
@@ -81,22 +84,30 @@ void NativeUnary::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out)
     if (p.kind == Kind::MaxPool)
       k.max_pool(s, src, dst);
     else
-      k.upsample(s, p.fh, p.fw, src, dst);
+      k.upsample(s, p.fh, p.fw, src, residual ? residual->data<float>() : nullptr, dst);
   });
 }
 
 namespace {
 
-mx::array make(const mx::array& x, const UnaryParams& p, mx::StreamOrDevice s) {
+mx::array make(const mx::array& x, const UnaryParams& p, mx::StreamOrDevice s,
+               const std::optional<mx::array>& residual = {}) {
   if (x.dtype() != mx::float32) refuse("x must be float32");
   const bool spatial = p.kind == Kind::MaxPool || p.kind == Kind::Upsample;
   if (spatial && x.ndim() != 4) refuse("x must be NHWC (4-D)");
   if (p.kind == Kind::Softmax && x.ndim() == 0) refuse("softmax needs at least one axis");
   auto stream = mx::to_stream(s);
-  const mx::array xc = mx::contiguous(x, false, stream);  // the kernels read row-major memory; free if it is
+  std::vector<mx::array> inputs{mx::contiguous(x, false, stream)};  // the kernels read row-major memory; free if it is
   auto prim = std::make_shared<NativeUnary>(stream, p);
-  auto shape = prim->output_shapes({xc})[0];
-  return mx::array(std::move(shape), mx::float32, std::move(prim), {xc});
+  auto shape = prim->output_shapes(inputs)[0];
+  if (residual) {
+    if (residual->dtype() != mx::float32) refuse("residual must be float32");
+    if (residual->shape() != shape)
+      refuse("residual must have the output's shape (" + std::to_string(shape[0]) + ", " + std::to_string(shape[1]) +
+             ", " + std::to_string(shape[2]) + ", " + std::to_string(shape[3]) + ")");
+    inputs.push_back(mx::contiguous(*residual, false, stream));
+  }
+  return mx::array(std::move(shape), mx::float32, std::move(prim), std::move(inputs));
 }
 
 }  // namespace
@@ -215,11 +226,13 @@ mx::array native_concat(const std::vector<mx::array>& parts, mx::StreamOrDevice 
   return mx::array(std::move(shape), mx::float32, std::move(prim), std::move(inputs));
 }
 
-mx::array native_upsample_nearest(const mx::array& x, std::vector<int> factors, mx::StreamOrDevice s) {
+mx::array native_upsample_nearest(const mx::array& x, std::vector<int> factors,
+                                  const std::optional<mx::array>& residual, mx::StreamOrDevice s) {
   if (factors.size() != 2 || factors[0] < 1 || factors[1] < 1) refuse("factors must be two positive ints");
   UnaryParams p{Kind::Upsample};
   p.fh = factors[0], p.fw = factors[1];
-  return make(x, p, s);
+  p.residual = residual.has_value();
+  return make(x, p, s, residual);
 }
 
 }  // namespace mlxu

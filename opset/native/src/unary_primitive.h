@@ -1,7 +1,9 @@
-// NativeUnary: the non-conv ops with native kernels, one input each, on the CPU: sigmoid and last-axis
-// softmax (MLX's CPU versions are scalar), NHWC max pooling and nearest upsampling (MLX's run on one thread).
+// NativeUnary: the non-conv ops with native kernels, one input each (nearest upsampling may add a residual),
+// on the CPU: sigmoid and last-axis softmax (MLX's CPU versions are scalar), NHWC max pooling and nearest
+// upsampling (MLX's run on one thread).
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "mlx/array.h"
@@ -16,6 +18,7 @@ struct UnaryParams {
   enum class Kind : int { Sigmoid = 0, Softmax = 1, MaxPool = 2, Upsample = 3 } kind;
   int kh = 1, kw = 1, sh = 1, sw = 1, pt = 0, pl = 0, ho = 0, wo = 0;  // MaxPool
   int fh = 1, fw = 1;                                                    // Upsample
+  bool residual = false;  // Upsample: a second input, the output's shape, added to it
   bool operator==(const UnaryParams&) const = default;
 };
 
@@ -64,6 +67,8 @@ mx::array native_softmax_last(const mx::array& x, mx::StreamOrDevice s = {});
 // must have a tap inside the input, which is checked.
 mx::array native_max_pool2d(const mx::array& x, std::vector<int> kernel, std::vector<int> strides,
                             std::vector<int> pads_top_left, std::vector<int> out_hw, mx::StreamOrDevice s = {});
-mx::array native_upsample_nearest(const mx::array& x, std::vector<int> factors, mx::StreamOrDevice s = {});
+// residual (the output's shape) is added to the upsampled map in the same pass.
+mx::array native_upsample_nearest(const mx::array& x, std::vector<int> factors,
+                                  const std::optional<mx::array>& residual = {}, mx::StreamOrDevice s = {});
 
 }  // namespace mlxu

@@ -439,9 +439,12 @@ def instance_norm_nhwc(ctx: LowerCtx) -> Ref:
 
 @lowering("Upsample", domain=DOMAIN)
 def upsample_nhwc(ctx: LowerCtx) -> Ref:
-    """Nearest upsampling by integer factors: broadcast each pixel into an fh x fw block."""
+    """Nearest upsampling by integer factors: broadcast each pixel into an fh x fw block; plus input 1 when
+    given (an FPN's Add, passes/upsample_add.py: native upsampling only)."""
     fh, fw = ctx.attr("factors")
     x = ctx.input(0)
+    if ctx.has_input(1):  # the pass folds an Add in only for native, float32, factors other than 1x1
+        return ctx.call("native_upsample_nearest", x, (int(fh), int(fw)), residual=ctx.input(1))
     if (fh, fw) == (1, 1):
         return x
     if ctx.attr("native") and ctx.dtype(0).name == "float32":  # marked by the native pass: on the pool's threads

@@ -1,0 +1,61 @@
+"""Fold an FPN's top-down Add into the native nearest upsampling that feeds it (YuNet's and SCRFD's necks).
+
+An FPN level is `lateral + upsample(coarser level)`. Where the lateral map is a conv's output that nothing else
+reads, passes/epilogue.py already adds the upsampled map in that conv's epilogue (RetinaFace). Where the lateral
+map is also read elsewhere (YuNet's backbone stage outputs feed the next stage too), the Add stayed an MLX op:
+one thread over the whole map (~200 us at 80x80x64). Here it becomes the upsampling's residual input
+(`native.upsample_nearest(x, factors, residual=lateral)`): the sum is written in the upsampling's own
+multi-threaded pass, and the upsampled map itself is never stored.
+
+Only a native, float32 Upsample (factors other than 1x1) that the Add alone reads, whose other operand has
+the Add's static output shape (no broadcasting). MLX_UNIFACE_UPSAMPLE_ADD=0 turns the pass off (an A/B switch).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..ir import Graph, Node
+from .layout import NHWC_DOMAIN
+
+
+def _upsample(graph: Graph, value: str) -> Node | None:
+    """The native nearest upsampling producing `value`, read by one node only and not yet carrying a residual."""
+    src = graph.producer(value)
+    if src is None or src.domain != NHWC_DOMAIN or src.op_type != "Upsample" or not src.attrs.get("native"):
+        return None
+    if len([i for i in src.inputs if i]) != 1 or tuple(src.attrs.get("factors", (1, 1))) == (1, 1):
+        return None
+    if len(graph.consumers(value)) != 1 or value in graph.outputs:
+        return None
+    return src
+
+
+def fuse_upsample_adds(graph: Graph) -> int:
+    """Returns the number of Adds folded into their upsampling."""
+    if os.environ.get("MLX_UNIFACE_UPSAMPLE_ADD", "1") == "0":
+        return 0
+    fused = 0
+    for add in graph.topo_order():
+        if add.name not in graph.g or add.domain or add.op_type != "Add" or len(add.inputs) != 2:
+            continue
+        out = graph.value(add.outputs[0])
+        for i in (0, 1):
+            up, other = _upsample(graph, add.inputs[i]), add.inputs[1 - i]
+            if up is None:
+                continue
+            o = graph.value(other)
+            if out.static_shape is None or o.static_shape != out.static_shape or o.dtype != np.float32:
+                continue
+            if graph.value(up.outputs[0]).static_shape != out.static_shape:
+                continue
+            graph.remove_node(add)
+            graph.remove_node(up)
+            graph.add_node(
+                Node(up.name, up.op_type, up.domain, [up.inputs[0], other], list(add.outputs), dict(up.attrs))
+            )
+            fused += 1
+            break
+    return fused
