@@ -1136,7 +1136,8 @@ void upsample(const ConvShape& s, int fh, int fw, const float* x, const float* r
 // channel slices of wider maps (row stride > c), read in place.
 // ShuffleNet's two groups (g = 2) go a vector pair at a time: zip_lo / zip_hi interleave them in registers
 // (element by element, the strided stores ran at a quarter of the copy's speed).
-// Pixels [p0, p1) of it, on the calling thread.
+// interleave_pixels makes pixels [p0, p1) on the calling thread (pw_dw's interleaved output, block by block);
+// interleave the whole map on the pool's threads.
 void interleave_pixels(const float* const* parts, const int64_t* row_strides, int g, int64_t p0, int64_t p1, int c,
                        float* out) {
   for (int64_t p = p0; p < p1; ++p) {
