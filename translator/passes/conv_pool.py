@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 
 from ..ir import Graph, Node
+from .absorb import absorb, read_once
 from .dw_pw import native_of_kind
 from .layout import NHWC_DOMAIN
 from .pw_dw import FUSED as PW_DW
@@ -46,7 +47,7 @@ def _depthwise_source(graph: Graph, pool: Node) -> Node | None:
     with an even output size, no residual and nothing after the depthwise conv."""
     x = pool.inputs[0]
     src = graph.producer(x)
-    if src is None or len(graph.consumers(x)) != 1 or x in graph.outputs or src.attrs.get(POOL):
+    if src is None or not read_once(graph, x) or src.attrs.get(POOL):
         return None
     if native_of_kind(graph, src, "depthwise"):
         if [int(d) for d in src.attrs.get("dilations", [1, 1])] != [1, 1] or (len(src.inputs) > 3 and src.inputs[3]):
@@ -73,9 +74,6 @@ def fuse_conv_max_pools(graph: Graph) -> int:
         src = _depthwise_source(graph, pool)
         if src is None:
             continue
-        graph.remove_node(pool)
-        graph.remove_node(src)
-        attrs = {**src.attrs, POOL: True}
-        graph.add_node(Node(src.name, src.op_type, src.domain, list(src.inputs), list(pool.outputs), attrs))
+        absorb(graph, src, pool, list(src.inputs), {**src.attrs, POOL: True})
         fused += 1
     return fused

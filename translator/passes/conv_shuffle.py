@@ -20,6 +20,8 @@ import os
 import numpy as np
 
 from ..ir import Graph, Node
+from .absorb import absorb, read_once
+from .conv_pool import POOL
 from .layout import NHWC_DOMAIN
 from .pw_dw import FUSED as PW_DW
 from .shuffle import INTERLEAVE, INTERNAL_DOMAIN
@@ -35,12 +37,12 @@ def _branch(graph: Graph, interleave: Node) -> Node | None:
         return None
     other, y = interleave.inputs
     src = graph.producer(y)
-    if src is None or src.domain != NHWC_DOMAIN or src.op_type != PW_DW or src.attrs.get("pool"):
+    if src is None or src.domain != NHWC_DOMAIN or src.op_type != PW_DW or src.attrs.get(POOL):
         return None
     ins = list(src.inputs) + [""] * (INTERLEAVE_WITH + 1 - len(src.inputs))
     if not ins[5] or ins[7] or ins[INTERLEAVE_WITH]:  # w_pw; no residual; not fused already
         return None
-    if len(graph.consumers(y)) != 1 or y in graph.outputs:
+    if not read_once(graph, y):
         return None
     a, b = graph.value(other), graph.value(y)
     if a.static_shape is None or a.static_shape != b.static_shape or a.dtype != np.float32:
@@ -60,8 +62,6 @@ def fuse_conv_shuffles(graph: Graph) -> int:
         if src is None:
             continue
         inputs = list(src.inputs) + [""] * (INTERLEAVE_WITH - len(src.inputs)) + [node.inputs[0]]
-        graph.remove_node(node)
-        graph.remove_node(src)
-        graph.add_node(Node(src.name, src.op_type, src.domain, inputs, list(node.outputs), dict(src.attrs)))
+        absorb(graph, src, node, inputs, dict(src.attrs))
         fused += 1
     return fused

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Node
+from .absorb import read_once
 
 INTERNAL_DOMAIN = "mlx.internal"
 SHUFFLE = "ChannelShuffle"
@@ -18,10 +19,10 @@ INTERLEAVE = "Interleave"
 
 
 def _only_consumer(graph: Graph, value: str, op_type: str) -> Node | None:
-    users = graph.consumers(value)
-    if len(users) != 1 or value in graph.outputs or users[0].domain or users[0].op_type != op_type:
+    if not read_once(graph, value):
         return None
-    return users[0]
+    user = graph.consumers(value)[0]
+    return None if user.domain or user.op_type != op_type else user
 
 
 def _shuffle_at(graph: Graph, first: Node) -> tuple[Node, Node, int] | None:

@@ -18,6 +18,7 @@ import os
 import numpy as np
 
 from ..ir import Graph, Node
+from .absorb import absorb, read_once
 from .layout import NHWC_DOMAIN
 
 
@@ -28,7 +29,7 @@ def _upsample(graph: Graph, value: str) -> Node | None:
         return None
     if len([i for i in src.inputs if i]) != 1 or tuple(src.attrs.get("factors", (1, 1))) == (1, 1):
         return None
-    if len(graph.consumers(value)) != 1 or value in graph.outputs:
+    if not read_once(graph, value):
         return None
     return src
 
@@ -51,11 +52,7 @@ def fuse_upsample_adds(graph: Graph) -> int:
                 continue
             if graph.value(up.outputs[0]).static_shape != out.static_shape:
                 continue
-            graph.remove_node(add)
-            graph.remove_node(up)
-            graph.add_node(
-                Node(up.name, up.op_type, up.domain, [up.inputs[0], other], list(add.outputs), dict(up.attrs))
-            )
+            absorb(graph, up, add, [up.inputs[0], other], dict(up.attrs))
             fused += 1
             break
     return fused
