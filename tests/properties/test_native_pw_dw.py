@@ -198,12 +198,11 @@ def check(b):
         )  # fmt: skip
 
     def channel_slice(a, first):  # a's values as one half of a map twice as wide, as a ShuffleNet unit reads them
-        wide = rng.standard_normal(a.shape[:-1] + (2 * a.shape[-1],)).astype(np.float32)
-        if first:
-            wide[..., : a.shape[-1]] = a
-            return mx.array(wide)[..., : a.shape[-1]]
-        wide[..., a.shape[-1] :] = a
-        return mx.array(wide)[..., a.shape[-1] :]
+        c = a.shape[-1]
+        wide = rng.standard_normal(a.shape[:-1] + (2 * c,)).astype(np.float32)
+        half = slice(0, c) if first else slice(c, 2 * c)
+        wide[..., half] = a
+        return mx.array(wide)[..., half]
 
     xa = channel_slice(x, False) if shuffle and b["view"] == "sliced" else _view(pixels if image else x, b["view"])
     ra = None if residual is None else _view(residual, b["view"])
