@@ -44,6 +44,7 @@ NATIVE_FUNCTIONS: dict[str, Callable] = {
     "native_pw_dw_conv2d": native.pw_dw_conv2d,
     "native_interleave": native.interleave,
     "native_concat": native.concat,
+    "native_flat_concat": native.flat_concat,
     "native_max_pool2d": native.max_pool2d,
     "native_upsample_nearest": native.upsample_nearest,
     "native_resize_axis": native.resize_axis,

@@ -16,6 +16,7 @@ from translator.errors import OpListError
 import mlx.core as mx
 
 from .interpreter import load_oplist, load_weights_bytes
+from .outputs import OutputHandoff
 
 
 @dataclass
@@ -32,6 +33,7 @@ class CompiledModel:
         self.eager_fn = self.fn  # the translated forward itself (the generated module's instance, or the op list's)
         if self.notes.get("compile"):  # native programs, or chosen per model by `translate(tune=True)`
             self.fn = compiled_or_eager(self.fn)
+        self.handoff = OutputHandoff()  # which outputs may be handed out in place
 
     def __call__(self, *inputs: mx.array) -> tuple[mx.array, ...]:
         out = self.fn(*inputs)

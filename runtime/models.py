@@ -268,19 +268,12 @@ class MlxRunner(ModelRunner):
             outs = model(*args)
             mx.eval(*outs)
             by_name = {spec.onnx_name: out for spec, out in zip(model.outputs, outs)}
-            return [_to_numpy(by_name[o.name], o.dtype) for o in self.outputs]
+            return model.handoff.to_numpy(
+                [by_name[o.name] for o in self.outputs], [o.dtype for o in self.outputs], args
+            )
         finally:
             del args
             native.release_borrowed()
-
-
-def _to_numpy(x, dtype: np.dtype) -> np.ndarray:
-    import mlx.core as mx
-
-    if x.dtype == mx.bfloat16:
-        x = x.astype(mx.float32)
-    arr = np.array(x)
-    return arr if arr.dtype == dtype else arr.astype(dtype)
 
 
 def default_translation_dir(onnx_path: str | os.PathLike) -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from opset import native
-from opset.execute import to_mx, to_numpy
+from opset.execute import to_mx
 from translator.api import MODES, convert
 from translator.batch_split import ImageSplit, image_split
 from translator.errors import InputError, TranslatorError
@@ -194,7 +194,8 @@ class InferenceSession:
             outs = model(*inputs)
             mx.eval(*_arrays_in(outs))
             by_name = {spec.onnx_name: out for spec, out in zip(model.outputs, outs)}
-            return [_to_numpy_value(by_name[name], self._output_dtype(name)) for name in names]
+            return model.handoff.to_numpy([by_name[name] for name in names],
+                                          [self._output_dtype(name) for name in names], inputs)  # fmt: skip
         finally:
             del inputs
             native.release_borrowed()
@@ -294,14 +295,6 @@ def _to_mx_value(value: Any) -> Any:
     if isinstance(value, list):
         return [to_mx(v) for v in value]
     return to_mx(value, in_place=True)
-
-
-def _to_numpy_value(value: Any, dtype: np.dtype | None) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return [to_numpy(v, dtype) for v in value]
-    return to_numpy(value, dtype)
 
 
 def _arrays_in(values) -> list[mx.array]:

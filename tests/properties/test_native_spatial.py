@@ -161,3 +161,35 @@ def test_concat_matches_numpy(widths, shape, seed, views):
     for isa in ISAS:
         with use_isa(isa):
             np.testing.assert_array_equal(np.array(native.concat(arrays)), want, err_msg=isa)
+
+
+@scaled(1)
+@given(shapes=st.lists(st.lists(st.integers(0, 9), min_size=1, max_size=4), min_size=1, max_size=4),
+       seed=st.integers(0, 2**16),
+       views=st.lists(st.sampled_from(["contiguous", "channel slice", "every other", "transposed"]), min_size=4,
+                      max_size=4))  # fmt: skip
+def test_flat_concat_is_every_element_in_row_major_order(shapes, seed, views):
+    """Parts of any ranks, shapes (empty ones too) and views, one after another in row-major order: numpy's
+    concatenation of the raveled parts. Channel slices are read in place, other views gathered."""
+    rng = np.random.default_rng(seed)
+    parts = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    want = np.concatenate([p.ravel() for p in parts])
+    arrays = []
+    for p, how in zip(parts, views):
+        if how == "transposed" and p.ndim >= 2:  # a strided view of p's transpose's data: gathered
+            arrays.append(mx.swapaxes(mx.array(np.ascontiguousarray(np.swapaxes(p, 0, -1))), 0, -1))
+        else:
+            arrays.append(_part(p, how if how != "transposed" else "contiguous", rng))
+    out_shape = (1, want.size)
+    for isa in ISAS:
+        with use_isa(isa):
+            got = native.flat_concat(arrays, out_shape)
+            assert tuple(got.shape) == out_shape
+            np.testing.assert_array_equal(np.array(got)[0], want, err_msg=isa)
+
+
+def test_flat_concat_refuses_other_dtypes():
+    with pytest.raises(ValueError, match="float32"):
+        native._ext.flat_concat([mx.array([1, 2], dtype=mx.int32)])
+    with pytest.raises(ValueError, match="needs a part"):
+        native._ext.flat_concat([])

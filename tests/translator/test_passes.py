@@ -598,3 +598,60 @@ def test_broadcasting_adds_stay_apart_from_the_upsampling(tmp_path, monkeypatch)
     assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
     monkeypatch.setenv("MLX_UNIFACE_UPSAMPLE_ADD", "0")
     assert "adds_fused_into_upsamples" not in translate(_fpn(), native=True).notes
+
+
+def _heads(batch: int = 1, reshape_read_elsewhere: bool = False):
+    """RetinaFace's heads in small: per level, sibling 1x1 convs for boxes (4 a cell x 2 anchors) and landmarks
+    (10 x 2), each transposed to NHWC and reshaped to (N, -1, k); the levels' boxes concatenated along axis 1,
+    the landmarks left per level (SCRFD's outputs). reshape_read_elsewhere: level 0's box reshape is also an
+    output of its own."""
+    rng = np.random.default_rng(61)
+    nodes, inits, boxes, outputs = [], {}, [], []
+    for level in range(2):
+        src = "x" if level == 0 else "down"
+        if level == 1:
+            inits["w_down"] = (rng.standard_normal((6, 6, 3, 3)) / 4).astype(np.float32)
+            nodes.append(helper.make_node("Conv", ["x", "w_down"], ["down"], pads=[1, 1, 1, 1], strides=[2, 2]))
+        for head, k in (("box", 4), ("kps", 10)):
+            inits[f"w_{head}{level}"] = (rng.standard_normal((2 * k, 6, 1, 1)) / 4).astype(np.float32)
+            inits[f"shape_{head}{level}"] = np.array([batch, -1, k], np.int64)
+            nodes += [
+                helper.make_node("Conv", [src, f"w_{head}{level}"], [f"{head}{level}"]),
+                helper.make_node("Transpose", [f"{head}{level}"], [f"{head}{level}_t"], perm=[0, 2, 3, 1]),
+                helper.make_node("Reshape", [f"{head}{level}_t", f"shape_{head}{level}"], [f"{head}{level}_r"]),
+            ]
+        boxes.append(f"box{level}_r")
+        outputs.append((f"kps{level}_r", np.float32, None))
+    nodes.append(helper.make_node("Concat", boxes, ["boxes"], axis=1))
+    outputs.append(("boxes", np.float32, None))
+    if reshape_read_elsewhere:
+        outputs.append(("box0_r", np.float32, None))
+    return make_model(nodes, [("x", np.float32, [batch, 6, 8, 6])], outputs, inits)
+
+
+def test_head_reshapes_and_concats_become_flat_copies(tmp_path):
+    m = _heads()
+    t = translate(m, native=True)
+    assert t.notes["sibling_convs_merged"] == 2
+    flat = [c for c in t.program.calls if c.fn == "native_flat_concat"]
+    assert t.notes["flat_concats"] == 1 and len(flat) == 1  # the boxes' Concat, reading both slices in place
+    assert [a.name for a in flat[0].args[0]] == ["box0_nhwc", "box1_nhwc"]
+    assert all(c.fn != "concatenate" for c in t.program.calls)
+    x = np.random.default_rng(62).standard_normal((1, 6, 8, 6)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+def test_flat_copies_keep_what_else_reads_and_leave_batches_alone(tmp_path, monkeypatch):
+    m = _heads(reshape_read_elsewhere=True)  # level 0's box reshape is an output too: the Concat reads it
+    t = translate(m, native=True)
+    assert t.notes["flat_concats"] == 1
+    concat = next(c for c in t.program.calls if c.fn == "native_flat_concat")
+    assert [a.name for a in concat.args[0]] == ["box0_r", "box1_nhwc"]
+    x = np.random.default_rng(63).standard_normal((1, 6, 8, 6)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path / "elsewhere", atol=1e-5, native=True)
+    m2 = _heads(batch=2)  # a Concat after a batch axis of 2 is not the parts one after another
+    assert "flat_concats" not in translate(m2, native=True).notes
+    x2 = np.random.default_rng(64).standard_normal((2, 6, 8, 6)).astype(np.float32)
+    assert_matches_ort(m2, {"x": x2}, tmp_path / "batch", atol=1e-5, native=True)
+    monkeypatch.setenv("MLX_UNIFACE_FLAT_CONCAT", "0")
+    assert "flat_concats" not in translate(_heads(), native=True).notes

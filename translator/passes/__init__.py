@@ -13,6 +13,7 @@ from .conv_pool import fuse_conv_max_pools
 from .conv_shuffle import fuse_conv_shuffles
 from .dw_pw import fuse_depthwise_pointwise
 from .epilogue import fuse_epilogues
+from .flat_concat import native_flat_concats
 from .grouped import split_grouped_convs
 from .image_input import fold_image_normalization
 from .layout import assign_nhwc
@@ -30,7 +31,7 @@ __all__ = [
     "assign_native_ops", "fuse_depthwise_pointwise", "fuse_pointwise_depthwise", "fold_channel_shuffles",
     "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats", "split_grouped_convs",
     "subpixel_conv_transposes", "fold_pads_into_convs", "fuse_conv_max_pools", "fuse_conv_shuffles",
-    "fuse_upsample_adds",
+    "fuse_upsample_adds", "native_flat_concats",
 ]  # fmt: skip
 
 
@@ -98,6 +99,7 @@ def run_passes(
                 count("max_pools_fused_into_convs", fuse_conv_max_pools(graph))
                 count("concat_shuffles_interleaved", fuse_concat_shuffles(graph))
                 count("interleaves_fused_into_convs", fuse_conv_shuffles(graph))
+                count("flat_concats", native_flat_concats(graph))
                 count("native_channel_concats", native_channel_concats(graph))
                 count("adds_fused_into_upsamples", fuse_upsample_adds(graph))
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)

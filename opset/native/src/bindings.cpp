@@ -93,6 +93,8 @@ NB_MODULE(_kernels, m) {
         "slope"_a.none(), nb::kw_only(), "strides"_a, "pads"_a, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f,
         "residual_after"_a = false, "stream"_a = nb::none(),
         "A dense conv on a uint8 NHWC image read as float(x) - offset (a stem with its normalization folded in).");
+  m.def("flat_concat", &mlxu::native_flat_concat, "parts"_a, nb::kw_only(), "stream"_a = nb::none(),
+        "Every element of the parts in row-major order, one part after another (1-D), channel slices read in place.");
   m.def("concat", &mlxu::native_concat, "parts"_a, nb::kw_only(), "stream"_a = nb::none(),
         "Concat along the last axis on the pool's threads, reading channel slices in place.");
   m.def("conv2d", &mlxu::native_conv2d, "x"_a, "w"_a, "bias"_a.none(), "residual"_a.none(), "slope"_a.none(),

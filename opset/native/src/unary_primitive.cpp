@@ -1,11 +1,15 @@
 #include "unary_primitive.h"
 
+#include <algorithm>
+#include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
 #include "conv_primitive.h"
 #include "kernels.h"
 #include "strided.h"
+#include "threadpool.h"
 #include "mlx/allocator.h"
 #include "mlx/backend/cpu/encoder.h"
 #include "mlx/ops.h"
@@ -132,9 +136,56 @@ mx::array native_max_pool2d(const mx::array& x, std::vector<int> kernel, std::ve
   return make(x, p, s);
 }
 
+namespace {
+
+// The parts' rows (their last axis) copied one after another into `out`: parts whose rows are evenly spaced
+// (contiguous, or channel slices of a wider map) row by row over the pool's threads, any other view gathered.
+void flat_concat(const std::vector<mx::array>& parts, float* out) {
+  struct Rows {
+    const float* src;
+    int64_t stride, width, first;  // first: the part's first row among all parts' rows
+    float* dst;
+  };
+  std::vector<Rows> rows;
+  int64_t total_rows = 0;
+  float* dst = out;
+  for (const auto& a : parts) {
+    if (a.size() == 0) continue;
+    const int64_t stride = row_stride(a);
+    const int64_t width = a.ndim() == 0 ? 1 : a.shape(-1);
+    if (stride > 0 && a.ndim() > 0) {
+      rows.push_back({a.data<float>(), stride, width, total_rows, dst});
+      total_rows += static_cast<int64_t>(a.size()) / width;
+    } else {
+      gather(a, dst);
+    }
+    dst += a.size();
+  }
+  if (rows.empty()) return;
+  const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, rows[0].width));
+  ThreadPool::instance().parallel_for(total_rows, grain, [&](int64_t r0, int64_t r1) {
+    size_t k = std::upper_bound(rows.begin(), rows.end(), r0, [](int64_t r, const Rows& p) { return r < p.first; }) -
+               rows.begin() - 1;
+    for (int64_t r = r0; r < r1; ++r) {
+      while (k + 1 < rows.size() && r >= rows[k + 1].first) ++k;
+      const Rows& p = rows[k];
+      const int64_t i = r - p.first;
+      std::memcpy(p.dst + i * p.width, p.src + i * p.stride, sizeof(float) * p.width);
+    }
+  });
+}
+
+}  // namespace
+
 std::vector<mx::Shape> NativeInterleave::output_shapes(const std::vector<mx::array>& inputs) {
+  if (mode_ == JoinMode::Flat) {
+    int64_t total = 0;
+    for (const auto& a : inputs) total += static_cast<int64_t>(a.size());
+    if (total > std::numeric_limits<int>::max()) refuse("flat_concat output too large");
+    return {mx::Shape{static_cast<int>(total)}};
+  }
   mx::Shape shape = inputs[0].shape();
-  if (!concat_) {
+  if (mode_ == JoinMode::Interleave) {
     shape.back() *= static_cast<int>(inputs.size());
     return {shape};
   }
@@ -156,8 +207,16 @@ void NativeInterleave::eval_cpu(const std::vector<mx::array>& inputs, mx::array&
     held.push_back(mx::array::unsafe_weak_copy(a));
   }
   encoder.set_output_array(out);
-  encoder.dispatch([held = std::move(held), out = mx::array::unsafe_weak_copy(out), concat = concat_]() mutable {
+  encoder.dispatch([held = std::move(held), out = mx::array::unsafe_weak_copy(out), mode = mode_]() mutable {
     if (out.size() == 0) return;
+    if (mode == JoinMode::Flat) {
+      const bool record = recording_on();
+      const auto t0 = record ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+      flat_concat(held, out.data<float>());
+      if (record) record_op("flat_concat", out.shape(), t0, t0);
+      return;
+    }
+    const bool concat = mode == JoinMode::Concat;
     const bool record = recording_on();
     const auto t0 = record ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     const int g = static_cast<int>(held.size());
@@ -221,7 +280,20 @@ mx::array native_concat(const std::vector<mx::array>& parts, mx::StreamOrDevice 
       if (a.shape(d) != parts[0].shape(d)) refuse("concat parts must agree in every dim but the last");
     inputs.push_back(a);
   }
-  auto prim = std::make_shared<NativeInterleave>(stream, true);
+  auto prim = std::make_shared<NativeInterleave>(stream, JoinMode::Concat);
+  auto shape = prim->output_shapes(inputs)[0];
+  return mx::array(std::move(shape), mx::float32, std::move(prim), std::move(inputs));
+}
+
+mx::array native_flat_concat(const std::vector<mx::array>& parts, mx::StreamOrDevice s) {
+  if (parts.empty()) refuse("flat_concat needs a part");
+  auto stream = mx::to_stream(s);
+  std::vector<mx::array> inputs;
+  for (const auto& a : parts) {
+    if (a.dtype() != mx::float32) refuse("flat_concat parts must be float32");
+    inputs.push_back(a);  // views are fine: channel slices are read in place, other views gathered
+  }
+  auto prim = std::make_shared<NativeInterleave>(stream, JoinMode::Flat);
   auto shape = prim->output_shapes(inputs)[0];
   return mx::array(std::move(shape), mx::float32, std::move(prim), std::move(inputs));
 }

@@ -36,29 +36,39 @@ class NativeUnary : public mx::UnaryPrimitive {
   UnaryParams p_;
 };
 
-// Channels of g same-shaped inputs interleaved: out[..., j * g + k] = parts[k][..., j]. A channel
-// Concat of the parts followed by a channel shuffle in g groups (ShuffleNet's unit), in one pass.
-// With `concat`, the channel Concat alone (parts may differ in their last dim), on the pool's threads.
+// How parts are joined, on the pool's threads (MLX copies on one):
+//  Interleave: channels of g same-shaped parts interleaved, out[..., j * g + k] = parts[k][..., j] (a channel
+//              Concat followed by a channel shuffle in g groups: ShuffleNet's unit);
+//  Concat:     a channel Concat (parts may differ in their last dim);
+//  Flat:       the parts' elements in row-major order, one after another, as a 1-D array (a detection head's
+//              Reshape + Concat of channel slices: the Reshape copies nothing more).
+enum class JoinMode { Interleave, Concat, Flat };
+
 class NativeInterleave : public mx::UnaryPrimitive {
  public:
-  explicit NativeInterleave(mx::Stream stream, bool concat = false) : mx::UnaryPrimitive(stream), concat_(concat) {}
+  explicit NativeInterleave(mx::Stream stream, JoinMode mode = JoinMode::Interleave)
+      : mx::UnaryPrimitive(stream), mode_(mode) {}
 
   void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override;
   void eval_gpu(const std::vector<mx::array>& inputs, mx::array& out) override;
   std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override;
   bool is_equivalent(const mx::Primitive& other) const override {
     const auto* o = dynamic_cast<const NativeInterleave*>(&other);
-    return o != nullptr && o->concat_ == concat_;
+    return o != nullptr && o->mode_ == mode_;
   }
-  const char* name() const override { return concat_ ? "NativeConcat" : "NativeInterleave"; }
+  const char* name() const override {
+    return mode_ == JoinMode::Concat ? "NativeConcat" : mode_ == JoinMode::Flat ? "NativeFlatConcat" : "NativeInterleave";
+  }
 
  private:
-  bool concat_;
+  JoinMode mode_;
 };
 
 mx::array native_interleave(const std::vector<mx::array>& parts, mx::StreamOrDevice s = {});
 // Concat along the last axis: float32 parts equal in every other dim.
 mx::array native_concat(const std::vector<mx::array>& parts, mx::StreamOrDevice s = {});
+// Every element of the float32 parts (any ranks and strides) in row-major order, one part after another: 1-D.
+mx::array native_flat_concat(const std::vector<mx::array>& parts, mx::StreamOrDevice s = {});
 
 // float32 x of any strides (read through mx::contiguous).
 mx::array native_sigmoid(const mx::array& x, mx::StreamOrDevice s = {});

@@ -361,6 +361,13 @@ def channel_concat(ctx: LowerCtx) -> Ref:
     return ctx.call("native_concat", [ctx.input(i) for i in range(len(ctx.node.inputs))])
 
 
+@lowering("FlatConcat", domain="mlx.internal")
+def flat_concat(ctx: LowerCtx) -> Ref:
+    """passes/flat_concat.py's Concat (or Reshape) in row-major order, reading channel slices in place."""
+    parts = [ctx.input(i) for i in range(len(ctx.node.inputs))]
+    return ctx.call("native_flat_concat", parts, tuple(int(d) for d in ctx.attr("shape")))
+
+
 @lowering("ImageNormalize", domain=DOMAIN)
 def image_normalize_nhwc(ctx: LowerCtx) -> Ref:
     """An 8-bit NHWC image -> (float(x)[..., perm] - mean) / std, NHWC (translator/image_input.py)."""
