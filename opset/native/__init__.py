@@ -373,6 +373,49 @@ def pw_dw_conv2d(
     return mx.reshape(mx.stack([interleave_with, y], axis=-1), (*y.shape[:-1], 2 * y.shape[-1]))
 
 
+def stem_split(
+    x: mx.array,
+    w: mx.array,
+    bias: mx.array | None,
+    w_mid: mx.array,
+    bias_mid: mx.array | None = None,
+    *,
+    strides: tuple[int, int] = (1, 1),
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+    activation: str | None = None,
+    alpha: float = 0.0,
+    beta: float = 0.0,
+    mid_activation: str | None = None,
+    mid_alpha: float = 0.0,
+    mid_beta: float = 0.0,
+    offset: mx.array | None = None,
+) -> tuple[mx.array, mx.array]:
+    """A stem whose map two readers share, as (its 2x2 stride-2 max pool, the 1x1 conv w_mid over it).
+
+    y = conv2d(x, w (kh, kw, C_in <= 4, C), bias, strides, pads, activation=...) must have an even height and
+    width; the results are max_pool(y, 2x2, stride 2) and conv2d(y, w_mid (1, 1, C, C_mid), bias_mid,
+    activation=mid_...). YOLOv5n's StemBlock reads its 320x320x16 stem map both ways: made a band of rows at a
+    time in a per-thread buffer, the map (6.5 MB) is never written and read back twice. With offset, x is the
+    8-bit NHWC image read as float(x) - offset (as image_conv2d). No PRelu (no model needs it here).
+    """
+    for act in (activation, mid_activation):
+        if act not in ACTIVATIONS or act == "prelu":
+            raise ValueError(f"native.stem_split: unsupported activation {act!r}")
+    image = offset is not None
+    if (_runs_native(offset) and x.dtype == mx.uint8) if image else _runs_native(x):
+        pooled, mid = _ext.stem_split(
+            x, w, bias, w_mid, bias_mid, offset, strides=list(strides), pads=list(pads), act=ACTIVATIONS[activation],
+            alpha=float(alpha), beta=float(beta), act_mid=ACTIVATIONS[mid_activation], alpha_mid=float(mid_alpha),
+            beta_mid=float(mid_beta),
+        )  # fmt: skip
+        return pooled, mid
+    if image:
+        x = x.astype(mx.float32) - mx.reshape(offset, (-1,))
+    y = reference_conv2d(x, w, bias, strides=strides, pads=pads, activation=activation, alpha=alpha, beta=beta)
+    mid = reference_conv2d(y, w_mid, bias_mid, activation=mid_activation, alpha=mid_alpha, beta=mid_beta)
+    return _pool2_reference(y), mid
+
+
 def max_pool2d(
     x: mx.array, kernel: tuple[int, int], strides: tuple[int, int], pads: tuple[int, int], out_hw: tuple[int, int]
 ) -> mx.array:

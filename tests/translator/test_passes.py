@@ -655,3 +655,48 @@ def test_flat_copies_keep_what_else_reads_and_leave_batches_alone(tmp_path, monk
     assert_matches_ort(m2, {"x": x2}, tmp_path / "batch", atol=1e-5, native=True)
     monkeypatch.setenv("MLX_UNIFACE_FLAT_CONCAT", "0")
     assert "flat_concats" not in translate(_heads(), native=True).notes
+
+
+def _stem_block(stem_is_output: bool = False):
+    """YOLOv5n's StemBlock in small: a 3x3 stride-2 stem (SiLU) read by a 2x2 max pool and by a 1x1 conv (SiLU)
+    whose 3x3 stride-2 conv meets the pool in a Concat and a 1x1 conv."""
+    rng = np.random.default_rng(71)
+    inits = {"w_stem": (rng.standard_normal((8, 3, 3, 3)) / 4).astype(np.float32),
+             "b_stem": rng.standard_normal(8).astype(np.float32),
+             "w_a": (rng.standard_normal((4, 8, 1, 1)) / 4).astype(np.float32),
+             "w_b": (rng.standard_normal((8, 4, 3, 3)) / 4).astype(np.float32),
+             "w_out": (rng.standard_normal((8, 16, 1, 1)) / 4).astype(np.float32)}  # fmt: skip
+    nodes = [
+        helper.make_node("Conv", ["x", "w_stem", "b_stem"], ["stem_c"], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Sigmoid", ["stem_c"], ["stem_s"]),
+        helper.make_node("Mul", ["stem_c", "stem_s"], ["stem"]),
+        helper.make_node("MaxPool", ["stem"], ["pool"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["stem", "w_a"], ["a_c"]),
+        helper.make_node("Sigmoid", ["a_c"], ["a_s"]),
+        helper.make_node("Mul", ["a_c", "a_s"], ["a"]),
+        helper.make_node("Conv", ["a", "w_b"], ["b_c"], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["b_c"], ["b"]),
+        helper.make_node("Concat", ["b", "pool"], ["cat"], axis=1),
+        helper.make_node("Conv", ["cat", "w_out"], ["y"]),
+    ]
+    outputs = [("y", np.float32, None)] + ([("stem", np.float32, None)] if stem_is_output else [])
+    return make_model(nodes, [("x", np.float32, [1, 3, 32, 24])], outputs, inits)
+
+
+def test_a_stem_read_by_a_pool_and_a_1x1_conv_becomes_one_call(tmp_path):
+    m = _stem_block()
+    t = translate(m, native=True)
+    assert t.notes["stems_split"] == 1
+    calls = [c.fn for c in t.program.calls]
+    assert calls.count("native_stem_split") == 1 and "native_max_pool2d" not in calls
+    x = np.random.default_rng(72).standard_normal((1, 3, 32, 24)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+def test_a_stem_read_elsewhere_stays_apart(tmp_path, monkeypatch):
+    m = _stem_block(stem_is_output=True)
+    assert "stems_split" not in translate(m, native=True).notes
+    x = np.random.default_rng(73).standard_normal((1, 3, 32, 24)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+    monkeypatch.setenv("MLX_UNIFACE_STEM_SPLIT", "0")
+    assert "stems_split" not in translate(_stem_block(), native=True).notes

@@ -22,6 +22,7 @@ from .pad_conv import fold_pads_into_convs
 from .pw_dw import fuse_pointwise_depthwise
 from .shuffle import fold_channel_shuffles, fuse_concat_shuffles
 from .siblings import merge_sibling_convs
+from .stem_split import fuse_stem_splits
 from .subpixel import subpixel_conv_transposes
 from .upsample_add import fuse_upsample_adds
 
@@ -31,7 +32,7 @@ __all__ = [
     "assign_native_ops", "fuse_depthwise_pointwise", "fuse_pointwise_depthwise", "fold_channel_shuffles",
     "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats", "split_grouped_convs",
     "subpixel_conv_transposes", "fold_pads_into_convs", "fuse_conv_max_pools", "fuse_conv_shuffles",
-    "fuse_upsample_adds", "native_flat_concats",
+    "fuse_upsample_adds", "native_flat_concats", "fuse_stem_splits",
 ]  # fmt: skip
 
 
@@ -94,6 +95,7 @@ def run_passes(
             count("sibling_convs_merged", merge_sibling_convs(graph))
             if native:
                 count("concats_split_into_convs", split_concat_convs(graph))
+                count("stems_split", fuse_stem_splits(graph))
                 count("depthwise_pointwise_fused", fuse_depthwise_pointwise(graph))
                 count("pointwise_depthwise_fused", fuse_pointwise_depthwise(graph))
                 count("max_pools_fused_into_convs", fuse_conv_max_pools(graph))

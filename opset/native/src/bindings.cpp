@@ -10,6 +10,7 @@
 #include "conv_primitive.h"
 #include "kernels.h"
 #include "packed_weights.h"
+#include "stem_split.h"
 #include "norm_primitive.h"
 #include "resize_primitive.h"
 #include "unary_primitive.h"
@@ -93,6 +94,10 @@ NB_MODULE(_kernels, m) {
         "slope"_a.none(), nb::kw_only(), "strides"_a, "pads"_a, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f,
         "residual_after"_a = false, "stream"_a = nb::none(),
         "A dense conv on a uint8 NHWC image read as float(x) - offset (a stem with its normalization folded in).");
+  m.def("stem_split", &mlxu::native_stem_split, "x"_a, "w"_a, "bias"_a.none(), "w_mid"_a, "bias_mid"_a.none(),
+        "offset"_a.none(), nb::kw_only(), "strides"_a, "pads"_a, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f,
+        "act_mid"_a = 0, "alpha_mid"_a = 0.f, "beta_mid"_a = 0.f, "stream"_a = nb::none(),
+        "A stem whose map two readers share: [its 2x2 stride-2 max pool, the 1x1 conv over it], the map never stored.");
   m.def("flat_concat", &mlxu::native_flat_concat, "parts"_a, nb::kw_only(), "stream"_a = nb::none(),
         "Every element of the parts in row-major order, one part after another (1-D), channel slices read in place.");
   m.def("concat", &mlxu::native_concat, "parts"_a, nb::kw_only(), "stream"_a = nb::none(),

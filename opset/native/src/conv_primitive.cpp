@@ -109,27 +109,6 @@ void NativeConv::eval_gpu(const std::vector<mx::array>&, mx::array&) {
   throw std::runtime_error("native conv kernels run on the CPU only; use MLX's own conv on the GPU");
 }
 
-namespace {
-
-// A float buffer aligned to a cache line, kept by one thread and grown as needed.
-class Scratch {
- public:
-  float* get(size_t n) {
-    if (n > cap_) {
-      std::free(ptr_);
-      cap_ = n;
-      ptr_ = static_cast<float*>(std::aligned_alloc(kAlign, (n * sizeof(float) + kAlign - 1) / kAlign * kAlign));
-      if (!ptr_) throw std::bad_alloc();
-    }
-    return ptr_;
-  }
-  ~Scratch() { std::free(ptr_); }
-
- private:
-  float* ptr_ = nullptr;
-  size_t cap_ = 0;
-};
-
 // MLX's CPU buffers start 8 bytes into a cache line, so every 32/64-byte vector load would straddle
 // two lines (measured: 1.6x slower depthwise). Outputs are over-allocated and offset to a line.
 void set_aligned_output(mx::array& out) {
@@ -143,6 +122,8 @@ void set_aligned_output(mx::array& out) {
   mx::array::Flags flags{true, true, big_dims <= 1};
   out.set_data(std::move(data), out.size(), std::move(strides), flags, offset);
 }
+
+namespace {
 
 // x (shape N, H, W, C) is a transposed view of a dense NCHW array, and the dense kernel can take it as is.
 bool is_nchw_view(const mx::array& x, int kh, const ConvParams& p) {

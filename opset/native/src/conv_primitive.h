@@ -2,6 +2,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdlib>
+#include <new>
 #include <optional>
 #include <vector>
 
@@ -13,6 +15,28 @@
 namespace mlxu {
 
 namespace mx = mlx::core;
+
+// A float buffer aligned to a cache line, kept by one thread and grown as needed.
+class Scratch {
+ public:
+  float* get(size_t n) {
+    if (n > cap_) {
+      std::free(ptr_);
+      cap_ = n;
+      ptr_ = static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64));
+      if (!ptr_) throw std::bad_alloc();
+    }
+    return ptr_;
+  }
+  ~Scratch() { std::free(ptr_); }
+
+ private:
+  float* ptr_ = nullptr;
+  size_t cap_ = 0;
+};
+
+// Allocates out's buffer starting on a cache line (MLX's CPU buffers start 8 bytes into one).
+void set_aligned_output(mx::array& out);
 
 enum class ConvKind : int { Depthwise = 0, Dense = 1, Image = 2 };  // Image: a dense conv on a uint8 NHWC image
 

@@ -111,6 +111,10 @@ struct KernelTable {
   void (*pw_dw)(const PreStage& pre, const ConvShape& dw, const float* w_dw, const Epilogue& e_dw,
                 const ConvShape* pw, const float* packed_pw, const Epilogue* e_pw, const ShuffleWith* shuffle,
                 float* out);
+  // A stem (pre.shape, with pre.mid the 1x1 conv after it) whose map two readers share (YOLOv5n's StemBlock):
+  // its 2x2 stride-2 max pool into out_pool [n, ho / 2, wo / 2, c] and the 1x1 conv over it into out_mid
+  // [n, ho, wo, mid.c_out]; ho and wo even. The stem's rows stay in a per-thread buffer, never written out.
+  void (*stem_split)(const PreStage& pre, float* out_pool, float* out_mid);
   int lanes;  // floats per vector
 };
 

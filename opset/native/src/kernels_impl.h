@@ -968,6 +968,26 @@ void pw_dw(const PreStage& pre, const ConvShape& dw, const float* w_dw, const Ep
   });
 }
 
+void stem_split(const PreStage& pre, float* out_pool, float* out_mid) {
+  const ConvShape& s = pre.shape;
+  const ConvShape& mid = *pre.mid;
+  const int64_t pairs = static_cast<int64_t>(s.n) * s.ho / 2;  // ho is even: a pair never spans two images
+  const int64_t stem_row = static_cast<int64_t>(s.wo) * s.c_out;
+  const int64_t block_pairs = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, 2 * stem_row));  // ~64 KB
+  const int64_t threads = ThreadPool::instance().num_threads();
+  const int64_t grain = std::max<int64_t>(1, std::min(4 * block_pairs, pairs / std::max<int64_t>(1, 2 * threads)));
+  ThreadPool::instance().parallel_for(pairs, grain, [&](int64_t p0, int64_t p1) {
+    float* rows = thread_buffer(2, static_cast<size_t>(std::min(block_pairs, p1 - p0) * 2 * stem_row));
+    for (int64_t b0 = p0; b0 < p1; b0 += block_pairs) {
+      const int64_t r0 = 2 * b0, r1 = 2 * std::min(p1, b0 + block_pairs);  // stem rows, of n * ho
+      stem_rows_into(pre, rows - r0 * stem_row, r0, r1);
+      for (int64_t r = r0; r < r1; r += 2)
+        pool2_rows(rows + (r - r0) * stem_row, rows + (r + 1 - r0) * stem_row, s.wo, s.c_out, out_pool + r / 2 * (stem_row / 2));
+      pointwise_pixels(mid, rows, (r1 - r0) * s.wo, pre.packed_mid, pre.e_mid, out_mid + r0 * s.wo * mid.c_out);
+    }
+  });
+}
+
 // ---- elementwise: MLX's CPU sigmoid and softmax are scalar code (~15 ns per element) ------------
 
 // y = 1 / (1 + exp(-x)); NaN stays NaN (vexp clamps its argument, which would turn NaN into a number).
@@ -1187,7 +1207,7 @@ void concat(const float* const* parts, const int64_t* row_strides, const int* wi
 const KernelTable& table() {
   static const KernelTable t{kIsaName, &depthwise,  &dense,   &dense_packed_size, &dense_pack,
                              &sigmoid,  &softmax, &dw_pw,   &depthwise_row_into,
-                             &max_pool, &upsample, &interleave, &image_conv, &concat, &pw_dw, kL};
+                             &max_pool, &upsample, &interleave, &image_conv, &concat, &pw_dw, &stem_split, kL};
   return t;
 }
 

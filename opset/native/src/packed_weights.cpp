@@ -84,10 +84,11 @@ std::shared_ptr<const float> packed_dense_weights(const float* data, const mx::a
     }
     cache_it = bytes <= c.limit;
   }
-  if (!cache_it) {  // a per-thread buffer, valid until this thread's next call (the kernel runs before that)
+  if (!cache_it) {  // a per-thread buffer, reused once nobody holds the last result (a fused kernel packs two
+                    // or three weights before it runs: each gets its own buffer while the others are held)
     thread_local std::shared_ptr<float> scratch;
     thread_local size_t capacity = 0;
-    if (capacity < n) scratch = aligned_floats(n), capacity = n;
+    if (capacity < n || scratch.use_count() > 1) scratch = aligned_floats(n), capacity = n;
     k.dense_pack(s, data, scratch.get());
     return scratch;
   }

@@ -15,7 +15,7 @@ namespace mx = mlx::core;
 // to `owner`, so that buffer cannot be freed and reused for other values while cached (MLX arrays are
 // immutable). The cache keeps at most a byte limit (MLX_UNIFACE_WEIGHT_CACHE_MB, default 256 MB: a
 // ResNet-50's weights fit twice), evicting the least recently used; a weight larger than the limit,
-// or without an owner, is packed into a per-thread buffer, valid until the calling thread's next call.
+// or without an owner, is packed into a per-thread buffer, reused by the thread once the result is released.
 std::shared_ptr<const float> packed_dense_weights(const float* data, const mx::array* owner, const KernelTable& k,
                                                   const ConvShape& s);
 

@@ -348,6 +348,29 @@ def pointwise_depthwise_nhwc(ctx: LowerCtx) -> Ref:
     )
 
 
+@lowering("StemSplit", domain=DOMAIN)
+def stem_split_nhwc(ctx: LowerCtx) -> list[Ref]:
+    """A stem read by a 2x2 max pool and a 1x1 conv, as one opset.native.stem_split call (passes/stem_split.py).
+    Inputs: x, w, [bias], w_mid, [bias_mid]; outputs: the pool's, the 1x1 conv's."""
+    x, w, w_mid = ctx.input(0), ctx.const(1), ctx.const(3)
+    strides = [int(s) for s in ctx.attr("strides", [1, 1])]
+    pads = conv_pads(ctx, ctx.shape(0)[1:3], w.shape[1:3], strides, [1, 1])
+    if pads is None:
+        ctx.fail("auto_pad SAME with dynamic spatial dims")
+    offset = ctx.attr("image_offset")
+    ctx.builder.note_strategy(("native image stem" if offset is not None else "native stem") + "+max_pool|pointwise")
+    kwargs: dict = {"strides": tuple(strides), "pads": tuple(int(p) for p in pads)}
+    kwargs.update(_native_act_kwargs(ctx, ctx.attr("activation"), w.dtype))
+    kwargs.update(_native_act_kwargs(ctx, ctx.attr("mid_activation"), w.dtype, "mid_"))
+    if offset is not None:
+        kwargs["offset"] = ctx.constant(np.asarray(offset, w.dtype), "offset")
+    w0 = ctx.constant(np.ascontiguousarray(w.transpose(1, 2, 3, 0)), "w")  # (kh, kw, C_in, C)
+    w1 = ctx.constant(np.ascontiguousarray(w_mid.transpose(1, 2, 3, 0)), "w_mid")  # (1, 1, C, C_mid)
+    b0 = ctx.constant(ctx.const(2), "b") if ctx.has_input(2) else None
+    b1 = ctx.constant(ctx.const(4), "b_mid") if ctx.has_input(4) else None
+    return ctx.call_n("native_stem_split", 2, x, w0, b0, w1, b1, **kwargs)
+
+
 def _shifted_gemm(ctx: LowerCtx, x: Ref, w_arr, bias, pads, in_shape, out_hw) -> Ref:
     o = w_arr.shape[0]
     weights = ctx.constant(np.ascontiguousarray(w_arr.transpose(1, 2, 3, 0)), "w")  # (3, 3, C, O)
