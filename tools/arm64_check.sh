@@ -178,7 +178,7 @@ log "native-kernel property tests on the NEON and baseline tables (vs onnxruntim
 start=$(date +%s)
 py_step native-kernels pytest_native.log -m pytest -p no:cacheprovider -q tests/properties/test_native_kernels.py \
   tests/properties/test_native_dw_pw.py tests/properties/test_native_pw_dw.py tests/properties/test_native_elementwise.py \
-  tests/properties/test_native_spatial.py tests/properties/test_native_pool.py \
+  tests/properties/test_native_spatial.py tests/properties/test_native_pool.py tests/properties/test_native_stem_split.py \
   tests/opset/test_native_resize.py tests/opset/test_native_norm.py tests/opset/test_borrow.py tests/runtime/test_native.py -k "not without_the_extension and not failed_native_build"
 log "took $(($(date +%s) - start)) s"
 log "Winograd and image-input translations (the image conv kernel on every table; SCRFD, RetinaFace and"

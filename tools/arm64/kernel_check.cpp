@@ -665,6 +665,88 @@ Result check_pw_dw(Rng& r, const KernelTable& k) {
   return res;
 }
 
+// A stem (1-4 channels, any kernel, stride and pads giving an even output; NHWC or NCHW floats or the 8-bit image
+// read as x - offset) read by its 2x2 stride-2 max pool and by a 1x1 conv (YOLOv5n's StemBlock): both outputs.
+Result check_stem_split(Rng& r, const KernelTable& k) {
+  const bool image = r.chance(0.4);
+  ConvShape pre{};
+  pre.n = r.pick({1, 1, 2}), pre.c_in = r.uniform(1, 4);
+  pre.c_out = r.chance(0.3) ? r.uniform(1, 12) : r.channels(40);
+  pre.kh = pre.kw = r.pick({3, 3, 3, 5, 2, 1});
+  pre.sh = pre.sw = r.pick({2, 2, 1, 3});
+  pre.ho = 2 * r.uniform(1, 8), pre.wo = 2 * r.uniform(1, 12);
+  pre.pt = r.uniform(0, pre.kh - 1), pre.pb = r.uniform(0, pre.kh - 1);
+  pre.pl = r.uniform(0, pre.kw - 1), pre.pr = r.uniform(0, pre.kw - 1);
+  pre.h = (pre.ho - 1) * pre.sh + pre.kh - pre.pt - pre.pb + r.uniform(0, pre.sh - 1);
+  pre.w = (pre.wo - 1) * pre.sw + pre.kw - pre.pl - pre.pr + r.uniform(0, pre.sw - 1);
+  if (pre.h < 1 || pre.w < 1) {
+    pre.pt = pre.pb = pre.pl = pre.pr = 0;
+    pre.h = (pre.ho - 1) * pre.sh + pre.kh, pre.w = (pre.wo - 1) * pre.sw + pre.kw;
+  }
+  pre.nchw = !image && r.chance(0.5) && pre.c_in * pre.kh <= kMaxSegments;
+  ConvShape mid{};
+  mid.n = pre.n, mid.h = mid.ho = pre.ho, mid.w = mid.wo = pre.wo, mid.c_in = pre.c_out;
+  mid.c_out = r.chance(0.3) ? r.uniform(1, 8) : r.channels(40);
+  mid.kh = mid.kw = mid.sh = mid.sw = 1;
+  const size_t in_n = size_t(pre.n) * pre.h * pre.w * pre.c_in;
+  Buffer x = random_buffer(r, image ? 0 : in_n);
+  std::vector<unsigned char> img(image ? in_n : 0);
+  Buffer offset = random_buffer(r, pre.c_in, 0.f, 255.f);
+  Ref x_ref(in_n);
+  if (image) {
+    for (size_t i = 0; i < in_n; ++i) img[i] = static_cast<unsigned char>(r.uniform(0, 255));
+    for (size_t i = 0; i < in_n; ++i)
+      x_ref.val[i] = double(img[i]) - offset[i % pre.c_in], x_ref.mag[i] = std::fabs(x_ref.val[i]);
+  } else {
+    sprinkle_nan(r, x);
+    x_ref = from_floats(x.data(), x.size());
+  }
+  Buffer w_pre = image ? random_buffer(r, size_t(pre.kh) * pre.kw * pre.c_in * pre.c_out, -1.f / 128, 1.f / 128)
+                       : random_buffer(r, size_t(pre.kh) * pre.kw * pre.c_in * pre.c_out);
+  EpilogueCase ep_pre, ep_mid;
+  draw_epilogue(r, pre.c_out, 0, false, ep_pre);
+  Buffer w_mid = random_buffer(r, size_t(mid.c_in) * mid.c_out);
+  draw_epilogue(r, mid.c_out, 0, false, ep_mid);
+  const PackedWeights p_pre = pack(k, pre, w_pre.data()), p_mid = pack(k, mid, w_mid.data());
+  PreStage stage;
+  stage.shape = pre;
+  stage.x = image ? static_cast<const void*>(img.data()) : static_cast<const void*>(x.data());
+  stage.offset = image ? offset.data() : nullptr;
+  stage.packed = p_pre.buf.data(), stage.e = ep_pre.e;
+  stage.mid = &mid, stage.packed_mid = p_mid.buf.data(), stage.e_mid = ep_mid.e;
+  const size_t pool_n = size_t(pre.n) * (pre.ho / 2) * (pre.wo / 2) * pre.c_out;
+  const size_t mid_n = size_t(mid.n) * mid.ho * mid.wo * mid.c_out;
+  Buffer pool = output_buffer(r, pool_n), out_mid = output_buffer(r, mid_n);
+  k.stem_split(stage, pool.data(), out_mid.data());
+  const Ref a = ref_conv(pre, false, x_ref, w_pre.data(), ep_pre.e);
+  const Ref want_mid = ref_conv(mid, false, a, w_mid.data(), ep_mid.e);
+  const std::vector<double> a_bounds = conv_bounds(a);
+  std::vector<double> want_pool(pool_n), pool_bounds(pool_n);  // the window's max (NaN if one is), its bound the largest
+  size_t o = 0;
+  for (int n = 0; n < pre.n; ++n)
+    for (int py = 0; py < pre.ho / 2; ++py)
+      for (int px = 0; px < pre.wo / 2; ++px)
+        for (int c = 0; c < pre.c_out; ++c, ++o) {
+          double m = -INFINITY, b = 0;
+          for (int dy = 0; dy < 2; ++dy)
+            for (int dx = 0; dx < 2; ++dx) {
+              const size_t at = ((size_t(n) * pre.ho + 2 * py + dy) * pre.wo + 2 * px + dx) * pre.c_out + c;
+              m = std::isnan(a.val[at]) || std::isnan(m) ? kNaN : std::max(m, a.val[at]);
+              b = std::max(b, a_bounds[at]);
+            }
+          want_pool[o] = m, pool_bounds[o] = b;
+        }
+  Result res;
+  const std::string what = std::string("stem_split ") + (image ? "image " : "") + describe(pre) + " " +
+                           ep_pre.describe() + " -> 1x1 " + describe(mid) + " " + ep_mid.describe();
+  res.compare(pool.data(), want_pool.data(), pool_bounds.data(), pool_n, what + " (pool)");
+  const std::vector<double> mid_bounds = conv_bounds(want_mid);
+  res.compare(out_mid.data(), want_mid.val.data(), mid_bounds.data(), mid_n, what + " (1x1)");
+  res.guard(pool, what + " (pool)");
+  res.guard(out_mid, what + " (1x1)");
+  return res;
+}
+
 // Inputs for the elementwise kernels: ordinary values, the exp clamp's edges, and the special values.
 Buffer elementwise_input(Rng& r, size_t n, float spread) {
   Buffer x = random_buffer(r, n, -spread, spread);
@@ -1123,6 +1205,7 @@ const Check kChecks[] = {
     {"max_pool_2x2_3x3", check_max_pool_2x2_3x3},
     {"concat", check_concat},
     {"pw_dw", check_pw_dw},
+    {"stem_split", check_stem_split},
 };
 
 // Fixed cases that once failed somewhere (none yet): {name, function building and checking the case}.
