@@ -14,6 +14,8 @@ from opset.program import TensorSpec
 from translator.errors import OpListError
 
 import mlx.core as mx
+import mlx.nn as nn
+from mlx.utils import tree_flatten
 
 from .interpreter import load_oplist, load_weights_bytes
 from .outputs import OutputHandoff
@@ -33,7 +35,14 @@ class CompiledModel:
         self.eager_fn = self.fn  # the translated forward itself (the generated module's instance, or the op list's)
         if self.notes.get("compile"):  # native programs, or chosen per model by `translate(tune=True)`
             self.fn = compiled_or_eager(self.fn)
-        self.handoff = OutputHandoff()  # which outputs may be handed out in place
+        self.handoff = OutputHandoff(self._arrays)  # which outputs may be handed out in place
+
+    def _arrays(self) -> list[mx.array]:
+        """The arrays the model keeps: a generated module's parameters, an op list's weights."""
+        fn = self.eager_fn
+        if isinstance(fn, nn.Module):
+            return [a for _, a in tree_flatten(fn.parameters())]
+        return list(getattr(fn, "weights", {}).values())
 
     def __call__(self, *inputs: mx.array) -> tuple[mx.array, ...]:
         out = self.fn(*inputs)

@@ -268,9 +268,8 @@ class MlxRunner(ModelRunner):
             outs = model(*args)
             mx.eval(*outs)
             by_name = {spec.onnx_name: out for spec, out in zip(model.outputs, outs)}
-            return model.handoff.to_numpy(
-                [by_name[o.name] for o in self.outputs], [o.dtype for o in self.outputs], args
-            )
+            names = [o.name for o in self.outputs]
+            return model.handoff.to_numpy(names, [by_name[n] for n in names], [o.dtype for o in self.outputs], args)
         finally:
             del args
             native.release_borrowed()

@@ -2,17 +2,21 @@
 
 Copying the outputs cost 0.14-0.25 ms of a 640x640 detector's forward (their
 ~1 MB lands in freshly mapped pages), where viewing MLX's buffer costs ~0.02.
-A view is only safe when nothing else can see that buffer: an output that
-views a fed input, another output, or an array the model keeps across calls
-(a weight, a constant a compiled graph returns) is copied, as before. The
-last is learnt on the first two calls: their outputs are kept alive side by
-side, so a buffer that shows up in both belongs to the model, not the call.
+A view is handed out only when it is C-contiguous (as onnxruntime's outputs
+are) and nothing else can see its bytes. An output is copied when it
+overlaps a fed input, another output, or an array the model keeps: its
+weights and constants (checked on every call), or a buffer a compiled graph
+returns on every call (learnt per output name: its first result is kept
+alive until its second, so a buffer that shows up in both belongs to the
+model, not the call).
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import mlx.core as mx
@@ -23,43 +27,62 @@ try:
 except ImportError:  # numpy < 2
     from numpy import byte_bounds
 
-_LEARNING_CALLS = 2
-
 
 class OutputHandoff:
-    """One per translated model: which of its outputs must always be copied."""
+    """One per translated model. `model_arrays` lists the arrays the model keeps (read once, on first use)."""
 
-    def __init__(self) -> None:
-        self._calls = 0
-        self._seen: list[list[tuple[int, int]]] = []  # each learning call's output ranges
-        self._kept: list[Any] = []  # those calls' outputs, alive until learning ends
-        self._persistent: set[int] = set()  # output positions whose buffer outlives a call
+    def __init__(self, model_arrays: Callable[[], Iterable[Any]] = tuple) -> None:
+        self._model_arrays = model_arrays
+        self._owned: tuple[list[int], list[int]] | None = None  # the model's arrays' byte ranges, by start
+        self._first: dict[str, tuple[Any, tuple[int, int] | None]] = {}  # name -> its first result, kept alive
+        self._learnt: set[str] = set()  # names seen twice
+        self._persistent: set[str] = set()  # names whose buffer outlives a call
         self._lock = threading.Lock()
 
-    def to_numpy(self, outs: Sequence[Any], dtypes: Sequence[np.dtype | None], inputs: Sequence[Any]) -> list:
-        """`outs` (evaluated) as numpy arrays of `dtypes`; `inputs` are the arrays fed to this call."""
+    def to_numpy(
+        self, names: Sequence[str], outs: Sequence[Any], dtypes: Sequence[np.dtype | None], inputs: Sequence[Any]
+    ) -> list:
+        """`outs` (evaluated; named `names`) as numpy arrays of `dtypes`; `inputs` are the arrays fed to this call."""
         views = [_view(o) for o in outs]
         ranges = [_range(v) for v in views]
         with self._lock:
-            learning = self._calls < _LEARNING_CALLS
-            if learning:
-                earlier = [r for seen in self._seen for r in seen if r is not None]
-                self._persistent.update(i for i, r in enumerate(ranges) if r is not None and _overlaps(r, earlier))
-                self._seen.append(ranges)
-                self._kept.append(views)
-                self._calls += 1
-                if self._calls == _LEARNING_CALLS:
-                    self._seen, self._kept = [], []
+            owned = self._owned_ranges()
+            unsure = set()
+            for name, view, r in zip(names, views, ranges):
+                if name in self._learnt:
+                    continue
+                unsure.add(name)
+                if name not in self._first:
+                    self._first[name] = (view, r)
+                    continue
+                _, first = self._first.pop(name)
+                if r is not None and first is not None and _overlaps(r, [first]):
+                    self._persistent.add(name)
+                self._learnt.add(name)
             persistent = set(self._persistent)
         fed = [_range(_plain(a)) for a in _flat(inputs)]
         shared = _overlapping(ranges + fed)
         result = []
-        for i, (view, dtype) in enumerate(zip(views, dtypes)):
+        for i, (name, view, dtype) in enumerate(zip(names, views, dtypes)):
             if view is None or isinstance(view, list):
                 result.append(_copy(outs[i], dtype))
-            else:
-                result.append(_cast(view, dtype, copy=learning or i in persistent or i in shared))
+                continue
+            copy = (
+                name in unsure
+                or name in persistent
+                or i in shared
+                or not view.flags.c_contiguous
+                or (ranges[i] is not None and _inside(ranges[i], owned))
+            )
+            result.append(_cast(view, dtype, copy))
         return result
+
+    def _owned_ranges(self) -> tuple[list[int], list[int]]:
+        if self._owned is None:
+            spans = sorted(r for r in (_range(_plain(a)) for a in self._model_arrays()) if r is not None)
+            reach = list(itertools.accumulate((hi for _, hi in spans), max))  # the furthest end so far
+            self._owned = ([lo for lo, _ in spans], reach)
+        return self._owned
 
 
 def _view(x: Any) -> Any:
@@ -103,6 +126,13 @@ def _overlaps(r: tuple[int, int], others: list[tuple[int, int]]) -> bool:
     return any(r[0] < hi and lo < r[1] for lo, hi in others)
 
 
+def _inside(r: tuple[int, int], owned: tuple[list[int], list[int]]) -> bool:
+    """`r` overlaps one of the model's arrays: (their starts sorted, the furthest end up to each)."""
+    starts, reach = owned
+    at = bisect.bisect_left(starts, r[1]) - 1  # the last array starting before r ends
+    return at >= 0 and reach[at] > r[0]
+
+
 def _overlapping(ranges: list[tuple[int, int] | None]) -> set[int]:
     """Positions of the ranges that overlap another one (a sweep in address order)."""
     order = sorted((r[0], r[1], i) for i, r in enumerate(ranges) if r is not None)
@@ -122,9 +152,10 @@ def _overlapping(ranges: list[tuple[int, int] | None]) -> set[int]:
 
 
 def _cast(a: np.ndarray, dtype: np.dtype | None, copy: bool) -> np.ndarray:
+    """A C-contiguous array of `dtype`: `a` itself unless it must be copied."""
     if dtype is not None and a.dtype != dtype:
-        return a.astype(dtype)
-    return a.copy() if copy else a
+        return a.astype(dtype, order="C")
+    return a.copy(order="C") if copy else a
 
 
 def _copy(x: Any, dtype: np.dtype | None) -> Any:

@@ -194,7 +194,7 @@ class InferenceSession:
             outs = model(*inputs)
             mx.eval(*_arrays_in(outs))
             by_name = {spec.onnx_name: out for spec, out in zip(model.outputs, outs)}
-            return model.handoff.to_numpy([by_name[name] for name in names],
+            return model.handoff.to_numpy(names, [by_name[name] for name in names],
                                           [self._output_dtype(name) for name in names], inputs)  # fmt: skip
         finally:
             del inputs

@@ -147,8 +147,10 @@ if stale "$EXT" "$SRC"; then
   # as opset/native/CMakeLists.txt builds it: nanobind NB_STATIC with NB_DOMAIN mlx, only the NEON table added
   cxx="aarch64-linux-gnu-g++ $CXXFLAGS -fPIC -fvisibility=hidden -DNDEBUG -DNB_DOMAIN=mlx $inc"
   $cxx -DNB_BUILD -fno-strict-aliasing -c "$NB/src/nb_combined.cpp" -o "$build/nb_combined.o"
-  for f in bindings borrowed conv_primitive packed_weights strided threadpool unary_primitive resize_primitive norm_primitive dispatch kernels_baseline kernels_neon; do
-    $cxx -c "$SRC/$f.cpp" -o "$build/$f.o"
+  # the sources CMakeLists.txt lists for every architecture, plus the NEON table
+  common=$(sed -n 's/^set(sources \(.*\))$/\1/p' "$REPO/opset/native/CMakeLists.txt")
+  for f in $common src/kernels_neon.cpp; do
+    $cxx -c "$REPO/opset/native/$f" -o "$build/$(basename "$f" .cpp).o"
   done
   aarch64-linux-gnu-g++ -shared -o "$EXT.tmp" "$build"/*.o -L"$SITE/mlx/lib" -lmlx -Wl,-rpath,'$ORIGIN/../../mlx/lib'
   touch -r "$build/started" "$EXT.tmp"  # dated when the build started: a source edited meanwhile is newer
@@ -174,6 +176,11 @@ py_step() {
   if ! run_py "$@" 2>&1 | tee "$out"; then failed="$failed $name"; fi
 }
 log "arm64 Python: $(run_py -c 'import platform; from opset import native; print(platform.machine(), "native kernels:", native.available(), native.isa(), native._ext.available_isas())')"
+# the tests below skip without the extension: an extension that does not load fails here instead
+if ! run_py -c 'from opset import native; assert native.available(), native.UNAVAILABLE_REASON'; then
+  log "FAILED: the cross-built extension does not load"
+  exit 1
+fi
 log "native-kernel property tests on the NEON and baseline tables (vs onnxruntime, emulated)"
 start=$(date +%s)
 py_step native-kernels pytest_native.log -m pytest -p no:cacheprovider -q tests/properties/test_native_kernels.py \

@@ -57,7 +57,9 @@ def breakdown(key: str, runs: int, image: bool = False) -> tuple[dict, list]:
             t2 = time.perf_counter()
             mx.eval(*outs)
             t3 = time.perf_counter()
-            held = model.handoff.to_numpy(outs, [None] * len(outs), [a])  # as InferenceSession.run does
+            held = model.handoff.to_numpy(
+                [o.onnx_name for o in model.outputs], outs, [None] * len(outs), [a]
+            )  # as InferenceSession.run does
             t4 = time.perf_counter()
             del a, outs, held
             native.release_borrowed()

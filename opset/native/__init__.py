@@ -10,6 +10,7 @@ own ops, so a program that records native kernels runs everywhere.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 
@@ -403,12 +404,11 @@ def stem_split(
             raise ValueError(f"native.stem_split: unsupported activation {act!r}")
     image = offset is not None
     if (_runs_native(offset) and x.dtype == mx.uint8) if image else _runs_native(x):
-        pooled, mid = _ext.stem_split(
+        return tuple(_ext.stem_split(
             x, w, bias, w_mid, bias_mid, offset, strides=list(strides), pads=list(pads), act=ACTIVATIONS[activation],
             alpha=float(alpha), beta=float(beta), act_mid=ACTIVATIONS[mid_activation], alpha_mid=float(mid_alpha),
             beta_mid=float(mid_beta),
-        )  # fmt: skip
-        return pooled, mid
+        ))  # fmt: skip
     if image:
         x = x.astype(mx.float32) - mx.reshape(offset, (-1,))
     y = reference_conv2d(x, w, bias, strides=strides, pads=pads, activation=activation, alpha=alpha, beta=beta)
@@ -548,8 +548,11 @@ def concat(parts: list[mx.array]) -> mx.array:
 
 def flat_concat(parts: list[mx.array], shape: tuple[int, ...]) -> mx.array:
     """The parts' elements in row-major order, one part after another, as an array of `shape`: a detection
-    head's Reshape + Concat of channel slices (RetinaFace's, SCRFD's outputs) in one multi-threaded copy that
-    reads the slices in place; MLX copies each slice on one thread to reshape it, then again to concatenate."""
+    head's Reshape + Concat of channel slices (RetinaFace's outputs) in one multi-threaded copy that reads the
+    slices in place; MLX copies each slice on one thread to reshape it, then again to concatenate."""
+    total = sum(p.size for p in parts)
+    if math.prod(shape) != total:
+        raise ValueError(f"native.flat_concat: shape {tuple(shape)} does not hold the parts' {total} elements")
     if _runs_native(*parts):
         return mx.reshape(_ext.flat_concat(list(parts)), tuple(shape))
     return mx.reshape(mx.concatenate([mx.reshape(p, (-1,)) for p in parts]), tuple(shape))

@@ -125,7 +125,7 @@ def test_a_buffer_that_outlives_its_call_is_learnt():
     for _ in range(5):
         fresh = mx.arange(8, dtype=mx.float32) * 2
         mx.eval(fresh)
-        results.append(handoff.to_numpy([kept, fresh], [np.dtype(np.float32)] * 2, []))
+        results.append(handoff.to_numpy(["kept", "fresh"], [kept, fresh], [np.dtype(np.float32)] * 2, []))
     for constant, computed in results:
         constant[...] = 99.0
         np.testing.assert_array_equal(computed, np.arange(8, dtype=np.float32) * 2)
@@ -138,6 +138,54 @@ def test_a_dtype_the_caller_asked_for_is_converted():
     for _ in range(3):
         out = mx.array([1.5, 2.5], dtype=mx.float32) + 0
         mx.eval(out)
-        (got,) = handoff.to_numpy([out], [np.dtype(np.float64)], [])
+        (got,) = handoff.to_numpy(["out"], [out], [np.dtype(np.float64)], [])
         assert got.dtype == np.float64
         np.testing.assert_array_equal(got, [1.5, 2.5])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_asking_for_other_outputs_later_never_hands_out_a_weight(tmp_path, mode):
+    """What is learnt belongs to an output's name, not its place in the list asked for: asking for the computed
+    output twice, then for the weight, must still copy the weight."""
+    weight = np.arange(6, dtype=np.float32).reshape(2, 3)
+    model = make_model(
+        [helper.make_node("Identity", ["w"], ["w_out"]), helper.make_node("Add", ["x", "w"], ["y"])],
+        [("x", np.float32, [2, 3])],
+        [("w_out", np.float32, [2, 3]), ("y", np.float32, [2, 3])],
+        {"w": weight},
+    )
+    sess = InferenceSession(model, mode=mode, cache_dir=tmp_path)
+    x = np.ones((2, 3), np.float32)
+    for _ in range(3):
+        sess.run(["y"], {"x": x})
+    for names in (["w_out"], ["y", "w_out"], ["w_out", "y"]):
+        got = dict(zip(names, sess.run(names, {"x": x})))
+        np.testing.assert_array_equal(got["w_out"], weight)
+        got["w_out"][...] = -5.0
+    np.testing.assert_array_equal(sess.run(["y"], {"x": x})[0], x + weight)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_outputs_are_c_contiguous_whatever_view_mlx_made(tmp_path, mode):
+    """A transpose, a broadcast (Expand) and a reversed slice come back C-contiguous and owning their values, as
+    onnxruntime's do; onnxruntime gives the values."""
+    model = make_model(
+        [
+            helper.make_node("Exp", ["x"], ["e"]),
+            helper.make_node("Transpose", ["e"], ["t"], perm=[1, 0]),
+            helper.make_node("Expand", ["e", "shape"], ["b"]),
+            helper.make_node("Slice", ["e", "starts", "ends", "axes", "steps"], ["r"]),
+        ],
+        [("x", np.float32, [1, 4])],
+        [("t", np.float32, None), ("b", np.float32, None), ("r", np.float32, None)],
+        {"shape": np.array([3, 4], np.int64), "starts": np.array([-1], np.int64),
+         "ends": np.array([-5], np.int64), "axes": np.array([1], np.int64), "steps": np.array([-1], np.int64)},
+    )  # fmt: skip
+    sess = InferenceSession(model, mode=mode, cache_dir=tmp_path)
+    for x in _feeds(4, shape=(1, 4)):
+        got = sess.run(None, {"x": x})
+        for g, w in zip(got, run_ort(model, {"x": x})):
+            assert g.flags.c_contiguous
+            np.testing.assert_allclose(g, w, rtol=1e-6)
+        got[1][0, 0] = 123.0  # one element of the broadcast, not its whole column
+        assert np.count_nonzero(got[1] == 123.0) == 1

@@ -1,16 +1,16 @@
 """A detection head's Reshape + Concat of channel slices as one native copy in row-major order.
 
-RetinaFace's and SCRFD's heads end with a conv whose output channels are split into boxes, scores and
-landmarks; each slice is reshaped to (1, H*W*k, c) and the levels are concatenated along that middle axis.
+RetinaFace's heads end with a conv whose output channels are split into boxes, scores and landmarks; each
+slice is reshaped to (1, H*W*k, c) and the levels are concatenated along that middle axis.
 MLX copies each strided slice on one thread to reshape it (two anchors' values per pixel fit no single
 stride), then copies again to concatenate: ~0.5 ms of RetinaFace's 8-9 ms forward. When every axis before the Concat's is 1, the Concat is just the parts'
 elements one after another, and a Reshape keeps the row-major order of its input, so the whole chain is
 `native.flat_concat(slices, shape)`: one pass on the pool's threads that reads the slices in place.
 
 Only a float32 Concat of static shape whose axes before the concatenated one are all 1; it takes its parts
-from before any Reshapes that only it reads. A Reshape on its own is left to MLX, which makes a view of the
-slice where its strides allow (no copy) that the session hands out as it is (runtime/outputs.py): a flat
-copy of each single slice cost more than it saved (YuNet's twelve outputs: 1.02-1.04x the time).
+from before any Reshapes that only it reads. A Reshape on its own is left to MLX (a view of the slice where
+its strides allow): a flat copy of each single slice measured slower (YuNet's twelve outputs: 1.02-1.04x
+the time, while strided outputs were still handed out as views).
 
 MLX_UNIFACE_FLAT_CONCAT=0 turns the pass off (an A/B switch).
 """

@@ -47,10 +47,11 @@ def stem(graph: Graph, node: Node) -> bool:
     """A native dense conv on 1-4 channels with explicit pads, reading floats or the 8-bit image."""
     if not native_of_kind(graph, node, "dense"):
         return False
-    _, kh, _, c_in = graph.value(node.inputs[1]).const.shape  # (O, kh, kw, I): the NHWC domain's weight
+    _, kh, kw, c_in = graph.value(node.inputs[1]).const.shape  # (O, kh, kw, I): the NHWC domain's weight
     return (
         c_in <= MAX_STEM_CHANNELS
         and kh <= 8
+        and kw <= 8
         and int(node.attrs.get("group", 1)) == 1
         and list(node.attrs.get("dilations", [1, 1])) == [1, 1]
         and node.attrs.get("auto_pad", "NOTSET") in ("NOTSET", "VALID")

@@ -146,6 +146,7 @@ std::vector<mx::array> native_stem_split(const mx::array& x, const mx::array& w,
   if (w.dtype() != mx::float32 || w.ndim() != 4 || w.shape(2) != x.shape(3) || w.shape(0) > 8 || w.shape(1) > 8)
     refuse("w must be float32 (kh, kw, C_in, C) with C_in = x's channels and kh, kw <= 8");
   const int c = w.shape(3);
+  if (c < 1 || w_mid.ndim() != 4 || w_mid.shape(3) < 1) refuse("the stem and the 1x1 conv need at least one output channel");
   if (w_mid.dtype() != mx::float32 || w_mid.ndim() != 4 || w_mid.shape(0) != 1 || w_mid.shape(1) != 1 ||
       w_mid.shape(2) != c)
     refuse("w_mid must be float32 (1, 1, C, C_mid) with C = " + std::to_string(c));

@@ -177,7 +177,7 @@ void flat_concat(const std::vector<mx::array>& parts, float* out) {
 
 }  // namespace
 
-std::vector<mx::Shape> NativeInterleave::output_shapes(const std::vector<mx::array>& inputs) {
+std::vector<mx::Shape> NativeJoin::output_shapes(const std::vector<mx::array>& inputs) {
   if (mode_ == JoinMode::Flat) {
     int64_t total = 0;
     for (const auto& a : inputs) total += static_cast<int64_t>(a.size());
@@ -194,11 +194,11 @@ std::vector<mx::Shape> NativeInterleave::output_shapes(const std::vector<mx::arr
   return {shape};
 }
 
-void NativeInterleave::eval_gpu(const std::vector<mx::array>&, mx::array&) {
+void NativeJoin::eval_gpu(const std::vector<mx::array>&, mx::array&) {
   throw std::runtime_error("native kernels run on the CPU only; use MLX's own ops on the GPU");
 }
 
-void NativeInterleave::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) {
+void NativeJoin::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) {
   out.set_data(mx::allocator::malloc(out.nbytes()));
   auto& encoder = mx::cpu::get_command_encoder(stream());
   std::vector<mx::array> held;
@@ -264,7 +264,7 @@ mx::array native_interleave(const std::vector<mx::array>& parts, mx::StreamOrDev
     if (a.shape() != parts[0].shape() || a.ndim() == 0) refuse("interleave parts must share one shape");
     inputs.push_back(a);  // views are fine: eval_cpu reads channel slices in place and copies the rest
   }
-  auto prim = std::make_shared<NativeInterleave>(stream);
+  auto prim = std::make_shared<NativeJoin>(stream);
   auto shape = prim->output_shapes(inputs)[0];
   return mx::array(std::move(shape), mx::float32, std::move(prim), std::move(inputs));
 }
@@ -280,7 +280,7 @@ mx::array native_concat(const std::vector<mx::array>& parts, mx::StreamOrDevice 
       if (a.shape(d) != parts[0].shape(d)) refuse("concat parts must agree in every dim but the last");
     inputs.push_back(a);
   }
-  auto prim = std::make_shared<NativeInterleave>(stream, JoinMode::Concat);
+  auto prim = std::make_shared<NativeJoin>(stream, JoinMode::Concat);
   auto shape = prim->output_shapes(inputs)[0];
   return mx::array(std::move(shape), mx::float32, std::move(prim), std::move(inputs));
 }
@@ -293,7 +293,7 @@ mx::array native_flat_concat(const std::vector<mx::array>& parts, mx::StreamOrDe
     if (a.dtype() != mx::float32) refuse("flat_concat parts must be float32");
     inputs.push_back(a);  // views are fine: channel slices are read in place, other views gathered
   }
-  auto prim = std::make_shared<NativeInterleave>(stream, JoinMode::Flat);
+  auto prim = std::make_shared<NativeJoin>(stream, JoinMode::Flat);
   auto shape = prim->output_shapes(inputs)[0];
   return mx::array(std::move(shape), mx::float32, std::move(prim), std::move(inputs));
 }

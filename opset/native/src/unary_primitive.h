@@ -44,16 +44,16 @@ class NativeUnary : public mx::UnaryPrimitive {
 //              Reshape + Concat of channel slices: the Reshape copies nothing more).
 enum class JoinMode { Interleave, Concat, Flat };
 
-class NativeInterleave : public mx::UnaryPrimitive {
+class NativeJoin : public mx::UnaryPrimitive {
  public:
-  explicit NativeInterleave(mx::Stream stream, JoinMode mode = JoinMode::Interleave)
+  explicit NativeJoin(mx::Stream stream, JoinMode mode = JoinMode::Interleave)
       : mx::UnaryPrimitive(stream), mode_(mode) {}
 
   void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override;
   void eval_gpu(const std::vector<mx::array>& inputs, mx::array& out) override;
   std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override;
   bool is_equivalent(const mx::Primitive& other) const override {
-    const auto* o = dynamic_cast<const NativeInterleave*>(&other);
+    const auto* o = dynamic_cast<const NativeJoin*>(&other);
     return o != nullptr && o->mode_ == mode_;
   }
   const char* name() const override {

@@ -386,7 +386,7 @@ def channel_concat(ctx: LowerCtx) -> Ref:
 
 @lowering("FlatConcat", domain="mlx.internal")
 def flat_concat(ctx: LowerCtx) -> Ref:
-    """passes/flat_concat.py's Concat (or Reshape) in row-major order, reading channel slices in place."""
+    """passes/flat_concat.py's Concat of parts in row-major order, reading channel slices in place."""
     parts = [ctx.input(i) for i in range(len(ctx.node.inputs))]
     return ctx.call("native_flat_concat", parts, tuple(int(d) for d in ctx.attr("shape")))
 
