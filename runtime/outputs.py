@@ -2,9 +2,10 @@
 
 Copying the outputs cost 0.14-0.25 ms of a 640x640 detector's forward (their
 ~1 MB lands in freshly mapped pages), where viewing MLX's buffer costs ~0.02.
-A view is handed out only when it is C-contiguous (as onnxruntime's outputs
-are) and nothing else can see its bytes. An output is copied when it
-overlaps a fed input, another output, or an array the model keeps: its
+A view is handed out only when it is C-contiguous and nothing else can see
+its bytes (a strided one, such as a transpose or a broadcast, is copied as
+before: stride-0 or interleaved views must not reach the caller). An output
+is copied when it overlaps a fed input, another output, or an array the model keeps: its
 weights and constants (checked on every call), or a buffer a compiled graph
 returns on every call (learnt per output name: its first result is kept
 alive until its second, so a buffer that shows up in both belongs to the
@@ -64,14 +65,13 @@ class OutputHandoff:
         shared = _overlapping(ranges + fed)
         result = []
         for i, (name, view, dtype) in enumerate(zip(names, views, dtypes)):
-            if view is None or isinstance(view, list):
-                result.append(_copy(outs[i], dtype))
+            if view is None or isinstance(view, list) or not view.flags.c_contiguous:
+                result.append(_copy(outs[i], dtype))  # a strided view: numpy copies it in MLX's element order
                 continue
             copy = (
                 name in unsure
                 or name in persistent
                 or i in shared
-                or not view.flags.c_contiguous
                 or (ranges[i] is not None and _inside(ranges[i], owned))
             )
             result.append(_cast(view, dtype, copy))
@@ -152,10 +152,10 @@ def _overlapping(ranges: list[tuple[int, int] | None]) -> set[int]:
 
 
 def _cast(a: np.ndarray, dtype: np.dtype | None, copy: bool) -> np.ndarray:
-    """A C-contiguous array of `dtype`: `a` itself unless it must be copied."""
+    """`a` (C-contiguous) as `dtype`: itself unless it must be copied."""
     if dtype is not None and a.dtype != dtype:
-        return a.astype(dtype, order="C")
-    return a.copy(order="C") if copy else a
+        return a.astype(dtype)
+    return a.copy() if copy else a
 
 
 def _copy(x: Any, dtype: np.dtype | None) -> Any:
