@@ -528,6 +528,22 @@ class PageEndBytes {
 // activation and a bias at every stage, the residual (before or after) on the last one; NaN inputs.
 // The reference runs the convs one after another in double, each stage's terms' magnitudes carried into the
 // next (as dw_pw's), and the output is within 1e-5 of them.
+// A stem's kernel, stride and pads (a dense conv on pre.c_in <= 4 channels), and the input size giving its output
+// size pre.ho x pre.wo; NCHW float input or not (never for the 8-bit image).
+void draw_stem(Rng& r, ConvShape& pre, bool image) {
+  pre.kh = pre.kw = r.pick({3, 3, 3, 5, 2, 1});
+  pre.sh = pre.sw = r.pick({2, 2, 1, 3});
+  pre.pt = r.uniform(0, pre.kh - 1), pre.pb = r.uniform(0, pre.kh - 1);
+  pre.pl = r.uniform(0, pre.kw - 1), pre.pr = r.uniform(0, pre.kw - 1);
+  pre.h = (pre.ho - 1) * pre.sh + pre.kh - pre.pt - pre.pb + r.uniform(0, pre.sh - 1);
+  pre.w = (pre.wo - 1) * pre.sw + pre.kw - pre.pl - pre.pr + r.uniform(0, pre.sw - 1);
+  if (pre.h < 1 || pre.w < 1) {
+    pre.pt = pre.pb = pre.pl = pre.pr = 0;
+    pre.h = (pre.ho - 1) * pre.sh + pre.kh, pre.w = (pre.wo - 1) * pre.sw + pre.kw;
+  }
+  pre.nchw = !image && r.chance(0.5) && pre.c_in * pre.kh <= kMaxSegments;
+}
+
 Result check_pw_dw(Rng& r, const KernelTable& k) {
   // 0: small maps; 1: tall maps; 2: few middle channels; 3: a stem first (a dense conv on 1-4 channels, any
   // kernel, stride and pads, its input NHWC or NCHW floats or the 8-bit image read as x - offset: SCRFD's 3x3
@@ -558,19 +574,7 @@ Result check_pw_dw(Rng& r, const KernelTable& k) {
   ConvShape pre{};
   pre.n = dw.n, pre.h = pre.ho = dw.h, pre.w = pre.wo = dw.w, pre.c_in = c_in, pre.c_out = stem_out;
   pre.kh = pre.kw = pre.sh = pre.sw = 1;
-  if (kind == 3) {  // the stem's input: the size whose output is exactly dw's input
-    pre.kh = pre.kw = r.pick({3, 3, 3, 5, 2, 1});
-    pre.sh = pre.sw = r.pick({2, 2, 1, 3});
-    pre.pt = r.uniform(0, pre.kh - 1), pre.pb = r.uniform(0, pre.kh - 1);
-    pre.pl = r.uniform(0, pre.kw - 1), pre.pr = r.uniform(0, pre.kw - 1);
-    pre.h = (dw.h - 1) * pre.sh + pre.kh - pre.pt - pre.pb + r.uniform(0, pre.sh - 1);
-    pre.w = (dw.w - 1) * pre.sw + pre.kw - pre.pl - pre.pr + r.uniform(0, pre.sw - 1);
-    if (pre.h < 1 || pre.w < 1) {
-      pre.pt = pre.pb = pre.pl = pre.pr = 0;
-      pre.h = (dw.h - 1) * pre.sh + pre.kh, pre.w = (dw.w - 1) * pre.sw + pre.kw;
-    }
-    pre.nchw = !image && r.chance(0.5) && c_in * pre.kh <= kMaxSegments;
-  }
+  if (kind == 3) draw_stem(r, pre, image);  // the stem's input: the size whose output is exactly dw's input
   ConvShape mid_s{};  // the 1x1 conv between the stem and the depthwise conv
   mid_s.n = dw.n, mid_s.h = mid_s.ho = dw.h, mid_s.w = mid_s.wo = dw.w, mid_s.c_in = stem_out, mid_s.c_out = mid;
   mid_s.kh = mid_s.kw = mid_s.sh = mid_s.sw = 1;
@@ -672,18 +676,8 @@ Result check_stem_split(Rng& r, const KernelTable& k) {
   ConvShape pre{};
   pre.n = r.pick({1, 1, 2}), pre.c_in = r.uniform(1, 4);
   pre.c_out = r.chance(0.3) ? r.uniform(1, 12) : r.channels(40);
-  pre.kh = pre.kw = r.pick({3, 3, 3, 5, 2, 1});
-  pre.sh = pre.sw = r.pick({2, 2, 1, 3});
   pre.ho = 2 * r.uniform(1, 8), pre.wo = 2 * r.uniform(1, 12);
-  pre.pt = r.uniform(0, pre.kh - 1), pre.pb = r.uniform(0, pre.kh - 1);
-  pre.pl = r.uniform(0, pre.kw - 1), pre.pr = r.uniform(0, pre.kw - 1);
-  pre.h = (pre.ho - 1) * pre.sh + pre.kh - pre.pt - pre.pb + r.uniform(0, pre.sh - 1);
-  pre.w = (pre.wo - 1) * pre.sw + pre.kw - pre.pl - pre.pr + r.uniform(0, pre.sw - 1);
-  if (pre.h < 1 || pre.w < 1) {
-    pre.pt = pre.pb = pre.pl = pre.pr = 0;
-    pre.h = (pre.ho - 1) * pre.sh + pre.kh, pre.w = (pre.wo - 1) * pre.sw + pre.kw;
-  }
-  pre.nchw = !image && r.chance(0.5) && pre.c_in * pre.kh <= kMaxSegments;
+  draw_stem(r, pre, image);
   ConvShape mid{};
   mid.n = pre.n, mid.h = mid.ho = pre.ho, mid.w = mid.wo = pre.wo, mid.c_in = pre.c_out;
   mid.c_out = r.chance(0.3) ? r.uniform(1, 8) : r.channels(40);
