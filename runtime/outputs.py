@@ -20,6 +20,8 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from opset.execute import to_numpy
+
 import mlx.core as mx
 import numpy as np
 
@@ -159,8 +161,6 @@ def _cast(a: np.ndarray, dtype: np.dtype | None, copy: bool) -> np.ndarray:
 
 
 def _copy(x: Any, dtype: np.dtype | None) -> Any:
-    from opset.execute import to_numpy
-
     if x is None:
         return None
     if isinstance(x, list):

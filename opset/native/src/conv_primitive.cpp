@@ -123,17 +123,20 @@ void set_aligned_output(mx::array& out) {
   out.set_data(std::move(data), out.size(), std::move(strides), flags, offset);
 }
 
+bool nchw_layout(const mx::array& x, int kh) {
+  if (x.ndim() != 4 || x.size() == 0 || x.flags().row_contiguous) return false;
+  const int64_t h = x.shape(1), w = x.shape(2), c = x.shape(3);
+  const auto& st = x.strides();
+  return c * kh <= kMaxSegments && st[3] == h * w && st[1] == w && st[2] == 1 && (x.shape(0) == 1 || st[0] == c * h * w);
+}
+
 namespace {
 
 // x (shape N, H, W, C) is a transposed view of a dense NCHW array, and the dense kernel can take it as is.
 bool is_nchw_view(const mx::array& x, int kh, const ConvParams& p) {
   const bool stem_pre = p.pre_pw && x.ndim() == 4 && x.shape(3) <= kMaxStemChannels;
-  if ((p.kind != ConvKind::Dense && !stem_pre) || p.winograd || x.ndim() != 4 || x.size() == 0 ||
-      x.flags().row_contiguous)
-    return false;
-  const int64_t h = x.shape(1), w = x.shape(2), c = x.shape(3);
-  const auto& st = x.strides();
-  return c * kh <= kMaxSegments && st[3] == h * w && st[1] == w && st[2] == 1 && (x.shape(0) == 1 || st[0] == c * h * w);
+  if ((p.kind != ConvKind::Dense && !stem_pre) || p.winograd) return false;
+  return nchw_layout(x, kh);
 }
 
 std::atomic<bool> recording{false};

@@ -38,6 +38,10 @@ class Scratch {
 // Allocates out's buffer starting on a cache line (MLX's CPU buffers start 8 bytes into one).
 void set_aligned_output(mx::array& out);
 
+// x (N, H, W, C) is a transposed view of a dense NCHW array that a dense kernel of height kh reads in place,
+// plane by plane (a network's stem on its NCHW input).
+bool nchw_layout(const mx::array& x, int kh);
+
 enum class ConvKind : int { Depthwise = 0, Dense = 1, Image = 2 };  // Image: a dense conv on a uint8 NHWC image
 
 // A 1x1 conv run on a depthwise conv's output in the same pass (MobileNet's depthwise-pointwise pair).

@@ -33,14 +33,6 @@ Slots slots(const StemSplitParams& p) {
   return o;
 }
 
-// x (N, H, W, C) is a transposed view of a dense NCHW array: the stem reads its planes in place.
-bool nchw_view(const mx::array& x, int kh) {
-  if (x.size() == 0 || x.flags().row_contiguous) return false;
-  const int64_t h = x.shape(1), w = x.shape(2), c = x.shape(3);
-  const auto& st = x.strides();
-  return c * kh <= kMaxSegments && st[3] == h * w && st[1] == w && st[2] == 1 && (x.shape(0) == 1 || st[0] == c * h * w);
-}
-
 }  // namespace
 
 std::vector<mx::Shape> NativeStemSplit::output_shapes(const std::vector<mx::array>& inputs) {
@@ -93,7 +85,7 @@ void NativeStemSplit::eval_cpu(const std::vector<mx::array>& inputs, std::vector
     };
     const auto& x = held[0];
     const auto& w = held[1];
-    const bool nchw = !p.image && nchw_view(x, w.shape(0));
+    const bool nchw = !p.image && nchw_layout(x, w.shape(0));
     const void* x_ptr = p.image                       ? static_cast<const void*>(x.data<uint8_t>())
                         : nchw || x.flags().row_contiguous ? static_cast<const void*>(x.data<float>())
                                                          : static_cast<const void*>(dense(0));
