@@ -31,12 +31,14 @@ MLXU_INLINE Vec activate(Vec v, const Epilogue& e, const float* slope_at, int va
   switch (A) {  // a constant: each instantiation keeps one case
     case Act::None:
       return v;
-    case Act::Relu:  // NaN stays NaN on every table (x86's maxps would give 0, NEON's fmax NaN), as in MLX
-      return keep_nan(v, vmax(v, Vec::zero()));
+    // NaN stays NaN, as in MLX: every table's vmax(a, b) gives b when b is NaN (x86's maxps returns its
+    // second operand, the baseline's `a > b ? a : b` too, NEON's fmax NaN), so the constant goes first.
+    case Act::Relu:
+      return vmax(Vec::zero(), v);
     case Act::LeakyRelu:
       return select_nonneg(v, v * Vec::splat(e.alpha));
     case Act::Clip:
-      return keep_nan(v, vmin(vmax(v, Vec::splat(e.alpha)), Vec::splat(e.beta)));
+      return vmin(Vec::splat(e.beta), vmax(Vec::splat(e.alpha), v));  // vmin passes b's NaN as vmax does
     case Act::Sigmoid:  // (vexp clamps its argument, which would turn a NaN into a number on x86)
       return keep_nan(v, vdiv(Vec::splat(1.f), Vec::splat(1.f) + vexp(Vec::zero() - v)));
     case Act::Silu:  // x * sigmoid(x), YOLO's activation
