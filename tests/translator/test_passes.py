@@ -700,3 +700,84 @@ def test_a_stem_read_elsewhere_stays_apart(tmp_path, monkeypatch):
     assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
     monkeypatch.setenv("MLX_UNIFACE_STEM_SPLIT", "0")
     assert "stems_split" not in translate(_stem_block(), native=True).notes
+
+
+def _neck(reader: str | None = None, kernel: int = 1):
+    """YOLOv5n's neck in small: a coarse map's 1x1 conv, upsampled 2x (nearest), concatenated with a finer
+    map (a conv's output, as the backbone's) and read by two SiLU convs (a C3 block's cv1 and cv2; the first
+    kernel x kernel). reader: "upsample" also outputs the upsampled map, "concat" the concatenation itself."""
+    rng = np.random.default_rng(81)
+    inits = {
+        "w_top": (rng.standard_normal((6, 5, 1, 1)) / 2).astype(np.float32),
+        "scales": np.array([1, 1, 2, 2], np.float32),
+        "w_fine": (rng.standard_normal((3, 3, 3, 3)) / 3).astype(np.float32),
+        "w1": (rng.standard_normal((4, 9, kernel, kernel)) / 3).astype(np.float32),
+        "b1": rng.standard_normal(4).astype(np.float32),
+        "w2": (rng.standard_normal((5, 9, 1, 1)) / 3).astype(np.float32),
+        "b2": rng.standard_normal(5).astype(np.float32),
+    }
+    pad = kernel // 2
+    nodes = [
+        helper.make_node("Conv", ["coarse", "w_top"], ["top"]),
+        helper.make_node("Resize", ["top", "", "scales"], ["up"], mode="nearest"),
+        helper.make_node("Conv", ["fine", "w_fine"], ["lateral"], pads=[1, 1, 1, 1]),
+        helper.make_node("Concat", ["up", "lateral"], ["cat"], axis=1),
+        helper.make_node("Conv", ["cat", "w1", "b1"], ["c1"], pads=[pad] * 4),
+        helper.make_node("Sigmoid", ["c1"], ["s1"]),
+        helper.make_node("Mul", ["c1", "s1"], ["y1"]),
+        helper.make_node("Conv", ["cat", "w2", "b2"], ["c2"]),
+        helper.make_node("Sigmoid", ["c2"], ["s2"]),
+        helper.make_node("Mul", ["c2", "s2"], ["y2"]),
+    ]
+    outputs = [("y1", np.float32, None), ("y2", np.float32, None)]
+    if reader:
+        outputs.append(({"upsample": "up", "concat": "cat"}[reader], np.float32, None))
+    inputs = [("coarse", np.float32, [1, 5, 6, 7]), ("fine", np.float32, [1, 3, 12, 14])]
+    return make_model(nodes, inputs, outputs, inits)
+
+
+def _neck_feed(seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    return {"coarse": rng.standard_normal((1, 5, 6, 7)).astype(np.float32),
+            "fine": rng.standard_normal((1, 3, 12, 14)).astype(np.float32)}  # fmt: skip
+
+
+def _calls(m) -> list[str]:
+    return [c.fn for c in translate(m, native=True).program.calls]
+
+
+def test_a_concat_read_by_two_convs_is_split_for_each_and_its_upsampled_part_convolved_coarse(tmp_path):
+    m = _neck()
+    t = translate(m, native=True)
+    assert t.notes["concats_split_into_convs"] == 1
+    calls = [c.fn for c in t.program.calls]
+    assert "native_concat" not in calls and "concatenate" not in calls
+    # each conv upsamples its own partial sum: the 6-channel coarse map itself is never upsampled
+    assert calls.count("native_upsample_nearest") == 2
+    assert t.program.notes["conv_strategies"] == {"native dense": 6}  # top, fine, and two parts for each reader
+    assert_matches_ort(m, _neck_feed(82), tmp_path, atol=1e-5, native=True)
+
+
+@pytest.mark.parametrize("why, upsamplings", [("upsampled map read elsewhere", 3), ("3x3 reader", 2)])
+def test_an_upsampling_still_needed_is_made_once(tmp_path, why, upsamplings):
+    """1x1 readers still convolve the coarse map; what else needs the upsampled map gets the one upsampling."""
+    m = _neck(reader="upsample") if why == "upsampled map read elsewhere" else _neck(kernel=3)
+    t = translate(m, native=True)
+    assert t.notes["concats_split_into_convs"] == 1
+    calls = [c.fn for c in t.program.calls]
+    assert "native_concat" not in calls and calls.count("native_upsample_nearest") == upsamplings
+    assert_matches_ort(m, _neck_feed(83), tmp_path, atol=1e-5, native=True)
+
+
+def test_a_concat_that_is_an_output_stays(tmp_path):
+    m = _neck(reader="concat")
+    assert "concats_split_into_convs" not in translate(m, native=True).notes
+    assert_matches_ort(m, _neck_feed(84), tmp_path, atol=1e-5, native=True)
+
+
+def test_concat_split_switches(monkeypatch):
+    monkeypatch.setenv("MLX_UNIFACE_CONCAT_LOW_RES", "0")
+    calls = _calls(_neck())
+    assert "native_concat" not in calls and calls.count("native_upsample_nearest") == 1
+    monkeypatch.setenv("MLX_UNIFACE_CONCAT_SHARED", "0")
+    assert "native_concat" in _calls(_neck())
