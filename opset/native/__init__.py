@@ -125,6 +125,7 @@ def conv2d(
     winograd: int = 0,
     dilation: int = 1,
     pool: bool = False,
+    out_groups: int = 0,
 ) -> mx.array:
     """activation(conv(x, w) + bias + residual) for NHWC `x` (residual_after: activation(...) + residual).
 
@@ -137,9 +138,31 @@ def conv2d(
     by it) runs the undilated kernel over the input's dilation x dilation phase grids (`_phase_conv`).
     pool (a depthwise conv, no residual, an even output height and width): the result is the conv's 2x2 stride-2
     max pool, made two rows at a time so the conv's own map is never written (YuNet's pools).
+    out_groups=G > 1 (a dense conv without residual, C_out / G a multiple of 16): the output is (N, G, Ho, Wo,
+    C_out / G), the NHWC output's channel groups one after another, written so by the kernel (YOLO's heads,
+    whose outputs are (N, anchors, H, W, values): no transposed copy).
     """
     if pool and (not depthwise or residual is not None or dilation > 1):
         raise ValueError("native.conv2d: pool needs a depthwise conv without residual or dilation")
+    if out_groups > 1:
+        c_out = w.shape[-1]
+        if (
+            depthwise
+            or residual is not None
+            or pool
+            or dilation > 1
+            or c_out % out_groups
+            or (c_out // out_groups) % 16
+        ):
+            raise ValueError(
+                f"native.conv2d: out_groups={out_groups} needs a dense conv without residual, pool or dilation whose "
+                f"{c_out} output channels split into groups of a multiple of 16"
+            )
+        if not _runs_native(x):
+            y = conv2d(x, w, bias, strides=strides, pads=pads, activation=activation, alpha=alpha, beta=beta,
+                       slope=slope, winograd=winograd)  # fmt: skip
+            n, h, wd, _ = y.shape
+            return mx.transpose(mx.reshape(y, (n, h, wd, out_groups, c_out // out_groups)), (0, 3, 1, 2, 4))
     if dilation > 1:
         if tuple(strides) != (1, 1) or any(int(p) % dilation for p in pads) or winograd:
             raise ValueError("native.conv2d: a dilated conv needs stride 1 and pads divisible by the dilation")
@@ -157,7 +180,7 @@ def conv2d(
         return _ext.conv2d(
             x, w, bias, residual, slope, depthwise=depthwise, strides=list(strides), pads=list(pads),
             act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta), residual_after=bool(residual_after),
-            winograd=int(winograd), pool2=bool(pool),
+            winograd=int(winograd), pool2=bool(pool), out_groups=int(out_groups),
         )  # fmt: skip
     y = reference_conv2d(
         x, w, bias, depthwise=depthwise, strides=strides, pads=pads, activation=activation, alpha=alpha, beta=beta,

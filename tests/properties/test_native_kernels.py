@@ -163,12 +163,16 @@ def check(case):
         None if residual is None else np.ascontiguousarray(residual.transpose(0, 3, 1, 2)), slope, alpha, beta,
     ).transpose(0, 2, 3, 1)  # fmt: skip
 
+    groups = case.get("groups", 0)
+    if groups:  # (N, H, W, G * per) -> (N, G, H, W, per)
+        want = np.ascontiguousarray(want.reshape(n, ho, wo, groups, co // groups).transpose(0, 3, 1, 2, 4))
+
     def conv(xa, ra):
         return native.conv2d(
             xa, mx.array(w_native), None if bias is None else mx.array(bias), depthwise=case["depthwise"],
             strides=(s, s), pads=(pt, pl, pb, pr), activation=case["act"], alpha=alpha, beta=beta,
             slope=mx.array(slope) if case["act"] == "prelu" else None, residual=ra,
-            residual_after=case["residual"] == "after", winograd=case.get("winograd", 0),
+            residual_after=case["residual"] == "after", winograd=case.get("winograd", 0), out_groups=groups,
         )  # fmt: skip
 
     xa = _view(x, case["view"])
@@ -203,6 +207,33 @@ def test_depthwise_matches_onnxruntime(case):
 @scaled(2)
 @given(case=conv_cases(depthwise=False))
 def test_dense_matches_onnxruntime(case):
+    check(case)
+
+
+@st.composite
+def group_cases(draw):
+    """Dense convs whose output channels split into groups of a multiple of 16 (YOLO's heads: 3 x 16), on
+    1-40 input channels (1-4: the stem kernel, which writes NHWC and then places the groups), 3x3 ones also
+    as Winograd."""
+    k = draw(st.sampled_from([1, 1, 3]))
+    stride = draw(st.sampled_from([1, 1, 2]))
+    groups, per = draw(st.integers(2, 3)), 16 * draw(st.integers(1, 2))
+    pads = [draw(st.integers(0, k - 1)) for _ in range(4)]
+    return {
+        "depthwise": False, "k": k, "stride": stride, "pads": pads, "n": draw(st.integers(1, 2)),
+        "h": draw(st.integers(k, 13)), "w": draw(st.integers(k, 13)), "c_in": draw(st.integers(1, 40)),
+        "c_out": groups * per, "groups": groups, "act": draw(st.sampled_from(ACTS)), "bias": draw(st.booleans()),
+        "residual": False, "view": draw(st.sampled_from(["contiguous", "transposed", "sliced"])),
+        "run": draw(st.sampled_from(["eager", "compile"])), "seed": draw(st.integers(0, 2**16)),
+        "winograd": draw(st.sampled_from([0, 2, 4])) if k == 3 and stride == 1 else 0,
+    }  # fmt: skip
+
+
+@scaled(2)
+@given(case=group_cases())
+def test_group_major_outputs_match_onnxruntime(case):
+    """out_groups=G: the NHWC output's G channel groups one after another, (N, G, Ho, Wo, C_out / G), as
+    onnxruntime's output reshaped and transposed the way YOLO's heads do it."""
     check(case)
 
 
@@ -331,6 +362,10 @@ def test_weight_cache_evicts_least_recently_used_and_packs_the_oversized():
         ({"x": (1, 8, 8, 4), "w": (3, 3, 4), "depthwise": True, "winograd": 2}, "winograd needs a dense 3x3"),
         ({"x": (1, 8, 8, 4), "w": (3, 3, 4, 4), "strides": [2, 2], "winograd": 2}, "winograd needs a dense 3x3"),
         ({"x": (1, 8, 8, 4), "w": (3, 3, 4, 4), "winograd": 3}, "winograd must be 0, 2 or 4"),
+        ({"x": (1, 8, 8, 4), "w": (1, 1, 4, 48), "out_groups": 2}, "groups of a multiple of 16"),
+        ({"x": (1, 8, 8, 4), "w": (1, 1, 4, 32), "out_groups": 3}, "groups of a multiple of 16"),
+        ({"x": (1, 8, 8, 4), "w": (1, 1, 4, 32), "residual": (1, 8, 8, 32), "out_groups": 2}, "without residual"),
+        ({"x": (1, 8, 8, 32), "w": (3, 3, 32), "depthwise": True, "out_groups": 2}, "dense conv"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs, match):
@@ -340,7 +375,7 @@ def test_bad_arguments_are_refused(kwargs, match):
         native._ext.conv2d(
             args["x"], args["w"], args.get("bias"), args.get("residual"), None,
             depthwise=kwargs.get("depthwise", False), strides=kwargs.get("strides", [1, 1]), pads=[0, 0, 0, 0],
-            winograd=kwargs.get("winograd", 0),
+            winograd=kwargs.get("winograd", 0), out_groups=kwargs.get("out_groups", 0),
         )  # fmt: skip
 
 

@@ -434,9 +434,20 @@ Result run_dense(const KernelTable& k, Rng& r, DenseCase& c) {
   Buffer out = output_buffer(r, out_n);
   const PackedWeights p = pack(k, c.s, c.w.data());
   k.dense(c.s, c.x.data(), p.buf.data(), c.ep.e, out.data());
-  const Ref want = ref_conv(c.s, false, from_floats(c.x.data(), c.x.size()), c.w.data(), c.ep.e);
+  Ref want = ref_conv(c.s, false, from_floats(c.x.data(), c.x.size()), c.w.data(), c.ep.e);
+  if (c.s.out_group) {  // the reference is NHWC: channel c of image n's pixel p goes to [n][c / g][p][c % g]
+    const int64_t hw = int64_t(c.s.ho) * c.s.wo, g = c.s.out_group, co = c.s.c_out;
+    Ref nhwc = want;
+    for (int64_t n = 0; n < c.s.n; ++n)
+      for (int64_t px = 0; px < hw; ++px)
+        for (int64_t ch = 0; ch < co; ++ch) {
+          const int64_t to = n * hw * co + (ch / g) * hw * g + px * g + ch % g, from = (n * hw + px) * co + ch;
+          want.val[to] = nhwc.val[from], want.mag[to] = nhwc.mag[from];
+        }
+  }
   Result res;
-  const std::string what = "dense " + describe(c.s) + " " + c.ep.describe();
+  const std::string what = "dense " + describe(c.s) + (c.s.out_group ? " out_group " + std::to_string(c.s.out_group) : "") +
+                           " " + c.ep.describe();
   res.compare(out.data(), want.val.data(), conv_bounds(want).data(), out_n, what);
   res.guard(out, what);
   return res;
@@ -461,11 +472,16 @@ Result check_dense(Rng& r, const KernelTable& k) {
     const int c_out = heads ? r.uniform(1, 8) : r.channels(48);
     c.s = draw_geometry(r, k, kw, c_in, c_out, 10);
   }
+  if (r.chance(0.2)) {  // a group-major output (YOLO's heads): groups of a multiple of kOutGroupAlign channels
+    const int groups = r.uniform(2, 3);
+    c.s.out_group = kOutGroupAlign * r.uniform(1, 2);
+    c.s.c_out = groups * c.s.out_group;
+  }
   const size_t out_n = size_t(c.s.n) * c.s.ho * c.s.wo * c.s.c_out;
   c.x = random_buffer(r, size_t(c.s.n) * c.s.h * c.s.w * c.s.c_in);
   sprinkle_nan(r, c.x);
   c.w = random_buffer(r, size_t(c.s.kh) * c.s.kw * c.s.c_in * c.s.c_out);
-  draw_epilogue(r, c.s.c_out, out_n, true, c.ep);
+  draw_epilogue(r, c.s.c_out, out_n, !c.s.out_group, c.ep);
   return run_dense(k, r, c);
 }
 

@@ -14,6 +14,7 @@ from .conv_shuffle import fuse_conv_shuffles
 from .dw_pw import fuse_depthwise_pointwise
 from .epilogue import fuse_epilogues
 from .flat_concat import native_flat_concats
+from .group_output import fuse_group_outputs
 from .grouped import split_grouped_convs
 from .image_input import fold_image_normalization
 from .layout import assign_nhwc
@@ -32,7 +33,7 @@ __all__ = [
     "assign_native_ops", "fuse_depthwise_pointwise", "fuse_pointwise_depthwise", "fold_channel_shuffles",
     "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats", "split_grouped_convs",
     "subpixel_conv_transposes", "fold_pads_into_convs", "fuse_conv_max_pools", "fuse_conv_shuffles",
-    "fuse_upsample_adds", "native_flat_concats", "fuse_stem_splits",
+    "fuse_upsample_adds", "native_flat_concats", "fuse_stem_splits", "fuse_group_outputs",
 ]  # fmt: skip
 
 
@@ -104,6 +105,7 @@ def run_passes(
                 count("flat_concats", native_flat_concats(graph))
                 count("native_channel_concats", native_channel_concats(graph))
                 count("adds_fused_into_upsamples", fuse_upsample_adds(graph))
+                count("convs_writing_groups", fuse_group_outputs(graph))
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)
     # Subgraphs (If branches, loop bodies) go through the same pipeline; their notes are summed in.
     sub_notes = optimize_subgraphs(graph, lambda sub: run_passes(sub, optimize, layout, False, native))

@@ -91,7 +91,14 @@ mx::Shape output_shape(const std::vector<mx::array>& inputs, const ConvParams& p
   if (p.fused_pw) shape[3] = inputs[operands(p).w_pw].shape(3);
   if (p.pool2) shape[1] /= 2, shape[2] /= 2;
   if (p.shuffle) shape[3] *= 2;
+  if (p.out_groups > 1) return {shape[0], p.out_groups, shape[1], shape[2], shape[3] / p.out_groups};
   return shape;
+}
+
+// The conv's output as NHWC, whatever layout it is written in.
+mx::Shape nhwc_shape(const mx::array& out, const ConvParams& p) {
+  if (p.out_groups > 1) return {out.shape(0), out.shape(2), out.shape(3), out.shape(1) * out.shape(4)};
+  return out.shape();
 }
 
 }  // namespace
@@ -253,7 +260,9 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     const mx::Shape dw_in = p.pre_pw ? dw_input_shape(x.shape(), held[o.w_pre].shape(), p) : x.shape();
     s.n = x.shape(0), s.h = dw_in[1], s.w = dw_in[2], s.c_in = p.pre_pw ? w.shape(2) : x.shape(3);
     const int scale = p.pool2 ? 2 : 1;  // the conv's own output is twice the pooled one written
-    s.ho = out.shape(1) * scale, s.wo = out.shape(2) * scale, s.c_out = p.fused_pw ? s.c_in : out.shape(3);
+    const mx::Shape y = nhwc_shape(out, p);
+    s.ho = y[1] * scale, s.wo = y[2] * scale, s.c_out = p.fused_pw ? s.c_in : y[3];
+    s.out_group = p.out_groups > 1 ? y[3] / p.out_groups : 0;
     s.pool2 = p.pool2;
     s.kh = w.shape(0), s.kw = w.shape(1);
     s.sh = p.sh, s.sw = p.sw, s.pt = p.pt, s.pl = p.pl, s.pb = p.pb, s.pr = p.pr;
@@ -287,7 +296,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     auto packed_weights = [&](const ConvShape& shape) { return pack(dense_w, owned_weights, shape); };
     ConvShape pw{};  // the 1x1 conv after a depthwise one
     pw.n = s.n, pw.h = s.ho, pw.w = s.wo, pw.c_in = s.c_in, pw.ho = s.ho, pw.wo = s.wo;
-    pw.c_out = out.shape(3) / (p.shuffle ? 2 : 1);
+    pw.c_out = y[3] / (p.shuffle ? 2 : 1);
     pw.kh = pw.kw = pw.sh = pw.sw = 1;
     if (p.pre_pw) {
       PreStage pre;
@@ -347,7 +356,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
                          : image                          ? "image"
                                                           : "dense";
       KernelRecord r{kind, s.n, s.h, s.w, s.c_in, s.ho, s.wo,
-                     static_cast<int>(out.shape(3)), s.kh, s.kw, s.sh,
+                     static_cast<int>(y[3]), s.kh, s.kw, s.sh,
                      x_aligned,
                      std::chrono::duration<double, std::micro>(t0.time_since_epoch()).count(), copy_us,
                      us_since(t1), ThreadPool::instance().last_worker_share()};
@@ -416,7 +425,8 @@ static void check_pool2(bool depthwise, bool residual, const mx::Shape& conv_out
 mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
                         const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
                         bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,
-                        float beta, bool residual_after, int winograd, bool pool2, mx::StreamOrDevice s) {
+                        float beta, bool residual_after, int winograd, bool pool2, int out_groups,
+                        mx::StreamOrDevice s) {
   check_geometry(x, strides, pads, act);
   check_weight(x, w, depthwise);
   if (winograd != 0 && winograd != 2 && winograd != 4) refuse("winograd must be 0, 2 or 4, got " + std::to_string(winograd));
@@ -443,6 +453,15 @@ mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optio
   in.add_per_channel(bias, c_out, "bias");
   in.add_residual(residual, out_shape);
   in.add_per_channel(slope, c_out, "slope");
+  if (out_groups < 0) refuse("out_groups must be non-negative, got " + std::to_string(out_groups));
+  if (out_groups > 1) {
+    if (depthwise || residual || pool2) refuse("out_groups needs a dense conv without residual or pool2");
+    if (c_out % out_groups || (c_out / out_groups) % kOutGroupAlign)
+      refuse("out_groups must split the " + std::to_string(c_out) + " output channels into groups of a multiple of " +
+             std::to_string(kOutGroupAlign) + ", got " + std::to_string(out_groups));
+    p.out_groups = out_groups;
+    out_shape = {out_shape[0], out_groups, out_shape[1], out_shape[2], c_out / out_groups};
+  }
   return mx::array(out_shape, mx::float32, std::make_shared<NativeConv>(in.stream, p), std::move(in.list));
 }
 

@@ -81,6 +81,9 @@ struct ConvParams {
   // pw_dw with w_pw, no residual: the output interleaves another map of the conv's shape (the last input) with
   // the conv's, channel by channel, other first (ShuffleNet's concat + channel shuffle): twice the channels
   bool shuffle = false;
+  // a plain dense conv without residual: > 1 makes the output (N, groups, Ho, Wo, C_out / groups), the NHWC
+  // output's channel groups one after another (YOLO's heads: (N, anchors, H, W, values))
+  int out_groups = 0;
   bool operator==(const ConvParams&) const = default;
 };
 
@@ -166,6 +169,6 @@ mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optio
                         const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
                         bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,
                         float beta, bool residual_after = false, int winograd = 0, bool pool2 = false,
-                        mx::StreamOrDevice s = {});
+                        int out_groups = 0, mx::StreamOrDevice s = {});
 
 }  // namespace mlxu

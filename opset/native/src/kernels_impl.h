@@ -53,9 +53,10 @@ MLXU_INLINE Vec activate(Vec v, const Epilogue& e, const float* slope_at, int va
   return v;
 }
 
-// acc holds conv + bias for `valid` channels starting at channel c of output element `at`.
+// acc holds conv + bias for `valid` channels starting at channel c of output element `at`; the result goes to
+// dst (out + at + c in NHWC; elsewhere for a group-major output).
 template <Act A>
-MLXU_INLINE void finish_store(Vec acc, const Epilogue& e, int64_t at, int c, int valid, float* out) {
+MLXU_INLINE void finish_store_to(Vec acc, const Epilogue& e, int64_t at, int c, int valid, float* dst) {
   Vec res = Vec::zero();
   if (e.residual) {
     const float* r = e.residual + at + c;
@@ -65,9 +66,14 @@ MLXU_INLINE void finish_store(Vec acc, const Epilogue& e, int64_t at, int c, int
   acc = activate<A>(acc, e, e.slope ? e.slope + c : nullptr, valid);
   if (e.residual && e.residual_after) acc = acc + res;
   if (valid == kL)
-    acc.store(out + at + c);
+    acc.store(dst);
   else
-    store_partial(acc, out + at + c, valid);
+    store_partial(acc, dst, valid);
+}
+
+template <Act A>
+MLXU_INLINE void finish_store(Vec acc, const Epilogue& e, int64_t at, int c, int valid, float* out) {
+  finish_store_to<A>(acc, e, at, c, valid, out + at + c);
 }
 
 // Calls f(std::integral_constant<Act, e.act>{}): one compiled copy of a kernel per activation.
@@ -629,10 +635,23 @@ inline void dense_tiles(const DenseJob& j, int64_t t0, int64_t t1, std::vector<f
   const int64_t win = static_cast<int64_t>(s.kh) * s.kw * s.c_in;
   if (!j.pointwise) scratch.resize(static_cast<size_t>(MR * win));
   const float* seg[MR * kMaxSegments];
+  // a group-major output (ConvShape::out_group): image n's pixel p, channel c at [n][c / g][p][c % g]
+  const int g = s.out_group;
+  const int64_t hw = static_cast<int64_t>(s.ho) * s.wo, plane = hw * g;
+  int64_t where[MR];  // each pixel's first output element: NHWC, or its place in group 0
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t m0 = t * MR;
     const int rows = static_cast<int>(std::min<int64_t>(MR, M - m0));
     pixel_segments(j, m0, M, seg, scratch.data());
+    if (g) {
+      int64_t n = m0 / hw, p = m0 - n * hw;
+      for (int i = 0; i < rows; ++i, ++p) {
+        if (p == hw) p = 0, ++n;
+        where[i] = n * hw * Co + p * g;
+      }
+    } else {
+      for (int i = 0; i < rows; ++i) where[i] = (m0 + i) * Co;
+    }
     for (int col = 0; col < Co; col += NR) {
       const int width = std::min(NR, Co - col);
       const float* b = j.panels + (col / NR) * j.K * NR;
@@ -645,10 +664,13 @@ inline void dense_tiles(const DenseJob& j, int64_t t0, int64_t t1, std::vector<f
         micro_kernel<2>(seg, j.nseg, j.seg_len, b, ldb, acc);
       else
         micro_kernel<1>(seg, j.nseg, j.seg_len, b, ldb, acc);
+      // where channels col and col + kL go, relative to a pixel's first element
+      const int64_t to0 = g ? (col / g) * plane + col % g : col;
+      const int64_t to1 = g ? ((col + kL) / g) * plane + (col + kL) % g : col + kL;
       for (int i = 0; i < rows; ++i) {
         const int64_t at = (m0 + i) * Co;
-        finish_store<A>(acc[i][0], *j.e, at, col, std::min(kL, width), j.out);
-        if (width > kL) finish_store<A>(acc[i][1], *j.e, at, col + kL, width - kL, j.out);
+        finish_store_to<A>(acc[i][0], *j.e, at, col, std::min(kL, width), j.out + where[i] + to0);
+        if (width > kL) finish_store_to<A>(acc[i][1], *j.e, at, col + kL, width - kL, j.out + where[i] + to1);
       }
     }
   }
@@ -747,6 +769,18 @@ void dense_pack(const ConvShape& s, const float* w, float* packed) {
 }
 
 void dense(const ConvShape& s, const float* x, const float* packed, const Epilogue& e, float* out) {
+  if (s.out_group && (s.winograd || stem_path(s) || dot_path(s))) {
+    // only the GEMM tiles write group-major: the other paths write NHWC, and the groups are placed after
+    ConvShape nhwc = s;
+    nhwc.out_group = 0;
+    const int64_t hw = static_cast<int64_t>(s.ho) * s.wo, g = s.out_group, Co = s.c_out;
+    std::vector<float> tmp(static_cast<size_t>(s.n * hw * Co));
+    dense(nhwc, x, packed, e, tmp.data());
+    for (int64_t n = 0; n < s.n; ++n)
+      for (int64_t p = 0; p < hw; ++p)
+        for (int64_t c = 0; c < Co; ++c) out[n * hw * Co + (c / g) * hw * g + p * g + c % g] = tmp[(n * hw + p) * Co + c];
+    return;
+  }
   if (s.winograd) return winograd(s, x, packed, e, out);
   if (stem_path(s)) {  // the 3-channel stem: its own kernel over padded row bands
     if (s.nchw)

@@ -172,7 +172,8 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
     bias = ctx.const(2) if ctx.has_input(2) else None
     strategy = ctx.attr("strategy") or conv_strategy(w_arr.shape, groups, strides, dilations, pads, target_device())
     out_shape = ctx.out_value(0).shape
-    out_hw = tuple(out_shape[1:3]) if out_shape is not None else (None, None)
+    groups_out = int(ctx.attr("out_groups") or 0)  # (N, groups, H, W, C / groups): passes/group_output.py
+    out_hw = (tuple(out_shape[2:4]) if groups_out else tuple(out_shape[1:3])) if out_shape is not None else (None, None)
     dtype = w_arr.dtype
     residual = ctx.input(3) if ctx.has_input(3) else None  # an Add folded in by the epilogue pass
     kind = native_kind(w_arr.shape, groups, dilations, dtype, strides, pads) if strategy == "native" else None
@@ -184,7 +185,9 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
     if ctx.attr("pool") and kind != "depthwise":  # passes/conv_pool.py fuses pools into native depthwise convs only
         ctx.fail("a max pool fused into a conv the native depthwise kernel does not run")
     if kind is not None:
-        return _native_conv(ctx, x, w_arr, bias, kind, strides, pads, residual, out_hw, int(dilations[0]))
+        return _native_conv(ctx, x, w_arr, bias, kind, strides, pads, residual, out_hw, int(dilations[0]), groups_out)
+    if groups_out:
+        ctx.fail("a group-major output (out_groups) on a conv the native dense kernel does not run")
     if strategy == "matmul":
         xs = x
         if strides != [1, 1]:
@@ -215,7 +218,17 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
 
 
 def _native_conv(
-    ctx: LowerCtx, x: Ref, w_arr, bias, kind: str, strides, pads, residual: Ref | None, out_hw, dilation: int = 1
+    ctx: LowerCtx,
+    x: Ref,
+    w_arr,
+    bias,
+    kind: str,
+    strides,
+    pads,
+    residual: Ref | None,
+    out_hw,
+    dilation: int = 1,
+    out_groups: int = 0,
 ) -> Ref:
     """One opset.native.conv2d call: conv, bias, residual and activation in one pass.
 
@@ -236,6 +249,10 @@ def _native_conv(
             kwargs["residual_after"] = True
     if ctx.attr("pool"):  # the output is the conv's 2x2 stride-2 max pool (passes/conv_pool.py)
         kwargs["pool"] = True
+    if out_groups:
+        if kind != "dense" or dilation > 1 or residual is not None:
+            ctx.fail("a group-major output (out_groups) needs a plain native dense conv")
+        kwargs["out_groups"] = out_groups
     if dilation > 1:
         kwargs["dilation"] = dilation
     elif kind == "dense":
