@@ -781,3 +781,45 @@ def test_concat_split_switches(monkeypatch):
     assert "native_concat" not in calls and calls.count("native_upsample_nearest") == 1
     monkeypatch.setenv("MLX_UNIFACE_CONCAT_SHARED", "0")
     assert "native_concat" in _calls(_neck())
+
+
+def _yolo_head(per: int = 16, reader: bool = False):
+    """YOLOv5's Detect layer on one level: a 1x1 conv of 3 anchors x `per` values, viewed as (N, 3, per, H, W)
+    and permuted to (N, 3, H, W, per). reader: the conv's output is also a graph output."""
+    rng = np.random.default_rng(91)
+    inits = {
+        "w_in": (rng.standard_normal((8, 3, 3, 3)) / 3).astype(np.float32),
+        "w": (rng.standard_normal((3 * per, 8, 1, 1)) / 3).astype(np.float32),
+        "b": rng.standard_normal(3 * per).astype(np.float32),
+        "shape": np.array([2, 3, per, 6, 5], np.int64),
+    }
+    nodes = [
+        helper.make_node("Conv", ["x", "w_in"], ["f"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["f"], ["fr"]),
+        helper.make_node("Conv", ["fr", "w", "b"], ["c"]),
+        helper.make_node("Reshape", ["c", "shape"], ["v"]),
+        helper.make_node("Transpose", ["v"], ["y"], perm=[0, 1, 3, 4, 2]),
+    ]
+    outputs = [("y", np.float32, None)] + ([("c", np.float32, None)] if reader else [])
+    return make_model(nodes, [("x", np.float32, [2, 3, 6, 5])], outputs, inits)
+
+
+def test_a_yolo_head_conv_writes_its_anchor_planes(tmp_path):
+    m = _yolo_head()
+    t = translate(m, native=True)
+    assert t.notes["convs_writing_groups"] == 1
+    head = [c for c in t.program.calls if c.fn == "native_conv2d" and c.kwargs.get("out_groups")]
+    assert len(head) == 1 and head[0].kwargs["out_groups"] == 3
+    assert sum(c.fn == "transpose" for c in t.program.calls) == 1  # the input's, to NHWC
+    x = np.random.default_rng(92).standard_normal((2, 3, 6, 5)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+@pytest.mark.parametrize("why", ["10 values an anchor", "conv output read elsewhere", "switched off"])
+def test_heads_that_cannot_write_anchor_planes_keep_their_transposes(tmp_path, monkeypatch, why):
+    m = _yolo_head(per=10) if why == "10 values an anchor" else _yolo_head(reader=why == "conv output read elsewhere")
+    if why == "switched off":
+        monkeypatch.setenv("MLX_UNIFACE_GROUP_OUTPUT", "0")
+    assert "convs_writing_groups" not in translate(m, native=True).notes
+    x = np.random.default_rng(93).standard_normal((2, 3, 6, 5)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
