@@ -126,6 +126,7 @@ def conv2d(
     dilation: int = 1,
     pool: bool = False,
     out_groups: int = 0,
+    residual_up: tuple[int, int] = (1, 1),
 ) -> mx.array:
     """activation(conv(x, w) + bias + residual) for NHWC `x` (residual_after: activation(...) + residual).
 
@@ -141,7 +142,18 @@ def conv2d(
     out_groups=G > 1 (a dense conv without residual, C_out / G a multiple of 16): the output is (N, G, Ho, Wo,
     C_out / G), the NHWC output's channel groups one after another, written so by the kernel (YOLO's heads,
     whose outputs are (N, anchors, H, W, values): no transposed copy).
+    residual_up=(fh, fw) (a dense conv with a residual): the residual is the output's coarser level (N, Ho / fh,
+    Wo / fw, C_out), added nearest-upsampled as it is read (an FPN's top-down path: no upsampled map is stored).
     """
+    residual_up = (int(residual_up[0]), int(residual_up[1]))
+    if residual_up != (1, 1):
+        if depthwise or residual is None or pool or dilation > 1:
+            raise ValueError("native.conv2d: residual_up needs a dense conv with a residual (no pool or dilation)")
+        if not _runs_native(x):
+            full = mx.repeat(mx.repeat(residual, residual_up[0], axis=1), residual_up[1], axis=2)
+            return conv2d(x, w, bias, strides=strides, pads=pads, activation=activation, alpha=alpha, beta=beta,
+                          slope=slope, residual=full, residual_after=residual_after, winograd=winograd,
+                          out_groups=out_groups)  # fmt: skip
     if pool and (not depthwise or residual is not None or dilation > 1):
         raise ValueError("native.conv2d: pool needs a depthwise conv without residual or dilation")
     if out_groups > 1:
@@ -180,7 +192,7 @@ def conv2d(
         return _ext.conv2d(
             x, w, bias, residual, slope, depthwise=depthwise, strides=list(strides), pads=list(pads),
             act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta), residual_after=bool(residual_after),
-            winograd=int(winograd), pool2=bool(pool), out_groups=int(out_groups),
+            winograd=int(winograd), pool2=bool(pool), out_groups=int(out_groups), residual_up=list(residual_up),
         )  # fmt: skip
     y = reference_conv2d(
         x, w, bias, depthwise=depthwise, strides=strides, pads=pads, activation=activation, alpha=alpha, beta=beta,

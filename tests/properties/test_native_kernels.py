@@ -157,7 +157,9 @@ def check(case):
     pt, pl, pb, pr = case["pads"]
     s = case["stride"]
     ho, wo = (h + pt + pb - k) // s + 1, (w + pl + pr - k) // s + 1
-    residual = rng.standard_normal((n, ho, wo, co)).astype(np.float32) if case["residual"] else None
+    fh, fw = case.get("residual_up", (1, 1))
+    coarse = rng.standard_normal((n, ho // fh, wo // fw, co)).astype(np.float32) if case["residual"] else None
+    residual = None if coarse is None else np.repeat(np.repeat(coarse, fh, axis=1), fw, axis=2)
     want = _onnx_reference(
         case, np.ascontiguousarray(x.transpose(0, 3, 1, 2)), w_oihw, bias,
         None if residual is None else np.ascontiguousarray(residual.transpose(0, 3, 1, 2)), slope, alpha, beta,
@@ -173,10 +175,11 @@ def check(case):
             strides=(s, s), pads=(pt, pl, pb, pr), activation=case["act"], alpha=alpha, beta=beta,
             slope=mx.array(slope) if case["act"] == "prelu" else None, residual=ra,
             residual_after=case["residual"] == "after", winograd=case.get("winograd", 0), out_groups=groups,
+            residual_up=(fh, fw),
         )  # fmt: skip
 
     xa = _view(x, case["view"])
-    ra = None if residual is None else _view(residual, case["view"])
+    ra = None if coarse is None else _view(coarse, case["view"])
     for isa in ISAS:  # every instruction set this CPU runs (AVX-512, AVX2, baseline on x86; NEON on arm64)
         with use_isa(isa):
             fn = conv if case["run"] == "eager" else mx.compile(conv, shapeless=case["run"] == "shapeless")
@@ -227,6 +230,37 @@ def group_cases(draw):
         "run": draw(st.sampled_from(["eager", "compile"])), "seed": draw(st.integers(0, 2**16)),
         "winograd": draw(st.sampled_from([0, 2, 4])) if k == 3 and stride == 1 else 0,
     }  # fmt: skip
+
+
+@st.composite
+def coarse_residual_cases(draw):
+    """Dense convs whose residual is the output's coarser level, added nearest-upsampled by (fh, fw): 1x1 and
+    3x3 (also as Winograd), on 1-4 input channels (the stem kernel) and into 1-8 output channels (the dot-product
+    path), which both get the residual upsampled first, and on more, which read it in place."""
+    k, stride = draw(st.sampled_from([1, 1, 3])), draw(st.sampled_from([1, 1, 2]))
+    fh, fw = draw(st.sampled_from([(2, 2), (2, 2), (1, 2), (3, 1), (2, 3)]))
+    pads = [draw(st.integers(0, k - 1)) for _ in range(4)]
+    ho, wo = fh * draw(st.integers(1, 6)), fw * draw(st.integers(1, 6))
+    h, w = (ho - 1) * stride + k - pads[0] - pads[2], (wo - 1) * stride + k - pads[1] - pads[3]
+    if h < 1 or w < 1:  # the pads alone would make the output: take them away
+        pads, h, w = [0, 0, 0, 0], (ho - 1) * stride + k, (wo - 1) * stride + k
+    return {
+        "depthwise": False, "k": k, "stride": stride, "pads": pads, "n": draw(st.integers(1, 2)), "h": h, "w": w,
+        "c_in": draw(st.integers(1, 40)), "c_out": draw(st.integers(1, 40)), "residual_up": (fh, fw),
+        "act": draw(st.sampled_from(ACTS)), "bias": draw(st.booleans()),
+        "residual": draw(st.sampled_from(["before", "after"])),
+        "view": draw(st.sampled_from(["contiguous", "transposed", "sliced"])),
+        "run": draw(st.sampled_from(["eager", "compile"])), "seed": draw(st.integers(0, 2**16)),
+        "winograd": draw(st.sampled_from([0, 2, 4])) if k == 3 and stride == 1 else 0,
+    }  # fmt: skip
+
+
+@scaled(2)
+@given(case=coarse_residual_cases())
+def test_coarse_residuals_match_onnxruntime(case):
+    """residual_up=(fh, fw): the residual given at the coarser level, against onnxruntime adding its
+    upsampled copy."""
+    check(case)
 
 
 @scaled(2)
@@ -366,6 +400,14 @@ def test_weight_cache_evicts_least_recently_used_and_packs_the_oversized():
         ({"x": (1, 8, 8, 4), "w": (1, 1, 4, 32), "out_groups": 3}, "groups of a multiple of 16"),
         ({"x": (1, 8, 8, 4), "w": (1, 1, 4, 32), "residual": (1, 8, 8, 32), "out_groups": 2}, "without residual"),
         ({"x": (1, 8, 8, 32), "w": (3, 3, 32), "depthwise": True, "out_groups": 2}, "dense conv"),
+        ({"x": (1, 8, 8, 4), "w": (1, 1, 4, 4), "residual_up": [2, 2]}, "with a residual"),
+        (
+            {"x": (1, 8, 8, 4), "w": (3, 3, 4), "depthwise": True, "residual": (1, 4, 4, 4), "residual_up": [2, 2]},
+            "dense conv with a residual",
+        ),
+        ({"x": (1, 8, 6, 4), "w": (1, 1, 4, 4), "residual": (1, 2, 2, 4), "residual_up": [4, 4]}, "must divide"),
+        ({"x": (1, 8, 8, 4), "w": (1, 1, 4, 4), "residual": (1, 8, 8, 4), "residual_up": [2, 2]}, "residual must have"),
+        ({"x": (1, 8, 8, 4), "w": (1, 1, 4, 4), "residual": (1, 4, 4, 4), "residual_up": [0, 2]}, "two positive"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs, match):
@@ -376,6 +418,7 @@ def test_bad_arguments_are_refused(kwargs, match):
             args["x"], args["w"], args.get("bias"), args.get("residual"), None,
             depthwise=kwargs.get("depthwise", False), strides=kwargs.get("strides", [1, 1]), pads=[0, 0, 0, 0],
             winograd=kwargs.get("winograd", 0), out_groups=kwargs.get("out_groups", 0),
+            residual_up=kwargs.get("residual_up", [1, 1]),
         )  # fmt: skip
 
 

@@ -752,13 +752,15 @@ def test_a_concat_read_by_two_convs_is_split_for_each_and_its_upsampled_part_con
     assert t.notes["concats_split_into_convs"] == 1
     calls = [c.fn for c in t.program.calls]
     assert "native_concat" not in calls and "concatenate" not in calls
-    # each conv upsamples its own partial sum: the 6-channel coarse map itself is never upsampled
-    assert calls.count("native_upsample_nearest") == 2
+    # each conv adds its own coarse partial sum, read upsampled (passes/upsample_add.py): nothing is upsampled
+    assert calls.count("native_upsample_nearest") == 0
+    ups = [c.kwargs.get("residual_up") for c in t.program.calls if c.fn == "native_conv2d"]
+    assert ups.count((2, 2)) == 2
     assert t.program.notes["conv_strategies"] == {"native dense": 6}  # top, fine, and two parts for each reader
     assert_matches_ort(m, _neck_feed(82), tmp_path, atol=1e-5, native=True)
 
 
-@pytest.mark.parametrize("why, upsamplings", [("upsampled map read elsewhere", 3), ("3x3 reader", 2)])
+@pytest.mark.parametrize("why, upsamplings", [("upsampled map read elsewhere", 1), ("3x3 reader", 1)])
 def test_an_upsampling_still_needed_is_made_once(tmp_path, why, upsamplings):
     """1x1 readers still convolve the coarse map; what else needs the upsampled map gets the one upsampling."""
     m = _neck(reader="upsample") if why == "upsampled map read elsewhere" else _neck(kernel=3)
@@ -823,3 +825,49 @@ def test_heads_that_cannot_write_anchor_planes_keep_their_transposes(tmp_path, m
     assert "convs_writing_groups" not in translate(m, native=True).notes
     x = np.random.default_rng(93).standard_normal((2, 3, 6, 5)).astype(np.float32)
     assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+def _lateral_fpn(reader: bool = False, c_out: int = 8):
+    """An FPN level as SCRFD's and RetinaFace's necks have it: a lateral 1x1 conv plus the nearest 2x upsampling
+    of the coarser level, then a 3x3 conv. reader: the upsampled map is also a graph output."""
+    rng = np.random.default_rng(61)
+    inits = {
+        "w_lat": (rng.standard_normal((c_out, 6, 1, 1)) / 2).astype(np.float32),
+        "b_lat": rng.standard_normal(c_out).astype(np.float32),
+        "w_down": (rng.standard_normal((6, 6, 3, 3)) / 4).astype(np.float32),
+        "w_top": (rng.standard_normal((c_out, 6, 1, 1)) / 2).astype(np.float32),
+        "w_out": (rng.standard_normal((4, c_out, 3, 3)) / 4).astype(np.float32),
+        "scales": np.array([1, 1, 2, 2], np.float32),
+    }
+    nodes = [
+        helper.make_node("Conv", ["x", "w_lat", "b_lat"], ["lat"]),
+        helper.make_node("Conv", ["x", "w_down"], ["down"], pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("Relu", ["down"], ["down_r"]),
+        helper.make_node("Conv", ["down_r", "w_top"], ["top"]),
+        helper.make_node("Resize", ["top", "", "scales"], ["up"], mode="nearest"),
+        helper.make_node("Add", ["lat", "up"], ["sum"]),
+        helper.make_node("Conv", ["sum", "w_out"], ["y"], pads=[1, 1, 1, 1]),
+    ]
+    outputs = [("y", np.float32, None)] + ([("up", np.float32, None)] if reader else [])
+    return make_model(nodes, [("x", np.float32, [2, 6, 10, 8])], outputs, inits)
+
+
+@pytest.mark.parametrize("c_out", [8, 20])
+def test_a_lateral_conv_reads_the_coarser_level_itself(tmp_path, c_out):
+    m = _lateral_fpn(c_out=c_out)
+    t = translate(m, native=True)
+    assert t.notes["upsampled_residuals_read_coarse"] == 1
+    calls = [c for c in t.program.calls if c.fn.startswith("native_")]
+    assert not any(c.fn == "native_upsample_nearest" for c in calls)
+    assert [c.kwargs.get("residual_up") for c in calls if "residual" in c.kwargs] == [(2, 2)]
+    x = np.random.default_rng(62).standard_normal((2, 6, 10, 8)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+def test_an_upsampled_map_read_elsewhere_or_switched_off_stays(tmp_path, monkeypatch):
+    m = _lateral_fpn(reader=True)
+    assert "upsampled_residuals_read_coarse" not in translate(m, native=True).notes
+    x = np.random.default_rng(63).standard_normal((2, 6, 10, 8)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+    monkeypatch.setenv("MLX_UNIFACE_RESIDUAL_UP", "0")
+    assert "upsampled_residuals_read_coarse" not in translate(_lateral_fpn(), native=True).notes

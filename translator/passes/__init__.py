@@ -25,7 +25,7 @@ from .shuffle import fold_channel_shuffles, fuse_concat_shuffles
 from .siblings import merge_sibling_convs
 from .stem_split import fuse_stem_splits
 from .subpixel import subpixel_conv_transposes
-from .upsample_add import fuse_upsample_adds
+from .upsample_add import fold_upsampled_residuals, fuse_upsample_adds
 
 __all__ = [
     "run_passes", "fold_to_fixpoint", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
@@ -33,7 +33,7 @@ __all__ = [
     "assign_native_ops", "fuse_depthwise_pointwise", "fuse_pointwise_depthwise", "fold_channel_shuffles",
     "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats", "split_grouped_convs",
     "subpixel_conv_transposes", "fold_pads_into_convs", "fuse_conv_max_pools", "fuse_conv_shuffles",
-    "fuse_upsample_adds", "native_flat_concats", "fuse_stem_splits", "fuse_group_outputs",
+    "fuse_upsample_adds", "native_flat_concats", "fuse_stem_splits", "fuse_group_outputs", "fold_upsampled_residuals",
 ]  # fmt: skip
 
 
@@ -105,6 +105,7 @@ def run_passes(
                 count("flat_concats", native_flat_concats(graph))
                 count("native_channel_concats", native_channel_concats(graph))
                 count("adds_fused_into_upsamples", fuse_upsample_adds(graph))
+                count("upsampled_residuals_read_coarse", fold_upsampled_residuals(graph))
                 count("convs_writing_groups", fuse_group_outputs(graph))
     notes["dead_nodes_removed"] = eliminate_dead_code(graph)
     # Subgraphs (If branches, loop bodies) go through the same pipeline; their notes are summed in.

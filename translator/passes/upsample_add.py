@@ -9,6 +9,11 @@ multi-threaded pass, and the upsampled map itself is never stored.
 
 Only a native, float32 Upsample (factors other than 1x1) that the Add alone reads, whose other operand has
 the Add's static output shape (no broadcasting). MLX_UNIFACE_UPSAMPLE_ADD=0 turns the pass off (an A/B switch).
+
+Where the Add already went into a conv's epilogue (the lateral map is a conv's output: SCRFD's and RetinaFace's
+necks; YOLOv5n's once passes/concat_conv.py convolves the coarse map), the conv reads the coarser map itself
+as its residual, each output pixel adding its coarse pixel (`native.conv2d(..., residual_up=(fh, fw))`): the
+upsampled map is never stored, and one op fewer runs. MLX_UNIFACE_RESIDUAL_UP=0 turns that off.
 """
 
 from __future__ import annotations
@@ -56,3 +61,41 @@ def fuse_upsample_adds(graph: Graph) -> int:
             fused += 1
             break
     return fused
+
+
+def _plain_dense(graph: Graph, conv: Node) -> bool:
+    """A native dense conv the GEMM kernel runs with a residual of the output's shape."""
+    if conv.domain != NHWC_DOMAIN or conv.op_type != "Conv" or conv.attrs.get("strategy") != "native":
+        return False
+    if len(conv.inputs) != 4 or not conv.inputs[3] or int(conv.attrs.get("group", 1)) != 1:
+        return False
+    if any(conv.attrs.get(a) for a in ("pool", "image_offset", "out_groups", "residual_up")):
+        return False
+    return all(int(d) == 1 for d in conv.attrs.get("dilations", (1, 1)))
+
+
+def fold_upsampled_residuals(graph: Graph) -> int:
+    """Returns the number of convs now reading their residual's coarser level."""
+    if os.environ.get("MLX_UNIFACE_RESIDUAL_UP", "1") == "0":
+        return 0
+    folded = 0
+    for conv in graph.topo_order():
+        if conv.name not in graph.g or not _plain_dense(graph, conv):
+            continue
+        up = _upsample(graph, conv.inputs[3])
+        if up is None:
+            continue
+        coarse, fine = graph.value(up.inputs[0]), graph.value(conv.outputs[0])
+        fh, fw = (int(f) for f in up.attrs["factors"])
+        if coarse.static_shape is None or fine.static_shape is None or coarse.dtype != np.float32:
+            continue
+        n, h, w, c = coarse.static_shape
+        if fine.static_shape != (n, h * fh, w * fw, c):
+            continue
+        graph.remove_node(up)
+        graph.remove_node(conv)
+        inputs = [*conv.inputs[:3], up.inputs[0]]
+        graph.add_node(Node(conv.name, "Conv", NHWC_DOMAIN, inputs, list(conv.outputs),
+                            {**conv.attrs, "residual_up": [fh, fw]}))  # fmt: skip
+        folded += 1
+    return folded

@@ -104,9 +104,11 @@ NB_MODULE(_kernels, m) {
         "Concat along the last axis on the pool's threads, reading channel slices in place.");
   m.def("conv2d", &mlxu::native_conv2d, "x"_a, "w"_a, "bias"_a.none(), "residual"_a.none(), "slope"_a.none(),
         nb::kw_only(), "depthwise"_a, "strides"_a, "pads"_a, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f,
-        "residual_after"_a = false, "winograd"_a = 0, "pool2"_a = false, "out_groups"_a = 0, "stream"_a = nb::none(),
+        "residual_after"_a = false, "winograd"_a = 0, "pool2"_a = false, "out_groups"_a = 0,
+        "residual_up"_a = std::vector<int>{1, 1}, "stream"_a = nb::none(),
         "Fused NHWC conv: act(conv(x, w) + bias + residual). Depthwise w: (kh, kw, C); dense w: HWIO. "
         "winograd=2|4: a dense 3x3 stride-1 conv as Winograd F(2x2, 3x3) / F(4x4, 3x3). pool2 (depthwise, no residual, "
         "even output height and width): the output written is the conv's 2x2 stride-2 max pool. out_groups=G (dense, "
-        "no residual, C_out / G a multiple of 16): the output is (N, G, Ho, Wo, C_out / G), the channel groups apart.");
+        "no residual, C_out / G a multiple of 16): the output is (N, G, Ho, Wo, C_out / G), the channel groups apart. "
+        "residual_up=(fh, fw) (dense): the residual is (N, Ho / fh, Wo / fw, C_out), added nearest-upsampled.");
 }

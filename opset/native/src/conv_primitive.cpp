@@ -263,6 +263,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     const mx::Shape y = nhwc_shape(out, p);
     s.ho = y[1] * scale, s.wo = y[2] * scale, s.c_out = p.fused_pw ? s.c_in : y[3];
     s.out_group = p.out_groups > 1 ? y[3] / p.out_groups : 0;
+    s.res_fh = p.res_fh, s.res_fw = p.res_fw;
     s.pool2 = p.pool2;
     s.kh = w.shape(0), s.kw = w.shape(1);
     s.sh = p.sh, s.sw = p.sw, s.pt = p.pt, s.pl = p.pl, s.pb = p.pb, s.pr = p.pr;
@@ -426,7 +427,7 @@ mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optio
                         const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
                         bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,
                         float beta, bool residual_after, int winograd, bool pool2, int out_groups,
-                        mx::StreamOrDevice s) {
+                        std::vector<int> residual_up, mx::StreamOrDevice s) {
   check_geometry(x, strides, pads, act);
   check_weight(x, w, depthwise);
   if (winograd != 0 && winograd != 2 && winograd != 4) refuse("winograd must be 0, 2 or 4, got " + std::to_string(winograd));
@@ -451,7 +452,17 @@ mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optio
   in.add(x, "x");
   in.add(w, "w");
   in.add_per_channel(bias, c_out, "bias");
-  in.add_residual(residual, out_shape);
+  if (residual_up.size() != 2 || residual_up[0] < 1 || residual_up[1] < 1)
+    refuse("residual_up must be two positive factors");
+  if (residual_up[0] * residual_up[1] > 1) {  // the residual is the output's coarser level
+    if (depthwise || !residual || pool2) refuse("residual_up needs a dense conv with a residual");
+    if (out_shape[1] % residual_up[0] || out_shape[2] % residual_up[1])
+      refuse("residual_up must divide the output's height and width " + shape_str(out_shape));
+    p.res_fh = residual_up[0], p.res_fw = residual_up[1];
+    in.add_residual(residual, {out_shape[0], out_shape[1] / p.res_fh, out_shape[2] / p.res_fw, c_out});
+  } else {
+    in.add_residual(residual, out_shape);
+  }
   in.add_per_channel(slope, c_out, "slope");
   if (out_groups < 0) refuse("out_groups must be non-negative, got " + std::to_string(out_groups));
   if (out_groups > 1) {

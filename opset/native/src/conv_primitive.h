@@ -84,6 +84,9 @@ struct ConvParams {
   // a plain dense conv without residual: > 1 makes the output (N, groups, Ho, Wo, C_out / groups), the NHWC
   // output's channel groups one after another (YOLO's heads: (N, anchors, H, W, values))
   int out_groups = 0;
+  // a plain dense conv's residual is its output's coarser level (N, Ho / res_fh, Wo / res_fw, C_out), added
+  // nearest-upsampled
+  int res_fh = 1, res_fw = 1;
   bool operator==(const ConvParams&) const = default;
 };
 
@@ -169,6 +172,6 @@ mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optio
                         const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,
                         bool depthwise, std::vector<int> strides, std::vector<int> pads, int act, float alpha,
                         float beta, bool residual_after = false, int winograd = 0, bool pool2 = false,
-                        int out_groups = 0, mx::StreamOrDevice s = {});
+                        int out_groups = 0, std::vector<int> residual_up = {1, 1}, mx::StreamOrDevice s = {});
 
 }  // namespace mlxu

@@ -30,6 +30,8 @@ struct ConvShape {
   int winograd = 0;        // dense 3x3 stride 1 only: 2 or 4 runs Winograd F(2x2, 3x3) / F(4x4, 3x3), 0 the GEMM
   bool pool2 = false;      // depthwise, and pw_dw without a last 1x1: ho and wo even, and the output written is the
                            // 2x2 stride-2 max pool of the conv's (ho / 2 x wo / 2): the conv's map is never stored
+  int res_fh = 1, res_fw = 1;  // dense only: the residual is (n, ho / res_fh, wo / res_fw, c_out), added nearest-
+                               // upsampled (an FPN's coarser level: the upsampled map is never stored)
   int out_group = 0;       // dense GEMM path only: > 0 writes output channel c of image n's pixel p at
                            // [n][c / out_group][p][c % out_group], a multiple of kOutGroupAlign channels per group
 };

@@ -504,6 +504,27 @@ inline void micro_kernel(const float* const* seg, int nseg, int seg_len, const f
   }
 }
 
+// Output pixel m's pixel in the residual's coarser map (ConvShape::res_fh, res_fw): by division for a tile's
+// first pixel, then by stepping.
+struct CoarsePos {
+  int n, oy, ox, cy, cx, rx;  // output pixel (n, oy, ox); coarse row and column (oy / res_fh, ox / res_fw); ox % res_fw
+  CoarsePos(const ConvShape& s, int64_t m)
+      : n(static_cast<int>(m / s.wo / s.ho)), oy(static_cast<int>((m / s.wo) % s.ho)), ox(static_cast<int>(m % s.wo)),
+        cy(oy / s.res_fh), cx(ox / s.res_fw), rx(ox % s.res_fw) {}
+  int64_t at(const ConvShape& s) const {
+    return (static_cast<int64_t>(n) * (s.ho / s.res_fh) + cy) * (s.wo / s.res_fw) + cx;
+  }
+  void next(const ConvShape& s) {
+    if (++ox == s.wo) {
+      ox = cx = rx = 0;
+      if (++oy == s.ho) oy = 0, ++n;
+      cy = oy / s.res_fh;
+    } else if (++rx == s.res_fw) {
+      rx = 0, ++cx;
+    }
+  }
+};
+
 struct DenseJob {
   const ConvShape* s;
   const float* x;
@@ -638,7 +659,9 @@ inline void dense_tiles(const DenseJob& j, int64_t t0, int64_t t1, std::vector<f
   // a group-major output (ConvShape::out_group): image n's pixel p, channel c at [n][c / g][p][c % g]
   const int g = s.out_group;
   const int64_t hw = static_cast<int64_t>(s.ho) * s.wo, plane = hw * g;
-  int64_t where[MR];  // each pixel's first output element: NHWC, or its place in group 0
+  const bool up = s.res_fh * s.res_fw > 1;  // the residual is the output's coarser level
+  int64_t where[MR];   // each pixel's first output element: NHWC, or its place in group 0
+  int64_t res_at[MR];  // and its residual's
   for (int64_t t = t0; t < t1; ++t) {
     const int64_t m0 = t * MR;
     const int rows = static_cast<int>(std::min<int64_t>(MR, M - m0));
@@ -651,6 +674,12 @@ inline void dense_tiles(const DenseJob& j, int64_t t0, int64_t t1, std::vector<f
       }
     } else {
       for (int i = 0; i < rows; ++i) where[i] = (m0 + i) * Co;
+    }
+    if (up) {
+      CoarsePos pos(s, m0);
+      for (int i = 0; i < rows; ++i, pos.next(s)) res_at[i] = pos.at(s) * Co;
+    } else {
+      for (int i = 0; i < rows; ++i) res_at[i] = (m0 + i) * Co;
     }
     for (int col = 0; col < Co; col += NR) {
       const int width = std::min(NR, Co - col);
@@ -668,9 +697,8 @@ inline void dense_tiles(const DenseJob& j, int64_t t0, int64_t t1, std::vector<f
       const int64_t to0 = g ? (col / g) * plane + col % g : col;
       const int64_t to1 = g ? ((col + kL) / g) * plane + (col + kL) % g : col + kL;
       for (int i = 0; i < rows; ++i) {
-        const int64_t at = (m0 + i) * Co;
-        finish_store_to<A>(acc[i][0], *j.e, at, col, std::min(kL, width), j.out + where[i] + to0);
-        if (width > kL) finish_store_to<A>(acc[i][1], *j.e, at, col + kL, width - kL, j.out + where[i] + to1);
+        finish_store_to<A>(acc[i][0], *j.e, res_at[i], col, std::min(kL, width), j.out + where[i] + to0);
+        if (width > kL) finish_store_to<A>(acc[i][1], *j.e, res_at[i], col + kL, width - kL, j.out + where[i] + to1);
       }
     }
   }
@@ -769,6 +797,21 @@ void dense_pack(const ConvShape& s, const float* w, float* packed) {
 }
 
 void dense(const ConvShape& s, const float* x, const float* packed, const Epilogue& e, float* out) {
+  if (s.res_fh * s.res_fw > 1 && (s.winograd || stem_path(s) || dot_path(s))) {
+    // only the GEMM tiles read a coarser residual: the other paths get it upsampled first
+    ConvShape plain = s;
+    plain.res_fh = plain.res_fw = 1;
+    const int hc = s.ho / s.res_fh, wc = s.wo / s.res_fw, Co = s.c_out;
+    std::vector<float> full(static_cast<size_t>(s.n) * s.ho * s.wo * Co);
+    for (int64_t n = 0; n < s.n; ++n)
+      for (int oy = 0; oy < s.ho; ++oy)
+        for (int ox = 0; ox < s.wo; ++ox)
+          std::memcpy(full.data() + ((n * s.ho + oy) * s.wo + ox) * Co,
+                      e.residual + ((n * hc + oy / s.res_fh) * wc + ox / s.res_fw) * Co, sizeof(float) * Co);
+    Epilogue with_full = e;
+    with_full.residual = full.data();
+    return dense(plain, x, packed, with_full, out);
+  }
   if (s.out_group && (s.winograd || stem_path(s) || dot_path(s))) {
     // only the GEMM tiles write group-major: the other paths write NHWC, and the groups are placed after
     ConvShape nhwc = s;

@@ -186,8 +186,8 @@ def conv_nhwc(ctx: LowerCtx) -> Ref:
         ctx.fail("a max pool fused into a conv the native depthwise kernel does not run")
     if kind is not None:
         return _native_conv(ctx, x, w_arr, bias, kind, strides, pads, residual, out_hw, int(dilations[0]), groups_out)
-    if groups_out:
-        ctx.fail("a group-major output (out_groups) on a conv the native dense kernel does not run")
+    if groups_out or ctx.attr("residual_up"):
+        ctx.fail("a group-major output or a coarse residual on a conv the native dense kernel does not run")
     if strategy == "matmul":
         xs = x
         if strides != [1, 1]:
@@ -247,6 +247,8 @@ def _native_conv(
         kwargs["residual"] = residual
         if ctx.attr("residual_after"):
             kwargs["residual_after"] = True
+        if ctx.attr("residual_up"):  # the residual is the output's coarser level (passes/upsample_add.py)
+            kwargs["residual_up"] = tuple(int(f) for f in ctx.attr("residual_up"))
     if ctx.attr("pool"):  # the output is the conv's 2x2 stride-2 max pool (passes/conv_pool.py)
         kwargs["pool"] = True
     if out_groups:
