@@ -434,7 +434,20 @@ Result run_dense(const KernelTable& k, Rng& r, DenseCase& c) {
   Buffer out = output_buffer(r, out_n);
   const PackedWeights p = pack(k, c.s, c.w.data());
   k.dense(c.s, c.x.data(), p.buf.data(), c.ep.e, out.data());
-  Ref want = ref_conv(c.s, false, from_floats(c.x.data(), c.x.size()), c.w.data(), c.ep.e);
+  Epilogue ref_e = c.ep.e;  // the reference adds a coarse residual (res_fh, res_fw) upsampled
+  std::vector<float> full;
+  if (c.s.res_fh * c.s.res_fw > 1) {
+    const int hc = c.s.ho / c.s.res_fh, wc = c.s.wo / c.s.res_fw, co = c.s.c_out;
+    full.resize(out_n);
+    for (int64_t n = 0; n < c.s.n; ++n)
+      for (int oy = 0; oy < c.s.ho; ++oy)
+        for (int ox = 0; ox < c.s.wo; ++ox)
+          for (int ch = 0; ch < co; ++ch)
+            full[((n * c.s.ho + oy) * c.s.wo + ox) * co + ch] =
+                c.ep.e.residual[((n * hc + oy / c.s.res_fh) * wc + ox / c.s.res_fw) * co + ch];
+    ref_e.residual = full.data();
+  }
+  Ref want = ref_conv(c.s, false, from_floats(c.x.data(), c.x.size()), c.w.data(), ref_e);
   if (c.s.out_group) {  // the reference is NHWC: channel c of image n's pixel p goes to [n][c / g][p][c % g]
     const int64_t hw = int64_t(c.s.ho) * c.s.wo, g = c.s.out_group, co = c.s.c_out;
     Ref nhwc = want;
@@ -447,7 +460,8 @@ Result run_dense(const KernelTable& k, Rng& r, DenseCase& c) {
   }
   Result res;
   const std::string what = "dense " + describe(c.s) + (c.s.out_group ? " out_group " + std::to_string(c.s.out_group) : "") +
-                           " " + c.ep.describe();
+                           " residual_up " + std::to_string(c.s.res_fh) + "x" + std::to_string(c.s.res_fw) + " " +
+                           c.ep.describe();
   res.compare(out.data(), want.val.data(), conv_bounds(want).data(), out_n, what);
   res.guard(out, what);
   return res;
@@ -482,6 +496,14 @@ Result check_dense(Rng& r, const KernelTable& k) {
   sprinkle_nan(r, c.x);
   c.w = random_buffer(r, size_t(c.s.kh) * c.s.kw * c.s.c_in * c.s.c_out);
   draw_epilogue(r, c.s.c_out, out_n, !c.s.out_group, c.ep);
+  if (c.ep.e.residual && r.chance(0.4)) {  // the residual at a coarser level (an FPN's), read upsampled
+    const int fh = c.s.ho % 2 == 0 ? 2 : 1, fw = c.s.wo % 3 == 0 && r.chance(0.5) ? 3 : (c.s.wo % 2 == 0 ? 2 : 1);
+    if (fh * fw > 1) {
+      c.s.res_fh = fh, c.s.res_fw = fw;
+      c.ep.residual = random_buffer(r, out_n / (fh * fw));
+      c.ep.e.residual = c.ep.residual.data();
+    }
+  }
   return run_dense(k, r, c);
 }
 
