@@ -39,6 +39,7 @@ MX_NAMES = (
 # opset.native's wrappers (which fall back to MLX ops when the extension is absent).
 NATIVE_FUNCTIONS: dict[str, Callable] = {
     "native_conv2d": native.conv2d,
+    "native_concat_conv2d": native.concat_conv2d,
     "native_image_conv2d": native.image_conv2d,
     "native_dw_pw_conv2d": native.dw_pw_conv2d,
     "native_pw_dw_conv2d": native.pw_dw_conv2d,

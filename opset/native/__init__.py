@@ -201,6 +201,40 @@ def conv2d(
     return _pool2_reference(y) if pool else y
 
 
+def concat_conv2d(
+    parts: list[mx.array],
+    w: mx.array,
+    bias: mx.array | None = None,
+    *,
+    activation: str | None = None,
+    alpha: float = 0.0,
+    beta: float = 0.0,
+    slope: mx.array | None = None,
+    residual: mx.array | None = None,
+    residual_after: bool = False,
+    residual_up: tuple[int, int] = (1, 1),
+) -> mx.array:
+    """conv2d(concatenate(parts, axis=3), w, ...) for a 1x1 conv, without assembling the concatenation: the GEMM
+    reads each pixel's channels from the parts in place (YOLO's C3 blocks, RetinaFace's SSH heads).
+
+    parts are NHWC maps of one height and width; w is (1, 1, sum of their channels, C_out), its input channels
+    in the parts' order. The other arguments are conv2d's.
+    """
+    if len(parts) < 1:
+        raise ValueError("native.concat_conv2d: needs at least one part")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"native.concat_conv2d: unknown activation {activation!r}")
+    if _runs_native(*parts):
+        return _ext.concat_conv2d(
+            list(parts), w, bias, residual, slope, act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta),
+            residual_after=bool(residual_after), residual_up=[int(f) for f in residual_up],
+        )  # fmt: skip
+    return conv2d(
+        mx.concatenate(list(parts), axis=3), w, bias, activation=activation, alpha=alpha, beta=beta, slope=slope,
+        residual=residual, residual_after=residual_after, residual_up=residual_up,
+    )  # fmt: skip
+
+
 def _pool2_reference(y: mx.array) -> mx.array:
     """The 2x2 stride-2 max pool of an NHWC map with even height and width (NaN propagates)."""
     n, h, w, c = y.shape

@@ -446,3 +446,85 @@ def test_a_nan_input_stays_nan_through_every_activation_on_every_table(act, dept
             got = np.array(native.conv2d(mx.array(x), mx.array(w), depthwise=depthwise, pads=(1, 1, 1, 1),
                                          activation=act, alpha=-0.5, beta=0.5, slope=slope))  # fmt: skip
         np.testing.assert_array_equal(np.isnan(got), want_nan, err_msg=f"{isa} {act}")
+
+
+@st.composite
+def concat_conv_cases(draw):
+    """1x1 convs over 1-4 parts whose channel counts share a divisor (1, 4, 8 or 16: the kernel's segment
+    length) cutting K into at most 32 segments; parts contiguous, channel slices of wider maps, or transposed
+    views; into 1-40 channels (1-8 on K >= 128: the dot-product path), with residuals at the output's or a
+    coarser level."""
+    seg = draw(st.sampled_from([1, 4, 8, 16]))
+    widths = draw(st.lists(st.integers(1, 3), min_size=1, max_size=4).filter(lambda r: sum(r) <= 32))
+    fh, fw = draw(st.sampled_from([(1, 1), (1, 1), (2, 2), (1, 2)]))
+    return {
+        "widths": [seg * r for r in widths], "c_out": draw(st.integers(1, 40)), "n": draw(st.integers(1, 2)),
+        "h": fh * draw(st.integers(1, 7)), "w": fw * draw(st.integers(1, 7)), "up": (fh, fw),
+        "act": draw(st.sampled_from(ACTS)), "bias": draw(st.booleans()),
+        "residual": draw(st.sampled_from([False, "before", "after"] if (fh, fw) == (1, 1) else ["before", "after"])),
+        "views": draw(st.lists(st.sampled_from(["contiguous", "slice", "transposed"]), min_size=4, max_size=4)),
+        "run": draw(st.sampled_from(["eager", "compile"])), "seed": draw(st.integers(0, 2**16)),
+    }  # fmt: skip
+
+
+def _part_view(a: np.ndarray, how: str) -> mx.array:
+    if how == "slice":  # the channels of a wider map: read in place at its row stride
+        wide = np.zeros(a.shape[:-1] + (a.shape[-1] + 5,), a.dtype)
+        wide[..., 3 : 3 + a.shape[-1]] = a
+        return mx.array(wide)[..., 3 : 3 + a.shape[-1]]
+    return _view(a, how)
+
+
+@scaled(2)
+@given(case=concat_conv_cases())
+def test_convs_over_concatenated_parts_match_onnxruntime(case):
+    """native.concat_conv2d(parts, w) against onnxruntime's 1x1 conv of the concatenated map."""
+    rng = np.random.default_rng(case["seed"])
+    n, h, w, co, widths = case["n"], case["h"], case["w"], case["c_out"], case["widths"]
+    k = sum(widths)
+    parts = [rng.standard_normal((n, h, w, c)).astype(np.float32) for c in widths]
+    x = np.concatenate(parts, axis=3)
+    w_oihw = (rng.standard_normal((co, k, 1, 1)) / np.sqrt(k)).astype(np.float32)
+    bias = rng.standard_normal(co).astype(np.float32) if case["bias"] else None
+    slope = rng.uniform(-0.5, 1.5, co).astype(np.float32)
+    alpha, beta = (-0.4, 0.7) if case["act"] == "clip" else (0.13, 0.0)
+    fh, fw = case["up"]
+    coarse = rng.standard_normal((n, h // fh, w // fw, co)).astype(np.float32) if case["residual"] else None
+    residual = None if coarse is None else np.repeat(np.repeat(coarse, fh, axis=1), fw, axis=2)
+    ref_case = {"depthwise": False, "c_in": k, "stride": 1, "pads": [0, 0, 0, 0], "act": case["act"],
+                "residual": case["residual"]}  # fmt: skip
+    want = _onnx_reference(
+        ref_case, np.ascontiguousarray(x.transpose(0, 3, 1, 2)), w_oihw, bias,
+        None if residual is None else np.ascontiguousarray(residual.transpose(0, 3, 1, 2)), slope, alpha, beta,
+    ).transpose(0, 2, 3, 1)  # fmt: skip
+    w_native = mx.array(np.ascontiguousarray(w_oihw.transpose(2, 3, 1, 0)))
+    views = [_part_view(p, how) for p, how in zip(parts, case["views"])]
+
+    def conv(*xs):
+        return native.concat_conv2d(
+            list(xs[:-1]), w_native, None if bias is None else mx.array(bias), activation=case["act"], alpha=alpha,
+            beta=beta, slope=mx.array(slope) if case["act"] == "prelu" else None, residual=xs[-1],
+            residual_after=case["residual"] == "after", residual_up=(fh, fw),
+        )  # fmt: skip
+
+    ra = None if coarse is None else mx.array(coarse)
+    for isa in ISAS:
+        with use_isa(isa):
+            fn = conv if case["run"] == "eager" else mx.compile(conv)
+            got = np.array(fn(*views, ra))
+        np.testing.assert_allclose(got, want, atol=2e-5, rtol=2e-5, err_msg=isa)
+
+
+@pytest.mark.parametrize(
+    "parts,w,match",
+    [
+        ([(1, 4, 4, 8), (1, 4, 5, 8)], (1, 1, 16, 4), "one batch, height and width"),
+        ([(1, 4, 4, 8), (1, 4, 4, 8)], (1, 1, 12, 4), r"\(1, 1, 16, C_out\)"),
+        ([(1, 4, 4, 8), (1, 4, 4, 8)], (3, 3, 16, 4), r"\(1, 1, 16, C_out\)"),
+        ([(1, 4, 4, 33), (1, 4, 4, 1)], (1, 1, 34, 4), "more than 32 segments"),
+        ([], (1, 1, 16, 4), "at least one part"),
+    ],
+)
+def test_bad_concat_conv_arguments_are_refused(parts, w, match):
+    with pytest.raises(ValueError, match=match):
+        native._ext.concat_conv2d([mx.zeros(p) for p in parts], mx.zeros(w), None, None, None)

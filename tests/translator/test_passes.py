@@ -871,3 +871,54 @@ def test_an_upsampled_map_read_elsewhere_or_switched_off_stays(tmp_path, monkeyp
     assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
     monkeypatch.setenv("MLX_UNIFACE_RESIDUAL_UP", "0")
     assert "upsampled_residuals_read_coarse" not in translate(_lateral_fpn(), native=True).notes
+
+
+def _c3_end(widths=(8, 8), coarse: bool = False):
+    """A C3 block's end in small: branches of `widths` channels (3x3 convs) concatenated and read by a 1x1 SiLU conv;
+    coarse: a nearest 2x upsampling of a coarser map joins them (YOLOv5n's neck)."""
+    rng = np.random.default_rng(101)
+    inits = {f"w{i}": (rng.standard_normal((c, 4, 3, 3)) / 4).astype(np.float32) for i, c in enumerate(widths)}
+    k = sum(widths) + (6 if coarse else 0)
+    inits |= {
+        "w_out": (rng.standard_normal((5, k, 1, 1)) / 3).astype(np.float32),
+        "b_out": rng.standard_normal(5).astype(np.float32),
+    }
+    nodes = [helper.make_node("Conv", ["x", f"w{i}"], [f"b{i}"], pads=[1, 1, 1, 1]) for i in range(len(widths))]
+    parts = [f"b{i}" for i in range(len(widths))]
+    if coarse:
+        inits |= {
+            "w_top": (rng.standard_normal((6, 4, 3, 3)) / 4).astype(np.float32),
+            "scales": np.array([1, 1, 2, 2], np.float32),
+        }
+        nodes += [helper.make_node("Conv", ["x", "w_top"], ["top"], pads=[1, 1, 1, 1], strides=[2, 2]),
+                  helper.make_node("Resize", ["top", "", "scales"], ["up"], mode="nearest")]  # fmt: skip
+        parts = ["up"] + parts
+    nodes += [helper.make_node("Concat", parts, ["cat"], axis=1),
+              helper.make_node("Conv", ["cat", "w_out", "b_out"], ["c"]),
+              helper.make_node("Sigmoid", ["c"], ["s"]), helper.make_node("Mul", ["c", "s"], ["y"])]  # fmt: skip
+    return make_model(nodes, [("x", np.float32, [2, 4, 8, 6])], [("y", np.float32, None)], inits)
+
+
+@pytest.mark.parametrize("coarse", [False, True])
+def test_a_1x1_conv_reads_the_concatenated_parts_in_place(tmp_path, coarse):
+    m = _c3_end(coarse=coarse)
+    t = translate(m, native=True)
+    calls = [c for c in t.program.calls if c.fn.startswith("native_")]
+    fns = [c.fn for c in calls]
+    assert fns.count("native_concat_conv2d") == 1 and "native_concat" not in fns
+    assert "native_upsample_nearest" not in fns  # a coarse part: its conv's output is read upsampled
+    if coarse:
+        (parts_conv,) = [c for c in calls if c.fn == "native_concat_conv2d"]
+        assert parts_conv.kwargs.get("residual_up") == (2, 2)
+    x = np.random.default_rng(102).standard_normal((2, 4, 8, 6)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+
+
+def test_parts_without_a_long_common_segment_or_switched_off_are_chained(tmp_path, monkeypatch):
+    fns = _calls(_c3_end(widths=(8, 4)))  # gcd 4: segments too short for the kernel's vectors
+    assert "native_concat_conv2d" not in fns and "native_concat" not in fns
+    assert_matches_ort(
+        _c3_end(widths=(8, 4)), {"x": np.ones((2, 4, 8, 6), np.float32)}, tmp_path, atol=1e-5, native=True
+    )
+    monkeypatch.setenv("MLX_UNIFACE_CONCAT_PARTS", "0")
+    assert "native_concat_conv2d" not in _calls(_c3_end())

@@ -1213,6 +1213,64 @@ Result check_concat(Rng& r, const KernelTable& k) {
   return res;
 }
 
+// A 1x1 conv over the channel concatenation of 1-4 parts (rows further apart than their width: channel slices),
+// against the reference conv of the concatenated map; with a residual at the output's or a coarser level.
+Result check_dense_parts(Rng& r, const KernelTable& k) {
+  const int seg = r.pick({1, 4, 8, 16}), nparts = r.uniform(1, 4);
+  std::vector<int> widths;
+  int total = 0;
+  for (int i = 0; i < nparts && total / seg < 24; ++i) widths.push_back(seg * r.uniform(1, 3)), total += widths.back();
+  const int c_out = r.chance(0.3) ? r.uniform(1, 8) : r.channels(48);
+  DenseCase c;
+  c.s = draw_geometry(r, 1, 1, total, c_out, 12);
+  c.s.sh = c.s.sw = 1, c.s.pt = c.s.pl = c.s.pb = c.s.pr = 0, c.s.ho = c.s.h, c.s.wo = c.s.w;
+  const size_t px = size_t(c.s.n) * c.s.h * c.s.w, out_n = px * c_out;
+  // each part in a wider buffer (its row stride), and the concatenated map the reference reads
+  std::vector<Buffer> bufs;
+  std::vector<const float*> parts;
+  std::vector<int64_t> strides;
+  c.x = Buffer(px * total);
+  int offset = 0;
+  for (int w : widths) {
+    const int64_t stride = w + r.uniform(0, 5);
+    bufs.push_back(random_buffer(r, px * stride));
+    sprinkle_nan(r, bufs.back());
+    for (size_t p = 0; p < px; ++p)
+      for (int j = 0; j < w; ++j) c.x.data()[p * total + offset + j] = bufs.back().data()[p * stride + j];
+    parts.push_back(bufs.back().data()), strides.push_back(stride), offset += w;
+  }
+  c.w = random_buffer(r, size_t(total) * c_out);
+  draw_epilogue(r, c_out, out_n, true, c.ep);
+  if (c.ep.e.residual && r.chance(0.4) && c.s.ho % 2 == 0 && c.s.wo % 2 == 0) {  // at a coarser level
+    c.s.res_fh = c.s.res_fw = 2;
+    c.ep.residual = random_buffer(r, out_n / 4);
+    c.ep.e.residual = c.ep.residual.data();
+  }
+  Buffer out = output_buffer(r, out_n);
+  const PackedWeights p = pack(k, c.s, c.w.data());
+  k.dense_parts(c.s, parts.data(), widths.data(), strides.data(), static_cast<int>(widths.size()), p.buf.data(),
+                c.ep.e, out.data());
+  Epilogue ref_e = c.ep.e;
+  std::vector<float> full;
+  if (c.s.res_fh > 1) {
+    full.resize(out_n);
+    for (int64_t n = 0; n < c.s.n; ++n)
+      for (int oy = 0; oy < c.s.ho; ++oy)
+        for (int ox = 0; ox < c.s.wo; ++ox)
+          for (int ch = 0; ch < c_out; ++ch)
+            full[((n * c.s.ho + oy) * c.s.wo + ox) * c_out + ch] =
+                c.ep.e.residual[((n * (c.s.ho / 2) + oy / 2) * (c.s.wo / 2) + ox / 2) * c_out + ch];
+    ref_e.residual = full.data();
+  }
+  const Ref want = ref_conv(c.s, false, from_floats(c.x.data(), c.x.size()), c.w.data(), ref_e);
+  Result res;
+  const std::string what = "dense_parts " + std::to_string(widths.size()) + " parts of " + std::to_string(seg) + "s " +
+                           describe(c.s) + " " + c.ep.describe();
+  res.compare(out.data(), want.val.data(), conv_bounds(want).data(), out_n, what);
+  res.guard(out, what);
+  return res;
+}
+
 struct Check {
   const char* name;
   Result (*run)(Rng&, const KernelTable&);
@@ -1238,6 +1296,7 @@ const Check kChecks[] = {
     {"concat", check_concat},
     {"pw_dw", check_pw_dw},
     {"stem_split", check_stem_split},
+    {"dense_parts", check_dense_parts},
 };
 
 // Fixed cases that once failed somewhere (none yet): {name, function building and checking the case}.

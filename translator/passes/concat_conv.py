@@ -18,8 +18,15 @@ sum as its residual) writes only the conv's output channels. YOLOv5n's necks
 upsample 64 channels to 80x80, concatenate them with 64 more, and read the
 result with two 1x1 convs of 32 outputs each.
 
+A 1x1 conv reads the remaining parts in place instead, as one `ConcatConv`
+(`native.concat_conv2d`): the GEMM takes each pixel's channels from the parts,
+so no partial sum is written and read back between chained convs (YOLOv5n's
+C3 blocks end with a 1x1 conv over two 32-channel branches). Its parts' channel
+counts must share a divisor of at least 8 (the kernel's segments).
+
 A/B switches: MLX_UNIFACE_CONCAT_SHARED=0 leaves Concats read by more than one conv alone,
-MLX_UNIFACE_CONCAT_LOW_RES=0 turns the upsampled parts' rewrite off.
+MLX_UNIFACE_CONCAT_LOW_RES=0 turns the upsampled parts' rewrite off, MLX_UNIFACE_CONCAT_PARTS=0 chains
+convs instead of a ConcatConv.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from ..ir import Graph, Node, Value
 from .layout import NHWC_DOMAIN
 
 Part = tuple[str, int]  # (input of the Concat, its channels)
+CONCAT_CONV = "ConcatConv"  # NHWC domain; inputs w (OHWI), [bias], [residual], parts...; lowering: native.concat_conv2d
 
 
 def _splittable(graph: Graph, conv: Node) -> bool:
@@ -101,8 +109,14 @@ def _split(graph: Graph, conv: Node, parts: list[Part]) -> None:
         low_res.pop(order[-1][0])
     base_attrs = {k: v for k, v in conv.attrs.items() if k not in ("activation", "residual_after")}
     previous = ""
+    regular = [p for p in order if p[0] not in low_res]
+    parts_on = os.environ.get("MLX_UNIFACE_CONCAT_PARTS", "1") != "0"
+    if parts_on and len(regular) > 1 and _pointwise(graph, conv) and _reads_in_place([c for _, c in regular]):
+        order = order[: len(order) - len(regular)]  # the upsampled parts; the others go into one ConcatConv
+    else:
+        regular = []
     for i, (name, channels) in enumerate(order):
-        last = i == len(order) - 1
+        last = not regular and i == len(order) - 1
         w_part = np.ascontiguousarray(w[..., starts[name] : starts[name] + channels])
         w_name = graph.fresh_name(f"{conv.name}_w{i}")
         graph.add_value(Value(w_name, w_part.dtype, w_part.shape, w_part))
@@ -125,6 +139,20 @@ def _split(graph: Graph, conv: Node, parts: list[Part]) -> None:
             inputs = [name, w_name, first_bias] + ([previous] if previous else [])
             graph.add_node(Node(graph.fresh_name(f"{conv.name}_part{i}"), "Conv", NHWC_DOMAIN, inputs, [y], attrs))
         previous = y
+    if regular:
+        w_parts = np.ascontiguousarray(np.concatenate([w[..., starts[n] : starts[n] + c] for n, c in regular], axis=3))
+        w_name = graph.fresh_name(f"{conv.name}_w_parts")
+        graph.add_value(Value(w_name, w_parts.dtype, w_parts.shape, w_parts))
+        inputs = [w_name, "" if previous else bias, previous] + [n for n, _ in regular]
+        graph.add_node(Node(graph.fresh_name(f"{conv.name}_parts"), CONCAT_CONV, NHWC_DOMAIN, inputs, [out],
+                            dict(conv.attrs)))  # fmt: skip
+
+
+def _reads_in_place(channels: list[int]) -> bool:
+    """The native GEMM reads K as segments of one length (opset/native: at most 32): the parts' channel counts'
+    greatest common divisor, at least 8 so each segment fills part of a vector."""
+    seg = int(np.gcd.reduce(channels))
+    return seg >= 8 and sum(channels) // seg <= 32
 
 
 def _drop_if_unread(graph: Graph, node: Node | None) -> None:

@@ -63,15 +63,16 @@ def fuse_upsample_adds(graph: Graph) -> int:
     return fused
 
 
-def _plain_dense(graph: Graph, conv: Node) -> bool:
-    """A native dense conv the GEMM kernel runs with a residual of the output's shape."""
-    if conv.domain != NHWC_DOMAIN or conv.op_type != "Conv" or conv.attrs.get("strategy") != "native":
-        return False
-    if len(conv.inputs) != 4 or not conv.inputs[3] or int(conv.attrs.get("group", 1)) != 1:
-        return False
+def _residual_input(conv: Node) -> int | None:
+    """Where the residual sits among the inputs of a native dense conv with one (the GEMM runs it), or None."""
+    if conv.domain != NHWC_DOMAIN or conv.attrs.get("strategy") != "native":
+        return None
     if any(conv.attrs.get(a) for a in ("pool", "image_offset", "out_groups", "residual_up")):
-        return False
-    return all(int(d) == 1 for d in conv.attrs.get("dilations", (1, 1)))
+        return None
+    if int(conv.attrs.get("group", 1)) != 1 or not all(int(d) == 1 for d in conv.attrs.get("dilations", (1, 1))):
+        return None
+    at = {"Conv": 3, "ConcatConv": 2}.get(conv.op_type)  # ConcatConv: w, bias, residual, parts...
+    return at if at is not None and len(conv.inputs) > at and conv.inputs[at] else None
 
 
 def fold_upsampled_residuals(graph: Graph) -> int:
@@ -80,9 +81,10 @@ def fold_upsampled_residuals(graph: Graph) -> int:
         return 0
     folded = 0
     for conv in graph.topo_order():
-        if conv.name not in graph.g or not _plain_dense(graph, conv):
+        at = _residual_input(conv) if conv.name in graph.g else None
+        if at is None:
             continue
-        up = _upsample(graph, conv.inputs[3])
+        up = _upsample(graph, conv.inputs[at])
         if up is None:
             continue
         coarse, fine = graph.value(up.inputs[0]), graph.value(conv.outputs[0])
@@ -94,8 +96,9 @@ def fold_upsampled_residuals(graph: Graph) -> int:
             continue
         graph.remove_node(up)
         graph.remove_node(conv)
-        inputs = [*conv.inputs[:3], up.inputs[0]]
-        graph.add_node(Node(conv.name, "Conv", NHWC_DOMAIN, inputs, list(conv.outputs),
+        inputs = list(conv.inputs)
+        inputs[at] = up.inputs[0]
+        graph.add_node(Node(conv.name, conv.op_type, NHWC_DOMAIN, inputs, list(conv.outputs),
                             {**conv.attrs, "residual_up": [fh, fw]}))  # fmt: skip
         folded += 1
     return folded

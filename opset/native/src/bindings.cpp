@@ -102,6 +102,11 @@ NB_MODULE(_kernels, m) {
         "Every element of the parts in row-major order, one part after another (1-D), channel slices read in place.");
   m.def("concat", &mlxu::native_concat, "parts"_a, nb::kw_only(), "stream"_a = nb::none(),
         "Concat along the last axis on the pool's threads, reading channel slices in place.");
+  m.def("concat_conv2d", &mlxu::native_concat_conv2d, "parts"_a, "w"_a, "bias"_a.none(), "residual"_a.none(),
+        "slope"_a.none(), nb::kw_only(), "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f, "residual_after"_a = false,
+        "residual_up"_a = std::vector<int>{1, 1}, "stream"_a = nb::none(),
+        "A 1x1 conv over the channel concatenation of parts (NHWC), read in place: w is (1, 1, sum of their channels, "
+        "C_out). act, residual and residual_up as conv2d's.");
   m.def("conv2d", &mlxu::native_conv2d, "x"_a, "w"_a, "bias"_a.none(), "residual"_a.none(), "slope"_a.none(),
         nb::kw_only(), "depthwise"_a, "strides"_a, "pads"_a, "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f,
         "residual_after"_a = false, "winograd"_a = 0, "pool2"_a = false, "out_groups"_a = 0,

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <numeric>
 #include <new>
 #include <sstream>
 #include <utility>
@@ -208,7 +209,10 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     const auto t0 = record ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     std::vector<const float*> ptr(held.size());
     // A dense conv on a few channels (a stem) reads an NCHW input seen as NHWC in place, plane by plane.
-    const bool nchw = is_nchw_view(held[0], p.pre_pw ? held[o.w_pre].shape(0) : held[1].shape(0), p);
+    const bool nchw = !p.extra_parts && is_nchw_view(held[0], p.pre_pw ? held[o.w_pre].shape(0) : held[1].shape(0), p);
+    // a conv over parts reads each part in place, a channel slice of a wider map too
+    const size_t first_extra = held.size() - p.extra_parts;
+    std::vector<int64_t> part_stride(held.size(), 0);
     const bool image = p.kind == ConvKind::Image;
     // a 1x1 pre stage reads a channel slice of a wider map in place (ShuffleNet's second half), as does the
     // interleaved output its other map
@@ -223,6 +227,17 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
         continue;
       }
       const int at = static_cast<int>(i);
+      if (p.extra_parts && (i == 0 || i >= first_extra)) {
+        const int64_t stride = a.size() ? row_stride(a) : 0;
+        if (stride > 0 && reinterpret_cast<uintptr_t>(a.data<float>()) % sizeof(float) == 0) {
+          ptr[i] = a.data<float>(), part_stride[i] = stride;
+        } else {
+          float* dst = scratch[i].get(a.size());
+          gather(a, dst);
+          ptr[i] = dst, part_stride[i] = a.shape(3);
+        }
+        continue;
+      }
       if ((at == 0 && pointwise_pre) || at == o.shuffle) {
         const int64_t stride = a.size() ? row_stride(a) : 0;
         if (stride > 0 && reinterpret_cast<uintptr_t>(a.data<float>()) % sizeof(float) == 0) {
@@ -258,7 +273,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     auto operand = [&](int i) -> const float* { return i >= 0 ? ptr[i] : nullptr; };
     ConvShape s{};
     const mx::Shape dw_in = p.pre_pw ? dw_input_shape(x.shape(), held[o.w_pre].shape(), p) : x.shape();
-    s.n = x.shape(0), s.h = dw_in[1], s.w = dw_in[2], s.c_in = p.pre_pw ? w.shape(2) : x.shape(3);
+    s.n = x.shape(0), s.h = dw_in[1], s.w = dw_in[2], s.c_in = p.pre_pw || p.extra_parts ? w.shape(2) : x.shape(3);
     const int scale = p.pool2 ? 2 : 1;  // the conv's own output is twice the pooled one written
     const mx::Shape y = nhwc_shape(out, p);
     s.ho = y[1] * scale, s.wo = y[2] * scale, s.c_out = p.fused_pw ? s.c_in : y[3];
@@ -338,6 +353,15 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     } else if (image) {
       const auto packed = packed_weights(s);
       k.image_conv(s, held[0].data<uint8_t>(), ptr[o.offset], packed.get(), e, out.data<float>());
+    } else if (p.extra_parts) {
+      const auto packed = packed_weights(s);
+      std::vector<const float*> parts{ptr[0]};
+      std::vector<int> widths{held[0].shape(3)};
+      std::vector<int64_t> strides{part_stride[0]};
+      for (size_t i = first_extra; i < held.size(); ++i)
+        parts.push_back(ptr[i]), widths.push_back(held[i].shape(3)), strides.push_back(part_stride[i]);
+      k.dense_parts(s, parts.data(), widths.data(), strides.data(), static_cast<int>(parts.size()), packed.get(), e,
+                    out.data<float>());
     } else {
       const auto packed = packed_weights(s);
       k.dense(s, ptr[0], packed.get(), e, out.data<float>());
@@ -355,6 +379,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
                          : p.fused_pw ? "depthwise+pointwise"
                          : p.kind == ConvKind::Depthwise ? "depthwise"
                          : image                          ? "image"
+                         : p.extra_parts                  ? "dense over parts"
                                                           : "dense";
       KernelRecord r{kind, s.n, s.h, s.w, s.c_in, s.ho, s.wo,
                      static_cast<int>(y[3]), s.kh, s.kw, s.sh,
@@ -474,6 +499,40 @@ mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optio
     out_shape = {out_shape[0], out_groups, out_shape[1], out_shape[2], c_out / out_groups};
   }
   return mx::array(out_shape, mx::float32, std::make_shared<NativeConv>(in.stream, p), std::move(in.list));
+}
+
+mx::array native_concat_conv2d(const std::vector<mx::array>& parts, const mx::array& w,
+                               const std::optional<mx::array>& bias, const std::optional<mx::array>& residual,
+                               const std::optional<mx::array>& slope, int act, float alpha, float beta,
+                               bool residual_after, std::vector<int> residual_up, mx::StreamOrDevice s) {
+  if (parts.empty()) refuse("concat_conv2d needs at least one part");
+  const mx::array& x = parts[0];
+  check_geometry(x, {1, 1}, {0, 0, 0, 0}, act);
+  std::vector<int> widths;
+  for (const auto& part : parts) {
+    if (part.ndim() != 4 || part.shape(0) != x.shape(0) || part.shape(1) != x.shape(1) || part.shape(2) != x.shape(2))
+      refuse("concat_conv2d's parts must be NHWC maps of one batch, height and width, got " + shape_str(part.shape()) +
+             " beside " + shape_str(x.shape()));
+    if (part.dtype() != mx::float32) refuse("concat_conv2d's parts must be float32");
+    widths.push_back(part.shape(3));
+  }
+  const int k_total = std::accumulate(widths.begin(), widths.end(), 0);
+  if (w.ndim() != 4 || w.shape(0) != 1 || w.shape(1) != 1 || w.shape(2) != k_total)
+    refuse("concat_conv2d's weight must be (1, 1, " + std::to_string(k_total) + ", C_out), got " + shape_str(w.shape()));
+  if (!concat_conv_segment(widths.data(), static_cast<int>(widths.size())))
+    refuse("concat_conv2d's parts cut K into more than " + std::to_string(kMaxSegments) +
+           " segments (their channel counts' greatest common divisor is too small)");
+  // the conv over the first part, with w's channels: native_conv2d's checks and output, then the other parts
+  mx::array conv = native_conv2d(mx::zeros({x.shape(0), x.shape(1), x.shape(2), k_total}, mx::float32, s), w, bias,
+                                 residual, slope, false, {1, 1}, {0, 0, 0, 0}, act, alpha, beta, residual_after, 0,
+                                 false, 0, residual_up, s);
+  auto* prim = static_cast<NativeConv*>(&conv.primitive());
+  ConvParams p = prim->params();
+  p.extra_parts = static_cast<int>(parts.size()) - 1;
+  std::vector<mx::array> inputs = conv.inputs();
+  inputs[0] = x;
+  for (size_t i = 1; i < parts.size(); ++i) inputs.push_back(parts[i]);
+  return mx::array(conv.shape(), mx::float32, std::make_shared<NativeConv>(prim->stream(), p), std::move(inputs));
 }
 
 mx::array native_image_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,

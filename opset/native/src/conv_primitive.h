@@ -87,6 +87,9 @@ struct ConvParams {
   // a plain dense conv's residual is its output's coarser level (N, Ho / res_fh, Wo / res_fw, C_out), added
   // nearest-upsampled
   int res_fh = 1, res_fw = 1;
+  // a 1x1 dense conv over the channel concatenation of x and this many more maps (the last inputs), never
+  // assembled: w's input channels are the parts' in order
+  int extra_parts = 0;
   bool operator==(const ConvParams&) const = default;
 };
 
@@ -167,6 +170,14 @@ mx::array native_image_conv2d(const mx::array& x, const mx::array& w, const std:
                               const mx::array& offset, const std::optional<mx::array>& residual,
                               const std::optional<mx::array>& slope, std::vector<int> strides, std::vector<int> pads,
                               int act, float alpha, float beta, bool residual_after = false, mx::StreamOrDevice s = {});
+
+// A 1x1 conv over the channel concatenation of parts (NHWC, one height and width), read in place: w is
+// (1, 1, sum of the parts' channels, C_out), its input channels in the parts' order; the rest as native_conv2d.
+mx::array native_concat_conv2d(const std::vector<mx::array>& parts, const mx::array& w,
+                               const std::optional<mx::array>& bias, const std::optional<mx::array>& residual,
+                               const std::optional<mx::array>& slope, int act, float alpha, float beta,
+                               bool residual_after = false, std::vector<int> residual_up = {1, 1},
+                               mx::StreamOrDevice s = {});
 
 mx::array native_conv2d(const mx::array& x, const mx::array& w, const std::optional<mx::array>& bias,
                         const std::optional<mx::array>& residual, const std::optional<mx::array>& slope,

@@ -2,10 +2,17 @@
 // an AVX2 or AVX-512 binary would crash on a CPU without them.
 #include <atomic>
 #include <cstdlib>
+#include <numeric>
 
 #include "kernels.h"
 
 namespace mlxu {
+
+int concat_conv_segment(const int* widths, int nparts) {
+  int seg = 0, total = 0;
+  for (int k = 0; k < nparts; ++k) seg = std::gcd(seg, widths[k]), total += widths[k];
+  return seg > 0 && total / seg <= kMaxSegments ? seg : 0;
+}
 
 namespace {
 

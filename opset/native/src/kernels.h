@@ -36,6 +36,10 @@ struct ConvShape {
                            // [n][c / out_group][p][c % out_group], a multiple of kOutGroupAlign channels per group
 };
 
+// The segment length a 1x1 conv over parts of these widths reads K in (their greatest common divisor), or 0 if
+// that cuts K into more than kMaxSegments segments.
+int concat_conv_segment(const int* widths, int nparts);
+
 // Channels per output group are a multiple of this, the widest table's lanes: no vector straddles two groups.
 constexpr int kOutGroupAlign = 16;
 
@@ -122,6 +126,12 @@ struct KernelTable {
   // its 2x2 stride-2 max pool into out_pool [n, ho / 2, wo / 2, c] and the 1x1 conv over it into out_mid
   // [n, ho, wo, mid.c_out]; ho and wo even. The stem's rows stay in a per-thread buffer, never written out.
   void (*stem_split)(const PreStage& pre, float* out_pool, float* out_mid);
+  // A 1x1 conv (s: stride 1, no pads; c_in the parts' channels together) over the channel concatenation of
+  // nparts NHWC maps, never assembled: part k has widths[k] channels a pixel, row_strides[k] floats from one pixel
+  // to the next (a channel slice of a wider map too). The widths' greatest common divisor is at least 1 and the
+  // segments it cuts (c_in / gcd) at most kMaxSegments (concat_conv_segments). packed: dense_pack's for s.
+  void (*dense_parts)(const ConvShape& s, const float* const* parts, const int* widths, const int64_t* row_strides,
+                      int nparts, const float* packed, const Epilogue& e, float* out);
   int lanes;  // floats per vector
 };
 

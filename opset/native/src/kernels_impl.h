@@ -537,6 +537,9 @@ struct DenseJob {
   // or [C_out][K] (W transposed) for the dot-product path
   const float* panels;
   int64_t x_stride = 0;  // pointwise: floats from one pixel of x to the next (0: C_in)
+  // a 1x1 conv over parts (dense_parts): segment k of pixel m starts at seg_base[k] + m * seg_stride[k]
+  const float* const* seg_base = nullptr;
+  const int64_t* seg_stride = nullptr;
 };
 
 // (n, oy, ox) of output pixel m: by division for a tile's first pixel, then by stepping (divisions cost
@@ -603,6 +606,13 @@ inline void nchw_segments(const DenseJob& j, int64_t m0, int64_t M, const float*
 inline void pixel_segments(const DenseJob& j, int64_t m0, int64_t M, const float** seg, float* scratch) {
   const ConvShape& s = *j.s;
   const int C = s.c_in;
+  if (j.seg_base) {
+    for (int i = 0; i < MR; ++i) {
+      const int64_t m = std::min(m0 + i, M - 1);
+      for (int k = 0; k < j.nseg; ++k) seg[i * j.nseg + k] = j.seg_base[k] + m * j.seg_stride[k];
+    }
+    return;
+  }
   if (j.pointwise) {
     const int64_t stride = j.x_stride ? j.x_stride : C;
     for (int i = 0; i < MR; ++i) seg[i] = j.x + std::min(m0 + i, M - 1) * stride;
@@ -796,21 +806,47 @@ void dense_pack(const ConvShape& s, const float* w, float* packed) {
   }
 }
 
+// The coarse residual (s.res_fh, s.res_fw) upsampled to the output's shape, for the paths that read a residual
+// of the output's shape: run(plain shape, epilogue reading it).
+template <class F>
+void with_full_residual(const ConvShape& s, const Epilogue& e, F&& run) {
+  ConvShape plain = s;
+  plain.res_fh = plain.res_fw = 1;
+  const int hc = s.ho / s.res_fh, wc = s.wo / s.res_fw, Co = s.c_out;
+  std::vector<float> full(static_cast<size_t>(s.n) * s.ho * s.wo * Co);
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int oy = 0; oy < s.ho; ++oy)
+      for (int ox = 0; ox < s.wo; ++ox)
+        std::memcpy(full.data() + ((n * s.ho + oy) * s.wo + ox) * Co,
+                    e.residual + ((n * hc + oy / s.res_fh) * wc + ox / s.res_fw) * Co, sizeof(float) * Co);
+  Epilogue with_full = e;
+  with_full.residual = full.data();
+  run(plain, with_full);
+}
+
+// The GEMM (or, for tiny C_out, dot-product) tiles of job j over the output's pixels, on the pool's threads.
+void run_dense_job(const ConvShape& s, const DenseJob& j) {
+  const int64_t M = static_cast<int64_t>(s.n) * s.ho * s.wo;
+  const int64_t tiles = (M + MR - 1) / MR;
+  const int64_t flops_per_tile = MR * j.K * s.c_out;
+  const int64_t grain = std::max<int64_t>(1, (1 << 17) / std::max<int64_t>(1, flops_per_tile));
+  const bool dot = dot_path(s);
+  with_act(j.e->act, [&](auto act) {
+    constexpr Act A = decltype(act)::value;
+    ThreadPool::instance().parallel_for(tiles, grain, [&](int64_t t0, int64_t t1) {
+      thread_local std::vector<float> scratch;
+      if (dot)
+        dense_dot_tiles<A>(j, t0, t1, scratch);
+      else
+        dense_tiles<A>(j, t0, t1, scratch);
+    });
+  });
+}
+
 void dense(const ConvShape& s, const float* x, const float* packed, const Epilogue& e, float* out) {
   if (s.res_fh * s.res_fw > 1 && (s.winograd || stem_path(s) || dot_path(s))) {
     // only the GEMM tiles read a coarser residual: the other paths get it upsampled first
-    ConvShape plain = s;
-    plain.res_fh = plain.res_fw = 1;
-    const int hc = s.ho / s.res_fh, wc = s.wo / s.res_fw, Co = s.c_out;
-    std::vector<float> full(static_cast<size_t>(s.n) * s.ho * s.wo * Co);
-    for (int64_t n = 0; n < s.n; ++n)
-      for (int oy = 0; oy < s.ho; ++oy)
-        for (int ox = 0; ox < s.wo; ++ox)
-          std::memcpy(full.data() + ((n * s.ho + oy) * s.wo + ox) * Co,
-                      e.residual + ((n * hc + oy / s.res_fh) * wc + ox / s.res_fw) * Co, sizeof(float) * Co);
-    Epilogue with_full = e;
-    with_full.residual = full.data();
-    return dense(plain, x, packed, with_full, out);
+    return with_full_residual(s, e, [&](const ConvShape& plain, const Epilogue& full) { dense(plain, x, packed, full, out); });
   }
   if (s.out_group && (s.winograd || stem_path(s) || dot_path(s))) {
     // only the GEMM tiles write group-major: the other paths write NHWC, and the groups are placed after
@@ -832,23 +868,29 @@ void dense(const ConvShape& s, const float* x, const float* packed, const Epilog
   }
   const bool pointwise = s.kh == 1 && s.kw == 1 && s.sh == 1 && s.sw == 1 && !(s.pt | s.pl | s.pb | s.pr);
   const int64_t K = static_cast<int64_t>(s.kh) * s.kw * s.c_in;
-  const int64_t M = static_cast<int64_t>(s.n) * s.ho * s.wo;
-  const int64_t tiles = (M + MR - 1) / MR;
-  const int64_t flops_per_tile = MR * K * s.c_out;
-  const int64_t grain = std::max<int64_t>(1, (1 << 17) / std::max<int64_t>(1, flops_per_tile));
-  const bool dot = dot_path(s);
   const DenseJob j{&s, x, &e, out, K, s.nchw ? s.c_in * s.kh : s.kh, s.nchw ? s.kw : s.kw * s.c_in,
                    pointwise && !s.nchw, packed};
-  with_act(e.act, [&](auto act) {
-    constexpr Act A = decltype(act)::value;
-    ThreadPool::instance().parallel_for(tiles, grain, [&](int64_t t0, int64_t t1) {
-      thread_local std::vector<float> scratch;
-      if (dot)
-        dense_dot_tiles<A>(j, t0, t1, scratch);
-      else
-        dense_tiles<A>(j, t0, t1, scratch);
+  run_dense_job(s, j);
+}
+
+// A 1x1 conv over the channel concatenation of parts, read in place: each part's channels are segments of the
+// widths' greatest common divisor, so a pixel's K is gcd-long segments from the parts, in order.
+void dense_parts(const ConvShape& s, const float* const* parts, const int* widths, const int64_t* row_strides,
+                 int nparts, const float* packed, const Epilogue& e, float* out) {
+  if (s.res_fh * s.res_fw > 1 && dot_path(s)) {
+    return with_full_residual(s, e, [&](const ConvShape& plain, const Epilogue& full) {
+      dense_parts(plain, parts, widths, row_strides, nparts, packed, full, out);
     });
-  });
+  }
+  const int seg = concat_conv_segment(widths, nparts);
+  const float* base[kMaxSegments];
+  int64_t stride[kMaxSegments];
+  int nseg = 0;
+  for (int k = 0; k < nparts; ++k)
+    for (int c = 0; c < widths[k]; c += seg, ++nseg) base[nseg] = parts[k] + c, stride[nseg] = row_strides[k];
+  DenseJob j{&s, nullptr, &e, out, s.c_in, nseg, seg, false, packed};
+  j.seg_base = base, j.seg_stride = stride;
+  run_dense_job(s, j);
 }
 
 
@@ -1286,7 +1328,8 @@ void concat(const float* const* parts, const int64_t* row_strides, const int* wi
 const KernelTable& table() {
   static const KernelTable t{kIsaName, &depthwise,  &dense,   &dense_packed_size, &dense_pack,
                              &sigmoid,  &softmax, &dw_pw,   &depthwise_row_into,
-                             &max_pool, &upsample, &interleave, &image_conv, &concat, &pw_dw, &stem_split, kL};
+                             &max_pool, &upsample, &interleave, &image_conv, &concat, &pw_dw, &stem_split,
+                             &dense_parts, kL};
   return t;
 }
 

@@ -283,6 +283,25 @@ def _native_act_kwargs(ctx: LowerCtx, act, dtype, prefix: str = "") -> dict:
     return kwargs
 
 
+@lowering("ConcatConv", domain=DOMAIN)
+def concat_conv_nhwc(ctx: LowerCtx) -> Ref:
+    """A native 1x1 conv over the channel concatenation of inputs 3... (passes/concat_conv.py): inputs w (OHWI),
+    [bias], [residual], then the parts; the concatenation is never assembled."""
+    w_arr = ctx.const(0)
+    ctx.builder.note_strategy("native dense over parts")
+    w = ctx.constant(np.ascontiguousarray(w_arr.transpose(1, 2, 3, 0)), "w")  # (1, 1, K, C_out)
+    b = ctx.constant(ctx.const(1), "b") if ctx.has_input(1) else None
+    kwargs = _native_act_kwargs(ctx, ctx.attr("activation"), w_arr.dtype)
+    if ctx.has_input(2):
+        kwargs["residual"] = ctx.input(2)
+        if ctx.attr("residual_after"):
+            kwargs["residual_after"] = True
+        if ctx.attr("residual_up"):  # the residual is the output's coarser level (passes/upsample_add.py)
+            kwargs["residual_up"] = tuple(int(f) for f in ctx.attr("residual_up"))
+    parts = [ctx.input(i) for i in range(3, len(ctx.node.inputs))]
+    return ctx.call("native_concat_conv2d", parts, w, b, **kwargs)
+
+
 @lowering("DepthwisePointwise", domain=DOMAIN)
 def depthwise_pointwise_nhwc(ctx: LowerCtx) -> Ref:
     """A native depthwise conv and its 1x1 conv in one opset.native.dw_pw_conv2d call (passes/dw_pw.py)."""
