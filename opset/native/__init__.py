@@ -189,10 +189,13 @@ def conv2d(
     if winograd not in (0, 2, 4):
         raise ValueError(f"native.conv2d: winograd must be 0, 2 or 4, got {winograd!r}")
     if _runs_native(x):
+        layout = {"out_groups": int(out_groups)} if out_groups > 1 else {}
+        if residual_up != (1, 1):
+            layout["residual_up"] = list(residual_up)
         return _ext.conv2d(
             x, w, bias, residual, slope, depthwise=depthwise, strides=list(strides), pads=list(pads),
             act=ACTIVATIONS[activation], alpha=float(alpha), beta=float(beta), residual_after=bool(residual_after),
-            winograd=int(winograd), pool2=bool(pool), out_groups=int(out_groups), residual_up=list(residual_up),
+            winograd=int(winograd), pool2=bool(pool), **layout,
         )  # fmt: skip
     y = reference_conv2d(
         x, w, bias, depthwise=depthwise, strides=strides, pads=pads, activation=activation, alpha=alpha, beta=beta,
