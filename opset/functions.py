@@ -46,6 +46,7 @@ NATIVE_FUNCTIONS: dict[str, Callable] = {
     "native_interleave": native.interleave,
     "native_concat": native.concat,
     "native_flat_concat": native.flat_concat,
+    "native_split_channels": native.split_channels,
     "native_stem_split": native.stem_split,
     "native_max_pool2d": native.max_pool2d,
     "native_upsample_nearest": native.upsample_nearest,

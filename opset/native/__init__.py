@@ -618,6 +618,17 @@ def concat(parts: list[mx.array]) -> mx.array:
     return mx.concatenate(list(parts), axis=-1)
 
 
+def split_channels(x: mx.array, widths: list[int]) -> tuple[mx.array, ...]:
+    """x's last axis cut into contiguous arrays of `widths` channels, in one pass on the pool's threads (a detection
+    head's merged conv split into scores, boxes and landmarks that are then reshaped: MLX would copy each strided
+    slice on one thread)."""
+    widths = [int(w) for w in widths]
+    if _runs_native(x):
+        return tuple(_ext.split_channels(x, widths))
+    bounds = np.cumsum([0] + widths)
+    return tuple(x[..., int(a) : int(b)] for a, b in zip(bounds[:-1], bounds[1:]))
+
+
 def flat_concat(parts: list[mx.array], shape: tuple[int, ...]) -> mx.array:
     """The parts' elements in row-major order, one part after another, as an array of `shape`: a detection
     head's Reshape + Concat of channel slices (RetinaFace's outputs) in one multi-threaded copy that reads the

@@ -193,3 +193,27 @@ def test_flat_concat_refuses_other_dtypes():
         native._ext.flat_concat([mx.array([1, 2], dtype=mx.int32)])
     with pytest.raises(ValueError, match="needs a part"):
         native._ext.flat_concat([])
+
+
+@scaled(1)
+@given(widths=st.lists(st.integers(1, 40), min_size=1, max_size=4), shape=st.lists(st.integers(1, 9), min_size=0, max_size=3),
+       seed=st.integers(0, 2**16), view=st.sampled_from(["contiguous", "channel slice", "every other"]),
+       compiled=st.booleans())  # fmt: skip
+def test_split_channels_are_the_slices_made_contiguous(widths, shape, seed, view, compiled):
+    """x's last axis cut into parts of `widths`: numpy's slices, each row-major; x read in place (a channel slice
+    of a wider map too) or gathered first (other views)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal([*shape, sum(widths)]).astype(np.float32)
+    bounds = np.cumsum([0, *widths])
+    xa = _part(x, view, rng)
+    got = mx.compile(lambda a: native.split_channels(a, widths))(xa) if compiled else native.split_channels(xa, widths)
+    assert len(got) == len(widths)
+    for part, a, b in zip(got, bounds[:-1], bounds[1:]):
+        assert part.shape == tuple(x[..., a:b].shape)
+        np.testing.assert_array_equal(np.array(part), x[..., a:b])
+
+
+@pytest.mark.parametrize("widths,match", [([2, 2], "sum to"), ([5, 0], "positive"), ([], "at least one")])
+def test_split_channels_refuses_bad_widths(widths, match):
+    with pytest.raises(ValueError, match=match):
+        native._ext.split_channels(mx.zeros((1, 2, 2, 5)), widths)

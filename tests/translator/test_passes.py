@@ -6,7 +6,7 @@ from translator.passes import eliminate_dead_code, fold_constants, fuse_batchnor
 
 import numpy as np
 import pytest
-from onnx import helper
+from onnx import TensorProto, helper, numpy_helper
 
 from tests.util import assert_matches_ort, make_model
 
@@ -922,3 +922,35 @@ def test_parts_without_a_long_common_segment_or_switched_off_are_chained(tmp_pat
     )
     monkeypatch.setenv("MLX_UNIFACE_CONCAT_PARTS", "0")
     assert "native_concat_conv2d" not in _calls(_c3_end())
+
+
+def _merged_heads_reshaped(reader: bool = False):
+    """SCRFD's heads in small: sibling 3x3 convs of 2, 8 and 20 channels (merged, then split), each output
+    transposed to NHWC and reshaped to (-1, k). reader: the boxes' conv output is also a graph output."""
+    m = _heads_model([2, 8, 20])
+    g = m.graph
+    del g.output[:]
+    for i, k in enumerate((2, 4, 10)):
+        g.initializer.append(numpy_helper.from_array(np.array([-1, k], np.int64), f"flat{i}"))
+        g.node.extend([helper.make_node("Transpose", [f"y{i}"], [f"t{i}"], perm=[0, 2, 3, 1]),
+                       helper.make_node("Reshape", [f"t{i}", f"flat{i}"], [f"r{i}"])])  # fmt: skip
+        g.output.append(helper.make_tensor_value_info(f"r{i}", TensorProto.FLOAT, None))
+    if reader:
+        g.output.append(helper.make_tensor_value_info("y1", TensorProto.FLOAT, None))
+    return m
+
+
+def test_a_merged_head_is_split_into_contiguous_parts_in_one_pass(tmp_path):
+    m = _merged_heads_reshaped()
+    t = translate(m, native=True)
+    assert t.notes["sibling_convs_merged"] == 2 and t.notes["native_channel_splits"] == 1
+    assert [c.fn for c in t.program.calls].count("native_split_channels") == 1
+    assert_matches_ort(m, _heads_feed(), tmp_path, atol=1e-4, native=True)
+
+
+def test_a_split_whose_part_is_read_elsewhere_or_switched_off_stays_views(tmp_path, monkeypatch):
+    m = _merged_heads_reshaped(reader=True)
+    assert "native_channel_splits" not in translate(m, native=True).notes
+    assert_matches_ort(m, _heads_feed(), tmp_path, atol=1e-4, native=True)
+    monkeypatch.setenv("MLX_UNIFACE_SPLIT", "0")
+    assert "native_channel_splits" not in translate(_merged_heads_reshaped(), native=True).notes

@@ -18,7 +18,7 @@ from .group_output import fuse_group_outputs
 from .grouped import split_grouped_convs
 from .image_input import fold_image_normalization
 from .layout import assign_nhwc
-from .native import assign_native, assign_native_ops, native_channel_concats
+from .native import assign_native, assign_native_ops, native_channel_concats, native_channel_splits
 from .pad_conv import fold_pads_into_convs
 from .pw_dw import fuse_pointwise_depthwise
 from .shuffle import fold_channel_shuffles, fuse_concat_shuffles
@@ -31,7 +31,7 @@ __all__ = [
     "run_passes", "fold_to_fixpoint", "fold_constants", "fuse_batchnorm", "eliminate_dead_code", "remove_identities", "assign_nhwc",
     "fuse_epilogues", "assign_native", "merge_sibling_convs", "split_concat_convs",
     "assign_native_ops", "fuse_depthwise_pointwise", "fuse_pointwise_depthwise", "fold_channel_shuffles",
-    "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats", "split_grouped_convs",
+    "fuse_concat_shuffles", "fold_image_normalization", "native_channel_concats", "native_channel_splits", "split_grouped_convs",
     "subpixel_conv_transposes", "fold_pads_into_convs", "fuse_conv_max_pools", "fuse_conv_shuffles",
     "fuse_upsample_adds", "native_flat_concats", "fuse_stem_splits", "fuse_group_outputs", "fold_upsampled_residuals",
 ]  # fmt: skip
@@ -104,6 +104,7 @@ def run_passes(
                 count("interleaves_fused_into_convs", fuse_conv_shuffles(graph))
                 count("flat_concats", native_flat_concats(graph))
                 count("native_channel_concats", native_channel_concats(graph))
+                count("native_channel_splits", native_channel_splits(graph))
                 count("adds_fused_into_upsamples", fuse_upsample_adds(graph))
                 count("upsampled_residuals_read_coarse", fold_upsampled_residuals(graph))
                 count("convs_writing_groups", fuse_group_outputs(graph))

@@ -10,6 +10,7 @@
 #include "conv_primitive.h"
 #include "kernels.h"
 #include "packed_weights.h"
+#include "split_primitive.h"
 #include "stem_split.h"
 #include "norm_primitive.h"
 #include "resize_primitive.h"
@@ -102,6 +103,8 @@ NB_MODULE(_kernels, m) {
         "Every element of the parts in row-major order, one part after another (1-D), channel slices read in place.");
   m.def("concat", &mlxu::native_concat, "parts"_a, nb::kw_only(), "stream"_a = nb::none(),
         "Concat along the last axis on the pool's threads, reading channel slices in place.");
+  m.def("split_channels", &mlxu::native_split_channels, "x"_a, "widths"_a, nb::kw_only(), "stream"_a = nb::none(),
+        "x's last axis split into contiguous arrays of these widths, on the pool's threads.");
   m.def("concat_conv2d", &mlxu::native_concat_conv2d, "parts"_a, "w"_a, "bias"_a.none(), "residual"_a.none(),
         "slope"_a.none(), nb::kw_only(), "act"_a = 0, "alpha"_a = 0.f, "beta"_a = 0.f, "residual_after"_a = false,
         "residual_up"_a = std::vector<int>{1, 1}, "stream"_a = nb::none(),

@@ -422,6 +422,13 @@ def channel_concat(ctx: LowerCtx) -> Ref:
     return ctx.call("native_concat", [ctx.input(i) for i in range(len(ctx.node.inputs))])
 
 
+@lowering("ChannelSplit", domain="mlx.internal")
+def channel_split(ctx: LowerCtx) -> list[Ref]:
+    """passes/native.py's Split along the last axis into contiguous parts, on the native kernels' threads."""
+    widths = [int(w) for w in ctx.attr("widths")]
+    return ctx.call_n("native_split_channels", len(widths), ctx.input(0), widths)
+
+
 @lowering("FlatConcat", domain="mlx.internal")
 def flat_concat(ctx: LowerCtx) -> Ref:
     """passes/flat_concat.py's Concat of parts in row-major order, reading channel slices in place."""
