@@ -528,3 +528,21 @@ def test_convs_over_concatenated_parts_match_onnxruntime(case):
 def test_bad_concat_conv_arguments_are_refused(parts, w, match):
     with pytest.raises(ValueError, match=match):
         native._ext.concat_conv2d([mx.zeros(p) for p in parts], mx.zeros(w), None, None, None)
+
+
+def test_a_conv_over_many_gathered_parts_reads_each():
+    """30 parts, each a transposed view (copied first into per-input scratch, which must grow past its initial 16
+    slots: a review found the 17th written out of bounds), with bias, residual and slope, against numpy."""
+    rng = np.random.default_rng(121)
+    parts = [rng.standard_normal((1, 3, 4, 8)).astype(np.float32) for _ in range(30)]
+    views = [_view(p, "transposed") for p in parts]
+    w = (rng.standard_normal((1, 1, 240, 5)) / 10).astype(np.float32)
+    bias, slope = rng.standard_normal(5).astype(np.float32), rng.uniform(0.1, 0.5, 5).astype(np.float32)
+    residual = rng.standard_normal((1, 3, 4, 5)).astype(np.float32)
+    want = np.concatenate(parts, axis=3) @ w[0, 0] + bias + residual
+    want = np.where(want >= 0, want, want * slope)
+    for isa in ISAS:
+        with use_isa(isa):
+            got = native.concat_conv2d(views, mx.array(w), mx.array(bias), activation="prelu", slope=mx.array(slope),
+                                       residual=mx.array(residual))  # fmt: skip
+            np.testing.assert_allclose(np.array(got), want, atol=2e-5, rtol=2e-5, err_msg=isa)

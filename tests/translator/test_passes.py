@@ -954,3 +954,32 @@ def test_a_split_whose_part_is_read_elsewhere_or_switched_off_stays_views(tmp_pa
     assert_matches_ort(m, _heads_feed(), tmp_path, atol=1e-4, native=True)
     monkeypatch.setenv("MLX_UNIFACE_SPLIT", "0")
     assert "native_channel_splits" not in translate(_merged_heads_reshaped(), native=True).notes
+
+
+def test_a_concat_reading_one_map_twice_gives_each_read_its_own_weights(tmp_path):
+    """Concat([a, a]) read by a 1x1 conv: each copy of a takes its own slice of W (a review found both taking the
+    second slice: offsets were keyed by the part's name)."""
+    rng = np.random.default_rng(111)
+    inits = {"w_a": (rng.standard_normal((16, 4, 3, 3)) / 4).astype(np.float32),
+             "w": (rng.standard_normal((8, 32, 1, 1)) / 4).astype(np.float32)}  # fmt: skip
+    nodes = [helper.make_node("Conv", ["x", "w_a"], ["a"], pads=[1, 1, 1, 1]),
+             helper.make_node("Concat", ["a", "a"], ["cat"], axis=1), helper.make_node("Conv", ["cat", "w"], ["y"])]  # fmt: skip
+    m = make_model(nodes, [("x", np.float32, [1, 4, 6, 5])], [("y", np.float32, None)], inits)
+    x = rng.standard_normal((1, 4, 6, 5)).astype(np.float32)
+    assert_matches_ort(m, {"x": x}, tmp_path, atol=1e-5, native=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLX_UNIFACE_CONCAT_PARTS", "0")  # the chained form too
+        assert_matches_ort(m, {"x": x}, tmp_path / "chained", atol=1e-5, native=True)
+
+
+def test_a_dilated_head_conv_keeps_its_transposes(tmp_path):
+    """The group-major output is the GEMM's: a dilated conv (run over phase grids) is left as it was."""
+    rng = np.random.default_rng(112)
+    inits = {"w": (rng.standard_normal((32, 4, 3, 3)) / 4).astype(np.float32),
+             "shape": np.array([1, 2, 16, 6, 5], np.int64)}  # fmt: skip
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[2, 2, 2, 2], dilations=[2, 2]),
+             helper.make_node("Reshape", ["c", "shape"], ["v"]),
+             helper.make_node("Transpose", ["v"], ["y"], perm=[0, 1, 3, 4, 2])]  # fmt: skip
+    m = make_model(nodes, [("x", np.float32, [1, 4, 6, 5])], [("y", np.float32, None)], inits)
+    assert "convs_writing_groups" not in translate(m, native=True).notes
+    assert_matches_ort(m, {"x": rng.standard_normal((1, 4, 6, 5)).astype(np.float32)}, tmp_path, atol=1e-5, native=True)

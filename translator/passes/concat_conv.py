@@ -99,51 +99,55 @@ def _split(graph: Graph, conv: Node, parts: list[Part]) -> None:
     out = conv.outputs[0]
     out_value = graph.value(out)
     graph.remove_node(conv)
-    starts = dict(zip((name for name, _ in parts), np.cumsum([0] + [c for _, c in parts[:-1]])))
+    # by position: a Concat may read one value twice, each time with its own slice of W
+    starts = [int(v) for v in np.cumsum([0] + [c for _, c in parts[:-1]])]
     low_res = {}
     if os.environ.get("MLX_UNIFACE_CONCAT_LOW_RES", "1") != "0" and _pointwise(graph, conv):
-        low_res = {name: up for name, _ in parts if (up := _upsampled(graph, name)) is not None}
+        low_res = {i: up for i, (name, _) in enumerate(parts) if (up := _upsampled(graph, name)) is not None}
     # upsampled parts first: an upsampling cannot apply the activation, so the chain must end on a conv
-    order = [p for p in parts if p[0] in low_res] + [p for p in parts if p[0] not in low_res]
-    if order[-1][0] in low_res:
-        low_res.pop(order[-1][0])
+    order = [i for i in range(len(parts)) if i in low_res] + [i for i in range(len(parts)) if i not in low_res]
+    if order[-1] in low_res:
+        low_res.pop(order[-1])
     base_attrs = {k: v for k, v in conv.attrs.items() if k not in ("activation", "residual_after")}
     previous = ""
-    regular = [p for p in order if p[0] not in low_res]
+    regular = [i for i in order if i not in low_res]
     parts_on = os.environ.get("MLX_UNIFACE_CONCAT_PARTS", "1") != "0"
-    if parts_on and len(regular) > 1 and _pointwise(graph, conv) and _reads_in_place([c for _, c in regular]):
+    if parts_on and len(regular) > 1 and _pointwise(graph, conv) and _reads_in_place([parts[i][1] for i in regular]):
         order = order[: len(order) - len(regular)]  # the upsampled parts; the others go into one ConcatConv
     else:
         regular = []
-    for i, (name, channels) in enumerate(order):
-        last = not regular and i == len(order) - 1
-        w_part = np.ascontiguousarray(w[..., starts[name] : starts[name] + channels])
-        w_name = graph.fresh_name(f"{conv.name}_w{i}")
+    for step, i in enumerate(order):
+        name, channels = parts[i]
+        last = not regular and step == len(order) - 1
+        w_part = np.ascontiguousarray(w[..., starts[i] : starts[i] + channels])
+        w_name = graph.fresh_name(f"{conv.name}_w{step}")
         graph.add_value(Value(w_name, w_part.dtype, w_part.shape, w_part))
-        y = out if last else graph.fresh_name(f"{conv.name}_part{i}")
+        y = out if last else graph.fresh_name(f"{conv.name}_part{step}")
         attrs = dict(conv.attrs if last else base_attrs)  # each node its own dict (tune edits them in place)
-        first_bias = bias if i == 0 else ""
-        if name in low_res:
-            coarse, factors = low_res[name]
+        first_bias = bias if step == 0 else ""
+        if i in low_res:
+            coarse, factors = low_res[i]
             n, h, w_, _ = graph.value(coarse).static_shape
-            t = graph.fresh_name(f"{conv.name}_coarse{i}")
+            t = graph.fresh_name(f"{conv.name}_coarse{step}")
             graph.add_value(Value(t, out_value.dtype, (n, h, w_, w.shape[0])))
-            graph.add_node(Node(graph.fresh_name(f"{conv.name}_coarse{i}"), "Conv", NHWC_DOMAIN,
+            graph.add_node(Node(graph.fresh_name(f"{conv.name}_coarse{step}"), "Conv", NHWC_DOMAIN,
                                 [coarse, w_name, first_bias], [t], attrs))  # fmt: skip
             graph.add_value(Value(y, out_value.dtype, out_value.shape))
-            graph.add_node(Node(graph.fresh_name(f"{conv.name}_up{i}"), "Upsample", NHWC_DOMAIN,
+            graph.add_node(Node(graph.fresh_name(f"{conv.name}_up{step}"), "Upsample", NHWC_DOMAIN,
                                 [t] + ([previous] if previous else []), [y], {"factors": factors, "native": True}))  # fmt: skip
         else:
             if not last:
                 graph.add_value(Value(y, out_value.dtype, out_value.shape))
             inputs = [name, w_name, first_bias] + ([previous] if previous else [])
-            graph.add_node(Node(graph.fresh_name(f"{conv.name}_part{i}"), "Conv", NHWC_DOMAIN, inputs, [y], attrs))
+            graph.add_node(Node(graph.fresh_name(f"{conv.name}_part{step}"), "Conv", NHWC_DOMAIN, inputs, [y], attrs))
         previous = y
     if regular:
-        w_parts = np.ascontiguousarray(np.concatenate([w[..., starts[n] : starts[n] + c] for n, c in regular], axis=3))
+        w_parts = np.ascontiguousarray(
+            np.concatenate([w[..., starts[i] : starts[i] + parts[i][1]] for i in regular], axis=3)
+        )
         w_name = graph.fresh_name(f"{conv.name}_w_parts")
         graph.add_value(Value(w_name, w_parts.dtype, w_parts.shape, w_parts))
-        inputs = [w_name, "" if previous else bias, previous] + [n for n, _ in regular]
+        inputs = [w_name, "" if previous else bias, previous] + [parts[i][0] for i in regular]
         graph.add_node(Node(graph.fresh_name(f"{conv.name}_parts"), CONCAT_CONV, NHWC_DOMAIN, inputs, [out],
                             dict(conv.attrs)))  # fmt: skip
 

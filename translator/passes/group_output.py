@@ -43,6 +43,8 @@ def fuse_group_outputs(graph: Graph) -> int:
             continue
         if int(conv.attrs.get("group", 1)) != 1 or len(conv.inputs) > 3 or conv.attrs.get("pool"):
             continue
+        if conv.attrs.get("image_offset") is not None or any(int(d) != 1 for d in conv.attrs.get("dilations", (1, 1))):
+            continue  # the image conv and the phase-grid (dilated) path write NHWC only
         shape = graph.value(conv.outputs[0]).static_shape
         if shape is None or len(shape) != 4:
             continue

@@ -105,7 +105,10 @@ def native_channel_splits(graph: Graph) -> int:
         if int(node.attrs.get("axis", 0)) % len(shape) != len(shape) - 1:
             continue
         widths = [graph.value(o).static_shape for o in node.outputs]
-        if any(w is None or len(w) != len(shape) for w in widths) or sum(w[-1] for w in widths) != shape[-1]:
+        if (
+            any(w is None or len(w) != len(shape) or w[-1] < 1 for w in widths)
+            or sum(w[-1] for w in widths) != shape[-1]
+        ):
             continue
         readers = [graph.consumers(o) for o in node.outputs]
         if any(o in graph.outputs or not r or any(c.domain or c.op_type != "Reshape" for c in r)

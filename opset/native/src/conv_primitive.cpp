@@ -205,6 +205,7 @@ void NativeConv::eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) 
     // Depthwise weights, bias and slope (small, read over and over) are also copied when not cache-line aligned.
     // The copies live in buffers kept by this (stream) thread, so repeated calls do not fault in new pages.
     thread_local std::vector<Scratch> scratch(16);
+    if (scratch.size() < held.size()) scratch.resize(held.size());  // a conv over many parts has more inputs
     const bool record = recording.load(std::memory_order_relaxed);
     const auto t0 = record ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     std::vector<const float*> ptr(held.size());
@@ -514,6 +515,7 @@ mx::array native_concat_conv2d(const std::vector<mx::array>& parts, const mx::ar
       refuse("concat_conv2d's parts must be NHWC maps of one batch, height and width, got " + shape_str(part.shape()) +
              " beside " + shape_str(x.shape()));
     if (part.dtype() != mx::float32) refuse("concat_conv2d's parts must be float32");
+    if (part.shape(3) < 1) refuse("concat_conv2d's parts must have at least one channel");
     widths.push_back(part.shape(3));
   }
   const int k_total = std::accumulate(widths.begin(), widths.end(), 0);

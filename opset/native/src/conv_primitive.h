@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <new>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "kernels.h"
@@ -19,6 +20,14 @@ namespace mx = mlx::core;
 // A float buffer aligned to a cache line, kept by one thread and grown as needed.
 class Scratch {
  public:
+  Scratch() = default;
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  Scratch(Scratch&& o) noexcept : ptr_(o.ptr_), cap_(o.cap_) { o.ptr_ = nullptr, o.cap_ = 0; }  // a vector may grow
+  Scratch& operator=(Scratch&& o) noexcept {
+    std::swap(ptr_, o.ptr_), std::swap(cap_, o.cap_);
+    return *this;
+  }
   float* get(size_t n) {
     if (n > cap_) {
       std::free(ptr_);
