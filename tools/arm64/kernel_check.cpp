@@ -429,24 +429,29 @@ struct DenseCase {
   EpilogueCase ep;
 };
 
+// The epilogue the reference conv applies: e, with a coarse residual (s.res_fh, s.res_fw) upsampled into `full`.
+Epilogue reference_epilogue(const ConvShape& s, const Epilogue& e, std::vector<float>& full) {
+  Epilogue ref = e;
+  if (s.res_fh * s.res_fw == 1) return ref;
+  const int hc = s.ho / s.res_fh, wc = s.wo / s.res_fw, co = s.c_out;
+  full.resize(size_t(s.n) * s.ho * s.wo * co);
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int oy = 0; oy < s.ho; ++oy)
+      for (int ox = 0; ox < s.wo; ++ox)
+        for (int ch = 0; ch < co; ++ch)
+          full[((n * s.ho + oy) * s.wo + ox) * co + ch] =
+              e.residual[((n * hc + oy / s.res_fh) * wc + ox / s.res_fw) * co + ch];
+  ref.residual = full.data();
+  return ref;
+}
+
 Result run_dense(const KernelTable& k, Rng& r, DenseCase& c) {
   const size_t out_n = size_t(c.s.n) * c.s.ho * c.s.wo * c.s.c_out;
   Buffer out = output_buffer(r, out_n);
   const PackedWeights p = pack(k, c.s, c.w.data());
   k.dense(c.s, c.x.data(), p.buf.data(), c.ep.e, out.data());
-  Epilogue ref_e = c.ep.e;  // the reference adds a coarse residual (res_fh, res_fw) upsampled
   std::vector<float> full;
-  if (c.s.res_fh * c.s.res_fw > 1) {
-    const int hc = c.s.ho / c.s.res_fh, wc = c.s.wo / c.s.res_fw, co = c.s.c_out;
-    full.resize(out_n);
-    for (int64_t n = 0; n < c.s.n; ++n)
-      for (int oy = 0; oy < c.s.ho; ++oy)
-        for (int ox = 0; ox < c.s.wo; ++ox)
-          for (int ch = 0; ch < co; ++ch)
-            full[((n * c.s.ho + oy) * c.s.wo + ox) * co + ch] =
-                c.ep.e.residual[((n * hc + oy / c.s.res_fh) * wc + ox / c.s.res_fw) * co + ch];
-    ref_e.residual = full.data();
-  }
+  const Epilogue ref_e = reference_epilogue(c.s, c.ep.e, full);
   Ref want = ref_conv(c.s, false, from_floats(c.x.data(), c.x.size()), c.w.data(), ref_e);
   if (c.s.out_group) {  // the reference is NHWC: channel c of image n's pixel p goes to [n][c / g][p][c % g]
     const int64_t hw = int64_t(c.s.ho) * c.s.wo, g = c.s.out_group, co = c.s.c_out;
@@ -1250,18 +1255,8 @@ Result check_dense_parts(Rng& r, const KernelTable& k) {
   const PackedWeights p = pack(k, c.s, c.w.data());
   k.dense_parts(c.s, parts.data(), widths.data(), strides.data(), static_cast<int>(widths.size()), p.buf.data(),
                 c.ep.e, out.data());
-  Epilogue ref_e = c.ep.e;
   std::vector<float> full;
-  if (c.s.res_fh > 1) {
-    full.resize(out_n);
-    for (int64_t n = 0; n < c.s.n; ++n)
-      for (int oy = 0; oy < c.s.ho; ++oy)
-        for (int ox = 0; ox < c.s.wo; ++ox)
-          for (int ch = 0; ch < c_out; ++ch)
-            full[((n * c.s.ho + oy) * c.s.wo + ox) * c_out + ch] =
-                c.ep.e.residual[((n * (c.s.ho / 2) + oy / 2) * (c.s.wo / 2) + ox / 2) * c_out + ch];
-    ref_e.residual = full.data();
-  }
+  const Epilogue ref_e = reference_epilogue(c.s, c.ep.e, full);
   const Ref want = ref_conv(c.s, false, from_floats(c.x.data(), c.x.size()), c.w.data(), ref_e);
   Result res;
   const std::string what = "dense_parts " + std::to_string(widths.size()) + " parts of " + std::to_string(seg) + "s " +
